@@ -1,0 +1,76 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+
+/** One figure of a benchmark, as written to bench/results/<name>.json. */
+export interface Result {
+  metric: string;
+  unit: string;
+  value: number;
+  peer?: string;
+  peerValue?: number;
+  /** value / peerValue; for "lower is better" metrics, read it as such. */
+  ratio?: number;
+  target?: number;
+  /** 'higher' (default) or 'lower' is better. */
+  better?: 'higher' | 'lower';
+  /** Every run's value, the value being their median. */
+  runs?: number[];
+}
+
+export function verdict(r: Result): string {
+  if (r.target === undefined) return '';
+  const ok = r.better === 'lower' ? r.value <= r.target : r.value >= r.target;
+  return ok ? 'met' : 'MISSED';
+}
+
+function fmt(n: number | undefined): string {
+  if (n === undefined) return '';
+  if (Math.abs(n) >= 1000) return Math.round(n).toLocaleString('en-US');
+  return n.toFixed(n >= 100 ? 0 : n >= 10 ? 1 : 2);
+}
+
+export function toMarkdown(title: string, intro: string, results: Result[]): string {
+  const rows = results.map(
+    (r) =>
+      `| ${r.metric} | ${fmt(r.value)} ${r.unit} | ${r.peer ?? ''} | ${r.peerValue === undefined ? '' : `${fmt(r.peerValue)} ${r.unit}`} | ${r.ratio === undefined ? '' : r.ratio.toFixed(2) + '×'} | ${r.target === undefined ? '' : `${r.better === 'lower' ? '≤' : '≥'} ${fmt(r.target)}`} | ${verdict(r)} |`,
+  );
+  return `# ${title}\n\n${intro}\n\n| metric | value (median) | peer | peer value | ratio | target | |\n|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`;
+}
+
+/** A horizontal bar chart (SVG) of each metric's ratio to its target or peer. */
+export function toSvg(title: string, results: Result[]): string {
+  const bars = results
+    .map((r) => ({ label: r.metric, value: r.target ? (r.better === 'lower' ? r.target / r.value : r.value / r.target) : r.ratio }))
+    .filter((b): b is { label: string; value: number } => b.value !== undefined && Number.isFinite(b.value));
+  const width = 760;
+  const left = 330;
+  const rowH = 26;
+  const max = Math.max(2, ...bars.map((b) => b.value));
+  const scale = (width - left - 60) / max;
+  const rows = bars
+    .map((b, i) => {
+      const y = 40 + i * rowH;
+      const w = Math.max(1, b.value * scale);
+      const colour = b.value >= 1 ? '#2f855a' : '#c53030';
+      return `<text x="${left - 8}" y="${y + 15}" text-anchor="end" font-size="12">${escapeXml(b.label)}</text><rect x="${left}" y="${y}" width="${w.toFixed(1)}" height="18" fill="${colour}"/><text x="${left + w + 4}" y="${y + 14}" font-size="12">${b.value.toFixed(2)}×</text>`;
+    })
+    .join('\n');
+  const height = 60 + bars.length * rowH;
+  const oneX = left + scale;
+  return `<svg xmlns="http://www.w3.org/2000/svg" width="${width}" height="${height}" font-family="sans-serif">
+<text x="10" y="22" font-size="14" font-weight="bold">${escapeXml(title)} — value ÷ target (or ÷ peer); ≥ 1 is good</text>
+<line x1="${oneX}" y1="32" x2="${oneX}" y2="${height - 10}" stroke="#555" stroke-dasharray="4 3"/>
+${rows}
+</svg>\n`;
+}
+
+function escapeXml(text: string): string {
+  return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
+}
+
+export async function writeResults(dir: string, name: string, title: string, intro: string, results: Result[]): Promise<void> {
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, `${name}.json`), JSON.stringify(results, null, 2) + '\n');
+  await writeFile(join(dir, `${name}.md`), toMarkdown(title, intro, results) + `\n![chart](${name}.svg)\n`);
+  await writeFile(join(dir, `${name}.svg`), toSvg(title, results));
+}

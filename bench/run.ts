@@ -1,0 +1,10 @@
+/** Runs every benchmark in turn; each writes its own files to bench/results/. */
+import { main as commlink } from './commlink/run.js';
+
+const benchmarks: [string, () => Promise<unknown>][] = [['commlink', commlink]];
+
+for (const [name, run] of benchmarks) {
+  process.stderr.write(`== ${name}\n`);
+  await run();
+}
+process.stderr.write('results written to bench/results/\n');

@@ -1,0 +1,158 @@
+import { EventEmitter } from 'node:events';
+import { connect, type Socket } from 'node:net';
+import { backoffDelay } from './backoff.js';
+import { CommlinkError, Errors } from './errors.js';
+import { resolveOptions, type CommlinkOptions, type ResolvedOptions } from './options.js';
+import { Peer, type Body, type RequestOptions } from './peer.js';
+import { SecureChannel } from './secure-channel.js';
+import type { KeyBag } from './keybag.js';
+
+export interface ClientOptions extends Partial<CommlinkOptions> {
+  bag: KeyBag;
+  host: string;
+  port: number;
+}
+
+/**
+ * Dials a commlink server and keeps the connection up: reconnects with back-off when it drops,
+ * detects a dead peer by heartbeat. Requests made while disconnected wait for the connection up
+ * to their timeout. With `handlers`, the client serves requests too (reverse dial).
+ *
+ * Events: 'connect' (peer), 'disconnect' (error?), 'reconnecting' ({ attempt, delayMs }).
+ */
+export class CommlinkClient extends EventEmitter {
+  readonly #options: ResolvedOptions;
+  readonly #host: string;
+  readonly #port: number;
+  #peer: Peer | undefined;
+  #socket: Socket | undefined;
+  #attempt = 0;
+  #timer: NodeJS.Timeout | undefined;
+  #closed = false;
+  #started = false;
+  #waiters = new Set<{ resolve: (peer: Peer) => void; reject: (err: CommlinkError) => void; timer: NodeJS.Timeout }>();
+
+  constructor(options: ClientOptions) {
+    super();
+    const { host, port, ...rest } = options;
+    this.#options = resolveOptions(rest);
+    this.#host = host;
+    this.#port = port;
+  }
+
+  /** The current connection, if established. */
+  get peer(): Peer | undefined {
+    return this.#peer;
+  }
+
+  get connected(): boolean {
+    return this.#peer !== undefined && !this.#peer.closed;
+  }
+
+  /** Starts dialling (idempotent); resolves when connected, or rejects after timeoutMs. */
+  connect(timeoutMs = this.#options.requestTimeoutMs): Promise<Peer> {
+    if (!this.#started) {
+      this.#started = true;
+      this.#dial();
+    }
+    return this.#ready(timeoutMs);
+  }
+
+  /** Sends a request, waiting for a connection first if needed (within the request's timeout). */
+  async request(op: string, body: Body = {}, options: RequestOptions = {}): Promise<Body> {
+    const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
+    const started = Date.now();
+    const peer = this.connected ? (this.#peer as Peer) : await this.connect(timeoutMs);
+    return peer.request(op, body, { ...options, timeoutMs: Math.max(1, timeoutMs - (Date.now() - started)) });
+  }
+
+  /** Stops reconnecting and closes the connection gracefully. */
+  async close(graceMs = 5000): Promise<void> {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#timer);
+    for (const waiter of this.#waiters) {
+      clearTimeout(waiter.timer);
+      waiter.reject(Errors.CLOSED('client closed'));
+    }
+    this.#waiters.clear();
+    if (this.#peer) await this.#peer.close(graceMs);
+    else this.#socket?.destroy();
+  }
+
+  #ready(timeoutMs: number): Promise<Peer> {
+    if (this.#closed) return Promise.reject(Errors.CLOSED('client closed'));
+    if (this.connected) return Promise.resolve(this.#peer as Peer);
+    return new Promise((resolve, reject) => {
+      const waiter = {
+        resolve,
+        reject,
+        timer: setTimeout(() => {
+          this.#waiters.delete(waiter);
+          reject(Errors.NOT_CONNECTED(`no connection to ${this.#host}:${this.#port} within ${timeoutMs} ms`));
+        }, timeoutMs),
+      };
+      waiter.timer.unref();
+      this.#waiters.add(waiter);
+    });
+  }
+
+  #dial(): void {
+    if (this.#closed) return;
+    const o = this.#options;
+    const log = o.log.child({ component: 'commlink-client', target: `${this.#host}:${this.#port}` });
+    const socket = connect({ host: this.#host, port: this.#port, noDelay: true });
+    this.#socket = socket;
+    socket.once('error', (err) => {
+      if (!socket.connecting) return; // later errors belong to the channel
+      log.debug('dial failed', { err: err.message });
+      this.#retry(Errors.NOT_CONNECTED(`cannot reach ${this.#host}:${this.#port}: ${err.message}`));
+    });
+    socket.once('connect', () => {
+      const channel = new SecureChannel(socket, {
+        role: 'client',
+        bag: o.bag,
+        suite: o.suite,
+        acceptSuites: o.acceptSuites,
+        maxPacketLength: o.maxPacketLength,
+        handshakeTimeoutMs: o.handshakeTimeoutMs,
+        helloFields: { window: o.streamWindowBytes },
+        log,
+      });
+      channel.ready.then(
+        (hello) => {
+          const peer = new Peer(channel, hello, { ...o, log });
+          if (this.#closed) {
+            void peer.close(0);
+            return;
+          }
+          this.#peer = peer;
+          this.#attempt = 0;
+          peer.once('close', (error?: CommlinkError) => {
+            this.#peer = undefined;
+            this.emit('disconnect', error);
+            this.#retry(error);
+          });
+          for (const waiter of this.#waiters) {
+            clearTimeout(waiter.timer);
+            waiter.resolve(peer);
+          }
+          this.#waiters.clear();
+          this.emit('connect', peer);
+        },
+        (error: CommlinkError) => {
+          log.warn('commlink handshake failed', { reason: error.message, code: error.code });
+          this.#retry(error);
+        },
+      );
+    });
+  }
+
+  #retry(error: CommlinkError | undefined): void {
+    if (this.#closed) return;
+    const delayMs = backoffDelay(this.#attempt++, this.#options.reconnectMinMs, this.#options.reconnectMaxMs);
+    this.emit('reconnecting', { attempt: this.#attempt, delayMs, error });
+    // Not unref'd: a service waiting to reconnect must stay alive.
+    this.#timer = setTimeout(() => this.#dial(), delayMs);
+  }
+}

@@ -1,0 +1,86 @@
+import { Errors } from './errors.js';
+import type { KeyBag } from './keybag.js';
+import type { Handler, Handlers } from './peer.js';
+import { SUITE_NAMES, type SuiteName } from './suites/index.js';
+import { createLogger, type Logger } from '../log/logger.js';
+
+/** Options shared by CommlinkServer and CommlinkClient. Field names match config `commlink.*`. */
+export interface CommlinkOptions {
+  bag: KeyBag;
+  /** Client: the suite it offers. */
+  suite: SuiteName;
+  /** Server: the suites it accepts. */
+  acceptSuites: readonly SuiteName[];
+  maxPacketLength: number;
+  requestTimeoutMs: number;
+  handshakeTimeoutMs: number;
+  heartbeatIntervalMs: number;
+  heartbeatTimeoutMs: number;
+  maxInFlight: number;
+  streamWindowBytes: number;
+  reconnectMinMs: number;
+  reconnectMaxMs: number;
+  /** Operations this end serves (either end may serve: reverse dial). */
+  handlers: Handlers | Record<string, Handler>;
+  log: Logger;
+}
+
+export type ResolvedOptions = Readonly<Omit<CommlinkOptions, 'handlers'> & { handlers: Handlers }>;
+
+export const defaults = Object.freeze({
+  suite: 'aes-256-gcm' as SuiteName,
+  acceptSuites: Object.freeze(['aes-256-gcm']) as readonly SuiteName[],
+  maxPacketLength: 1024 * 1024,
+  requestTimeoutMs: 30_000,
+  handshakeTimeoutMs: 10_000,
+  heartbeatIntervalMs: 5_000,
+  heartbeatTimeoutMs: 15_000,
+  maxInFlight: 65_536,
+  streamWindowBytes: 4 * 1024 * 1024,
+  reconnectMinMs: 100,
+  reconnectMaxMs: 10_000,
+});
+
+const INT_RANGES: Record<string, [number, number]> = {
+  maxPacketLength: [1024, 16 * 1024 * 1024],
+  requestTimeoutMs: [1, 3_600_000],
+  handshakeTimeoutMs: [1, 600_000],
+  heartbeatIntervalMs: [10, 600_000],
+  heartbeatTimeoutMs: [10, 3_600_000],
+  maxInFlight: [1, 1_000_000],
+  streamWindowBytes: [65_536, 256 * 1024 * 1024],
+  reconnectMinMs: [1, 600_000],
+  reconnectMaxMs: [1, 3_600_000],
+};
+
+/** Applies defaults, checks every field (the message names it), and freezes the result. */
+export function resolveOptions(input: Partial<CommlinkOptions> & { bag: KeyBag }): ResolvedOptions {
+  const merged = { ...defaults, log: createLogger(), handlers: new Map<string, Handler>(), ...stripUndefined(input) };
+  if (!merged.bag || typeof merged.bag.keyForPort !== 'function') throw invalid('bag', 'must be a KeyBag');
+  for (const [field, [min, max]] of Object.entries(INT_RANGES)) {
+    const value = (merged as unknown as Record<string, unknown>)[field];
+    if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
+      throw invalid(field, `must be an integer between ${min} and ${max}, got ${String(value)}`);
+    }
+  }
+  if (!SUITE_NAMES.includes(merged.suite)) throw invalid('suite', `must be one of ${SUITE_NAMES.join(', ')}, got ${String(merged.suite)}`);
+  if (!Array.isArray(merged.acceptSuites) || merged.acceptSuites.length === 0 || merged.acceptSuites.some((s) => !SUITE_NAMES.includes(s))) {
+    throw invalid('acceptSuites', `must be a non-empty list of ${SUITE_NAMES.join(', ')}`);
+  }
+  if (merged.reconnectMaxMs < merged.reconnectMinMs) throw invalid('reconnectMaxMs', 'must be >= reconnectMinMs');
+  if (merged.heartbeatTimeoutMs <= merged.heartbeatIntervalMs) throw invalid('heartbeatTimeoutMs', 'must be greater than heartbeatIntervalMs');
+  const handlers = merged.handlers instanceof Map ? new Map(merged.handlers) : new Map(Object.entries(merged.handlers));
+  for (const [op, handler] of handlers) {
+    if (typeof handler !== 'function') throw invalid(`handlers.${op}`, 'must be a function');
+    if (op.startsWith('ffs.') || !/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(op)) throw invalid(`handlers.${op}`, 'is not a valid operation name');
+  }
+  return Object.freeze({ ...merged, bag: merged.bag, acceptSuites: Object.freeze([...merged.acceptSuites]), handlers });
+}
+
+function invalid(field: string, message: string) {
+  return Errors.CONFIG(`options.${field} ${message}`, { field });
+}
+
+function stripUndefined<T extends object>(input: T): Partial<T> {
+  return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Partial<T>;
+}

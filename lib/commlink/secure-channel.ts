@@ -1,0 +1,330 @@
+import { randomBytes } from 'node:crypto';
+import type { Socket } from 'node:net';
+import { CommlinkError, Errors } from './errors.js';
+import { fromSevenBit, toSevenBit } from './filter.js';
+import { dataKeyMaterial, helloKeyMaterial, type Direction } from './kdf.js';
+import type { KeyBag } from './keybag.js';
+import { LineReader } from './line-reader.js';
+import {
+  BASE_HEADER_LENGTH,
+  decodeHeader,
+  encodeHeader,
+  KIND_CHUNK,
+  KIND_HELLO,
+  KIND_MESSAGES,
+  SALT_LENGTH,
+  type PacketKind,
+} from './packet.js';
+import { suiteById, suiteByName, type CipherSuite, type SuiteKey, type SuiteName } from './suites/index.js';
+import { decodeMessages, encodeMessage, type Value } from './tobj/index.js';
+import type { Logger } from '../log/logger.js';
+
+export const PROTOCOL_NAME = 'FFS/1';
+const STREAM_ID_LENGTH = 4;
+
+export interface ChannelOptions {
+  /** 'client' is the side that opened the TCP connection (its port picks the key). */
+  readonly role: 'client' | 'server';
+  readonly bag: KeyBag;
+  /** Client: the suite it offers. */
+  readonly suite: SuiteName;
+  /** Server: the suites it accepts. */
+  readonly acceptSuites: readonly SuiteName[];
+  readonly maxPacketLength: number;
+  readonly handshakeTimeoutMs: number;
+  /** Extra fields of our hello (e.g. the stream window we grant). */
+  readonly helloFields: Record<string, Value>;
+  readonly log: Logger;
+}
+
+export interface ChannelHandlers {
+  /** A MESSAGES packet's plaintext (one or more tobj elements). */
+  onMessages(payload: Buffer): void;
+  /** A CHUNK packet's stream id and data. */
+  onChunk(streamId: number, data: Buffer): void;
+  /** Called once, when the socket is gone; `error` says why when it was not a clean close. */
+  onClose(error: CommlinkError | undefined): void;
+  /** The socket's write buffer has drained. */
+  onDrain(): void;
+}
+
+interface DirectionState {
+  key: SuiteKey | undefined;
+  seq: bigint;
+}
+
+/**
+ * One encrypted, framed connection: the hello exchange, then sealed packets with per-direction
+ * sequence numbers. Any framing, sequence or authentication failure closes this connection only,
+ * with a logged reason.
+ */
+export class SecureChannel {
+  readonly #socket: Socket;
+  readonly #options: ChannelOptions;
+  readonly #log: Logger;
+  readonly #reader: LineReader;
+  #suite: CipherSuite | undefined;
+  #bagKey: Buffer | undefined;
+  readonly #ownSalt = randomBytes(SALT_LENGTH);
+  #clientSalt: Buffer | undefined;
+  #send: DirectionState = { key: undefined, seq: 0n };
+  #recv: DirectionState = { key: undefined, seq: 0n };
+  #handlers: ChannelHandlers | undefined;
+  /** Packets that arrived between the handshake and attach(), in order. */
+  #early: { kind: PacketKind; plaintext: Buffer }[] = [];
+  #closed = false;
+  #closeError: CommlinkError | undefined;
+  #handshakeTimer: NodeJS.Timeout | undefined;
+  #resolveReady!: (hello: Record<string, Value>) => void;
+  #rejectReady!: (err: CommlinkError) => void;
+  /** Resolves with the peer's hello fields once both hellos are verified. */
+  readonly ready: Promise<Record<string, Value>>;
+  /** Largest plaintext a MESSAGES packet can carry within maxPacketLength. */
+  readonly maxPayload: number;
+  readonly remoteAddress: string;
+  readonly remotePort: number;
+  readonly localPort: number;
+  /** Index of the bag key this connection uses: the client-side port mod N. */
+  readonly keyIndex: number;
+
+  constructor(socket: Socket, options: ChannelOptions) {
+    this.#socket = socket;
+    this.#options = options;
+    this.remoteAddress = socket.remoteAddress ?? '?';
+    this.remotePort = socket.remotePort ?? 0;
+    this.localPort = socket.localPort ?? 0;
+    this.keyIndex = options.bag.keyIndex(options.role === 'client' ? this.localPort : this.remotePort);
+    this.#log = options.log.child({ peer: `${this.remoteAddress}:${this.remotePort}`, role: options.role });
+    this.ready = new Promise((resolve, reject) => {
+      this.#resolveReady = resolve;
+      this.#rejectReady = reject;
+    });
+    this.ready.catch(() => {}); // observed through onClose as well
+    const worstOverhead = Math.max(suiteByName('aes-256-gcm').overhead, suiteByName('des-ede3-cbc-hmac-sha256').overhead);
+    this.maxPayload = Math.floor(options.maxPacketLength / 4) * 3 - BASE_HEADER_LENGTH - worstOverhead;
+    this.#reader = new LineReader(options.maxPacketLength, (line) => this.#onLine(line));
+
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => {
+      if (this.#closed) return;
+      try {
+        this.#reader.push(chunk);
+      } catch (err) {
+        this.#fail(err);
+      }
+    });
+    socket.on('drain', () => this.#handlers?.onDrain());
+    socket.on('error', (err) => {
+      if (!this.#closed) this.#closeError ??= Errors.CLOSED(`socket error: ${err.message}`, {}, err);
+    });
+    socket.on('close', () => this.#finish());
+    this.#handshakeTimer = setTimeout(() => {
+      this.#fail(Errors.HANDSHAKE(`no hello within ${options.handshakeTimeoutMs} ms`));
+    }, options.handshakeTimeoutMs);
+    this.#handshakeTimer.unref();
+
+    if (options.role === 'client') this.#sendClientHello();
+  }
+
+  /** Installs the receivers; call once `ready` resolved. Packets that came before are delivered now. */
+  attach(handlers: ChannelHandlers): void {
+    this.#handlers = handlers;
+    const early = this.#early;
+    this.#early = [];
+    try {
+      for (const { kind, plaintext } of early) this.#deliver(handlers, kind, plaintext);
+    } catch (err) {
+      this.#fail(err);
+    }
+    if (this.#closed) handlers.onClose(this.#closeError);
+  }
+
+  get closed(): boolean {
+    return this.#closed;
+  }
+
+  get suiteName(): SuiteName | undefined {
+    return this.#suite?.name;
+  }
+
+  /** True when the socket's write buffer is below its high-water mark. */
+  get writable(): boolean {
+    return !this.#closed && !this.#socket.writableNeedDrain;
+  }
+
+  /** Sends one MESSAGES packet. Returns false when the caller should wait for onDrain. */
+  sendMessages(payload: Buffer): boolean {
+    return this.#sendPacket(KIND_MESSAGES, [payload]);
+  }
+
+  /** Sends one CHUNK packet: the stream id (uint32) then the data. */
+  sendChunk(streamId: number, data: Buffer): boolean {
+    const id = Buffer.allocUnsafe(STREAM_ID_LENGTH);
+    id.writeUInt32BE(streamId, 0);
+    return this.#sendPacket(KIND_CHUNK, [id, data]);
+  }
+
+  /** Ends the connection after the queued bytes are written. */
+  end(): void {
+    if (this.#closed) return;
+    this.#socket.end();
+  }
+
+  /** Closes at once, logging `reason` when given. */
+  destroy(reason?: CommlinkError): void {
+    if (this.#closed) return;
+    if (reason) this.#fail(reason);
+    else this.#socket.destroy();
+  }
+
+  // --- handshake -------------------------------------------------------------------------------
+
+  #sendClientHello(): void {
+    const suite = suiteByName(this.#options.suite);
+    this.#suite = suite;
+    this.#bagKey = this.#options.bag.keyForPort(this.localPort);
+    this.#clientSalt = this.#ownSalt;
+    this.#writeHello({ proto: PROTOCOL_NAME, ...this.#options.helloFields }, 'c2s');
+  }
+
+  #writeHello(fields: Record<string, Value>, dir: Direction): void {
+    const suite = this.#suite as CipherSuite;
+    const key = suite.prepare(helloKeyMaterial(this.#bagKey as Buffer, this.#ownSalt, dir, suite));
+    const header = encodeHeader(suite.id, KIND_HELLO, 0n, this.#ownSalt, this.#options.bag.id);
+    const body = suite.seal(key, 0n, header, Buffer.from(encodeMessage({ type: 'ffs.hello', attrs: {}, body: fields }), 'utf8'));
+    this.#send.seq = 1n;
+    this.#socket.write(toSevenBit(Buffer.concat([header, body])) + '\r\n', 'latin1');
+  }
+
+  #onHello(packet: Buffer): void {
+    const { header, body } = decodeHeader(packet);
+    if (header.kind !== KIND_HELLO || header.seq !== 0n) {
+      throw Errors.HANDSHAKE(`first packet is not a hello (kind ${header.kind}, seq ${header.seq})`);
+    }
+    const salt = header.salt as Buffer;
+    const bagId = header.bagId as Buffer;
+    if (!bagId.equals(this.#options.bag.id)) {
+      throw Errors.HANDSHAKE(`peer uses another key bag (peer ${bagId.toString('hex')}, ours ${this.#options.bag.idHex})`, {
+        peerBag: bagId.toString('hex'),
+        ourBag: this.#options.bag.idHex,
+      });
+    }
+    const isServer = this.#options.role === 'server';
+    const suite = suiteById(header.suiteId);
+    if (isServer) {
+      if (!suite || !this.#options.acceptSuites.includes(suite.name)) {
+        throw Errors.HANDSHAKE(`peer offers suite ${suite?.name ?? `#${header.suiteId}`}, not accepted here (accepted: ${this.#options.acceptSuites.join(', ')})`);
+      }
+      this.#suite = suite;
+      this.#bagKey = this.#options.bag.keyForPort(this.remotePort);
+    } else if (suite !== this.#suite) {
+      throw Errors.HANDSHAKE(`peer answered with suite #${header.suiteId}, we offered ${this.#suite?.name}`);
+    }
+    const dir: Direction = isServer ? 'c2s' : 's2c';
+    const helloKey = this.#suite!.prepare(helloKeyMaterial(this.#bagKey as Buffer, salt, dir, this.#suite!));
+    const plaintext = this.#suite!.open(helloKey, 0n, header.bytes, body);
+    if (!plaintext) {
+      throw Errors.PACKET_AUTH('hello does not authenticate: same bag but another key (do both ends see the same client port? address translation breaks the key index) or a forged hello');
+    }
+    const messages = decodeMessages(plaintext);
+    const hello = messages[0];
+    if (messages.length !== 1 || !hello || hello.type !== 'ffs.hello' || hello.body.proto !== PROTOCOL_NAME) {
+      throw Errors.HANDSHAKE('hello payload is not an FFS/1 hello');
+    }
+    this.#recv.seq = 1n;
+    if (isServer) {
+      this.#clientSalt = Buffer.from(salt);
+      this.#writeHello({ proto: PROTOCOL_NAME, echo: this.#clientSalt, ...this.#options.helloFields }, 's2c');
+      this.#deriveDataKeys(this.#clientSalt, this.#ownSalt);
+    } else {
+      const echo = hello.body.echo;
+      if (!(echo instanceof Uint8Array) || !Buffer.from(echo).equals(this.#ownSalt)) {
+        throw Errors.HANDSHAKE('server hello does not echo our salt');
+      }
+      this.#deriveDataKeys(this.#ownSalt, Buffer.from(salt));
+    }
+    clearTimeout(this.#handshakeTimer);
+    const fields = { ...hello.body };
+    delete fields.echo;
+    this.#log.debug('commlink handshake complete', { suite: this.#suite!.name });
+    this.#resolveReady(fields);
+  }
+
+  #deriveDataKeys(clientSalt: Buffer, serverSalt: Buffer): void {
+    const suite = this.#suite as CipherSuite;
+    const bagKey = this.#bagKey as Buffer;
+    const outDir: Direction = this.#options.role === 'client' ? 'c2s' : 's2c';
+    const inDir: Direction = outDir === 'c2s' ? 's2c' : 'c2s';
+    this.#send.key = suite.prepare(dataKeyMaterial(bagKey, clientSalt, serverSalt, outDir, suite));
+    this.#recv.key = suite.prepare(dataKeyMaterial(bagKey, clientSalt, serverSalt, inDir, suite));
+  }
+
+  // --- packets ---------------------------------------------------------------------------------
+
+  #sendPacket(kind: PacketKind, parts: Buffer[]): boolean {
+    if (this.#closed) return false;
+    const key = this.#send.key;
+    if (!key) throw Errors.NOT_CONNECTED('channel is not ready');
+    const suite = this.#suite as CipherSuite;
+    const seq = this.#send.seq;
+    this.#send.seq = seq + 1n;
+    const header = encodeHeader(suite.id, kind, seq);
+    const plaintext = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
+    const body = suite.seal(key, seq, header, plaintext);
+    return this.#socket.write(toSevenBit(Buffer.concat([header, body], header.length + body.length)) + '\r\n', 'latin1');
+  }
+
+  #onLine(line: Buffer): void {
+    const packet = fromSevenBit(line);
+    if (!this.#recv.key) {
+      this.#onHello(packet);
+      return;
+    }
+    const { header, body } = decodeHeader(packet);
+    if (header.suiteId !== this.#suite!.id) {
+      throw Errors.PACKET_MALFORMED(`packet suite #${header.suiteId} differs from the connection's ${this.#suite!.name}`);
+    }
+    if (header.kind === KIND_HELLO) throw Errors.PACKET_MALFORMED('unexpected hello after the handshake');
+    if (header.seq !== this.#recv.seq) {
+      throw Errors.PACKET_SEQUENCE(`expected packet ${this.#recv.seq}, got ${header.seq} (${header.seq < this.#recv.seq ? 'replayed' : 'reordered or dropped'})`, {
+        expected: this.#recv.seq.toString(),
+        got: header.seq.toString(),
+      });
+    }
+    const plaintext = this.#suite!.open(this.#recv.key, header.seq, header.bytes, body);
+    if (!plaintext) throw Errors.PACKET_AUTH(`packet ${header.seq} does not authenticate (forged, tampered or truncated)`);
+    this.#recv.seq += 1n;
+    if (header.kind === KIND_CHUNK && plaintext.length < STREAM_ID_LENGTH) {
+      throw Errors.PACKET_MALFORMED('chunk packet without a stream id');
+    }
+    if (this.#handlers) this.#deliver(this.#handlers, header.kind, plaintext);
+    else this.#early.push({ kind: header.kind, plaintext }); // the peer spoke before our owner attached
+  }
+
+  #deliver(handlers: ChannelHandlers, kind: PacketKind, plaintext: Buffer): void {
+    if (kind === KIND_MESSAGES) handlers.onMessages(plaintext);
+    else handlers.onChunk(plaintext.readUInt32BE(0), plaintext.subarray(STREAM_ID_LENGTH));
+  }
+
+  // --- closing ---------------------------------------------------------------------------------
+
+  #fail(err: unknown): void {
+    if (this.#closed) return;
+    const error =
+      err instanceof CommlinkError ? err : Errors.PACKET_MALFORMED(`unexpected failure on receive: ${(err as Error)?.message}`, {}, err);
+    this.#closeError = error;
+    this.#log.warn('commlink connection rejected', { reason: error.message, code: error.code });
+    this.#socket.destroy();
+  }
+
+  #finish(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    clearTimeout(this.#handshakeTimer);
+    const error = this.#closeError;
+    if (!this.#recv.key) {
+      this.#rejectReady(error ?? Errors.HANDSHAKE('connection closed during the hello exchange (the peer refused us: see its log for the reason)'));
+    }
+    this.#handlers?.onClose(error);
+  }
+}

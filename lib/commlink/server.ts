@@ -1,0 +1,100 @@
+import { EventEmitter } from 'node:events';
+import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
+import { CommlinkError, Errors } from './errors.js';
+import { resolveOptions, type CommlinkOptions, type ResolvedOptions } from './options.js';
+import { Peer } from './peer.js';
+import { SecureChannel } from './secure-channel.js';
+import type { KeyBag } from './keybag.js';
+
+/**
+ * Accepts commlink connections. Each verified connection becomes a Peer (event 'peer'), which
+ * serves `handlers` and on which this side may also send requests (the reverse-dial case: the
+ * dialling side serves, the listening side asks).
+ *
+ * Events: 'peer' (peer), 'rejected' (error, remoteAddress) for a connection refused at hello or
+ * later closed for a protocol violation.
+ */
+export class CommlinkServer extends EventEmitter {
+  readonly #options: ResolvedOptions;
+  readonly #server: Server;
+  readonly #peers = new Set<Peer>();
+  readonly #handshaking = new Set<SecureChannel>();
+  #closing = false;
+
+  constructor(options: Partial<CommlinkOptions> & { bag: KeyBag }) {
+    super();
+    this.#options = resolveOptions(options);
+    this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
+    this.#server.on('error', (err) => this.emit('error', err));
+  }
+
+  get peers(): ReadonlySet<Peer> {
+    return this.#peers;
+  }
+
+  /** Starts listening; port 0 picks a free port. Resolves with the bound address. */
+  listen(port = 0, host = '127.0.0.1'): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      const onError = (err: Error) => reject(err);
+      this.#server.once('error', onError);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', onError);
+        resolve(this.#server.address() as AddressInfo);
+      });
+    });
+  }
+
+  address(): AddressInfo {
+    return this.#server.address() as AddressInfo;
+  }
+
+  /** Stops accepting, lets every peer finish its requests (up to graceMs), then closes them. */
+  async close(graceMs = 5000): Promise<void> {
+    if (this.#closing) return;
+    this.#closing = true;
+    const stopped = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    for (const channel of this.#handshaking) channel.destroy();
+    await Promise.all([...this.#peers].map((peer) => peer.close(graceMs)));
+    await stopped;
+  }
+
+  #accept(socket: Socket): void {
+    if (this.#closing) {
+      socket.destroy();
+      return;
+    }
+    const o = this.#options;
+    const log = o.log.child({ component: 'commlink-server' });
+    const channel = new SecureChannel(socket, {
+      role: 'server',
+      bag: o.bag,
+      suite: o.suite,
+      acceptSuites: o.acceptSuites,
+      maxPacketLength: o.maxPacketLength,
+      handshakeTimeoutMs: o.handshakeTimeoutMs,
+      helloFields: { window: o.streamWindowBytes },
+      log,
+    });
+    this.#handshaking.add(channel);
+    channel.ready.then(
+      (hello) => {
+        this.#handshaking.delete(channel);
+        const peer = new Peer(channel, hello, { ...o, log });
+        if (this.#closing) {
+          peer.destroy();
+          return;
+        }
+        this.#peers.add(peer);
+        peer.once('close', (error?: CommlinkError) => {
+          this.#peers.delete(peer);
+          if (error && error.code !== Errors.CLOSED.code) this.emit('rejected', error, channel.remoteAddress);
+        });
+        this.emit('peer', peer);
+      },
+      (error: CommlinkError) => {
+        this.#handshaking.delete(channel);
+        this.emit('rejected', error, channel.remoteAddress);
+      },
+    );
+  }
+}

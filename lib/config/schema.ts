@@ -1,0 +1,140 @@
+import { z } from 'zod';
+
+/**
+ * The configuration schema: every field, its type, range, default and meaning, in one place.
+ * Everything else (environment names, docs, path resolution) is derived from it by walking it
+ * (see fields.ts), so adding a field here is all it takes.
+ *
+ * Conventions the walker relies on:
+ * - a section is a strict object wrapped in `.prefault({})`, so its fields' defaults apply when the
+ *   section is absent;
+ * - a field is a leaf schema with `.default(...)` and `.describe(...)`;
+ * - a path field is made with `pathField`; its value is made absolute at load, and a leading
+ *   `<dataDir>/` stands for the (absolute) data directory.
+ */
+
+/** Marks fields whose value is a filesystem path (resolved to an absolute path at load). */
+export interface FieldKind {
+  kind: 'path';
+}
+export const fieldKinds = z.registry<FieldKind>();
+
+/** The token a path may start with to mean "inside the data directory". */
+export const DATA_DIR_TOKEN = '<dataDir>';
+
+export const SUITES = ['aes-256-gcm', 'des-ede3-cbc-hmac-sha256'] as const;
+export const LOG_LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export const RSA_BITS = [2048, 3072, 4096] as const;
+
+function pathField(defaultValue: string, description: string) {
+  return z.string().min(1).default(defaultValue).describe(description).register(fieldKinds, { kind: 'path' });
+}
+
+function intField(min: number, max: number, defaultValue: number, description: string) {
+  return z.int().min(min).max(max).default(defaultValue).describe(description);
+}
+
+function hostField(description: string) {
+  return z.string().min(1).default('127.0.0.1').describe(description);
+}
+
+const suite = z.enum(SUITES);
+
+const commlink = z
+  .strictObject({
+    keyBagPath: pathField(`${DATA_DIR_TOKEN}/secrets/keybag`, 'Key bag file shared by all services (mode 0600; made by scripts/gen-keybag).'),
+    keyCount: intField(1, 65536, 128, 'Number of keys scripts/gen-keybag puts in a new bag.'),
+    suite: suite.default('aes-256-gcm').describe('Cipher suite a dialling end offers.'),
+    acceptSuites: z.array(suite).min(1).default(['aes-256-gcm']).describe('Cipher suites a listening end accepts.'),
+    maxPacketLength: intField(1024, 16 * 1024 * 1024, 1024 * 1024, 'Longest packet line accepted, in bytes (CR LF excluded).'),
+    requestTimeoutMs: intField(1, 3_600_000, 30_000, 'How long a request waits for its reply, in ms.'),
+    heartbeatIntervalMs: intField(100, 600_000, 5_000, 'Time between heartbeats on an idle connection, in ms.'),
+    heartbeatTimeoutMs: intField(100, 3_600_000, 15_000, 'Silence after which a connection is declared dead, in ms (greater than heartbeatIntervalMs).'),
+    reconnectMinMs: intField(10, 600_000, 100, 'First delay before redialling a lost connection, in ms.'),
+    reconnectMaxMs: intField(10, 3_600_000, 10_000, 'Longest delay between redials (backoff cap), in ms (>= reconnectMinMs).'),
+    maxInFlight: intField(1, 1_000_000, 65_536, 'Requests a connection may have awaiting replies at once.'),
+    streamWindowBytes: intField(65_536, 256 * 1024 * 1024, 4 * 1024 * 1024, 'Flow-control window of one bulk stream, in bytes.'),
+  })
+  .superRefine((c, ctx) => {
+    if (c.reconnectMaxMs < c.reconnectMinMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['reconnectMaxMs'],
+        input: c.reconnectMaxMs,
+        message: `must be >= commlink.reconnectMinMs, which is ${c.reconnectMinMs}`,
+      });
+    }
+    if (c.heartbeatTimeoutMs <= c.heartbeatIntervalMs) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['heartbeatTimeoutMs'],
+        input: c.heartbeatTimeoutMs,
+        message: `must be > commlink.heartbeatIntervalMs, which is ${c.heartbeatIntervalMs}`,
+      });
+    }
+  })
+  .prefault({});
+
+const rsa = z
+  .strictObject({
+    privateKeyPath: pathField(`${DATA_DIR_TOKEN}/secrets/ticket-rsa.pem`, 'Ticket-signing RSA private key, PKCS#8 PEM (mode 0600; made by scripts/gen-rsa).'),
+    publicKeyPath: pathField(`${DATA_DIR_TOKEN}/secrets/ticket-rsa.pub.pem`, 'Ticket-verifying RSA public key, SPKI PEM.'),
+    bits: z.literal(RSA_BITS).default(3072).describe('Modulus size of a new RSA key pair, in bits.'),
+  })
+  .prefault({});
+
+const services = z
+  .strictObject({
+    web: z
+      .strictObject({
+        host: hostField('Address the web service listens on (HTTP and commlink).'),
+        port: intField(0, 65535, 8080, 'HTTP port of the web service (0: any free port).'),
+        commlinkPort: intField(0, 65535, 7400, 'Commlink port of the web service (file hosts dial it).'),
+      })
+      .prefault({}),
+    ftp: z
+      .strictObject({
+        host: hostField('Address of the file host.'),
+        commlinkPort: intField(0, 65535, 7401, 'Commlink port of the file host.'),
+      })
+      .prefault({}),
+    internalDb: z
+      .strictObject({
+        host: hostField('Address of the internal-db service.'),
+        commlinkPort: intField(0, 65535, 7402, 'Commlink port of the internal-db service.'),
+        mode: z
+          .enum(['listen', 'dial'])
+          .default('listen')
+          .describe('listen: the web host dials internal-db; dial: internal-db dials out to the web host (reverse dial through a firewall).'),
+      })
+      .prefault({}),
+  })
+  .prefault({});
+
+const log = z
+  .strictObject({
+    level: z.enum(LOG_LEVELS).default('info').describe('Least severe log level written.'),
+  })
+  .prefault({});
+
+export const configSchema = z.strictObject({
+  dataDir: pathField('var', 'Data directory (relative paths are resolved against the working directory).'),
+  commlink,
+  rsa,
+  services,
+  log,
+});
+
+type DeepReadonly<T> = T extends readonly (infer U)[]
+  ? readonly DeepReadonly<U>[]
+  : T extends object
+    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
+    : T;
+
+type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
+
+/** The loaded configuration: every field present, paths absolute, deeply frozen. */
+export type Config = DeepReadonly<z.output<typeof configSchema>>;
+
+/** What `loadConfig({ overrides })` accepts: any subset of the fields, nested like the config. */
+export type ConfigOverrides = DeepPartial<z.input<typeof configSchema>>;

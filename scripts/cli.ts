@@ -1,0 +1,63 @@
+import { realpathSync } from 'node:fs';
+import { pathToFileURL } from 'node:url';
+import type { Environment } from '../lib/config/index.js';
+
+/**
+ * What a script's main() talks to. Defaults are the process's own; tests pass their own env, cwd
+ * and output collectors, so a script can run in-process without touching the real environment.
+ */
+export interface ScriptIo {
+  env?: Environment;
+  cwd?: string;
+  stdout?: (text: string) => void;
+  stderr?: (text: string) => void;
+}
+
+export interface ResolvedIo {
+  env: Environment;
+  cwd: string;
+  out(line: string): void;
+  err(line: string): void;
+}
+
+export function resolveIo(io: ScriptIo = {}): ResolvedIo {
+  const stdout = io.stdout ?? ((text: string) => void process.stdout.write(text));
+  const stderr = io.stderr ?? ((text: string) => void process.stderr.write(text));
+  return {
+    env: io.env ?? process.env,
+    cwd: io.cwd ?? process.cwd(),
+    out: (line) => stdout(`${line}\n`),
+    err: (line) => stderr(`${line}\n`),
+  };
+}
+
+/** True when the module at `moduleUrl` is the script node was started with (not an import). */
+export function isEntryPoint(moduleUrl: string): boolean {
+  const script = process.argv[1];
+  if (script === undefined) return false;
+  if (moduleUrl === pathToFileURL(script).href) return true;
+  try {
+    return moduleUrl === pathToFileURL(realpathSync(script)).href;
+  } catch {
+    return false;
+  }
+}
+
+/** Runs main() when the module is the entry point, and exits with its code. */
+export function runIfEntryPoint(moduleUrl: string, main: (argv: string[]) => Promise<number>): void {
+  if (!isEntryPoint(moduleUrl)) return;
+  main(process.argv.slice(2)).then(
+    (code) => {
+      process.exitCode = code;
+    },
+    (err: unknown) => {
+      process.stderr.write(`${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+      process.exitCode = 1;
+    },
+  );
+}
+
+/** Exactly one error message per line on stderr: the error's message (config and keybag errors are written for people). */
+export function errorText(err: unknown): string {
+  return err instanceof Error ? err.message : String(err);
+}

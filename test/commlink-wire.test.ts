@@ -1,0 +1,116 @@
+import { randomBytes } from 'node:crypto';
+import test from 'ava';
+import { CommlinkError, Errors, KeyBag } from '../lib/commlink/index.js';
+import { fromSevenBit, toSevenBit } from '../lib/commlink/filter.js';
+import { LineReader } from '../lib/commlink/line-reader.js';
+import { decodeHeader, encodeHeader, KIND_CHUNK, KIND_HELLO, KIND_MESSAGES } from '../lib/commlink/packet.js';
+import { SUITE_NAMES, suiteByName } from '../lib/commlink/suites/index.js';
+import { resolveOptions } from '../lib/commlink/options.js';
+
+const codeOf = (fn: () => unknown) => {
+  try {
+    fn();
+  } catch (err) {
+    return (err as CommlinkError).code;
+  }
+  return 'no error';
+};
+
+test('the line reader reassembles lines split at every byte boundary', (t) => {
+  const lines: string[] = [];
+  const reader = new LineReader(100, (line) => lines.push(line.toString('latin1')));
+  const input = Buffer.from('QUJD\r\nREVGR0g=\r\n\r\nSks=\r\n', 'latin1');
+  for (const byte of input) reader.push(Buffer.from([byte]));
+  t.deepEqual(lines, ['QUJD', 'REVGR0g=', '', 'Sks=']);
+});
+
+test('the line reader refuses an over-long line as soon as it passes the limit', (t) => {
+  const reader = new LineReader(8, () => {});
+  reader.push(Buffer.from('AAAA')); // 4 held
+  t.is(codeOf(() => reader.push(Buffer.from('AAAAAA'))), Errors.FRAME_TOO_LONG.code); // 10 > 8 + 1
+  const exact = new LineReader(8, () => {});
+  t.is(codeOf(() => exact.push(Buffer.from('AAAAAAAA\r\n'))), 'no error');
+  t.is(codeOf(() => exact.push(Buffer.from('AAAAAAAAA\r\n'))), Errors.FRAME_TOO_LONG.code);
+  t.is(codeOf(() => new LineReader(8, () => {}).push(Buffer.from('AAAA\n'))), Errors.FRAME_BAD_CHARS.code);
+});
+
+test('the 7-bit filter round-trips any bytes and rejects anything outside the alphabet', (t) => {
+  for (let n = 1; n < 40; n++) {
+    const bytes = randomBytes(n);
+    t.deepEqual(fromSevenBit(Buffer.from(toSevenBit(bytes), 'latin1')), bytes);
+  }
+  for (const bad of ['QUJ', 'QU JD', 'QUJ\u00ff', 'QU=D', 'Q\rJD', '====', 'QUJD\u0000AAA', '']) {
+    t.is(codeOf(() => fromSevenBit(Buffer.from(bad, 'latin1'))), Errors.FRAME_BAD_CHARS.code, JSON.stringify(bad));
+  }
+  t.true(/^[A-Za-z0-9+/=]*$/.test(toSevenBit(randomBytes(1000))));
+});
+
+test('packet headers encode and decode; bad layouts are typed errors', (t) => {
+  const salt = randomBytes(16);
+  const bagId = randomBytes(8);
+  const hello = decodeHeader(Buffer.concat([encodeHeader(1, KIND_HELLO, 0n, salt, bagId), Buffer.from('body')]));
+  t.deepEqual(hello.header.salt, salt);
+  t.deepEqual(hello.header.bagId, bagId);
+  t.is(hello.body.toString(), 'body');
+  const data = decodeHeader(encodeHeader(2, KIND_MESSAGES, 2n ** 63n));
+  t.is(data.header.seq, 2n ** 63n);
+  t.is(data.header.suiteId, 2);
+  t.is(decodeHeader(encodeHeader(1, KIND_CHUNK, 5n)).header.kind, KIND_CHUNK);
+  t.is(codeOf(() => decodeHeader(Buffer.alloc(10))), Errors.PACKET_MALFORMED.code);
+  t.is(codeOf(() => decodeHeader(Buffer.from([2, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0]))), Errors.PACKET_MALFORMED.code);
+  t.is(codeOf(() => decodeHeader(Buffer.from([1, 1, 9, 0, 0, 0, 0, 0, 0, 0, 0]))), Errors.PACKET_MALFORMED.code);
+  t.is(codeOf(() => decodeHeader(Buffer.from([1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2]))), Errors.PACKET_MALFORMED.code);
+});
+
+for (const name of SUITE_NAMES) {
+  test(`${name} opens what it seals and refuses any change`, (t) => {
+    const suite = suiteByName(name);
+    const key = suite.prepare(randomBytes(suite.keyLength));
+    const header = encodeHeader(suite.id, KIND_MESSAGES, 7n);
+    for (const size of [0, 1, 7, 8, 9, 1000]) {
+      const plaintext = randomBytes(size);
+      const body = suite.seal(key, 7n, header, plaintext);
+      t.deepEqual(suite.open(key, 7n, header, body), plaintext);
+      t.true(body.length <= size + suite.overhead);
+      const flipped = Buffer.from(body);
+      flipped[size % flipped.length]! ^= 0x01;
+      t.is(suite.open(key, 7n, header, flipped), null, 'body bit flip');
+      const otherHeader = encodeHeader(suite.id, KIND_MESSAGES, 8n);
+      t.is(suite.open(key, 8n, otherHeader, body), null, 'other sequence number');
+      t.is(suite.open(key, 7n, header, body.subarray(0, body.length - 1)), null, 'truncated');
+      t.is(suite.open(suite.prepare(randomBytes(suite.keyLength)), 7n, header, body), null, 'other key');
+    }
+  });
+}
+
+test('the key bag picks key[port mod N] and never prints its keys', (t) => {
+  const keys = Array.from({ length: 5 }, () => randomBytes(32));
+  const bag = new KeyBag(keys);
+  t.is(bag.keyIndex(50001), 1);
+  t.deepEqual(bag.keyForPort(50004), keys[4]);
+  t.is(bag.id.length, 8);
+  t.false(JSON.stringify(bag).includes(keys[0]!.toString('hex')));
+  t.throws(() => bag.keyIndex(70000), { instanceOf: RangeError });
+  t.is(codeOf(() => new KeyBag([])), Errors.KEYBAG_FORMAT.code);
+  t.is(codeOf(() => new KeyBag([randomBytes(31)])), Errors.KEYBAG_FORMAT.code);
+});
+
+test('commlink options: defaults, and errors that name the field', (t) => {
+  const bag = new KeyBag([randomBytes(32)]);
+  const options = resolveOptions({ bag });
+  t.is(options.suite, 'aes-256-gcm');
+  t.deepEqual([...options.acceptSuites], ['aes-256-gcm'], 'DES is never accepted by default');
+  t.true(Object.isFrozen(options));
+  const message = (fn: () => unknown) => {
+    try {
+      fn();
+    } catch (err) {
+      return (err as Error).message;
+    }
+    return '';
+  };
+  t.regex(message(() => resolveOptions({ bag, maxPacketLength: 10 })), /options\.maxPacketLength must be/);
+  t.regex(message(() => resolveOptions({ bag, suite: 'des-cbc' as never })), /options\.suite/);
+  t.regex(message(() => resolveOptions({ bag, reconnectMinMs: 500, reconnectMaxMs: 100 })), /options\.reconnectMaxMs/);
+  t.regex(message(() => resolveOptions({ bag, handlers: { 'ffs.reply': () => ({}) } })), /options\.handlers\.ffs\.reply/);
+});

@@ -1,0 +1,229 @@
+import { readFile } from 'node:fs/promises';
+import path from 'node:path';
+import test from 'ava';
+import { ConfigError, configFields, describeConfig, envName, loadConfig, upperSnake, type Config } from '../lib/config/index.js';
+import { HEADER, renderConfigDoc } from '../scripts/gen-config-doc.js';
+
+const cwd = path.resolve('/srv/ffs');
+const load = (env: Record<string, string> = {}, overrides = {}) => loadConfig({ env, overrides, cwd });
+
+function configError(t: import('ava').ExecutionContext, fn: () => unknown): ConfigError {
+  const err = t.throws(fn, { instanceOf: ConfigError }) as ConfigError;
+  t.is(err.code, 'ERR_CONFIG');
+  t.is(err.name, 'ConfigError');
+  return err;
+}
+
+test('an empty environment loads the defaults', (t) => {
+  const c = load();
+  t.is(c.dataDir, path.join(cwd, 'var'));
+  t.is(c.commlink.keyBagPath, path.join(cwd, 'var', 'secrets', 'keybag'));
+  t.is(c.commlink.keyCount, 128);
+  t.is(c.commlink.suite, 'aes-256-gcm');
+  t.deepEqual(c.commlink.acceptSuites, ['aes-256-gcm']);
+  t.is(c.commlink.maxPacketLength, 1048576);
+  t.is(c.commlink.requestTimeoutMs, 30000);
+  t.is(c.commlink.heartbeatIntervalMs, 5000);
+  t.is(c.commlink.heartbeatTimeoutMs, 15000);
+  t.is(c.commlink.reconnectMinMs, 100);
+  t.is(c.commlink.reconnectMaxMs, 10000);
+  t.is(c.commlink.maxInFlight, 65536);
+  t.is(c.commlink.streamWindowBytes, 4194304);
+  t.is(c.rsa.privateKeyPath, path.join(cwd, 'var', 'secrets', 'ticket-rsa.pem'));
+  t.is(c.rsa.publicKeyPath, path.join(cwd, 'var', 'secrets', 'ticket-rsa.pub.pem'));
+  t.is(c.rsa.bits, 3072);
+  t.deepEqual(c.services, {
+    web: { host: '127.0.0.1', port: 8080, commlinkPort: 7400 },
+    ftp: { host: '127.0.0.1', commlinkPort: 7401 },
+    internalDb: { host: '127.0.0.1', commlinkPort: 7402, mode: 'listen' },
+  });
+  t.is(c.log.level, 'info');
+});
+
+test('cwd defaults to process.cwd() and env to process.env-like input', (t) => {
+  const c = loadConfig({ env: {} });
+  t.is(c.dataDir, path.resolve(process.cwd(), 'var'));
+});
+
+test('environment overrides int, enum, list and nested fields', (t) => {
+  const c = load({
+    FFS_COMMLINK__KEY_COUNT: '16',
+    FFS_COMMLINK__SUITE: 'des-ede3-cbc-hmac-sha256',
+    FFS_COMMLINK__ACCEPT_SUITES: 'aes-256-gcm, des-ede3-cbc-hmac-sha256',
+    FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: '9402',
+    FFS_SERVICES__INTERNAL_DB__MODE: 'dial',
+    FFS_RSA__BITS: '2048',
+    FFS_LOG__LEVEL: 'debug',
+    PATH: '/usr/bin',
+    NOT_FFS_THING: 'ignored',
+  });
+  t.is(c.commlink.keyCount, 16);
+  t.is(c.commlink.suite, 'des-ede3-cbc-hmac-sha256');
+  t.deepEqual(c.commlink.acceptSuites, ['aes-256-gcm', 'des-ede3-cbc-hmac-sha256']);
+  t.is(c.services.internalDb.commlinkPort, 9402);
+  t.is(c.services.internalDb.mode, 'dial');
+  t.is(c.services.web.commlinkPort, 7400);
+  t.is(c.rsa.bits, 2048);
+  t.is(c.log.level, 'debug');
+});
+
+test('env names are derived mechanically from the schema', (t) => {
+  t.is(upperSnake('internalDb'), 'INTERNAL_DB');
+  t.is(upperSnake('keyBagPath'), 'KEY_BAG_PATH');
+  t.is(envName(['services', 'internalDb', 'commlinkPort']), 'FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT');
+  const envs = configFields().map((f) => f.env);
+  for (const name of ['FFS_DATA_DIR', 'FFS_COMMLINK__KEY_COUNT', 'FFS_COMMLINK__ACCEPT_SUITES', 'FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT', 'FFS_RSA__PRIVATE_KEY_PATH']) {
+    t.true(envs.includes(name), name);
+  }
+  t.is(new Set(envs).size, envs.length, 'env names are unique');
+});
+
+test('a bad integer names the field and the variable', (t) => {
+  const err = configError(t, () => load({ FFS_COMMLINK__KEY_COUNT: 'abc' }));
+  t.is(err.field, 'commlink.keyCount');
+  t.is(err.message, 'config: commlink.keyCount must be an integer >= 1 and <= 65536 (got "abc" from FFS_COMMLINK__KEY_COUNT)');
+});
+
+test('integer parsing is strict', (t) => {
+  for (const raw of ['12abc', '', ' ', '1.5', '0x10', '1e3']) {
+    const err = configError(t, () => load({ FFS_COMMLINK__MAX_IN_FLIGHT: raw }));
+    t.is(err.field, 'commlink.maxInFlight', raw);
+    t.true(err.message.includes('FFS_COMMLINK__MAX_IN_FLIGHT'), raw);
+    t.true(err.message.includes(JSON.stringify(raw)), raw);
+  }
+});
+
+test('out-of-range and bad enum values from env name field and variable', (t) => {
+  let err = configError(t, () => load({ FFS_COMMLINK__KEY_COUNT: '0' }));
+  t.is(err.message, 'config: commlink.keyCount must be an integer >= 1 and <= 65536 (got "0" from FFS_COMMLINK__KEY_COUNT)');
+  err = configError(t, () => load({ FFS_SERVICES__WEB__PORT: '65536' }));
+  t.is(err.field, 'services.web.port');
+  err = configError(t, () => load({ FFS_COMMLINK__SUITE: 'des' }));
+  t.is(err.message, 'config: commlink.suite must be one of aes-256-gcm, des-ede3-cbc-hmac-sha256 (got "des" from FFS_COMMLINK__SUITE)');
+  err = configError(t, () => load({ FFS_COMMLINK__ACCEPT_SUITES: 'aes-256-gcm,rot13' }));
+  t.is(err.field, 'commlink.acceptSuites');
+  t.true(err.message.includes('"aes-256-gcm,rot13" from FFS_COMMLINK__ACCEPT_SUITES'));
+  err = configError(t, () => load({ FFS_COMMLINK__ACCEPT_SUITES: '' }));
+  t.is(err.field, 'commlink.acceptSuites');
+  err = configError(t, () => load({ FFS_RSA__BITS: '1024' }));
+  t.is(err.message, 'config: rsa.bits must be one of 2048, 3072, 4096 (got "1024" from FFS_RSA__BITS)');
+  err = configError(t, () => load({ FFS_DATA_DIR: '' }));
+  t.is(err.field, 'dataDir');
+});
+
+test('an FFS_ variable that names no field is rejected', (t) => {
+  let err = configError(t, () => load({ FFS_COMMLINK__KEYCOUNT: '5' }));
+  t.is(err.field, 'FFS_COMMLINK__KEYCOUNT');
+  t.regex(err.message, /FFS_COMMLINK__KEYCOUNT matches no configuration field \(did you mean FFS_COMMLINK__KEY_COUNT\?\)/);
+  err = configError(t, () => load({ FFS_COMMLINK: 'x' }));
+  t.is(err.field, 'FFS_COMMLINK');
+});
+
+test('every problem is reported, one per line', (t) => {
+  const err = configError(t, () => load({ FFS_COMMLINK__KEY_COUNT: 'x', FFS_LOG__LEVEL: 'loud', FFS_TYPO: '1' }));
+  t.is(err.problems.length, 3);
+  t.is(err.message.split('\n').length, 3);
+});
+
+test('reconnectMaxMs must be >= reconnectMinMs', (t) => {
+  const err = configError(t, () => load({ FFS_COMMLINK__RECONNECT_MIN_MS: '5000', FFS_COMMLINK__RECONNECT_MAX_MS: '1000' }));
+  t.is(err.field, 'commlink.reconnectMaxMs');
+  t.is(err.message, 'config: commlink.reconnectMaxMs must be >= commlink.reconnectMinMs, which is 5000 (got "1000" from FFS_COMMLINK__RECONNECT_MAX_MS)');
+  t.notThrows(() => load({ FFS_COMMLINK__RECONNECT_MIN_MS: '1000', FFS_COMMLINK__RECONNECT_MAX_MS: '1000' }));
+  const viaDefault = configError(t, () => load({ FFS_COMMLINK__RECONNECT_MIN_MS: '20000' }));
+  t.is(viaDefault.message, 'config: commlink.reconnectMaxMs must be >= commlink.reconnectMinMs, which is 20000 (got 10000 from defaults)');
+});
+
+test('heartbeatTimeoutMs must exceed heartbeatIntervalMs', (t) => {
+  const err = configError(t, () => load({}, { commlink: { heartbeatIntervalMs: 20000 } }));
+  t.is(err.field, 'commlink.heartbeatTimeoutMs');
+});
+
+test('the result is deeply frozen', (t) => {
+  const c = load();
+  t.true(Object.isFrozen(c));
+  t.true(Object.isFrozen(c.commlink));
+  t.true(Object.isFrozen(c.commlink.acceptSuites));
+  t.true(Object.isFrozen(c.services.internalDb));
+  // ES modules are strict: assignment to a frozen property throws.
+  t.throws(() => {
+    (c as { -readonly [K in keyof Config]: Config[K] }).dataDir = '/elsewhere';
+  }, { instanceOf: TypeError });
+  t.throws(() => {
+    (c.services.web as { port: number }).port = 1;
+  }, { instanceOf: TypeError });
+  t.throws(() => {
+    (c.commlink.acceptSuites as string[]).push('des-ede3-cbc-hmac-sha256');
+  }, { instanceOf: TypeError });
+});
+
+test('derived paths follow dataDir; paths become absolute', (t) => {
+  let c = load({ FFS_DATA_DIR: '/data/ffs' });
+  t.is(c.dataDir, '/data/ffs');
+  t.is(c.commlink.keyBagPath, '/data/ffs/secrets/keybag');
+  t.is(c.rsa.privateKeyPath, '/data/ffs/secrets/ticket-rsa.pem');
+  t.is(c.rsa.publicKeyPath, '/data/ffs/secrets/ticket-rsa.pub.pem');
+  c = load({ FFS_DATA_DIR: 'state', FFS_COMMLINK__KEY_BAG_PATH: 'keys/bag' });
+  t.is(c.dataDir, path.join(cwd, 'state'));
+  t.is(c.commlink.keyBagPath, path.join(cwd, 'keys', 'bag'), 'an explicit relative path resolves against cwd');
+  t.is(c.rsa.privateKeyPath, path.join(cwd, 'state', 'secrets', 'ticket-rsa.pem'));
+  c = load({ FFS_DATA_DIR: '/d', FFS_RSA__PUBLIC_KEY_PATH: '<dataDir>/pub/ticket.pem' });
+  t.is(c.rsa.publicKeyPath, '/d/pub/ticket.pem');
+  const err = configError(t, () => load({ FFS_DATA_DIR: '<dataDir>/x' }));
+  t.is(err.field, 'dataDir');
+});
+
+test('overrides apply after the environment', (t) => {
+  const suites = ['des-ede3-cbc-hmac-sha256'] as const;
+  const c = load(
+    { FFS_COMMLINK__KEY_COUNT: '16', FFS_SERVICES__WEB__PORT: '9000' },
+    { commlink: { keyCount: 4, acceptSuites: [...suites] }, services: { web: { port: 0 } }, dataDir: '/o' },
+  );
+  t.is(c.commlink.keyCount, 4);
+  t.deepEqual(c.commlink.acceptSuites, ['des-ede3-cbc-hmac-sha256']);
+  t.is(c.services.web.port, 0);
+  t.is(c.services.web.commlinkPort, 7400);
+  t.is(c.commlink.keyBagPath, '/o/secrets/keybag');
+});
+
+test('override arrays are copied, not frozen in place', (t) => {
+  const acceptSuites: ('aes-256-gcm' | 'des-ede3-cbc-hmac-sha256')[] = ['aes-256-gcm'];
+  load({}, { commlink: { acceptSuites } });
+  t.false(Object.isFrozen(acceptSuites));
+});
+
+test('unknown override keys and bad override values are named', (t) => {
+  let err = configError(t, () => load({}, { commlink: { keyCnt: 3 } } as never));
+  t.is(err.field, 'commlink.keyCnt');
+  t.regex(err.message, /commlink\.keyCnt matches no configuration field \(from overrides\); did you mean commlink\.keyCount\?/);
+  err = configError(t, () => load({}, { nope: {} } as never));
+  t.is(err.field, 'nope');
+  err = configError(t, () => load({}, { services: 'x' } as never));
+  t.is(err.field, 'services');
+  err = configError(t, () => load({}, { commlink: { keyCount: 1.5 } }));
+  t.is(err.message, 'config: commlink.keyCount must be an integer >= 1 and <= 65536 (got 1.5 from overrides)');
+});
+
+test('describeConfig lists every field with env, default and description', (t) => {
+  const list = describeConfig();
+  t.is(list.length, configFields().length);
+  const keyCount = list.find((f) => f.path === 'commlink.keyCount');
+  t.deepEqual(keyCount, {
+    path: 'commlink.keyCount',
+    env: 'FFS_COMMLINK__KEY_COUNT',
+    default: 128,
+    description: keyCount?.description ?? '',
+    type: 'an integer >= 1 and <= 65536',
+  });
+  t.is(list.find((f) => f.path === 'commlink.keyBagPath')?.default, '<dataDir>/secrets/keybag');
+  for (const f of list) t.true(f.description.length > 0, f.path);
+});
+
+test('CONFIG.md is up to date (regenerate: node dist/scripts/gen-config-doc.js > lib/config/CONFIG.md)', async (t) => {
+  const file = new URL('../../lib/config/CONFIG.md', import.meta.url);
+  const committed = await readFile(file, 'utf8');
+  const generated = renderConfigDoc();
+  t.true(generated.startsWith(`${HEADER}\n`));
+  t.is(committed, generated);
+  for (const f of describeConfig()) t.true(committed.includes(`\`${f.env}\``), f.env);
+});
