@@ -60,7 +60,7 @@ test('the key index agrees at both ends over many connections', async (t) => {
     const reply = await client.request('key.index');
     t.is(reply.port, peer.localPort, 'the server sees the client port the client bound');
     t.is(reply.index, peer.localPort % 7, 'server index = client port mod N');
-    t.is(peer.keyIndex, reply.index, 'client and server chose the same key');
+    t.is(peer.keyIndex, reply.index as number, 'client and server chose the same key');
     seen.add(peer.keyIndex);
     await client.close();
   }

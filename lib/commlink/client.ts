@@ -103,12 +103,14 @@ export class CommlinkClient extends EventEmitter {
     const log = o.log.child({ component: 'commlink-client', target: `${this.#host}:${this.#port}` });
     const socket = connect({ host: this.#host, port: this.#port, noDelay: true });
     this.#socket = socket;
+    let established = false;
     socket.once('error', (err) => {
-      if (!socket.connecting) return; // later errors belong to the channel
+      if (established) return; // errors after connect belong to the channel
       log.debug('dial failed', { err: err.message });
       this.#retry(Errors.NOT_CONNECTED(`cannot reach ${this.#host}:${this.#port}: ${err.message}`));
     });
     socket.once('connect', () => {
+      established = true;
       const channel = new SecureChannel(socket, {
         role: 'client',
         bag: o.bag,

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { CommlinkClient, CommlinkServer, KeyBag, type CommlinkOptions } from '../../lib/commlink/index.js';
 import type { ClientOptions } from '../../lib/commlink/client.js';
-import { createLogger, type Logger } from '../../lib/log/logger.js';
+import { createLogger, silentLogger, type Logger } from '../../lib/log/logger.js';
 
 export function makeBag(size = 8): KeyBag {
   return new KeyBag(Array.from({ length: size }, () => randomBytes(32)));
@@ -51,11 +51,11 @@ export function captureLog(): CapturedLog {
 }
 
 export async function startServer(options: Partial<CommlinkOptions> & { bag: KeyBag }): Promise<{ server: CommlinkServer; port: number }> {
-  const server = new CommlinkServer({ log: createLogger({ level: 'error' }), ...options });
+  const server = new CommlinkServer({ log: silentLogger, ...options });
   const { port } = await server.listen(0, '127.0.0.1');
   return { server, port };
 }
 
 export function makeClient(options: Partial<ClientOptions> & { bag: KeyBag; port: number }): CommlinkClient {
-  return new CommlinkClient({ host: '127.0.0.1', log: createLogger({ level: 'error' }), reconnectMinMs: 20, reconnectMaxMs: 200, ...options });
+  return new CommlinkClient({ host: '127.0.0.1', log: silentLogger, reconnectMinMs: 20, reconnectMaxMs: 200, ...options });
 }

@@ -15,7 +15,9 @@ export function patternStream(total: number, chunkSize = 64 * 1024, onRead?: (by
       const size = Math.min(chunkSize, total - produced);
       const chunk = Buffer.allocUnsafe(size);
       // Cheap but position-dependent content, so a lost, repeated or swapped chunk changes the hash.
-      for (let i = 0; i < size; i += 4) chunk.writeUInt32LE((counter++ * 2654435761) >>> 0, i);
+      let i = 0;
+      for (; i + 4 <= size; i += 4) chunk.writeUInt32LE((counter++ * 2654435761) >>> 0, i);
+      for (; i < size; i++) chunk[i] = counter++ & 0xff;
       produced += size;
       onRead?.(size);
       this.push(chunk);

@@ -1,0 +1,141 @@
+import { Errors } from '../errors.js';
+import type { Element } from './parser.js';
+import { escapeText, NAME_PATTERN } from './text.js';
+
+/** What a tobj can carry. Buffers decode as Buffer. */
+export type Value = string | number | boolean | null | Uint8Array | Value[] | { [key: string]: Value };
+
+const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
+const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
+const MAX_NAME = 64;
+
+export function checkKey(key: string): void {
+  if (key.length > MAX_NAME || !NAME_PATTERN.test(key) || RESERVED_KEYS.has(key)) {
+    throw Errors.TOBJ_TYPE(`"${key.slice(0, 80)}" cannot be a tobj field name`, { key: key.slice(0, 80) });
+  }
+}
+
+function isPlainObject(value: object): value is Record<string, Value> {
+  const proto = Object.getPrototypeOf(value) as unknown;
+  return proto === Object.prototype || proto === null;
+}
+
+/** Appends the element for `value` named `name` to `out`. `seen` detects cycles. */
+export function encodeValue(name: string, value: Value, out: string[], seen: Set<object>): void {
+  switch (typeof value) {
+    case 'string':
+      out.push(value === '' ? `<${name}/>` : `<${name}>${escapeText(value)}</${name}>`);
+      return;
+    case 'number':
+      if (!Number.isFinite(value)) throw Errors.TOBJ_TYPE(`${name}: ${value} is not a finite number`, { key: name });
+      out.push(`<${name} t="num">${Object.is(value, -0) ? '0' : String(value)}</${name}>`);
+      return;
+    case 'boolean':
+      out.push(`<${name} t="bool">${value ? 'true' : 'false'}</${name}>`);
+      return;
+    case 'object': {
+      if (value === null) {
+        out.push(`<${name} t="null"/>`);
+        return;
+      }
+      if (value instanceof Uint8Array) {
+        out.push(value.length === 0 ? `<${name} t="bin"/>` : `<${name} t="bin">${Buffer.from(value.buffer, value.byteOffset, value.length).toString('base64')}</${name}>`);
+        return;
+      }
+      if (seen.has(value)) throw Errors.TOBJ_TYPE(`${name}: cyclic value`, { key: name });
+      seen.add(value);
+      if (Array.isArray(value)) {
+        if (value.length === 0) out.push(`<${name} t="list"/>`);
+        else {
+          out.push(`<${name} t="list">`);
+          for (let i = 0; i < value.length; i++) {
+            const item = value[i];
+            if (item === undefined) throw Errors.TOBJ_TYPE(`${name}[${i}] is undefined`, { key: name });
+            encodeValue('i', item, out, seen);
+          }
+          out.push(`</${name}>`);
+        }
+      } else if (isPlainObject(value)) {
+        const start = out.length;
+        out.push(`<${name} t="obj">`);
+        encodeFields(value, out, seen);
+        if (out.length === start + 1) out[start] = `<${name} t="obj"/>`;
+        else out.push(`</${name}>`);
+      } else {
+        throw Errors.TOBJ_TYPE(`${name}: ${(value as object).constructor?.name ?? "object"} values cannot be encoded`, { key: name });
+      }
+      seen.delete(value);
+      return;
+    }
+    default:
+      throw Errors.TOBJ_TYPE(`${name}: ${typeof value} values cannot be encoded`, { key: name });
+  }
+}
+
+/** Appends one element per defined field of `object`, in key order. */
+export function encodeFields(object: Record<string, Value | undefined>, out: string[], seen: Set<object>): void {
+  for (const key of Object.keys(object)) {
+    const field = object[key];
+    if (field === undefined) continue;
+    checkKey(key);
+    encodeValue(key, field, out, seen);
+  }
+}
+
+export function decodeValue(el: Element): Value {
+  const attrs = el.attrs;
+  let t: string | undefined;
+  for (const attr in attrs) {
+    if (attr !== 't') throw Errors.TOBJ_TYPE(`${el.name}: unexpected attribute ${attr} on a value`, { key: el.name });
+    t = attrs[attr];
+  }
+  if (t === undefined) {
+    if (el.children.length) throw Errors.TOBJ_TYPE(`${el.name}: a string element cannot hold elements`, { key: el.name });
+    return el.text;
+  }
+  const leafOnly = () => {
+    if (el.children.length) throw Errors.TOBJ_TYPE(`${el.name}: t="${t}" cannot hold elements`, { key: el.name });
+  };
+  switch (t) {
+    case 'num':
+      leafOnly();
+      if (!JSON_NUMBER.test(el.text)) throw Errors.TOBJ_TYPE(`${el.name}: "${el.text.slice(0, 40)}" is not a number`, { key: el.name });
+      return Number(el.text);
+    case 'bool':
+      leafOnly();
+      if (el.text === 'true') return true;
+      if (el.text === 'false') return false;
+      throw Errors.TOBJ_TYPE(`${el.name}: "${el.text.slice(0, 40)}" is not true or false`, { key: el.name });
+    case 'null':
+      leafOnly();
+      if (el.text !== '') throw Errors.TOBJ_TYPE(`${el.name}: t="null" must be empty`, { key: el.name });
+      return null;
+    case 'bin': {
+      leafOnly();
+      const bytes = Buffer.from(el.text, 'base64');
+      if (bytes.toString('base64') !== el.text) throw Errors.TOBJ_TYPE(`${el.name}: not canonical base64`, { key: el.name });
+      return bytes;
+    }
+    case 'list':
+      if (el.text !== '') throw Errors.TOBJ_TYPE(`${el.name}: a list holds only <i> elements`, { key: el.name });
+      return el.children.map((child) => {
+        if (child.name !== 'i') throw Errors.TOBJ_TYPE(`${el.name}: list item named ${child.name}, not i`, { key: el.name });
+        return decodeValue(child);
+      });
+    case 'obj':
+      if (el.text !== '') throw Errors.TOBJ_TYPE(`${el.name}: an object holds only field elements`, { key: el.name });
+      return decodeFields(el.children);
+    default:
+      throw Errors.TOBJ_TYPE(`${el.name}: unknown type t="${String(t).slice(0, 20)}"`, { key: el.name });
+  }
+}
+
+export function decodeFields(children: readonly Element[]): Record<string, Value> {
+  const out: Record<string, Value> = {};
+  for (const child of children) {
+    checkKey(child.name);
+    if (Object.prototype.hasOwnProperty.call(out, child.name)) throw Errors.TOBJ_TYPE(`duplicate field ${child.name}`, { key: child.name });
+    out[child.name] = decodeValue(child);
+  }
+  return out;
+}
