@@ -59,7 +59,13 @@ export class CommlinkClient extends EventEmitter {
   }
 
   /** Sends a request, waiting for a connection first if needed (within the request's timeout). */
-  async request(op: string, body: Body = {}, options: RequestOptions = {}): Promise<Body> {
+  request(op: string, body: Body = {}, options: RequestOptions = {}): Promise<Body> {
+    const peer = this.#peer;
+    if (peer && !peer.closed) return peer.request(op, body, options); // the common case: no extra hop
+    return this.#requestWhenConnected(op, body, options);
+  }
+
+  async #requestWhenConnected(op: string, body: Body, options: RequestOptions): Promise<Body> {
     const timeoutMs = options.timeoutMs ?? this.#options.requestTimeoutMs;
     const started = Date.now();
     const peer = this.connected ? (this.#peer as Peer) : await this.connect(timeoutMs);

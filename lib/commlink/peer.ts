@@ -40,6 +40,11 @@ export interface PeerOptions {
   readonly log: Logger;
 }
 
+/** A request we are serving. */
+interface InFlight {
+  controller: AbortController | undefined;
+}
+
 interface PendingRequest {
   readonly op: string;
   readonly resolve: (body: Body) => void;
@@ -49,6 +54,9 @@ interface PendingRequest {
 }
 
 const RESERVED_PREFIX = 'ffs.';
+/** Data bytes per chunk packet: its line (~87 KiB of base64) stays below V8's large-object
+ *  threshold, where string conversions are an order of magnitude slower (see outbox.ts). */
+const CHUNK_BYTES = 64 * 1024;
 const MAX_STREAM_ID = 0xffffffff;
 
 /**
@@ -71,7 +79,7 @@ export class Peer extends EventEmitter {
   readonly #outgoingStreams = new Map<number, OutgoingStream>();
   /** Streams we abandoned: their in-flight chunks are dropped until the sender's end/abort. */
   readonly #abandonedStreams = new Set<number>();
-  readonly #handling = new Set<AbortController>();
+  readonly #handling = new Set<InFlight>();
   readonly #remoteWindow: number;
   #nextId = 1;
   #nextStreamId = 1;
@@ -148,7 +156,7 @@ export class Peer extends EventEmitter {
           sendAbort: (sid, error) =>
             this.#outbox.push({ type: 'ffs.abort', attrs: { stream: String(sid) }, body: { code: error.code, message: error.message } }),
           waitDrain: () => this.#waitDrain(),
-          maxChunk: Math.min(256 * 1024, this.#channel.maxPayload - 4),
+          maxChunk: Math.min(CHUNK_BYTES, this.#channel.maxPayload - 4),
         });
       }
       const timer = setTimeout(() => {
@@ -312,11 +320,23 @@ export class Peer extends EventEmitter {
       this.#replyError(id, Errors.TOO_MANY_IN_FLIGHT(`limit of ${this.#options.maxInFlight} requests in flight reached`));
       return;
     }
-    const controller = new AbortController();
-    this.#handling.add(controller);
-    const ctx: RequestContext = { peer: this, op, id, stream, signal: controller.signal };
+    // The AbortController is made only if the handler asks for ctx.signal (most never do).
+    const handling: InFlight = { controller: undefined };
+    this.#handling.add(handling);
+    const peer = this;
+    const ctx: RequestContext = {
+      peer,
+      op,
+      id,
+      stream,
+      get signal() {
+        handling.controller ??= new AbortController();
+        if (peer.#closed) handling.controller.abort(Errors.CLOSED('connection closed'));
+        return handling.controller.signal;
+      },
+    };
     const done = (result: Body | void | undefined, error: unknown) => {
-      this.#handling.delete(controller);
+      this.#handling.delete(handling);
       if (stream && !stream.finished) stream.abandon(`handler for ${op} finished before reading the whole stream`);
       if (!this.#closed) {
         if (error === undefined) this.#reply(id, op, result ?? {});
@@ -433,7 +453,7 @@ export class Peer extends EventEmitter {
     for (const id of [...this.#pending.keys()]) this.#settle(id, undefined, closed);
     for (const stream of this.#incomingStreams.values()) stream.fail(Errors.STREAM_ABORTED('connection closed', {}, reason));
     this.#incomingStreams.clear();
-    for (const controller of this.#handling) controller.abort(closed);
+    for (const handling of this.#handling) handling.controller?.abort(closed);
     this.#onDrain();
     const waiters = this.#idleWaiters;
     this.#idleWaiters = [];

@@ -22,6 +22,16 @@ import type { Logger } from '../log/logger.js';
 export const PROTOCOL_NAME = 'FFS/1';
 const STREAM_ID_LENGTH = 4;
 
+/** The packet as one wire line: 7-bit filter, then CR LF, in a single buffer (one write call). */
+function toLine(packet: Buffer): Buffer {
+  const text = toSevenBit(packet);
+  const line = Buffer.allocUnsafe(text.length + 2);
+  line.write(text, 0, 'latin1');
+  line[text.length] = 0x0d;
+  line[text.length + 1] = 0x0a;
+  return line;
+}
+
 export interface ChannelOptions {
   /** 'client' is the side that opened the TCP connection (its port picks the key). */
   readonly role: 'client' | 'server';
@@ -193,7 +203,7 @@ export class SecureChannel {
     const header = encodeHeader(suite.id, KIND_HELLO, 0n, this.#ownSalt, this.#options.bag.id);
     const body = suite.seal(key, 0n, header, Buffer.from(encodeMessage({ type: 'ffs.hello', attrs: {}, body: fields }), 'utf8'));
     this.#send.seq = 1n;
-    this.#socket.write(toSevenBit(Buffer.concat([header, body])) + '\r\n', 'latin1');
+    this.#socket.write(toLine(Buffer.concat([header, body])));
   }
 
   #onHello(packet: Buffer): void {
@@ -271,7 +281,7 @@ export class SecureChannel {
     const header = encodeHeader(suite.id, kind, seq);
     const plaintext = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
     const body = suite.seal(key, seq, header, plaintext);
-    return this.#socket.write(toSevenBit(Buffer.concat([header, body], header.length + body.length)) + '\r\n', 'latin1');
+    return this.#socket.write(toLine(Buffer.concat([header, body], header.length + body.length)));
   }
 
   #onLine(line: Buffer): void {

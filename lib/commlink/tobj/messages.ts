@@ -2,7 +2,7 @@ import { Errors } from '../errors.js';
 import type { TobjLimits } from './limits.js';
 import { parseElements } from './parser.js';
 import { escapeText, NAME_PATTERN } from './text.js';
-import { decodeFields, encodeFields, type Value } from './values.js';
+import { checkKey, decodeFields, encodeFields, type Value } from './values.js';
 
 /**
  * A message: the top-level `tobj` element. `type` says what it is, `attrs` holds the other
@@ -19,6 +19,7 @@ export function encodeMessage(message: Message): string {
   const head = [`<tobj type="${escapeText(message.type)}"`];
   for (const [name, value] of Object.entries(message.attrs)) {
     if (name === 'type' || !NAME_PATTERN.test(name)) throw Errors.TOBJ_TYPE(`"${name}" cannot be a message attribute`);
+    checkKey(name);
     head.push(` ${name}="${escapeText(String(value))}"`);
   }
   const parts: string[] = [];
@@ -31,7 +32,15 @@ export function decodeMessages(payload: string | Uint8Array, limits: Partial<Tob
   return parseElements(payload, limits).map((el) => {
     if (el.name !== 'tobj') throw Errors.TOBJ_TYPE(`top-level element <${el.name}> is not <tobj>`);
     if (el.text !== '') throw Errors.TOBJ_TYPE('a tobj element holds fields, not text');
-    const { type, ...attrs } = el.attrs;
+    let type = '';
+    const attrs: Record<string, string> = {};
+    for (const name in el.attrs) {
+      if (name === 'type') type = el.attrs[name] as string;
+      else {
+        checkKey(name); // refuses __proto__ and friends, which would not be own properties
+        attrs[name] = el.attrs[name] as string;
+      }
+    }
     if (!type) throw Errors.TOBJ_TYPE('tobj element without a type');
     return { type, attrs, body: decodeFields(el.children) };
   });
