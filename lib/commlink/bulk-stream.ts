@@ -80,10 +80,28 @@ export class IncomingStream extends Readable {
     this.destroy();
   }
 
+  /**
+   * Credit follows consumption. Every consumer (async iteration, 'data' listeners, pipe) takes
+   * data through read(), so each read is the moment bytes leave the window. _read cannot serve:
+   * Readable calls it before it removes the bytes being read and then not again until a push,
+   * which never comes when the sender holds no credit (a stalled upload).
+   * Grant in large steps (a small grant costs a message per chunk), but always grant when the
+   * sender holds nothing, or it would wait forever.
+   */
+  override read(size?: number): Buffer | null {
+    const chunk = super.read(size) as Buffer | null;
+    this.#maybeGrant();
+    return chunk;
+  }
+
   override _read(): void {
+    // Data arrives by push() from receive(); see read() for where credit is granted.
+  }
+
+  #maybeGrant(): void {
+    if (this.#ended) return;
     const free = this.#window - this.readableLength - this.#outstanding;
-    // Grant in large steps only: small grants would cost a message per chunk.
-    if (!this.#ended && free >= this.#window / 2) {
+    if (free > 0 && (free >= this.#window / 2 || this.#outstanding === 0)) {
       this.#outstanding += free;
       this.#link.grant(this.streamId, free);
     }

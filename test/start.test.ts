@@ -1,0 +1,38 @@
+import { spawn } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { CommlinkClient, KeyBag } from '../lib/commlink/index.js';
+import { readKeyBagFile } from '../lib/commlink/keybag-file.js';
+import { silentLogger } from '../lib/log/logger.js';
+
+const startScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'start.js');
+
+test('npm start sets up secrets, serves the commlink on loopback, and stops cleanly on SIGTERM', async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ffs-start-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const child = spawn(process.execPath, [startScript], {
+    env: { ...process.env, FFS_DATA_DIR: dataDir, FFS_SERVICES__WEB__COMMLINK_PORT: '0' },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  while (!stdout.includes('Ctrl-C stops')) {
+    if (child.exitCode !== null) t.fail(`start exited early: ${stdout}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]);
+  t.true(port > 0);
+  const keys = await readKeyBagFile(join(dataDir, 'secrets', 'keybag'));
+  t.false(stdout.includes(keys[0]!.toString('base64')), 'no key is printed');
+  const client = new CommlinkClient({ host: '127.0.0.1', port, bag: new KeyBag(keys), log: silentLogger });
+  const reply = await client.request('sys.ping', {}, { timeoutMs: 5000 });
+  t.is(reply.pong, true);
+  await client.close();
+  child.kill('SIGTERM');
+  t.is(await exited, 0);
+  t.regex(stdout, /SIGTERM: closing/);
+});
