@@ -1,5 +1,7 @@
 import { realpathSync } from 'node:fs';
+import { stat } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Environment } from '../lib/config/index.js';
 
 /**
@@ -60,4 +62,38 @@ export function runIfEntryPoint(moduleUrl: string, main: (argv: string[]) => Pro
 /** Exactly one error message per line on stderr: the error's message (config and keybag errors are written for people). */
 export function errorText(err: unknown): string {
   return err instanceof Error ? err.message : String(err);
+}
+
+export type FlagValues = Record<string, string | boolean | undefined>;
+
+/**
+ * Parses a script's flags strictly (no positionals). On a bad flag it prints the reason and the
+ * usage on stderr and returns undefined (the script exits 2); on --help it prints the usage and
+ * returns 'help' (exit 0).
+ */
+export function parseFlags(script: string, argv: string[], options: NonNullable<ParseArgsConfig['options']>, usage: string, io: ResolvedIo): FlagValues | 'help' | undefined {
+  let values: FlagValues;
+  try {
+    values = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values as FlagValues;
+  } catch (e) {
+    io.err(`${script}: ${errorText(e)}`);
+    io.err(usage);
+    return undefined;
+  }
+  if (values.help) {
+    io.out(usage);
+    return 'help';
+  }
+  return values;
+}
+
+/** True when `file` exists; other stat errors (permissions ...) are thrown, not hidden. */
+export async function exists(file: string): Promise<boolean> {
+  try {
+    await stat(file);
+    return true;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
+    throw err;
+  }
 }

@@ -1,9 +1,7 @@
-import { stat } from 'node:fs/promises';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { bagId, generateKeys, MAX_KEYS, readKeyBagFile, writeKeyBagFile } from '../lib/commlink/keybag-file.js';
 import { loadConfig } from '../lib/config/index.js';
-import { errorText, resolveIo, runIfEntryPoint, type ScriptIo } from './cli.js';
+import { errorText, exists, parseFlags, resolveIo, runIfEntryPoint, type ScriptIo } from './cli.js';
 
 /**
  * Writes the commlink key bag: commlink.keyCount random keys to commlink.keyBagPath (mode 0600, in a
@@ -16,35 +14,14 @@ export const USAGE = `usage: gen-keybag [--count N] [--out PATH] [--force]
   --out PATH   where to write the bag (default: commlink.keyBagPath, FFS_COMMLINK__KEY_BAG_PATH)
   --force      replace an existing bag (every service must then get the new one)`;
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
 
 export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
-  const { env, cwd, out, err } = resolveIo(io);
-  let flags: { count?: string | undefined; out?: string | undefined; force?: boolean | undefined; help?: boolean | undefined };
-  try {
-    flags = parseArgs({
-      args: argv,
-      options: { count: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    err(`gen-keybag: ${errorText(e)}`);
-    err(USAGE);
-    return 2;
-  }
-  if (flags.help) {
-    out(USAGE);
-    return 0;
-  }
+  const resolved = resolveIo(io);
+  const { env, cwd, out, err } = resolved;
+  const parsed = parseFlags('gen-keybag', argv, { count: { type: 'string' }, out: { type: 'string' }, force: { type: 'boolean' } }, USAGE, resolved);
+  if (parsed === undefined) return 2;
+  if (parsed === 'help') return 0;
+  const flags = parsed as { count?: string; out?: string; force?: boolean };
   let count: number | undefined;
   if (flags.count !== undefined) {
     count = /^[0-9]+$/.test(flags.count) ? Number(flags.count) : NaN;

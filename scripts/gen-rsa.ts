@@ -1,9 +1,9 @@
 import { createHash, createPrivateKey, createPublicKey, generateKeyPair, type KeyObject } from 'node:crypto';
-import { open, stat } from 'node:fs/promises';
-import { parseArgs, promisify } from 'node:util';
+import { open } from 'node:fs/promises';
+import { promisify } from 'node:util';
 import { checkSecretMode, writeFileAtomic } from '../lib/commlink/keybag-file.js';
 import { loadConfig, RSA_BITS } from '../lib/config/index.js';
-import { errorText, resolveIo, runIfEntryPoint, type ScriptIo } from './cli.js';
+import { errorText, exists, parseFlags, resolveIo, runIfEntryPoint, type ScriptIo } from './cli.js';
 
 /**
  * Writes the ticket-signing RSA key pair: the private key as PKCS#8 PEM (mode 0600) at
@@ -23,15 +23,6 @@ export function publicKeyId(key: KeyObject): string {
   return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
 }
 
-async function exists(file: string): Promise<boolean> {
-  try {
-    await stat(file);
-    return true;
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false;
-    throw err;
-  }
-}
 
 /** Reads the private key, refusing one that group or others can access. */
 async function readPrivateKey(file: string): Promise<KeyObject> {
@@ -49,24 +40,12 @@ function spkiPem(key: KeyObject): string {
 }
 
 export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
-  const { env, cwd, out, err } = resolveIo(io);
-  let flags: { bits?: string | undefined; force?: boolean | undefined; help?: boolean | undefined };
-  try {
-    flags = parseArgs({
-      args: argv,
-      options: { bits: { type: 'string' }, force: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
-      strict: true,
-      allowPositionals: false,
-    }).values;
-  } catch (e) {
-    err(`gen-rsa: ${errorText(e)}`);
-    err(USAGE);
-    return 2;
-  }
-  if (flags.help) {
-    out(USAGE);
-    return 0;
-  }
+  const resolved = resolveIo(io);
+  const { env, cwd, out, err } = resolved;
+  const parsed = parseFlags('gen-rsa', argv, { bits: { type: 'string' }, force: { type: 'boolean' } }, USAGE, resolved);
+  if (parsed === undefined) return 2;
+  if (parsed === 'help') return 0;
+  const flags = parsed as { bits?: string; force?: boolean };
   let bits: number | undefined;
   if (flags.bits !== undefined) {
     bits = RSA_BITS.find((b) => String(b) === flags.bits);

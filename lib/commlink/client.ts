@@ -2,7 +2,7 @@ import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { backoffDelay } from './backoff.js';
 import { CommlinkError, Errors } from './errors.js';
-import { resolveOptions, type CommlinkOptions, type ResolvedOptions } from './options.js';
+import { channelOptions, resolveOptions, type CommlinkOptions, type ResolvedOptions } from './options.js';
 import { Peer, type Body, type RequestOptions } from './peer.js';
 import { SecureChannel } from './secure-channel.js';
 import type { KeyBag } from './keybag.js';
@@ -117,16 +117,7 @@ export class CommlinkClient extends EventEmitter {
     });
     socket.once('connect', () => {
       established = true;
-      const channel = new SecureChannel(socket, {
-        role: 'client',
-        bag: o.bag,
-        suite: o.suite,
-        acceptSuites: o.acceptSuites,
-        maxPacketLength: o.maxPacketLength,
-        handshakeTimeoutMs: o.handshakeTimeoutMs,
-        helloFields: { window: o.streamWindowBytes },
-        log,
-      });
+      const channel = new SecureChannel(socket, channelOptions(o, 'client', log));
       channel.ready.then(
         (hello) => {
           const peer = new Peer(channel, hello, { ...o, log });

@@ -3,6 +3,7 @@ import type { KeyBag } from './keybag.js';
 import type { Handler, Handlers } from './peer.js';
 import { SUITE_NAMES, type SuiteName } from './suites/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
+import type { ChannelOptions } from './secure-channel.js';
 
 /** Options shared by CommlinkServer and CommlinkClient. Field names match config `commlink.*`. */
 export interface CommlinkOptions {
@@ -83,4 +84,18 @@ function invalid(field: string, message: string) {
 
 function stripUndefined<T extends object>(input: T): Partial<T> {
   return Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined)) as Partial<T>;
+}
+
+/** The SecureChannel options for one side of a connection, from the resolved options. */
+export function channelOptions(o: ResolvedOptions, role: 'client' | 'server', log: Logger): ChannelOptions {
+  return {
+    role,
+    bag: o.bag,
+    suite: o.suite,
+    acceptSuites: o.acceptSuites,
+    maxPacketLength: o.maxPacketLength,
+    handshakeTimeoutMs: o.handshakeTimeoutMs,
+    helloFields: { window: o.streamWindowBytes },
+    log,
+  };
 }

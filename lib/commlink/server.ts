@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
 import { CommlinkError, Errors } from './errors.js';
-import { resolveOptions, type CommlinkOptions, type ResolvedOptions } from './options.js';
+import { channelOptions, resolveOptions, type CommlinkOptions, type ResolvedOptions } from './options.js';
 import { Peer } from './peer.js';
 import { SecureChannel } from './secure-channel.js';
 import type { KeyBag } from './keybag.js';
@@ -65,16 +65,7 @@ export class CommlinkServer extends EventEmitter {
     }
     const o = this.#options;
     const log = o.log.child({ component: 'commlink-server' });
-    const channel = new SecureChannel(socket, {
-      role: 'server',
-      bag: o.bag,
-      suite: o.suite,
-      acceptSuites: o.acceptSuites,
-      maxPacketLength: o.maxPacketLength,
-      handshakeTimeoutMs: o.handshakeTimeoutMs,
-      helloFields: { window: o.streamWindowBytes },
-      log,
-    });
+    const channel = new SecureChannel(socket, channelOptions(o, 'server', log));
     this.#handshaking.add(channel);
     channel.ready.then(
       (hello) => {
