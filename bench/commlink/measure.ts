@@ -4,7 +4,7 @@ import type { CommlinkClient } from '../../lib/commlink/index.js';
 
 /** Fixed, named parameters: change them here, never per run. */
 export const PARAMS = Object.freeze({
-  runs: 3,
+  runs: 5,
   serialSeconds: 2,
   pipelinedSeconds: 2,
   pipelineDepth: 10_000,
