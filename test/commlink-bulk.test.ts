@@ -148,3 +148,24 @@ test('a handler that replies before reading the whole stream stops the sender', 
   t.true(produced < 8 * MiB, `the sender stopped early (${produced} bytes produced)`);
   t.deepEqual(await client.request('echo', { still: 'alive' }), { still: 'alive' });
 });
+
+test('a connection lost while a handler ignores its stream does not crash the server (regression)', async (t) => {
+  const bag = makeBag();
+  const { server, port } = await startServer({
+    bag,
+    handlers: { ignore: () => delay(300).then(() => ({})), echo: (b) => b },
+  });
+  t.teardown(() => server.close(0));
+  const client = makeClient({ bag, port, reconnectMinMs: 10_000, reconnectMaxMs: 10_000 });
+  t.teardown(() => client.close(0));
+  const peer = await client.connect();
+  const pending = client.request('ignore', {}, { stream: patternStream(64 * MiB) });
+  await delay(50);
+  peer.destroy();
+  const err = (await t.throwsAsync(pending)) as CommlinkError;
+  t.is(err.code, Errors.CLOSED.code);
+  await delay(400); // the handler finishes on a closed connection; its stream failed unread
+  const second = makeClient({ bag, port });
+  t.deepEqual(await second.request('echo', { ok: true }), { ok: true });
+  await second.close();
+});

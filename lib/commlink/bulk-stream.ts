@@ -33,6 +33,9 @@ export class IncomingStream extends Readable {
     this.#window = window;
     this.#link = link;
     this.#outstanding = window; // the hello's window is granted implicitly
+    // A handler that never reads its stream must not crash the process when the stream fails
+    // (connection lost, sender aborted): readers still see the error through iteration or pipe.
+    this.on('error', () => {});
   }
 
   get bytesReceived(): number {

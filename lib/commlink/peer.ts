@@ -77,8 +77,10 @@ export class Peer extends EventEmitter {
   readonly #pending = new Map<string, PendingRequest>();
   readonly #incomingStreams = new Map<number, IncomingStream>();
   readonly #outgoingStreams = new Map<number, OutgoingStream>();
-  /** Streams we abandoned: their in-flight chunks are dropped until the sender's end/abort. */
-  readonly #abandonedStreams = new Set<number>();
+  /** Highest stream id the peer has opened. Ids only grow, so a chunk, end or abort for a stream
+   *  that is not open but not above this one belongs to a stream already finished or abandoned:
+   *  it was in flight, and is dropped. No per-stream memory outlives its stream. */
+  #highestIncomingStream = 0;
   readonly #handling = new Set<InFlight>();
   readonly #remoteWindow: number;
   #nextId = 1;
@@ -146,6 +148,10 @@ export class Peer extends EventEmitter {
       let stream: OutgoingStream | undefined;
       if (options.stream) {
         const streamId = this.#allocateStreamId();
+        if (streamId === undefined) {
+          reject(Errors.STREAM_PROTOCOL('this connection has used all 2^32-1 stream ids; reconnect to send more streams'));
+          return;
+        }
         attrs.stream = String(streamId);
         stream = new OutgoingStream(streamId, options.stream, this.#remoteWindow, {
           sendChunk: (sid, data) => {
@@ -265,9 +271,11 @@ export class Peer extends EventEmitter {
       }
       case 'ffs.end': {
         const streamId = streamAttr(attrs);
-        if (this.#abandonedStreams.delete(streamId)) return;
         const stream = this.#incomingStreams.get(streamId);
-        if (!stream) throw Errors.STREAM_PROTOCOL(`end of unknown stream ${streamId}`);
+        if (!stream) {
+          if (streamId <= this.#highestIncomingStream) return; // we abandoned it
+          throw Errors.STREAM_PROTOCOL(`end of unknown stream ${streamId}`);
+        }
         this.#incomingStreams.delete(streamId);
         stream.end(typeof body.bytes === 'number' ? body.bytes : -1);
         return;
@@ -276,7 +284,6 @@ export class Peer extends EventEmitter {
         const streamId = streamAttr(attrs);
         const reason = `stream ${streamId} aborted by the peer: ${typeof body.message === 'string' ? body.message : 'no reason'}`;
         // Either the sender aborts a stream we receive, or the receiver aborts one we send.
-        if (this.#abandonedStreams.delete(streamId)) return;
         const incoming = this.#incomingStreams.get(streamId);
         if (incoming) {
           this.#incomingStreams.delete(streamId);
@@ -299,11 +306,14 @@ export class Peer extends EventEmitter {
     let stream: IncomingStream | undefined;
     if (attrs.stream !== undefined) {
       const streamId = streamAttr(attrs);
-      if (this.#incomingStreams.has(streamId)) throw Errors.STREAM_PROTOCOL(`stream id ${streamId} is already open`);
+      if (streamId <= this.#highestIncomingStream) {
+        throw Errors.STREAM_PROTOCOL(`stream id ${streamId} does not increase (last was ${this.#highestIncomingStream})`);
+      }
+      this.#highestIncomingStream = streamId;
       stream = new IncomingStream(streamId, this.#options.streamWindowBytes, {
         grant: (sid, bytes) => this.#outbox.push({ type: 'ffs.credit', attrs: { stream: String(sid) }, body: { bytes } }),
         abort: (sid, error) => {
-          if (this.#incomingStreams.delete(sid)) this.#abandonedStreams.add(sid);
+          this.#incomingStreams.delete(sid);
           this.#outbox.push({ type: 'ffs.abort', attrs: { stream: String(sid) }, body: { code: error.code, message: error.message } });
         },
       });
@@ -387,7 +397,7 @@ export class Peer extends EventEmitter {
       }
       return;
     }
-    if (this.#abandonedStreams.has(streamId)) return; // in flight when we aborted it
+    if (streamId <= this.#highestIncomingStream) return; // in flight when we abandoned it
     this.destroy(Errors.STREAM_PROTOCOL(`chunk for unknown stream ${streamId}`));
   }
 
@@ -414,10 +424,10 @@ export class Peer extends EventEmitter {
     return this.#outgoingStreams.get(streamId);
   }
 
-  #allocateStreamId(): number {
-    const id = this.#nextStreamId;
-    this.#nextStreamId = id >= MAX_STREAM_ID ? 1 : id + 1;
-    return id;
+  /** Stream ids increase strictly on a connection (PROTOCOL.md §12); undefined when exhausted. */
+  #allocateStreamId(): number | undefined {
+    if (this.#nextStreamId > MAX_STREAM_ID) return undefined;
+    return this.#nextStreamId++;
   }
 
   #checkIdle(): void {
@@ -462,9 +472,12 @@ export class Peer extends EventEmitter {
   }
 }
 
-function requireAttr(attrs: Record<string, string>, name: string, type: string): string {
+const REQUEST_ID = /^[0-9A-Za-z._-]{1,64}$/;
+
+function requireAttr(attrs: Record<string, string>, name: 'id', type: string): string {
   const value = attrs[name];
   if (value === undefined || value === '') throw Errors.MESSAGE_INVALID(`${type} message without "${name}"`);
+  if (!REQUEST_ID.test(value)) throw Errors.MESSAGE_INVALID(`${type} message with an invalid id "${value.slice(0, 70)}"`);
   return value;
 }
 
