@@ -5,7 +5,7 @@
  * Ctrl-C or SIGTERM closes it cleanly.
  */
 import { readKeyBagFile } from '../lib/commlink/keybag-file.js';
-import { CommlinkClient, CommlinkServer, KeyBag } from '../lib/commlink/index.js';
+import { CommlinkClient, CommlinkServer, KeyBag, optionsFromConfig } from '../lib/commlink/index.js';
 import { loadConfig } from '../lib/config/index.js';
 import { createLogger } from '../lib/log/logger.js';
 import { errorText, resolveIo, runIfEntryPoint, type ScriptIo } from './cli.js';
@@ -36,11 +36,10 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
   }
   const log = createLogger({ level: config.log.level, fields: { service: 'commlink' } });
   const bag = new KeyBag(await readKeyBagFile(config.commlink.keyBagPath));
-  const { suite, acceptSuites, ...commlink } = config.commlink;
-  const shared = { ...commlink, bag, log };
+  const shared = { ...optionsFromConfig(config.commlink), bag, log };
+  const { suite, acceptSuites } = config.commlink;
   const server = new CommlinkServer({
     ...shared,
-    acceptSuites,
     handlers: { 'sys.ping': () => ({ pong: true, time: new Date().toISOString() }) },
   });
   const host = config.services.web.host;
@@ -51,7 +50,7 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     return 1;
   }
   const { port } = server.address();
-  const probe = new CommlinkClient({ ...shared, suite, host, port });
+  const probe = new CommlinkClient({ ...shared, host, port });
   const reply = await probe.request('sys.ping', {}, { timeoutMs: 5000 });
   await probe.close();
   out(`commlink (FFS/1) listening on ${host}:${port}  suites: ${acceptSuites.join(', ')}  key bag: ${bag.size} keys, id ${bag.idHex}`);

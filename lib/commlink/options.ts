@@ -99,3 +99,36 @@ export function channelOptions(o: ResolvedOptions, role: 'client' | 'server', lo
     log,
   };
 }
+
+/** The fields of the configuration's `commlink` section that are connection options. */
+export type CommlinkConfigSection = Readonly<
+  Pick<
+    CommlinkOptions,
+    | 'suite'
+    | 'acceptSuites'
+    | 'maxPacketLength'
+    | 'requestTimeoutMs'
+    | 'heartbeatIntervalMs'
+    | 'heartbeatTimeoutMs'
+    | 'reconnectMinMs'
+    | 'reconnectMaxMs'
+    | 'maxInFlight'
+    | 'streamWindowBytes'
+  >
+>;
+
+/** Picks the connection options out of the configuration's `commlink` section. */
+export function optionsFromConfig(c: CommlinkConfigSection): Partial<CommlinkOptions> {
+  return {
+    suite: c.suite,
+    acceptSuites: c.acceptSuites,
+    maxPacketLength: c.maxPacketLength,
+    requestTimeoutMs: c.requestTimeoutMs,
+    heartbeatIntervalMs: c.heartbeatIntervalMs,
+    heartbeatTimeoutMs: c.heartbeatTimeoutMs,
+    reconnectMinMs: c.reconnectMinMs,
+    reconnectMaxMs: c.reconnectMaxMs,
+    maxInFlight: c.maxInFlight,
+    streamWindowBytes: c.streamWindowBytes,
+  };
+}
