@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
-import { IncomingStream, OutgoingStream } from './bulk-stream.js';
-import { CommlinkError, Errors, RemoteError } from './errors.js';
+import type { IncomingStream, OutgoingStream } from './bulk-stream.js';
+import { CommlinkError, Errors } from './errors.js';
 import { Heartbeat } from './heartbeat.js';
 import { Outbox } from './outbox.js';
+import { StreamTable } from './stream-table.js';
+import { errorBody, remoteError, requireId } from './envelope.js';
 import type { SecureChannel } from './secure-channel.js';
 import { decodeMessages, type Message, type Value } from './tobj/index.js';
 import type { Logger } from '../log/logger.js';
@@ -54,10 +56,6 @@ interface PendingRequest {
 }
 
 const RESERVED_PREFIX = 'ffs.';
-/** Data bytes per chunk packet: its line (~87 KiB of base64) stays below V8's large-object
- *  threshold, where string conversions are an order of magnitude slower (see outbox.ts). */
-const CHUNK_BYTES = 64 * 1024;
-const MAX_STREAM_ID = 0xffffffff;
 
 /**
  * One end of an established commlink connection: requests out, requests in, replies paired by id,
@@ -75,16 +73,10 @@ export class Peer extends EventEmitter {
   readonly #outbox: Outbox;
   readonly #heartbeat: Heartbeat;
   readonly #pending = new Map<string, PendingRequest>();
-  readonly #incomingStreams = new Map<number, IncomingStream>();
-  readonly #outgoingStreams = new Map<number, OutgoingStream>();
-  /** Highest stream id the peer has opened. Ids only grow, so a chunk, end or abort for a stream
-   *  that is not open but not above this one belongs to a stream already finished or abandoned:
-   *  it was in flight, and is dropped. No per-stream memory outlives its stream. */
-  #highestIncomingStream = 0;
+  readonly #streams: StreamTable;
   readonly #handling = new Set<InFlight>();
   readonly #remoteWindow: number;
   #nextId = 1;
-  #nextStreamId = 1;
   #closing = false;
   #closed = false;
   #closeError: CommlinkError | undefined;
@@ -108,6 +100,7 @@ export class Peer extends EventEmitter {
     const window = remoteHello.window;
     this.#remoteWindow = typeof window === 'number' && Number.isInteger(window) && window > 0 ? window : 65536;
     this.#outbox = new Outbox(channel);
+    this.#streams = new StreamTable(channel, this.#outbox, options.streamWindowBytes, this.#remoteWindow, () => this.#waitDrain());
     this.#heartbeat = new Heartbeat(options.heartbeatIntervalMs, options.heartbeatTimeoutMs, {
       ping: () => this.#outbox.push({ type: 'ffs.ping', attrs: {}, body: {} }),
       dead: (silentMs) => this.destroy(Errors.TIMEOUT(`peer silent for ${silentMs} ms (heartbeat timeout)`)),
@@ -147,23 +140,12 @@ export class Peer extends EventEmitter {
       const attrs: Record<string, string> = { id };
       let stream: OutgoingStream | undefined;
       if (options.stream) {
-        const streamId = this.#allocateStreamId();
-        if (streamId === undefined) {
+        stream = this.#streams.openOutgoing(options.stream);
+        if (!stream) {
           reject(Errors.STREAM_PROTOCOL('this connection has used all 2^32-1 stream ids; reconnect to send more streams'));
           return;
         }
-        attrs.stream = String(streamId);
-        stream = new OutgoingStream(streamId, options.stream, this.#remoteWindow, {
-          sendChunk: (sid, data) => {
-            this.#outbox.flush(); // the request and credits go before its chunks
-            return this.#channel.sendChunk(sid, data);
-          },
-          sendEnd: (sid, totalBytes) => this.#outbox.push({ type: 'ffs.end', attrs: { stream: String(sid) }, body: { bytes: totalBytes } }),
-          sendAbort: (sid, error) =>
-            this.#outbox.push({ type: 'ffs.abort', attrs: { stream: String(sid) }, body: { code: error.code, message: error.message } }),
-          waitDrain: () => this.#waitDrain(),
-          maxChunk: Math.min(CHUNK_BYTES, this.#channel.maxPayload - 4),
-        });
+        attrs.stream = String(stream.streamId);
       }
       const timer = setTimeout(() => {
         this.#settle(id, undefined, Errors.TIMEOUT(`${op} got no reply within ${timeoutMs} ms`, { op, timeoutMs }));
@@ -176,15 +158,8 @@ export class Peer extends EventEmitter {
         this.#settle(id, undefined, err instanceof CommlinkError ? err : Errors.MESSAGE_INVALID(String(err)));
         return;
       }
-      if (stream) {
-        const outgoing = stream;
-        this.#outgoingStreams.set(outgoing.streamId, outgoing);
-        // A failing source fails the request; a stop (reply, receiver abort, close) does not.
-        outgoing
-          .pump()
-          .catch((err: CommlinkError) => this.#settle(id, undefined, err))
-          .finally(() => this.#outgoingStreams.delete(outgoing.streamId));
-      }
+      // A failing source fails the request; a stop (reply, receiver abort, close) does not.
+      if (stream) this.#streams.pump(stream).catch((err: CommlinkError) => this.#settle(id, undefined, err));
     });
   }
 
@@ -249,49 +224,25 @@ export class Peer extends EventEmitter {
     }
     switch (type) {
       case 'ffs.reply':
-        this.#settle(requireAttr(attrs, 'id', type), body, undefined);
+        this.#settle(requireId(attrs, type), body, undefined);
         return;
-      case 'ffs.error': {
-        const code = typeof body.code === 'string' ? body.code : Errors.REMOTE_INTERNAL.code;
-        const text = typeof body.message === 'string' ? body.message : 'remote error';
-        const details = body.details && typeof body.details === 'object' && !Array.isArray(body.details) ? (body.details as Body) : {};
-        this.#settle(requireAttr(attrs, 'id', type), undefined, new RemoteError(code, text, details));
+      case 'ffs.error':
+        this.#settle(requireId(attrs, type), undefined, remoteError(body));
         return;
-      }
       case 'ffs.ping':
         this.#outbox.push({ type: 'ffs.pong', attrs: {}, body: {} });
         return;
       case 'ffs.pong':
         return;
-      case 'ffs.credit': {
-        const bytes = body.bytes;
-        if (typeof bytes !== 'number' || !Number.isInteger(bytes) || bytes <= 0) throw Errors.STREAM_PROTOCOL('credit without a positive byte count');
-        this.#outgoingStream(streamAttr(attrs))?.grant(bytes);
+      case 'ffs.credit':
+        this.#streams.onCredit(attrs.stream, body);
         return;
-      }
-      case 'ffs.end': {
-        const streamId = streamAttr(attrs);
-        const stream = this.#incomingStreams.get(streamId);
-        if (!stream) {
-          if (streamId <= this.#highestIncomingStream) return; // we abandoned it
-          throw Errors.STREAM_PROTOCOL(`end of unknown stream ${streamId}`);
-        }
-        this.#incomingStreams.delete(streamId);
-        stream.end(typeof body.bytes === 'number' ? body.bytes : -1);
+      case 'ffs.end':
+        this.#streams.onEnd(attrs.stream, body);
         return;
-      }
-      case 'ffs.abort': {
-        const streamId = streamAttr(attrs);
-        const reason = `stream ${streamId} aborted by the peer: ${typeof body.message === 'string' ? body.message : 'no reason'}`;
-        // Either the sender aborts a stream we receive, or the receiver aborts one we send.
-        const incoming = this.#incomingStreams.get(streamId);
-        if (incoming) {
-          this.#incomingStreams.delete(streamId);
-          incoming.fail(Errors.STREAM_ABORTED(reason));
-        }
-        this.#outgoingStream(streamId)?.stop(Errors.STREAM_ABORTED(reason));
+      case 'ffs.abort':
+        this.#streams.onAbort(attrs.stream, body);
         return;
-      }
       case 'ffs.bye':
         this.#closing = true;
         if (this.#pending.size === 0 && this.#handling.size === 0) this.#channel.end();
@@ -302,23 +253,8 @@ export class Peer extends EventEmitter {
   }
 
   #onRequest(op: string, attrs: Record<string, string>, body: Body): void {
-    const id = requireAttr(attrs, 'id', op);
-    let stream: IncomingStream | undefined;
-    if (attrs.stream !== undefined) {
-      const streamId = streamAttr(attrs);
-      if (streamId <= this.#highestIncomingStream) {
-        throw Errors.STREAM_PROTOCOL(`stream id ${streamId} does not increase (last was ${this.#highestIncomingStream})`);
-      }
-      this.#highestIncomingStream = streamId;
-      stream = new IncomingStream(streamId, this.#options.streamWindowBytes, {
-        grant: (sid, bytes) => this.#outbox.push({ type: 'ffs.credit', attrs: { stream: String(sid) }, body: { bytes } }),
-        abort: (sid, error) => {
-          this.#incomingStreams.delete(sid);
-          this.#outbox.push({ type: 'ffs.abort', attrs: { stream: String(sid) }, body: { code: error.code, message: error.message } });
-        },
-      });
-      this.#incomingStreams.set(streamId, stream);
-    }
+    const id = requireId(attrs, op);
+    const stream: IncomingStream | undefined = attrs.stream === undefined ? undefined : this.#streams.openIncoming(attrs.stream);
     const handler = this.#options.handlers.get(op);
     if (!handler) {
       stream?.abandon('no handler');
@@ -374,9 +310,7 @@ export class Peer extends EventEmitter {
   }
 
   #replyError(id: string, error: CommlinkError): void {
-    const body: Body = { code: error.code, message: error.message };
-    if (Object.keys(error.details).length > 0) body.details = safeDetails(error.details);
-    this.#outbox.push({ type: 'ffs.error', attrs: { id }, body });
+    this.#outbox.push({ type: 'ffs.error', attrs: { id }, body: errorBody(error) });
   }
 
   /** Catalogue errors cross the wire as they are; anything else is logged whole, answered generically. */
@@ -388,17 +322,11 @@ export class Peer extends EventEmitter {
 
   #onChunk(streamId: number, data: Buffer): void {
     this.#heartbeat.activity();
-    const stream = this.#incomingStreams.get(streamId);
-    if (stream) {
-      try {
-        stream.receive(data);
-      } catch (err) {
-        this.destroy(err as CommlinkError);
-      }
-      return;
+    try {
+      this.#streams.onChunk(streamId, data);
+    } catch (err) {
+      this.destroy(err as CommlinkError);
     }
-    if (streamId <= this.#highestIncomingStream) return; // in flight when we abandoned it
-    this.destroy(Errors.STREAM_PROTOCOL(`chunk for unknown stream ${streamId}`));
   }
 
   // --- bookkeeping -----------------------------------------------------------------------------
@@ -418,16 +346,6 @@ export class Peer extends EventEmitter {
     if (error) pending.reject(error);
     else pending.resolve(body as Body);
     this.#checkIdle();
-  }
-
-  #outgoingStream(streamId: number): OutgoingStream | undefined {
-    return this.#outgoingStreams.get(streamId);
-  }
-
-  /** Stream ids increase strictly on a connection (PROTOCOL.md §12); undefined when exhausted. */
-  #allocateStreamId(): number | undefined {
-    if (this.#nextStreamId > MAX_STREAM_ID) return undefined;
-    return this.#nextStreamId++;
   }
 
   #checkIdle(): void {
@@ -461,8 +379,7 @@ export class Peer extends EventEmitter {
     const reason = this.#closeError ?? error;
     const closed = Errors.CLOSED(`connection closed${reason ? `: ${reason.message}` : ''}`, {}, reason);
     for (const id of [...this.#pending.keys()]) this.#settle(id, undefined, closed);
-    for (const stream of this.#incomingStreams.values()) stream.fail(Errors.STREAM_ABORTED('connection closed', {}, reason));
-    this.#incomingStreams.clear();
+    this.#streams.closeAll(reason);
     for (const handling of this.#handling) handling.controller?.abort(closed);
     this.#onDrain();
     const waiters = this.#idleWaiters;
@@ -470,32 +387,4 @@ export class Peer extends EventEmitter {
     for (const wake of waiters) wake();
     this.emit('close', reason);
   }
-}
-
-const REQUEST_ID = /^[0-9A-Za-z._-]{1,64}$/;
-
-function requireAttr(attrs: Record<string, string>, name: 'id', type: string): string {
-  const value = attrs[name];
-  if (value === undefined || value === '') throw Errors.MESSAGE_INVALID(`${type} message without "${name}"`);
-  if (!REQUEST_ID.test(value)) throw Errors.MESSAGE_INVALID(`${type} message with an invalid id "${value.slice(0, 70)}"`);
-  return value;
-}
-
-function streamAttr(attrs: Record<string, string>): number {
-  const text = attrs.stream ?? '';
-  const id = /^[1-9][0-9]{0,9}$/.test(text) ? Number(text) : NaN;
-  if (!(id >= 1 && id <= MAX_STREAM_ID)) throw Errors.STREAM_PROTOCOL(`invalid stream id "${text}"`);
-  return id;
-}
-
-/** Details cross the wire only as tobj values; anything else is dropped. */
-function safeDetails(details: Readonly<Record<string, unknown>>): Body {
-  const out: Body = {};
-  for (const [key, value] of Object.entries(details)) {
-    if (!/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(key)) continue;
-    if (value === null || typeof value === 'string' || typeof value === 'boolean' || (typeof value === 'number' && Number.isFinite(value))) {
-      out[key] = value;
-    }
-  }
-  return out;
 }
