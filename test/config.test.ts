@@ -35,7 +35,20 @@ test('an empty environment loads the defaults', (t) => {
   t.deepEqual(c.services, {
     web: { host: '127.0.0.1', port: 8080, commlinkPort: 7400 },
     ftp: { host: '127.0.0.1', commlinkPort: 7401 },
-    internalDb: { host: '127.0.0.1', commlinkPort: 7402, mode: 'listen' },
+    internalDb: {
+      host: '127.0.0.1',
+      commlinkPort: 7402,
+      mode: 'listen',
+      dialHost: '127.0.0.1',
+      dialPort: 7403,
+      dbPath: path.join(cwd, 'var', 'internal-db', 'fulfillment.sqlite'),
+      synchronous: 'full',
+      backupDir: path.join(cwd, 'var', 'backups'),
+      backupIntervalMinutes: 0,
+      backupKeep: 7,
+      scryptLogN: 15,
+      authCacheSeconds: 300,
+    },
   });
   t.is(c.log.level, 'info');
 });

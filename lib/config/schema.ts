@@ -106,6 +106,18 @@ const services = z
           .enum(['listen', 'dial'])
           .default('listen')
           .describe('listen: the web host dials internal-db; dial: internal-db dials out to the web host (reverse dial through a firewall).'),
+        dialHost: hostField('dial mode: address of the web host that internal-db dials.'),
+        dialPort: intField(1, 65535, 7403, "dial mode: the web host's commlink port for internal-db."),
+        dbPath: pathField(`${DATA_DIR_TOKEN}/internal-db/fulfillment.sqlite`, 'SQLite database file (WAL mode; the -wal and -shm files sit beside it).'),
+        synchronous: z
+          .enum(['full', 'normal'])
+          .default('full')
+          .describe('SQLite synchronous mode: full survives power loss; normal survives a crashed process only.'),
+        backupDir: pathField(`${DATA_DIR_TOKEN}/backups`, 'Directory for online backups of the database.'),
+        backupIntervalMinutes: intField(0, 10_080, 0, 'Minutes between scheduled online backups (0: only on demand).'),
+        backupKeep: intField(1, 1000, 7, 'Scheduled backups kept; older ones are deleted.'),
+        scryptLogN: intField(14, 20, 15, 'Password hashing cost: scrypt N = 2^scryptLogN (r=8, p=1) for new hashes.'),
+        authCacheSeconds: intField(0, 3600, 300, 'How long a verified password is remembered (entitlements are still read live); 0: never.'),
       })
       .prefault({}),
   })

@@ -1,0 +1,61 @@
+import type { Db } from '../db/open.js';
+
+export interface DownloadEvent {
+  /** Unique per event, chosen by the reporting file host: a retried batch is not counted twice. */
+  eventId: string;
+  customerId: number;
+  artifactId: number | null;
+  path: string;
+  protocol: 'http' | 'ftp' | 'sftp';
+  clientAddress: string;
+  bytes: number;
+  durationMs: number;
+  outcome: 'complete' | 'aborted';
+  at: string;
+}
+
+export interface AuditQuery {
+  customerId?: number | undefined;
+  protocol?: string | undefined;
+  outcome?: string | undefined;
+  since?: string | undefined;
+  until?: string | undefined;
+  limit: number;
+}
+
+/** The download audit: every transfer's outcome, recorded in batches. */
+export class Audit {
+  readonly #db: Db;
+  readonly #insert;
+
+  constructor(db: Db) {
+    this.#db = db;
+    this.#insert = db.prepare(
+      'INSERT OR IGNORE INTO download_events (event_id, customer_id, artifact_id, path, protocol, client_address, bytes, duration_ms, outcome, at) VALUES (@eventId, @customerId, @artifactId, @path, @protocol, @clientAddress, @bytes, @durationMs, @outcome, @at)',
+    );
+  }
+
+  /** Records a batch in one transaction; returns how many were new (retries are ignored). */
+  record(events: readonly DownloadEvent[]): number {
+    return this.#db.transaction((batch: readonly DownloadEvent[]) => {
+      let added = 0;
+      for (const event of batch) added += this.#insert.run(event).changes;
+      return added;
+    })(events);
+  }
+
+  query(q: AuditQuery) {
+    const where: string[] = [];
+    const params: (string | number)[] = [];
+    if (q.customerId !== undefined) (where.push('e.customer_id = ?'), params.push(q.customerId));
+    if (q.protocol !== undefined) (where.push('e.protocol = ?'), params.push(q.protocol));
+    if (q.outcome !== undefined) (where.push('e.outcome = ?'), params.push(q.outcome));
+    if (q.since !== undefined) (where.push('e.at >= ?'), params.push(q.since));
+    if (q.until !== undefined) (where.push('e.at < ?'), params.push(q.until));
+    // Only fixed clauses are joined here; every value is a bound parameter.
+    const sql = `SELECT e.event_id AS eventId, c.login AS customer, e.artifact_id AS artifactId, e.path, e.protocol, e.client_address AS clientAddress,
+      e.bytes, e.duration_ms AS durationMs, e.outcome, e.at FROM download_events e JOIN customers c ON c.id = e.customer_id
+      ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.at DESC, e.id DESC LIMIT ?`;
+    return this.#db.prepare(sql).all(...params, q.limit) as Record<string, string | number | null>[];
+  }
+}

@@ -1,0 +1,172 @@
+import semver from 'semver';
+import type { Db } from '../db/open.js';
+import { DbErrors } from '../errors.js';
+import { iso, type Clock } from './clock.js';
+
+export interface ArtifactInput {
+  filename: string;
+  size: number;
+  sha256: string;
+  platform: string;
+  arch: string;
+  objectId: string;
+}
+
+interface ReleaseRow {
+  id: number;
+  product_id: number;
+  version: string;
+  channel: string;
+  status: 'draft' | 'published' | 'yanked';
+  published_at: string | null;
+  yanked_at: string | null;
+}
+
+/** Vendors, products, releases and artifacts: what vendors publish. */
+export class Catalogue {
+  readonly #db: Db;
+  readonly #now: Clock;
+  readonly #q;
+
+  constructor(db: Db, now: Clock) {
+    this.#db = db;
+    this.#now = now;
+    this.#q = {
+      insertVendor: db.prepare('INSERT INTO vendors (name, created_at) VALUES (?, ?)'),
+      vendorByName: db.prepare<[string], { id: number; name: string }>('SELECT id, name FROM vendors WHERE name = ?'),
+      vendors: db.prepare('SELECT id, name, created_at AS createdAt FROM vendors ORDER BY name'),
+      insertProduct: db.prepare('INSERT INTO products (vendor_id, code, name, eula_id, created_at) VALUES (?, ?, ?, ?, ?)'),
+      productByCode: db.prepare<[string], { id: number; code: string; name: string; eula_id: number | null; vendor_id: number }>(
+        'SELECT id, code, name, eula_id, vendor_id FROM products WHERE code = ?',
+      ),
+      products: db.prepare(
+        'SELECT p.id, p.code, p.name, v.name AS vendor, p.eula_id AS eulaId FROM products p JOIN vendors v ON v.id = p.vendor_id WHERE (? IS NULL OR v.name = ?) ORDER BY p.code',
+      ),
+      setProductEula: db.prepare('UPDATE products SET eula_id = ? WHERE id = ?'),
+      eulaExists: db.prepare<[number], { id: number }>('SELECT id FROM eulas WHERE id = ?'),
+      insertRelease: db.prepare("INSERT INTO releases (product_id, version, channel, status, created_at) VALUES (?, ?, ?, 'draft', ?)"),
+      release: db.prepare<[number, string], ReleaseRow>('SELECT * FROM releases WHERE product_id = ? AND version = ?'),
+      releases: db.prepare<[number], ReleaseRow>('SELECT * FROM releases WHERE product_id = ? ORDER BY id'),
+      publish: db.prepare("UPDATE releases SET status = 'published', published_at = ? WHERE id = ?"),
+      yank: db.prepare("UPDATE releases SET status = 'yanked', yanked_at = ? WHERE id = ?"),
+      insertArtifact: db.prepare(
+        'INSERT INTO artifacts (release_id, filename, size, sha256, platform, arch, object_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
+      ),
+      artifacts: db.prepare(
+        'SELECT id, filename, size, sha256, platform, arch, object_id AS objectId FROM artifacts WHERE release_id = ? ORDER BY filename',
+      ),
+      artifactCount: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM artifacts WHERE release_id = ?'),
+    };
+  }
+
+  createVendor(name: string) {
+    if (this.#q.vendorByName.get(name)) throw DbErrors.CONFLICT(`vendor "${name}" exists`, { field: 'name' });
+    const id = Number(this.#q.insertVendor.run(name, iso(this.#now())).lastInsertRowid);
+    return { id, name };
+  }
+
+  listVendors() {
+    return this.#q.vendors.all() as Record<string, string | number>[];
+  }
+
+  vendorId(name: string): number {
+    const vendor = this.#q.vendorByName.get(name);
+    if (!vendor) throw DbErrors.NOT_FOUND(`no vendor "${name}"`, { field: 'vendor' });
+    return vendor.id;
+  }
+
+  createProduct(vendor: string, code: string, name: string, eulaId: number | null) {
+    const vendorId = this.vendorId(vendor);
+    if (this.#q.productByCode.get(code)) throw DbErrors.CONFLICT(`product "${code}" exists`, { field: 'code' });
+    if (eulaId !== null) this.#requireEula(eulaId);
+    const id = Number(this.#q.insertProduct.run(vendorId, code, name, eulaId, iso(this.#now())).lastInsertRowid);
+    return { id, code, name, vendor, eulaId };
+  }
+
+  setProductEula(code: string, eulaId: number | null) {
+    const product = this.product(code);
+    if (eulaId !== null) this.#requireEula(eulaId);
+    this.#q.setProductEula.run(eulaId, product.id);
+    return { code, eulaId };
+  }
+
+  listProducts(vendor: string | null) {
+    return this.#q.products.all(vendor, vendor) as Record<string, string | number | null>[];
+  }
+
+  product(code: string) {
+    const product = this.#q.productByCode.get(code);
+    if (!product) throw DbErrors.NOT_FOUND(`no product "${code}"`, { field: 'product' });
+    return product;
+  }
+
+  createRelease(productCode: string, version: string, channel: string) {
+    const product = this.product(productCode);
+    const clean = semver.valid(version);
+    if (!clean || clean !== version) throw DbErrors.INVALID_INPUT(`version "${version}" is not a semantic version (e.g. 2.1.0 or 3.0.0-beta.1)`, { field: 'version' });
+    if (this.#q.release.get(product.id, version)) throw DbErrors.CONFLICT(`${productCode} ${version} exists`, { field: 'version' });
+    const id = Number(this.#q.insertRelease.run(product.id, version, channel, iso(this.#now())).lastInsertRowid);
+    return { id, product: productCode, version, channel, status: 'draft' };
+  }
+
+  release(productCode: string, version: string): ReleaseRow {
+    const product = this.product(productCode);
+    const release = this.#q.release.get(product.id, version);
+    if (!release) throw DbErrors.NOT_FOUND(`no release ${productCode} ${version}`, { field: 'version' });
+    return release;
+  }
+
+  addArtifact(productCode: string, version: string, a: ArtifactInput) {
+    const release = this.release(productCode, version);
+    if (release.status !== 'draft') throw DbErrors.STATE(`${productCode} ${version} is ${release.status}; artifacts are added to drafts only`);
+    try {
+      const id = Number(this.#q.insertArtifact.run(release.id, a.filename, a.size, a.sha256, a.platform, a.arch, a.objectId, iso(this.#now())).lastInsertRowid);
+      return { id, product: productCode, version, ...a };
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw DbErrors.CONFLICT(`${productCode} ${version} has a file "${a.filename}"`, { field: 'filename' });
+      throw err;
+    }
+  }
+
+  publish(productCode: string, version: string) {
+    const release = this.release(productCode, version);
+    if (release.status !== 'draft') throw DbErrors.STATE(`${productCode} ${version} is ${release.status}, not a draft`);
+    if ((this.#q.artifactCount.get(release.id)?.n ?? 0) === 0) throw DbErrors.STATE(`${productCode} ${version} has no artifacts to publish`);
+    const at = iso(this.#now());
+    this.#q.publish.run(at, release.id);
+    return { product: productCode, version, status: 'published', publishedAt: at };
+  }
+
+  yank(productCode: string, version: string) {
+    const release = this.release(productCode, version);
+    if (release.status !== 'published') throw DbErrors.STATE(`${productCode} ${version} is ${release.status}; only published releases can be yanked`);
+    const at = iso(this.#now());
+    this.#q.yank.run(at, release.id);
+    return { product: productCode, version, status: 'yanked', yankedAt: at };
+  }
+
+  listReleases(productCode: string) {
+    const product = this.product(productCode);
+    return this.#q.releases.all(product.id).map((r) => ({
+      version: r.version,
+      channel: r.channel,
+      status: r.status,
+      publishedAt: r.published_at,
+      yankedAt: r.yanked_at,
+      artifacts: this.#q.artifacts.all(r.id) as Record<string, string | number>[],
+    }));
+  }
+
+  /** Artifacts of one release (for resolve). */
+  artifactsOf(releaseId: number) {
+    return this.#q.artifacts.all(releaseId) as { id: number; filename: string; size: number; sha256: string; platform: string; arch: string; objectId: string }[];
+  }
+
+  #requireEula(eulaId: number): void {
+    if (!this.#q.eulaExists.get(eulaId)) throw DbErrors.NOT_FOUND(`no EULA ${eulaId}`, { field: 'eula' });
+  }
+
+  get db(): Db {
+    return this.#db;
+  }
+}

@@ -1,0 +1,130 @@
+import type { Db } from '../db/open.js';
+import { DbErrors } from '../errors.js';
+import type { SshPublicKey } from '../ssh-keys.js';
+import { newToken, tokenHash } from '../tokens.js';
+import { iso, type Clock } from './clock.js';
+
+export interface CustomerRow {
+  id: number;
+  login: string;
+  name: string;
+  email: string | null;
+  password_hash: string | null;
+  disabled: 0 | 1;
+}
+
+export type TokenOwnerKind = 'customer' | 'vendor' | 'admin';
+
+/** Customers and their credentials: password hash, SSH public keys, API tokens (all hashed or public). */
+export class Customers {
+  readonly #now: Clock;
+  readonly #q;
+
+  constructor(db: Db, now: Clock) {
+    this.#now = now;
+    this.#q = {
+      insert: db.prepare('INSERT INTO customers (login, name, email, password_hash, created_at) VALUES (?, ?, ?, ?, ?)'),
+      byLogin: db.prepare<[string], CustomerRow>('SELECT id, login, name, email, password_hash, disabled FROM customers WHERE login = ?'),
+      byId: db.prepare<[number], CustomerRow>('SELECT id, login, name, email, password_hash, disabled FROM customers WHERE id = ?'),
+      list: db.prepare(
+        'SELECT c.login, c.name, c.email, c.disabled, (c.password_hash IS NOT NULL) AS hasPassword, (SELECT count(*) FROM ssh_keys k WHERE k.customer_id = c.id) AS sshKeys FROM customers c ORDER BY c.login',
+      ),
+      setPassword: db.prepare('UPDATE customers SET password_hash = ? WHERE id = ?'),
+      setDisabled: db.prepare('UPDATE customers SET disabled = ? WHERE id = ?'),
+      insertKey: db.prepare('INSERT INTO ssh_keys (customer_id, algorithm, key_b64, fingerprint, comment, created_at) VALUES (?, ?, ?, ?, ?, ?)'),
+      keys: db.prepare<[number], { algorithm: string; keyB64: string; fingerprint: string; comment: string }>(
+        'SELECT algorithm, key_b64 AS keyB64, fingerprint, comment FROM ssh_keys WHERE customer_id = ? ORDER BY id',
+      ),
+      keyMatch: db.prepare<[number, string, string], { id: number }>('SELECT id FROM ssh_keys WHERE customer_id = ? AND algorithm = ? AND key_b64 = ?'),
+      removeKey: db.prepare('DELETE FROM ssh_keys WHERE customer_id = ? AND fingerprint = ?'),
+      insertToken: db.prepare('INSERT INTO api_tokens (owner_kind, owner_id, token_hash, label, created_at) VALUES (?, ?, ?, ?, ?)'),
+      tokenByHash: db.prepare<[string], { id: number; owner_kind: TokenOwnerKind; owner_id: number | null; revoked_at: string | null }>(
+        'SELECT id, owner_kind, owner_id, revoked_at FROM api_tokens WHERE token_hash = ?',
+      ),
+      revokeToken: db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      tokens: db.prepare('SELECT id, owner_kind AS ownerKind, owner_id AS ownerId, label, created_at AS createdAt, revoked_at AS revokedAt FROM api_tokens ORDER BY id'),
+    };
+  }
+
+  create(login: string, name: string, email: string | null, passwordHash: string | null) {
+    if (this.#q.byLogin.get(login)) throw DbErrors.CONFLICT(`customer "${login}" exists`, { field: 'login' });
+    const id = Number(this.#q.insert.run(login, name, email, passwordHash, iso(this.#now())).lastInsertRowid);
+    return { id, login, name, email };
+  }
+
+  find(login: string): CustomerRow | undefined {
+    return this.#q.byLogin.get(login);
+  }
+
+  get(login: string): CustomerRow {
+    const customer = this.#q.byLogin.get(login);
+    if (!customer) throw DbErrors.NOT_FOUND(`no customer "${login}"`, { field: 'customer' });
+    return customer;
+  }
+
+  byId(id: number): CustomerRow | undefined {
+    return this.#q.byId.get(id);
+  }
+
+  list() {
+    return (this.#q.list.all() as Record<string, string | number | null>[]).map((c) => ({ ...c, disabled: c.disabled === 1, hasPassword: c.hasPassword === 1 }));
+  }
+
+  setPasswordHash(login: string, hash: string | null) {
+    this.#q.setPassword.run(hash, this.get(login).id);
+    return { login, hasPassword: hash !== null };
+  }
+
+  setDisabled(login: string, disabled: boolean) {
+    this.#q.setDisabled.run(disabled ? 1 : 0, this.get(login).id);
+    return { login, disabled };
+  }
+
+  addSshKey(login: string, key: SshPublicKey) {
+    const customer = this.get(login);
+    try {
+      this.#q.insertKey.run(customer.id, key.algorithm, key.keyB64, key.fingerprint, key.comment, iso(this.#now()));
+    } catch (err) {
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw DbErrors.CONFLICT(`${login} has key ${key.fingerprint} already`, { field: 'publicKey' });
+      throw err;
+    }
+    return { login, fingerprint: key.fingerprint, algorithm: key.algorithm };
+  }
+
+  removeSshKey(login: string, fingerprint: string) {
+    const removed = this.#q.removeKey.run(this.get(login).id, fingerprint).changes;
+    if (removed === 0) throw DbErrors.NOT_FOUND(`${login} has no key ${fingerprint}`, { field: 'fingerprint' });
+    return { login, fingerprint };
+  }
+
+  sshKeys(login: string) {
+    return this.#q.keys.all(this.get(login).id);
+  }
+
+  hasSshKey(customerId: number, algorithm: string, keyB64: string): boolean {
+    return this.#q.keyMatch.get(customerId, algorithm, keyB64) !== undefined;
+  }
+
+  /** Creates a token and returns it: the only time it is ever shown. */
+  createToken(kind: TokenOwnerKind, ownerId: number | null, label: string) {
+    const token = newToken();
+    const id = Number(this.#q.insertToken.run(kind, ownerId, tokenHash(token), label, iso(this.#now())).lastInsertRowid);
+    return { id, token, ownerKind: kind, label };
+  }
+
+  /** The owner of a live token, or undefined. */
+  tokenOwner(token: string) {
+    const row = this.#q.tokenByHash.get(tokenHash(token));
+    if (!row || row.revoked_at !== null) return undefined;
+    return { tokenId: row.id, ownerKind: row.owner_kind, ownerId: row.owner_id };
+  }
+
+  revokeToken(id: number) {
+    if (this.#q.revokeToken.run(iso(this.#now()), id).changes === 0) throw DbErrors.NOT_FOUND(`no live token ${id}`, { field: 'id' });
+    return { id, revoked: true };
+  }
+
+  listTokens() {
+    return this.#q.tokens.all() as Record<string, string | number | null>[];
+  }
+}

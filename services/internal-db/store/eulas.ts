@@ -1,0 +1,45 @@
+import type { Db } from '../db/open.js';
+import { DbErrors } from '../errors.js';
+import { iso, type Clock } from './clock.js';
+
+/** EULA texts and who accepted which. Acceptance is recorded once; accepting again is a no-op. */
+export class Eulas {
+  readonly #now: Clock;
+  readonly #q;
+
+  constructor(db: Db, now: Clock) {
+    this.#now = now;
+    this.#q = {
+      insert: db.prepare('INSERT INTO eulas (title, body, created_at) VALUES (?, ?, ?)'),
+      get: db.prepare<[number], { id: number; title: string; body: string; created_at: string }>('SELECT id, title, body, created_at FROM eulas WHERE id = ?'),
+      list: db.prepare('SELECT id, title, created_at AS createdAt FROM eulas ORDER BY id'),
+      accept: db.prepare('INSERT OR IGNORE INTO eula_acceptances (customer_id, eula_id, accepted_at) VALUES (?, ?, ?)'),
+      acceptance: db.prepare<[number, number], { accepted_at: string }>('SELECT accepted_at FROM eula_acceptances WHERE customer_id = ? AND eula_id = ?'),
+    };
+  }
+
+  create(title: string, body: string) {
+    const id = Number(this.#q.insert.run(title, body, iso(this.#now())).lastInsertRowid);
+    return { id, title };
+  }
+
+  get(id: number) {
+    const eula = this.#q.get.get(id);
+    if (!eula) throw DbErrors.NOT_FOUND(`no EULA ${id}`, { field: 'eula' });
+    return { id: eula.id, title: eula.title, body: eula.body, createdAt: eula.created_at };
+  }
+
+  list() {
+    return this.#q.list.all() as Record<string, string | number>[];
+  }
+
+  accept(customerId: number, eulaId: number) {
+    this.get(eulaId);
+    this.#q.accept.run(customerId, eulaId, iso(this.#now()));
+    return { eula: eulaId, acceptedAt: (this.#q.acceptance.get(customerId, eulaId) as { accepted_at: string }).accepted_at };
+  }
+
+  acceptedAt(customerId: number, eulaId: number): string | null {
+    return this.#q.acceptance.get(customerId, eulaId)?.accepted_at ?? null;
+  }
+}

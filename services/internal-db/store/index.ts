@@ -1,0 +1,49 @@
+import type { Db } from '../db/open.js';
+import { VerifiedPasswordCache } from '../passwords.js';
+import { Audit } from './audit.js';
+import { Catalogue } from './catalogue.js';
+import { systemClock, type Clock } from './clock.js';
+import { Customers } from './customers.js';
+import { Entitlements } from './entitlements.js';
+import { Eulas } from './eulas.js';
+import { Stagings } from './stagings.js';
+
+export interface StoreOptions {
+  clock?: Clock;
+  /** scrypt cost (N = 2^logN) for new password hashes. */
+  scryptLogN?: number;
+  /** How long a verified password is remembered, in ms (0: never). */
+  authCacheMs?: number;
+}
+
+/** Every table of the internal-db behind its named methods; one instance per open database. */
+export class Store {
+  readonly db: Db;
+  readonly clock: Clock;
+  readonly scryptLogN: number;
+  readonly catalogue: Catalogue;
+  readonly customers: Customers;
+  readonly entitlements: Entitlements;
+  readonly eulas: Eulas;
+  readonly stagings: Stagings;
+  readonly audit: Audit;
+  readonly passwordCache: VerifiedPasswordCache;
+
+  constructor(db: Db, options: StoreOptions = {}) {
+    this.db = db;
+    this.clock = options.clock ?? systemClock;
+    this.scryptLogN = options.scryptLogN ?? 15;
+    this.catalogue = new Catalogue(db, this.clock);
+    this.customers = new Customers(db, this.clock);
+    this.entitlements = new Entitlements(db, this.clock, this.catalogue);
+    this.eulas = new Eulas(db, this.clock);
+    this.stagings = new Stagings(db, this.clock);
+    this.audit = new Audit(db);
+    this.passwordCache = new VerifiedPasswordCache(options.authCacheMs ?? 300_000);
+  }
+
+  /** Runs `fn` in one transaction: all its writes land, or none. */
+  transaction<T>(fn: () => T): T {
+    return this.db.transaction(fn)();
+  }
+}

@@ -1,0 +1,141 @@
+import test from 'ava';
+import type { CommlinkError } from '../lib/commlink/index.js';
+import { seedCatalogue, startInternalDb } from './helpers/internal-db.js';
+
+const codeOf = async (p: Promise<unknown>) => {
+  try {
+    await p;
+    return 'no error';
+  } catch (err) {
+    return (err as CommlinkError).code;
+  }
+};
+
+test('catalogue: vendor, product, release, artifact, publish, yank', async (t) => {
+  const { call } = await startInternalDb(t);
+  await seedCatalogue(call);
+  const { releases } = (await call('release.list', { product: 'acme-db' })) as { releases: { version: string; status: string; artifacts: unknown[] }[] };
+  t.deepEqual(releases.map((r) => [r.version, r.status, r.artifacts.length]), [['1.0.0', 'published', 1], ['1.5.0', 'published', 1], ['2.0.0', 'published', 1]]);
+  t.like(await call('release.yank', { product: 'acme-db', version: '1.5.0' }), { status: 'yanked' });
+  t.is(await codeOf(call('release.yank', { product: 'acme-db', version: '1.5.0' })), 'ERR_STATE');
+  await call('release.create', { product: 'acme-db', version: '3.0.0-beta.1', channel: 'beta' });
+  t.is(await codeOf(call('release.publish', { product: 'acme-db', version: '3.0.0-beta.1' })), 'ERR_STATE', 'no artifacts');
+  t.is(await codeOf(call('artifact.add', { product: 'acme-db', version: '2.0.0', filename: 'late.zip', size: 1, sha256: 'b'.repeat(64), objectId: 'b'.repeat(64) })), 'ERR_STATE', 'published releases are immutable');
+  t.is(await codeOf(call('vendor.create', { name: 'Acme Software' })), 'ERR_CONFLICT');
+  t.is(await codeOf(call('product.create', { vendor: 'Nobody', code: 'x', name: 'X' })), 'ERR_NOT_FOUND');
+  t.is(await codeOf(call('release.create', { product: 'acme-db', version: 'v2' })), 'ERR_INVALID_INPUT');
+  t.is(await codeOf(call('release.create', { product: 'acme-db', version: '2.0.0' })), 'ERR_CONFLICT');
+  const { vendors } = (await call('vendor.list')) as { vendors: { name: string }[] };
+  t.deepEqual(vendors.map((v) => v.name), ['Acme Software']);
+  const { products } = (await call('product.list', { vendor: 'Acme Software' })) as { products: { code: string }[] };
+  t.deepEqual(products.map((p) => p.code), ['acme-db']);
+});
+
+test('auth.check: password and SSH key logins, refusals that say nothing of why', async (t) => {
+  const { call } = await startInternalDb(t);
+  await seedCatalogue(call);
+  await call('entitlement.grant', { customer: 'globex', product: 'acme-db', range: '^1.0.0' });
+  const ok = (await call('auth.check', { login: 'globex', password: 'correct horse battery', protocol: 'sftp', clientAddress: '203.0.113.7' })) as {
+    customer: { login: string };
+    entitlements: { product: string; status: string }[];
+    releases: { product: string; version: string }[];
+  };
+  t.is(ok.customer.login, 'globex');
+  t.deepEqual(ok.entitlements.map((e) => [e.product, e.status]), [['acme-db', 'active']]);
+  t.deepEqual(ok.releases, [{ product: 'acme-db', version: '1.5.0' }, { product: 'acme-db', version: '1.0.0' }]);
+  for (const [login, password] of [['globex', 'wrong password'], ['nobody', 'correct horse battery']]) {
+    const err = (await t.throwsAsync(call('auth.check', { login, password, protocol: 'ftp', clientAddress: '203.0.113.7' }))) as CommlinkError;
+    t.is(err.code, 'ERR_AUTH_REFUSED');
+    t.is(err.message, 'login refused');
+  }
+  const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl globex@laptop';
+  const added = (await call('sshkey.add', { login: 'globex', publicKey: key })) as { fingerprint: string };
+  t.regex(added.fingerprint, /^SHA256:/);
+  const blob = key.split(' ')[1];
+  t.like(await call('auth.check', { login: 'globex', publicKey: { algorithm: 'ssh-ed25519', key: blob }, protocol: 'sftp', clientAddress: '::1' }), { customer: { login: 'globex' } });
+  t.is(await codeOf(call('auth.check', { login: 'globex', publicKey: { algorithm: 'ssh-ed25519', key: blob!.replace('AAAAI', 'AAAAJ') }, protocol: 'sftp', clientAddress: '::1' })), 'ERR_AUTH_REFUSED');
+  await call('customer.setDisabled', { login: 'globex', disabled: true });
+  t.is(await codeOf(call('auth.check', { login: 'globex', password: 'correct horse battery', protocol: 'ftp', clientAddress: '::1' })), 'ERR_AUTH_REFUSED', 'disabled, even with a cached password');
+  t.is(await codeOf(call('auth.check', { login: 'globex', protocol: 'ftp', clientAddress: '::1' })), 'ERR_INVALID_INPUT');
+});
+
+test('a changed password takes effect at once, despite the verified-password cache', async (t) => {
+  const { call } = await startInternalDb(t);
+  await seedCatalogue(call);
+  const check = (password: string) => call('auth.check', { login: 'globex', password, protocol: 'ftp', clientAddress: '::1' });
+  await check('correct horse battery');
+  await check('correct horse battery'); // cached
+  await call('customer.setPassword', { login: 'globex', password: 'a new passphrase' });
+  t.is(await codeOf(check('correct horse battery')), 'ERR_AUTH_REFUSED');
+  t.like(await check('a new passphrase'), { customer: { login: 'globex' } });
+});
+
+test('API tokens: created once, checked, revoked', async (t) => {
+  const { call } = await startInternalDb(t);
+  await seedCatalogue(call);
+  const created = (await call('token.create', { kind: 'customer', owner: 'globex', label: 'ci' })) as { id: number; token: string };
+  t.regex(created.token, /^ffs_[A-Za-z0-9_-]{43}$/);
+  t.like(await call('token.check', { token: created.token }), { kind: 'customer', customer: 'globex' });
+  const vendorToken = (await call('token.create', { kind: 'vendor', owner: 'Acme Software' })) as { token: string };
+  t.like(await call('token.check', { token: vendorToken.token }), { kind: 'vendor', vendor: 'Acme Software' });
+  const { tokens } = (await call('token.list')) as { tokens: Record<string, unknown>[] };
+  t.false(JSON.stringify(tokens).includes(created.token), 'tokens are never listed');
+  await call('token.revoke', { id: created.id });
+  t.is(await codeOf(call('token.check', { token: created.token })), 'ERR_AUTH_REFUSED');
+  t.is(await codeOf(call('token.create', { kind: 'admin', owner: 'globex' })), 'ERR_INVALID_INPUT');
+});
+
+test('EULA acceptance is recorded and shown by release.resolve', async (t) => {
+  const { call } = await startInternalDb(t);
+  await seedCatalogue(call);
+  const eula = (await call('eula.create', { title: 'Acme EULA', body: 'You may use it.' })) as { id: number };
+  await call('product.setEula', { product: 'acme-db', eula: eula.id });
+  await call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
+  const before = (await call('release.resolve', { customer: 'globex' })) as { artifacts: { eulaId: number; eulaAccepted: boolean }[] };
+  t.true(before.artifacts.every((a) => a.eulaId === eula.id && a.eulaAccepted === false));
+  await call('eula.accept', { customer: 'globex', eula: eula.id });
+  const after = (await call('release.resolve', { customer: 'globex' })) as { artifacts: { eulaAccepted: boolean }[] };
+  t.true(after.artifacts.every((a) => a.eulaAccepted));
+  t.like(await call('eula.get', { id: eula.id }), { title: 'Acme EULA', body: 'You may use it.' });
+});
+
+test('stagings and audit: recorded, idempotent, queried', async (t) => {
+  const { call } = await startInternalDb(t);
+  await seedCatalogue(call);
+  await call('staging.record', { customer: 'globex', product: 'acme-db', version: '2.0.0', host: 'file-1' });
+  t.deepEqual(((await call('staging.list', { customer: 'globex' })) as { stagings: { version: string }[] }).stagings.map((s) => s.version), ['2.0.0']);
+  const event = (n: number, outcome: string) => ({
+    eventId: `file-1:${n.toString().padStart(8, '0')}`,
+    customer: 'globex',
+    path: 'acme-db/2.0.0/acme-db-2.0.0-linux-x64.tar.gz',
+    protocol: n % 2 ? 'sftp' : 'http',
+    clientAddress: '203.0.113.7',
+    bytes: 1000,
+    durationMs: 12,
+    outcome,
+    at: new Date(Date.UTC(2026, 10, 1, 0, 0, n)).toISOString(),
+  });
+  const batch = [event(1, 'complete'), event(2, 'aborted'), event(3, 'complete')];
+  t.deepEqual(await call('audit.record', { events: batch }), { recorded: 3, received: 3 });
+  t.deepEqual(await call('audit.record', { events: batch }), { recorded: 0, received: 3 }, 'a retried batch is not counted twice');
+  const all = (await call('audit.query', { customer: 'globex' })) as { events: { eventId: string }[] };
+  t.deepEqual(all.events.map((e) => e.eventId), ['file-1:00000003', 'file-1:00000002', 'file-1:00000001']);
+  const sftp = (await call('audit.query', { protocol: 'sftp', outcome: 'complete' })) as { events: unknown[] };
+  t.is(sftp.events.length, 2);
+  const since = (await call('audit.query', { since: '2026-11-01T00:00:02Z', limit: 1 })) as { events: { eventId: string }[] };
+  t.deepEqual(since.events.map((e) => e.eventId), ['file-1:00000003']);
+  t.is(await codeOf(call('audit.record', { events: [event(4, 'complete'), { ...event(5, 'complete'), customer: 'nobody' }] })), 'ERR_NOT_FOUND');
+  t.is(((await call('audit.query', {})) as { events: unknown[] }).events.length, 3, 'a batch with one bad event records nothing');
+});
+
+test('online backup on demand is a consistent, openable copy', async (t) => {
+  const { call } = await startInternalDb(t);
+  await seedCatalogue(call);
+  const result = (await call('admin.backup', { name: 'manual.sqlite' })) as { path: string; pages: number };
+  t.true(result.pages > 0);
+  const Database = (await import('better-sqlite3')).default;
+  const copy = new Database(result.path, { readonly: true });
+  t.is((copy.prepare('SELECT count(*) AS n FROM releases').get() as { n: number }).n, 3);
+  copy.close();
+  t.like(await call('db.info'), { schemaVersion: 1, customers: 1, releases: 3 });
+});
