@@ -36,7 +36,8 @@ export async function startInternalDb(t: ExecutionContext, overrides: Partial<In
     log: silentLogger,
     ...overrides,
   });
-  const client = makeClient({ bag, port: service.address!.port });
+  // In dial mode nothing listens: the test talks through its own web-side server instead.
+  const client = makeClient({ bag, port: service.address?.port ?? 1, reconnectMinMs: 60_000, reconnectMaxMs: 60_000 });
   t.teardown(async () => {
     await client.close(0);
     await service.close(0);

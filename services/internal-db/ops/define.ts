@@ -29,7 +29,9 @@ export function defineOp<S extends z.ZodType>(name: string, summary: string, inp
     run(body, ctx) {
       const parsed = input.safeParse(body);
       if (!parsed.success) {
-        const issue = parsed.error.issues[0] as z.core.$ZodIssue;
+        // An unknown field is named first: it is the likeliest mistake (a typo) and hides nothing.
+        const issues = parsed.error.issues;
+        const issue = (issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]) as z.core.$ZodIssue;
         const path = issue.path.join('.');
         const field = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : path;
         const what = issue.code === 'unrecognized_keys' ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : `${path || 'body'}: ${issue.message}`;
