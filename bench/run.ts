@@ -1,7 +1,11 @@
 /** Runs every benchmark in turn; each writes its own files to bench/results/. */
 import { main as commlink } from './commlink/run.js';
+import { main as internalDb } from './internal-db/run.js';
 
-const benchmarks: [string, () => Promise<unknown>][] = [['commlink', commlink]];
+const benchmarks: [string, () => Promise<unknown>][] = [
+  ['commlink', commlink],
+  ['internal-db', internalDb],
+];
 
 for (const [name, run] of benchmarks) {
   process.stderr.write(`== ${name}\n`);

@@ -139,3 +139,24 @@ test('online backup on demand is a consistent, openable copy', async (t) => {
   copy.close();
   t.like(await call('db.info'), { schemaVersion: 1, customers: 1, releases: 3 });
 });
+
+test('a release published by another connection (the admin CLI) is granted at once (catalogue cache invalidation)', async (t) => {
+  const { call, service } = await startInternalDb(t);
+  await seedCatalogue(call);
+  await call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
+  const versions = async () => ((await call('release.resolve', { customer: 'globex' })) as { artifacts: { version: string }[] }).artifacts.map((a) => a.version);
+  t.deepEqual(await versions(), ['2.0.0', '1.5.0', '1.0.0']);
+  const { openDatabase } = await import('../services/internal-db/db/open.js');
+  const { Store } = await import('../services/internal-db/store/index.js');
+  const other = openDatabase(service.db.name);
+  const store = new Store(other);
+  store.catalogue.createRelease('acme-db', '2.1.0', 'stable');
+  store.catalogue.addArtifact('acme-db', '2.1.0', { filename: 'acme-db-2.1.0.zip', size: 1, sha256: 'e'.repeat(64), platform: 'any', arch: 'any', objectId: 'e'.repeat(64) });
+  store.catalogue.publish('acme-db', '2.1.0');
+  t.deepEqual(await versions(), ['2.1.0', '2.0.0', '1.5.0', '1.0.0']);
+  store.catalogue.yank('acme-db', '2.0.0');
+  other.close();
+  t.deepEqual(await versions(), ['2.1.0', '1.5.0', '1.0.0']);
+  await call('release.yank', { product: 'acme-db', version: '2.1.0' });
+  t.deepEqual(await versions(), ['1.5.0', '1.0.0'], 'and by this connection');
+});

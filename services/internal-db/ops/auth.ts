@@ -11,12 +11,10 @@ let decoy: Promise<string> | undefined;
 export function customerState(store: Store, customerId: number): Body {
   const customer = store.customers.byId(customerId)!;
   const entitlements = store.entitlements.list(customerId).filter((e) => e.status !== 'revoked');
-  const releases = new Map<string, { product: string; version: string }>();
-  for (const a of store.entitlements.resolve(customerId)) releases.set(`${a.product}\0${a.version}`, { product: a.product as string, version: a.version as string });
   return {
     customer: { id: customer.id, login: customer.login, name: customer.name },
     entitlements,
-    releases: [...releases.values()],
+    releases: store.entitlements.grantedReleases(customerId).map((r) => ({ product: r.product, version: r.version })),
   };
 }
 

@@ -24,6 +24,8 @@ interface ReleaseRow {
 
 /** Vendors, products, releases and artifacts: what vendors publish. */
 export class Catalogue {
+  /** Bumped by every change to releases through this object; caches of releases compare it. */
+  generation = 0;
   readonly #db: Db;
   readonly #now: Clock;
   readonly #q;
@@ -106,6 +108,7 @@ export class Catalogue {
     if (!clean || clean !== version) throw DbErrors.INVALID_INPUT(`version "${version}" is not a semantic version (e.g. 2.1.0 or 3.0.0-beta.1)`, { field: 'version' });
     if (this.#q.release.get(product.id, version)) throw DbErrors.CONFLICT(`${productCode} ${version} exists`, { field: 'version' });
     const id = Number(this.#q.insertRelease.run(product.id, version, channel, iso(this.#now())).lastInsertRowid);
+    this.generation++;
     return { id, product: productCode, version, channel, status: 'draft' };
   }
 
@@ -134,6 +137,7 @@ export class Catalogue {
     if ((this.#q.artifactCount.get(release.id)?.n ?? 0) === 0) throw DbErrors.STATE(`${productCode} ${version} has no artifacts to publish`);
     const at = iso(this.#now());
     this.#q.publish.run(at, release.id);
+    this.generation++;
     return { product: productCode, version, status: 'published', publishedAt: at };
   }
 
@@ -142,6 +146,7 @@ export class Catalogue {
     if (release.status !== 'published') throw DbErrors.STATE(`${productCode} ${version} is ${release.status}; only published releases can be yanked`);
     const at = iso(this.#now());
     this.#q.yank.run(at, release.id);
+    this.generation++;
     return { product: productCode, version, status: 'yanked', yankedAt: at };
   }
 

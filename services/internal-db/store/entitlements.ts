@@ -20,10 +20,23 @@ interface EntitlementRow {
 }
 
 interface PublishedRelease {
-  id: number;
+  release_id: number;
   version: string;
   channel: string;
   published_at: string;
+}
+
+interface CachedRelease extends PublishedRelease {
+  parsed: semver.SemVer;
+}
+
+export interface GrantedRelease {
+  releaseId: number;
+  product: string;
+  version: string;
+  channel: string;
+  publishedAt: string;
+  eulaId: number | null;
 }
 
 export interface ResolveFilter {
@@ -42,6 +55,16 @@ export class Entitlements {
   readonly #now: Clock;
   readonly #catalogue: Catalogue;
   readonly #q;
+  /**
+   * Published releases by product, newest first, with parsed versions. Entitlements are always
+   * read live; this cache holds only the catalogue, and is dropped when it may have changed: a
+   * release change through this process (Catalogue.generation) or a commit by another connection,
+   * such as the admin CLI (SQLite's data_version).
+   */
+  readonly #published = new Map<number, CachedRelease[]>();
+  readonly #publishedByRelease = new Map<number, CachedRelease>();
+  #cachedGeneration = -1;
+  #cachedDataVersion = -1;
 
   constructor(db: Db, now: Clock, catalogue: Catalogue) {
     this.#now = now;
@@ -53,9 +76,13 @@ export class Entitlements {
       ofCustomer: db.prepare<[number], EntitlementRow>(
         'SELECT e.id, p.code AS product, p.id AS product_id, p.eula_id, e.version_range, e.starts_at, e.expires_at, e.on_expiry, e.revoked_at FROM entitlements e JOIN products p ON p.id = e.product_id WHERE e.customer_id = ? ORDER BY e.id',
       ),
-      published: db.prepare<[number], PublishedRelease>(
-        "SELECT id, version, channel, published_at FROM releases WHERE product_id = ? AND status = 'published' ORDER BY id",
+      live: db.prepare<[number], EntitlementRow>(
+        'SELECT e.id, p.code AS product, p.id AS product_id, p.eula_id, e.version_range, e.starts_at, e.expires_at, e.on_expiry, e.revoked_at FROM entitlements e JOIN products p ON p.id = e.product_id WHERE e.customer_id = ? AND e.revoked_at IS NULL',
       ),
+      published: db.prepare<[number], PublishedRelease>(
+        "SELECT id AS release_id, version, channel, published_at FROM releases WHERE product_id = ? AND status = 'published'",
+      ),
+      dataVersion: db.prepare('PRAGMA data_version').pluck(),
       accepted: db.prepare<[number, number], { accepted_at: string }>('SELECT accepted_at FROM eula_acceptances WHERE customer_id = ? AND eula_id = ?'),
     };
   }
@@ -94,46 +121,86 @@ export class Entitlements {
   }
 
   /**
+   * The releases the customer may have now: by product, newest version first. Two entitlements
+   * that cover the same release list it once.
+   */
+  grantedReleases(customerId: number, filter: ResolveFilter = {}): GrantedRelease[] {
+    const now = this.#now();
+    const granted = new Map<number, GrantedRelease>();
+    for (const e of this.#q.live.all(customerId)) {
+      if (filter.product !== undefined && e.product !== filter.product) continue;
+      const status = statusOf(e, now);
+      if (status !== 'active' && status !== 'expired-keep') continue;
+      const range = rangeOf(e.version_range);
+      for (const r of this.#publishedOf(e.product_id)) {
+        if (granted.has(r.release_id)) continue;
+        if (filter.channel !== undefined && r.channel !== filter.channel) continue;
+        if (status === 'expired-keep' && r.published_at > (e.expires_at as string)) continue;
+        if (!range.test(r.parsed)) continue;
+        granted.set(r.release_id, { releaseId: r.release_id, product: e.product, version: r.version, channel: r.channel, publishedAt: r.published_at, eulaId: e.eula_id });
+      }
+    }
+    const order = new Map([...granted.values()].map((r) => [r, this.#parsedVersion(r)]));
+    return [...granted.values()].sort((a, b) =>
+      a.product === b.product ? (order.get(b) as semver.SemVer).compare(order.get(a) as semver.SemVer) : a.product < b.product ? -1 : 1,
+    );
+  }
+
+  #parsedVersion(r: GrantedRelease): semver.SemVer {
+    return (this.#publishedByRelease.get(r.releaseId) as CachedRelease).parsed;
+  }
+
+  #publishedOf(productId: number): CachedRelease[] {
+    const dataVersion = this.#q.dataVersion.get() as number;
+    if (dataVersion !== this.#cachedDataVersion || this.#catalogue.generation !== this.#cachedGeneration) {
+      this.#published.clear();
+      this.#publishedByRelease.clear();
+      this.#cachedDataVersion = dataVersion;
+      this.#cachedGeneration = this.#catalogue.generation;
+    }
+    let releases = this.#published.get(productId);
+    if (!releases) {
+      releases = this.#q.published
+        .all(productId)
+        .map((r) => ({ ...r, parsed: new semver.SemVer(r.version) }))
+        .sort((a, b) => b.parsed.compare(a.parsed));
+      this.#published.set(productId, releases);
+      for (const r of releases) this.#publishedByRelease.set(r.release_id, r);
+    }
+    return releases;
+  }
+
+  /**
    * The artifacts the customer may download now, newest release first within each product.
    * `eulaId`/`eulaAccepted` tell the web host whether a EULA gate stands before the download.
    */
   resolve(customerId: number, filter: ResolveFilter = {}) {
-    const now = this.#now();
     const out: Record<string, string | number | boolean | null>[] = [];
-    const seen = new Set<number>();
-    for (const e of this.#q.ofCustomer.all(customerId)) {
-      if (filter.product !== undefined && e.product !== filter.product) continue;
-      const status = statusOf(e, now);
-      if (status !== 'active' && status !== 'expired-keep') continue;
-      const cutoff = status === 'expired-keep' ? (e.expires_at as string) : undefined;
-      const eulaAccepted = e.eula_id === null ? true : this.#q.accepted.get(customerId, e.eula_id) !== undefined;
-      const releases = this.#q.published
-        .all(e.product_id)
-        .filter((r) => (cutoff === undefined || r.published_at <= cutoff) && satisfies(r.version, e.version_range))
-        .filter((r) => filter.channel === undefined || r.channel === filter.channel)
-        .sort((a, b) => semver.rcompare(a.version, b.version));
-      for (const r of releases) {
-        if (seen.has(r.id)) continue; // two entitlements may cover the same release
-        seen.add(r.id);
-        for (const a of this.#catalogue.artifactsOf(r.id)) {
-          if (filter.platform !== undefined && a.platform !== filter.platform && a.platform !== 'any') continue;
-          if (filter.arch !== undefined && a.arch !== filter.arch && a.arch !== 'any') continue;
-          out.push({
-            product: e.product,
-            version: r.version,
-            channel: r.channel,
-            publishedAt: r.published_at,
-            artifactId: a.id,
-            filename: a.filename,
-            size: a.size,
-            sha256: a.sha256,
-            platform: a.platform,
-            arch: a.arch,
-            objectId: a.objectId,
-            eulaId: e.eula_id,
-            eulaAccepted,
-          });
-        }
+    const accepted = new Map<number, boolean>();
+    for (const r of this.grantedReleases(customerId, filter)) {
+      let eulaAccepted = true;
+      if (r.eulaId !== null) {
+        if (!accepted.has(r.eulaId)) accepted.set(r.eulaId, this.#q.accepted.get(customerId, r.eulaId) !== undefined);
+        eulaAccepted = accepted.get(r.eulaId) as boolean;
+      }
+      for (const a of this.#catalogue.artifactsOf(r.releaseId)) {
+        if (filter.platform !== undefined && a.platform !== filter.platform && a.platform !== 'any') continue;
+        if (filter.arch !== undefined && a.arch !== filter.arch && a.arch !== 'any') continue;
+        out.push({
+          product: r.product,
+          version: r.version,
+          channel: r.channel,
+          publishedAt: r.publishedAt,
+          artifactId: a.id,
+          filename: a.filename,
+          size: a.size,
+          sha256: a.sha256,
+          platform: a.platform,
+          arch: a.arch,
+          objectId: a.objectId,
+          eulaId: r.eulaId,
+          eulaAccepted,
+        });
       }
     }
     return out;
@@ -147,8 +214,17 @@ function statusOf(e: EntitlementRow, now: number): EntitlementStatus {
   return 'active';
 }
 
-/** Prereleases match only ranges that name a prerelease of the same version (semver's rule),
- *  unless the range is "*", which takes everything. */
-function satisfies(version: string, range: string): boolean {
-  return semver.satisfies(version, range, { includePrerelease: range.trim() === '*' });
+/** Parsed once per range text. Prereleases match only ranges that name a prerelease of the same
+ *  version (semver's rule), unless the range is "*", which takes everything. */
+function rangeOf(range: string): semver.Range {
+  let parsed = RANGES.get(range);
+  if (!parsed) {
+    if (RANGES.size >= 10_000) RANGES.clear();
+    parsed = new semver.Range(range, { includePrerelease: range.trim() === '*' });
+    RANGES.set(range, parsed);
+  }
+  return parsed;
 }
+
+/** Parsed ranges by text: parsing dominates a check, and customers share a few ranges. */
+const RANGES = new Map<string, semver.Range>();
