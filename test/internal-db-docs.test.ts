@@ -1,0 +1,49 @@
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import test from 'ava';
+import { renderOperationsDoc } from '../scripts/gen-db-ops-doc.js';
+import { Backups } from '../services/internal-db/backup.js';
+import { openDatabase } from '../services/internal-db/db/open.js';
+import { MIGRATIONS } from '../services/internal-db/db/migrations.js';
+import { migrate, schemaVersion } from '../services/internal-db/db/open.js';
+
+const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+test('OPERATIONS.md lists every operation and error code (regenerate: node dist/scripts/gen-db-ops-doc.js > services/internal-db/OPERATIONS.md)', async (t) => {
+  const committed = await readFile(join(root, 'services', 'internal-db', 'OPERATIONS.md'), 'utf8');
+  t.is(committed.trimEnd(), renderOperationsDoc().trimEnd());
+});
+
+test('scheduled backups run on their interval and keep only the newest ones', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ffs-backup-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const db = openDatabase(join(dir, 'db.sqlite'));
+  db.prepare('INSERT INTO vendors (name, created_at) VALUES (?, ?)').run('Acme', new Date().toISOString());
+  const backups = new Backups(db, join(dir, 'backups'), 2);
+  const errors: unknown[] = [];
+  backups.schedule(40, (err) => errors.push(err));
+  await new Promise((r) => setTimeout(r, 400));
+  await backups.close();
+  db.close();
+  const files = (await readdir(join(dir, 'backups'))).filter((f) => f.startsWith('scheduled-'));
+  t.deepEqual(errors, []);
+  t.is(files.length, 2, `kept ${files.join(', ')}`);
+  const copy = openDatabase(join(dir, 'backups', files[1] as string), { readonly: true });
+  t.is((copy.prepare('SELECT count(*) AS n FROM vendors').get() as { n: number }).n, 1);
+  copy.close();
+});
+
+test('migrations are versioned: a new database reaches the latest, a newer one is refused', async (t) => {
+  const dir = await mkdtemp(join(tmpdir(), 'ffs-migrate-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const db = openDatabase(join(dir, 'db.sqlite'));
+  t.is(schemaVersion(db), MIGRATIONS.at(-1)!.version);
+  t.deepEqual(migrate(db, MIGRATIONS), [], 'nothing to apply twice');
+  t.is(db.pragma('journal_mode', { simple: true }), 'wal');
+  t.is(db.pragma('foreign_keys', { simple: true }), 1);
+  db.pragma('user_version = 99');
+  db.close();
+  t.throws(() => openDatabase(join(dir, 'db.sqlite')), { message: /newer than this program knows/ });
+});
