@@ -160,3 +160,26 @@ test('a release published by another connection (the admin CLI) is granted at on
   await call('release.yank', { product: 'acme-db', version: '2.1.0' });
   t.deepEqual(await versions(), ['1.5.0', '1.0.0'], 'and by this connection');
 });
+
+test('customer records, key removal, entitlement revocation, EULA and staging listings', async (t) => {
+  const { call } = await startInternalDb(t);
+  await seedCatalogue(call);
+  const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl globex@laptop';
+  const { fingerprint } = (await call('sshkey.add', { login: 'globex', publicKey: key })) as { fingerprint: string };
+  t.like(await call('customer.get', { login: 'globex' }), { login: 'globex', hasPassword: true, disabled: false, sshKeys: [{ fingerprint, comment: 'globex@laptop' }] });
+  await call('customer.create', { login: 'keyonly', name: 'Key Only' });
+  const { customers } = (await call('customer.list')) as { customers: { login: string; hasPassword: boolean; sshKeys: number }[] };
+  t.deepEqual(customers.map((c) => [c.login, c.hasPassword, c.sshKeys]), [['globex', true, 1], ['keyonly', false, 0]]);
+  await call('sshkey.remove', { login: 'globex', fingerprint });
+  t.like(await call('customer.get', { login: 'globex' }), { sshKeys: [] });
+  const { id } = (await call('entitlement.grant', { customer: 'globex', product: 'acme-db', range: '^1.0.0', expiresAt: '2099-01-01T00:00:00Z', onExpiry: 'revoke' })) as { id: number };
+  t.like(((await call('entitlements.list', { customer: 'globex' })) as { entitlements: unknown[] }).entitlements[0], { id, status: 'active', range: '^1.0.0', onExpiry: 'revoke' });
+  await call('entitlement.revoke', { id });
+  t.like(((await call('entitlements.list', { customer: 'globex' })) as { entitlements: unknown[] }).entitlements[0], { id, status: 'revoked' });
+  t.deepEqual(((await call('release.resolve', { customer: 'globex' })) as { artifacts: unknown[] }).artifacts, []);
+  await call('eula.create', { title: 'One', body: 'text' });
+  t.deepEqual(((await call('eula.list')) as { eulas: { title: string }[] }).eulas.map((e) => e.title), ['One']);
+  await call('staging.record', { customer: 'globex', product: 'acme-db', version: '1.0.0', host: 'file-1' });
+  await call('staging.remove', { customer: 'globex', product: 'acme-db', version: '1.0.0', host: 'file-1' });
+  t.deepEqual(((await call('staging.list', { customer: 'globex' })) as { stagings: unknown[] }).stagings, []);
+});
