@@ -4,13 +4,17 @@ import { DEFAULT_LIMITS, type TobjLimits } from './limits.js';
 
 export interface Element {
   name: string;
-  /** Null-prototype object: attribute names cannot reach Object.prototype. */
+  /** Null-prototype object: attribute names cannot reach Object.prototype. Shared and frozen
+   *  (EMPTY_ATTRS) when the element has none, which is most of them. */
   attrs: Record<string, string>;
+  attrCount: number;
   /** Empty when the element holds text. */
   children: Element[];
   /** Empty when the element holds children. */
   text: string;
 }
+
+export const EMPTY_ATTRS: Readonly<Record<string, string>> = Object.freeze(Object.create(null) as Record<string, string>);
 
 const LT = 0x3c;
 const GT = 0x3e;
@@ -63,7 +67,7 @@ class Parser {
     const s = this.#s;
     this.#i++; // '<'
     const name = this.#name();
-    const attrs: Record<string, string> = Object.create(null) as Record<string, string>;
+    let attrs = EMPTY_ATTRS as Record<string, string>;
     let attrCount = 0;
     for (;;) {
       const c = s.charCodeAt(this.#i);
@@ -74,7 +78,8 @@ class Parser {
         this.#i += 2;
         const value = this.#text(true);
         this.#i++; // closing quote
-        if (attr in attrs) throw this.#syntax(`duplicate attribute ${attr}`);
+        if (attrCount === 0) attrs = Object.create(null) as Record<string, string>;
+        else if (attr in attrs) throw this.#syntax(`duplicate attribute ${attr}`);
         if (++attrCount > this.#limits.maxAttributes) {
           throw Errors.TOBJ_LIMIT(`more than ${this.#limits.maxAttributes} attributes`, { limit: 'maxAttributes', value: attrCount, offset: this.#i });
         }
@@ -82,7 +87,7 @@ class Parser {
       } else if (c === SLASH) {
         if (s.charCodeAt(this.#i + 1) !== GT) throw this.#syntax('expected "/>"');
         this.#i += 2;
-        return { name, attrs, children: [], text: '' };
+        return { name, attrs, attrCount, children: [], text: '' };
       } else if (c === GT) {
         this.#i++;
         break;
@@ -105,7 +110,7 @@ class Parser {
     if (end !== name) throw this.#syntax(`end tag </${end}> does not match <${name}>`);
     if (s.charCodeAt(this.#i) !== GT) throw this.#syntax(`expected ">" to end </${name}`);
     this.#i++;
-    return { name, attrs, children, text };
+    return { name, attrs, attrCount, children, text };
   }
 
   #name(): string {

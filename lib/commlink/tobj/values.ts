@@ -9,10 +9,16 @@ const RESERVED_KEYS = new Set(['__proto__', 'constructor', 'prototype']);
 const JSON_NUMBER = /^-?(?:0|[1-9][0-9]*)(?:\.[0-9]+)?(?:[eE][+-]?[0-9]+)?$/;
 const MAX_NAME = 64;
 
+/** Names already found valid: field names repeat on every message, the regex need not. */
+const VALID_KEYS = new Set<string>();
+
 export function checkKey(key: string): void {
+  if (VALID_KEYS.has(key)) return;
   if (key.length > MAX_NAME || !NAME_PATTERN.test(key) || RESERVED_KEYS.has(key)) {
     throw Errors.TOBJ_TYPE(`"${key.slice(0, 80)}" cannot be a tobj field name`, { key: key.slice(0, 80) });
   }
+  if (VALID_KEYS.size >= 4096) VALID_KEYS.clear();
+  VALID_KEYS.add(key);
 }
 
 function isPlainObject(value: object): value is Record<string, Value> {
@@ -82,51 +88,53 @@ export function encodeFields(object: Record<string, Value | undefined>, out: str
   }
 }
 
+function typeError(el: Element, message: string) {
+  return Errors.TOBJ_TYPE(`${el.name}: ${message}`, { key: el.name });
+}
+
 export function decodeValue(el: Element): Value {
-  const attrs = el.attrs;
-  let t: string | undefined;
-  for (const attr in attrs) {
-    if (attr !== 't') throw Errors.TOBJ_TYPE(`${el.name}: unexpected attribute ${attr} on a value`, { key: el.name });
-    t = attrs[attr];
-  }
-  if (t === undefined) {
-    if (el.children.length) throw Errors.TOBJ_TYPE(`${el.name}: a string element cannot hold elements`, { key: el.name });
+  if (el.attrCount === 0) {
+    if (el.children.length) throw typeError(el, 'a string element cannot hold elements');
     return el.text;
   }
-  const leafOnly = () => {
-    if (el.children.length) throw Errors.TOBJ_TYPE(`${el.name}: t="${t}" cannot hold elements`, { key: el.name });
-  };
+  const t = el.attrs.t;
+  if (el.attrCount !== 1 || t === undefined) {
+    const extra = Object.keys(el.attrs).find((a) => a !== 't');
+    throw typeError(el, `unexpected attribute ${extra} on a value`);
+  }
+  if (t === 'list') {
+    if (el.text !== '') throw typeError(el, 'a list holds only <i> elements');
+    const items: Value[] = new Array(el.children.length);
+    for (let i = 0; i < el.children.length; i++) {
+      const child = el.children[i] as Element;
+      if (child.name !== 'i') throw typeError(el, `list item named ${child.name}, not i`);
+      items[i] = decodeValue(child);
+    }
+    return items;
+  }
+  if (t === 'obj') {
+    if (el.text !== '') throw typeError(el, 'an object holds only field elements');
+    return decodeFields(el.children);
+  }
+  if (el.children.length) throw typeError(el, `t="${t}" cannot hold elements`);
   switch (t) {
     case 'num':
-      leafOnly();
-      if (!JSON_NUMBER.test(el.text)) throw Errors.TOBJ_TYPE(`${el.name}: "${el.text.slice(0, 40)}" is not a number`, { key: el.name });
+      if (!JSON_NUMBER.test(el.text)) throw typeError(el, `"${el.text.slice(0, 40)}" is not a number`);
       return Number(el.text);
     case 'bool':
-      leafOnly();
       if (el.text === 'true') return true;
       if (el.text === 'false') return false;
-      throw Errors.TOBJ_TYPE(`${el.name}: "${el.text.slice(0, 40)}" is not true or false`, { key: el.name });
+      throw typeError(el, `"${el.text.slice(0, 40)}" is not true or false`);
     case 'null':
-      leafOnly();
-      if (el.text !== '') throw Errors.TOBJ_TYPE(`${el.name}: t="null" must be empty`, { key: el.name });
+      if (el.text !== '') throw typeError(el, 't="null" must be empty');
       return null;
     case 'bin': {
-      leafOnly();
       const bytes = Buffer.from(el.text, 'base64');
-      if (bytes.toString('base64') !== el.text) throw Errors.TOBJ_TYPE(`${el.name}: not canonical base64`, { key: el.name });
+      if (bytes.toString('base64') !== el.text) throw typeError(el, 'not canonical base64');
       return bytes;
     }
-    case 'list':
-      if (el.text !== '') throw Errors.TOBJ_TYPE(`${el.name}: a list holds only <i> elements`, { key: el.name });
-      return el.children.map((child) => {
-        if (child.name !== 'i') throw Errors.TOBJ_TYPE(`${el.name}: list item named ${child.name}, not i`, { key: el.name });
-        return decodeValue(child);
-      });
-    case 'obj':
-      if (el.text !== '') throw Errors.TOBJ_TYPE(`${el.name}: an object holds only field elements`, { key: el.name });
-      return decodeFields(el.children);
     default:
-      throw Errors.TOBJ_TYPE(`${el.name}: unknown type t="${String(t).slice(0, 20)}"`, { key: el.name });
+      throw typeError(el, `unknown type t="${String(t).slice(0, 20)}"`);
   }
 }
 
