@@ -1,18 +1,18 @@
 /**
  * `npm start`: sets up what is missing (key bag, ticket RSA key pair) and runs what is built so
- * far on loopback. Today that is the commlink: a server on the web host's commlink port that
- * answers `sys.ping`, proved by a round trip from a client before the address is printed.
- * Ctrl-C or SIGTERM closes it cleanly.
+ * far on loopback: today the internal-db service, listening for the web host's commlink, proved
+ * by a round trip (`db.info`) before its address is printed. Ctrl-C or SIGTERM closes it cleanly.
  */
+import { CommlinkClient, KeyBag, optionsFromConfig } from '../lib/commlink/index.js';
 import { readKeyBagFile } from '../lib/commlink/keybag-file.js';
-import { CommlinkClient, CommlinkServer, KeyBag, optionsFromConfig } from '../lib/commlink/index.js';
 import { loadConfig } from '../lib/config/index.js';
 import { createLogger } from '../lib/log/logger.js';
+import { InternalDbService } from '../services/internal-db/service.js';
 import { errorText, resolveIo, runIfEntryPoint, type ScriptIo } from './cli.js';
 import { main as genKeybag } from './gen-keybag.js';
 import { main as genRsa } from './gen-rsa.js';
 
-const NOT_BUILT = ['internal-db service', 'file host (repository, staging, HTTP/FTP/SFTP downloads)', 'web front end', 'supervisor for all three'];
+const NOT_BUILT = ['file host (repository, staging, HTTP/FTP/SFTP downloads)', 'web host (portal, API, gateway)', 'supervisor for all three'];
 
 export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
   const { env, cwd, out, err } = resolveIo(io);
@@ -34,27 +34,23 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
       return code;
     }
   }
-  const log = createLogger({ level: config.log.level, fields: { service: 'commlink' } });
+  const log = createLogger({ level: config.log.level, fields: { service: 'internal-db' } });
   const bag = new KeyBag(await readKeyBagFile(config.commlink.keyBagPath));
-  const shared = { ...optionsFromConfig(config.commlink), bag, log };
-  const { suite, acceptSuites } = config.commlink;
-  const server = new CommlinkServer({
-    ...shared,
-    handlers: { 'sys.ping': () => ({ pong: true, time: new Date().toISOString() }) },
-  });
-  const host = config.services.web.host;
+  const commlink = { ...optionsFromConfig(config.commlink), bag };
+  const c = config.services.internalDb;
+  let service: InternalDbService;
   try {
-    await server.listen(config.services.web.commlinkPort, host);
+    service = await InternalDbService.start({ ...c, mode: 'listen', listenHost: c.host, listenPort: c.commlinkPort, commlink, log });
   } catch (e) {
-    err(`start: cannot listen on ${host}:${config.services.web.commlinkPort}: ${errorText(e)} (set FFS_SERVICES__WEB__COMMLINK_PORT)`);
+    err(`start: the internal-db cannot start on ${c.host}:${c.commlinkPort}: ${errorText(e)} (set FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT)`);
     return 1;
   }
-  const { port } = server.address();
-  const probe = new CommlinkClient({ ...shared, host, port });
-  const reply = await probe.request('sys.ping', {}, { timeoutMs: 5000 });
+  const { port } = service.address!;
+  const probe = new CommlinkClient({ ...commlink, host: c.host, port, log });
+  const info = await probe.request('db.info', {}, { timeoutMs: 5000 });
   await probe.close();
-  out(`commlink (FFS/1) listening on ${host}:${port}  suites: ${acceptSuites.join(', ')}  key bag: ${bag.size} keys, id ${bag.idHex}`);
-  out(`self-check: sys.ping over ${suite} answered at ${String(reply.time)}`);
+  out(`internal-db listening on commlink ${c.host}:${port} (FFS/1, ${config.commlink.acceptSuites.join(', ')}; key bag ${bag.size} keys, id ${bag.idHex})`);
+  out(`database ${c.dbPath}: schema ${String(info.schemaVersion)}, ${String(info.customers)} customers, ${String(info.products)} products, ${String(info.releases)} releases`);
   out(`not built yet: ${NOT_BUILT.join('; ')}`);
   out('Ctrl-C stops.');
   await new Promise<void>((resolve) => {
@@ -65,7 +61,7 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
-  await server.close();
+  await service.close();
   return 0;
 }
 

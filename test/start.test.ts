@@ -10,11 +10,11 @@ import { silentLogger } from '../lib/log/logger.js';
 
 const startScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'start.js');
 
-test('npm start sets up secrets, serves the commlink on loopback, and stops cleanly on SIGTERM', async (t) => {
+test('npm start sets up secrets, runs the internal-db on loopback, and stops cleanly on SIGTERM', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'ffs-start-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const child = spawn(process.execPath, [startScript], {
-    env: { ...process.env, FFS_DATA_DIR: dataDir, FFS_SERVICES__WEB__COMMLINK_PORT: '0' },
+    env: { ...process.env, FFS_DATA_DIR: dataDir, FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: '0', FFS_LOG__LEVEL: 'warn' },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -24,13 +24,13 @@ test('npm start sets up secrets, serves the commlink on loopback, and stops clea
     if (child.exitCode !== null) t.fail(`start exited early: ${stdout}`);
     await new Promise((r) => setTimeout(r, 50));
   }
-  const port = Number(/listening on 127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]);
+  const port = Number(/listening on commlink 127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]);
   t.true(port > 0);
   const keys = await readKeyBagFile(join(dataDir, 'secrets', 'keybag'));
   t.false(stdout.includes(keys[0]!.toString('base64')), 'no key is printed');
   const client = new CommlinkClient({ host: '127.0.0.1', port, bag: new KeyBag(keys), log: silentLogger });
-  const reply = await client.request('sys.ping', {}, { timeoutMs: 5000 });
-  t.is(reply.pong, true);
+  const reply = await client.request('db.info', {}, { timeoutMs: 5000 });
+  t.is(reply.schemaVersion, 1);
   await client.close();
   child.kill('SIGTERM');
   t.is(await exited, 0);
