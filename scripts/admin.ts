@@ -1,0 +1,249 @@
+/**
+ * The internal-db admin CLI. It runs on the internal host and opens the database file itself
+ * (config services.internalDb.dbPath, or --db), and runs the very operations the service serves,
+ * so validation and errors are the same. Secrets it creates (passwords, tokens) are printed once.
+ *
+ *   node dist/scripts/admin.js <command> [flags]      (admin help lists the commands)
+ *
+ * Exit codes: 0 done; 2 usage error; 3 the operation was refused (its error code is printed);
+ * 1 anything else.
+ */
+import { randomBytes } from 'node:crypto';
+import { parseArgs } from 'node:util';
+import type { Body } from '../lib/commlink/index.js';
+import { CommlinkError } from '../lib/commlink/errors.js';
+import { loadConfig } from '../lib/config/index.js';
+import { silentLogger } from '../lib/log/logger.js';
+import { Backups } from '../services/internal-db/backup.js';
+import { openDatabase } from '../services/internal-db/db/open.js';
+import { seedDemo } from '../services/internal-db/demo.js';
+import { OPERATIONS } from '../services/internal-db/ops/index.js';
+import { Store } from '../services/internal-db/store/index.js';
+import { errorText, resolveIo, runIfEntryPoint, type ResolvedIo, type ScriptIo } from './cli.js';
+
+type Flags = Record<string, string | boolean | undefined>;
+
+interface Command {
+  /** Flags beyond the common --db and --json; `true` marks a required one. */
+  flags: Record<string, { type: 'string' | 'boolean'; required?: boolean }>;
+  usage: string;
+  run(flags: Flags, ctx: CommandContext): Promise<Body>;
+  /** Human-readable output; JSON when absent or with --json. */
+  print?(result: Body, io: ResolvedIo): void;
+}
+
+interface CommandContext {
+  op(name: string, body: Body): Promise<Body>;
+  store: Store;
+  backups: Backups;
+  stdin: () => Promise<string>;
+}
+
+const s = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
+const int = (v: string | boolean | undefined): number | undefined => (typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : typeof v === 'string' ? NaN : undefined);
+
+/** Prints rows as aligned columns. */
+function table(rows: Record<string, unknown>[], columns: string[], io: ResolvedIo): void {
+  if (rows.length === 0) {
+    io.out('(none)');
+    return;
+  }
+  const cells = rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? '-' : String(r[c]))));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] as string).length)));
+  io.out(columns.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd());
+  for (const row of cells) io.out(row.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ').trimEnd());
+}
+
+const listOf = (key: string, columns: string[]) => (result: Body, io: ResolvedIo) => table(result[key] as Record<string, unknown>[], columns, io);
+
+const COMMANDS: Record<string, Command> = {
+  'vendor create': { flags: { name: { type: 'string', required: true } }, usage: '--name NAME', run: (f, c) => c.op('vendor.create', { name: s(f.name)! }) },
+  'vendor list': { flags: {}, usage: '', run: (_f, c) => c.op('vendor.list', {}), print: listOf('vendors', ['name', 'createdAt']) },
+  'product create': {
+    flags: { vendor: { type: 'string', required: true }, code: { type: 'string', required: true }, name: { type: 'string', required: true }, eula: { type: 'string' } },
+    usage: '--vendor NAME --code CODE --name NAME [--eula ID]',
+    run: (f, c) => c.op('product.create', { vendor: s(f.vendor)!, code: s(f.code)!, name: s(f.name)!, eula: int(f.eula) as number }),
+  },
+  'product list': { flags: { vendor: { type: 'string' } }, usage: '[--vendor NAME]', run: (f, c) => c.op('product.list', { vendor: s(f.vendor) as string }), print: listOf('products', ['code', 'name', 'vendor', 'eulaId']) },
+  'release create': {
+    flags: { product: { type: 'string', required: true }, version: { type: 'string', required: true }, channel: { type: 'string' } },
+    usage: '--product CODE --version X.Y.Z [--channel stable]',
+    run: (f, c) => c.op('release.create', { product: s(f.product)!, version: s(f.version)!, channel: s(f.channel) as string }),
+  },
+  'release list': {
+    flags: { product: { type: 'string', required: true } },
+    usage: '--product CODE',
+    run: (f, c) => c.op('release.list', { product: s(f.product)! }),
+    print: (r, io) => table((r.releases as Record<string, unknown>[]).map((x) => ({ ...x, artifacts: (x.artifacts as unknown[]).length })), ['version', 'channel', 'status', 'publishedAt', 'artifacts'], io),
+  },
+  'release publish': {
+    flags: { product: { type: 'string', required: true }, version: { type: 'string', required: true } },
+    usage: '--product CODE --version X.Y.Z',
+    run: (f, c) => c.op('release.publish', { product: s(f.product)!, version: s(f.version)! }),
+  },
+  'release yank': {
+    flags: { product: { type: 'string', required: true }, version: { type: 'string', required: true } },
+    usage: '--product CODE --version X.Y.Z',
+    run: (f, c) => c.op('release.yank', { product: s(f.product)!, version: s(f.version)! }),
+  },
+  'customer create': {
+    flags: { login: { type: 'string', required: true }, name: { type: 'string', required: true }, email: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'no-password': { type: 'boolean' } },
+    usage: '--login LOGIN --name NAME [--email E] [--password-stdin | --no-password]   (default: a generated password, printed once)',
+    async run(f, c) {
+      let password: string | undefined;
+      let generated = false;
+      if (f['password-stdin']) password = (await c.stdin()).split(/\r?\n/)[0] ?? '';
+      else if (!f['no-password']) {
+        password = randomBytes(18).toString('base64url');
+        generated = true;
+      }
+      const result = await c.op('customer.create', { login: s(f.login)!, name: s(f.name)!, email: s(f.email) as string, password: password as string });
+      return generated ? { ...result, password: password as string } : result;
+    },
+    print(r, io) {
+      io.out(`customer ${String(r.login)} created`);
+      if (typeof r.password === 'string') io.out(`password: ${r.password}   (shown once; it is stored only as a hash)`);
+    },
+  },
+  'customer list': { flags: {}, usage: '', run: (_f, c) => c.op('customer.list', {}), print: listOf('customers', ['login', 'name', 'email', 'disabled', 'hasPassword', 'sshKeys']) },
+  'entitlement grant': {
+    flags: {
+      customer: { type: 'string', required: true },
+      product: { type: 'string', required: true },
+      range: { type: 'string' },
+      starts: { type: 'string' },
+      expires: { type: 'string' },
+      'on-expiry': { type: 'string' },
+    },
+    usage: '--customer LOGIN --product CODE [--range R] [--starts ISO] [--expires ISO] [--on-expiry keep|revoke]',
+    run: (f, c) =>
+      c.op('entitlement.grant', {
+        customer: s(f.customer)!,
+        product: s(f.product)!,
+        range: s(f.range) as string,
+        startsAt: s(f.starts) as string,
+        expiresAt: s(f.expires) as string,
+        onExpiry: s(f['on-expiry']) as string,
+      }),
+  },
+  'entitlement list': {
+    flags: { customer: { type: 'string', required: true } },
+    usage: '--customer LOGIN',
+    run: (f, c) => c.op('entitlements.list', { customer: s(f.customer)! }),
+    print: listOf('entitlements', ['id', 'product', 'range', 'startsAt', 'expiresAt', 'onExpiry', 'status']),
+  },
+  'entitlement revoke': { flags: { id: { type: 'string', required: true } }, usage: '--id N', run: (f, c) => c.op('entitlement.revoke', { id: int(f.id) as number }) },
+  'token create': {
+    flags: { kind: { type: 'string', required: true }, owner: { type: 'string' }, label: { type: 'string' } },
+    usage: '--kind customer|vendor|admin [--owner LOGIN|VENDOR] [--label L]',
+    run: (f, c) => c.op('token.create', { kind: s(f.kind)!, owner: s(f.owner) as string, label: s(f.label) as string }),
+    print: (r, io) => io.out(`token ${String(r.id)} (${String(r.ownerKind)}): ${String(r.token)}   (shown once)`),
+  },
+  backup: { flags: { name: { type: 'string' } }, usage: '[--name FILE]', run: (f, c) => c.backups.backup(s(f.name)), print: (r, io) => io.out(`backup written: ${String(r.path)}`) },
+  'seed-demo': {
+    flags: {},
+    usage: '',
+    run: async (_f, c) => seedDemo(c.store),
+    print(r, io) {
+      if (!r.created) {
+        io.out('demo data present; nothing changed');
+        return;
+      }
+      io.out('demo data created (shown once):');
+      for (const [k, v] of Object.entries(r)) if (k !== 'created') io.out(`  ${k}: ${String(v)}`);
+    },
+  },
+};
+
+function usage(): string {
+  return ['usage: admin <command> [flags] [--json] [--db PATH]', '', ...Object.entries(COMMANDS).map(([name, c]) => `  admin ${name} ${c.usage}`.trimEnd()), '  admin help'].join('\n');
+}
+
+/** Reads all of standard input (for --password-stdin). */
+async function readStdin(): Promise<string> {
+  if (process.stdin.isTTY) process.stderr.write('Password: ');
+  let text = '';
+  for await (const chunk of process.stdin) {
+    text += String(chunk);
+    if (process.stdin.isTTY && text.includes('\n')) break;
+  }
+  return text;
+}
+
+export async function main(argv: string[], io: ScriptIo = {}, stdinText?: string): Promise<number> {
+  const resolved = resolveIo(io);
+  const words: string[] = [];
+  while (words.length < 2 && argv[words.length] !== undefined && !(argv[words.length] as string).startsWith('-')) words.push(argv[words.length] as string);
+  const name = COMMANDS[words.join(' ')] ? words.join(' ') : COMMANDS[words[0] ?? ''] ? (words[0] as string) : undefined;
+  if (words[0] === 'help' || (argv.length === 1 && (argv[0] === '--help' || argv[0] === '-h'))) {
+    resolved.out(usage());
+    return 0;
+  }
+  if (!name) {
+    resolved.err(`admin: unknown command "${words.join(' ')}"`);
+    resolved.err(usage());
+    return 2;
+  }
+  const command = COMMANDS[name] as Command;
+  let flags: Flags;
+  try {
+    flags = parseArgs({
+      args: argv.slice(name.split(' ').length),
+      options: { ...command.flags, json: { type: 'boolean' }, db: { type: 'string' } },
+      strict: true,
+      allowPositionals: false,
+    }).values as Flags;
+  } catch (e) {
+    resolved.err(`admin ${name}: ${errorText(e)}`);
+    resolved.err(`usage: admin ${name} ${command.usage}`);
+    return 2;
+  }
+  const missing = Object.entries(command.flags).find(([flag, spec]) => spec.required && (flags[flag] === undefined || flags[flag] === ''));
+  if (missing) {
+    resolved.err(`admin ${name}: --${missing[0]} is required`);
+    resolved.err(`usage: admin ${name} ${command.usage}`);
+    return 2;
+  }
+  if (flags['password-stdin'] && flags['no-password']) {
+    resolved.err(`admin ${name}: --password-stdin and --no-password exclude each other`);
+    return 2;
+  }
+  let config;
+  try {
+    config = loadConfig({ env: resolved.env, cwd: resolved.cwd });
+  } catch (e) {
+    resolved.err(errorText(e));
+    return 2;
+  }
+  const c = config.services.internalDb;
+  const db = openDatabase(s(flags.db) ?? c.dbPath, { synchronous: c.synchronous });
+  try {
+    const store = new Store(db, { scryptLogN: c.scryptLogN, authCacheMs: 0 });
+    const backups = new Backups(db, c.backupDir, c.backupKeep);
+    const ops = new Map(OPERATIONS.map((op) => [op.name, op]));
+    const ctx: CommandContext = {
+      store,
+      backups,
+      op: async (opName, body) => {
+        const clean = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)) as Body;
+        return (ops.get(opName) as (typeof OPERATIONS)[number]).run(clean, { store, log: silentLogger, request: undefined });
+      },
+      stdin: async () => stdinText ?? (await readStdin()),
+    };
+    const result = await command.run(flags, ctx);
+    if (flags.json || !command.print) resolved.out(JSON.stringify(result, null, 2));
+    else command.print(result, resolved);
+    return 0;
+  } catch (e) {
+    if (e instanceof CommlinkError) {
+      resolved.err(`admin: ${e.code}: ${e.message}`);
+      return 3;
+    }
+    resolved.err(`admin: ${errorText(e)}`);
+    return 1;
+  } finally {
+    db.close();
+  }
+}
+
+runIfEntryPoint(import.meta.url, (argv) => main(argv));

@@ -1,0 +1,46 @@
+import { createHash, randomBytes } from 'node:crypto';
+import { hashPassword } from './passwords.js';
+import type { Store } from './store/index.js';
+
+export const DEMO = Object.freeze({ vendor: 'Acme Software', product: 'acme-db', customer: 'demo', versions: ['1.0.0', '2.0.0'] });
+
+/**
+ * Demo data for a fresh installation, in one transaction: a vendor, a product with two published
+ * releases, a customer entitled to it, and customer, vendor and admin API tokens. The secrets are
+ * returned (to be shown once) and stored only hashed. Does nothing when the demo vendor exists.
+ * The artifacts name repository objects by the SHA-256 of a fixed text; the repository itself
+ * (the file host) is not part of this database.
+ */
+export async function seedDemo(store: Store): Promise<Record<string, string | boolean>> {
+  if (store.catalogue.listVendors().some((v) => v.name === DEMO.vendor)) return { created: false };
+  const password = randomBytes(18).toString('base64url');
+  const hash = await hashPassword(password, store.scryptLogN);
+  return store.transaction(() => {
+    const { catalogue, customers, entitlements } = store;
+    const vendor = catalogue.createVendor(DEMO.vendor);
+    catalogue.createProduct(DEMO.vendor, DEMO.product, 'Acme DB', null);
+    for (const version of DEMO.versions) {
+      catalogue.createRelease(DEMO.product, version, 'stable');
+      const digest = createHash('sha256').update(`demo ${DEMO.product} ${version}`).digest('hex');
+      catalogue.addArtifact(DEMO.product, version, {
+        filename: `${DEMO.product}-${version}-linux-x64.tar.gz`,
+        size: 1_048_576,
+        sha256: digest,
+        platform: 'linux',
+        arch: 'x64',
+        objectId: digest,
+      });
+      catalogue.publish(DEMO.product, version);
+    }
+    const customer = customers.create(DEMO.customer, 'Demo Customer', null, hash);
+    entitlements.grant(customer.id, DEMO.product, '*', null, null, 'keep');
+    return {
+      created: true,
+      customer: DEMO.customer,
+      password,
+      customerToken: customers.createToken('customer', customer.id, 'demo').token,
+      vendorToken: customers.createToken('vendor', vendor.id, 'demo').token,
+      adminToken: customers.createToken('admin', null, 'demo').token,
+    };
+  });
+}
