@@ -7,6 +7,7 @@ import { CommlinkClient, KeyBag, optionsFromConfig } from '../lib/commlink/index
 import { readKeyBagFile } from '../lib/commlink/keybag-file.js';
 import { loadConfig } from '../lib/config/index.js';
 import { createLogger } from '../lib/log/logger.js';
+import { seedDemo } from '../services/internal-db/demo.js';
 import { InternalDbService } from '../services/internal-db/service.js';
 import { errorText, resolveIo, runIfEntryPoint, type ScriptIo } from './cli.js';
 import { main as genKeybag } from './gen-keybag.js';
@@ -45,12 +46,17 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     err(`start: the internal-db cannot start on ${c.host}:${c.commlinkPort}: ${errorText(e)} (set FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT)`);
     return 1;
   }
+  const demo = await seedDemo(service.store); // a fresh database gets demo data; shown this once
   const { port } = service.address!;
   const probe = new CommlinkClient({ ...commlink, host: c.host, port, log });
   const info = await probe.request('db.info', {}, { timeoutMs: 5000 });
   await probe.close();
   out(`internal-db listening on commlink ${c.host}:${port} (FFS/1, ${config.commlink.acceptSuites.join(', ')}; key bag ${bag.size} keys, id ${bag.idHex})`);
   out(`database ${c.dbPath}: schema ${String(info.schemaVersion)}, ${String(info.customers)} customers, ${String(info.products)} products, ${String(info.releases)} releases`);
+  if (demo.created) {
+    out('demo data created; these secrets are shown this once (stored only hashed):');
+    for (const [key, value] of Object.entries(demo)) if (key !== 'created') out(`  ${key}: ${String(value)}`);
+  }
   out(`not built yet: ${NOT_BUILT.join('; ')}`);
   out('Ctrl-C stops.');
   await new Promise<void>((resolve) => {

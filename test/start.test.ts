@@ -31,6 +31,10 @@ test('npm start sets up secrets, runs the internal-db on loopback, and stops cle
   const client = new CommlinkClient({ host: '127.0.0.1', port, bag: new KeyBag(keys), log: silentLogger });
   const reply = await client.request('db.info', {}, { timeoutMs: 5000 });
   t.is(reply.schemaVersion, 1);
+  t.is(reply.customers, 1, 'a fresh database gets the demo data');
+  const password = /password: (\S+)/.exec(stdout)?.[1] as string;
+  const login = await client.request('auth.check', { login: 'demo', password, protocol: 'http', clientAddress: '127.0.0.1' }, { timeoutMs: 10_000 });
+  t.like(login, { customer: { login: 'demo' } });
   await client.close();
   child.kill('SIGTERM');
   t.is(await exited, 0);
