@@ -82,6 +82,7 @@ test('kill -9 during a burst of writes loses no acknowledged write', async (t) =
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
+  t.teardown(() => void child.kill('SIGKILL')); // never leave the service running if the test fails early
   let stderr = '';
   const port = await new Promise<number>((resolve, reject) => {
     child.stderr.on('data', (chunk: Buffer) => {

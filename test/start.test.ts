@@ -20,6 +20,7 @@ test('npm start sets up secrets, runs the internal-db on loopback, and stops cle
   let stdout = '';
   child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(() => void child.kill('SIGKILL')); // never leave it running if the test fails early
   while (!stdout.includes('Ctrl-C stops')) {
     if (child.exitCode !== null) t.fail(`start exited early: ${stdout}`);
     await new Promise((r) => setTimeout(r, 50));
