@@ -86,3 +86,34 @@ export function median(values: number[]): number {
   const mid = Math.floor(sorted.length / 2);
   return sorted.length % 2 ? (sorted[mid] as number) : ((sorted[mid - 1] as number) + (sorted[mid] as number)) / 2;
 }
+
+/** The round-trip peer: one JSON line at a time over TLS 1.3, echoed; round trips per second. */
+export async function tlsSerialRoundTrips(port: number, seconds: number): Promise<number> {
+  const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+  socket.setNoDelay(true);
+  await new Promise<void>((resolve, reject) => socket.once('secureConnect', resolve).once('error', reject));
+  const line = JSON.stringify({ type: 'echo', id: 1, body: PARAMS.requestBody }) + '\n';
+  let pending = '';
+  let waiting: (() => void) | undefined;
+  socket.on('data', (chunk: Buffer) => {
+    pending += chunk.toString('utf8');
+    const nl = pending.indexOf('\n');
+    if (nl !== -1) {
+      JSON.parse(pending.slice(0, nl));
+      pending = pending.slice(nl + 1);
+      waiting?.();
+    }
+  });
+  const started = performance.now();
+  const end = started + seconds * 1000;
+  let count = 0;
+  while (performance.now() < end) {
+    await new Promise<void>((resolve) => {
+      waiting = resolve;
+      socket.write(line);
+    });
+    count++;
+  }
+  socket.destroy();
+  return count / ((performance.now() - started) / 1000);
+}

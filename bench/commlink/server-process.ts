@@ -2,7 +2,7 @@
  * The serving side of the commlink benchmark, in its own process so that client and server each
  * get a core, as they would on two hosts. Also runs a TLS echo sink as the peer for bulk transfer.
  * Protocol with the parent (IPC): parent sends { keys: string[], suite }, child answers
- * { commlinkPort, tlsPort }.
+ * { commlinkPort, tlsPort, tlsEchoPort }.
  */
 import { readFileSync } from 'node:fs';
 import { createServer as createTlsServer } from 'node:tls';
@@ -35,19 +35,36 @@ process.once('message', async (setup: Setup) => {
   });
   const { port } = await server.listen(0, '127.0.0.1');
   let tlsPort = 0;
+  let tlsEchoPort = 0;
   if (setup.tlsKeyPath && setup.tlsCertPath) {
-    const tls = createTlsServer(
-      { key: readFileSync(setup.tlsKeyPath), cert: readFileSync(setup.tlsCertPath), minVersion: 'TLSv1.3', ciphers: 'TLS_AES_256_GCM_SHA384' },
-      (socket) => {
-        let bytes = 0;
-        socket.on('data', (chunk: Buffer) => (bytes += chunk.length));
-        socket.on('end', () => socket.end(String(bytes)));
-        socket.on('error', () => {});
-      },
-    );
+    const options = { key: readFileSync(setup.tlsKeyPath), cert: readFileSync(setup.tlsCertPath), minVersion: 'TLSv1.3' as const, ciphers: 'TLS_AES_256_GCM_SHA384' };
+    // Bulk peer: counts the bytes of one upload.
+    const tls = createTlsServer(options, (socket) => {
+      let bytes = 0;
+      socket.on('data', (chunk: Buffer) => (bytes += chunk.length));
+      socket.on('end', () => socket.end(String(bytes)));
+      socket.on('error', () => {});
+    });
     await new Promise<void>((resolve) => tls.listen(0, '127.0.0.1', resolve));
     tlsPort = (tls.address() as AddressInfo).port;
+    // Round-trip peer: a JSON-lines echo over TLS (request parsed and re-serialised, as an RPC would).
+    const echo = createTlsServer(options, (socket) => {
+      socket.setNoDelay(true);
+      let pending = '';
+      socket.on('data', (chunk: Buffer) => {
+        pending += chunk.toString('utf8');
+        let nl: number;
+        while ((nl = pending.indexOf('\n')) !== -1) {
+          const line = pending.slice(0, nl);
+          pending = pending.slice(nl + 1);
+          socket.write(JSON.stringify(JSON.parse(line)) + '\n');
+        }
+      });
+      socket.on('error', () => {});
+    });
+    await new Promise<void>((resolve) => echo.listen(0, '127.0.0.1', resolve));
+    tlsEchoPort = (echo.address() as AddressInfo).port;
   }
-  process.send!({ commlinkPort: port, tlsPort });
+  process.send!({ commlinkPort: port, tlsPort, tlsEchoPort });
   process.on('disconnect', () => process.exit(0));
 });
