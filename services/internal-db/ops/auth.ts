@@ -10,11 +10,12 @@ let decoy: Promise<string> | undefined;
 /** The customer and what it may have now: the answer to a successful login. */
 export function customerState(store: Store, customerId: number): Body {
   const customer = store.customers.byId(customerId)!;
-  const entitlements = store.entitlements.list(customerId).filter((e) => e.status !== 'revoked');
+  const rows = store.entitlements.rows(customerId); // one query serves both lists below
+  const entitlements = store.entitlements.list(customerId, rows).filter((e) => e.status !== 'revoked');
   return {
     customer: { id: customer.id, login: customer.login, name: customer.name },
     entitlements,
-    releases: store.entitlements.grantedReleases(customerId).map((r) => ({ product: r.product, version: r.version })),
+    releases: store.entitlements.grantedReleases(customerId, {}, rows).map((r) => ({ product: r.product, version: r.version })),
   };
 }
 

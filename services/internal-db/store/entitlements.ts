@@ -7,7 +7,7 @@ import { iso, type Clock } from './clock.js';
 export type ExpiryRule = 'keep' | 'revoke';
 export type EntitlementStatus = 'pending' | 'active' | 'expired-keep' | 'expired' | 'revoked';
 
-interface EntitlementRow {
+export interface EntitlementRow {
   id: number;
   product: string;
   product_id: number;
@@ -76,9 +76,6 @@ export class Entitlements {
       ofCustomer: db.prepare<[number], EntitlementRow>(
         'SELECT e.id, p.code AS product, p.id AS product_id, p.eula_id, e.version_range, e.starts_at, e.expires_at, e.on_expiry, e.revoked_at FROM entitlements e JOIN products p ON p.id = e.product_id WHERE e.customer_id = ? ORDER BY e.id',
       ),
-      live: db.prepare<[number], EntitlementRow>(
-        'SELECT e.id, p.code AS product, p.id AS product_id, p.eula_id, e.version_range, e.starts_at, e.expires_at, e.on_expiry, e.revoked_at FROM entitlements e JOIN products p ON p.id = e.product_id WHERE e.customer_id = ? AND e.revoked_at IS NULL',
-      ),
       published: db.prepare<[number], PublishedRelease>(
         "SELECT id AS release_id, version, channel, published_at FROM releases WHERE product_id = ? AND status = 'published'",
       ),
@@ -107,9 +104,9 @@ export class Entitlements {
   }
 
   /** Every entitlement of the customer, with its status now. */
-  list(customerId: number) {
+  list(customerId: number, rows: readonly EntitlementRow[] = this.rows(customerId)) {
     const now = this.#now();
-    return this.#q.ofCustomer.all(customerId).map((e) => ({
+    return rows.map((e) => ({
       id: e.id,
       product: e.product,
       range: e.version_range,
@@ -124,10 +121,16 @@ export class Entitlements {
    * The releases the customer may have now: by product, newest version first. Two entitlements
    * that cover the same release list it once.
    */
-  grantedReleases(customerId: number, filter: ResolveFilter = {}): GrantedRelease[] {
+  /** The customer's entitlement rows, revoked ones included: fetch once, pass to list() and
+   *  grantedReleases() when both are needed (auth.check). */
+  rows(customerId: number): EntitlementRow[] {
+    return this.#q.ofCustomer.all(customerId);
+  }
+
+  grantedReleases(customerId: number, filter: ResolveFilter = {}, rows: readonly EntitlementRow[] = this.rows(customerId)): GrantedRelease[] {
     const now = this.#now();
     const granted = new Map<number, GrantedRelease>();
-    for (const e of this.#q.live.all(customerId)) {
+    for (const e of rows) {
       if (filter.product !== undefined && e.product !== filter.product) continue;
       const status = statusOf(e, now);
       if (status !== 'active' && status !== 'expired-keep') continue;
