@@ -117,24 +117,29 @@ export function decodeValue(el: Element): Value {
     return decodeFields(el.children);
   }
   if (el.children.length) throw typeError(el, `t="${t}" cannot hold elements`);
+  return leafValue(el.name, t, el.text);
+}
+
+/** A value of a scalar type from its element's text; shared by both decoders. */
+export function leafValue(name: string, t: string, text: string): Value {
   switch (t) {
     case 'num':
-      if (!JSON_NUMBER.test(el.text)) throw typeError(el, `"${el.text.slice(0, 40)}" is not a number`);
-      return Number(el.text);
+      if (!JSON_NUMBER.test(text)) throw Errors.TOBJ_TYPE(`${name}: "${text.slice(0, 40)}" is not a number`, { key: name });
+      return Number(text);
     case 'bool':
-      if (el.text === 'true') return true;
-      if (el.text === 'false') return false;
-      throw typeError(el, `"${el.text.slice(0, 40)}" is not true or false`);
+      if (text === 'true') return true;
+      if (text === 'false') return false;
+      throw Errors.TOBJ_TYPE(`${name}: "${text.slice(0, 40)}" is not true or false`, { key: name });
     case 'null':
-      if (el.text !== '') throw typeError(el, 't="null" must be empty');
+      if (text !== '') throw Errors.TOBJ_TYPE(`${name}: t="null" must be empty`, { key: name });
       return null;
     case 'bin': {
-      const bytes = Buffer.from(el.text, 'base64');
-      if (bytes.toString('base64') !== el.text) throw typeError(el, 'not canonical base64');
+      const bytes = Buffer.from(text, 'base64');
+      if (bytes.toString('base64') !== text) throw Errors.TOBJ_TYPE(`${name}: not canonical base64`, { key: name });
       return bytes;
     }
     default:
-      throw typeError(el, `unknown type t="${String(t).slice(0, 20)}"`);
+      throw Errors.TOBJ_TYPE(`${name}: unknown type t="${String(t).slice(0, 20)}"`, { key: name });
   }
 }
 
