@@ -69,7 +69,7 @@ export const tokenCheck = defineOp(
     const owner = store.customers.tokenOwner(input.token);
     if (!owner) throw DbErrors.AUTH_REFUSED('token refused');
     const customer = owner.ownerKind === 'customer' && owner.ownerId !== null ? store.customers.byId(owner.ownerId) : undefined;
-    const vendor = owner.ownerKind === 'vendor' && owner.ownerId !== null ? store.db.prepare('SELECT name FROM vendors WHERE id = ?').get(owner.ownerId) as { name: string } | undefined : undefined;
-    return { tokenId: owner.tokenId, kind: owner.ownerKind, customer: customer?.login ?? null, vendor: vendor?.name ?? null };
+    const vendor = owner.ownerKind === 'vendor' && owner.ownerId !== null ? store.catalogue.vendorName(owner.ownerId) : undefined;
+    return { tokenId: owner.tokenId, kind: owner.ownerKind, customer: customer?.login ?? null, vendor: vendor ?? null };
   },
 );

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import type { Body, RequestContext } from '../../../lib/commlink/index.js';
+import type { Logger } from '../../../lib/log/logger.js';
 import { DbErrors } from '../errors.js';
 import type { Store } from '../store/index.js';
 
@@ -7,7 +8,7 @@ import type { Store } from '../store/index.js';
 export interface OpContext {
   store: Store;
   request: RequestContext | undefined;
-  log: import('../../../lib/log/logger.js').Logger;
+  log: Logger;
   backup?: (path: string | undefined) => Promise<Body>;
 }
 

@@ -22,17 +22,7 @@ const adminOps = [
     if (!ctx.backup) throw DbErrors.BACKUP_FAILED('backups are not configured on this host');
     return ctx.backup(i.name);
   }),
-  defineOp('db.info', 'Schema version and row counts.', z.strictObject({}), (_i, { store }) => {
-    const count = (table: string) => (store.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
-    return {
-      schemaVersion: schemaVersion(store.db),
-      customers: count('customers'),
-      products: count('products'),
-      releases: count('releases'),
-      entitlements: count('entitlements'),
-      downloadEvents: count('download_events'),
-    };
-  }),
+  defineOp('db.info', 'Schema version and row counts.', z.strictObject({}), (_i, { store }) => ({ schemaVersion: schemaVersion(store.db), ...store.counts() })),
 ];
 
 /** Every operation the internal-db serves, by name. */

@@ -37,6 +37,7 @@ export class Catalogue {
       insertVendor: db.prepare('INSERT INTO vendors (name, created_at) VALUES (?, ?)'),
       vendorByName: db.prepare<[string], { id: number; name: string }>('SELECT id, name FROM vendors WHERE name = ?'),
       vendors: db.prepare('SELECT id, name, created_at AS createdAt FROM vendors ORDER BY name'),
+      vendorById: db.prepare<[number], { name: string }>('SELECT name FROM vendors WHERE id = ?'),
       insertProduct: db.prepare('INSERT INTO products (vendor_id, code, name, eula_id, created_at) VALUES (?, ?, ?, ?, ?)'),
       productByCode: db.prepare<[string], { id: number; code: string; name: string; eula_id: number | null; vendor_id: number }>(
         'SELECT id, code, name, eula_id, vendor_id FROM products WHERE code = ?',
@@ -69,6 +70,10 @@ export class Catalogue {
 
   listVendors() {
     return this.#q.vendors.all() as Record<string, string | number>[];
+  }
+
+  vendorName(id: number): string | undefined {
+    return this.#q.vendorById.get(id)?.name;
   }
 
   vendorId(name: string): number {

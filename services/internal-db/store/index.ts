@@ -42,6 +42,18 @@ export class Store {
     this.passwordCache = new VerifiedPasswordCache(options.authCacheMs ?? 300_000);
   }
 
+  /** Row counts of the main tables (for db.info). */
+  counts(): Record<string, number> {
+    const count = (table: string) => (this.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
+    return {
+      customers: count('customers'),
+      products: count('products'),
+      releases: count('releases'),
+      entitlements: count('entitlements'),
+      downloadEvents: count('download_events'),
+    };
+  }
+
   /** Runs `fn` in one transaction: all its writes land, or none. */
   transaction<T>(fn: () => T): T {
     return this.db.transaction(fn)();
