@@ -33,8 +33,20 @@ test('an empty environment loads the defaults', (t) => {
   t.is(c.rsa.publicKeyPath, path.join(cwd, 'var', 'secrets', 'ticket-rsa.pub.pem'));
   t.is(c.rsa.bits, 3072);
   t.deepEqual(c.services, {
-    web: { host: '127.0.0.1', port: 8080, commlinkPort: 7400 },
-    ftp: { host: '127.0.0.1', commlinkPort: 7401 },
+    web: { host: '127.0.0.1', port: 8080, commlinkPort: 7400, ticketTtlSeconds: 900 },
+    ftp: {
+      host: '127.0.0.1',
+      name: 'file-1',
+      httpPort: 8081,
+      publicHttpUrl: '',
+      repositoryDir: path.join(cwd, 'var', 'repository'),
+      areasDir: path.join(cwd, 'var', 'areas'),
+      inboxDir: path.join(cwd, 'var', 'inbox'),
+      allowCrossDevice: false,
+      auditBatchSize: 500,
+      auditFlushMs: 1000,
+      ticketCacheEntries: 10000,
+    },
     internalDb: {
       host: '127.0.0.1',
       commlinkPort: 7402,

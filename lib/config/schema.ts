@@ -90,12 +90,33 @@ const services = z
         host: hostField('Address the web service listens on (HTTP and commlink).'),
         port: intField(0, 65535, 8080, 'HTTP port of the web service (0: any free port).'),
         commlinkPort: intField(0, 65535, 7400, 'Commlink port of the web service (file hosts dial it).'),
+        ticketTtlSeconds: intField(10, 86_400, 900, 'Lifetime of a signed download ticket, in seconds.'),
       })
       .prefault({}),
     ftp: z
       .strictObject({
-        host: hostField('Address of the file host.'),
-        commlinkPort: intField(0, 65535, 7401, 'Commlink port of the file host.'),
+        host: hostField('Address the file host listens on (HTTP downloads; FTP and SFTP next).'),
+        name: z
+          .string()
+          .regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'a host name of a-z 0-9 . -')
+          .default('file-1')
+          .describe('Name of this file host, unique among the file hosts of one web host.'),
+        httpPort: intField(0, 65535, 8081, 'HTTP download port of the file host (0: any free port).'),
+        publicHttpUrl: z
+          .string()
+          .regex(/^$|^https?:\/\/[^\s/?#]+$/, 'empty, or http(s)://host[:port] with no path')
+          .default('')
+          .describe('Base URL customers use for HTTP downloads (empty: http://host:httpPort).'),
+        repositoryDir: pathField(`${DATA_DIR_TOKEN}/repository`, 'Content-addressed repository of read-only objects (same filesystem as areasDir).'),
+        areasDir: pathField(`${DATA_DIR_TOKEN}/areas`, 'Customer areas: areas/<customer>/<product>/<version>/<file>, hard links into the repository.'),
+        inboxDir: pathField(`${DATA_DIR_TOKEN}/inbox`, 'Vendor inbox: files placed here are ingested into the repository by name.'),
+        allowCrossDevice: z
+          .boolean()
+          .default(false)
+          .describe('Start even when repository and areas are on different filesystems (staging then copies; off: refuse to start).'),
+        auditBatchSize: intField(1, 10_000, 500, 'Transfer outcomes sent to the internal-db in one batch.'),
+        auditFlushMs: intField(10, 60_000, 1000, 'Longest time a transfer outcome waits before its batch is sent, in ms.'),
+        ticketCacheEntries: intField(0, 1_000_000, 10_000, 'Verified download tickets remembered until they expire (0: verify every request).'),
       })
       .prefault({}),
     internalDb: z

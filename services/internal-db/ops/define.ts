@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import type { Body, RequestContext } from '../../../lib/commlink/index.js';
 import type { Logger } from '../../../lib/log/logger.js';
+import { firstProblem } from '../../../lib/validation/input.js';
 import { DbErrors } from '../errors.js';
 import type { Store } from '../store/index.js';
 
@@ -30,12 +31,7 @@ export function defineOp<S extends z.ZodType>(name: string, summary: string, inp
     run(body, ctx) {
       const parsed = input.safeParse(body);
       if (!parsed.success) {
-        // An unknown field is named first: it is the likeliest mistake (a typo) and hides nothing.
-        const issues = parsed.error.issues;
-        const issue = (issues.find((i) => i.code === 'unrecognized_keys') ?? issues[0]) as z.core.$ZodIssue;
-        const path = issue.path.join('.');
-        const field = issue.code === 'unrecognized_keys' ? issue.keys.join(', ') : path;
-        const what = issue.code === 'unrecognized_keys' ? `unknown field${issue.keys.length > 1 ? 's' : ''} ${issue.keys.join(', ')}` : `${path || 'body'}: ${issue.message}`;
+        const { field, what } = firstProblem(parsed.error);
         throw DbErrors.INVALID_INPUT(`${name}: ${what}`, { field });
       }
       return run(parsed.data, ctx);

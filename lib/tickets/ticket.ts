@@ -1,0 +1,56 @@
+/**
+ * Download tickets: what the web host grants and the file host checks. A ticket binds a customer,
+ * one path in that customer's area and an expiry; it is signed by the web host's RSA private key
+ * (node-rsa, PSS with SHA-256) and verified by the file host with the public key alone.
+ *
+ * Wire form (URL-safe, no padding): `v1.<payload>.<signature>`, where payload is the base64url of
+ * the JSON object below and the signature covers the bytes `v1.<payload>`.
+ */
+
+export const TICKET_VERSION = 'v1';
+
+export interface TicketClaims {
+  /** The customer's login: the area the path lives in. */
+  readonly customer: string;
+  /** The virtual path inside the area, normalised: `/product/version/filename`. */
+  readonly path: string;
+  /** Expiry, in milliseconds since the epoch. */
+  readonly expiresAt: number;
+  /** The artifact the path holds, when the web host knows it (for the audit). */
+  readonly artifactId?: number;
+}
+
+/** The JSON inside a ticket: short keys, since it travels in every URL. */
+interface Payload {
+  c: string;
+  p: string;
+  e: number;
+  a?: number;
+}
+
+export function encodePayload(claims: TicketClaims): string {
+  const payload: Payload = { c: claims.customer, p: claims.path, e: Math.floor(claims.expiresAt / 1000) };
+  if (claims.artifactId !== undefined) payload.a = claims.artifactId;
+  return `${TICKET_VERSION}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
+}
+
+const LOGIN = /^[a-z0-9][a-z0-9._-]{1,63}$/;
+
+/** Parses a signed part's payload; returns undefined for anything malformed. */
+export function decodePayload(signed: string): TicketClaims | undefined {
+  const dot = signed.indexOf('.');
+  if (signed.slice(0, dot) !== TICKET_VERSION) return undefined;
+  let payload: unknown;
+  try {
+    payload = JSON.parse(Buffer.from(signed.slice(dot + 1), 'base64url').toString('utf8'));
+  } catch {
+    return undefined;
+  }
+  if (typeof payload !== 'object' || payload === null) return undefined;
+  const { c, p, e, a } = payload as Record<string, unknown>;
+  if (typeof c !== 'string' || !LOGIN.test(c)) return undefined;
+  if (typeof p !== 'string' || !p.startsWith('/') || p.length > 4096) return undefined;
+  if (typeof e !== 'number' || !Number.isSafeInteger(e)) return undefined;
+  if (a !== undefined && (typeof a !== 'number' || !Number.isSafeInteger(a) || a < 1)) return undefined;
+  return { customer: c, path: p, expiresAt: e * 1000, ...(a === undefined ? {} : { artifactId: a }) };
+}

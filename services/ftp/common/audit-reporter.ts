@@ -1,0 +1,109 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../../../lib/log/logger.js';
+import type { WebLink } from './web-link.js';
+
+/** One transfer's outcome, as the internal-db's `audit.record` takes it. */
+export interface TransferOutcome {
+  customer: string;
+  artifactId?: number | null;
+  path: string;
+  protocol: 'http' | 'ftp' | 'sftp';
+  clientAddress: string;
+  bytes: number;
+  durationMs: number;
+  outcome: 'complete' | 'aborted';
+}
+
+export interface AuditReporterOptions {
+  link: Pick<WebLink, 'request'>;
+  batchSize: number;
+  flushMs: number;
+  /** Outcomes held while the internal-db cannot be reached; beyond this the oldest are dropped (logged). */
+  maxQueued?: number;
+  log: Logger;
+}
+
+interface Event extends TransferOutcome {
+  eventId: string;
+  at: string;
+}
+
+/** Codes after which resending the same batch cannot succeed. */
+const PERMANENT = new Set(['ERR_INVALID_INPUT', 'ERR_NOT_FOUND']);
+
+/**
+ * Batches transfer outcomes and sends them over the commlink (`audit.record`, forwarded by the web
+ * host to the internal-db). A batch goes when it is full or `flushMs` after its first event. A
+ * failed send is retried with the next flush; event ids make a resend harmless. `close()` sends what
+ * is left.
+ *
+ * Invariant: at most one send is in flight, so batches land in order.
+ */
+export class AuditReporter {
+  readonly #options: Required<AuditReporterOptions>;
+  #queue: Event[] = [];
+  #timer: NodeJS.Timeout | undefined;
+  #sending: Promise<void> | undefined;
+  #dropped = 0;
+
+  constructor(options: AuditReporterOptions) {
+    this.#options = { maxQueued: 1_000_000, ...options };
+  }
+
+  /** Outcomes waiting to be sent. */
+  get pending(): number {
+    return this.#queue.length;
+  }
+
+  report(outcome: TransferOutcome): void {
+    this.#queue.push({ ...outcome, artifactId: outcome.artifactId ?? null, eventId: randomUUID(), at: new Date().toISOString() });
+    if (this.#queue.length > this.#options.maxQueued) {
+      this.#queue.shift();
+      if (this.#dropped++ % 1000 === 0) this.#options.log.error('audit queue full: oldest transfer outcomes dropped', { dropped: this.#dropped });
+    }
+    if (this.#queue.length >= this.#options.batchSize) void this.flush();
+    else this.#timer ??= setTimeout(() => void this.flush(), this.#options.flushMs);
+  }
+
+  /** Sends everything queued now (one batch after another); resolves when done or failed. */
+  flush(): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    this.#sending ??= this.#drain().finally(() => {
+      this.#sending = undefined;
+      if (this.#queue.length > 0) this.#timer ??= setTimeout(() => void this.flush(), this.#options.flushMs);
+    });
+    return this.#sending;
+  }
+
+  async #drain(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const batch = this.#queue.slice(0, this.#options.batchSize);
+      try {
+        await this.#options.link.request('audit.record', { events: batch as never }, 30_000);
+      } catch (err) {
+        const code = (err as { code?: string }).code ?? '';
+        if (!PERMANENT.has(code)) {
+          this.#options.log.warn('audit batch not delivered; will retry', { events: batch.length, code });
+          return;
+        }
+        this.#options.log.error('audit batch refused by the internal-db; dropped', { err, events: batch });
+      }
+      this.#queue.splice(0, batch.length);
+    }
+  }
+
+  /** Sends what is queued (waiting up to `timeoutMs`); what cannot be sent is logged. */
+  async close(timeoutMs = 5000): Promise<void> {
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    const deadline = Date.now() + timeoutMs;
+    while (this.#queue.length > 0 && Date.now() < deadline) {
+      await Promise.race([this.flush(), new Promise((r) => setTimeout(r, Math.max(0, deadline - Date.now())))]);
+      if (this.#queue.length > 0) await new Promise((r) => setTimeout(r, 100));
+    }
+    if (this.#timer) clearTimeout(this.#timer);
+    this.#timer = undefined;
+    if (this.#queue.length > 0) this.#options.log.error('audit outcomes not delivered at close', { events: this.#queue });
+  }
+}

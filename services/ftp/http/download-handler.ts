@@ -1,0 +1,197 @@
+import { closeSync, createReadStream, readSync } from 'node:fs';
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import { basename } from 'node:path';
+import { pipeline } from 'node:stream';
+import { create as contentDisposition } from 'content-disposition';
+import type { TicketVerifier } from '../../../lib/tickets/index.js';
+import type { Logger } from '../../../lib/log/logger.js';
+import type { Areas } from '../common/areas.js';
+import type { AuditReporter } from '../common/audit-reporter.js';
+import { normalizeVirtualPath, type OpenedFile } from '../common/path-resolver.js';
+import { FileHostErrors } from '../errors.js';
+import type { Repository } from '../repository/repository.js';
+import { decideRange } from './range.js';
+import { httpStatusOf } from './status.js';
+
+export interface DownloadHandlerOptions {
+  areas: Areas;
+  repo: Repository;
+  verifier: TicketVerifier;
+  audit: AuditReporter;
+  log: Logger;
+}
+
+/** URL prefix of downloads: `/files/<product>/<version>/<filename>?ticket=<ticket>`. */
+export const FILES_PREFIX = '/files';
+
+/** Files up to this size are read in one call and sent with the headers; larger ones stream. */
+const SMALL_FILE = 64 * 1024;
+/** Read size when streaming: big reads keep per-chunk overhead low; backpressure bounds memory. */
+const STREAM_CHUNK = 256 * 1024;
+
+/**
+ * GET and HEAD of a staged file, authorised by a signed ticket. Order of checks: the ticket (403),
+ * the path (404 if malformed or leaving the area), the ticket's path against the request's (403),
+ * then the file itself, opened through the area's resolver (404). Each completed or aborted body
+ * is reported to the audit.
+ *
+ * Metadata calls (realpath, open, fstat) are synchronous: on a local filesystem they take
+ * microseconds, less than a trip through the thread pool; bodies are read asynchronously.
+ */
+export function createDownloadHandler(options: DownloadHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
+  const { areas, repo, verifier, audit, log } = options;
+
+  const fail = (res: ServerResponse, err: unknown): void => {
+    const status = httpStatusOf(err);
+    if (status === undefined) log.error('download failed', { err });
+    const message = status === undefined ? 'internal error' : (err as Error).message;
+    const body = `${status ?? 500} ${message}\n`;
+    if (res.headersSent) {
+      res.destroy();
+      return;
+    }
+    res.writeHead(status ?? 500, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    res.end(body);
+  };
+
+  const serve = async (req: IncomingMessage, res: ServerResponse, started: number): Promise<void> => {
+    const url = req.url ?? '/';
+    const q = url.indexOf('?');
+    const rawPath = q < 0 ? url : url.slice(0, q);
+    if (!rawPath.startsWith(`${FILES_PREFIX}/`)) throw FileHostErrors.NOT_FOUND('not found');
+    const ticket = q < 0 ? null : new URLSearchParams(url.slice(q + 1)).get('ticket');
+    if (!ticket) throw FileHostErrors.TICKET_INVALID('a download ticket is required (?ticket=…)');
+    const verdict = verifier.verify(ticket);
+    if (!verdict.ok) throw FileHostErrors.TICKET_INVALID(verdict.message, { reason: verdict.reason });
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(rawPath.slice(FILES_PREFIX.length));
+    } catch {
+      throw FileHostErrors.PATH_REFUSED('path refused: malformed percent-encoding');
+    }
+    const path = normalizeVirtualPath(decoded, { clamp: false });
+    const { claims } = verdict;
+    if (path !== claims.path) throw FileHostErrors.TICKET_INVALID('the ticket is for another file');
+    const file = areas.rootOf(claims.customer).openFile(path);
+    let handedOff = false;
+    try {
+      const { stats } = file;
+      const sha256 = repo.digests.get(stats) ?? (await repo.digestOf(file.realPath, stats));
+      const etag = `"${sha256}"`;
+      const lastModified = stats.mtime.toUTCString();
+      const headers: Record<string, string | number> = {
+        'content-type': 'application/octet-stream',
+        'accept-ranges': 'bytes',
+        etag,
+        'last-modified': lastModified,
+        'content-disposition': contentDisposition(basename(path)),
+        'x-checksum-sha256': sha256,
+        'repr-digest': `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`,
+        'cache-control': 'private, no-transform',
+      };
+      const ifMatch = req.headers['if-match'];
+      if (ifMatch !== undefined && !matchesEtag(ifMatch, etag)) {
+        res.writeHead(412, headers).end();
+        return;
+      }
+      if (notModified(req, etag, stats.mtimeMs)) {
+        res.writeHead(304, headers).end();
+        return;
+      }
+      const size = stats.size;
+      const rangeHeader = rangeApplies(req, etag, stats.mtimeMs) ? req.headers.range : undefined;
+      const range = decideRange(size, rangeHeader);
+      if (range.kind === 'unsatisfiable') {
+        res.writeHead(416, { ...headers, 'content-range': `bytes */${size}`, 'content-length': 0 }).end();
+        return;
+      }
+      const start = range.kind === 'partial' ? range.start : 0;
+      const end = range.kind === 'partial' ? range.end : size - 1;
+      const length = size === 0 ? 0 : end - start + 1;
+      headers['content-length'] = length;
+      if (range.kind === 'partial') headers['content-range'] = `bytes ${start}-${end}/${size}`;
+      res.writeHead(range.kind === 'partial' ? 206 : 200, headers);
+      if (req.method === 'HEAD' || length === 0) {
+        res.end();
+        return;
+      }
+      const report = (bytes: number) =>
+        audit.report({
+          customer: claims.customer,
+          artifactId: claims.artifactId ?? null,
+          path,
+          protocol: 'http',
+          clientAddress: req.socket.remoteAddress ?? 'unknown',
+          bytes,
+          durationMs: Math.round(performance.now() - started),
+          outcome: bytes === length ? 'complete' : 'aborted',
+        });
+      if (length <= SMALL_FILE) {
+        const body = Buffer.allocUnsafe(length);
+        const read = readSync(file.fd, body, 0, length, start);
+        closeFile(file);
+        handedOff = true;
+        if (read !== length) {
+          res.destroy(); // the file shrank under us
+          report(0);
+          return;
+        }
+        res.end(body);
+        res.once('close', () => report(res.writableFinished ? length : 0));
+        return;
+      }
+      handedOff = true;
+      const stream = createReadStream('', { fd: file.fd, start, end, highWaterMark: STREAM_CHUNK, autoClose: true });
+      pipeline(stream, res, (err) => {
+        // Aborted: what was read, less what still sat in the stream's and the response's buffers.
+        const sent = err ? Math.max(0, stream.bytesRead - stream.readableLength - res.writableLength) : length;
+        report(Math.min(sent, length));
+      });
+    } finally {
+      if (!handedOff) closeFile(file);
+    }
+  };
+
+  return (req, res) => {
+    const started = performance.now();
+    if (req.method !== 'GET' && req.method !== 'HEAD') {
+      const body = `405 ${req.method ?? ''} is not allowed here; use GET or HEAD\n`;
+      res.writeHead(405, { allow: 'GET, HEAD', 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body) }).end(body);
+      return;
+    }
+    serve(req, res, started).catch((err: unknown) => fail(res, err));
+  };
+}
+
+function closeFile(file: OpenedFile): void {
+  try {
+    closeSync(file.fd);
+  } catch {
+    // already closed
+  }
+}
+
+function matchesEtag(header: string, etag: string): boolean {
+  if (header.trim() === '*') return true;
+  return header.split(',').some((tag) => tag.trim().replace(/^W\//, '') === etag);
+}
+
+/** If-None-Match (or, without it, If-Modified-Since) says the client's copy is current. */
+function notModified(req: IncomingMessage, etag: string, mtimeMs: number): boolean {
+  const inm = req.headers['if-none-match'];
+  if (inm !== undefined) return matchesEtag(inm, etag);
+  const ims = req.headers['if-modified-since'];
+  if (ims === undefined) return false;
+  const since = Date.parse(ims);
+  return !Number.isNaN(since) && Math.floor(mtimeMs / 1000) * 1000 <= since;
+}
+
+/** If-Range: the Range counts only if the validator names this very file (strong ETag or exact date). */
+function rangeApplies(req: IncomingMessage, etag: string, mtimeMs: number): boolean {
+  const ifRange = req.headers['if-range'];
+  if (ifRange === undefined) return true;
+  const value = String(ifRange).trim();
+  if (value.startsWith('"') || value.startsWith('W/')) return value === etag;
+  const date = Date.parse(value);
+  return !Number.isNaN(date) && date === Math.floor(mtimeMs / 1000) * 1000;
+}

@@ -1,0 +1,44 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { createDownloadHandler, type DownloadHandlerOptions } from './download-handler.js';
+
+/** The file host's HTTP download server (node:http; the handler does the work). */
+export class DownloadServer {
+  readonly #server: Server;
+
+  constructor(options: DownloadHandlerOptions) {
+    this.#server = createServer(
+      {
+        keepAliveTimeout: 5_000,
+        headersTimeout: 15_000,
+        requestTimeout: 30_000, // receiving a request; a long download is not cut by it
+        maxHeaderSize: 16 * 1024,
+      },
+      createDownloadHandler(options),
+    );
+    this.#server.on('clientError', (err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
+      else socket.destroy(err);
+    });
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve(this.#server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Stops accepting; idle keep-alive connections close now, downloads in progress get `graceMs`. */
+  async close(graceMs = 5000): Promise<void> {
+    if (!this.#server.listening) return;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const timer = setTimeout(() => this.#server.closeAllConnections(), graceMs);
+    await closed;
+    clearTimeout(timer);
+  }
+}

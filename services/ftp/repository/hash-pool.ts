@@ -1,0 +1,31 @@
+import { Piscina } from 'piscina';
+
+export interface FileDigest {
+  readonly sha256: string;
+  readonly size: number;
+}
+
+/**
+ * The worker pool that hashes files already on disk (an inbox file, a copy made by a staging
+ * fallback), so the main thread never reads a file just to hash it.
+ */
+export class HashPool {
+  readonly #pool: Piscina;
+
+  constructor(options: { maxThreads?: number } = {}) {
+    this.#pool = new Piscina({
+      filename: new URL('./hash-worker.js', import.meta.url).href,
+      minThreads: 0,
+      maxThreads: options.maxThreads ?? 2,
+      idleTimeout: 30_000,
+    });
+  }
+
+  hashFile(path: string): Promise<FileDigest> {
+    return this.#pool.run({ path }) as Promise<FileDigest>;
+  }
+
+  async close(): Promise<void> {
+    await this.#pool.close();
+  }
+}

@@ -1,0 +1,126 @@
+import { mkdir } from 'node:fs/promises';
+import type { AddressInfo } from 'node:net';
+import type { CommlinkOptions, KeyBag } from '../../lib/commlink/index.js';
+import type { Logger } from '../../lib/log/logger.js';
+import { TicketVerifier } from '../../lib/tickets/index.js';
+import { Areas } from './common/areas.js';
+import { AuditReporter } from './common/audit-reporter.js';
+import { WebLink } from './common/web-link.js';
+import { DownloadServer } from './http/server.js';
+import { makeFileHostHandlers } from './ops.js';
+import { HashPool } from './repository/hash-pool.js';
+import { Repository } from './repository/repository.js';
+import { checkLinkable } from './staging/filesystem-check.js';
+import { Stager } from './staging/stager.js';
+
+export interface FileHostOptions {
+  name: string;
+  host: string;
+  httpPort: number;
+  /** Base URL customers use; empty: http://host:port. */
+  publicHttpUrl: string;
+  repositoryDir: string;
+  areasDir: string;
+  inboxDir: string;
+  allowCrossDevice: boolean;
+  auditBatchSize: number;
+  auditFlushMs: number;
+  ticketCacheEntries: number;
+  /** The web host's ticket-verifying RSA public key (SPKI PEM). */
+  ticketPublicKeyPem: string;
+  /** The web host's commlink address (the file host dials it). */
+  web: { host: string; port: number };
+  commlink: Partial<CommlinkOptions> & { bag: KeyBag };
+  log: Logger;
+  /** How long start() waits for the web host before going on without it (it keeps dialling). */
+  webWaitMs?: number;
+}
+
+/**
+ * The file host: the repository and the customer areas, HTTP downloads by signed ticket, and the
+ * operations the web host orders over the commlink (ingest, stage, prune …). FTP and SFTP join it
+ * in services/ftp/{ftp,sftp}.
+ */
+export class FileHostService {
+  readonly name: string;
+  readonly repo: Repository;
+  readonly areas: Areas;
+  readonly stager: Stager;
+  readonly audit: AuditReporter;
+  readonly link: WebLink;
+  readonly linkable: boolean;
+  readonly #hashPool: HashPool;
+  readonly #http: DownloadServer;
+  readonly #log: Logger;
+  #httpAddress: AddressInfo | undefined;
+  #httpUrl = '';
+
+  private constructor(options: FileHostOptions, parts: { hashPool: HashPool; repo: Repository; linkable: boolean }) {
+    this.name = options.name;
+    this.#log = options.log;
+    this.#hashPool = parts.hashPool;
+    this.repo = parts.repo;
+    this.linkable = parts.linkable;
+    this.areas = new Areas(options.areasDir);
+    this.stager = new Stager(this.repo, this.areas, options.log);
+    const handlers = makeFileHostHandlers({
+      repo: this.repo,
+      stager: this.stager,
+      inboxDir: options.inboxDir,
+      link: { request: (op, body, timeoutMs) => this.link.request(op, body, timeoutMs) },
+      info: () => ({ name: this.name, httpUrl: this.#httpUrl, objects: this.repo.digests.size, linkable: this.linkable }),
+    });
+    this.link = new WebLink({
+      ...options.commlink,
+      host: options.web.host,
+      port: options.web.port,
+      handlers,
+      log: options.log,
+      registration: () => ({ name: this.name, httpUrl: this.#httpUrl }),
+    });
+    this.audit = new AuditReporter({ link: this.link, batchSize: options.auditBatchSize, flushMs: options.auditFlushMs, log: options.log });
+    const verifier = new TicketVerifier(options.ticketPublicKeyPem, { cacheEntries: options.ticketCacheEntries });
+    this.#http = new DownloadServer({ areas: this.areas, repo: this.repo, verifier, audit: this.audit, log: options.log });
+  }
+
+  static async start(options: FileHostOptions): Promise<FileHostService> {
+    for (const dir of [options.repositoryDir, options.areasDir, options.inboxDir]) await mkdir(dir, { recursive: true, mode: 0o755 });
+    const hashPool = new HashPool();
+    let service: FileHostService | undefined;
+    try {
+      const repo = await Repository.open(options.repositoryDir, hashPool, options.log);
+      const linkable = await checkLinkable(repo.tmpDir, options.areasDir, options.allowCrossDevice);
+      if (!linkable) options.log.warn('repository and areas are on different filesystems: staging will copy', { repository: options.repositoryDir, areas: options.areasDir });
+      service = new FileHostService(options, { hashPool, repo, linkable });
+      service.#httpAddress = await service.#http.listen(options.httpPort, options.host);
+      const { address, port } = service.#httpAddress;
+      service.#httpUrl = options.publicHttpUrl || `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
+      options.log.info('file host listening', { name: options.name, http: service.#httpUrl, repository: options.repositoryDir, objects: repo.digests.size });
+      const connected = await service.link.start(options.webWaitMs ?? 5000);
+      if (!connected) options.log.warn('the web host is not reachable yet; still dialling', { web: `${options.web.host}:${options.web.port}` });
+      return service;
+    } catch (err) {
+      if (service) await service.close(0);
+      else await hashPool.close();
+      throw err;
+    }
+  }
+
+  get httpAddress(): AddressInfo {
+    return this.#httpAddress!;
+  }
+
+  /** The base URL of HTTP downloads (`…/files/<path>?ticket=…`). */
+  get httpUrl(): string {
+    return this.#httpUrl;
+  }
+
+  /** Stops serving downloads (in-progress ones get graceMs), sends the audit, closes the link. */
+  async close(graceMs = 5000): Promise<void> {
+    await this.#http.close(graceMs);
+    await this.audit.close(graceMs);
+    await this.link.close(graceMs);
+    await this.#hashPool.close();
+    this.#log.info('file host closed', { name: this.name });
+  }
+}

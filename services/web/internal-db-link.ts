@@ -1,0 +1,109 @@
+import { EventEmitter } from 'node:events';
+import type { AddressInfo } from 'node:net';
+import { CommlinkClient, CommlinkError, CommlinkServer, RemoteError, type Body, type CommlinkOptions, type KeyBag, type Peer } from '../../lib/commlink/index.js';
+import type { Logger } from '../../lib/log/logger.js';
+import { LINK_CODES, WebErrors } from './errors.js';
+
+export interface InternalDbLinkOptions {
+  /** listen: the internal-db listens and the web host dials it; dial: the internal-db dials in (reverse dial). */
+  mode: 'listen' | 'dial';
+  /** listen mode: where the internal-db listens. */
+  host: string;
+  port: number;
+  /** dial mode: where this web host listens for the internal-db. */
+  dialListenHost: string;
+  dialListenPort: number;
+  commlink: Partial<CommlinkOptions> & { bag: KeyBag };
+  log: Logger;
+}
+
+/**
+ * The web host's connection to the internal-db, in either direction: it dials the internal-db
+ * (listen mode), or it listens and the internal-db dials in and serves over that connection
+ * (dial mode, for a firewall with no inbound hole). Either way `request` asks the internal-db; it
+ * fails at once with ERR_GATEWAY_UNAVAILABLE when there is no connection.
+ *
+ * Events: 'up', 'down'.
+ */
+export class InternalDbLink extends EventEmitter {
+  readonly #client: CommlinkClient | undefined;
+  readonly #server: CommlinkServer | undefined;
+  readonly #options: InternalDbLinkOptions;
+  #dialledIn: Peer | undefined;
+  #address: AddressInfo | undefined;
+
+  constructor(options: InternalDbLinkOptions) {
+    super();
+    this.#options = options;
+    const log = options.log.child({ link: 'internal-db' });
+    if (options.mode === 'listen') {
+      this.#client = new CommlinkClient({ ...options.commlink, host: options.host, port: options.port, log });
+      this.#client.on('connect', () => this.emit('up'));
+      this.#client.on('disconnect', () => this.emit('down'));
+    } else {
+      this.#server = new CommlinkServer({ ...options.commlink, log });
+      this.#server.on('peer', (peer: Peer) => {
+        const previous = this.#dialledIn;
+        this.#dialledIn = peer;
+        if (previous && !previous.closed) previous.close(1000).catch(() => {});
+        peer.once('close', () => {
+          if (this.#dialledIn === peer) {
+            this.#dialledIn = undefined;
+            this.emit('down');
+          }
+        });
+        this.emit('up');
+      });
+    }
+  }
+
+  /** Starts dialling, or listening for the internal-db to dial in. Does not wait for the connection. */
+  async start(): Promise<void> {
+    if (this.#client) void this.#client.connect().catch(() => {});
+    else this.#address = await this.#server!.listen(this.#options.dialListenPort, this.#options.dialListenHost);
+  }
+
+  /** Dial mode: where this web host listens for the internal-db. */
+  get dialAddress(): AddressInfo | undefined {
+    return this.#address;
+  }
+
+  get connected(): boolean {
+    if (this.#client) return this.#client.connected;
+    return this.#dialledIn !== undefined && !this.#dialledIn.closed;
+  }
+
+  /** Resolves true once connected, false after `timeoutMs`. */
+  async waitConnected(timeoutMs: number): Promise<boolean> {
+    if (this.connected) return true;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.off('up', onUp);
+        resolve(false);
+      }, timeoutMs);
+      const onUp = () => {
+        clearTimeout(timer);
+        resolve(true);
+      };
+      this.once('up', onUp);
+    });
+  }
+
+  /** Asks the internal-db. Its own errors (ERR_AUTH_REFUSED …) pass through; a broken link is ERR_GATEWAY_UNAVAILABLE. */
+  async request(op: string, body: Body, timeoutMs = 10_000): Promise<Body> {
+    const peer = this.#client ? undefined : this.#dialledIn;
+    if (!this.connected) throw WebErrors.GATEWAY_UNAVAILABLE('the internal-db is not connected');
+    try {
+      return await (peer ? peer.request(op, body, { timeoutMs }) : this.#client!.request(op, body, { timeoutMs }));
+    } catch (err) {
+      if (err instanceof RemoteError && !LINK_CODES.has(err.code)) throw err;
+      if (err instanceof CommlinkError) throw WebErrors.GATEWAY_UNAVAILABLE(`${op}: the internal-db did not answer (${err.code})`, { cause: err.code });
+      throw err;
+    }
+  }
+
+  async close(graceMs = 5000): Promise<void> {
+    await this.#client?.close(graceMs);
+    await this.#server?.close(graceMs);
+  }
+}

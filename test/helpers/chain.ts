@@ -1,0 +1,107 @@
+import { generateKeyPairSync } from 'node:crypto';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Readable } from 'node:stream';
+import type { ExecutionContext } from 'ava';
+import { silentLogger, type Logger } from '../../lib/log/logger.js';
+import { FileHostService, type FileHostOptions } from '../../services/ftp/service.js';
+import { WebService } from '../../services/web/service.js';
+import { startInternalDb, type DbFixture } from './internal-db.js';
+
+let keys: { privateKeyPem: string; publicKeyPem: string } | undefined;
+
+/** One RSA key pair per test process (2048 bits: fast to make, same code path as 3072). */
+export function ticketKeys(): { privateKeyPem: string; publicKeyPem: string } {
+  keys ??= (() => {
+    const pair = generateKeyPairSync('rsa', {
+      modulusLength: 2048,
+      publicKeyEncoding: { type: 'spki', format: 'pem' },
+      privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+    });
+    return { privateKeyPem: pair.privateKey, publicKeyPem: pair.publicKey };
+  })();
+  return keys;
+}
+
+export interface Chain extends DbFixture {
+  web: WebService;
+  fileHost: FileHostService;
+  /** The file host's data folder (repository, areas, inbox). */
+  fileDir: string;
+}
+
+export interface ChainOptions {
+  fileHost?: Partial<FileHostOptions>;
+  log?: Logger;
+}
+
+/** The real chain on loopback: internal-db ← web (gateway) ← file host, each on port 0. */
+export async function startChain(t: ExecutionContext, options: ChainOptions = {}): Promise<Chain> {
+  const db = await startInternalDb(t);
+  const log = options.log ?? silentLogger;
+  const { privateKeyPem, publicKeyPem } = ticketKeys();
+  const web = await WebService.start({
+    host: '127.0.0.1',
+    commlinkPort: 0,
+    internalDb: { mode: 'listen', host: '127.0.0.1', port: db.service.address!.port, dialListenHost: '127.0.0.1', dialListenPort: 0 },
+    commlink: { bag: db.bag, reconnectMinMs: 20, reconnectMaxMs: 200 },
+    ticketPrivateKeyPem: privateKeyPem,
+    ticketTtlSeconds: 300,
+    log,
+  });
+  await web.db.waitConnected(5000);
+  const fileDir = await mkdtemp(join(tmpdir(), 'ffs-files-'));
+  const fileHost = await FileHostService.start({
+    name: 'file-1',
+    host: '127.0.0.1',
+    httpPort: 0,
+    publicHttpUrl: '',
+    repositoryDir: join(fileDir, 'repository'),
+    areasDir: join(fileDir, 'areas'),
+    inboxDir: join(fileDir, 'inbox'),
+    allowCrossDevice: false,
+    auditBatchSize: 50,
+    auditFlushMs: 50,
+    ticketCacheEntries: 1000,
+    ticketPublicKeyPem: publicKeyPem,
+    web: { host: '127.0.0.1', port: web.commlinkAddress.port },
+    commlink: { bag: db.bag, reconnectMinMs: 20, reconnectMaxMs: 200 },
+    log,
+    ...options.fileHost,
+  });
+  await waitFor(() => web.fileHosts.list().some((h) => h.name === (options.fileHost?.name ?? 'file-1')), 5000);
+  t.teardown(async () => {
+    await fileHost.close(0);
+    await web.close(0);
+    await rm(fileDir, { recursive: true, force: true });
+  });
+  return { ...db, web, fileHost, fileDir };
+}
+
+export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what = 'condition'): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * Publishes `acme-db <version>` with one artifact holding `content` (ingested through the web host
+ * into the file host's repository) and returns the artifact's object id.
+ */
+export async function publish(chain: Chain, version: string, content: Buffer, filename = `acme-db-${version}.tar.gz`): Promise<string> {
+  const { call } = chain;
+  const vendors = (await call('vendor.list')).vendors as { name: string }[];
+  if (!vendors.some((v) => v.name === 'Acme Software')) {
+    await call('vendor.create', { name: 'Acme Software' });
+    await call('product.create', { vendor: 'Acme Software', code: 'acme-db', name: 'Acme DB' });
+  }
+  const stored = await chain.web.fulfillment.ingest(Readable.from([content]), { size: content.length });
+  const objectId = stored.objectId as string;
+  await call('release.create', { product: 'acme-db', version });
+  await call('artifact.add', { product: 'acme-db', version, filename, size: content.length, sha256: objectId, objectId });
+  await call('release.publish', { product: 'acme-db', version });
+  return objectId;
+}
