@@ -13,6 +13,7 @@ export interface TicketVerifierOptions {
 }
 
 const MAX_TICKET_LENGTH = 8192;
+const BASE64URL = /^[A-Za-z0-9_-]+$/;
 
 /**
  * Verifies download tickets with the web host's public key alone. A verified ticket is remembered
@@ -43,7 +44,12 @@ export class TicketVerifier {
     const lastDot = ticket.lastIndexOf('.');
     const claims = lastDot > 0 ? decodePayload(ticket.slice(0, lastDot)) : undefined;
     if (!claims) return { ok: false, reason: 'malformed', message: 'the ticket is malformed' };
-    const signature = Buffer.from(ticket.slice(lastDot + 1), 'base64url');
+    // Only the canonical spelling of a signature is accepted: Buffer's base64url decoder skips
+    // stray characters and ignores the last character's spare bits, so one ticket would otherwise
+    // have many spellings (each a cache miss, each a way around anything keyed on the ticket).
+    const encoded = ticket.slice(lastDot + 1);
+    const signature = Buffer.from(encoded, 'base64url');
+    if (!BASE64URL.test(encoded) || signature.toString('base64url') !== encoded) return { ok: false, reason: 'signature', message: 'the ticket signature is not valid' };
     let valid = false;
     try {
       valid = signature.length > 0 && this.#key.verify(Buffer.from(ticket.slice(0, lastDot)), signature);

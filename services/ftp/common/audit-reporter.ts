@@ -45,6 +45,7 @@ export class AuditReporter {
   #timer: NodeJS.Timeout | undefined;
   #sending: Promise<void> | undefined;
   #dropped = 0;
+  #closed = false;
 
   constructor(options: AuditReporterOptions) {
     this.#options = { maxQueued: 1_000_000, ...options };
@@ -61,6 +62,7 @@ export class AuditReporter {
       this.#queue.shift();
       if (this.#dropped++ % 1000 === 0) this.#options.log.error('audit queue full: oldest transfer outcomes dropped', { dropped: this.#dropped });
     }
+    if (this.#closed) return;
     if (this.#queue.length >= this.#options.batchSize) void this.flush();
     else this.#timer ??= setTimeout(() => void this.flush(), this.#options.flushMs);
   }
@@ -71,7 +73,7 @@ export class AuditReporter {
     this.#timer = undefined;
     this.#sending ??= this.#drain().finally(() => {
       this.#sending = undefined;
-      if (this.#queue.length > 0) this.#timer ??= setTimeout(() => void this.flush(), this.#options.flushMs);
+      if (this.#queue.length > 0 && !this.#closed) this.#timer ??= setTimeout(() => void this.flush(), this.#options.flushMs);
     });
     return this.#sending;
   }
@@ -95,6 +97,7 @@ export class AuditReporter {
 
   /** Sends what is queued (waiting up to `timeoutMs`); what cannot be sent is logged. */
   async close(timeoutMs = 5000): Promise<void> {
+    this.#closed = true; // from now on nothing re-arms the timer
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
     const deadline = Date.now() + timeoutMs;

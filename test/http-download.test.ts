@@ -1,0 +1,156 @@
+import test from 'ava';
+import { createHash, randomBytes } from 'node:crypto';
+import { get } from 'node:http';
+import { publish, startChain, waitFor, type Chain } from './helpers/chain.js';
+
+const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
+
+interface Setup {
+  chain: Chain;
+  content: Buffer;
+  url: string;
+  path: string;
+}
+
+async function setup(t: Parameters<typeof startChain>[0], size = 3 * 1024 * 1024 + 5): Promise<Setup> {
+  const chain = await startChain(t);
+  const content = randomBytes(size);
+  await publish(chain, '1.0.0', content, 'acme db 1.0.0 (x64).tar.gz');
+  await chain.call('customer.create', { login: 'globex', name: 'Globex', password: 'correct horse battery' });
+  await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
+  const staged = await chain.web.fulfillment.stage('globex', 'acme-db', '1.0.0');
+  return { chain, content, url: staged.files[0]!.url, path: staged.files[0]!.path };
+}
+
+const body = async (res: Response) => Buffer.from(await res.arrayBuffer());
+
+test('a full download is byte-identical and carries the headers a download manager needs', async (t) => {
+  const { content, url } = await setup(t);
+  const res = await fetch(url);
+  t.is(res.status, 200);
+  t.is(res.headers.get('content-length'), String(content.length));
+  t.is(res.headers.get('accept-ranges'), 'bytes');
+  t.is(res.headers.get('etag'), `"${sha(content)}"`);
+  t.is(res.headers.get('x-checksum-sha256'), sha(content));
+  t.is(res.headers.get('repr-digest'), `sha-256=:${createHash('sha256').update(content).digest('base64')}:`);
+  t.truthy(res.headers.get('last-modified'));
+  t.regex(res.headers.get('content-disposition')!, /^attachment; filename="acme db 1\.0\.0 \(x64\)\.tar\.gz"/);
+  t.true((await body(res)).equals(content));
+  const head = await fetch(url, { method: 'HEAD' });
+  t.is(head.status, 200);
+  t.is(head.headers.get('content-length'), String(content.length));
+  t.is((await body(head)).length, 0);
+});
+
+test('a download resumed at an offset completes the file byte for byte', async (t) => {
+  const { content, url } = await setup(t);
+  const cut = 1_234_567;
+  const first = content.subarray(0, cut); // what a client had before the connection dropped
+  const res = await fetch(url, { headers: { range: `bytes=${cut}-`, 'if-range': `"${sha(content)}"` } });
+  t.is(res.status, 206);
+  t.is(res.headers.get('content-range'), `bytes ${cut}-${content.length - 1}/${content.length}`);
+  t.is(res.headers.get('content-length'), String(content.length - cut));
+  t.true(Buffer.concat([first, await body(res)]).equals(content));
+  const middle = await fetch(url, { headers: { range: 'bytes=100-199' } });
+  t.is(middle.status, 206);
+  t.true((await body(middle)).equals(content.subarray(100, 200)));
+  const suffix = await fetch(url, { headers: { range: 'bytes=-10' } });
+  t.true((await body(suffix)).equals(content.subarray(content.length - 10)));
+  const lastModified = (await fetch(url, { method: 'HEAD' })).headers.get('last-modified')!;
+  const byDate = await fetch(url, { headers: { range: 'bytes=10-19', 'if-range': lastModified } });
+  t.is(byDate.status, 206);
+  t.true((await body(byDate)).equals(content.subarray(10, 20)));
+});
+
+test('conditional requests: If-Range mismatch sends the whole file; 304, 412 and 416', async (t) => {
+  const { content, url } = await setup(t, 70_000);
+  const stale = await fetch(url, { headers: { range: 'bytes=500-', 'if-range': `"${'0'.repeat(64)}"` } });
+  t.is(stale.status, 200, 'the validator does not match: the whole file, not a range of something else');
+  t.true((await body(stale)).equals(content));
+  const oldDate = await fetch(url, { headers: { range: 'bytes=500-', 'if-range': 'Mon, 01 Jan 2001 00:00:00 GMT' } });
+  t.is(oldDate.status, 200);
+  await body(oldDate);
+  const cached = await fetch(url, { headers: { 'if-none-match': `"${sha(content)}"` } });
+  t.is(cached.status, 304);
+  const precondition = await fetch(url, { headers: { 'if-match': '"something-else"' } });
+  t.is(precondition.status, 412);
+  const past = await fetch(url, { headers: { range: `bytes=${content.length}-` } });
+  t.is(past.status, 416);
+  t.is(past.headers.get('content-range'), `bytes */${content.length}`);
+  const multi = await fetch(url, { headers: { range: 'bytes=0-1,5-6' } });
+  t.is(multi.status, 200, 'several ranges: the whole file');
+  t.true((await body(multi)).equals(content));
+  const post = await fetch(url, { method: 'POST', body: 'x' });
+  t.is(post.status, 405);
+  t.is(post.headers.get('allow'), 'GET, HEAD');
+});
+
+test('forged, expired, missing and mismatched tickets are refused with 403 and a clear reason', async (t) => {
+  const { chain, url, path } = await setup(t, 1000);
+  const u = new URL(url);
+  const ticket = u.searchParams.get('ticket')!;
+  const at = (query: string) => fetch(`${u.origin}${u.pathname}${query}`);
+  const cases: [string, Promise<Response>, RegExp][] = [
+    ['missing', at(''), /ticket is required/],
+    ['empty', at('?ticket='), /ticket is required/],
+    ['garbage', at('?ticket=hello'), /malformed/],
+    ['forged payload', at(`?ticket=${forgePayload(ticket, { c: 'globex', p: path, e: 4_102_444_800 })}`), /signature/],
+    ['forged signature', at(`?ticket=${ticket.slice(0, -12)}${'A'.repeat(12)}`), /signature/],
+    ['expired', fetch(chain.web.fulfillment.downloadUrl('globex', path, { ttlMs: -1000 })), /expired at/],
+    ['another file', fetch(chain.web.fulfillment.downloadUrl('globex', '/acme-db/1.0.0/other.tar.gz').replace('/other.tar.gz', u.pathname.slice(u.pathname.lastIndexOf('/')))), /another file/],
+  ];
+  for (const [name, pending, reason] of cases) {
+    const res = await pending;
+    t.is(res.status, 403, name);
+    t.regex(await res.text(), reason, name);
+  }
+  // A ticket names the area: another customer's ticket for the same path finds nothing.
+  const other = await fetch(chain.web.fulfillment.downloadUrl('initech', path));
+  t.is(other.status, 404);
+  const ok = await fetch(url);
+  t.is(ok.status, 200, 'the genuine ticket still works');
+  await body(ok);
+});
+
+function forgePayload(ticket: string, payload: object): string {
+  const [version, , signature] = ticket.split('.');
+  return `${version}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}.${signature}`;
+}
+
+test('each transfer outcome, complete or aborted, lands in the internal-db audit', async (t) => {
+  const { chain, url } = await setup(t, 16 * 1024 * 1024);
+  await body(await fetch(url));
+  await body(await fetch(url, { headers: { range: 'bytes=0-9' } }));
+  // Abort a download after its first bytes.
+  await new Promise<void>((resolve, reject) => {
+    const req = get(url, (res) => {
+      res.once('data', () => {
+        req.destroy();
+        resolve();
+      });
+    });
+    req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? resolve() : reject(err)));
+  });
+  let events: { outcome: string; bytes: number; protocol: string; path: string; artifactId: number | null }[] = [];
+  await waitFor(
+    async () => {
+      events = (await chain.call('audit.query', { customer: 'globex' })).events as typeof events;
+      return events.length >= 3;
+    },
+    10_000,
+    'three audit events',
+  );
+  const complete = events.filter((e) => e.outcome === 'complete');
+  const aborted = events.filter((e) => e.outcome === 'aborted');
+  t.is(complete.length, 2);
+  t.deepEqual(complete.map((e) => e.bytes).sort((a, b) => a - b), [10, 16 * 1024 * 1024]);
+  t.is(aborted.length, 1);
+  t.true(aborted[0]!.bytes < 16 * 1024 * 1024);
+  t.true(events.every((e) => e.protocol === 'http' && e.path === '/acme-db/1.0.0/acme db 1.0.0 (x64).tar.gz' && typeof e.artifactId === 'number'));
+});
+
+test('100 concurrent downloads are each byte-identical', async (t) => {
+  const { content, url } = await setup(t, 1024 * 1024 + 3);
+  const bodies = await Promise.all(Array.from({ length: 100 }, async () => body(await fetch(url))));
+  t.true(bodies.every((b) => b.equals(content)));
+});
