@@ -6,6 +6,7 @@ import { join } from 'node:path';
 import { silentLogger } from '../lib/log/logger.js';
 import { FileHostService } from '../services/ftp/service.js';
 import { publish, startChain, ticketKeys, type Chain } from './helpers/chain.js';
+import { makeBag } from './helpers/commlink.js';
 
 async function customer(chain: Chain, login: string, range = '*'): Promise<number> {
   const existing = (await chain.call('customer.list')).customers as { login: string }[];
@@ -121,7 +122,7 @@ test('EXDEV: areas on another filesystem are refused at start, or staged by copy
     ticketCacheEntries: 10,
     ticketPublicKeyPem: ticketKeys().publicKeyPem,
     web: { host: '127.0.0.1', port: 1 },
-    commlink: { bag: (await import('./helpers/commlink.js')).makeBag() },
+    commlink: { bag: makeBag() },
     log: silentLogger,
     webWaitMs: 0,
   };

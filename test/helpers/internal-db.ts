@@ -18,7 +18,7 @@ export interface DbFixture {
 /** A real internal-db on a fresh database file in a temp dir, and a commlink client to it. */
 export async function startInternalDb(t: ExecutionContext, overrides: Partial<InternalDbOptions> = {}): Promise<DbFixture> {
   const dir = await mkdtemp(join(tmpdir(), 'ffs-db-'));
-  const bag = makeBag();
+  const bag = overrides.commlink?.bag ?? makeBag();
   const service = await InternalDbService.start({
     dbPath: join(dir, 'db', 'fulfillment.sqlite'),
     synchronous: 'full',
@@ -32,9 +32,9 @@ export async function startInternalDb(t: ExecutionContext, overrides: Partial<In
     listenPort: 0,
     dialHost: '127.0.0.1',
     dialPort: 1,
-    commlink: { bag },
     log: silentLogger,
     ...overrides,
+    commlink: { bag, ...overrides.commlink },
   });
   // In dial mode nothing listens: the test talks through its own web-side server instead.
   const client = makeClient({ bag, port: service.address?.port ?? 1, reconnectMinMs: 60_000, reconnectMaxMs: 60_000 });

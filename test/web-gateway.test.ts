@@ -1,0 +1,66 @@
+import test from 'ava';
+import { CommlinkServer } from '../lib/commlink/index.js';
+import { silentLogger } from '../lib/log/logger.js';
+import { WebService } from '../services/web/service.js';
+import { startChain, ticketKeys, waitFor } from './helpers/chain.js';
+import { makeBag, makeClient } from './helpers/commlink.js';
+import { seedCatalogue, startInternalDb } from './helpers/internal-db.js';
+
+test('the file host reaches the internal-db only through the web host, and only for its operations', async (t) => {
+  const chain = await startChain(t);
+  await seedCatalogue(chain.call);
+  await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db', range: '<2.0.0' });
+  const ok = await chain.fileHost.link.request('auth.check', { login: 'globex', password: 'correct horse battery', protocol: 'sftp', clientAddress: '192.0.2.7' });
+  t.is((ok.customer as { login: string }).login, 'globex');
+  t.deepEqual((ok.releases as { version: string }[]).map((r) => r.version).sort(), ['1.0.0', '1.5.0']);
+  const refused = await t.throwsAsync(chain.fileHost.link.request('auth.check', { login: 'globex', password: 'wrong', protocol: 'ftp', clientAddress: '192.0.2.7' }));
+  t.is((refused as { code?: string }).code, 'ERR_AUTH_REFUSED', "the internal-db's answer comes through with its own code");
+  const resolved = await chain.fileHost.link.request('release.resolve', { customer: 'globex' });
+  t.is((resolved.artifacts as unknown[]).length, 2);
+  // Anything beyond the gateway's list is not forwarded: a file host cannot administer.
+  for (const op of ['customer.create', 'entitlement.grant', 'token.create', 'admin.backup', 'db.info']) {
+    const err = await t.throwsAsync(chain.fileHost.link.request(op, {}));
+    t.is((err as { code?: string }).code, 'ERR_GATEWAY_UNAVAILABLE', op);
+    t.regex(err!.message, /ERR_UNKNOWN_OPERATION/, op);
+  }
+});
+
+test('with the internal-db down, file host requests fail at once with a temporary error', async (t) => {
+  const chain = await startChain(t);
+  await chain.service.close(0);
+  await waitFor(() => !chain.web.db.connected, 5000, 'the web host to notice');
+  const started = Date.now();
+  const err = await t.throwsAsync(chain.fileHost.link.request('auth.check', { login: 'globex', password: 'x', protocol: 'ftp', clientAddress: '192.0.2.7' }));
+  t.is((err as { code?: string }).code, 'ERR_GATEWAY_UNAVAILABLE');
+  t.true(Date.now() - started < 2000, 'no waiting for a timeout');
+  // The file host itself keeps serving: its HTTP port still answers.
+  const res = await fetch(`${chain.fileHost.httpUrl}/files/x?ticket=y`);
+  t.is(res.status, 403);
+});
+
+test('reverse dial: the internal-db dials out to the web host, which forwards over that connection', async (t) => {
+  // The web host listens for the internal-db on a port of its own; the internal-db dials it.
+  const probe = new CommlinkServer({ bag: makeBag() });
+  const { port: dialPort } = await probe.listen(0, '127.0.0.1');
+  await probe.close(0); // a free port for the web host to listen on
+  const db = await startInternalDb(t, { mode: 'dial', dialHost: '127.0.0.1', dialPort, commlink: { bag: makeBag(), reconnectMinMs: 20, reconnectMaxMs: 100 } });
+  const bag = db.bag;
+  const web = await WebService.start({
+    host: '127.0.0.1',
+    commlinkPort: 0,
+    internalDb: { mode: 'dial', host: '127.0.0.1', port: 1, dialListenHost: '127.0.0.1', dialListenPort: dialPort },
+    commlink: { bag },
+    ticketPrivateKeyPem: ticketKeys().privateKeyPem,
+    ticketTtlSeconds: 60,
+    log: silentLogger,
+  });
+  t.teardown(() => web.close(0));
+  t.true(await web.db.waitConnected(5000), 'the internal-db dialled in');
+  t.is(db.service.address, undefined, 'the internal-db listens on nothing');
+  const info = await web.db.request('db.info', {});
+  t.is(typeof info.schemaVersion, 'number');
+  const fileHostSide = makeClient({ bag, port: web.commlinkAddress.port });
+  t.teardown(() => fileHostSide.close(0));
+  const err = await t.throwsAsync(fileHostSide.request('auth.check', { login: 'nobody', password: 'x', protocol: 'ftp', clientAddress: '192.0.2.1' }));
+  t.is((err as { code?: string }).code, 'ERR_AUTH_REFUSED');
+});
