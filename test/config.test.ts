@@ -46,6 +46,7 @@ test('an empty environment loads the defaults', (t) => {
       auditBatchSize: 500,
       auditFlushMs: 1000,
       ticketCacheEntries: 10000,
+      openFileCacheMs: 1000,
     },
     internalDb: {
       host: '127.0.0.1',

@@ -120,6 +120,7 @@ test('EXDEV: areas on another filesystem are refused at start, or staged by copy
     auditBatchSize: 10,
     auditFlushMs: 50,
     ticketCacheEntries: 10,
+    openFileCacheMs: 1000,
     ticketPublicKeyPem: ticketKeys().publicKeyPem,
     web: { host: '127.0.0.1', port: 1 },
     commlink: { bag: makeBag() },

@@ -5,6 +5,7 @@ import type { Logger } from '../../lib/log/logger.js';
 import { TicketVerifier } from '../../lib/tickets/index.js';
 import { Areas } from './common/areas.js';
 import { AuditReporter } from './common/audit-reporter.js';
+import { OpenFileCache } from './common/open-file-cache.js';
 import { WebLink } from './common/web-link.js';
 import { DownloadServer } from './http/server.js';
 import { makeFileHostHandlers } from './ops.js';
@@ -26,6 +27,8 @@ export interface FileHostOptions {
   auditBatchSize: number;
   auditFlushMs: number;
   ticketCacheEntries: number;
+  /** How long an opened file is reused by later requests for it, in ms (0: open per request). */
+  openFileCacheMs: number;
   /** The web host's ticket-verifying RSA public key (SPKI PEM). */
   ticketPublicKeyPem: string;
   /** The web host's commlink address (the file host dials it). */
@@ -51,6 +54,7 @@ export class FileHostService {
   readonly linkable: boolean;
   readonly #hashPool: HashPool;
   readonly #http: DownloadServer;
+  readonly #openFiles: OpenFileCache;
   readonly #log: Logger;
   #httpAddress: AddressInfo | undefined;
   #httpUrl = '';
@@ -62,7 +66,8 @@ export class FileHostService {
     this.repo = parts.repo;
     this.linkable = parts.linkable;
     this.areas = new Areas(options.areasDir);
-    this.stager = new Stager(this.repo, this.areas, options.log);
+    this.#openFiles = new OpenFileCache({ ttlMs: options.openFileCacheMs });
+    this.stager = new Stager(this.repo, this.areas, options.log, (customer) => this.#openFiles.invalidate(customer));
     const handlers = makeFileHostHandlers({
       repo: this.repo,
       stager: this.stager,
@@ -80,7 +85,7 @@ export class FileHostService {
     });
     this.audit = new AuditReporter({ link: this.link, batchSize: options.auditBatchSize, flushMs: options.auditFlushMs, log: options.log });
     const verifier = new TicketVerifier(options.ticketPublicKeyPem, { cacheEntries: options.ticketCacheEntries });
-    this.#http = new DownloadServer({ areas: this.areas, repo: this.repo, verifier, audit: this.audit, log: options.log });
+    this.#http = new DownloadServer({ areas: this.areas, repo: this.repo, verifier, audit: this.audit, openFiles: this.#openFiles, log: options.log });
   }
 
   static async start(options: FileHostOptions): Promise<FileHostService> {
@@ -118,6 +123,7 @@ export class FileHostService {
   /** Stops serving downloads (in-progress ones get graceMs), sends the audit, closes the link. */
   async close(graceMs = 5000): Promise<void> {
     await this.#http.close(graceMs);
+    this.#openFiles.clear();
     await this.audit.close(graceMs);
     await this.link.close(graceMs);
     await this.#hashPool.close();

@@ -64,6 +64,7 @@ export async function startChain(t: ExecutionContext, options: ChainOptions = {}
     auditBatchSize: 50,
     auditFlushMs: 50,
     ticketCacheEntries: 1000,
+    openFileCacheMs: 1000,
     ticketPublicKeyPem: publicKeyPem,
     web: { host: '127.0.0.1', port: web.commlinkAddress.port },
     commlink: { bag: db.bag, reconnectMinMs: 20, reconnectMaxMs: 200 },

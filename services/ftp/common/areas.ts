@@ -1,4 +1,3 @@
-import { existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { FileHostErrors } from '../errors.js';
 import { AreaRoot, normalizeVirtualPath } from './path-resolver.js';
@@ -27,7 +26,7 @@ export class Areas {
   /** The customer's area root, or ERR_NOT_FOUND when nothing was ever staged for the customer. */
   rootOf(login: string): AreaRoot {
     let root = this.#roots.get(login);
-    if (root && existsSync(root.root)) return root;
+    if (root) return root; // a removed and remade area has the same real path
     const dir = this.dirOf(login);
     try {
       root = new AreaRoot(dir);

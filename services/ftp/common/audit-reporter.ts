@@ -23,9 +23,10 @@ export interface AuditReporterOptions {
   log: Logger;
 }
 
-interface Event extends TransferOutcome {
+interface Queued {
+  outcome: TransferOutcome;
   eventId: string;
-  at: string;
+  atMs: number;
 }
 
 /** Codes after which resending the same batch cannot succeed. */
@@ -41,7 +42,10 @@ const PERMANENT = new Set(['ERR_INVALID_INPUT', 'ERR_NOT_FOUND']);
  */
 export class AuditReporter {
   readonly #options: Required<AuditReporterOptions>;
-  #queue: Event[] = [];
+  #queue: Queued[] = [];
+  /** Event ids are this process's random prefix and a counter: unique, and cheap per transfer. */
+  readonly #idPrefix = randomUUID();
+  #nextId = 0;
   #timer: NodeJS.Timeout | undefined;
   #sending: Promise<void> | undefined;
   #dropped = 0;
@@ -57,7 +61,7 @@ export class AuditReporter {
   }
 
   report(outcome: TransferOutcome): void {
-    this.#queue.push({ ...outcome, artifactId: outcome.artifactId ?? null, eventId: randomUUID(), at: new Date().toISOString() });
+    this.#queue.push({ outcome, eventId: `${this.#idPrefix}:${(this.#nextId++).toString(36)}`, atMs: Date.now() });
     if (this.#queue.length > this.#options.maxQueued) {
       this.#queue.shift();
       if (this.#dropped++ % 1000 === 0) this.#options.log.error('audit queue full: oldest transfer outcomes dropped', { dropped: this.#dropped });
@@ -81,15 +85,16 @@ export class AuditReporter {
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
       const batch = this.#queue.slice(0, this.#options.batchSize);
+      const events = batch.map(({ outcome, eventId, atMs }) => ({ ...outcome, artifactId: outcome.artifactId ?? null, eventId, at: new Date(atMs).toISOString() }));
       try {
-        await this.#options.link.request('audit.record', { events: batch as never }, 30_000);
+        await this.#options.link.request('audit.record', { events: events as never }, 30_000);
       } catch (err) {
         const code = (err as { code?: string }).code ?? '';
         if (!PERMANENT.has(code)) {
           this.#options.log.warn('audit batch not delivered; will retry', { events: batch.length, code });
           return;
         }
-        this.#options.log.error('audit batch refused by the internal-db; dropped', { err, events: batch });
+        this.#options.log.error('audit batch refused by the internal-db; dropped', { err, events });
       }
       this.#queue.splice(0, batch.length);
     }
@@ -107,6 +112,6 @@ export class AuditReporter {
     }
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#queue.length > 0) this.#options.log.error('audit outcomes not delivered at close', { events: this.#queue });
+    if (this.#queue.length > 0) this.#options.log.error('audit outcomes not delivered at close', { events: this.#queue.map((q) => ({ ...q.outcome, eventId: q.eventId })) });
   }
 }

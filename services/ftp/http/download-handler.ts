@@ -1,4 +1,4 @@
-import { closeSync, createReadStream, readSync } from 'node:fs';
+import { createReadStream, readSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream';
@@ -7,7 +7,8 @@ import type { TicketVerifier } from '../../../lib/tickets/index.js';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { Areas } from '../common/areas.js';
 import type { AuditReporter } from '../common/audit-reporter.js';
-import { normalizeVirtualPath, type OpenedFile } from '../common/path-resolver.js';
+import type { OpenFileCache } from '../common/open-file-cache.js';
+import { normalizeVirtualPath } from '../common/path-resolver.js';
 import { FileHostErrors } from '../errors.js';
 import type { Repository } from '../repository/repository.js';
 import { decideRange } from './range.js';
@@ -18,6 +19,7 @@ export interface DownloadHandlerOptions {
   repo: Repository;
   verifier: TicketVerifier;
   audit: AuditReporter;
+  openFiles: OpenFileCache;
   log: Logger;
 }
 
@@ -27,7 +29,7 @@ export const FILES_PREFIX = '/files';
 /** Files up to this size are read in one call and sent with the headers; larger ones stream. */
 const SMALL_FILE = 64 * 1024;
 /** Read size when streaming: big reads keep per-chunk overhead low; backpressure bounds memory. */
-const STREAM_CHUNK = 256 * 1024;
+const STREAM_CHUNK = 512 * 1024;
 
 /**
  * GET and HEAD of a staged file, authorised by a signed ticket. Order of checks: the ticket (403),
@@ -39,7 +41,7 @@ const STREAM_CHUNK = 256 * 1024;
  * microseconds, less than a trip through the thread pool; bodies are read asynchronously.
  */
 export function createDownloadHandler(options: DownloadHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { areas, repo, verifier, audit, log } = options;
+  const { areas, repo, verifier, audit, openFiles, log } = options;
 
   const fail = (res: ServerResponse, err: unknown): void => {
     const status = httpStatusOf(err);
@@ -59,7 +61,7 @@ export function createDownloadHandler(options: DownloadHandlerOptions): (req: In
     const q = url.indexOf('?');
     const rawPath = q < 0 ? url : url.slice(0, q);
     if (!rawPath.startsWith(`${FILES_PREFIX}/`)) throw FileHostErrors.NOT_FOUND('not found');
-    const ticket = q < 0 ? null : new URLSearchParams(url.slice(q + 1)).get('ticket');
+    const ticket = q < 0 ? null : ticketParam(url.slice(q + 1));
     if (!ticket) throw FileHostErrors.TICKET_INVALID('a download ticket is required (?ticket=…)');
     const verdict = verifier.verify(ticket);
     if (!verdict.ok) throw FileHostErrors.TICKET_INVALID(verdict.message, { reason: verdict.reason });
@@ -72,23 +74,12 @@ export function createDownloadHandler(options: DownloadHandlerOptions): (req: In
     const path = normalizeVirtualPath(decoded, { clamp: false });
     const { claims } = verdict;
     if (path !== claims.path) throw FileHostErrors.TICKET_INVALID('the ticket is for another file');
-    const file = areas.rootOf(claims.customer).openFile(path);
+    const { file, release } = openFiles.acquire(claims.customer, path, () => areas.rootOf(claims.customer));
     let handedOff = false;
     try {
       const { stats } = file;
-      const sha256 = repo.digests.get(stats) ?? (await repo.digestOf(file.realPath, stats));
-      const etag = `"${sha256}"`;
-      const lastModified = stats.mtime.toUTCString();
-      const headers: Record<string, string | number> = {
-        'content-type': 'application/octet-stream',
-        'accept-ranges': 'bytes',
-        etag,
-        'last-modified': lastModified,
-        'content-disposition': contentDisposition(basename(path)),
-        'x-checksum-sha256': sha256,
-        'repr-digest': `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`,
-        'cache-control': 'private, no-transform',
-      };
+      const headers = file.headers ?? (file.headers = baseHeaders(path, stats.mtime, repo.digests.get(stats) ?? (await repo.digestOf(file.realPath, stats))));
+      const etag = headers.etag as string;
       const ifMatch = req.headers['if-match'];
       if (ifMatch !== undefined && !matchesEtag(ifMatch, etag)) {
         res.writeHead(412, headers).end();
@@ -99,7 +90,7 @@ export function createDownloadHandler(options: DownloadHandlerOptions): (req: In
         return;
       }
       const size = stats.size;
-      const rangeHeader = rangeApplies(req, etag, stats.mtimeMs) ? req.headers.range : undefined;
+      const rangeHeader = req.headers.range !== undefined && rangeApplies(req, etag, stats.mtimeMs) ? req.headers.range : undefined;
       const range = decideRange(size, rangeHeader);
       if (range.kind === 'unsatisfiable') {
         res.writeHead(416, { ...headers, 'content-range': `bytes */${size}`, 'content-length': 0 }).end();
@@ -108,9 +99,9 @@ export function createDownloadHandler(options: DownloadHandlerOptions): (req: In
       const start = range.kind === 'partial' ? range.start : 0;
       const end = range.kind === 'partial' ? range.end : size - 1;
       const length = size === 0 ? 0 : end - start + 1;
-      headers['content-length'] = length;
-      if (range.kind === 'partial') headers['content-range'] = `bytes ${start}-${end}/${size}`;
-      res.writeHead(range.kind === 'partial' ? 206 : 200, headers);
+      const response: Record<string, string | number> = { ...headers, 'content-length': length };
+      if (range.kind === 'partial') response['content-range'] = `bytes ${start}-${end}/${size}`;
+      res.writeHead(range.kind === 'partial' ? 206 : 200, response);
       if (req.method === 'HEAD' || length === 0) {
         res.end();
         return;
@@ -129,7 +120,7 @@ export function createDownloadHandler(options: DownloadHandlerOptions): (req: In
       if (length <= SMALL_FILE) {
         const body = Buffer.allocUnsafe(length);
         const read = readSync(file.fd, body, 0, length, start);
-        closeFile(file);
+        release();
         handedOff = true;
         if (read !== length) {
           res.destroy(); // the file shrank under us
@@ -141,14 +132,15 @@ export function createDownloadHandler(options: DownloadHandlerOptions): (req: In
         return;
       }
       handedOff = true;
-      const stream = createReadStream('', { fd: file.fd, start, end, highWaterMark: STREAM_CHUNK, autoClose: true });
+      const stream = createReadStream('', { fd: file.fd, start, end, highWaterMark: STREAM_CHUNK, autoClose: false });
       pipeline(stream, res, (err) => {
+        release();
         // Aborted: what was read, less what still sat in the stream's and the response's buffers.
         const sent = err ? Math.max(0, stream.bytesRead - stream.readableLength - res.writableLength) : length;
         report(Math.min(sent, length));
       });
     } finally {
-      if (!handedOff) closeFile(file);
+      if (!handedOff) release();
     }
   };
 
@@ -163,12 +155,33 @@ export function createDownloadHandler(options: DownloadHandlerOptions): (req: In
   };
 }
 
-function closeFile(file: OpenedFile): void {
-  try {
-    closeSync(file.fd);
-  } catch {
-    // already closed
+/** The headers every response for this file carries; computed once per open-file cache entry. */
+function baseHeaders(path: string, mtime: Date, sha256: string): Record<string, string | number> {
+  return {
+    'content-type': 'application/octet-stream',
+    'accept-ranges': 'bytes',
+    etag: `"${sha256}"`,
+    'last-modified': mtime.toUTCString(),
+    'content-disposition': contentDisposition(basename(path)),
+    'x-checksum-sha256': sha256,
+    'repr-digest': `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`,
+    'cache-control': 'private, no-transform',
+  };
+}
+
+/** The `ticket` parameter of a query string (tickets are URL-safe; an escaped one is decoded). */
+function ticketParam(query: string): string | null {
+  for (const pair of query.split('&')) {
+    if (!pair.startsWith('ticket=')) continue;
+    const value = pair.slice(7);
+    if (!value.includes('%')) return value;
+    try {
+      return decodeURIComponent(value);
+    } catch {
+      return null;
+    }
   }
+  return null;
 }
 
 function matchesEtag(header: string, etag: string): boolean {

@@ -42,18 +42,25 @@ export class Stager {
   readonly #repo: Repository;
   readonly #areas: Areas;
   readonly #log: Logger;
+  readonly #onChange: (customer: string) => void;
 
-  constructor(repo: Repository, areas: Areas, log: Logger) {
+  /** `onChange` is told each time a customer's area changes (the open-file cache drops its entries). */
+  constructor(repo: Repository, areas: Areas, log: Logger, onChange: (customer: string) => void = () => {}) {
     this.#repo = repo;
     this.#areas = areas;
     this.#log = log;
+    this.#onChange = onChange;
   }
 
   async stage(customer: string, items: readonly StageItem[]): Promise<StagedFile[]> {
     const area = this.#areas.dirOf(customer);
     const paths = items.map((item) => stagedPath(item.product, item.version, item.filename)); // all checked before any is staged
     const objects = await Promise.all(items.map((item) => this.#repo.statObject(item.objectId)));
-    return Promise.all(items.map((item, n) => this.#stageOne(area, paths[n]!, item.objectId, objects[n]!)));
+    try {
+      return await Promise.all(items.map((item, n) => this.#stageOne(area, paths[n]!, item.objectId, objects[n]!)));
+    } finally {
+      this.#onChange(customer);
+    }
   }
 
   async #stageOne(area: string, path: string, objectId: string, object: Stats): Promise<StagedFile> {
@@ -136,6 +143,7 @@ export class Stager {
     const removed = (await this.list(customer)).map((f) => f.path).filter((p) => p.startsWith(`${dir}/`));
     await rm(area + dir, { recursive: true, force: true });
     await rmdir(dirname(area + dir)).catch(() => {}); // the product folder, if now empty
+    this.#onChange(customer);
     return removed;
   }
 
@@ -158,7 +166,10 @@ export class Stager {
       await rm(area + release, { recursive: true, force: true });
       await rmdir(dirname(area + release.slice(0, -1))).catch(() => {});
     }
-    if (removed.length > 0) this.#log.info('area pruned', { customer, removed: removed.length });
+    if (removed.length > 0) {
+      this.#onChange(customer);
+      this.#log.info('area pruned', { customer, removed: removed.length });
+    }
     return removed;
   }
 

@@ -1,0 +1,117 @@
+/**
+ * The chain a file-host benchmark runs against: internal-db and web host in this process (they
+ * only answer audit batches and staging bookkeeping while the file host works), the file host in
+ * a child process. Objects are published as a vendor would: files put in the inbox, ingested.
+ */
+import { fork, type ChildProcess } from 'node:child_process';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { open } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { KeyBag } from '../../lib/commlink/index.js';
+import { createLogger } from '../../lib/log/logger.js';
+import { InternalDbService } from '../../services/internal-db/service.js';
+import { WebService } from '../../services/web/service.js';
+
+const here = dirname(fileURLToPath(import.meta.url));
+
+export interface BenchChain {
+  dir: string;
+  db: InternalDbService;
+  web: WebService;
+  child: ChildProcess;
+  /** Writes a file of `size` real (non-sparse) bytes into the inbox and ingests it; returns its object id. */
+  ingest(name: string, size: number): Promise<string>;
+  /** Publishes acme <version> with one artifact and entitles `customers`. */
+  publish(version: string, filename: string, objectId: string, size: number): Promise<void>;
+  objectPath(objectId: string): string;
+  close(): Promise<void>;
+}
+
+const log = createLogger({ level: 'warn' });
+
+export async function startBenchChain(): Promise<BenchChain> {
+  const dir = mkdtempSync(join(tmpdir(), 'ffs-bench-files-'));
+  chmodSync(dir, 0o755); // the peer (nginx workers) must be able to read the areas
+  const keys = Array.from({ length: 128 }, () => randomBytes(32));
+  const bag = new KeyBag(keys);
+  const pair = generateKeyPairSync('rsa', { modulusLength: 3072, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const db = await InternalDbService.start({
+    dbPath: join(dir, 'db', 'bench.sqlite'),
+    synchronous: 'normal',
+    scryptLogN: 14,
+    authCacheSeconds: 300,
+    backupDir: join(dir, 'backups'),
+    backupIntervalMinutes: 0,
+    backupKeep: 1,
+    mode: 'listen',
+    listenHost: '127.0.0.1',
+    listenPort: 0,
+    dialHost: '127.0.0.1',
+    dialPort: 1,
+    commlink: { bag },
+    log,
+  });
+  const web = await WebService.start({
+    host: '127.0.0.1',
+    commlinkPort: 0,
+    internalDb: { mode: 'listen', host: '127.0.0.1', port: db.address!.port, dialListenHost: '127.0.0.1', dialListenPort: 0 },
+    commlink: { bag },
+    ticketPrivateKeyPem: pair.privateKey,
+    ticketTtlSeconds: 3600,
+    log,
+  });
+  await web.db.waitConnected(5000);
+  const child = fork(join(here, 'file-host-process.js'), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
+  });
+  await new Promise<{ httpPort: number }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { httpPort: number }));
+    child.once('exit', (code) => reject(new Error(`bench file host exited with ${code}`)));
+    child.send({ keys: keys.map((k) => k.toString('base64')), dir, webPort: web.commlinkAddress.port, publicKeyPem: pair.publicKey });
+  });
+  for (let i = 0; i < 500 && web.fileHosts.list().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+  const call = (op: string, body: Record<string, unknown>) => web.db.request(op, body as never);
+  await call('vendor.create', { name: 'Bench Vendor' });
+  await call('product.create', { vendor: 'Bench Vendor', code: 'acme', name: 'Acme' });
+  await call('customer.create', { login: 'bench', name: 'Bench Customer' });
+  await call('entitlement.grant', { customer: 'bench', product: 'acme' });
+  return {
+    dir,
+    db,
+    web,
+    child,
+    async ingest(name, size) {
+      mkdirSync(join(dir, 'inbox'), { recursive: true });
+      const handle = await open(join(dir, 'inbox', name), 'w');
+      const block = randomBytes(Math.min(size, 1024 * 1024));
+      for (let written = 0; written < size; written += block.length) {
+        block.writeUInt32BE(written / block.length, 0); // every block differs
+        await handle.write(block, 0, Math.min(block.length, size - written));
+      }
+      await handle.close();
+      const reply = await web.fileHosts.request(web.fileHosts.pick(), 'ingest.inbox', { name, size }, { timeoutMs: 600_000 });
+      return reply.objectId as string;
+    },
+    async publish(version, filename, objectId, size) {
+      await call('release.create', { product: 'acme', version });
+      await call('artifact.add', { product: 'acme', version, filename, size, sha256: objectId, objectId });
+      await call('release.publish', { product: 'acme', version });
+    },
+    objectPath: (objectId) => join(dir, 'repository', 'objects', objectId.slice(0, 2), objectId),
+    async close() {
+      child.disconnect();
+      await new Promise((resolve) => {
+        const timer = setTimeout(resolve, 5000);
+        child.once('exit', () => resolve(clearTimeout(timer)));
+      });
+      child.kill();
+      await web.close(1000);
+      await db.close(1000);
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}

@@ -1,0 +1,38 @@
+/**
+ * The file host under benchmark, in its own process (as on its own host). It dials the bench's
+ * web host. IPC: parent sends { keys, dir, webPort, publicKeyPem }, child answers { httpPort }.
+ */
+import { join } from 'node:path';
+import { KeyBag } from '../../lib/commlink/index.js';
+import { createLogger } from '../../lib/log/logger.js';
+import { FileHostService } from '../../services/ftp/service.js';
+
+interface Setup {
+  keys: string[];
+  dir: string;
+  webPort: number;
+  publicKeyPem: string;
+}
+
+process.once('message', async ({ keys, dir, webPort, publicKeyPem }: Setup) => {
+  const service = await FileHostService.start({
+    name: 'bench-file',
+    host: '127.0.0.1',
+    httpPort: 0,
+    publicHttpUrl: '',
+    repositoryDir: join(dir, 'repository'),
+    areasDir: join(dir, 'areas'),
+    inboxDir: join(dir, 'inbox'),
+    allowCrossDevice: false,
+    auditBatchSize: 500,
+    auditFlushMs: 1000,
+    ticketCacheEntries: 10_000,
+    openFileCacheMs: 1000,
+    ticketPublicKeyPem: publicKeyPem,
+    web: { host: '127.0.0.1', port: webPort },
+    commlink: { bag: new KeyBag(keys.map((k) => Buffer.from(k, 'base64'))) },
+    log: createLogger({ level: 'warn' }),
+  });
+  process.send!({ httpPort: service.httpAddress.port });
+  process.on('disconnect', () => void service.close(1000).then(() => process.exit(0)));
+});
