@@ -1,10 +1,14 @@
 /** Runs every benchmark in turn; each writes its own files to bench/results/. */
 import { main as commlink } from './commlink/run.js';
 import { main as internalDb } from './internal-db/run.js';
+import { main as httpDownloads } from './file-host/http.js';
+import { main as staging } from './file-host/staging.js';
 
 const benchmarks: [string, () => Promise<unknown>][] = [
   ['commlink', commlink],
   ['internal-db', internalDb],
+  ['staging', staging],
+  ['http-downloads', httpDownloads],
 ];
 
 for (const [name, run] of benchmarks) {

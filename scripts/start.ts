@@ -1,19 +1,25 @@
 /**
- * `npm start`: sets up what is missing (key bag, ticket RSA key pair) and runs what is built so
- * far on loopback: today the internal-db service, listening for the web host's commlink, proved
- * by a round trip (`db.info`) before its address is printed. Ctrl-C or SIGTERM closes it cleanly.
+ * `npm start`: sets up what is missing (key bag, ticket RSA key pair) and runs the system on
+ * loopback in this one process: the internal-db (seeded with demo data on first start), the web
+ * host's gateway (it dials the internal-db) and the file host (it dials the web host, serves HTTP
+ * downloads). The demo artifacts are put in the repository and the newest demo release is staged,
+ * so the printed download URL works at once. Ctrl-C or SIGTERM closes everything cleanly.
  */
-import { CommlinkClient, KeyBag, optionsFromConfig } from '../lib/commlink/index.js';
+import { readFile } from 'node:fs/promises';
+import { Readable } from 'node:stream';
+import { KeyBag, optionsFromConfig } from '../lib/commlink/index.js';
 import { readKeyBagFile } from '../lib/commlink/keybag-file.js';
 import { loadConfig } from '../lib/config/index.js';
 import { createLogger } from '../lib/log/logger.js';
-import { seedDemo } from '../services/internal-db/demo.js';
+import { FileHostService } from '../services/ftp/service.js';
+import { DEMO, demoArtifactContent, seedDemo } from '../services/internal-db/demo.js';
 import { InternalDbService } from '../services/internal-db/service.js';
+import { WebService } from '../services/web/service.js';
 import { errorText, resolveIo, runIfEntryPoint, type ScriptIo } from './cli.js';
 import { main as genKeybag } from './gen-keybag.js';
 import { main as genRsa } from './gen-rsa.js';
 
-const NOT_BUILT = ['file host (repository, staging, HTTP/FTP/SFTP downloads)', 'web host (portal, API, gateway)', 'supervisor for all three'];
+const NOT_BUILT = ['FTP and SFTP on the file host', 'web portal and REST API', 'supervisor running each service in its own process'];
 
 export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
   const { env, cwd, out, err } = resolveIo(io);
@@ -35,30 +41,69 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
       return code;
     }
   }
-  const log = createLogger({ level: config.log.level, fields: { service: 'internal-db' } });
+  const log = createLogger({ level: config.log.level });
   const bag = new KeyBag(await readKeyBagFile(config.commlink.keyBagPath));
   const commlink = { ...optionsFromConfig(config.commlink), bag };
-  const c = config.services.internalDb;
-  let service: InternalDbService;
+  const { internalDb: c, web: w, ftp: f } = config.services;
+  const started: { close(graceMs?: number): Promise<void> }[] = [];
+  const closeAll = async () => {
+    for (const service of started.reverse()) await service.close(5000);
+  };
   try {
-    service = await InternalDbService.start({ ...c, mode: 'listen', listenHost: c.host, listenPort: c.commlinkPort, commlink, log });
+    const db = await startStep('the internal-db', `${c.host}:${c.commlinkPort}`, 'FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT', () =>
+      InternalDbService.start({ ...c, mode: 'listen', listenHost: c.host, listenPort: c.commlinkPort, commlink, log: log.child({ service: 'internal-db' }) }),
+    );
+    started.push(db);
+    const demo = await seedDemo(db.store); // a fresh database gets demo data; shown this once
+    const web = await startStep('the web host', `${w.host}:${w.commlinkPort}`, 'FFS_SERVICES__WEB__COMMLINK_PORT', async () =>
+      WebService.start({
+        host: w.host,
+        commlinkPort: w.commlinkPort,
+        internalDb: { mode: 'listen', host: c.host, port: db.address!.port, dialListenHost: w.host, dialListenPort: c.dialPort },
+        commlink,
+        ticketPrivateKeyPem: await readFile(config.rsa.privateKeyPath, 'utf8'),
+        ticketTtlSeconds: w.ticketTtlSeconds,
+        log: log.child({ service: 'web' }),
+      }),
+    );
+    started.push(web);
+    if (!(await web.db.waitConnected(10_000))) throw new Error('the web host could not reach the internal-db');
+    const fileHost = await startStep('the file host', `${f.host}:${f.httpPort}`, 'FFS_SERVICES__FTP__HTTP_PORT', async () =>
+      FileHostService.start({
+        ...f,
+        ticketPublicKeyPem: await readFile(config.rsa.publicKeyPath, 'utf8'),
+        web: { host: w.host, port: web.commlinkAddress.port },
+        commlink,
+        log: log.child({ service: 'file-host' }),
+      }),
+    );
+    started.push(fileHost);
+    for (let i = 0; i < 500 && web.fileHosts.list().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    // The demo artifacts' bytes go into the repository (once), and the newest release is staged.
+    for (const version of DEMO.versions) {
+      const content = demoArtifactContent(version);
+      await web.fulfillment.ingest(Readable.from([content]), { size: content.length });
+    }
+    const newest = DEMO.versions.at(-1)!;
+    const staged = await web.fulfillment.stage(DEMO.customer, DEMO.product, newest);
+    const info = db.store.counts();
+    out(`internal-db listening on commlink ${c.host}:${db.address!.port} (FFS/1, ${config.commlink.acceptSuites.join(', ')}; key bag ${bag.size} keys, id ${bag.idHex})`);
+    out(`database ${c.dbPath}: ${String(info.customers)} customers, ${String(info.products)} products, ${String(info.releases)} releases`);
+    out(`web host gateway on commlink ${w.host}:${web.commlinkAddress.port}`);
+    out(`file host ${fileHost.name}: HTTP downloads at ${fileHost.httpUrl}/files/…, repository ${f.repositoryDir}`);
+    out(`demo download (${DEMO.product} ${newest}, staged for ${DEMO.customer}, ticket valid ${w.ticketTtlSeconds} s):`);
+    out(`  ${staged.files[0]!.url}`);
+    if (demo.created) {
+      out('demo data created; these secrets are shown this once (stored only hashed):');
+      for (const [key, value] of Object.entries(demo)) if (key !== 'created') out(`  ${key}: ${String(value)}`);
+    }
+    out(`not built yet: ${NOT_BUILT.join('; ')}`);
+    out('Ctrl-C stops.');
   } catch (e) {
-    err(`start: the internal-db cannot start on ${c.host}:${c.commlinkPort}: ${errorText(e)} (set FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT)`);
+    err(`start: ${errorText(e)}`);
+    await closeAll();
     return 1;
   }
-  const demo = await seedDemo(service.store); // a fresh database gets demo data; shown this once
-  const { port } = service.address!;
-  const probe = new CommlinkClient({ ...commlink, host: c.host, port, log });
-  const info = await probe.request('db.info', {}, { timeoutMs: 5000 });
-  await probe.close();
-  out(`internal-db listening on commlink ${c.host}:${port} (FFS/1, ${config.commlink.acceptSuites.join(', ')}; key bag ${bag.size} keys, id ${bag.idHex})`);
-  out(`database ${c.dbPath}: schema ${String(info.schemaVersion)}, ${String(info.customers)} customers, ${String(info.products)} products, ${String(info.releases)} releases`);
-  if (demo.created) {
-    out('demo data created; these secrets are shown this once (stored only hashed):');
-    for (const [key, value] of Object.entries(demo)) if (key !== 'created') out(`  ${key}: ${String(value)}`);
-  }
-  out(`not built yet: ${NOT_BUILT.join('; ')}`);
-  out('Ctrl-C stops.');
   await new Promise<void>((resolve) => {
     const stop = (signal: string) => {
       out(`${signal}: closing`);
@@ -67,8 +112,17 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
-  await service.close();
+  await closeAll();
   return 0;
+}
+
+/** Runs a service's start, turning a failure into a message that names the address and its setting. */
+async function startStep<T>(what: string, address: string, variable: string, start: () => Promise<T>): Promise<T> {
+  try {
+    return await start();
+  } catch (e) {
+    throw new Error(`${what} cannot start on ${address}: ${errorText(e)} (set ${variable})`);
+  }
 }
 
 runIfEntryPoint(import.meta.url, (argv) => main(argv));

@@ -46,6 +46,7 @@ test('an empty environment loads the defaults', (t) => {
       auditBatchSize: 500,
       auditFlushMs: 1000,
       ticketCacheEntries: 10000,
+      httpWorkers: 0,
       openFileCacheMs: 1000,
     },
     internalDb: {

@@ -121,6 +121,7 @@ test('EXDEV: areas on another filesystem are refused at start, or staged by copy
     auditFlushMs: 50,
     ticketCacheEntries: 10,
     openFileCacheMs: 1000,
+    httpWorkers: 1,
     ticketPublicKeyPem: ticketKeys().publicKeyPem,
     web: { host: '127.0.0.1', port: 1 },
     commlink: { bag: makeBag() },

@@ -1,4 +1,5 @@
 import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -7,14 +8,23 @@ import test from 'ava';
 import { CommlinkClient, KeyBag } from '../lib/commlink/index.js';
 import { readKeyBagFile } from '../lib/commlink/keybag-file.js';
 import { silentLogger } from '../lib/log/logger.js';
+import { demoArtifactContent } from '../services/internal-db/demo.js';
 
 const startScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'start.js');
 
-test('npm start sets up secrets, runs the internal-db on loopback, and stops cleanly on SIGTERM', async (t) => {
+test('npm start sets up secrets, runs internal-db, web gateway and file host on loopback, serves the demo download, and stops cleanly on SIGTERM', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'ffs-start-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const child = spawn(process.execPath, [startScript], {
-    env: { ...process.env, FFS_DATA_DIR: dataDir, FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: '0', FFS_LOG__LEVEL: 'warn' },
+    env: {
+      ...process.env,
+      FFS_DATA_DIR: dataDir,
+      FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: '0',
+      FFS_SERVICES__WEB__COMMLINK_PORT: '0',
+      FFS_SERVICES__FTP__HTTP_PORT: '0',
+      FFS_SERVICES__FTP__HTTP_WORKERS: '1',
+      FFS_LOG__LEVEL: 'warn',
+    },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let stdout = '';
@@ -37,6 +47,13 @@ test('npm start sets up secrets, runs the internal-db on loopback, and stops cle
   const login = await client.request('auth.check', { login: 'demo', password, protocol: 'http', clientAddress: '127.0.0.1' }, { timeoutMs: 10_000 });
   t.like(login, { customer: { login: 'demo' } });
   await client.close();
+  // The demo download works: the artifact's bytes are in the repository, staged, and served.
+  const url = /^  (http:\/\/\S+\/files\/\S+)$/m.exec(stdout)?.[1] as string;
+  const res = await fetch(url);
+  t.is(res.status, 200);
+  const body = Buffer.from(await res.arrayBuffer());
+  t.true(body.equals(demoArtifactContent('2.0.0')));
+  t.is(res.headers.get('x-checksum-sha256'), createHash('sha256').update(body).digest('hex'));
   child.kill('SIGTERM');
   t.is(await exited, 0);
   t.regex(stdout, /SIGTERM: closing/);

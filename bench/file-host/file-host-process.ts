@@ -28,6 +28,7 @@ process.once('message', async ({ keys, dir, webPort, publicKeyPem }: Setup) => {
     auditFlushMs: 1000,
     ticketCacheEntries: 10_000,
     openFileCacheMs: 1000,
+    httpWorkers: Number(process.env.BENCH_HTTP_WORKERS ?? 0),
     ticketPublicKeyPem: publicKeyPem,
     web: { host: '127.0.0.1', port: webPort },
     commlink: { bag: new KeyBag(keys.map((k) => Buffer.from(k, 'base64'))) },

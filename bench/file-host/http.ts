@@ -1,10 +1,12 @@
 /**
  * HTTP download benchmark: autocannon (its own process, 50 connections) against the file host's
  * ticketed download endpoint and, in the same run, nginx serving the same files with sendfile.
- * 1 KiB and 1 MiB files; rounds alternate between the two servers; medians.
+ * 1 KiB and 1 MiB files; rounds alternate between the two servers; medians. autocannon parses
+ * responses in JavaScript and saturates first, so wrk (C, Debian's package), when installed,
+ * loads both servers too: its figures show what each server can do.
  *   node dist/bench/file-host/http.js
  */
-import { execFile } from 'node:child_process';
+import { execFile, fork } from 'node:child_process';
 import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -20,7 +22,7 @@ const run = promisify(execFile);
 /** Fixed, named parameters. */
 export const PARAMS = Object.freeze({
   rounds: 3,
-  seconds: 8,
+  seconds: 6,
   warmupSeconds: 2,
   connections: 50,
   nginxWorkers: 'auto' as const,
@@ -39,6 +41,26 @@ interface Load {
   non2xx: number;
 }
 
+/** wrk, one thread, same connections; undefined when wrk is not installed. */
+async function wrk(url: string, seconds: number): Promise<Load | undefined> {
+  let stdout: string;
+  try {
+    ({ stdout } = await run('wrk', ['-t1', `-c${PARAMS.connections}`, `-d${seconds}s`, '--latency', url]));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+  const number = (re: RegExp) => Number(re.exec(stdout)?.[1] ?? NaN);
+  const ms = (re: RegExp) => {
+    const m = re.exec(stdout);
+    if (!m) return NaN;
+    const unit = m[2];
+    return Number(m[1]) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : 1);
+  };
+  const errors = number(/Non-2xx or 3xx responses: (\d+)/);
+  return { requestsPerSecond: number(/Requests\/sec:\s+([\d.]+)/), bytesPerSecond: NaN, p50: ms(/ 50%\s+([\d.]+)(us|ms|s)/), p99: ms(/ 99%\s+([\d.]+)(us|ms|s)/), errors: 0, non2xx: Number.isNaN(errors) ? 0 : errors };
+}
+
 async function autocannon(url: string, seconds: number): Promise<Load> {
   const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
   const { stdout } = await run(process.execPath, [bin, '--json', '-c', String(PARAMS.connections), '-d', String(seconds), url], { maxBuffer: 64 * 1024 * 1024 });
@@ -50,6 +72,11 @@ export async function main(): Promise<Result[]> {
   if (!nginxBinary()) throw new Error('the HTTP benchmark needs nginx: apt-get install nginx-light');
   const chain = await startBenchChain();
   const nginx = await startNginx(chain.dir, join(chain.dir, 'areas', 'bench'), PARAMS.nginxWorkers);
+  const bare = fork(join(here, 'bare-node-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const barePort = await new Promise<number>((resolve) => {
+    bare.once('message', (m) => resolve((m as { port: number }).port));
+    bare.send({ root: join(chain.dir, 'areas', 'bench') });
+  });
   const results: Result[] = [];
   try {
     for (const [label, size, measure, target] of PARAMS.sizes) {
@@ -60,7 +87,8 @@ export async function main(): Promise<Result[]> {
       const staged = await chain.web.fulfillment.stage('bench', 'acme', version);
       const ours = staged.files[0]!.url;
       const peer = `http://127.0.0.1:${nginx.port}/files/acme/${version}/${filename}`;
-      for (const url of [ours, peer]) {
+      const reference = `http://127.0.0.1:${barePort}/files/acme/${version}/${filename}`;
+      for (const url of [ours, peer, reference]) {
         const res = await fetch(url);
         const body = Buffer.from(await res.arrayBuffer());
         if (res.status !== 200 || body.length !== size) throw new Error(`${url}: ${res.status}, ${body.length} bytes`);
@@ -69,32 +97,60 @@ export async function main(): Promise<Result[]> {
       await autocannon(peer, PARAMS.warmupSeconds);
       const a: Load[] = [];
       const b: Load[] = [];
+      const wa: Load[] = [];
+      const wb: Load[] = [];
+      const c: Load[] = [];
       for (let round = 0; round < PARAMS.rounds; round++) {
         a.push(await autocannon(ours, PARAMS.seconds));
         b.push(await autocannon(peer, PARAMS.seconds));
-        const l = (x: Load) => `${Math.round(x.requestsPerSecond)} req/s ${(x.bytesPerSecond / 1e6).toFixed(0)} MB/s p99 ${x.p99} ms${x.errors + x.non2xx ? ` (${x.errors} errors, ${x.non2xx} non-2xx)` : ''}`;
-        process.stderr.write(`  ${label} round ${round + 1}: file host ${l(a.at(-1)!)} | nginx ${l(b.at(-1)!)}\n`);
+        c.push(await autocannon(reference, PARAMS.seconds));
+        const w = [await wrk(ours, PARAMS.seconds), await wrk(peer, PARAMS.seconds)];
+        if (w[0] && w[1]) {
+          wa.push(w[0]);
+          wb.push(w[1]);
+        }
+        const l = (x: Load) => `${Math.round(x.requestsPerSecond)} req/s p99 ${x.p99} ms${x.errors + x.non2xx ? ` (${x.errors} errors, ${x.non2xx} non-2xx)` : ''}`;
+        process.stderr.write(`  ${label} round ${round + 1}: autocannon: file host ${l(a.at(-1)!)} | nginx ${l(b.at(-1)!)} | bare Node ${l(c.at(-1)!)}${w[0] && w[1] ? `; wrk: file host ${l(w[0])} | nginx ${l(w[1])}` : ''}\n`);
       }
-      const pick = (loads: Load[], f: (l: Load) => number) => loads.map(f);
-      const rps = [pick(a, (l) => l.requestsPerSecond), pick(b, (l) => l.requestsPerSecond)] as const;
-      const mbs = [pick(a, (l) => l.bytesPerSecond / 1e6), pick(b, (l) => l.bytesPerSecond / 1e6)] as const;
-      const p99 = [pick(a, (l) => l.p99), pick(b, (l) => l.p99)] as const;
-      const headline = measure === 'requests' ? rps : mbs;
       const peerName = `nginx ${nginx.version}`;
-      results.push(
-        { metric: `${label}: requests/s`, unit: 'req/s', value: median(rps[0]), peer: peerName, peerValue: median(rps[1]), ratio: median(rps[0]) / median(rps[1]), runs: rps[0].map(Math.round) },
-        { metric: `${label}: throughput`, unit: 'MB/s', value: median(mbs[0]), peer: peerName, peerValue: median(mbs[1]), ratio: median(mbs[0]) / median(mbs[1]), runs: mbs[0].map((v) => Math.round(v)) },
-        { metric: `${label}: p99 latency`, unit: 'ms', value: median(p99[0]), peer: peerName, peerValue: median(p99[1]), ratio: median(p99[0]) / median(p99[1]), better: 'lower', runs: p99[0] },
-        { metric: `${label}: ${measure === 'requests' ? 'requests/s' : 'throughput'} ratio to nginx`, unit: '×', value: median(headline[0]) / median(headline[1]), target, runs: headline[0].map((v, i) => Math.round((v / headline[1][i]!) * 100) / 100) },
-      );
+      const figures = (client: string, ours: Load[], theirs: Load[], withTarget: boolean) => {
+        const rps = [ours.map((l) => l.requestsPerSecond), theirs.map((l) => l.requestsPerSecond)] as const;
+        const mbs = [rps[0].map((v) => (v * size) / 1e6), rps[1].map((v) => (v * size) / 1e6)] as const;
+        const p99 = [ours.map((l) => l.p99), theirs.map((l) => l.p99)] as const;
+        const headline = measure === 'requests' ? rps : mbs;
+        const rows: Result[] = [
+          { metric: `${label}, ${client}: requests/s`, unit: 'req/s', value: median(rps[0]), peer: peerName, peerValue: median(rps[1]), ratio: median(rps[0]) / median(rps[1]), runs: rps[0].map(Math.round) },
+          { metric: `${label}, ${client}: payload throughput`, unit: 'MB/s', value: median(mbs[0]), peer: peerName, peerValue: median(mbs[1]), ratio: median(mbs[0]) / median(mbs[1]), runs: mbs[0].map(Math.round) },
+          { metric: `${label}, ${client}: p99 latency`, unit: 'ms', value: median(p99[0]), peer: peerName, peerValue: median(p99[1]), ratio: median(p99[0]) / median(p99[1]), better: 'lower', runs: p99[0] },
+          {
+            metric: `${label}, ${client}: ${measure === 'requests' ? 'requests/s' : 'throughput'} ratio to nginx`,
+            unit: '×',
+            value: median(headline[0]) / median(headline[1]),
+            ...(withTarget ? { target } : {}),
+            runs: headline[0].map((v, i) => Math.round((v / headline[1][i]!) * 100) / 100),
+          },
+        ];
+        return rows;
+      };
+      results.push(...figures('autocannon', a, b, true));
+      const bareRps = c.map((l) => l.requestsPerSecond);
+      results.push({
+        metric: `${label}, autocannon: bare Node.js server (reference), ${measure === 'requests' ? 'requests/s' : 'throughput'} ratio to nginx`,
+        unit: '×',
+        value: median(bareRps) / median(b.map((l) => l.requestsPerSecond)),
+        runs: bareRps.map((v, i) => Math.round((v / b[i]!.requestsPerSecond) * 100) / 100),
+      });
+      if (wa.length > 0) results.push(...figures('wrk', wa, wb, false));
     }
   } finally {
     await nginx.stop();
+    bare.disconnect();
     await chain.close();
   }
   const intro = [
     `autocannon ${PARAMS.connections} connections, keep-alive, ${PARAMS.seconds} s per round, ${PARAMS.rounds} rounds alternating between the servers (${new Date().toISOString().slice(0, 10)}, ${process.version}, 2 cores shared by client and servers); medians.`,
-    `File host: one Node process serving \`/files/<path>?ticket=<RSA-signed ticket>\` from the customer's area (ticket verified once, then cached; path resolved and file opened per request; every transfer's outcome batched to the internal-db audit through the web host, which run in the benchmark's own process). Peer: nginx (worker_processes ${PARAMS.nginxWorkers}, sendfile on, tcp_nopush, access log on) serving the same area at the same paths, no ticket check.`,
+    `File host: download worker processes (one per core) serving \`/files/<path>?ticket=<RSA-signed ticket>\` from the customer's area (ticket verified once, then cached; path resolved and file opened per request; every transfer's outcome batched to the internal-db audit through the web host, which run in the benchmark's own process). Targets are judged on the autocannon figures (the client the issue names); the wrk rows show the same servers under a client that is not the bottleneck. Peer: nginx (worker_processes ${PARAMS.nginxWorkers}, sendfile on, tcp_nopush, access log on) serving the same area at the same paths, no ticket check.`,
+    'Reference: a bare Node.js server in one process (file opened once, createReadStream, no ticket, no checks, no audit): the ceiling of the platform on this machine, measured in the same rounds.',
   ].join('\n');
   await writeResults(join(here, '..', '..', '..', 'bench', 'results'), 'http-downloads', 'HTTP download benchmark (file host vs nginx)', intro, results);
   return results;

@@ -117,6 +117,7 @@ const services = z
         auditBatchSize: intField(1, 10_000, 500, 'Transfer outcomes sent to the internal-db in one batch.'),
         auditFlushMs: intField(10, 60_000, 1000, 'Longest time a transfer outcome waits before its batch is sent, in ms.'),
         ticketCacheEntries: intField(0, 1_000_000, 10_000, 'Verified download tickets remembered until they expire (0: verify every request).'),
+        httpWorkers: intField(0, 64, 0, 'HTTP download worker processes sharing the download port (0: one per CPU core).'),
         openFileCacheMs: intField(0, 60_000, 1000, 'How long an opened file is reused by later downloads of it, in ms (0: open per request). Staging changes drop it at once.'),
       })
       .prefault({}),

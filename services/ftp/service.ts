@@ -2,12 +2,11 @@ import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { CommlinkOptions, KeyBag } from '../../lib/commlink/index.js';
 import type { Logger } from '../../lib/log/logger.js';
-import { TicketVerifier } from '../../lib/tickets/index.js';
 import { Areas } from './common/areas.js';
 import { AuditReporter } from './common/audit-reporter.js';
-import { OpenFileCache } from './common/open-file-cache.js';
 import { WebLink } from './common/web-link.js';
-import { DownloadServer } from './http/server.js';
+import { availableParallelism } from 'node:os';
+import { DownloadWorkers } from './http/download-workers.js';
 import { makeFileHostHandlers } from './ops.js';
 import { HashPool } from './repository/hash-pool.js';
 import { Repository } from './repository/repository.js';
@@ -29,6 +28,8 @@ export interface FileHostOptions {
   ticketCacheEntries: number;
   /** How long an opened file is reused by later requests for it, in ms (0: open per request). */
   openFileCacheMs: number;
+  /** HTTP download worker processes (0: one per CPU core). */
+  httpWorkers: number;
   /** The web host's ticket-verifying RSA public key (SPKI PEM). */
   ticketPublicKeyPem: string;
   /** The web host's commlink address (the file host dials it). */
@@ -53,8 +54,7 @@ export class FileHostService {
   readonly link: WebLink;
   readonly linkable: boolean;
   readonly #hashPool: HashPool;
-  readonly #http: DownloadServer;
-  readonly #openFiles: OpenFileCache;
+  readonly #http: DownloadWorkers;
   readonly #log: Logger;
   #httpAddress: AddressInfo | undefined;
   #httpUrl = '';
@@ -66,8 +66,7 @@ export class FileHostService {
     this.repo = parts.repo;
     this.linkable = parts.linkable;
     this.areas = new Areas(options.areasDir);
-    this.#openFiles = new OpenFileCache({ ttlMs: options.openFileCacheMs });
-    this.stager = new Stager(this.repo, this.areas, options.log, (customer) => this.#openFiles.invalidate(customer));
+    this.stager = new Stager(this.repo, this.areas, options.log, (customer) => this.#http.invalidate(customer));
     const handlers = makeFileHostHandlers({
       repo: this.repo,
       stager: this.stager,
@@ -84,8 +83,21 @@ export class FileHostService {
       registration: () => ({ name: this.name, httpUrl: this.#httpUrl }),
     });
     this.audit = new AuditReporter({ link: this.link, batchSize: options.auditBatchSize, flushMs: options.auditFlushMs, log: options.log });
-    const verifier = new TicketVerifier(options.ticketPublicKeyPem, { cacheEntries: options.ticketCacheEntries });
-    this.#http = new DownloadServer({ areas: this.areas, repo: this.repo, verifier, audit: this.audit, openFiles: this.#openFiles, log: options.log });
+    this.#http = new DownloadWorkers({
+      count: options.httpWorkers === 0 ? availableParallelism() : options.httpWorkers,
+      host: options.host,
+      port: options.httpPort,
+      settings: {
+        areasDir: options.areasDir,
+        ticketPublicKeyPem: options.ticketPublicKeyPem,
+        ticketCacheEntries: options.ticketCacheEntries,
+        openFileCacheMs: options.openFileCacheMs,
+        outcomeFlushMs: Math.min(100, options.auditFlushMs),
+      },
+      digestOf: (path, stats) => this.repo.digestOf(path, stats),
+      onOutcome: (outcome) => this.audit.report(outcome),
+      log: options.log,
+    });
   }
 
   static async start(options: FileHostOptions): Promise<FileHostService> {
@@ -97,7 +109,7 @@ export class FileHostService {
       const linkable = await checkLinkable(repo.tmpDir, options.areasDir, options.allowCrossDevice);
       if (!linkable) options.log.warn('repository and areas are on different filesystems: staging will copy', { repository: options.repositoryDir, areas: options.areasDir });
       service = new FileHostService(options, { hashPool, repo, linkable });
-      service.#httpAddress = await service.#http.listen(options.httpPort, options.host);
+      service.#httpAddress = await service.#http.start();
       const { address, port } = service.#httpAddress;
       service.#httpUrl = options.publicHttpUrl || `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
       options.log.info('file host listening', { name: options.name, http: service.#httpUrl, repository: options.repositoryDir, objects: repo.digests.size });
@@ -123,7 +135,6 @@ export class FileHostService {
   /** Stops serving downloads (in-progress ones get graceMs), sends the audit, closes the link. */
   async close(graceMs = 5000): Promise<void> {
     await this.#http.close(graceMs);
-    this.#openFiles.clear();
     await this.audit.close(graceMs);
     await this.link.close(graceMs);
     await this.#hashPool.close();

@@ -4,12 +4,18 @@ import type { Store } from './store/index.js';
 
 export const DEMO = Object.freeze({ vendor: 'Acme Software', product: 'acme-db', customer: 'demo', versions: ['1.0.0', '2.0.0'] });
 
+/** The bytes of a demo artifact: 1 MiB of readable text, the same on every installation. */
+export function demoArtifactContent(version: string): Buffer {
+  const line = Buffer.from(`${DEMO.product} ${version}: demo artifact of the fulfillment server\n`);
+  return Buffer.alloc(1_048_576, line);
+}
+
 /**
  * Demo data for a fresh installation, in one transaction: a vendor, a product with two published
  * releases, a customer entitled to it, and customer, vendor and admin API tokens. The secrets are
  * returned (to be shown once) and stored only hashed. Does nothing when the demo vendor exists.
- * The artifacts name repository objects by the SHA-256 of a fixed text; the repository itself
- * (the file host) is not part of this database.
+ * The artifacts name repository objects by the SHA-256 of `demoArtifactContent`; putting those
+ * bytes in a file host's repository is the caller's part (npm start does it).
  */
 export async function seedDemo(store: Store): Promise<Record<string, string | boolean>> {
   if (store.catalogue.listVendors().some((v) => v.name === DEMO.vendor)) return { created: false };
@@ -21,10 +27,11 @@ export async function seedDemo(store: Store): Promise<Record<string, string | bo
     catalogue.createProduct(DEMO.vendor, DEMO.product, 'Acme DB', null);
     for (const version of DEMO.versions) {
       catalogue.createRelease(DEMO.product, version, 'stable');
-      const digest = createHash('sha256').update(`demo ${DEMO.product} ${version}`).digest('hex');
+      const content = demoArtifactContent(version);
+      const digest = createHash('sha256').update(content).digest('hex');
       catalogue.addArtifact(DEMO.product, version, {
         filename: `${DEMO.product}-${version}-linux-x64.tar.gz`,
-        size: 1_048_576,
+        size: content.length,
         sha256: digest,
         platform: 'linux',
         arch: 'x64',

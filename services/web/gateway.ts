@@ -10,7 +10,7 @@ import type { InternalDbLink } from './internal-db-link.js';
  * the file host to the internal-db. Anything else (creating customers, granting entitlements …)
  * is not forwarded: a compromised file host can check logins and report transfers, no more.
  */
-export const FORWARDED_OPS = ['auth.check', 'release.resolve', 'entitlements.list', 'audit.record'] as const;
+export const FORWARDED_OPS = ['auth.check', 'release.resolve', 'entitlements.list', 'audit.record', 'audit.recordCompact'] as const;
 
 const registration = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/),

@@ -65,6 +65,7 @@ export async function startChain(t: ExecutionContext, options: ChainOptions = {}
     auditFlushMs: 50,
     ticketCacheEntries: 1000,
     openFileCacheMs: 1000,
+    httpWorkers: 1,
     ticketPublicKeyPem: publicKeyPem,
     web: { host: '127.0.0.1', port: web.commlinkAddress.port },
     commlink: { bag: db.bag, reconnectMinMs: 20, reconnectMaxMs: 200 },

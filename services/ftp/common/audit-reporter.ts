@@ -1,4 +1,4 @@
-import { randomUUID } from 'node:crypto';
+import { randomBytes } from 'node:crypto';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { WebLink } from './web-link.js';
 
@@ -25,15 +25,26 @@ export interface AuditReporterOptions {
 
 interface Queued {
   outcome: TransferOutcome;
-  eventId: string;
+  /** The event id after this process's prefix (base 36 counter). */
+  id: string;
   atMs: number;
+}
+
+interface CompactGroup {
+  customer: string;
+  artifactId: number | null;
+  path: string;
+  protocol: TransferOutcome['protocol'];
+  clientAddress: string;
+  idPrefix: string;
+  events: string;
 }
 
 /** Codes after which resending the same batch cannot succeed. */
 const PERMANENT = new Set(['ERR_INVALID_INPUT', 'ERR_NOT_FOUND']);
 
 /**
- * Batches transfer outcomes and sends them over the commlink (`audit.record`, forwarded by the web
+ * Batches transfer outcomes and sends them over the commlink (`audit.recordCompact`, forwarded by the web
  * host to the internal-db). A batch goes when it is full or `flushMs` after its first event. A
  * failed send is retried with the next flush; event ids make a resend harmless. `close()` sends what
  * is left.
@@ -44,7 +55,7 @@ export class AuditReporter {
   readonly #options: Required<AuditReporterOptions>;
   #queue: Queued[] = [];
   /** Event ids are this process's random prefix and a counter: unique, and cheap per transfer. */
-  readonly #idPrefix = randomUUID();
+  readonly #idPrefix = randomBytes(12).toString('base64url');
   #nextId = 0;
   #timer: NodeJS.Timeout | undefined;
   #sending: Promise<void> | undefined;
@@ -61,7 +72,7 @@ export class AuditReporter {
   }
 
   report(outcome: TransferOutcome): void {
-    this.#queue.push({ outcome, eventId: `${this.#idPrefix}:${(this.#nextId++).toString(36)}`, atMs: Date.now() });
+    this.#queue.push({ outcome, id: (this.#nextId++).toString(36), atMs: Date.now() });
     if (this.#queue.length > this.#options.maxQueued) {
       this.#queue.shift();
       if (this.#dropped++ % 1000 === 0) this.#options.log.error('audit queue full: oldest transfer outcomes dropped', { dropped: this.#dropped });
@@ -85,19 +96,34 @@ export class AuditReporter {
   async #drain(): Promise<void> {
     while (this.#queue.length > 0) {
       const batch = this.#queue.slice(0, this.#options.batchSize);
-      const events = batch.map(({ outcome, eventId, atMs }) => ({ ...outcome, artifactId: outcome.artifactId ?? null, eventId, at: new Date(atMs).toISOString() }));
       try {
-        await this.#options.link.request('audit.record', { events: events as never }, 30_000);
+        await this.#options.link.request('audit.recordCompact', { groups: this.#compact(batch) as never }, 30_000);
       } catch (err) {
         const code = (err as { code?: string }).code ?? '';
         if (!PERMANENT.has(code)) {
           this.#options.log.warn('audit batch not delivered; will retry', { events: batch.length, code });
           return;
         }
-        this.#options.log.error('audit batch refused by the internal-db; dropped', { err, events });
+        this.#options.log.error('audit batch refused by the internal-db; dropped', { err, events: batch.map((q) => ({ ...q.outcome, eventId: `${this.#idPrefix}:${q.id}` })) });
       }
       this.#queue.splice(0, batch.length);
     }
+  }
+
+  /**
+   * The batch as `audit.recordCompact` takes it: transfers of the same customer, artifact, path,
+   * protocol and address share one group, each a line `<id> <bytes> <ms> <c|a> <epoch ms>`.
+   */
+  #compact(batch: readonly Queued[]): CompactGroup[] {
+    const groups = new Map<string, CompactGroup>();
+    for (const { outcome: o, id, atMs } of batch) {
+      const key = `${o.customer}\u0000${o.artifactId ?? ''}\u0000${o.path}\u0000${o.protocol}\u0000${o.clientAddress}`;
+      const line = `${id} ${o.bytes} ${o.durationMs} ${o.outcome === 'complete' ? 'c' : 'a'} ${atMs}`;
+      const group = groups.get(key);
+      if (group) group.events += `\n${line}`;
+      else groups.set(key, { customer: o.customer, artifactId: o.artifactId ?? null, path: o.path, protocol: o.protocol, clientAddress: o.clientAddress, idPrefix: this.#idPrefix, events: line });
+    }
+    return [...groups.values()];
   }
 
   /** Sends what is queued (waiting up to `timeoutMs`); what cannot be sent is logged. */
@@ -112,6 +138,6 @@ export class AuditReporter {
     }
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#queue.length > 0) this.#options.log.error('audit outcomes not delivered at close', { events: this.#queue.map((q) => ({ ...q.outcome, eventId: q.eventId })) });
+    if (this.#queue.length > 0) this.#options.log.error('audit outcomes not delivered at close', { events: this.#queue.map((q) => ({ ...q.outcome, eventId: `${this.#idPrefix}:${q.id}` })) });
   }
 }

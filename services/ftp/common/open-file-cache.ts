@@ -17,6 +17,8 @@ export interface CachedFile {
   readonly realPath: string;
   /** Response headers computed once per entry (by the HTTP edge). */
   headers?: Record<string, string | number>;
+  /** The same with the whole file's Content-Length: a plain 200 sends these as they are. */
+  fullHeaders?: Record<string, string | number>;
 }
 
 interface Entry {

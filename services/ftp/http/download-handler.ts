@@ -1,4 +1,4 @@
-import { createReadStream, readSync } from 'node:fs';
+import { createReadStream, readSync, type Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename } from 'node:path';
 import { pipeline } from 'node:stream';
@@ -6,20 +6,21 @@ import { create as contentDisposition } from 'content-disposition';
 import type { TicketVerifier } from '../../../lib/tickets/index.js';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { Areas } from '../common/areas.js';
-import type { AuditReporter } from '../common/audit-reporter.js';
+import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { OpenFileCache } from '../common/open-file-cache.js';
 import { normalizeVirtualPath } from '../common/path-resolver.js';
 import { FileHostErrors } from '../errors.js';
-import type { Repository } from '../repository/repository.js';
 import { decideRange } from './range.js';
 import { httpStatusOf } from './status.js';
 
 export interface DownloadHandlerOptions {
   areas: Areas;
-  repo: Repository;
   verifier: TicketVerifier;
-  audit: AuditReporter;
   openFiles: OpenFileCache;
+  /** The SHA-256 of an opened file (the repository object it links to). */
+  digestOf: (realPath: string, stats: Stats) => string | Promise<string>;
+  /** Where each transfer's outcome goes (the audit, through the file host). */
+  outcomes: { report(outcome: TransferOutcome): void };
   log: Logger;
 }
 
@@ -41,7 +42,7 @@ const STREAM_CHUNK = 512 * 1024;
  * microseconds, less than a trip through the thread pool; bodies are read asynchronously.
  */
 export function createDownloadHandler(options: DownloadHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { areas, repo, verifier, audit, openFiles, log } = options;
+  const { areas, verifier, outcomes, openFiles, digestOf, log } = options;
 
   const fail = (res: ServerResponse, err: unknown): void => {
     const status = httpStatusOf(err);
@@ -56,6 +57,21 @@ export function createDownloadHandler(options: DownloadHandlerOptions): (req: In
     res.end(body);
   };
 
+  /** Request paths already decoded and normalised (a pure function of the path: safe to remember). */
+  const normalizedPaths = new Map<string, string>();
+  const normalizeRequestPath = (rawPath: string): string => {
+    let decoded: string;
+    try {
+      decoded = decodeURIComponent(rawPath.slice(FILES_PREFIX.length));
+    } catch {
+      throw FileHostErrors.PATH_REFUSED('path refused: malformed percent-encoding');
+    }
+    const path = normalizeVirtualPath(decoded, { clamp: false });
+    if (normalizedPaths.size >= 10_000) normalizedPaths.clear();
+    normalizedPaths.set(rawPath, path);
+    return path;
+  };
+
   const serve = async (req: IncomingMessage, res: ServerResponse, started: number): Promise<void> => {
     const url = req.url ?? '/';
     const q = url.indexOf('?');
@@ -65,20 +81,14 @@ export function createDownloadHandler(options: DownloadHandlerOptions): (req: In
     if (!ticket) throw FileHostErrors.TICKET_INVALID('a download ticket is required (?ticket=…)');
     const verdict = verifier.verify(ticket);
     if (!verdict.ok) throw FileHostErrors.TICKET_INVALID(verdict.message, { reason: verdict.reason });
-    let decoded: string;
-    try {
-      decoded = decodeURIComponent(rawPath.slice(FILES_PREFIX.length));
-    } catch {
-      throw FileHostErrors.PATH_REFUSED('path refused: malformed percent-encoding');
-    }
-    const path = normalizeVirtualPath(decoded, { clamp: false });
+    const path = normalizedPaths.get(rawPath) ?? normalizeRequestPath(rawPath);
     const { claims } = verdict;
     if (path !== claims.path) throw FileHostErrors.TICKET_INVALID('the ticket is for another file');
     const { file, release } = openFiles.acquire(claims.customer, path, () => areas.rootOf(claims.customer));
     let handedOff = false;
     try {
       const { stats } = file;
-      const headers = file.headers ?? (file.headers = baseHeaders(path, stats.mtime, repo.digests.get(stats) ?? (await repo.digestOf(file.realPath, stats))));
+      const headers = file.headers ?? (file.headers = baseHeaders(path, stats.mtime, await digestOf(file.realPath, stats)));
       const etag = headers.etag as string;
       const ifMatch = req.headers['if-match'];
       if (ifMatch !== undefined && !matchesEtag(ifMatch, etag)) {
@@ -99,15 +109,14 @@ export function createDownloadHandler(options: DownloadHandlerOptions): (req: In
       const start = range.kind === 'partial' ? range.start : 0;
       const end = range.kind === 'partial' ? range.end : size - 1;
       const length = size === 0 ? 0 : end - start + 1;
-      const response: Record<string, string | number> = { ...headers, 'content-length': length };
-      if (range.kind === 'partial') response['content-range'] = `bytes ${start}-${end}/${size}`;
-      res.writeHead(range.kind === 'partial' ? 206 : 200, response);
+      if (range.kind === 'partial') res.writeHead(206, { ...headers, 'content-length': length, 'content-range': `bytes ${start}-${end}/${size}` });
+      else res.writeHead(200, file.fullHeaders ?? (file.fullHeaders = { ...headers, 'content-length': length }));
       if (req.method === 'HEAD' || length === 0) {
         res.end();
         return;
       }
       const report = (bytes: number) =>
-        audit.report({
+        outcomes.report({
           customer: claims.customer,
           artifactId: claims.artifactId ?? null,
           path,

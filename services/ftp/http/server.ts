@@ -1,5 +1,5 @@
 import { createServer, type Server } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer } from 'node:net';
 import { createDownloadHandler, type DownloadHandlerOptions } from './download-handler.js';
 
 /** The file host's HTTP download server (node:http; the handler does the work). */
@@ -28,6 +28,17 @@ export class DownloadServer {
       this.#server.listen(port, host, () => {
         this.#server.off('error', reject);
         resolve(this.#server.address() as AddressInfo);
+      });
+    });
+  }
+
+  /** Serves on a listening socket handed over by the file host (download workers). */
+  listenOn(handle: NetServer): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(handle, () => {
+        this.#server.off('error', reject);
+        resolve();
       });
     });
   }

@@ -192,7 +192,7 @@ export class Repository {
   }
 
   /** The SHA-256 of a file by its inode: indexed for objects, hashed in the pool otherwise (and remembered). */
-  async digestOf(path: string, stats: Stats): Promise<string> {
+  async digestOf(path: string, stats: Pick<Stats, 'dev' | 'ino' | 'size' | 'mtimeMs'>): Promise<string> {
     const known = this.digests.get(stats);
     if (known) return known;
     const digest = await this.#hashPool.hashFile(path);

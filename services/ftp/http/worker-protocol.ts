@@ -1,0 +1,39 @@
+import type { LogLevel } from '../../../lib/log/logger.js';
+import type { TransferOutcome } from '../common/audit-reporter.js';
+
+/**
+ * Messages between the file host and its HTTP download workers (child processes sharing one
+ * listening socket). The worker holds no secret: it verifies tickets with the public key and reads
+ * the customer areas; outcomes and logs go to the file host, which owns the audit and the log.
+ */
+export interface WorkerSettings {
+  workerId: number;
+  areasDir: string;
+  ticketPublicKeyPem: string;
+  ticketCacheEntries: number;
+  openFileCacheMs: number;
+  /** How often the worker sends its transfer outcomes, in ms. */
+  outcomeFlushMs: number;
+}
+
+export interface DigestStats {
+  dev: number;
+  ino: number;
+  size: number;
+  mtimeMs: number;
+}
+
+export type ToWorker =
+  | { type: 'init'; settings: WorkerSettings } // sent with the listening socket
+  | { type: 'invalidate'; customer: string }
+  | { type: 'digest.reply'; id: number; sha256?: string; error?: string }
+  | { type: 'handle.request' }
+  | { type: 'close'; graceMs: number };
+
+export type FromWorker =
+  | { type: 'ready' }
+  | { type: 'outcomes'; outcomes: TransferOutcome[] }
+  | { type: 'digest'; id: number; realPath: string; stats: DigestStats }
+  | { type: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> }
+  | { type: 'handle' } // sent with the listening socket
+  | { type: 'closed' };
