@@ -154,3 +154,42 @@ test('100 concurrent downloads are each byte-identical', async (t) => {
   const bodies = await Promise.all(Array.from({ length: 100 }, async () => body(await fetch(url))));
   t.true(bodies.every((b) => b.equals(content)));
 });
+
+test('a download worker that dies is replaced, and the others keep serving', async (t) => {
+  const { chain, content, url } = await setup(t, 100_000);
+  await chain.fileHost.close(0); // this test wants two workers: start a second file host
+  const other = await startChain(t, { fileHost: { name: 'file-2', httpWorkers: 2 } });
+  await publish(other, '1.0.0', content, 'acme db 1.0.0 (x64).tar.gz');
+  await other.call('customer.create', { login: 'globex', name: 'Globex', password: 'correct horse battery' });
+  await other.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
+  const staged = await other.web.fulfillment.stage('globex', 'acme-db', '1.0.0');
+  const before = other.fileHost.httpWorkerPids;
+  t.is(before.length, 2);
+  process.kill(before[0]!, 'SIGKILL');
+  const bodies = await Promise.all(Array.from({ length: 20 }, async () => body(await fetch(staged.files[0]!.url))));
+  t.true(bodies.every((b) => b.equals(content)), 'served throughout');
+  await waitFor(() => other.fileHost.httpWorkerPids.length === 2 && !other.fileHost.httpWorkerPids.includes(before[0]!), 10_000, 'a replacement worker');
+  t.true((await body(await fetch(staged.files[0]!.url))).equals(content));
+  t.truthy(url);
+});
+
+test('closing the file host lets a download in progress end and still records its outcome', async (t) => {
+  const { chain, url } = await setup(t, 32 * 1024 * 1024);
+  const received = await new Promise<number>((resolve, reject) => {
+    const req = get(url, (res) => {
+      let bytes = 0;
+      res.once('data', (chunk: Buffer) => {
+        bytes += chunk.length;
+        res.pause(); // a slow client: the rest stays in the server's buffers
+        void chain.fileHost.close(300).then(() => resolve(bytes));
+      });
+      res.on('error', () => {});
+    });
+    req.on('error', (err) => ((err as NodeJS.ErrnoException).code === 'ECONNRESET' ? undefined : reject(err)));
+  });
+  t.true(received > 0);
+  const events = (await chain.call('audit.query', { customer: 'globex' })).events as { outcome: string; bytes: number }[];
+  t.is(events.length, 1, 'the outcome reached the internal-db before the file host closed');
+  t.is(events[0]!.outcome, 'aborted');
+  t.true(events[0]!.bytes < 32 * 1024 * 1024);
+});

@@ -126,6 +126,18 @@ test('stagings and audit: recorded, idempotent, queried', async (t) => {
   t.deepEqual(since.events.map((e) => e.eventId), ['file-1:00000003']);
   t.is(await codeOf(call('audit.record', { events: [event(4, 'complete'), { ...event(5, 'complete'), customer: 'nobody' }] })), 'ERR_NOT_FOUND');
   t.is(((await call('audit.query', {})) as { events: unknown[] }).events.length, 3, 'a batch with one bad event records nothing');
+  // The compact form file hosts send: groups of transfers sharing customer, path, protocol, address.
+  const compact = {
+    groups: [
+      { customer: 'globex', artifactId: null, path: '/acme-db/1.0.0/a.tgz', protocol: 'http', clientAddress: '192.0.2.9', idPrefix: 'host-aaaa', events: '1 1000 12 c 1798761600000\n2 400 3 a 1798761601000' },
+      { customer: 'globex', path: '/acme-db/2.0.0/b.tgz', protocol: 'http', clientAddress: '192.0.2.9', idPrefix: 'host-aaaa', events: '3 77 1 c 1798761602000' },
+    ],
+  };
+  t.deepEqual(await call('audit.recordCompact', compact), { recorded: 3, received: 3 });
+  t.deepEqual(await call('audit.recordCompact', compact), { recorded: 0, received: 3 }, 'a retried batch is not counted twice');
+  const http = (await call('audit.query', { protocol: 'http' })) as { events: Record<string, unknown>[] };
+  t.like(http.events.find((e) => e.eventId === 'host-aaaa:2'), { customer: 'globex', path: '/acme-db/1.0.0/a.tgz', bytes: 400, durationMs: 3, outcome: 'aborted', at: '2027-01-01T00:00:01.000Z' });
+  t.is(http.events.filter((e) => String(e.eventId).startsWith('host-aaaa:')).length, 3);
 });
 
 test('online backup on demand is a consistent, openable copy', async (t) => {

@@ -58,6 +58,7 @@ export class FileHostService {
   readonly #log: Logger;
   #httpAddress: AddressInfo | undefined;
   #httpUrl = '';
+  #closing: Promise<void> | undefined;
 
   private constructor(options: FileHostOptions, parts: { hashPool: HashPool; repo: Repository; linkable: boolean }) {
     this.name = options.name;
@@ -132,8 +133,21 @@ export class FileHostService {
     return this.#httpUrl;
   }
 
-  /** Stops serving downloads (in-progress ones get graceMs), sends the audit, closes the link. */
-  async close(graceMs = 5000): Promise<void> {
+  /** Process ids of the HTTP download workers now running. */
+  get httpWorkerPids(): number[] {
+    return this.#http.pids;
+  }
+
+  /**
+   * Stops serving downloads (those in progress get graceMs), then sends every transfer outcome to
+   * the audit, then closes the link. Safe to call more than once.
+   */
+  close(graceMs = 5000): Promise<void> {
+    this.#closing ??= this.#close(graceMs);
+    return this.#closing;
+  }
+
+  async #close(graceMs: number): Promise<void> {
     await this.#http.close(graceMs);
     await this.audit.close(graceMs);
     await this.link.close(graceMs);

@@ -41,8 +41,25 @@ const STREAM_CHUNK = 512 * 1024;
  * Metadata calls (realpath, open, fstat) are synchronous: on a local filesystem they take
  * microseconds, less than a trip through the thread pool; bodies are read asynchronously.
  */
-export function createDownloadHandler(options: DownloadHandlerOptions): (req: IncomingMessage, res: ServerResponse) => void {
-  const { areas, verifier, outcomes, openFiles, digestOf, log } = options;
+export interface DownloadHandler {
+  (req: IncomingMessage, res: ServerResponse): void;
+  /** Resolves once no transfer is in progress (every outcome has been reported). */
+  idle(): Promise<void>;
+}
+
+export function createDownloadHandler(options: DownloadHandlerOptions): DownloadHandler {
+  const { areas, verifier, openFiles, digestOf, log } = options;
+  let active = 0;
+  let idleWaiters: (() => void)[] = [];
+  const outcomes = {
+    report(outcome: TransferOutcome): void {
+      options.outcomes.report(outcome);
+      if (--active === 0) {
+        for (const wake of idleWaiters) wake();
+        idleWaiters = [];
+      }
+    },
+  };
 
   const fail = (res: ServerResponse, err: unknown): void => {
     const status = httpStatusOf(err);
@@ -115,6 +132,7 @@ export function createDownloadHandler(options: DownloadHandlerOptions): (req: In
         res.end();
         return;
       }
+      active++; // every path below reports exactly once
       const report = (bytes: number) =>
         outcomes.report({
           customer: claims.customer,
@@ -153,7 +171,7 @@ export function createDownloadHandler(options: DownloadHandlerOptions): (req: In
     }
   };
 
-  return (req, res) => {
+  const handler = (req: IncomingMessage, res: ServerResponse): void => {
     const started = performance.now();
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       const body = `405 ${req.method ?? ''} is not allowed here; use GET or HEAD\n`;
@@ -162,6 +180,9 @@ export function createDownloadHandler(options: DownloadHandlerOptions): (req: In
     }
     serve(req, res, started).catch((err: unknown) => fail(res, err));
   };
+  return Object.assign(handler, {
+    idle: () => (active === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
+  });
 }
 
 /** The headers every response for this file carries; computed once per open-file cache entry. */

@@ -42,6 +42,11 @@ export class DownloadWorkers {
     this.#options = options;
   }
 
+  /** Process ids of the workers now running. */
+  get pids(): number[] {
+    return this.#slots.flatMap((s) => (s.child?.connected && s.child.pid !== undefined ? [s.child.pid] : []));
+  }
+
   get address(): AddressInfo {
     return this.#address!;
   }

@@ -1,12 +1,14 @@
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo, Server as NetServer } from 'node:net';
-import { createDownloadHandler, type DownloadHandlerOptions } from './download-handler.js';
+import { createDownloadHandler, type DownloadHandler, type DownloadHandlerOptions } from './download-handler.js';
 
 /** The file host's HTTP download server (node:http; the handler does the work). */
 export class DownloadServer {
   readonly #server: Server;
+  readonly #handler: DownloadHandler;
 
   constructor(options: DownloadHandlerOptions) {
+    this.#handler = createDownloadHandler(options);
     this.#server = createServer(
       {
         keepAliveTimeout: 5_000,
@@ -14,7 +16,7 @@ export class DownloadServer {
         requestTimeout: 30_000, // receiving a request; a long download is not cut by it
         maxHeaderSize: 16 * 1024,
       },
-      createDownloadHandler(options),
+      this.#handler,
     );
     this.#server.on('clientError', (err, socket) => {
       if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nconnection: close\r\ncontent-length: 0\r\n\r\n');
@@ -43,7 +45,10 @@ export class DownloadServer {
     });
   }
 
-  /** Stops accepting; idle keep-alive connections close now, downloads in progress get `graceMs`. */
+  /**
+   * Stops accepting; idle keep-alive connections close now, downloads in progress get `graceMs`.
+   * Resolves once every transfer's outcome has been reported.
+   */
   async close(graceMs = 5000): Promise<void> {
     if (!this.#server.listening) return;
     const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
@@ -51,5 +56,6 @@ export class DownloadServer {
     const timer = setTimeout(() => this.#server.closeAllConnections(), graceMs);
     await closed;
     clearTimeout(timer);
+    await this.#handler.idle();
   }
 }
