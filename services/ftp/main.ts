@@ -6,40 +6,21 @@
 import { readFile } from 'node:fs/promises';
 import { KeyBag, optionsFromConfig } from '../../lib/commlink/index.js';
 import { readKeyBagFile } from '../../lib/commlink/keybag-file.js';
-import { loadConfig } from '../../lib/config/index.js';
-import { createLogger } from '../../lib/log/logger.js';
 import { isEntryPoint } from '../../scripts/cli.js';
+import { runService } from '../../scripts/service-main.js';
 import { FileHostService } from './service.js';
 
-export async function main(): Promise<number> {
-  let config;
-  try {
-    config = loadConfig();
-  } catch (err) {
-    process.stderr.write(`${(err as Error).message}\n`);
-    return 2;
-  }
-  const log = createLogger({ level: config.log.level, fields: { service: 'file-host' } });
-  const { ftp, web } = config.services;
-  let service: FileHostService;
-  try {
-    service = await FileHostService.start({
+export function main(): Promise<number> {
+  return runService('file-host', async (config, log) => {
+    const { ftp, web } = config.services;
+    return FileHostService.start({
       ...ftp,
       ticketPublicKeyPem: await readFile(config.rsa.publicKeyPath, 'utf8'),
       web: { host: web.host, port: web.commlinkPort },
       commlink: { ...optionsFromConfig(config.commlink), bag: new KeyBag(await readKeyBagFile(config.commlink.keyBagPath)) },
       log,
     });
-  } catch (err) {
-    log.error('file host failed to start', { err });
-    return 1;
-  }
-  await new Promise<void>((resolve) => {
-    process.once('SIGTERM', () => resolve());
-    process.once('SIGINT', () => resolve());
   });
-  await service.close();
-  return 0;
 }
 
 if (isEntryPoint(import.meta.url)) {
