@@ -9,7 +9,6 @@ export const FileHostErrors = {
   PATH_REFUSED: defineError('ERR_PATH_REFUSED', 'A client path is malformed or would leave the customer area (.., encodings, NUL, symlinks).'),
   NOT_FOUND: defineError('ERR_NOT_FOUND', 'The file, object or inbox entry does not exist.'),
   OBJECT_MISMATCH: defineError('ERR_OBJECT_MISMATCH', 'Ingested bytes do not match the expected size or SHA-256; nothing was stored.'),
-  INGEST_FAILED: defineError('ERR_INGEST_FAILED', 'An ingest could not be completed; nothing was stored.'),
   STAGING_FAILED: defineError('ERR_STAGING_FAILED', 'A file could not be staged (after every fallback).'),
   CROSS_DEVICE: defineError('ERR_CROSS_DEVICE', 'The repository and the areas are on different filesystems, so hard links cannot join them.'),
   TICKET_INVALID: defineError('ERR_TICKET_INVALID', 'A download ticket is missing, malformed, forged, expired, or for another file.'),

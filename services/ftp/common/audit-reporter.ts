@@ -63,7 +63,7 @@ export class AuditReporter {
   #closed = false;
 
   constructor(options: AuditReporterOptions) {
-    this.#options = { maxQueued: 1_000_000, ...options };
+    this.#options = { maxQueued: 250_000, ...options };
   }
 
   /** Outcomes waiting to be sent. */
