@@ -193,3 +193,30 @@ test('closing the file host lets a download in progress end and still records it
   t.is(events[0]!.outcome, 'aborted');
   t.true(events[0]!.bytes < 32 * 1024 * 1024);
 });
+
+test('the sendfile addon is built here, and a slow reader of a large file still gets every byte in order', async (t) => {
+  const { sendfile, sendfileUnavailable } = await import('../lib/sendfile/index.js');
+  t.is(typeof sendfile, 'function', `sendfile addon: ${sendfileUnavailable ?? 'loaded'}`);
+  const { content, url } = await setup(t, 24 * 1024 * 1024 + 333);
+  // Reads in small sips with pauses: the socket buffer fills (EAGAIN) many times over.
+  const received = await new Promise<Buffer>((resolve, reject) => {
+    get(url, (res) => {
+      const chunks: Buffer[] = [];
+      let n = 0;
+      res.on('data', (chunk: Buffer) => {
+        chunks.push(chunk);
+        if (++n % 40 === 0) {
+          res.pause();
+          setTimeout(() => res.resume(), 5);
+        }
+      });
+      res.on('end', () => resolve(Buffer.concat(chunks)));
+      res.on('error', reject);
+    }).on('error', reject);
+  });
+  t.is(received.length, content.length);
+  t.true(received.equals(content));
+  // Several large downloads at once on keep-alive connections, each byte-identical.
+  const bodies = await Promise.all(Array.from({ length: 6 }, async () => body(await fetch(url))));
+  t.true(bodies.every((b) => b.equals(content)));
+});

@@ -1,7 +1,6 @@
-import { createReadStream, readSync, type Stats } from 'node:fs';
+import { readSync, type Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename } from 'node:path';
-import { pipeline } from 'node:stream';
 import { create as contentDisposition } from 'content-disposition';
 import type { TicketVerifier } from '../../../lib/tickets/index.js';
 import type { Logger } from '../../../lib/log/logger.js';
@@ -11,6 +10,7 @@ import type { OpenFileCache } from '../common/open-file-cache.js';
 import { normalizeVirtualPath } from '../common/path-resolver.js';
 import { FileHostErrors } from '../errors.js';
 import { decideRange } from './range.js';
+import { sendBody } from './send-body.js';
 import { httpStatusOf } from './status.js';
 
 export interface DownloadHandlerOptions {
@@ -29,8 +29,6 @@ export const FILES_PREFIX = '/files';
 
 /** Files up to this size are read in one call and sent with the headers; larger ones stream. */
 const SMALL_FILE = 64 * 1024;
-/** Read size when streaming: big reads keep per-chunk overhead low; backpressure bounds memory. */
-const STREAM_CHUNK = 512 * 1024;
 
 /**
  * GET and HEAD of a staged file, authorised by a signed ticket. Order of checks: the ticket (403),
@@ -159,12 +157,9 @@ export function createDownloadHandler(options: DownloadHandlerOptions): Download
         return;
       }
       handedOff = true;
-      const stream = createReadStream('', { fd: file.fd, start, end, highWaterMark: STREAM_CHUNK, autoClose: false });
-      pipeline(stream, res, (err) => {
+      sendBody(res, { fd: file.fd, start, end }, (sent) => {
         release();
-        // Aborted: what was read, less what still sat in the stream's and the response's buffers.
-        const sent = err ? Math.max(0, stream.bytesRead - stream.readableLength - res.writableLength) : length;
-        report(Math.min(sent, length));
+        report(sent);
       });
     } finally {
       if (!handedOff) release();
