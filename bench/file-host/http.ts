@@ -112,7 +112,7 @@ export async function main(): Promise<Result[]> {
         const l = (x: Load) => `${Math.round(x.requestsPerSecond)} req/s p99 ${x.p99} ms${x.errors + x.non2xx ? ` (${x.errors} errors, ${x.non2xx} non-2xx)` : ''}`;
         process.stderr.write(`  ${label} round ${round + 1}: autocannon: file host ${l(a.at(-1)!)} | nginx ${l(b.at(-1)!)} | bare Node ${l(c.at(-1)!)}${w[0] && w[1] ? `; wrk: file host ${l(w[0])} | nginx ${l(w[1])}` : ''}\n`);
       }
-      const peerName = `nginx ${nginx.version}`;
+      const peerName = nginx.version; // e.g. nginx/1.22.1
       const figures = (client: string, ours: Load[], theirs: Load[], withTarget: boolean) => {
         const rps = [ours.map((l) => l.requestsPerSecond), theirs.map((l) => l.requestsPerSecond)] as const;
         const mbs = [rps[0].map((v) => (v * size) / 1e6), rps[1].map((v) => (v * size) / 1e6)] as const;
