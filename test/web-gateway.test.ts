@@ -64,3 +64,19 @@ test('reverse dial: the internal-db dials out to the web host, which forwards ov
   const err = await t.throwsAsync(fileHostSide.request('auth.check', { login: 'nobody', password: 'x', protocol: 'ftp', clientAddress: '192.0.2.1' }));
   t.is((err as { code?: string }).code, 'ERR_AUTH_REFUSED');
 });
+
+test('a file host name held by a live host elsewhere is refused; the same host reconnecting replaces itself', async (t) => {
+  const chain = await startChain(t);
+  const register = (client: ReturnType<typeof makeClient>) => client.request('filehost.register', { name: 'file-1', httpUrl: 'http://127.0.0.9:1' });
+  // Another address (127.0.0.2) claiming file-1: refused, the real file-1 stays.
+  const impostor = makeClient({ bag: chain.bag, port: chain.web.commlinkAddress.port, localAddress: '127.0.0.2' });
+  t.teardown(() => impostor.close(0));
+  const refused = await t.throwsAsync(register(impostor));
+  t.is((refused as { code?: string }).code, 'ERR_CONFLICT');
+  t.is(chain.web.fileHosts.pick('file-1').httpUrl, chain.fileHost.httpUrl);
+  // The same address (the host reconnecting): it replaces the old registration.
+  const again = makeClient({ bag: chain.bag, port: chain.web.commlinkAddress.port });
+  t.teardown(() => again.close(0));
+  await register(again);
+  t.is(chain.web.fileHosts.pick('file-1').httpUrl, 'http://127.0.0.9:1');
+});

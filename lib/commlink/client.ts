@@ -11,6 +11,8 @@ export interface ClientOptions extends Partial<CommlinkOptions> {
   bag: KeyBag;
   host: string;
   port: number;
+  /** The local address to dial from (a multi-homed host); default: the system's choice. */
+  localAddress?: string;
 }
 
 /**
@@ -24,6 +26,7 @@ export class CommlinkClient extends EventEmitter {
   readonly #options: ResolvedOptions;
   readonly #host: string;
   readonly #port: number;
+  readonly #localAddress: string | undefined;
   #peer: Peer | undefined;
   #socket: Socket | undefined;
   #attempt = 0;
@@ -34,7 +37,8 @@ export class CommlinkClient extends EventEmitter {
 
   constructor(options: ClientOptions) {
     super();
-    const { host, port, ...rest } = options;
+    const { host, port, localAddress, ...rest } = options;
+    this.#localAddress = localAddress;
     this.#options = resolveOptions(rest);
     this.#host = host;
     this.#port = port;
@@ -107,7 +111,7 @@ export class CommlinkClient extends EventEmitter {
     if (this.#closed) return;
     const o = this.#options;
     const log = o.log.child({ component: 'commlink-client', target: `${this.#host}:${this.#port}` });
-    const socket = connect({ host: this.#host, port: this.#port, noDelay: true });
+    const socket = connect({ host: this.#host, port: this.#port, noDelay: true, ...(this.#localAddress ? { localAddress: this.#localAddress } : {}) });
     this.#socket = socket;
     let established = false;
     socket.once('error', (err) => {

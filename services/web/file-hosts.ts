@@ -21,9 +21,19 @@ export interface FileHostEntry {
 export class FileHostRegistry extends EventEmitter {
   readonly #hosts = new Map<string, FileHostEntry>();
 
+  /**
+   * Registers a file host. A name already held by a live connection from another address is
+   * refused (two hosts configured with one name would otherwise take turns); from the same address
+   * it is the host reconnecting before its old connection was seen dead, and replaces it.
+   */
   register(peer: Peer, name: string, httpUrl: string): FileHostEntry {
     const previous = this.#hosts.get(name);
-    if (previous && previous.peer !== peer && !previous.peer.closed) previous.peer.close(1000).catch(() => {});
+    if (previous && previous.peer !== peer && !previous.peer.closed) {
+      if (previous.peer.remoteAddress !== peer.remoteAddress) {
+        throw WebErrors.CONFLICT(`file host name ${name} is in use by ${previous.peer.remoteAddress}; give each file host its own services.ftp.name`, { field: 'name' });
+      }
+      previous.peer.close(1000).catch(() => {});
+    }
     const entry: FileHostEntry = { name, httpUrl, peer, since: new Date() };
     this.#hosts.set(name, entry);
     peer.once('close', () => {
