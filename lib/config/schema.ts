@@ -118,7 +118,29 @@ const services = z
         auditFlushMs: intField(10, 60_000, 1000, 'Longest time a transfer outcome waits before its batch is sent, in ms.'),
         ticketCacheEntries: intField(0, 1_000_000, 10_000, 'Verified download tickets remembered until they expire (0: verify every request).'),
         httpWorkers: intField(0, 64, 0, 'HTTP download worker processes sharing the download port (0: one per CPU core).'),
+        ftpPort: intField(0, 65535, 2121, 'FTP control port (0: any free port).'),
+        ftpPassivePortMin: intField(1024, 65535, 50000, 'First port of the FTP passive-mode range.'),
+        ftpPassivePortMax: intField(1024, 65535, 50199, 'Last port of the FTP passive-mode range (>= ftpPassivePortMin).'),
+        ftpPassiveAddress: z.string().default('').describe('Address announced to FTP clients for passive connections (empty: the host address).'),
+        ftpRequireTls: z.boolean().default(false).describe('Refuse FTP logins that did not first switch to TLS (AUTH TLS).'),
+        ftpTlsCertPath: pathField(`${DATA_DIR_TOKEN}/secrets/ftp-tls.crt`, 'FTPS certificate (PEM; made by scripts/gen-host-keys).'),
+        ftpTlsKeyPath: pathField(`${DATA_DIR_TOKEN}/secrets/ftp-tls.key`, 'FTPS private key (PEM, mode 0600; made by scripts/gen-host-keys).'),
+        sftpPort: intField(0, 65535, 2222, 'SFTP (SSH) port (0: any free port).'),
+        sftpHostKeyPath: pathField(`${DATA_DIR_TOKEN}/secrets/ssh-host-ed25519`, 'SSH host key (OpenSSH format, mode 0600; made by scripts/gen-host-keys).'),
+        loginTimeoutSeconds: intField(1, 600, 30, 'Time a client has to log in after connecting, in seconds.'),
+        idleTimeoutSeconds: intField(10, 86_400, 600, 'An FTP or SFTP session idle this long is closed, in seconds.'),
+        maxSessionsPerCustomer: intField(1, 10_000, 20, 'FTP and SFTP sessions one customer may have open at once.'),
+        maxSessionsPerAddress: intField(1, 10_000, 50, 'FTP and SFTP connections one client address may have open at once.'),
+        defenderThreshold: intField(1, 10_000, 15, 'Brute-force defender: score at which an address is banned (unknown login +2, wrong password +1).'),
+        defenderObservationSeconds: intField(1, 86_400, 1800, 'Brute-force defender: how long a failed login counts towards the score, in seconds.'),
+        defenderBanSeconds: intField(1, 604_800, 1800, 'Brute-force defender: first ban, in seconds; each further ban of the address lasts longer.'),
+        defenderBanIncrementPercent: intField(0, 1000, 50, 'Brute-force defender: how much longer each repeated ban lasts, in percent.'),
         openFileCacheMs: intField(0, 60_000, 1000, 'How long an opened file is reused by later downloads of it, in ms (0: open per request). Staging changes drop it at once.'),
+      })
+      .superRefine((c, ctx) => {
+        if (c.ftpPassivePortMax < c.ftpPassivePortMin) {
+          ctx.addIssue({ code: 'custom', path: ['ftpPassivePortMax'], input: c.ftpPassivePortMax, message: `must be >= services.ftp.ftpPassivePortMin, which is ${c.ftpPassivePortMin}` });
+        }
       })
       .prefault({}),
     internalDb: z

@@ -12,5 +12,9 @@ export const FileHostErrors = {
   STAGING_FAILED: defineError('ERR_STAGING_FAILED', 'A file could not be staged (after every fallback).'),
   CROSS_DEVICE: defineError('ERR_CROSS_DEVICE', 'The repository and the areas are on different filesystems, so hard links cannot join them.'),
   TICKET_INVALID: defineError('ERR_TICKET_INVALID', 'A download ticket is missing, malformed, forged, expired, or for another file.'),
+  AUTH_REFUSED: defineError('ERR_AUTH_REFUSED', 'The login, password or key is not accepted (which part is not said).'),
+  BANNED: defineError('ERR_BANNED', 'The client address is banned for a while after repeated failed logins.'),
+  TOO_MANY_SESSIONS: defineError('ERR_TOO_MANY_SESSIONS', 'The customer or the client address has as many sessions open as allowed.'),
+  READ_ONLY: defineError('ERR_READ_ONLY', 'Customer areas are read-only: uploads, deletions, renames and changes are refused.'),
   GATEWAY_UNAVAILABLE: defineError('ERR_GATEWAY_UNAVAILABLE', 'The web host (and through it the internal-db) cannot be reached now; try again.'),
 } as const;

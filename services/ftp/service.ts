@@ -4,6 +4,9 @@ import type { CommlinkOptions, KeyBag } from '../../lib/commlink/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { Areas } from './common/areas.js';
 import { AuditReporter } from './common/audit-reporter.js';
+import { CustomerLogins } from './common/customer-login.js';
+import { Defender } from './common/defender.js';
+import { SessionLimits } from './common/session-limits.js';
 import { WebLink } from './common/web-link.js';
 import { availableParallelism } from 'node:os';
 import { DownloadWorkers } from './http/download-workers.js';
@@ -12,6 +15,29 @@ import { HashPool } from './repository/hash-pool.js';
 import { Repository } from './repository/repository.js';
 import { checkLinkable } from './staging/filesystem-check.js';
 import { Stager } from './staging/stager.js';
+
+/** Limits and defender settings shared by the FTP and SFTP servers. */
+export interface SessionSettings {
+  loginTimeoutSeconds: number;
+  idleTimeoutSeconds: number;
+  maxSessionsPerCustomer: number;
+  maxSessionsPerAddress: number;
+  defenderThreshold: number;
+  defenderObservationSeconds: number;
+  defenderBanSeconds: number;
+  defenderBanIncrementPercent: number;
+}
+
+export const SESSION_DEFAULTS: SessionSettings = Object.freeze({
+  loginTimeoutSeconds: 30,
+  idleTimeoutSeconds: 600,
+  maxSessionsPerCustomer: 20,
+  maxSessionsPerAddress: 50,
+  defenderThreshold: 15,
+  defenderObservationSeconds: 1800,
+  defenderBanSeconds: 1800,
+  defenderBanIncrementPercent: 50,
+});
 
 export interface FileHostOptions {
   name: string;
@@ -30,6 +56,8 @@ export interface FileHostOptions {
   openFileCacheMs: number;
   /** HTTP download worker processes (0: one per CPU core). */
   httpWorkers: number;
+  /** FTP and SFTP sessions: limits and the brute-force defender (defaults as in the configuration). */
+  sessions?: Partial<SessionSettings>;
   /** The web host's ticket-verifying RSA public key (SPKI PEM). */
   ticketPublicKeyPem: string;
   /** The web host's commlink address (the file host dials it). */
@@ -53,6 +81,9 @@ export class FileHostService {
   readonly audit: AuditReporter;
   readonly link: WebLink;
   readonly linkable: boolean;
+  /** Live FTP/SFTP logins through the web host, with the defender and the session limits. */
+  readonly logins: CustomerLogins;
+  readonly sessions: SessionSettings;
   readonly #hashPool: HashPool;
   readonly #http: DownloadWorkers;
   readonly #log: Logger;
@@ -82,6 +113,20 @@ export class FileHostService {
       handlers,
       log: options.log,
       registration: () => ({ name: this.name, httpUrl: this.#httpUrl }),
+    });
+    this.sessions = { ...SESSION_DEFAULTS, ...options.sessions };
+    this.logins = new CustomerLogins({
+      link: this.link,
+      stager: this.stager,
+      areas: this.areas,
+      defender: new Defender({
+        threshold: this.sessions.defenderThreshold,
+        observationMs: this.sessions.defenderObservationSeconds * 1000,
+        banMs: this.sessions.defenderBanSeconds * 1000,
+        banIncrementPercent: this.sessions.defenderBanIncrementPercent,
+      }),
+      limits: new SessionLimits({ maxPerCustomer: this.sessions.maxSessionsPerCustomer, maxPerAddress: this.sessions.maxSessionsPerAddress }),
+      log: options.log,
     });
     this.audit = new AuditReporter({ link: this.link, batchSize: options.auditBatchSize, flushMs: options.auditFlushMs, log: options.log });
     this.#http = new DownloadWorkers({

@@ -1,0 +1,102 @@
+import { mkdir } from 'node:fs/promises';
+import type { Logger } from '../../../lib/log/logger.js';
+import { FileHostErrors } from '../errors.js';
+import type { Stager } from '../staging/stager.js';
+import { LOGIN, type Areas } from './areas.js';
+import { SCORE, type Defender } from './defender.js';
+import type { AreaRoot } from './path-resolver.js';
+import type { SessionLimits } from './session-limits.js';
+import type { WebLink } from './web-link.js';
+
+export interface LoginRequest {
+  login: string;
+  password?: string;
+  /** An SSH public key: its algorithm name and its blob in base64 (as the internal-db stores it). */
+  publicKey?: { algorithm: string; key: string };
+  protocol: 'ftp' | 'sftp';
+  clientAddress: string;
+}
+
+export interface Session {
+  customer: string;
+  name: string;
+  root: AreaRoot;
+  /** Ends the session's hold on the per-customer limit (idempotent). */
+  end: () => void;
+}
+
+/**
+ * Logins for FTP and SFTP, checked live: every login goes over the commlink to the web host,
+ * which asks the internal-db (`auth.check`); the file host keeps no credentials. The reply's
+ * releases prune the customer's area, so a revoked entitlement is gone at the next login. Failed
+ * logins feed the defender; a banned address is refused before anything is asked. When the web
+ * host or the internal-db cannot be reached, the login fails with ERR_GATEWAY_UNAVAILABLE (a
+ * temporary error) and nothing else is affected.
+ */
+export class CustomerLogins {
+  readonly #link: Pick<WebLink, 'request'>;
+  readonly #stager: Stager;
+  readonly #areas: Areas;
+  readonly #defender: Defender;
+  readonly #limits: SessionLimits;
+  readonly #log: Logger;
+
+  constructor(options: { link: Pick<WebLink, 'request'>; stager: Stager; areas: Areas; defender: Defender; limits: SessionLimits; log: Logger }) {
+    this.#link = options.link;
+    this.#stager = options.stager;
+    this.#areas = options.areas;
+    this.#defender = options.defender;
+    this.#limits = options.limits;
+    this.#log = options.log;
+  }
+
+  get defender(): Defender {
+    return this.#defender;
+  }
+
+  get limits(): SessionLimits {
+    return this.#limits;
+  }
+
+  /** Throws ERR_BANNED when the address is banned now. */
+  checkBanned(clientAddress: string): void {
+    const until = this.#defender.bannedUntil(clientAddress);
+    if (until !== undefined) throw FileHostErrors.BANNED(`${clientAddress} is banned until ${new Date(until).toISOString()} after repeated failed logins`);
+  }
+
+  async login(request: LoginRequest): Promise<Session> {
+    const { login, clientAddress, protocol } = request;
+    this.checkBanned(clientAddress);
+    if (!LOGIN.test(login) || (request.password === undefined && request.publicKey === undefined)) {
+      this.#refused(clientAddress, login, protocol, SCORE.unknownLogin, 'malformed login');
+    }
+    let reply;
+    try {
+      const body: Record<string, unknown> = { login, protocol, clientAddress };
+      if (request.password !== undefined) body.password = request.password;
+      else body.publicKey = request.publicKey;
+      reply = await this.#link.request('auth.check', body as never);
+    } catch (err) {
+      const code = (err as { code?: string }).code;
+      if (code === 'ERR_AUTH_REFUSED' || code === 'ERR_INVALID_INPUT') this.#refused(clientAddress, login, protocol, SCORE.wrongPassword, code);
+      throw err; // ERR_GATEWAY_UNAVAILABLE and the unexpected: temporary, not the client's fault
+    }
+    const customer = reply.customer as { login: string; name: string };
+    const end = this.#limits.login(customer.login);
+    try {
+      const releases = reply.releases as { product: string; version: string }[];
+      await this.#stager.prune(customer.login, releases);
+      await mkdir(this.#areas.dirOf(customer.login), { recursive: true, mode: 0o755 });
+      return { customer: customer.login, name: customer.name, root: this.#areas.rootOf(customer.login), end };
+    } catch (err) {
+      end();
+      throw err;
+    }
+  }
+
+  #refused(clientAddress: string, login: string, protocol: string, score: number, reason: string): never {
+    if (this.#defender.fail(clientAddress, score)) this.#log.warn('address banned after repeated failed logins', { clientAddress, protocol });
+    this.#log.info('login refused', { login: login.slice(0, 64), clientAddress, protocol, reason });
+    throw FileHostErrors.AUTH_REFUSED('login refused');
+  }
+}
