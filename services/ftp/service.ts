@@ -13,6 +13,7 @@ import { DownloadWorkers } from './http/download-workers.js';
 import { makeFileHostHandlers } from './ops.js';
 import { HashPool } from './repository/hash-pool.js';
 import { Repository } from './repository/repository.js';
+import { SftpServer } from './sftp/server.js';
 import { checkLinkable } from './staging/filesystem-check.js';
 import { Stager } from './staging/stager.js';
 
@@ -58,6 +59,8 @@ export interface FileHostOptions {
   httpWorkers: number;
   /** FTP and SFTP sessions: limits and the brute-force defender (defaults as in the configuration). */
   sessions?: Partial<SessionSettings>;
+  /** The SFTP server; absent: no SFTP. */
+  sftp?: { port: number; hostKey: string | Buffer };
   /** The web host's ticket-verifying RSA public key (SPKI PEM). */
   ticketPublicKeyPem: string;
   /** The web host's commlink address (the file host dials it). */
@@ -86,6 +89,7 @@ export class FileHostService {
   readonly sessions: SessionSettings;
   readonly #hashPool: HashPool;
   readonly #http: DownloadWorkers;
+  #sftp: SftpServer | undefined;
   readonly #log: Logger;
   #httpAddress: AddressInfo | undefined;
   #httpUrl = '';
@@ -159,6 +163,21 @@ export class FileHostService {
       const { address, port } = service.#httpAddress;
       service.#httpUrl = options.publicHttpUrl || `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
       options.log.info('file host listening', { name: options.name, http: service.#httpUrl, repository: options.repositoryDir, objects: repo.digests.size });
+      if (options.sftp) {
+        const s = service.sessions;
+        service.#sftp = new SftpServer({
+          host: options.host,
+          port: options.sftp.port,
+          hostKey: options.sftp.hostKey,
+          loginTimeoutMs: s.loginTimeoutSeconds * 1000,
+          idleTimeoutMs: s.idleTimeoutSeconds * 1000,
+          logins: service.logins,
+          outcomes: service.audit,
+          log: options.log,
+        });
+        const sftp = await service.#sftp.start();
+        options.log.info('sftp listening', { address: `${sftp.address}:${sftp.port}` });
+      }
       const connected = await service.link.start(options.webWaitMs ?? 5000);
       if (!connected) options.log.warn('the web host is not reachable yet; still dialling', { web: `${options.web.host}:${options.web.port}` });
       return service;
@@ -167,6 +186,11 @@ export class FileHostService {
       else await hashPool.close();
       throw err;
     }
+  }
+
+  /** The SFTP server's address, when it runs. */
+  get sftpAddress(): AddressInfo | undefined {
+    return this.#sftp?.address;
   }
 
   get httpAddress(): AddressInfo {
@@ -193,6 +217,7 @@ export class FileHostService {
   }
 
   async #close(graceMs: number): Promise<void> {
+    await this.#sftp?.close(graceMs);
     await this.#http.close(graceMs);
     await this.audit.close(graceMs);
     await this.link.close(graceMs);

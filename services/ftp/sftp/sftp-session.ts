@@ -1,0 +1,277 @@
+import { closeSync, read, readdir, stat, type Stats } from 'node:fs';
+import { promisify } from 'node:util';
+import ssh2, { type SFTPWrapper } from 'ssh2';
+import type { Logger } from '../../../lib/log/logger.js';
+import type { TransferOutcome } from '../common/audit-reporter.js';
+import { normalizeVirtualPath, type AreaRoot } from '../common/path-resolver.js';
+import { attrsOf, entryOf } from './attrs.js';
+
+const { STATUS_CODE, OPEN_MODE } = ssh2.utils.sftp;
+const readAsync = promisify(read);
+const statAsync = promisify(stat);
+const readdirAsync = promisify(readdir);
+
+/** Largest READ answered (bigger requests get a short read, as the protocol allows). */
+const MAX_READ = 256 * 1024;
+/** READs being served at once per session; later ones wait their turn (they are only a few bytes each). */
+const MAX_READS_IN_FLIGHT = 64;
+/** Replies held in ssh2's buffer (the client's window is full) before READs pause: memory stays bounded. */
+const MAX_BUFFERED_REPLIES = 16;
+/** Queued READ requests allowed while paused; a client past this is not playing fair and is cut off. */
+const MAX_QUEUED_READS = 4096;
+const WRITE_FLAGS = OPEN_MODE.WRITE | OPEN_MODE.APPEND | OPEN_MODE.CREAT | OPEN_MODE.TRUNC | OPEN_MODE.EXCL;
+
+interface FileHandle {
+  kind: 'file';
+  fd: number;
+  path: string;
+  stats: Stats;
+  bytes: number;
+  reachedEnd: boolean;
+  started: number;
+}
+
+interface DirHandle {
+  kind: 'dir';
+  path: string;
+  realPath: string;
+  done: boolean;
+}
+
+export interface SftpSessionOptions {
+  customer: string;
+  clientAddress: string;
+  root: AreaRoot;
+  outcomes: { report(outcome: TransferOutcome): void };
+  log: Logger;
+  /** Called on every request (the idle timer). */
+  onActivity: () => void;
+}
+
+/**
+ * One SFTP session over a customer's area: the read requests real clients send (REALPATH, STAT,
+ * LSTAT, FSTAT, OPENDIR, READDIR, OPEN for reading, READ, CLOSE) and the OpenSSH extensions they
+ * probe. Writes of every kind are answered PERMISSION_DENIED; anything unknown OP_UNSUPPORTED (by
+ * ssh2 for unhandled request types, here for unknown extensions). Every path goes through the
+ * area's resolver. Each opened file's outcome is reported when it is closed (or the session ends).
+ */
+export class SftpSession {
+  readonly #sftp: SFTPWrapper;
+  readonly #o: SftpSessionOptions;
+  readonly #handles = new Map<number, FileHandle | DirHandle>();
+  #nextHandle = 1;
+  #readsInFlight = 0;
+  readonly #readQueue: (() => void)[] = [];
+  #pollTimer: NodeJS.Timeout | undefined;
+  #ended = false;
+
+  constructor(sftp: SFTPWrapper, options: SftpSessionOptions) {
+    this.#sftp = sftp;
+    this.#o = options;
+    const on = (event: string, handler: (reqid: number, ...args: never[]) => unknown) =>
+      sftp.on(event as 'OPEN', (reqid: number, ...args: never[]) => {
+        options.onActivity();
+        try {
+          const result = handler(reqid, ...args);
+          if (result instanceof Promise) result.catch((err: unknown) => this.#fail(reqid, err));
+        } catch (err) {
+          this.#fail(reqid, err);
+        }
+      });
+    on('REALPATH', (reqid, path: string) => this.#realpath(reqid, path));
+    on('STAT', (reqid, path: string) => this.#stat(reqid, path));
+    on('LSTAT', (reqid, path: string) => this.#stat(reqid, path));
+    on('FSTAT', (reqid, handle: Buffer) => this.#fstat(reqid, handle));
+    on('OPEN', (reqid, path: string, flags: number) => this.#open(reqid, path, flags));
+    on('READ', (reqid, handle: Buffer, offset: number, length: number) => this.#queueRead(reqid, handle, offset, length));
+    on('CLOSE', (reqid, handle: Buffer) => this.#close(reqid, handle));
+    on('OPENDIR', (reqid, path: string) => this.#opendir(reqid, path));
+    on('READDIR', (reqid, handle: Buffer) => this.#readdir(reqid, handle));
+    on('READLINK', (reqid) => sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE, 'no symbolic links here'));
+    for (const write of ['WRITE', 'REMOVE', 'RENAME', 'MKDIR', 'RMDIR', 'SETSTAT', 'FSETSTAT', 'SYMLINK']) {
+      on(write, (reqid) => sftp.status(reqid, STATUS_CODE.PERMISSION_DENIED, 'read-only: downloads only'));
+    }
+    on('EXTENDED', (reqid, name: string) => this.#extended(reqid, name));
+    sftp.on('error', (err: Error) => options.log.debug('sftp channel error', { err, customer: options.customer }));
+    // The client's EOF ends the session: answer with our close, or OpenSSH's sftp waits forever
+    // after `bye` (ssh2 does not close the channel by itself).
+    sftp.on('end', () => {
+      this.end();
+      sftp.end();
+    });
+    sftp.on('close', () => this.end());
+  }
+
+  /** Ends the session: closes what is open and reports the outcome of each open file. */
+  end(): void {
+    if (this.#ended) return;
+    this.#ended = true;
+    if (this.#pollTimer) clearInterval(this.#pollTimer);
+    for (const handle of this.#handles.values()) if (handle.kind === 'file') this.#finishFile(handle);
+    this.#handles.clear();
+  }
+
+  #virtual(path: string): string {
+    return normalizeVirtualPath(path === '' ? '.' : path, { cwd: '/', clamp: true });
+  }
+
+  #realpath(reqid: number, path: string): void {
+    const virtual = this.#virtual(path);
+    this.#sftp.name(reqid, [{ filename: virtual, longname: virtual, attrs: {} as never }]);
+  }
+
+  async #stat(reqid: number, path: string): Promise<void> {
+    const real = this.#o.root.realPathOf(this.#virtual(path));
+    this.#sftp.attrs(reqid, attrsOf(await statAsync(real)));
+  }
+
+  #fstat(reqid: number, raw: Buffer): void {
+    const handle = this.#handle(raw);
+    if (handle?.kind !== 'file') return this.#sftp.status(reqid, STATUS_CODE.FAILURE, 'not an open file');
+    this.#sftp.attrs(reqid, attrsOf(handle.stats));
+  }
+
+  #open(reqid: number, path: string, flags: number): void {
+    if (flags & WRITE_FLAGS || !(flags & OPEN_MODE.READ)) return this.#sftp.status(reqid, STATUS_CODE.PERMISSION_DENIED, 'read-only: downloads only');
+    const virtual = this.#virtual(path);
+    const opened = this.#o.root.openFile(virtual);
+    const id = this.#nextHandle++;
+    this.#handles.set(id, { kind: 'file', fd: opened.fd, path: virtual, stats: opened.stats, bytes: 0, reachedEnd: false, started: performance.now() });
+    this.#sftp.handle(reqid, handleBuffer(id));
+  }
+
+  #queueRead(reqid: number, raw: Buffer, offset: number, length: number): void {
+    const run = () => {
+      this.#readsInFlight++;
+      this.#read(reqid, raw, offset, length)
+        .catch((err: unknown) => this.#fail(reqid, err))
+        .finally(() => {
+          this.#readsInFlight--;
+          this.#pump();
+        });
+    };
+    if (this.#readsInFlight < MAX_READS_IN_FLIGHT && this.#buffered() < MAX_BUFFERED_REPLIES) return run();
+    if (this.#readQueue.length >= MAX_QUEUED_READS) {
+      this.#o.log.warn('sftp client sends reads without taking the data; closing', { customer: this.#o.customer, clientAddress: this.#o.clientAddress });
+      this.#sftp.end();
+      return;
+    }
+    this.#readQueue.push(run);
+    // Nothing tells us when ssh2's buffer drains (the client's window opens): look while paused.
+    this.#pollTimer ??= setInterval(() => this.#pump(), 5);
+  }
+
+  #pump(): void {
+    while (this.#readQueue.length > 0 && this.#readsInFlight < MAX_READS_IN_FLIGHT && this.#buffered() < MAX_BUFFERED_REPLIES) this.#readQueue.shift()!();
+    if (this.#readQueue.length === 0 && this.#pollTimer) {
+      clearInterval(this.#pollTimer);
+      this.#pollTimer = undefined;
+    }
+  }
+
+  /** Replies waiting in ssh2 for the client's window (a private field: ssh2 exposes no drain event for SFTP servers). */
+  #buffered(): number {
+    return (this.#sftp as unknown as { _buffer?: unknown[] })._buffer?.length ?? 0;
+  }
+
+  async #read(reqid: number, raw: Buffer, offset: number, length: number): Promise<void> {
+    const handle = this.#handle(raw);
+    if (handle?.kind !== 'file') return this.#sftp.status(reqid, STATUS_CODE.FAILURE, 'not an open file');
+    if (offset >= handle.stats.size) {
+      handle.reachedEnd = true;
+      return this.#sftp.status(reqid, STATUS_CODE.EOF);
+    }
+    const buffer = Buffer.allocUnsafe(Math.min(length, MAX_READ, handle.stats.size - offset));
+    const { bytesRead } = await readAsync(handle.fd, buffer, 0, buffer.length, offset);
+    if (this.#ended || !this.#handles.has(raw.readUInt32BE(0))) return;
+    if (bytesRead === 0) {
+      handle.reachedEnd = true;
+      return this.#sftp.status(reqid, STATUS_CODE.EOF);
+    }
+    handle.bytes += bytesRead;
+    if (offset + bytesRead >= handle.stats.size) handle.reachedEnd = true;
+    this.#sftp.data(reqid, bytesRead === buffer.length ? buffer : buffer.subarray(0, bytesRead));
+  }
+
+  #close(reqid: number, raw: Buffer): void {
+    const id = raw.length === 4 ? raw.readUInt32BE(0) : -1;
+    const handle = this.#handles.get(id);
+    if (!handle) return this.#sftp.status(reqid, STATUS_CODE.FAILURE, 'no such handle');
+    this.#handles.delete(id);
+    if (handle.kind === 'file') this.#finishFile(handle);
+    this.#sftp.status(reqid, STATUS_CODE.OK);
+  }
+
+  #finishFile(handle: FileHandle): void {
+    try {
+      closeSync(handle.fd);
+    } catch {
+      // closed already
+    }
+    if (handle.bytes === 0 && !handle.reachedEnd) return; // opened and never read: not a transfer
+    this.#o.outcomes.report({
+      customer: this.#o.customer,
+      path: handle.path,
+      protocol: 'sftp',
+      clientAddress: this.#o.clientAddress,
+      bytes: handle.bytes,
+      durationMs: Math.round(performance.now() - handle.started),
+      outcome: handle.reachedEnd ? 'complete' : 'aborted',
+    });
+  }
+
+  #opendir(reqid: number, path: string): void {
+    const virtual = this.#virtual(path);
+    const realPath = this.#o.root.realPathOf(virtual);
+    const id = this.#nextHandle++;
+    this.#handles.set(id, { kind: 'dir', path: virtual, realPath, done: false });
+    this.#sftp.handle(reqid, handleBuffer(id));
+  }
+
+  async #readdir(reqid: number, raw: Buffer): Promise<void> {
+    const handle = this.#handle(raw);
+    if (handle?.kind !== 'dir') return this.#sftp.status(reqid, STATUS_CODE.FAILURE, 'not an open directory');
+    if (handle.done) return this.#sftp.status(reqid, STATUS_CODE.EOF);
+    handle.done = true;
+    const names = (await readdirAsync(handle.realPath)).filter((n) => !n.startsWith('.'));
+    const entries = [];
+    for (const name of names) {
+      // A symlink planted in an area is not listed if it leads out (the resolver refuses it).
+      try {
+        const real = this.#o.root.realPathOf(`${handle.path === '/' ? '' : handle.path}/${name}`);
+        entries.push(entryOf(name, await statAsync(real)));
+      } catch {
+        // not shown
+      }
+    }
+    if (entries.length === 0) return this.#sftp.status(reqid, STATUS_CODE.EOF);
+    this.#sftp.name(reqid, entries);
+  }
+
+  #extended(reqid: number, name: string): void {
+    // Writes dressed as extensions are refused like writes; the rest are not offered here.
+    if (/rename|hardlink|fsync|lsetstat|copy-data|posix-rename/.test(name)) return this.#sftp.status(reqid, STATUS_CODE.PERMISSION_DENIED, 'read-only: downloads only');
+    this.#sftp.status(reqid, STATUS_CODE.OP_UNSUPPORTED, `${name} is not supported`);
+  }
+
+  #handle(raw: Buffer): FileHandle | DirHandle | undefined {
+    return raw.length === 4 ? this.#handles.get(raw.readUInt32BE(0)) : undefined;
+  }
+
+  /** Translates an error at the SFTP edge: typed ones to their status, the rest logged whole. */
+  #fail(reqid: number, err: unknown): void {
+    if (this.#ended) return;
+    const code = (err as { code?: string }).code;
+    if (code === 'ERR_PATH_REFUSED') return this.#sftp.status(reqid, STATUS_CODE.PERMISSION_DENIED, 'path refused');
+    if (code === 'ERR_NOT_FOUND' || code === 'ENOENT' || code === 'ENOTDIR') return this.#sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE, 'no such file');
+    this.#o.log.error('sftp request failed', { err, customer: this.#o.customer });
+    this.#sftp.status(reqid, STATUS_CODE.FAILURE, 'internal error');
+  }
+}
+
+function handleBuffer(id: number): Buffer {
+  const buffer = Buffer.allocUnsafe(4);
+  buffer.writeUInt32BE(id, 0);
+  return buffer;
+}
+
