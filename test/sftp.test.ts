@@ -104,3 +104,78 @@ test('public-key login with a key registered in the internal-db; OpenSSH sftp fe
   t.regex((upload as { stderr?: string }).stderr ?? '', /Permission denied/i, 'the upload was refused');
   await t.throwsAsync(stat(join(chain.fileDir, 'areas', 'globex', 'acme-db', 'upload')));
 });
+
+test('every write request is refused with PERMISSION_DENIED and changes nothing', async (t) => {
+  const { chain, port, content, path } = await setup(t);
+  const { sftp, close } = await sftpConnect({ port, username: 'globex', password: PASSWORD });
+  t.teardown(close);
+  const DENIED = ssh2.utils.sftp.STATUS_CODE.PERMISSION_DENIED;
+  const attempts: [string, (cb: (err?: Error | null) => void) => void][] = [
+    ['open for writing', (cb) => sftp.open(path, 'r+', (err) => cb(err))],
+    ['open to create', (cb) => sftp.open('/acme-db/new.bin', 'w', (err) => cb(err))],
+    ['open to append', (cb) => sftp.open(path, 'a', (err) => cb(err))],
+    ['remove', (cb) => sftp.unlink(path, cb)],
+    ['rename', (cb) => sftp.rename(path, '/acme-db/renamed', cb)],
+    ['mkdir', (cb) => sftp.mkdir('/new-dir', cb)],
+    ['rmdir', (cb) => sftp.rmdir('/acme-db/1.0.0', cb)],
+    ['setstat', (cb) => sftp.setstat(path, { mode: 0o666 }, cb)],
+    ['symlink', (cb) => sftp.symlink('/etc/passwd', '/acme-db/link', cb)],
+  ];
+  for (const [name, attempt] of attempts) {
+    const code = await new Promise<number>((resolve) => attempt((err) => resolve(err ? ((err as { code?: number }).code ?? -1) : 0)));
+    t.is(code, DENIED, name);
+  }
+  // A write through a handle opened for reading is refused too.
+  const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(path, 'r', (err, h) => (err ? reject(err) : resolve(h))));
+  const writeCode = await new Promise<number>((resolve) => sftp.write(handle, Buffer.from('x'), 0, 1, 0, (err) => resolve(err ? ((err as { code?: number }).code ?? -1) : 0)));
+  t.is(writeCode, DENIED, 'write on a read handle');
+  const area = join(chain.fileDir, 'areas', 'globex');
+  t.true((await readFile(join(area, path))).equals(content), 'the file is unchanged');
+  t.is((await stat(join(area, path))).mode & 0o777, 0o444);
+  await t.throwsAsync(stat(join(area, 'acme-db', 'new.bin')));
+  await t.throwsAsync(stat(join(area, 'new-dir')));
+});
+
+test('a revoked entitlement is gone at the next login', async (t) => {
+  const { chain, port, path, entitlement } = await setup(t);
+  const first = await sftpConnect({ port, username: 'globex', password: PASSWORD });
+  await readRemote(first.sftp, path);
+  first.close();
+  await chain.call('entitlement.revoke', { id: entitlement });
+  const second = await sftpConnect({ port, username: 'globex', password: PASSWORD });
+  t.teardown(second.close);
+  const code = await new Promise<number>((resolve) => second.sftp.stat(path, (err) => resolve(err ? ((err as { code?: number }).code ?? -1) : 0)));
+  t.is(code, ssh2.utils.sftp.STATUS_CODE.NO_SUCH_FILE);
+  const root = await new Promise<string[]>((resolve, reject) => second.sftp.readdir('/', (err, list) => (err ? reject(err) : resolve(list.map((e) => e.filename)))));
+  t.deepEqual(root, []);
+});
+
+test('repeated failed logins ban the address, even for the right password', async (t) => {
+  const { port } = await setup(t, { fileHost: { sessions: { defenderThreshold: 3 } } });
+  for (let i = 0; i < 3; i++) await t.throwsAsync(sftpConnect({ port, username: 'globex', password: `wrong ${i}` }));
+  const banned = await t.throwsAsync(sftpConnect({ port, username: 'globex', password: PASSWORD }));
+  t.not((banned as { level?: string }).level, undefined, 'refused while banned');
+});
+
+test('with the internal chain down, logins fail (not counted against the client) and the file host keeps running', async (t) => {
+  const { chain, port, content, path } = await setup(t);
+  await chain.service.close(0); // the internal-db goes away
+  await waitFor(() => !chain.web.db.connected, 5000, 'the web host to notice');
+  const err = await t.throwsAsync(sftpConnect({ port, username: 'globex', password: PASSWORD }));
+  t.is((err as { level?: string }).level, 'client-authentication');
+  // Not the client's fault: no ban, and the next attempt after the chain is back succeeds.
+  t.deepEqual(chain.fileHost.logins.defender.banned(), []);
+  t.is(chain.fileHost.logins.defender.bannedUntil('127.0.0.1'), undefined);
+  const res = await fetch(`${chain.fileHost.httpUrl}/files/x?ticket=y`);
+  t.is(res.status, 403, 'HTTP still answers');
+  t.truthy(content.length && path);
+});
+
+test('100 concurrent downloads over 10 connections are each byte-identical', async (t) => {
+  const { port, content, path } = await setup(t, {}, 1024 * 1024 + 7);
+  const connections = await Promise.all(Array.from({ length: 10 }, () => sftpConnect({ port, username: 'globex', password: PASSWORD })));
+  t.teardown(() => connections.forEach((c) => c.close()));
+  const bodies = await Promise.all(connections.flatMap((c) => Array.from({ length: 10 }, () => readRemote(c.sftp, path))));
+  t.is(bodies.length, 100);
+  t.true(bodies.every((b) => b.equals(content)));
+});

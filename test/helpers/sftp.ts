@@ -11,6 +11,7 @@ export function sftpConnect(config: ConnectConfig): Promise<SftpConnection> {
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
     client.once('error', reject);
+    client.once('close', () => reject(Object.assign(new Error('connection closed before the session was ready'), { level: 'closed' })));
     client.once('ready', () => {
       client.sftp((err, sftp) => {
         if (err) return reject(err);
