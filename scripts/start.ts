@@ -16,10 +16,11 @@ import { DEMO, demoArtifactContent, seedDemo } from '../services/internal-db/dem
 import { InternalDbService } from '../services/internal-db/service.js';
 import { WebService } from '../services/web/service.js';
 import { errorText, resolveIo, runIfEntryPoint, type ScriptIo } from './cli.js';
+import { main as genHostKeys } from './gen-host-keys.js';
 import { main as genKeybag } from './gen-keybag.js';
 import { main as genRsa } from './gen-rsa.js';
 
-const NOT_BUILT = ['FTP and SFTP on the file host', 'web portal and REST API', 'supervisor running each service in its own process'];
+const NOT_BUILT = ['FTP on the file host', 'web portal and REST API', 'supervisor running each service in its own process'];
 
 export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
   const { env, cwd, out, err } = resolveIo(io);
@@ -34,7 +35,7 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     err(errorText(e));
     return 2;
   }
-  for (const [name, step] of [['gen-keybag', genKeybag], ['gen-rsa', genRsa]] as const) {
+  for (const [name, step] of [['gen-keybag', genKeybag], ['gen-rsa', genRsa], ['gen-host-keys', genHostKeys]] as const) {
     const code = await step([], io);
     if (code !== 0) {
       err(`start: ${name} failed (exit ${code})`);
@@ -71,6 +72,8 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     const fileHost = await startStep('the file host', `${f.host}:${f.httpPort}`, 'FFS_SERVICES__FTP__HTTP_PORT', async () =>
       FileHostService.start({
         ...f,
+        sessions: f,
+        sftp: { port: f.sftpPort, hostKey: await readFile(f.sftpHostKeyPath) },
         ticketPublicKeyPem: await readFile(config.rsa.publicKeyPath, 'utf8'),
         web: { host: w.host, port: web.commlinkAddress.port },
         commlink,
@@ -91,6 +94,7 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     out(`database ${c.dbPath}: ${String(info.customers)} customers, ${String(info.products)} products, ${String(info.releases)} releases`);
     out(`web host gateway on commlink ${w.host}:${web.commlinkAddress.port}`);
     out(`file host ${fileHost.name}: HTTP downloads at ${fileHost.httpUrl}/files/…, repository ${f.repositoryDir}`);
+    out(`SFTP: sftp -P ${fileHost.sftpAddress!.port} ${DEMO.customer}@${f.host}   (password below on first start, or a key added with the admin CLI)`);
     out(`demo download (${DEMO.product} ${newest}, staged for ${DEMO.customer}, ticket valid ${w.ticketTtlSeconds} s):`);
     out(`  ${staged.files[0]!.url}`);
     if (demo.created) {

@@ -9,6 +9,7 @@ import { CommlinkClient, KeyBag } from '../lib/commlink/index.js';
 import { readKeyBagFile } from '../lib/commlink/keybag-file.js';
 import { silentLogger } from '../lib/log/logger.js';
 import { main as genKeybag } from '../scripts/gen-keybag.js';
+import { main as genHostKeys } from '../scripts/gen-host-keys.js';
 import { main as genRsa } from '../scripts/gen-rsa.js';
 import { waitFor } from './helpers/chain.js';
 
@@ -38,6 +39,7 @@ test('the three services run as separate processes, joined by configuration, and
   const io = { env: { FFS_DATA_DIR: dataDir, FFS_RSA__BITS: '2048' }, out: () => {}, err: () => {} };
   t.is(await genKeybag([], io), 0);
   t.is(await genRsa([], io), 0);
+  t.is(await genHostKeys([], io), 0);
   const [dbPort, webPort, httpPort] = [await freePort(), await freePort(), await freePort()];
   const env = {
     FFS_DATA_DIR: dataDir,
@@ -46,6 +48,7 @@ test('the three services run as separate processes, joined by configuration, and
     FFS_SERVICES__WEB__COMMLINK_PORT: String(webPort),
     FFS_SERVICES__FTP__HTTP_PORT: String(httpPort),
     FFS_SERVICES__FTP__HTTP_WORKERS: '1',
+    FFS_SERVICES__FTP__SFTP_PORT: '0',
   };
   const db = run('services/internal-db/main.js', env);
   const web = run('services/web/main.js', env);

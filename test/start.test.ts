@@ -9,6 +9,7 @@ import { CommlinkClient, KeyBag } from '../lib/commlink/index.js';
 import { readKeyBagFile } from '../lib/commlink/keybag-file.js';
 import { silentLogger } from '../lib/log/logger.js';
 import { demoArtifactContent } from '../services/internal-db/demo.js';
+import { readRemote, sftpConnect } from './helpers/sftp.js';
 
 const startScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'start.js');
 
@@ -23,6 +24,7 @@ test('npm start sets up secrets, runs internal-db, web gateway and file host on 
       FFS_SERVICES__WEB__COMMLINK_PORT: '0',
       FFS_SERVICES__FTP__HTTP_PORT: '0',
       FFS_SERVICES__FTP__HTTP_WORKERS: '1',
+      FFS_SERVICES__FTP__SFTP_PORT: '0',
       FFS_LOG__LEVEL: 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -54,6 +56,11 @@ test('npm start sets up secrets, runs internal-db, web gateway and file host on 
   const body = Buffer.from(await res.arrayBuffer());
   t.true(body.equals(demoArtifactContent('2.0.0')));
   t.is(res.headers.get('x-checksum-sha256'), createHash('sha256').update(body).digest('hex'));
+  // And over SFTP, with the demo login.
+  const sftpPort = Number(/sftp -P (\d+) demo@/.exec(stdout)?.[1]);
+  const { sftp, close } = await sftpConnect({ port: sftpPort, username: 'demo', password });
+  t.true((await readRemote(sftp, '/acme-db/2.0.0/acme-db-2.0.0-linux-x64.tar.gz')).equals(demoArtifactContent('2.0.0')));
+  close();
   child.kill('SIGTERM');
   t.is(await exited, 0);
   t.regex(stdout, /SIGTERM: closing/);

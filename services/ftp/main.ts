@@ -15,6 +15,8 @@ export function main(): Promise<number> {
     const { ftp, web } = config.services;
     return FileHostService.start({
       ...ftp,
+      sessions: ftp,
+      sftp: { port: ftp.sftpPort, hostKey: await readFile(ftp.sftpHostKeyPath) },
       ticketPublicKeyPem: await readFile(config.rsa.publicKeyPath, 'utf8'),
       web: { host: web.host, port: web.commlinkPort },
       commlink: { ...optionsFromConfig(config.commlink), bag: new KeyBag(await readKeyBagFile(config.commlink.keyBagPath)) },
