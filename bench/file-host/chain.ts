@@ -22,6 +22,8 @@ export interface BenchChain {
   db: InternalDbService;
   web: WebService;
   child: ChildProcess;
+  /** The file host's SFTP port. */
+  sftpPort: number;
   /** Writes a file of `size` real (non-sparse) bytes into the inbox and ingests it; returns its object id. */
   ingest(name: string, size: number): Promise<string>;
   /** Publishes acme <version> with one artifact and entitles `customers`. */
@@ -68,8 +70,8 @@ export async function startBenchChain(): Promise<BenchChain> {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     execArgv: process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
   });
-  await new Promise<{ httpPort: number }>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as { httpPort: number }));
+  const ports = await new Promise<{ httpPort: number; sftpPort: number }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { httpPort: number; sftpPort: number }));
     child.once('exit', (code) => reject(new Error(`bench file host exited with ${code}`)));
     child.send({ keys: keys.map((k) => k.toString('base64')), dir, webPort: web.commlinkAddress.port, publicKeyPem: pair.publicKey });
   });
@@ -84,6 +86,7 @@ export async function startBenchChain(): Promise<BenchChain> {
     db,
     web,
     child,
+    sftpPort: ports.sftpPort,
     async ingest(name, size) {
       mkdirSync(join(dir, 'inbox'), { recursive: true });
       const handle = await open(join(dir, 'inbox', name), 'w');
