@@ -77,6 +77,8 @@ export class SftpServer {
       return;
     }
     this.#connections.add(client);
+    // ssh2 types omit it: Connection.setNoDelay exists (lib/server.js). Replies go out at once.
+    (client as unknown as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
     let session: Session | undefined;
     let probe: { key: string; result: Promise<Session> } | undefined;
     let idleTimer: NodeJS.Timeout | undefined;
