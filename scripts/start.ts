@@ -20,7 +20,7 @@ import { main as genHostKeys } from './gen-host-keys.js';
 import { main as genKeybag } from './gen-keybag.js';
 import { main as genRsa } from './gen-rsa.js';
 
-const NOT_BUILT = ['FTP on the file host', 'web portal and REST API', 'supervisor running each service in its own process'];
+const NOT_BUILT = ['web portal and REST API', 'supervisor running each service in its own process'];
 
 export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
   const { env, cwd, out, err } = resolveIo(io);
@@ -74,6 +74,14 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
         ...f,
         sessions: f,
         sftp: { port: f.sftpPort, hostKey: await readFile(f.sftpHostKeyPath) },
+        ftp: {
+          port: f.ftpPort,
+          passivePortMin: f.ftpPassivePortMin,
+          passivePortMax: f.ftpPassivePortMax,
+          passiveAddress: f.ftpPassiveAddress,
+          requireTls: f.ftpRequireTls,
+          tls: { cert: await readFile(f.ftpTlsCertPath, 'utf8'), key: await readFile(f.ftpTlsKeyPath, 'utf8') },
+        },
         ticketPublicKeyPem: await readFile(config.rsa.publicKeyPath, 'utf8'),
         web: { host: w.host, port: web.commlinkAddress.port },
         commlink,
@@ -95,6 +103,7 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     out(`web host gateway on commlink ${w.host}:${web.commlinkAddress.port}`);
     out(`file host ${fileHost.name}: HTTP downloads at ${fileHost.httpUrl}/files/…, repository ${f.repositoryDir}`);
     out(`SFTP: sftp -P ${fileHost.sftpAddress!.port} ${DEMO.customer}@${f.host}   (password below on first start, or a key added with the admin CLI)`);
+    out(`FTP:  ftp://${DEMO.customer}@${f.host}:${fileHost.ftpAddress!.port}/   (explicit FTPS offered: curl --ssl-reqd -k)`);
     out(`demo download (${DEMO.product} ${newest}, staged for ${DEMO.customer}, ticket valid ${w.ticketTtlSeconds} s):`);
     out(`  ${staged.files[0]!.url}`);
     if (demo.created) {

@@ -1,4 +1,5 @@
-import { spawn } from 'node:child_process';
+import { execFile, spawn } from 'node:child_process';
+import { promisify } from 'node:util';
 import { createHash } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
@@ -25,6 +26,9 @@ test('npm start sets up secrets, runs internal-db, web gateway and file host on 
       FFS_SERVICES__FTP__HTTP_PORT: '0',
       FFS_SERVICES__FTP__HTTP_WORKERS: '1',
       FFS_SERVICES__FTP__SFTP_PORT: '0',
+      FFS_SERVICES__FTP__FTP_PORT: '0',
+      FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MIN: String(20000 + Math.floor(Math.random() * 500) * 20),
+      FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MAX: '29999',
       FFS_LOG__LEVEL: 'warn',
     },
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -61,6 +65,10 @@ test('npm start sets up secrets, runs internal-db, web gateway and file host on 
   const { sftp, close } = await sftpConnect({ port: sftpPort, username: 'demo', password });
   t.true((await readRemote(sftp, '/acme-db/2.0.0/acme-db-2.0.0-linux-x64.tar.gz')).equals(demoArtifactContent('2.0.0')));
   close();
+  // And over FTP (curl, passive mode).
+  const ftpPort = Number(/ftp:\/\/demo@127\.0\.0\.1:(\d+)\//.exec(stdout)?.[1]);
+  const viaFtp = await promisify(execFile)('curl', ['-sS', '--fail', `ftp://demo:${encodeURIComponent(password)}@127.0.0.1:${ftpPort}/acme-db/2.0.0/acme-db-2.0.0-linux-x64.tar.gz`], { encoding: 'buffer', maxBuffer: 4 * 1024 * 1024 });
+  t.true(viaFtp.stdout.equals(demoArtifactContent('2.0.0')));
   child.kill('SIGTERM');
   t.is(await exited, 0);
   t.regex(stdout, /SIGTERM: closing/);

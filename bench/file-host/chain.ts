@@ -24,6 +24,8 @@ export interface BenchChain {
   child: ChildProcess;
   /** The file host's SFTP port. */
   sftpPort: number;
+  /** The file host's FTP control port. */
+  ftpPort: number;
   /** Writes a file of `size` real (non-sparse) bytes into the inbox and ingests it; returns its object id. */
   ingest(name: string, size: number): Promise<string>;
   /** Publishes acme <version> with one artifact and entitles `customers`. */
@@ -70,8 +72,8 @@ export async function startBenchChain(): Promise<BenchChain> {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     execArgv: process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
   });
-  const ports = await new Promise<{ httpPort: number; sftpPort: number }>((resolve, reject) => {
-    child.once('message', (m) => resolve(m as { httpPort: number; sftpPort: number }));
+  const ports = await new Promise<{ httpPort: number; sftpPort: number; ftpPort: number }>((resolve, reject) => {
+    child.once('message', (m) => resolve(m as { httpPort: number; sftpPort: number; ftpPort: number }));
     child.once('exit', (code) => reject(new Error(`bench file host exited with ${code}`)));
     child.send({ keys: keys.map((k) => k.toString('base64')), dir, webPort: web.commlinkAddress.port, publicKeyPem: pair.publicKey });
   });
@@ -87,6 +89,7 @@ export async function startBenchChain(): Promise<BenchChain> {
     web,
     child,
     sftpPort: ports.sftpPort,
+    ftpPort: ports.ftpPort,
     async ingest(name, size) {
       mkdirSync(join(dir, 'inbox'), { recursive: true });
       const handle = await open(join(dir, 'inbox', name), 'w');

@@ -1,12 +1,13 @@
 /**
  * The file host under benchmark, in its own process (as on its own host). It dials the bench's
- * web host. IPC: parent sends { keys, dir, webPort, publicKeyPem }, child answers { httpPort, sftpPort }.
+ * web host. IPC: parent sends { keys, dir, webPort, publicKeyPem }, child answers { httpPort, sftpPort, ftpPort }.
  */
 import { join } from 'node:path';
 import ssh2 from 'ssh2';
 import { KeyBag } from '../../lib/commlink/index.js';
 import { createLogger } from '../../lib/log/logger.js';
 import { FileHostService } from '../../services/ftp/service.js';
+import { FTP_PASSIVE } from './ports.js';
 
 interface Setup {
   keys: string[];
@@ -35,8 +36,9 @@ process.once('message', async ({ keys, dir, webPort, publicKeyPem }: Setup) => {
     commlink: { bag: new KeyBag(keys.map((k) => Buffer.from(k, 'base64'))) },
     log: createLogger({ level: 'warn' }),
     sftp: { port: 0, hostKey: ssh2.utils.generateKeyPairSync('ed25519').private },
+    ftp: { port: 0, passivePortMin: FTP_PASSIVE.min, passivePortMax: FTP_PASSIVE.max, passiveAddress: '127.0.0.1', requireTls: false },
     sessions: { maxSessionsPerAddress: 1000, maxSessionsPerCustomer: 1000, defenderThreshold: 1_000_000 },
   });
-  process.send!({ httpPort: service.httpAddress.port, sftpPort: service.sftpAddress!.port });
+  process.send!({ httpPort: service.httpAddress.port, sftpPort: service.sftpAddress!.port, ftpPort: service.ftpAddress!.port });
   process.on('disconnect', () => void service.close(1000).then(() => process.exit(0)));
 });

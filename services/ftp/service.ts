@@ -13,6 +13,7 @@ import { DownloadWorkers } from './http/download-workers.js';
 import { makeFileHostHandlers } from './ops.js';
 import { HashPool } from './repository/hash-pool.js';
 import { Repository } from './repository/repository.js';
+import { FtpServer } from './ftp/server.js';
 import { SftpServer } from './sftp/server.js';
 import { checkLinkable } from './staging/filesystem-check.js';
 import { Stager } from './staging/stager.js';
@@ -61,6 +62,8 @@ export interface FileHostOptions {
   sessions?: Partial<SessionSettings>;
   /** The SFTP server; absent: no SFTP. */
   sftp?: { port: number; hostKey: string | Buffer };
+  /** The FTP server; absent: no FTP. With `tls`, explicit FTPS (AUTH TLS) is offered. */
+  ftp?: { port: number; passivePortMin: number; passivePortMax: number; passiveAddress: string; requireTls: boolean; tls?: { cert: string; key: string } };
   /** The web host's ticket-verifying RSA public key (SPKI PEM). */
   ticketPublicKeyPem: string;
   /** The web host's commlink address (the file host dials it). */
@@ -90,6 +93,7 @@ export class FileHostService {
   readonly #hashPool: HashPool;
   readonly #http: DownloadWorkers;
   #sftp: SftpServer | undefined;
+  #ftp: FtpServer | undefined;
   readonly #log: Logger;
   #httpAddress: AddressInfo | undefined;
   #httpUrl = '';
@@ -178,6 +182,20 @@ export class FileHostService {
         const sftp = await service.#sftp.start();
         options.log.info('sftp listening', { address: `${sftp.address}:${sftp.port}` });
       }
+      if (options.ftp) {
+        const s = service.sessions;
+        service.#ftp = new FtpServer({
+          host: options.host,
+          ...options.ftp,
+          loginTimeoutMs: s.loginTimeoutSeconds * 1000,
+          idleTimeoutMs: s.idleTimeoutSeconds * 1000,
+          logins: service.logins,
+          outcomes: service.audit,
+          log: options.log,
+        });
+        const ftp = await service.#ftp.start();
+        options.log.info('ftp listening', { address: `${ftp.address}:${ftp.port}`, passive: `${options.ftp.passivePortMin}-${options.ftp.passivePortMax}`, tls: Boolean(options.ftp.tls) });
+      }
       const connected = await service.link.start(options.webWaitMs ?? 5000);
       if (!connected) options.log.warn('the web host is not reachable yet; still dialling', { web: `${options.web.host}:${options.web.port}` });
       return service;
@@ -186,6 +204,11 @@ export class FileHostService {
       else await hashPool.close();
       throw err;
     }
+  }
+
+  /** The FTP server's control address, when it runs. */
+  get ftpAddress(): AddressInfo | undefined {
+    return this.#ftp?.address;
   }
 
   /** The SFTP server's address, when it runs. */
@@ -217,6 +240,7 @@ export class FileHostService {
   }
 
   async #close(graceMs: number): Promise<void> {
+    await this.#ftp?.close(graceMs);
     await this.#sftp?.close(graceMs);
     await this.#http.close(graceMs);
     await this.audit.close(graceMs);
