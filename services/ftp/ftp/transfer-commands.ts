@@ -1,7 +1,5 @@
-import { createReadStream } from 'node:fs';
-import type { Socket } from 'node:net';
-import { finished, pipeline } from 'node:stream/promises';
-import type { TLSSocket } from 'node:tls';
+import { finished } from 'node:stream/promises';
+import { sendFileRange, type SendError } from '../common/send-file.js';
 import type { Command, CommandTable } from './command.js';
 import type { DataConnection } from './data-connection.js';
 import { listingBody, listPathArg, lsLine } from './listing.js';
@@ -12,8 +10,6 @@ import { TRANSFER_REPLIES, type FtpSession } from './session.js';
 
 const NO_DATA = 'Use PASV or EPSV first';
 const ACTIVE_REFUSED = 'Active mode (PORT/EPRT) is not supported: the server does not connect out to client-chosen addresses; use PASV or EPSV';
-/** Bytes read from a file per chunk (RETR). */
-const READ_CHUNK = 256 * 1024;
 
 /** Data connections must be TLS when the server requires TLS: 521 otherwise (RFC 4217 §9). */
 function dataRefused(s: FtpSession): boolean {
@@ -104,21 +100,21 @@ async function retr(s: FtpSession, arg: string): Promise<void> {
       return await s.reply(425, NO_DATA);
     }
     await s.reply(150, `Opening BINARY mode data connection for ${path} (${size - offset} bytes)`);
-    // From here the stream owns the descriptor (autoClose), whether or not the client ever connects.
-    const stream = createReadStream('', { fd: file.fd, start: offset, highWaterMark: READ_CHUNK, autoClose: true });
-    stream.on('data', (chunk) => (bytes += chunk.length));
-    stream.pause();
-    let sentTo: Socket | TLSSocket | undefined;
-    // Invariant: `bytes` is what was read from the file and handed to the socket; the pipeline
-    // keeps at most a highWaterMark of it queued, and a complete transfer has flushed it all.
-    const result = await s.transfer(data, async (socket) => {
-      sentTo = socket;
-      await pipeline(stream, socket);
-    });
-    if (!stream.destroyed) stream.destroy();
+    // Invariant: `bytes` is what the socket has taken; the descriptor is closed when the send ends.
+    let result;
+    try {
+      result = await s.transfer(data, async (socket) => {
+        try {
+          bytes = await sendFileRange(socket, file.fd, offset, size - 1);
+        } catch (err) {
+          bytes = (err as Partial<SendError>).bytes ?? bytes;
+          throw err;
+        }
+      });
+    } finally {
+      ReadOnlyArea.closeQuietly(file);
+    }
     ok = result === 'complete';
-    // Bytes still queued in the socket when it broke never left: they are not counted.
-    if (!ok && sentTo) bytes = Math.max(0, bytes - sentTo.writableLength);
     return await s.reply(...TRANSFER_REPLIES[result]);
   } finally {
     s.options.outcomes.report({
