@@ -64,6 +64,7 @@ test('an empty environment loads the defaults', (t) => {
       defenderObservationSeconds: 1800,
       defenderBanSeconds: 1800,
       defenderBanIncrementPercent: 50,
+      loginCacheSeconds: 60,
       openFileCacheMs: 1000,
     },
     internalDb: {

@@ -179,3 +179,20 @@ test('100 concurrent downloads over 10 connections are each byte-identical', asy
   t.is(bodies.length, 100);
   t.true(bodies.every((b) => b.equals(content)));
 });
+
+test('with the login cache, a revocation takes effect when the web host prunes (or when the cache expires)', async (t) => {
+  const { chain, port, path, entitlement } = await setup(t, { fileHost: { sessions: { loginCacheSeconds: 60 } } });
+  const stat = async () => {
+    const { sftp, close } = await sftpConnect({ port, username: 'globex', password: PASSWORD });
+    const code = await new Promise<number>((resolve) => sftp.stat(path, (err) => resolve(err ? ((err as { code?: number }).code ?? -1) : 0)));
+    close();
+    return code;
+  };
+  t.is(await stat(), 0);
+  await chain.call('entitlement.revoke', { id: entitlement });
+  t.is(await stat(), 0, 'within the cache time the remembered login (and its area) still stands');
+  t.deepEqual(await chain.web.fulfillment.prune('globex'), [path]); // what the web host does when it revokes
+  t.is(await stat(), ssh2.utils.sftp.STATUS_CODE.NO_SUCH_FILE);
+  // A wrong password is never served from the cache.
+  await t.throwsAsync(sftpConnect({ port, username: 'globex', password: 'not the password' }));
+});

@@ -135,6 +135,7 @@ const services = z
         defenderObservationSeconds: intField(1, 86_400, 1800, 'Brute-force defender: how long a failed login counts towards the score, in seconds.'),
         defenderBanSeconds: intField(1, 604_800, 1800, 'Brute-force defender: first ban, in seconds; each further ban of the address lasts longer.'),
         defenderBanIncrementPercent: intField(0, 1000, 50, 'Brute-force defender: how much longer each repeated ban lasts, in percent.'),
+        loginCacheSeconds: intField(0, 3600, 60, 'How long a successful FTP/SFTP login is remembered; a revocation takes effect within it (at once when the web host prunes). 0: check every login.'),
         openFileCacheMs: intField(0, 60_000, 1000, 'How long an opened file is reused by later downloads of it, in ms (0: open per request). Staging changes drop it at once.'),
       })
       .superRefine((c, ctx) => {

@@ -6,6 +6,7 @@ import { Areas } from './common/areas.js';
 import { AuditReporter } from './common/audit-reporter.js';
 import { CustomerLogins } from './common/customer-login.js';
 import { Defender } from './common/defender.js';
+import { LoginCache } from './common/login-cache.js';
 import { SessionLimits } from './common/session-limits.js';
 import { WebLink } from './common/web-link.js';
 import { availableParallelism } from 'node:os';
@@ -28,6 +29,8 @@ export interface SessionSettings {
   defenderObservationSeconds: number;
   defenderBanSeconds: number;
   defenderBanIncrementPercent: number;
+  /** How long a successful login is remembered (a revocation takes effect within it); 0: never. */
+  loginCacheSeconds: number;
 }
 
 export const SESSION_DEFAULTS: SessionSettings = Object.freeze({
@@ -39,6 +42,7 @@ export const SESSION_DEFAULTS: SessionSettings = Object.freeze({
   defenderObservationSeconds: 1800,
   defenderBanSeconds: 1800,
   defenderBanIncrementPercent: 50,
+  loginCacheSeconds: 60,
 });
 
 export interface FileHostOptions {
@@ -94,6 +98,7 @@ export class FileHostService {
   readonly #http: DownloadWorkers;
   #sftp: SftpServer | undefined;
   #ftp: FtpServer | undefined;
+  readonly #loginCache: LoginCache;
   readonly #log: Logger;
   #httpAddress: AddressInfo | undefined;
   #httpUrl = '';
@@ -106,7 +111,10 @@ export class FileHostService {
     this.repo = parts.repo;
     this.linkable = parts.linkable;
     this.areas = new Areas(options.areasDir);
-    this.stager = new Stager(this.repo, this.areas, options.log, (customer) => this.#http.invalidate(customer));
+    this.stager = new Stager(this.repo, this.areas, options.log, (customer) => {
+      this.#http.invalidate(customer);
+      this.#loginCache.invalidate(customer);
+    });
     const handlers = makeFileHostHandlers({
       repo: this.repo,
       stager: this.stager,
@@ -123,6 +131,7 @@ export class FileHostService {
       registration: () => ({ name: this.name, httpUrl: this.#httpUrl }),
     });
     this.sessions = { ...SESSION_DEFAULTS, ...options.sessions };
+    this.#loginCache = new LoginCache({ ttlMs: this.sessions.loginCacheSeconds * 1000 });
     this.logins = new CustomerLogins({
       link: this.link,
       stager: this.stager,
@@ -134,6 +143,7 @@ export class FileHostService {
         banIncrementPercent: this.sessions.defenderBanIncrementPercent,
       }),
       limits: new SessionLimits({ maxPerCustomer: this.sessions.maxSessionsPerCustomer, maxPerAddress: this.sessions.maxSessionsPerAddress }),
+      cache: this.#loginCache,
       log: options.log,
     });
     this.audit = new AuditReporter({ link: this.link, batchSize: options.auditBatchSize, flushMs: options.auditFlushMs, log: options.log });

@@ -71,6 +71,8 @@ export async function startChain(t: ExecutionContext, options: ChainOptions = {}
     commlink: { bag: db.bag, reconnectMinMs: 20, reconnectMaxMs: 200 },
     log,
     ...options.fileHost,
+    // Every login checked through the chain, unless a test asks for the login cache.
+    sessions: { loginCacheSeconds: 0, ...options.fileHost?.sessions },
   });
   await waitFor(() => web.fileHosts.list().some((h) => h.name === (options.fileHost?.name ?? 'file-1')), 5000);
   t.teardown(async () => {

@@ -4,6 +4,7 @@ import { FileHostErrors } from '../errors.js';
 import type { Stager } from '../staging/stager.js';
 import { LOGIN, type Areas } from './areas.js';
 import { SCORE, type Defender } from './defender.js';
+import type { LoginCache } from './login-cache.js';
 import type { AreaRoot } from './path-resolver.js';
 import type { SessionLimits } from './session-limits.js';
 import type { WebLink } from './web-link.js';
@@ -26,9 +27,11 @@ export interface Session {
 }
 
 /**
- * Logins for FTP and SFTP, checked live: every login goes over the commlink to the web host,
- * which asks the internal-db (`auth.check`); the file host keeps no credentials. The reply's
- * releases prune the customer's area, so a revoked entitlement is gone at the next login. Failed
+ * Logins for FTP and SFTP, checked live: a login goes over the commlink to the web host, which
+ * asks the internal-db (`auth.check`); the file host keeps no credentials. The reply's releases
+ * prune the customer's area, so a revoked entitlement is gone at the next checked login. A success
+ * is remembered for loginCacheSeconds (LoginCache; 0: never), and logins checked at the same time
+ * share one check. Failed
  * logins feed the defender; a banned address is refused before anything is asked. When the web
  * host or the internal-db cannot be reached, the login fails with ERR_GATEWAY_UNAVAILABLE (a
  * temporary error) and nothing else is affected.
@@ -40,8 +43,10 @@ export class CustomerLogins {
   readonly #defender: Defender;
   readonly #limits: SessionLimits;
   readonly #log: Logger;
+  readonly #cache: LoginCache;
 
-  constructor(options: { link: Pick<WebLink, 'request'>; stager: Stager; areas: Areas; defender: Defender; limits: SessionLimits; log: Logger }) {
+  constructor(options: { link: Pick<WebLink, 'request'>; stager: Stager; areas: Areas; defender: Defender; limits: SessionLimits; cache: LoginCache; log: Logger }) {
+    this.#cache = options.cache;
     this.#link = options.link;
     this.#stager = options.stager;
     this.#areas = options.areas;
@@ -70,28 +75,34 @@ export class CustomerLogins {
     if (!LOGIN.test(login) || (request.password === undefined && request.publicKey === undefined)) {
       this.#refused(clientAddress, login, protocol, SCORE.unknownLogin, 'malformed login');
     }
-    let reply;
+    const credential = request.password !== undefined ? `password\u0000${request.password}` : `key\u0000${request.publicKey!.algorithm}\u0000${request.publicKey!.key}`;
+    let who;
     try {
-      const body: Record<string, unknown> = { login, protocol, clientAddress };
-      if (request.password !== undefined) body.password = request.password;
-      else body.publicKey = request.publicKey;
-      reply = await this.#link.request('auth.check', body as never);
+      who = await this.#cache.get(this.#cache.key(login, credential), () => this.#check(request));
     } catch (err) {
       const code = (err as { code?: string }).code;
       if (code === 'ERR_AUTH_REFUSED' || code === 'ERR_INVALID_INPUT') this.#refused(clientAddress, login, protocol, SCORE.wrongPassword, code);
       throw err; // ERR_GATEWAY_UNAVAILABLE and the unexpected: temporary, not the client's fault
     }
-    const customer = reply.customer as { login: string; name: string };
-    const end = this.#limits.login(customer.login);
+    const end = this.#limits.login(who.customer);
     try {
-      const releases = reply.releases as { product: string; version: string }[];
-      await this.#stager.prune(customer.login, releases);
-      await mkdir(this.#areas.dirOf(customer.login), { recursive: true, mode: 0o755 });
-      return { customer: customer.login, name: customer.name, root: this.#areas.rootOf(customer.login), end };
+      return { customer: who.customer, name: who.name, root: this.#areas.rootOf(who.customer), end };
     } catch (err) {
       end();
       throw err;
     }
+  }
+
+  /** Through the chain: auth.check, then the area pruned to the customer's current releases. */
+  async #check(request: LoginRequest): Promise<{ customer: string; name: string }> {
+    const body: Record<string, unknown> = { login: request.login, protocol: request.protocol, clientAddress: request.clientAddress };
+    if (request.password !== undefined) body.password = request.password;
+    else body.publicKey = request.publicKey;
+    const reply = await this.#link.request('auth.check', body as never);
+    const customer = reply.customer as { login: string; name: string };
+    await this.#stager.prune(customer.login, reply.releases as { product: string; version: string }[]);
+    await mkdir(this.#areas.dirOf(customer.login), { recursive: true, mode: 0o755 });
+    return { customer: customer.login, name: customer.name };
   }
 
   #refused(clientAddress: string, login: string, protocol: string, score: number, reason: string): never {
