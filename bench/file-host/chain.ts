@@ -36,7 +36,12 @@ export interface BenchChain {
 
 const log = createLogger({ level: 'warn' });
 
-export async function startBenchChain(): Promise<BenchChain> {
+export interface BenchChainOptions {
+  /** The file host's login cache (services.ftp.loginCacheSeconds); default 60, as configured. */
+  loginCacheSeconds?: number;
+}
+
+export async function startBenchChain(options: BenchChainOptions = {}): Promise<BenchChain> {
   const dir = mkdtempSync(join(tmpdir(), 'ffs-bench-files-'));
   chmodSync(dir, 0o755); // the peer (nginx workers) must be able to read the areas
   const keys = Array.from({ length: 128 }, () => randomBytes(32));
@@ -75,7 +80,7 @@ export async function startBenchChain(): Promise<BenchChain> {
   const ports = await new Promise<{ httpPort: number; sftpPort: number; ftpPort: number }>((resolve, reject) => {
     child.once('message', (m) => resolve(m as { httpPort: number; sftpPort: number; ftpPort: number }));
     child.once('exit', (code) => reject(new Error(`bench file host exited with ${code}`)));
-    child.send({ keys: keys.map((k) => k.toString('base64')), dir, webPort: web.commlinkAddress.port, publicKeyPem: pair.publicKey });
+    child.send({ keys: keys.map((k) => k.toString('base64')), dir, webPort: web.commlinkAddress.port, publicKeyPem: pair.publicKey, loginCacheSeconds: options.loginCacheSeconds ?? 60 });
   });
   for (let i = 0; i < 500 && web.fileHosts.list().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
   const call = (op: string, body: Record<string, unknown>) => web.db.request(op, body as never);

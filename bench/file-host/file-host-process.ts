@@ -10,13 +10,14 @@ import { FileHostService } from '../../services/ftp/service.js';
 import { FTP_PASSIVE } from './ports.js';
 
 interface Setup {
+  loginCacheSeconds: number;
   keys: string[];
   dir: string;
   webPort: number;
   publicKeyPem: string;
 }
 
-process.once('message', async ({ keys, dir, webPort, publicKeyPem }: Setup) => {
+process.once('message', async ({ keys, dir, webPort, publicKeyPem, loginCacheSeconds }: Setup) => {
   const service = await FileHostService.start({
     name: 'bench-file',
     host: '127.0.0.1',
@@ -37,7 +38,7 @@ process.once('message', async ({ keys, dir, webPort, publicKeyPem }: Setup) => {
     log: createLogger({ level: 'warn' }),
     sftp: { port: 0, hostKey: ssh2.utils.generateKeyPairSync('ed25519').private },
     ftp: { port: 0, passivePortMin: FTP_PASSIVE.min, passivePortMax: FTP_PASSIVE.max, passiveAddress: '127.0.0.1', requireTls: false },
-    sessions: { maxSessionsPerAddress: 1000, maxSessionsPerCustomer: 1000, defenderThreshold: 1_000_000 },
+    sessions: { maxSessionsPerAddress: 1000, maxSessionsPerCustomer: 1000, defenderThreshold: 1_000_000, loginCacheSeconds },
   });
   process.send!({ httpPort: service.httpAddress.port, sftpPort: service.sftpAddress!.port, ftpPort: service.ftpAddress!.port });
   process.on('disconnect', () => void service.close(1000).then(() => process.exit(0)));
