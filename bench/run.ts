@@ -2,6 +2,8 @@
 import { main as commlink } from './commlink/run.js';
 import { main as internalDb } from './internal-db/run.js';
 import { main as httpDownloads } from './file-host/http.js';
+import { main as ftp } from './file-host/ftp.js';
+import { main as sftp } from './file-host/sftp.js';
 import { main as staging } from './file-host/staging.js';
 
 const benchmarks: [string, () => Promise<unknown>][] = [
@@ -9,6 +11,8 @@ const benchmarks: [string, () => Promise<unknown>][] = [
   ['internal-db', internalDb],
   ['staging', staging],
   ['http-downloads', httpDownloads],
+  ['sftp', sftp],
+  ['ftp', ftp],
 ];
 
 for (const [name, run] of benchmarks) {
