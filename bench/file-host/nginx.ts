@@ -5,8 +5,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort, stopChild, waitForPort } from './peer-process.js';
 
 export interface NginxPeer {
   port: number;
@@ -19,16 +19,6 @@ export function nginxBinary(): string | undefined {
   return undefined;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts nginx serving `areaDir` at `/files/`; `workers` is worker_processes. */
 export async function startNginx(dir: string, areaDir: string, workers: number | 'auto'): Promise<NginxPeer> {
@@ -59,22 +49,10 @@ http {
   );
   const version = spawnSync(binary, ['-v']).stderr.toString().trim().replace('nginx version: ', '');
   const child: ChildProcess = spawn(binary, ['-c', conf, '-p', dir], { stdio: ['ignore', 'ignore', 'inherit'] });
-  for (let i = 0; i < 200; i++) {
-    const up = await fetch(`http://127.0.0.1:${port}/`).then(
-      () => true,
-      () => false,
-    );
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitForPort(port);
   return {
     port,
     version,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGQUIT');
-        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-      }),
+    stop: () => stopChild(child, 'SIGQUIT'),
   };
 }

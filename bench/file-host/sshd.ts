@@ -6,8 +6,8 @@
  */
 import { execFileSync, spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort, stopChild, waitForPort } from './peer-process.js';
 import { userInfo } from 'node:os';
 
 export interface SshdPeer {
@@ -21,16 +21,6 @@ export function sshdBinary(): string | undefined {
   return existsSync('/usr/sbin/sshd') ? '/usr/sbin/sshd' : undefined;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts sshd accepting `authorizedKey` (an authorized_keys line) for the current user. */
 export async function startSshd(dir: string, authorizedKey: string): Promise<SshdPeer> {
@@ -64,26 +54,11 @@ ForceCommand internal-sftp
   );
   const version = spawnSync(binary, ['-V']).stderr.toString().trim().split(',')[0]!;
   const child: ChildProcess = spawn(binary, ['-D', '-e', '-f', config], { stdio: ['ignore', 'ignore', 'ignore'] });
-  for (let i = 0; i < 200; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = createConnection(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitForPort(port);
   return {
     port,
     user,
     version: version || 'OpenSSH sshd',
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-      }),
+    stop: () => stopChild(child, 'SIGTERM'),
   };
 }

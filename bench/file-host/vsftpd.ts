@@ -5,8 +5,8 @@
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
 import { join } from 'node:path';
+import { freePort, stopChild, waitForPort } from './peer-process.js';
 
 export interface VsftpdPeer {
   port: number;
@@ -18,16 +18,6 @@ export function vsftpdBinary(): string | undefined {
   return existsSync('/usr/sbin/vsftpd') ? '/usr/sbin/vsftpd' : undefined;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 export async function startVsftpd(dir: string, root: string, passive: { min: number; max: number }): Promise<VsftpdPeer> {
   const binary = vsftpdBinary();
@@ -63,27 +53,12 @@ max_per_ip=1000
     { mode: 0o600 },
   );
   const child: ChildProcess = spawn(binary, [config], { stdio: ['ignore', 'ignore', 'inherit'] });
-  for (let i = 0; i < 200; i++) {
-    const up = await new Promise<boolean>((resolve) => {
-      const socket = createConnection(port, '127.0.0.1', () => {
-        socket.destroy();
-        resolve(true);
-      });
-      socket.on('error', () => resolve(false));
-    });
-    if (up) break;
-    await new Promise((r) => setTimeout(r, 25));
-  }
+  await waitForPort(port);
   const packaged = spawnSync('dpkg-query', ['-W', '-f=${Version}', 'vsftpd']).stdout?.toString().trim();
   const version = packaged ? `vsftpd ${packaged}` : 'vsftpd';
   return {
     port,
     version,
-    stop: () =>
-      new Promise((resolve) => {
-        child.once('exit', () => resolve());
-        child.kill('SIGTERM');
-        setTimeout(() => child.kill('SIGKILL'), 5000).unref();
-      }),
+    stop: () => stopChild(child, 'SIGTERM'),
   };
 }
