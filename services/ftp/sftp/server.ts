@@ -128,7 +128,7 @@ export class SftpServer {
         channel.on('sftp', (acceptSftp) => {
           const sftp = acceptSftp();
           sftpSessions.add(
-            new SftpSession(sftp, { customer: customer.customer, clientAddress: address, root: customer.root, outcomes: this.#o.outcomes, log, onActivity: touch }),
+            new SftpSession(sftp, { customer: customer.customer, clientAddress: address, root: customer.root, outcomes: this.#o.outcomes, log, onActivity: touch, socket: socketOf(client) }),
           );
         });
         for (const refused of ['exec', 'shell', 'pty', 'env', 'x11', 'auth-agent', 'signal', 'window-change'] as const) {
@@ -183,4 +183,10 @@ export class SftpServer {
     }
     ctx.reject(['password', 'publickey']);
   }
+}
+
+/** The TCP socket under an ssh2 connection (a private field: ssh2 exposes only setNoDelay). */
+function socketOf(client: Connection): { cork(): void; uncork(): void; destroyed: boolean } | undefined {
+  const socket = (client as unknown as { _sock?: { cork?: () => void; uncork?: () => void; destroyed: boolean } })._sock;
+  return socket && typeof socket.cork === 'function' && typeof socket.uncork === 'function' ? (socket as { cork(): void; uncork(): void; destroyed: boolean }) : undefined;
 }

@@ -59,6 +59,8 @@ export interface SftpSessionOptions {
   log: Logger;
   /** Called on every request (the idle timer). */
   onActivity: () => void;
+  /** The connection's TCP socket: replies made in one turn of the event loop go out in one write. */
+  socket?: { cork(): void; uncork(): void; destroyed: boolean };
 }
 
 /**
@@ -96,7 +98,10 @@ export class SftpSession {
     on('LSTAT', (reqid, path: string) => this.#stat(reqid, path));
     on('FSTAT', (reqid, handle: Buffer) => this.#fstat(reqid, handle));
     on('OPEN', (reqid, path: string, flags: number) => this.#open(reqid, path, flags));
-    on('READ', (reqid, handle: Buffer, offset: number, length: number) => this.#queueRead(reqid, handle, offset, length));
+    on('READ', (reqid, handle: Buffer, offset: number, length: number) => {
+      this.#cork();
+      this.#queueRead(reqid, handle, offset, length);
+    });
     on('CLOSE', (reqid, handle: Buffer) => this.#close(reqid, handle));
     on('OPENDIR', (reqid, path: string) => this.#opendir(reqid, path));
     on('READDIR', (reqid, handle: Buffer) => this.#readdir(reqid, handle));
@@ -113,6 +118,23 @@ export class SftpSession {
       sftp.end();
     });
     sftp.on('close', () => this.end());
+  }
+
+  #corked = false;
+
+  /**
+   * Clients keep dozens of READs in flight; the replies made in this turn of the event loop are
+   * gathered and written to the socket together (one writev, not one write per 32 KiB packet).
+   */
+  #cork(): void {
+    const socket = this.#o.socket;
+    if (!socket || this.#corked || socket.destroyed) return;
+    this.#corked = true;
+    socket.cork();
+    setImmediate(() => {
+      this.#corked = false;
+      if (!socket.destroyed) socket.uncork();
+    });
   }
 
   /** Ends the session: closes what is open and reports the outcome of each open file. */
