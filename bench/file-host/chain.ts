@@ -1,7 +1,6 @@
 /**
- * The chain a file-host benchmark runs against: internal-db and web host in this process (they
- * only answer audit batches and staging bookkeeping while the file host works), the file host in
- * a child process. Objects are published as a vendor would: files put in the inbox, ingested.
+ * The chain a file-host benchmark runs against, each service in a process of its own as on its own
+ * host: the internal-db and the file host in child processes, the web host in this one. Objects are published as a vendor would: files put in the inbox, ingested.
  */
 import { fork, type ChildProcess } from 'node:child_process';
 import { generateKeyPairSync, randomBytes } from 'node:crypto';
@@ -12,14 +11,13 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { KeyBag } from '../../lib/commlink/index.js';
 import { createLogger } from '../../lib/log/logger.js';
-import { InternalDbService } from '../../services/internal-db/service.js';
 import { WebService } from '../../services/web/service.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
 export interface BenchChain {
   dir: string;
-  db: InternalDbService;
+  db: ChildProcess;
   web: WebService;
   child: ChildProcess;
   /** The file host's SFTP port. */
@@ -47,26 +45,16 @@ export async function startBenchChain(options: BenchChainOptions = {}): Promise<
   const keys = Array.from({ length: 128 }, () => randomBytes(32));
   const bag = new KeyBag(keys);
   const pair = generateKeyPairSync('rsa', { modulusLength: 3072, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
-  const db = await InternalDbService.start({
-    dbPath: join(dir, 'db', 'bench.sqlite'),
-    synchronous: 'normal',
-    scryptLogN: 14,
-    authCacheSeconds: 300,
-    backupDir: join(dir, 'backups'),
-    backupIntervalMinutes: 0,
-    backupKeep: 1,
-    mode: 'listen',
-    listenHost: '127.0.0.1',
-    listenPort: 0,
-    dialHost: '127.0.0.1',
-    dialPort: 1,
-    commlink: { bag },
-    log,
+  const db = fork(join(here, 'db-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const dbPort = await new Promise<number>((resolve, reject) => {
+    db.once('message', (m) => resolve((m as { port: number }).port));
+    db.once('exit', (code) => reject(new Error(`bench internal-db exited with ${code}`)));
+    db.send({ keys: keys.map((k) => k.toString('base64')), dir });
   });
   const web = await WebService.start({
     host: '127.0.0.1',
     commlinkPort: 0,
-    internalDb: { mode: 'listen', host: '127.0.0.1', port: db.address!.port, dialListenHost: '127.0.0.1', dialListenPort: 0 },
+    internalDb: { mode: 'listen', host: '127.0.0.1', port: dbPort, dialListenHost: '127.0.0.1', dialListenPort: 0 },
     commlink: { bag },
     ticketPrivateKeyPem: pair.privateKey,
     ticketTtlSeconds: 3600,
@@ -114,15 +102,21 @@ export async function startBenchChain(options: BenchChainOptions = {}): Promise<
     },
     objectPath: (objectId) => join(dir, 'repository', 'objects', objectId.slice(0, 2), objectId),
     async close() {
-      child.disconnect();
-      await new Promise((resolve) => {
-        const timer = setTimeout(resolve, 5000);
-        child.once('exit', () => resolve(clearTimeout(timer)));
-      });
-      child.kill();
+      await stopChildProcess(child);
       await web.close(1000);
-      await db.close(1000);
+      await stopChildProcess(db);
       rmSync(dir, { recursive: true, force: true });
     },
   };
+}
+
+/** Disconnects a bench child (it closes its service and exits), killing it after 5 s. */
+async function stopChildProcess(child: ChildProcess): Promise<void> {
+  if (child.connected) child.disconnect();
+  await new Promise((resolve) => {
+    if (child.exitCode !== null) return resolve(undefined);
+    const timer = setTimeout(resolve, 5000);
+    child.once('exit', () => resolve(clearTimeout(timer)));
+  });
+  child.kill();
 }
