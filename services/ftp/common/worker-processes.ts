@@ -1,0 +1,191 @@
+import { fork, type ChildProcess } from 'node:child_process';
+import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import type { Logger, LogLevel } from '../../../lib/log/logger.js';
+
+/** Messages every worker kind shares; each kind adds its own. */
+export type BaseToWorker<Settings> = { type: 'init'; settings: Settings & { workerId: number } } | { type: 'handle.request' } | { type: 'close'; graceMs: number };
+export type BaseFromWorker = { type: 'ready' } | { type: 'handle' } | { type: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> } | { type: 'closed' };
+
+/** One worker as its message handler sees it. */
+export interface WorkerSlot<ToWorker> {
+  readonly id: number;
+  send(message: ToWorker): void;
+}
+
+export interface WorkerProcessesOptions<Settings, ToWorker, FromWorker> {
+  /** What the workers serve, for logs ("download", "sftp"). */
+  name: string;
+  /** The worker's entry module. */
+  script: URL;
+  count: number;
+  host: string;
+  port: number;
+  settings: Settings;
+  /** The messages of this worker kind (the shared ones are handled here). */
+  onMessage: (slot: WorkerSlot<ToWorker>, message: FromWorker) => void;
+  /** A worker exited (crashed or closed): what it held in the parent is to be let go. */
+  onExit?: (slot: WorkerSlot<ToWorker>) => void;
+  log: Logger;
+}
+
+interface Slot {
+  id: number;
+  child: ChildProcess | undefined;
+  restarts: number;
+}
+
+/**
+ * Worker processes sharing one listening socket, so a server uses every core (as nginx's worker
+ * processes do). The parent keeps the socket only while handing it to a worker; a worker that
+ * dies is replaced (the socket is borrowed back from a live worker, or bound again when none is
+ * left), after a back-off that grows with repeated failures.
+ *
+ * Invariant: once started, the parent never accepts connections on the socket.
+ */
+export class WorkerProcesses<Settings, ToWorker extends { type: string }, FromWorker extends { type: string }> {
+  readonly #options: WorkerProcessesOptions<Settings, ToWorker, FromWorker>;
+  readonly #slots: Slot[] = [];
+  #address: AddressInfo | undefined;
+  #closing = false;
+
+  constructor(options: WorkerProcessesOptions<Settings, ToWorker, FromWorker>) {
+    this.#options = options;
+  }
+
+  get address(): AddressInfo {
+    return this.#address!;
+  }
+
+  /** Process ids of the workers now running. */
+  get pids(): number[] {
+    return this.#slots.flatMap((s) => (s.child?.connected && s.child.pid !== undefined ? [s.child.pid] : []));
+  }
+
+  /** Binds the socket, starts every worker, and resolves when all serve. */
+  async start(): Promise<AddressInfo> {
+    const server = await this.#bind(this.#options.port);
+    this.#address = server.address() as AddressInfo;
+    try {
+      for (let i = 0; i < this.#options.count; i++) {
+        const slot: Slot = { id: i + 1, child: undefined, restarts: 0 };
+        this.#slots.push(slot);
+        await this.#launch(slot, server);
+      }
+    } finally {
+      server.close(); // the workers hold the socket now
+    }
+    return this.#address;
+  }
+
+  broadcast(message: ToWorker): void {
+    for (const slot of this.#slots) this.#send(slot, message);
+  }
+
+  /** Asks each worker to stop (connections in progress get graceMs), then waits for them to exit. */
+  async close(graceMs = 5000): Promise<void> {
+    this.#closing = true;
+    await Promise.all(
+      this.#slots.map(
+        (slot) =>
+          new Promise<void>((resolve) => {
+            const child = slot.child;
+            if (!child || child.exitCode !== null || !child.connected) return resolve();
+            const kill = setTimeout(() => child.kill('SIGKILL'), graceMs + 2000);
+            child.once('exit', () => {
+              clearTimeout(kill);
+              resolve();
+            });
+            this.#send(slot, { type: 'close', graceMs } as BaseToWorker<Settings> as unknown as ToWorker);
+          }),
+      ),
+    );
+  }
+
+  #bind(port: number): Promise<NetServer> {
+    return new Promise((resolve, reject) => {
+      const server = createServer();
+      server.once('error', reject);
+      server.listen({ port, host: this.#options.host, exclusive: true }, () => resolve(server));
+    });
+  }
+
+  #send(slot: Slot, message: ToWorker | BaseToWorker<Settings>, handle?: NetServer): void {
+    if (slot.child?.connected) slot.child.send(message, handle as never);
+  }
+
+  #view(slot: Slot): WorkerSlot<ToWorker> {
+    return { id: slot.id, send: (message) => this.#send(slot, message) };
+  }
+
+  /** Forks a worker and hands it the socket; resolves when it serves. */
+  #launch(slot: Slot, server: NetServer): Promise<void> {
+    const { log, name } = this.#options;
+    const child = fork(this.#options.script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+    slot.child = child;
+    const workerLog = log.child({ worker: `${name}-${slot.id}`, pid: child.pid });
+    child.on('message', (message: BaseFromWorker | FromWorker) => {
+      if (message.type === 'log') {
+        const m = message as Extract<BaseFromWorker, { type: 'log' }>;
+        workerLog[m.level](m.msg, m.fields);
+      } else if (message.type !== 'ready' && message.type !== 'handle' && message.type !== 'closed') {
+        this.#options.onMessage(this.#view(slot), message as FromWorker);
+      }
+    });
+    const ready = new Promise<void>((resolve, reject) => {
+      const onMessage = (m: { type: string }) => {
+        if (m.type !== 'ready') return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve();
+      };
+      const onExit = (code: number | null) => reject(new Error(`${name} worker ${slot.id} exited (${code}) before serving`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
+    child.once('exit', (code, signal) => {
+      if (slot.child === child) slot.child = undefined;
+      this.#options.onExit?.(this.#view(slot));
+      if (this.#closing) return;
+      workerLog.error(`${name} worker exited; replacing it`, { code, signal });
+      void this.#replace(slot);
+    });
+    this.#send(slot, { type: 'init', settings: { ...this.#options.settings, workerId: slot.id } }, server);
+    return ready;
+  }
+
+  async #replace(slot: Slot): Promise<void> {
+    const delay = Math.min(5000, 100 * 2 ** Math.min(slot.restarts, 6));
+    slot.restarts++;
+    await new Promise((r) => setTimeout(r, delay));
+    if (this.#closing) return;
+    try {
+      const server = await this.#borrowSocket();
+      try {
+        await this.#launch(slot, server);
+        slot.restarts = Math.max(0, slot.restarts - 1);
+      } finally {
+        server.close();
+      }
+    } catch (err) {
+      this.#options.log.error(`${this.#options.name} worker could not be replaced; retrying`, { worker: slot.id, err });
+      void this.#replace(slot);
+    }
+  }
+
+  /** The listening socket, from a live worker, or bound afresh when no worker holds it. */
+  async #borrowSocket(): Promise<NetServer> {
+    const donor = this.#slots.find((s) => s.child?.connected);
+    if (!donor) return this.#bind(this.#address!.port);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new Error('no socket from a live worker')), 5000);
+      const onMessage = (m: { type: string }, handle?: NetServer) => {
+        if (m.type !== 'handle' || !handle) return;
+        clearTimeout(timer);
+        donor.child?.off('message', onMessage);
+        resolve(handle);
+      };
+      donor.child!.on('message', onMessage);
+      this.#send(donor, { type: 'handle.request' });
+    });
+  }
+}
