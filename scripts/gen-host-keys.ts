@@ -4,10 +4,10 @@ import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
-import ssh2 from 'ssh2';
 import { writeFileAtomic } from '../lib/commlink/keybag-file.js';
 import { loadConfig } from '../lib/config/index.js';
 import { errorText, exists, parseFlags, resolveIo, runIfEntryPoint, type ScriptIo } from './cli.js';
+import { generateEd25519 } from '../lib/ssh-keys.js';
 
 /**
  * Writes the file host's own keys when missing: the SSH host key (Ed25519, OpenSSH format) and the
@@ -31,7 +31,7 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     const config = loadConfig({ env, cwd });
     const f = config.services.ftp;
     if (force || !(await exists(f.sftpHostKeyPath))) {
-      const pair = ssh2.utils.generateKeyPairSync('ed25519');
+      const pair = generateEd25519();
       await writeFileAtomic(f.sftpHostKeyPath, pair.private, { mode: 0o600, overwrite: force, dirMode: 0o700 });
       await writeFileAtomic(`${f.sftpHostKeyPath}.pub`, `${pair.public}\n`, { mode: 0o644, overwrite: force, dirMode: 0o700 });
       out(`SSH host key written: ${f.sftpHostKeyPath} (${fingerprint(pair.public)})`);

@@ -6,6 +6,7 @@
  * so the printed download URL works at once. Ctrl-C or SIGTERM closes everything cleanly.
  */
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { Readable } from 'node:stream';
 import { KeyBag, optionsFromConfig } from '../lib/commlink/index.js';
 import { readKeyBagFile } from '../lib/commlink/keybag-file.js';
@@ -73,7 +74,7 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
       FileHostService.start({
         ...f,
         sessions: f,
-        sftp: { port: f.sftpPort, hostKey: await readFile(f.sftpHostKeyPath) },
+        sftp: { port: f.sftpPort, hostKey: await readFile(f.sftpHostKeyPath), workers: f.sftpWorkers || availableParallelism() },
         ftp: {
           port: f.ftpPort,
           passivePortMin: f.ftpPassivePortMin,

@@ -55,6 +55,7 @@ test('an empty environment loads the defaults', (t) => {
       ftpTlsCertPath: path.join(cwd, 'var', 'secrets', 'ftp-tls.crt'),
       ftpTlsKeyPath: path.join(cwd, 'var', 'secrets', 'ftp-tls.key'),
       sftpPort: 2222,
+      sftpWorkers: 0,
       sftpHostKeyPath: path.join(cwd, 'var', 'secrets', 'ssh-host-ed25519'),
       loginTimeoutSeconds: 30,
       idleTimeoutSeconds: 600,

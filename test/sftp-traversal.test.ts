@@ -2,11 +2,12 @@ import test from 'ava';
 import { randomBytes } from 'node:crypto';
 import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import ssh2, { type SFTPWrapper } from 'ssh2';
+import type { SFTPWrapper } from 'ssh2';
 import { publish, startChain } from './helpers/chain.js';
 import { sftpConnect } from './helpers/sftp.js';
+import { generateEd25519 } from '../lib/ssh-keys.js';
 
-const hostKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+const hostKey = generateEd25519().private;
 
 /** Every outcome of trying a path: an error code, or what came back. */
 async function attempt(sftp: SFTPWrapper, path: string): Promise<{ stat: number | string; read: Buffer | number; list: string[] | number }> {

@@ -8,9 +8,10 @@ import { promisify } from 'node:util';
 import ssh2 from 'ssh2';
 import { publish, startChain, waitFor, type Chain, type ChainOptions } from './helpers/chain.js';
 import { readRemote, sftpConnect } from './helpers/sftp.js';
+import { generateEd25519 } from '../lib/ssh-keys.js';
 
 const run = promisify(execFile);
-const hostKey = ssh2.utils.generateKeyPairSync('ed25519').private;
+const hostKey = generateEd25519().private;
 const PASSWORD = 'correct horse battery';
 
 interface Setup {
@@ -75,12 +76,12 @@ test('wrong password and unknown user are refused; shell, exec and forwarding ar
 
 test('public-key login with a key registered in the internal-db; OpenSSH sftp fetches a file and exits by itself', async (t) => {
   const { chain, port, content, path } = await setup(t);
-  const key = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'globex laptop' });
+  const key = generateEd25519('globex laptop');
   await chain.call('sshkey.add', { login: 'globex', publicKey: key.public });
   const { sftp, close } = await sftpConnect({ port, username: 'globex', privateKey: key.private });
   t.teardown(close);
   t.true((await readRemote(sftp, path)).equals(content));
-  const other = ssh2.utils.generateKeyPairSync('ed25519');
+  const other = generateEd25519();
   const refused = await t.throwsAsync(sftpConnect({ port, username: 'globex', privateKey: other.private }));
   t.is((refused as { level?: string }).level, 'client-authentication');
 
@@ -195,4 +196,27 @@ test('with the login cache, a revocation takes effect when the web host prunes (
   t.is(await stat(), ssh2.utils.sftp.STATUS_CODE.NO_SUCH_FILE);
   // A wrong password is never served from the cache.
   await t.throwsAsync(sftpConnect({ port, username: 'globex', password: 'not the password' }));
+});
+
+test('SFTP in worker processes: logins decided by the file host, downloads and audit as in-process, a dead worker replaced', async (t) => {
+  const { chain, port, content, path } = await setup(t, { fileHost: { sftp: { port: 0, hostKey, workers: 2 } } });
+  const sessions = await Promise.all(Array.from({ length: 4 }, () => sftpConnect({ port, username: 'globex', password: PASSWORD })));
+  t.teardown(() => sessions.forEach((s) => s.close()));
+  const bodies = await Promise.all(sessions.map((s) => readRemote(s.sftp, path)));
+  t.true(bodies.every((b) => b.equals(content)));
+  const refused = await t.throwsAsync(sftpConnect({ port, username: 'globex', password: 'wrong' }));
+  t.is((refused as { level?: string }).level, 'client-authentication');
+  await waitFor(
+    async () => ((await chain.call('audit.query', { customer: 'globex', protocol: 'sftp' })).events as unknown[]).length >= 4,
+    10_000,
+    'four sftp audit rows',
+  );
+  sessions.forEach((s) => s.close());
+  const pids = chain.fileHost.sftpWorkerPids;
+  t.is(pids.length, 2);
+  process.kill(pids[0]!, 'SIGKILL');
+  await waitFor(() => chain.fileHost.sftpWorkerPids.length === 2 && !chain.fileHost.sftpWorkerPids.includes(pids[0]!), 10_000, 'a replacement worker');
+  const after = await sftpConnect({ port, username: 'globex', password: PASSWORD });
+  t.teardown(after.close);
+  t.true((await readRemote(after.sftp, path)).equals(content));
 });

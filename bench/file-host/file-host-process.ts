@@ -2,12 +2,13 @@
  * The file host under benchmark, in its own process (as on its own host). It dials the bench's
  * web host. IPC: parent sends { keys, dir, webPort, publicKeyPem }, child answers { httpPort, sftpPort, ftpPort }.
  */
+import { availableParallelism } from 'node:os';
 import { join } from 'node:path';
-import ssh2 from 'ssh2';
 import { KeyBag } from '../../lib/commlink/index.js';
 import { createLogger } from '../../lib/log/logger.js';
 import { FileHostService } from '../../services/ftp/service.js';
 import { FTP_PASSIVE } from './ports.js';
+import { generateEd25519 } from '../../lib/ssh-keys.js';
 
 interface Setup {
   loginCacheSeconds: number;
@@ -36,7 +37,7 @@ process.once('message', async ({ keys, dir, webPort, publicKeyPem, loginCacheSec
     web: { host: '127.0.0.1', port: webPort },
     commlink: { bag: new KeyBag(keys.map((k) => Buffer.from(k, 'base64'))) },
     log: createLogger({ level: 'warn' }),
-    sftp: { port: 0, hostKey: ssh2.utils.generateKeyPairSync('ed25519').private },
+    sftp: { port: 0, hostKey: generateEd25519().private, workers: availableParallelism() },
     ftp: { port: 0, passivePortMin: FTP_PASSIVE.min, passivePortMax: FTP_PASSIVE.max, passiveAddress: '127.0.0.1', requireTls: false },
     sessions: { maxSessionsPerAddress: 1000, maxSessionsPerCustomer: 1000, defenderThreshold: 1_000_000, loginCacheSeconds },
   });

@@ -10,11 +10,11 @@ import { chmodSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
-import ssh2 from 'ssh2';
 import { median } from '../commlink/measure.js';
 import { writeResults, type Result } from '../results.js';
 import { startBenchChain } from './chain.js';
 import { sshdBinary, startSshd } from './sshd.js';
+import { generateEd25519 } from '../../lib/ssh-keys.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const run = promisify(execFile);
@@ -40,7 +40,7 @@ async function fetchAll(dir: string, port: number, user: string, path: string, s
 export async function main(): Promise<Result[]> {
   if (!sshdBinary()) throw new Error('the SFTP benchmark needs OpenSSH sshd: apt-get install openssh-server');
   const chain = await startBenchChain();
-  const key = ssh2.utils.generateKeyPairSync('ed25519', { comment: 'bench' });
+  const key = generateEd25519('bench');
   writeFileSync(join(chain.dir, 'id'), key.private);
   chmodSync(join(chain.dir, 'id'), 0o600);
   const sshd = await startSshd(chain.dir, key.public);

@@ -126,6 +126,7 @@ const services = z
         ftpTlsCertPath: pathField(`${DATA_DIR_TOKEN}/secrets/ftp-tls.crt`, 'FTPS certificate (PEM; made by scripts/gen-host-keys).'),
         ftpTlsKeyPath: pathField(`${DATA_DIR_TOKEN}/secrets/ftp-tls.key`, 'FTPS private key (PEM, mode 0600; made by scripts/gen-host-keys).'),
         sftpPort: intField(0, 65535, 2222, 'SFTP (SSH) port (0: any free port).'),
+        sftpWorkers: intField(0, 64, 0, 'SFTP worker processes sharing the SFTP port (0: one per CPU core).'),
         sftpHostKeyPath: pathField(`${DATA_DIR_TOKEN}/secrets/ssh-host-ed25519`, 'SSH host key (OpenSSH format, mode 0600; made by scripts/gen-host-keys).'),
         loginTimeoutSeconds: intField(1, 600, 30, 'Time a client has to log in after connecting, in seconds.'),
         idleTimeoutSeconds: intField(10, 86_400, 600, 'An FTP or SFTP session idle this long is closed, in seconds.'),

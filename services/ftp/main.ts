@@ -4,6 +4,7 @@
  * variables (lib/config/CONFIG.md); SIGTERM or SIGINT closes it cleanly.
  */
 import { readFile } from 'node:fs/promises';
+import { availableParallelism } from 'node:os';
 import { KeyBag, optionsFromConfig } from '../../lib/commlink/index.js';
 import { readKeyBagFile } from '../../lib/commlink/keybag-file.js';
 import { isEntryPoint } from '../../scripts/cli.js';
@@ -16,7 +17,7 @@ export function main(): Promise<number> {
     return FileHostService.start({
       ...ftp,
       sessions: ftp,
-      sftp: { port: ftp.sftpPort, hostKey: await readFile(ftp.sftpHostKeyPath) },
+      sftp: { port: ftp.sftpPort, hostKey: await readFile(ftp.sftpHostKeyPath), workers: ftp.sftpWorkers || availableParallelism() },
       ftp: {
         port: ftp.ftpPort,
         passivePortMin: ftp.ftpPassivePortMin,

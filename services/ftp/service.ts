@@ -16,6 +16,7 @@ import { HashPool } from './repository/hash-pool.js';
 import { Repository } from './repository/repository.js';
 import { FtpServer } from './ftp/server.js';
 import { SftpServer } from './sftp/server.js';
+import { SftpWorkers } from './sftp/sftp-workers.js';
 import { checkLinkable } from './staging/filesystem-check.js';
 import { Stager } from './staging/stager.js';
 
@@ -65,7 +66,7 @@ export interface FileHostOptions {
   /** FTP and SFTP sessions: limits and the brute-force defender (defaults as in the configuration). */
   sessions?: Partial<SessionSettings>;
   /** The SFTP server; absent: no SFTP. */
-  sftp?: { port: number; hostKey: string | Buffer };
+  sftp?: { port: number; hostKey: string | Buffer; /** Worker processes for SSH (0 or absent: in this process). */ workers?: number };
   /** The FTP server; absent: no FTP. With `tls`, explicit FTPS (AUTH TLS) is offered. */
   ftp?: { port: number; passivePortMin: number; passivePortMax: number; passiveAddress: string; requireTls: boolean; tls?: { cert: string; key: string } };
   /** The web host's ticket-verifying RSA public key (SPKI PEM). */
@@ -96,7 +97,7 @@ export class FileHostService {
   readonly sessions: SessionSettings;
   readonly #hashPool: HashPool;
   readonly #http: DownloadWorkers;
-  #sftp: SftpServer | undefined;
+  #sftp: SftpServer | SftpWorkers | undefined;
   #ftp: FtpServer | undefined;
   readonly #loginCache: LoginCache;
   readonly #log: Logger;
@@ -179,18 +180,21 @@ export class FileHostService {
       options.log.info('file host listening', { name: options.name, http: service.#httpUrl, repository: options.repositoryDir, objects: repo.digests.size });
       if (options.sftp) {
         const s = service.sessions;
-        service.#sftp = new SftpServer({
-          host: options.host,
-          port: options.sftp.port,
-          hostKey: options.sftp.hostKey,
-          loginTimeoutMs: s.loginTimeoutSeconds * 1000,
-          idleTimeoutMs: s.idleTimeoutSeconds * 1000,
-          logins: service.logins,
-          outcomes: service.audit,
-          log: options.log,
-        });
+        const audit = service.audit;
+        const common = { loginTimeoutMs: s.loginTimeoutSeconds * 1000, idleTimeoutMs: s.idleTimeoutSeconds * 1000 };
+        service.#sftp = options.sftp.workers
+          ? new SftpWorkers({
+              count: options.sftp.workers,
+              host: options.host,
+              port: options.sftp.port,
+              settings: { ...common, hostKey: options.sftp.hostKey.toString(), areasDir: options.areasDir, outcomeFlushMs: Math.min(100, options.auditFlushMs) },
+              logins: service.logins,
+              onOutcome: (outcome) => audit.report(outcome),
+              log: options.log,
+            })
+          : new SftpServer({ host: options.host, port: options.sftp.port, hostKey: options.sftp.hostKey, ...common, logins: service.logins, outcomes: service.audit, log: options.log });
         const sftp = await service.#sftp.start();
-        options.log.info('sftp listening', { address: `${sftp.address}:${sftp.port}` });
+        options.log.info('sftp listening', { address: `${sftp.address}:${sftp.port}`, workers: options.sftp.workers ?? 0 });
       }
       if (options.ftp) {
         const s = service.sessions;
@@ -214,6 +218,11 @@ export class FileHostService {
       else await hashPool.close();
       throw err;
     }
+  }
+
+  /** Process ids of the SFTP workers now running (none when SFTP runs in this process). */
+  get sftpWorkerPids(): number[] {
+    return this.#sftp instanceof SftpWorkers ? this.#sftp.pids : [];
   }
 
   /** The FTP server's control address, when it runs. */

@@ -10,13 +10,13 @@ export interface SftpConnection {
 export function sftpConnect(config: ConnectConfig): Promise<SftpConnection> {
   return new Promise((resolve, reject) => {
     const client = new ssh2.Client();
-    client.once('error', reject);
+    client.on('error', reject); // every error, not only the first (a refused connection may report two)
     client.once('close', () => reject(Object.assign(new Error('connection closed before the session was ready'), { level: 'closed' })));
     client.once('ready', () => {
       client.sftp((err, sftp) => {
         if (err) return reject(err);
         client.off('error', reject);
-        client.on('error', () => {});
+        client.on('error', () => {}); // after the session is up, errors end it; the test sees the failed call
         resolve({ client, sftp, close: () => client.end() });
       });
     });

@@ -18,6 +18,19 @@ export interface LoginRequest {
   clientAddress: string;
 }
 
+/**
+ * What an SFTP server needs to know about its clients: whether an address may connect (banned?
+ * over its limit?), whether a login is good, and which failures to count. CustomerLogins is one;
+ * an SFTP worker process has a stand-in that asks the file host over IPC.
+ */
+export interface LoginAuthority {
+  /** Resolves with the release of the address's connection slot, or rejects (ERR_BANNED, ERR_TOO_MANY_SESSIONS). */
+  admit(clientAddress: string): Promise<() => void>;
+  login(request: LoginRequest): Promise<Session>;
+  /** A failed login the server itself saw (a bad key signature). */
+  failed(clientAddress: string, score: number): void;
+}
+
 export interface Session {
   customer: string;
   name: string;
@@ -36,7 +49,7 @@ export interface Session {
  * host or the internal-db cannot be reached, the login fails with ERR_GATEWAY_UNAVAILABLE (a
  * temporary error) and nothing else is affected.
  */
-export class CustomerLogins {
+export class CustomerLogins implements LoginAuthority {
   readonly #link: Pick<WebLink, 'request'>;
   readonly #stager: Stager;
   readonly #areas: Areas;
@@ -61,6 +74,15 @@ export class CustomerLogins {
 
   get limits(): SessionLimits {
     return this.#limits;
+  }
+
+  async admit(clientAddress: string): Promise<() => void> {
+    this.checkBanned(clientAddress);
+    return this.#limits.connect(clientAddress);
+  }
+
+  failed(clientAddress: string, score: number): void {
+    if (this.#defender.fail(clientAddress, score)) this.#log.warn('address banned after repeated failed logins', { clientAddress });
   }
 
   /** Throws ERR_BANNED when the address is banned now. */

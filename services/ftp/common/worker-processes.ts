@@ -4,7 +4,7 @@ import type { Logger, LogLevel } from '../../../lib/log/logger.js';
 
 /** Messages every worker kind shares; each kind adds its own. */
 export type BaseToWorker<Settings> = { type: 'init'; settings: Settings & { workerId: number } } | { type: 'handle.request' } | { type: 'close'; graceMs: number };
-export type BaseFromWorker = { type: 'ready' } | { type: 'handle' } | { type: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> } | { type: 'closed' };
+export type BaseFromWorker = { type: 'booted' } | { type: 'ready' } | { type: 'handle' } | { type: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> } | { type: 'closed' };
 
 /** One worker as its message handler sees it. */
 export interface WorkerSlot<ToWorker> {
@@ -40,7 +40,9 @@ interface Slot {
  * dies is replaced (the socket is borrowed back from a live worker, or bound again when none is
  * left), after a back-off that grows with repeated failures.
  *
- * Invariant: once started, the parent never accepts connections on the socket.
+ * Invariant: the parent never accepts a connection on the socket. It holds the socket only within
+ * one turn of its event loop: workers are forked and booted first; then the socket is bound (or
+ * borrowed), handed over and closed before the parent's loop polls again.
  */
 export class WorkerProcesses<Settings, ToWorker extends { type: string }, FromWorker extends { type: string }> {
   readonly #options: WorkerProcessesOptions<Settings, ToWorker, FromWorker>;
@@ -61,19 +63,15 @@ export class WorkerProcesses<Settings, ToWorker extends { type: string }, FromWo
     return this.#slots.flatMap((s) => (s.child?.connected && s.child.pid !== undefined ? [s.child.pid] : []));
   }
 
-  /** Binds the socket, starts every worker, and resolves when all serve. */
+  /** Forks every worker, binds the socket, hands it over, and resolves when all serve. */
   async start(): Promise<AddressInfo> {
+    for (let i = 0; i < this.#options.count; i++) this.#slots.push({ id: i + 1, child: undefined, restarts: 0 });
+    await Promise.all(this.#slots.map((slot) => this.#fork(slot)));
     const server = await this.#bind(this.#options.port);
     this.#address = server.address() as AddressInfo;
-    try {
-      for (let i = 0; i < this.#options.count; i++) {
-        const slot: Slot = { id: i + 1, child: undefined, restarts: 0 };
-        this.#slots.push(slot);
-        await this.#launch(slot, server);
-      }
-    } finally {
-      server.close(); // the workers hold the socket now
-    }
+    const ready = this.#slots.map((slot) => this.#init(slot, server));
+    server.close(); // same turn: the workers hold the socket now
+    await Promise.all(ready);
     return this.#address;
   }
 
@@ -117,8 +115,8 @@ export class WorkerProcesses<Settings, ToWorker extends { type: string }, FromWo
     return { id: slot.id, send: (message) => this.#send(slot, message) };
   }
 
-  /** Forks a worker and hands it the socket; resolves when it serves. */
-  #launch(slot: Slot, server: NetServer): Promise<void> {
+  /** Forks a worker and resolves once it has loaded (it has no socket yet). */
+  #fork(slot: Slot): Promise<void> {
     const { log, name } = this.#options;
     const child = fork(this.#options.script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
     slot.child = child;
@@ -127,20 +125,9 @@ export class WorkerProcesses<Settings, ToWorker extends { type: string }, FromWo
       if (message.type === 'log') {
         const m = message as Extract<BaseFromWorker, { type: 'log' }>;
         workerLog[m.level](m.msg, m.fields);
-      } else if (message.type !== 'ready' && message.type !== 'handle' && message.type !== 'closed') {
+      } else if (!['booted', 'ready', 'handle', 'closed'].includes(message.type)) {
         this.#options.onMessage(this.#view(slot), message as FromWorker);
       }
-    });
-    const ready = new Promise<void>((resolve, reject) => {
-      const onMessage = (m: { type: string }) => {
-        if (m.type !== 'ready') return;
-        child.off('message', onMessage);
-        child.off('exit', onExit);
-        resolve();
-      };
-      const onExit = (code: number | null) => reject(new Error(`${name} worker ${slot.id} exited (${code}) before serving`));
-      child.on('message', onMessage);
-      child.once('exit', onExit);
     });
     child.once('exit', (code, signal) => {
       if (slot.child === child) slot.child = undefined;
@@ -149,8 +136,31 @@ export class WorkerProcesses<Settings, ToWorker extends { type: string }, FromWo
       workerLog.error(`${name} worker exited; replacing it`, { code, signal });
       void this.#replace(slot);
     });
+    return this.#until(child, 'booted');
+  }
+
+  /** Hands a booted worker the socket (synchronously); resolves when it serves. */
+  #init(slot: Slot, server: NetServer): Promise<void> {
+    const child = slot.child;
+    if (!child) return Promise.reject(new Error(`${this.#options.name} worker ${slot.id} is gone`));
+    const ready = this.#until(child, 'ready');
     this.#send(slot, { type: 'init', settings: { ...this.#options.settings, workerId: slot.id } }, server);
     return ready;
+  }
+
+  /** Resolves when the worker sends `type`; rejects if it exits first. */
+  #until(child: ChildProcess, type: string): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      const onMessage = (m: { type: string }) => {
+        if (m.type !== type) return;
+        child.off('message', onMessage);
+        child.off('exit', onExit);
+        resolve();
+      };
+      const onExit = (code: number | null) => reject(new Error(`${this.#options.name} worker exited (${code}) before it was ${type}`));
+      child.on('message', onMessage);
+      child.once('exit', onExit);
+    });
   }
 
   async #replace(slot: Slot): Promise<void> {
@@ -159,13 +169,12 @@ export class WorkerProcesses<Settings, ToWorker extends { type: string }, FromWo
     await new Promise((r) => setTimeout(r, delay));
     if (this.#closing) return;
     try {
+      await this.#fork(slot);
       const server = await this.#borrowSocket();
-      try {
-        await this.#launch(slot, server);
-        slot.restarts = Math.max(0, slot.restarts - 1);
-      } finally {
-        server.close();
-      }
+      const ready = this.#init(slot, server);
+      server.close(); // same turn as the socket arrived: the parent never accepts on it
+      await ready;
+      slot.restarts = Math.max(0, slot.restarts - 1);
     } catch (err) {
       this.#options.log.error(`${this.#options.name} worker could not be replaced; retrying`, { worker: slot.id, err });
       void this.#replace(slot);

@@ -119,3 +119,6 @@ process.on('message', (message: ToWorker, handle?: NetServer) => {
       break;
   }
 });
+
+// Loaded: the file host may now hand over the listening socket.
+send({ type: 'booted' });

@@ -31,6 +31,7 @@ export type ToWorker =
   | { type: 'close'; graceMs: number };
 
 export type FromWorker =
+  | { type: 'booted' }
   | { type: 'ready' }
   | { type: 'outcomes'; outcomes: TransferOutcome[] }
   | { type: 'digest'; id: number; realPath: string; stats: DigestStats }

@@ -2,7 +2,7 @@ import type { AddressInfo } from 'node:net';
 import ssh2, { type AuthContext, type Connection, type PublicKeyAuthContext } from 'ssh2';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
-import type { CustomerLogins, Session } from '../common/customer-login.js';
+import type { LoginAuthority, Session } from '../common/customer-login.js';
 import { SftpSession } from './sftp-session.js';
 
 export interface SftpServerOptions {
@@ -12,7 +12,7 @@ export interface SftpServerOptions {
   hostKey: string | Buffer;
   loginTimeoutMs: number;
   idleTimeoutMs: number;
-  logins: CustomerLogins;
+  logins: LoginAuthority;
   outcomes: { report(outcome: TransferOutcome): void };
   log: Logger;
 }
@@ -37,10 +37,12 @@ export class SftpServer {
     this.#server.on('error', (err: Error) => options.log.error('sftp server error', { err }));
   }
 
-  start(): Promise<AddressInfo> {
+  /** Listens on the configured port, or on a listening socket handed over (worker processes). */
+  start(handle?: unknown): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);
-      this.#server.listen(this.#o.port, this.#o.host, () => {
+      const args: unknown[] = handle === undefined ? [this.#o.port, this.#o.host] : [handle];
+      (this.#server.listen as (...a: unknown[]) => void)(...args, () => {
         this.#server.off('error', reject);
         this.#address = this.#server.address() as AddressInfo;
         resolve(this.#address);
@@ -68,14 +70,23 @@ export class SftpServer {
     const { logins, log } = this.#o;
     client.on('error', (err: Error) => log.debug('ssh connection error', { err, clientAddress: address }));
     let releaseAddress: (() => void) | undefined;
-    try {
-      logins.checkBanned(address);
-      releaseAddress = logins.limits.connect(address);
-    } catch (err) {
-      log.info('ssh connection refused', { clientAddress: address, reason: (err as Error).message });
-      client.end();
-      return;
-    }
+    let refused = false;
+    let closed = false;
+    // Banned or over its limit: the connection is closed as soon as that is known; until then no
+    // login is looked at (the authentication handler waits for this).
+    const admitted = logins.admit(address).then(
+      (release) => {
+        if (refused || closed) release();
+        else releaseAddress = release;
+        return true;
+      },
+      (err: Error) => {
+        refused = true;
+        log.info('ssh connection refused', { clientAddress: address, reason: err.message });
+        client.end();
+        return false;
+      },
+    );
     this.#connections.add(client);
     // ssh2 types omit it: Connection.setNoDelay exists (lib/server.js). Replies go out at once.
     (client as unknown as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
@@ -92,7 +103,8 @@ export class SftpServer {
     };
     const sftpSessions = new Set<SftpSession>();
 
-    client.on('authentication', (ctx: AuthContext) => {
+    client.on('authentication', (ctx: AuthContext) => void admitted.then((ok) => (ok ? authenticate(ctx) : ctx.reject())));
+    const authenticate = (ctx: AuthContext) => {
       const accept = (s: Session) => {
         if (session) s === session || s.end(); // a second success (should not happen) keeps the first
         else session = s;
@@ -115,7 +127,7 @@ export class SftpServer {
         return;
       }
       ctx.reject(['password', 'publickey']);
-    });
+    };
 
     client.on('ready', () => {
       clearTimeout(loginTimer);
@@ -142,6 +154,7 @@ export class SftpServer {
     });
 
     client.on('close', () => {
+      closed = true;
       clearTimeout(loginTimer);
       if (idleTimer) clearTimeout(idleTimer);
       for (const s of sftpSessions) s.end();
@@ -169,7 +182,7 @@ export class SftpServer {
     const parsed = ssh2.utils.parseKey(`${ctx.key.algo} ${keyB64}`);
     const key = Array.isArray(parsed) ? parsed[0] : parsed;
     if (!key || key instanceof Error || !key.verify(ctx.blob!, ctx.signature, ctx.hashAlgo)) {
-      this.#o.logins.defender.fail(address, 1);
+      this.#o.logins.failed(address, 1);
       throw Object.assign(new Error('public key signature does not verify'), { code: 'ERR_AUTH_REFUSED' });
     }
     const session = probe?.key === id ? await probe.result : await login();

@@ -1,0 +1,99 @@
+import type { AddressInfo } from 'node:net';
+import type { Logger } from '../../../lib/log/logger.js';
+import type { TransferOutcome } from '../common/audit-reporter.js';
+import type { CustomerLogins, Session } from '../common/customer-login.js';
+import { WorkerProcesses } from '../common/worker-processes.js';
+import type { SftpFromWorker, SftpToWorker, SftpWorkerSettings } from './worker-protocol.js';
+
+export interface SftpWorkersOptions {
+  count: number;
+  host: string;
+  port: number;
+  settings: SftpWorkerSettings;
+  logins: CustomerLogins;
+  onOutcome: (outcome: TransferOutcome) => void;
+  log: Logger;
+}
+
+/**
+ * SFTP in worker processes (worker-main.ts) sharing the SFTP port, so the SSH encryption of many
+ * sessions uses every core, as sshd's process per connection does. The file host keeps every
+ * decision: admissions and logins are asked of its CustomerLogins; what a worker held (connection
+ * slots, sessions) is let go when the worker ends or dies.
+ */
+export class SftpWorkers {
+  readonly #workers: WorkerProcesses<SftpWorkerSettings, SftpToWorker, SftpFromWorker>;
+  readonly #held = new Map<string, () => void>();
+
+  constructor(options: SftpWorkersOptions) {
+    const errorOf = (err: unknown) => ({ code: (err as { code?: string }).code ?? 'ERR_INTERNAL', message: (err as Error).message });
+    this.#workers = new WorkerProcesses({
+      name: 'sftp',
+      script: new URL('./worker-main.js', import.meta.url),
+      count: options.count,
+      host: options.host,
+      port: options.port,
+      settings: options.settings,
+      log: options.log,
+      onMessage: (slot, message) => {
+        const key = (id: number) => `${slot.id}:${id}`;
+        switch (message.type) {
+          case 'admit':
+            options.logins.admit(message.clientAddress).then(
+              (release) => {
+                this.#held.set(key(message.id), release);
+                slot.send({ type: 'admitted', id: message.id });
+              },
+              (err: unknown) => slot.send({ type: 'admitted', id: message.id, error: errorOf(err) }),
+            );
+            break;
+          case 'login':
+            options.logins.login(message.request).then(
+              (session: Session) => {
+                this.#held.set(key(message.id), session.end);
+                slot.send({ type: 'logged-in', id: message.id, customer: session.customer, name: session.name });
+              },
+              (err: unknown) => slot.send({ type: 'logged-in', id: message.id, error: errorOf(err) }),
+            );
+            break;
+          case 'release':
+          case 'end':
+            this.#held.get(key(message.id))?.();
+            this.#held.delete(key(message.id));
+            break;
+          case 'failed':
+            options.logins.failed(message.clientAddress, message.score);
+            break;
+          case 'outcomes':
+            for (const outcome of message.outcomes) options.onOutcome(outcome);
+            break;
+          default:
+            break;
+        }
+      },
+      onExit: (slot) => {
+        for (const [key, release] of this.#held) {
+          if (!key.startsWith(`${slot.id}:`)) continue;
+          release();
+          this.#held.delete(key);
+        }
+      },
+    });
+  }
+
+  get address(): AddressInfo {
+    return this.#workers.address;
+  }
+
+  get pids(): number[] {
+    return this.#workers.pids;
+  }
+
+  start(): Promise<AddressInfo> {
+    return this.#workers.start();
+  }
+
+  close(graceMs = 5000): Promise<void> {
+    return this.#workers.close(graceMs);
+  }
+}
