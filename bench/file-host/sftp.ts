@@ -80,7 +80,7 @@ export async function main(): Promise<Result[]> {
   }
   const intro = [
     `OpenSSH's \`sftp\` client (batch mode, \`get\` to /dev/null, default request size and queue), cipher ${PARAMS.cipher}, key login, ${PARAMS.fileBytes / 2 ** 20} MiB file in the page cache; ${PARAMS.rounds} rounds alternating between the servers (${new Date().toISOString().slice(0, 10)}, ${process.version}, 2 cores shared by clients and servers); medians. Times include each client's start, handshake and login.`,
-    "File host: the ssh2-based SFTP server in the file host's process, login checked live through the web host with the internal-db, file served from the customer's area through the path resolver. Peer: OpenSSH sshd with internal-sftp on the same machine, same file by its path on disk.",
+    "File host: the ssh2-based SFTP server in worker processes (one per core), login checked through the web host with the internal-db, file served from the customer's area through the path resolver. Peer: OpenSSH sshd with internal-sftp (a process per connection) on the same machine, same file by its path on disk.",
   ].join('\n');
   await writeResults(join(here, '..', '..', '..', 'bench', 'results'), 'sftp', 'SFTP benchmark (file host vs OpenSSH)', intro, results);
   return results;
