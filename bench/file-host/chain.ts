@@ -45,7 +45,10 @@ export async function startBenchChain(options: BenchChainOptions = {}): Promise<
   const keys = Array.from({ length: 128 }, () => randomBytes(32));
   const bag = new KeyBag(keys);
   const pair = generateKeyPairSync('rsa', { modulusLength: 3072, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
-  const db = fork(join(here, 'db-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'] });
+  const db = fork(join(here, 'db-process.js'), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
+  });
   const dbPort = await new Promise<number>((resolve, reject) => {
     db.once('message', (m) => resolve((m as { port: number }).port));
     db.once('exit', (code) => reject(new Error(`bench internal-db exited with ${code}`)));
