@@ -108,7 +108,12 @@ export class WorkerProcesses<Settings, ToWorker extends { type: string }, FromWo
   }
 
   #send(slot: Slot, message: ToWorker | BaseToWorker<Settings>, handle?: NetServer): void {
-    if (slot.child?.connected) slot.child.send(message, handle as never);
+    if (!slot.child?.connected) return;
+    try {
+      slot.child.send(message, handle as never);
+    } catch (err) {
+      this.#options.log.debug(`${this.#options.name} worker ${slot.id}: message not sent`, { err }); // it is exiting
+    }
   }
 
   #view(slot: Slot): WorkerSlot<ToWorker> {
@@ -121,6 +126,8 @@ export class WorkerProcesses<Settings, ToWorker extends { type: string }, FromWo
     const child = fork(this.#options.script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
     slot.child = child;
     const workerLog = log.child({ worker: `${name}-${slot.id}`, pid: child.pid });
+    // A message to a worker that is going away fails with EPIPE: that is its exit's business.
+    child.on('error', (err: Error) => workerLog.debug(`${name} worker channel error`, { err }));
     child.on('message', (message: BaseFromWorker | FromWorker) => {
       if (message.type === 'log') {
         const m = message as Extract<BaseFromWorker, { type: 'log' }>;
@@ -170,6 +177,10 @@ export class WorkerProcesses<Settings, ToWorker extends { type: string }, FromWo
     if (this.#closing) return;
     try {
       await this.#fork(slot);
+      if (this.#closing) {
+        slot.child?.kill();
+        return;
+      }
       const server = await this.#borrowSocket();
       const ready = this.#init(slot, server);
       server.close(); // same turn as the socket arrived: the parent never accepts on it
@@ -183,7 +194,7 @@ export class WorkerProcesses<Settings, ToWorker extends { type: string }, FromWo
 
   /** The listening socket, from a live worker, or bound afresh when no worker holds it. */
   async #borrowSocket(): Promise<NetServer> {
-    const donor = this.#slots.find((s) => s.child?.connected);
+    const donor = this.#slots.find((s) => s.child?.connected && s.child.exitCode === null);
     if (!donor) return this.#bind(this.#address!.port);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no socket from a live worker')), 5000);

@@ -3,27 +3,14 @@
  * it is handed; admissions and logins are asked of the file host (worker-protocol.ts). Started by
  * SftpWorkers; not run by hand.
  */
-import type { Server as NetServer } from 'node:net';
 import { join } from 'node:path';
-import type { Logger, LogLevel } from '../../../lib/log/logger.js';
-import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { LoginAuthority, LoginRequest, Session } from '../common/customer-login.js';
 import { AreaRoot } from '../common/path-resolver.js';
+import { runWorker, sendToParent } from '../common/worker-child.js';
 import { SftpServer } from './server.js';
 import type { SftpFromWorker, SftpToWorker, SftpWorkerSettings } from './worker-protocol.js';
 
-const send = (message: SftpFromWorker, handle?: NetServer) => {
-  if (process.connected) process.send!(message, handle as never);
-};
-
-function ipcLogger(fields: Record<string, unknown>): Logger {
-  const at = (level: LogLevel) => (msg: string, more?: Record<string, unknown>) => {
-    const record: Record<string, unknown> = { ...fields, ...more };
-    for (const [k, v] of Object.entries(record)) if (v instanceof Error) record[k] = { name: v.name, message: v.message, stack: v.stack, code: (v as { code?: unknown }).code };
-    send({ type: 'log', level, msg, fields: record });
-  };
-  return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (more) => ipcLogger({ ...fields, ...more }) };
-}
+const send = (message: SftpFromWorker) => sendToParent(message);
 
 const pending = new Map<number, { resolve: (value: SftpToWorker) => void }>();
 let nextId = 1;
@@ -74,77 +61,29 @@ function authority(areasDir: string): LoginAuthority {
   };
 }
 
-let server: SftpServer | undefined;
-let listening: NetServer | undefined;
-let outcomes: TransferOutcome[] = [];
-
-function start(settings: SftpWorkerSettings & { workerId: number }, handle: NetServer): void {
-  const log = ipcLogger({ worker: `sftp-${settings.workerId}` });
-  const flush = () => {
-    if (outcomes.length === 0) return;
-    send({ type: 'outcomes', outcomes });
-    outcomes = [];
-  };
-  setInterval(flush, settings.outcomeFlushMs).unref();
-  server = new SftpServer({
-    host: '',
-    port: 0,
-    hostKey: settings.hostKey,
-    loginTimeoutMs: settings.loginTimeoutMs,
-    idleTimeoutMs: settings.idleTimeoutMs,
-    logins: authority(settings.areasDir),
-    outcomes: {
-      report: (outcome) => {
-        outcomes.push(outcome);
-        if (outcomes.length >= 200) flush();
-      },
-    },
-    log,
-  });
-  listening = handle;
-  server.start(handle).then(
-    () => send({ type: 'ready' }),
-    (err: Error) => {
-      log.error('sftp worker cannot listen', { err });
-      process.exit(1);
-    },
-  );
-  process.on('uncaughtException', (err) => {
-    log.error('sftp worker failed', { err });
-    flush();
-    process.exit(1);
-  });
-  process.once('disconnect', () => process.exit(0));
-  closeHook = async (graceMs) => {
-    await server!.close(graceMs);
-    flush();
-    send({ type: 'closed' });
-    process.disconnect();
-  };
-}
-
-let closeHook: ((graceMs: number) => Promise<void>) | undefined;
-
-process.on('message', (message: SftpToWorker, handle?: NetServer) => {
-  switch (message.type) {
-    case 'init':
-      if (handle) start(message.settings, handle);
-      break;
-    case 'admitted':
-    case 'logged-in': {
+runWorker<SftpWorkerSettings>({
+  name: 'sftp',
+  outcomeFlushMs: (settings) => settings.outcomeFlushMs,
+  start: async (settings, socket, log, outcomes) => {
+    const server = new SftpServer({
+      host: '',
+      port: 0,
+      hostKey: settings.hostKey,
+      loginTimeoutMs: settings.loginTimeoutMs,
+      idleTimeoutMs: settings.idleTimeoutMs,
+      logins: authority(settings.areasDir),
+      outcomes,
+      log,
+    });
+    await server.start(socket);
+    return server;
+  },
+  onMessage: (raw) => {
+    const message = raw as unknown as SftpToWorker;
+    if (message.type === 'admitted' || message.type === 'logged-in') {
       const waiter = pending.get(message.id);
       pending.delete(message.id);
       waiter?.resolve(message);
-      break;
     }
-    case 'handle.request':
-      if (listening) send({ type: 'handle' }, listening);
-      break;
-    case 'close':
-      void closeHook?.(message.graceMs);
-      break;
-  }
+  },
 });
-
-// Loaded: the file host may now hand over the listening socket.
-send({ type: 'booted' });
