@@ -50,7 +50,7 @@ test('the three services run as separate processes, joined by configuration, and
     FFS_SERVICES__FTP__HTTP_WORKERS: '1',
     FFS_SERVICES__FTP__SFTP_PORT: '0',
       FFS_SERVICES__FTP__FTP_PORT: '0',
-      FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MIN: String(20000 + Math.floor(Math.random() * 500) * 20),
+      FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MIN: String(29000 + Math.floor(Math.random() * 45) * 20),
       FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MAX: '29999',
   };
   const db = run('services/internal-db/main.js', env);

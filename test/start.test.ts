@@ -27,7 +27,7 @@ test('npm start sets up secrets, runs internal-db, web gateway and file host on 
       FFS_SERVICES__FTP__HTTP_WORKERS: '1',
       FFS_SERVICES__FTP__SFTP_PORT: '0',
       FFS_SERVICES__FTP__FTP_PORT: '0',
-      FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MIN: String(20000 + Math.floor(Math.random() * 500) * 20),
+      FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MIN: String(29000 + Math.floor(Math.random() * 45) * 20),
       FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MAX: '29999',
       FFS_LOG__LEVEL: 'warn',
     },
