@@ -3,32 +3,15 @@
  * a catalogue of 3 products × 10 releases, 100 customers with 3 entitlements each, one SSH key.
  * IPC: parent sends { keys, dir }, child answers { port }.
  */
-import { join } from 'node:path';
-import { KeyBag } from '../../lib/commlink/index.js';
-import { createLogger } from '../../lib/log/logger.js';
 import { InternalDbService } from '../../services/internal-db/service.js';
+import { benchDbOptions } from '../db-options.js';
 import { hashPassword } from '../../services/internal-db/passwords.js';
 
 export const BENCH_PASSWORD = 'bench password 1';
 export const BENCH_KEY = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl bench';
 
 process.once('message', async ({ keys, dir }: { keys: string[]; dir: string }) => {
-  const service = await InternalDbService.start({
-    dbPath: join(dir, 'bench.sqlite'),
-    synchronous: 'full',
-    scryptLogN: 15,
-    authCacheSeconds: 300,
-    backupDir: join(dir, 'backups'),
-    backupIntervalMinutes: 0,
-    backupKeep: 1,
-    mode: 'listen',
-    listenHost: '127.0.0.1',
-    listenPort: 0,
-    dialHost: '127.0.0.1',
-    dialPort: 1,
-    commlink: { bag: new KeyBag(keys.map((k) => Buffer.from(k, 'base64'))) },
-    log: createLogger({ level: 'warn' }),
-  });
+  const service = await InternalDbService.start(benchDbOptions(dir, keys));
   const { catalogue, customers, entitlements } = service.store;
   const hash = await hashPassword(BENCH_PASSWORD, 15);
   service.store.transaction(() => {

@@ -83,7 +83,7 @@ export async function dispatch(s: FtpSession, line: string): Promise<void> {
       await s.connection.commands.handle(line);
       return;
     }
-    return await s.reply(502, `Command not implemented: ${oneLine(directive, 32)}`);
+    return await s.reply(502, `${oneLine(directive, 32)}: command not supported by this server`);
   } catch (err) {
     const reply = replyOf(err);
     if (!reply) s.log.error('ftp command failed', { err, directive: oneLine(directive, 32) });
