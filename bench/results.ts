@@ -74,3 +74,23 @@ export async function writeResults(dir: string, name: string, title: string, int
   await writeFile(join(dir, `${name}.md`), toMarkdown(title, intro, results) + `\n![chart](${name}.svg)\n`);
   await writeFile(join(dir, `${name}.svg`), toSvg(title, results));
 }
+
+/**
+ * A benchmark module run as a script (`node dist/bench/…/x.js`): runs `main` and prints each
+ * figure, with the peer's beside it; a failure exits 1.
+ */
+export function runIfMain(moduleUrl: string, main: () => Promise<Result[]>): void {
+  if (moduleUrl !== `file://${process.argv[1]}`) return;
+  main().then(
+    (results) => {
+      for (const r of results) {
+        const peer = r.peerValue === undefined ? '' : `   ${r.peer ?? 'peer'} ${r.peerValue.toFixed(2)}`;
+        console.log(`${r.metric.padEnd(60)} ${r.value.toFixed(2).padStart(12)} ${r.unit}${peer}`);
+      }
+    },
+    (err: unknown) => {
+      console.error(err);
+      process.exit(1);
+    },
+  );
+}

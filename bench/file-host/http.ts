@@ -12,7 +12,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { median } from '../commlink/measure.js';
-import { writeResults, type Result } from '../results.js';
+import { runIfMain, writeResults, type Result } from '../results.js';
 import { startBenchChain } from './chain.js';
 import { nginxBinary, startNginx } from './nginx.js';
 
@@ -156,14 +156,4 @@ export async function main(): Promise<Result[]> {
   return results;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().then(
-    (results) => {
-      for (const r of results) console.log(`${r.metric.padEnd(48)} ${r.value.toFixed(2).padStart(12)} ${r.unit}${r.peerValue === undefined ? '' : `   nginx ${r.peerValue.toFixed(2)}`}`);
-    },
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, main);

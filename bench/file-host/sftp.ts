@@ -11,7 +11,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { median } from '../commlink/measure.js';
-import { writeResults, type Result } from '../results.js';
+import { runIfMain, writeResults, type Result } from '../results.js';
 import { startBenchChain } from './chain.js';
 import { sshdBinary, startSshd } from './sshd.js';
 import { generateEd25519 } from '../../lib/ssh-keys.js';
@@ -86,14 +86,4 @@ export async function main(): Promise<Result[]> {
   return results;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().then(
-    (results) => {
-      for (const r of results) console.log(`${r.metric.padEnd(52)} ${r.value.toFixed(2).padStart(10)} ${r.unit}${r.peerValue === undefined ? '' : `   OpenSSH ${r.peerValue.toFixed(2)}`}`);
-    },
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, main);

@@ -10,7 +10,7 @@ import { rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { median } from '../commlink/measure.js';
-import { writeResults, type Result } from '../results.js';
+import { runIfMain, writeResults, type Result } from '../results.js';
 import { startBenchChain } from './chain.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
@@ -78,14 +78,4 @@ export async function main(): Promise<Result[]> {
   return results;
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
-  main().then(
-    (results) => {
-      for (const r of results) console.log(`${r.metric.padEnd(70)} ${r.value.toFixed(3).padStart(10)} ${r.unit}`);
-    },
-    (err) => {
-      console.error(err);
-      process.exit(1);
-    },
-  );
-}
+runIfMain(import.meta.url, main);

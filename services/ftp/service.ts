@@ -1,6 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { CommlinkOptions, KeyBag } from '../../lib/commlink/index.js';
+import { configSchema } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { Areas } from './common/areas.js';
 import { AuditReporter } from './common/audit-reporter.js';
@@ -34,16 +35,18 @@ export interface SessionSettings {
   loginCacheSeconds: number;
 }
 
+/** The configuration's defaults (lib/config/schema.ts is the one place they are set). */
+const ftpDefaults = configSchema.parse({}).services.ftp;
 export const SESSION_DEFAULTS: SessionSettings = Object.freeze({
-  loginTimeoutSeconds: 30,
-  idleTimeoutSeconds: 600,
-  maxSessionsPerCustomer: 20,
-  maxSessionsPerAddress: 50,
-  defenderThreshold: 15,
-  defenderObservationSeconds: 1800,
-  defenderBanSeconds: 1800,
-  defenderBanIncrementPercent: 50,
-  loginCacheSeconds: 60,
+  loginTimeoutSeconds: ftpDefaults.loginTimeoutSeconds,
+  idleTimeoutSeconds: ftpDefaults.idleTimeoutSeconds,
+  maxSessionsPerCustomer: ftpDefaults.maxSessionsPerCustomer,
+  maxSessionsPerAddress: ftpDefaults.maxSessionsPerAddress,
+  defenderThreshold: ftpDefaults.defenderThreshold,
+  defenderObservationSeconds: ftpDefaults.defenderObservationSeconds,
+  defenderBanSeconds: ftpDefaults.defenderBanSeconds,
+  defenderBanIncrementPercent: ftpDefaults.defenderBanIncrementPercent,
+  loginCacheSeconds: ftpDefaults.loginCacheSeconds,
 });
 
 export interface FileHostOptions {
