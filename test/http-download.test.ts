@@ -96,8 +96,8 @@ test('forged, expired, missing and mismatched tickets are refused with 403 and a
     ['garbage', at('?ticket=hello'), /malformed/],
     ['forged payload', at(`?ticket=${forgePayload(ticket, { c: 'globex', p: path, e: 4_102_444_800 })}`), /signature/],
     ['forged signature', at(`?ticket=${ticket.slice(0, -12)}${'A'.repeat(12)}`), /signature/],
-    ['expired', fetch(chain.web.fulfillment.downloadUrl('globex', path, { ttlMs: -1000 })), /expired at/],
-    ['another file', fetch(chain.web.fulfillment.downloadUrl('globex', '/acme-db/1.0.0/other.tar.gz').replace('/other.tar.gz', u.pathname.slice(u.pathname.lastIndexOf('/')))), /another file/],
+    ['expired', fetch(await chain.web.fulfillment.downloadUrl('globex', path, { ttlMs: -1000 })), /expired at/],
+    ['another file', fetch((await chain.web.fulfillment.downloadUrl('globex', '/acme-db/1.0.0/other.tar.gz')).replace('/other.tar.gz', u.pathname.slice(u.pathname.lastIndexOf('/')))), /another file/],
   ];
   for (const [name, pending, reason] of cases) {
     const res = await pending;
@@ -105,7 +105,7 @@ test('forged, expired, missing and mismatched tickets are refused with 403 and a
     t.regex(await res.text(), reason, name);
   }
   // A ticket names the area: another customer's ticket for the same path finds nothing.
-  const other = await fetch(chain.web.fulfillment.downloadUrl('initech', path));
+  const other = await fetch(await chain.web.fulfillment.downloadUrl('initech', path));
   t.is(other.status, 404);
   const ok = await fetch(url);
   t.is(ok.status, 200, 'the genuine ticket still works');

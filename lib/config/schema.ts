@@ -91,6 +91,24 @@ const services = z
         port: intField(0, 65535, 8080, 'HTTP port of the web service (0: any free port).'),
         commlinkPort: intField(0, 65535, 7400, 'Commlink port of the web service (file hosts dial it).'),
         ticketTtlSeconds: intField(10, 86_400, 900, 'Lifetime of a signed download ticket, in seconds.'),
+        publicUrl: z
+          .string()
+          .regex(/^$|^https?:\/\/[^\s/?#]+$/, 'empty, or http(s)://host[:port] with no path')
+          .default('')
+          .describe('Base URL people use for the portal and the API (empty: http://host:port).'),
+        sessionKeyPath: pathField(`${DATA_DIR_TOKEN}/secrets/web-session.key`, 'Keys that sign portal session cookies (mode 0600; made by scripts/gen-session-key).'),
+        sessionMinutes: intField(5, 43_200, 480, 'A portal session ends this long after sign-in, in minutes.'),
+        secureCookies: z
+          .enum(['auto', 'always', 'never'])
+          .default('auto')
+          .describe('Secure flag on cookies: auto sets it over HTTPS and on loopback addresses (browsers accept it there); always; never.'),
+        trustProxy: z.boolean().default(false).describe('Trust X-Forwarded-For and X-Forwarded-Proto from a reverse proxy in front of the web host.'),
+        loginFailuresPerAddress: intField(1, 10_000, 10, 'Failed portal sign-ins one client address may make within loginWindowSeconds before it is refused (429).'),
+        loginFailuresPerLogin: intField(1, 10_000, 5, 'Failed portal sign-ins for one login within loginWindowSeconds before that login is refused (429).'),
+        loginWindowSeconds: intField(1, 86_400, 900, 'Window of the portal sign-in rate limits, in seconds.'),
+        apiTokenCacheSeconds: intField(0, 3600, 10, 'How long a checked API token is remembered (a revoked token may work this long); 0: check every request.'),
+        maxJsonBytes: intField(1024, 64 * 1024 * 1024, 2 * 1024 * 1024, 'Largest JSON or form request body accepted, in bytes (413 beyond).'),
+        maxUploadBytes: intField(1, Number.MAX_SAFE_INTEGER, 64 * 1024 * 1024 * 1024, 'Largest artifact upload accepted, in bytes (413 beyond).'),
       })
       .prefault({}),
     ftp: z

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import type { CommlinkOptions, KeyBag } from '../../lib/commlink/index.js';
+import type { Body, CommlinkOptions, KeyBag } from '../../lib/commlink/index.js';
 import { configSchema } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { Areas } from './common/areas.js';
@@ -132,7 +132,7 @@ export class FileHostService {
       port: options.web.port,
       handlers,
       log: options.log,
-      registration: () => ({ name: this.name, httpUrl: this.#httpUrl }),
+      registration: () => this.#registration(),
     });
     this.sessions = { ...SESSION_DEFAULTS, ...options.sessions };
     this.#loginCache = new LoginCache({ ttlMs: this.sessions.loginCacheSeconds * 1000 });
@@ -221,6 +221,15 @@ export class FileHostService {
       else await hashPool.close();
       throw err;
     }
+  }
+
+  /** What the web host is told at each (re)connection: name, and where customers reach this host. */
+  #registration(): Body {
+    const body: Body = { name: this.name, httpUrl: this.#httpUrl };
+    const host = new URL(this.#httpUrl).host.replace(/:\d+$/, '');
+    if (this.#ftp?.address) body.ftpUrl = `ftp://${host}:${this.#ftp.address.port}`;
+    if (this.#sftp?.address) body.sftpUrl = `sftp://${host}:${this.#sftp.address.port}`;
+    return body;
   }
 
   /** Process ids of the SFTP workers now running (none when SFTP runs in this process). */

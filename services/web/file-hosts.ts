@@ -7,6 +7,10 @@ export interface FileHostEntry {
   readonly name: string;
   /** Base URL of its HTTP downloads. */
   readonly httpUrl: string;
+  /** `ftp://host:port` of its FTP server, when it runs one. */
+  readonly ftpUrl: string | undefined;
+  /** `sftp://host:port` of its SFTP server, when it runs one. */
+  readonly sftpUrl: string | undefined;
   readonly peer: Peer;
   readonly since: Date;
 }
@@ -20,13 +24,15 @@ export interface FileHostEntry {
  */
 export class FileHostRegistry extends EventEmitter {
   readonly #hosts = new Map<string, FileHostEntry>();
+  /** Told each request's round trip (metrics). */
+  observe: ((op: string, seconds: number, outcome: 'ok' | 'error' | 'unavailable') => void) | undefined;
 
   /**
    * Registers a file host. A name already held by a live connection from another address is
    * refused (two hosts configured with one name would otherwise take turns); from the same address
    * it is the host reconnecting before its old connection was seen dead, and replaces it.
    */
-  register(peer: Peer, name: string, httpUrl: string): FileHostEntry {
+  register(peer: Peer, name: string, urls: { httpUrl: string; ftpUrl?: string | undefined; sftpUrl?: string | undefined }): FileHostEntry {
     const previous = this.#hosts.get(name);
     if (previous && previous.peer !== peer && !previous.peer.closed) {
       if (previous.peer.remoteAddress !== peer.remoteAddress) {
@@ -34,7 +40,7 @@ export class FileHostRegistry extends EventEmitter {
       }
       previous.peer.close(1000).catch(() => {});
     }
-    const entry: FileHostEntry = { name, httpUrl, peer, since: new Date() };
+    const entry: FileHostEntry = { name, httpUrl: urls.httpUrl, ftpUrl: urls.ftpUrl, sftpUrl: urls.sftpUrl, peer, since: new Date() };
     this.#hosts.set(name, entry);
     peer.once('close', () => {
       if (this.#hosts.get(name) === entry) {
@@ -44,6 +50,12 @@ export class FileHostRegistry extends EventEmitter {
     });
     this.emit('registered', entry);
     return entry;
+  }
+
+  /** True when a file host of that name is connected. */
+  has(name: string): boolean {
+    const entry = this.#hosts.get(name);
+    return entry !== undefined && !entry.peer.closed;
   }
 
   list(): FileHostEntry[] {
@@ -59,9 +71,14 @@ export class FileHostRegistry extends EventEmitter {
 
   /** Asks a file host; its own errors pass through, a broken link is ERR_GATEWAY_UNAVAILABLE. */
   async request(entry: FileHostEntry, op: string, body: Body, options: RequestOptions = {}): Promise<Body> {
+    const started = performance.now();
     try {
-      return await entry.peer.request(op, body, { timeoutMs: 60_000, ...options });
+      const reply = await entry.peer.request(op, body, { timeoutMs: 60_000, ...options });
+      this.observe?.(op, (performance.now() - started) / 1000, 'ok');
+      return reply;
     } catch (err) {
+      const linkBroken = !(err instanceof RemoteError) || LINK_CODES.has(err.code);
+      this.observe?.(op, (performance.now() - started) / 1000, linkBroken ? 'unavailable' : 'error');
       if (err instanceof RemoteError && !LINK_CODES.has(err.code)) throw err;
       if (err instanceof CommlinkError) throw WebErrors.GATEWAY_UNAVAILABLE(`${op}: file host ${entry.name} did not answer (${err.code})`, { cause: err.code, host: entry.name });
       throw err;

@@ -1,15 +1,20 @@
 import type { Readable } from 'node:stream';
+import semver from 'semver';
 import type { Body } from '../../lib/commlink/index.js';
-import { TicketSigner } from '../../lib/tickets/index.js';
+import type { Logger } from '../../lib/log/logger.js';
+import type { TicketClaims } from '../../lib/tickets/index.js';
 import { WebErrors } from './errors.js';
-import type { FileHostRegistry } from './file-hosts.js';
+import type { FileHostEntry, FileHostRegistry } from './file-hosts.js';
 import type { InternalDbLink } from './internal-db-link.js';
+import type { WebMetrics } from './ops/metrics.js';
+import { StagedCache } from './staged-cache.js';
 
 /** An artifact as the internal-db's `release.resolve` answers it. */
 export interface ResolvedArtifact {
   product: string;
   version: string;
   channel: string;
+  publishedAt: string;
   artifactId: number;
   filename: string;
   size: number;
@@ -21,73 +26,214 @@ export interface ResolvedArtifact {
   eulaAccepted: boolean;
 }
 
+export interface StagedFile {
+  path: string;
+  method: string;
+  size: number;
+  artifactId: number;
+  sha256: string;
+  filename: string;
+  url: string;
+}
+
 export interface StagedRelease {
   host: string;
-  files: { path: string; method: string; size: number; artifactId: number; sha256: string; url: string }[];
+  product: string;
+  version: string;
+  files: StagedFile[];
+  /** Where the customer finds the release by FTP and SFTP (absent when the file host serves neither). */
+  ftpUrl?: string;
+  sftpUrl?: string;
   pruned: string[];
   ms: number;
 }
 
+export interface DownloadLink {
+  url: string;
+  expiresAt: string;
+  artifactId: number;
+  filename: string;
+  size: number;
+  sha256: string;
+  host: string;
+}
+
+export interface ResolveFilter {
+  product?: string;
+  platform?: string;
+  arch?: string;
+  channel?: string;
+}
+
+/** Signs download tickets: in this thread (TicketSigner) or in the crypto pool. */
+export interface TicketSigning {
+  sign(claims: TicketClaims): string | Promise<string>;
+}
+
+export interface FulfillmentOptions {
+  db: InternalDbLink;
+  fileHosts: FileHostRegistry;
+  signer: TicketSigning;
+  ticketTtlSeconds: number;
+  metrics?: WebMetrics;
+  log: Logger;
+  /** How long a staging done here is trusted without asking the file host again, in ms. */
+  stagedCacheMs?: number;
+}
+
 /**
  * The web host's orchestration of fulfilment: entitlement checks with the internal-db, staging
- * on a file host, signed download URLs. The HTTP front end and the API call these.
+ * on a file host, signed download URLs, uploads relayed to a file host. The portal and the REST API
+ * call these; every entitlement question goes to the internal-db each time (nothing is decided on
+ * stale grants).
  */
 export class Fulfillment {
   readonly #db: InternalDbLink;
   readonly #fileHosts: FileHostRegistry;
-  readonly #signer: TicketSigner;
+  readonly #signer: TicketSigning;
   readonly #ticketTtlMs: number;
+  readonly #metrics: WebMetrics | undefined;
+  readonly #log: Logger;
+  readonly #staged: StagedCache<StagedRelease>;
 
-  constructor(db: InternalDbLink, fileHosts: FileHostRegistry, ticketPrivateKeyPem: string, ticketTtlSeconds: number) {
-    this.#db = db;
-    this.#fileHosts = fileHosts;
-    this.#signer = new TicketSigner(ticketPrivateKeyPem);
-    this.#ticketTtlMs = ticketTtlSeconds * 1000;
+  constructor(options: FulfillmentOptions) {
+    this.#db = options.db;
+    this.#fileHosts = options.fileHosts;
+    this.#signer = options.signer;
+    this.#ticketTtlMs = options.ticketTtlSeconds * 1000;
+    this.#metrics = options.metrics;
+    this.#log = options.log;
+    this.#staged = new StagedCache(options.stagedCacheMs ?? 10_000);
+    options.fileHosts.on('left', (entry: FileHostEntry) => this.#staged.dropHost(entry.name));
   }
 
-  /** The artifacts the customer may download now (all, or of one product). */
-  async entitledArtifacts(customer: string, product?: string): Promise<ResolvedArtifact[]> {
-    const reply = await this.#db.request('release.resolve', product === undefined ? { customer } : { customer, product });
+  /** The artifacts the customer may download now (newest release first within a product). */
+  async entitledArtifacts(customer: string, filter: ResolveFilter = {}): Promise<ResolvedArtifact[]> {
+    const reply = await this.#db.request('release.resolve', { customer, ...filter });
     return reply.artifacts as unknown as ResolvedArtifact[];
   }
 
   /**
    * Stages a release for a customer: checks the entitlement (and EULA), has a file host link the
    * artifacts into the customer's area (pruning releases no longer entitled), records the staging,
-   * and returns a signed download URL per file.
+   * and returns a signed download URL per file, with the FTP and SFTP locations.
    */
   async stage(customer: string, product: string, version: string, host?: string): Promise<StagedRelease> {
-    const all = await this.entitledArtifacts(customer);
+    const started = performance.now();
+    try {
+      const all = await this.entitledArtifacts(customer);
+      const staged = await this.#stageFrom(all, customer, product, version, host);
+      this.#metrics?.staging((performance.now() - started) / 1000, true);
+      return staged;
+    } catch (err) {
+      this.#metrics?.staging((performance.now() - started) / 1000, false);
+      throw err;
+    }
+  }
+
+  async #stageFrom(all: ResolvedArtifact[], customer: string, product: string, version: string, host: string | undefined): Promise<StagedRelease> {
     const artifacts = all.filter((a) => a.product === product && a.version === version);
     if (artifacts.length === 0) throw WebErrors.NOT_ENTITLED(`${customer} is not entitled to ${product} ${version}`, { customer, product, version });
-    if (artifacts.some((a) => !a.eulaAccepted)) throw WebErrors.EULA_REQUIRED(`${product} ${version}: the EULA must be accepted first`, { eulaId: artifacts[0]!.eulaId });
+    const eula = artifacts.find((a) => !a.eulaAccepted);
+    if (eula) throw WebErrors.EULA_REQUIRED(`${product} ${version}: the EULA must be accepted first`, { eulaId: eula.eulaId });
     const fileHost = this.#fileHosts.pick(host);
     const entitled = [...new Map(all.map((a) => [`${a.product}\u0000${a.version}`, { product: a.product, version: a.version }])).values()];
     const items = artifacts.map((a) => ({ objectId: a.objectId, product, version, filename: a.filename }));
     const reply = await this.#fileHosts.request(fileHost, 'stage', { customer, items, entitled });
     await this.#db.request('staging.record', { customer, product, version, host: fileHost.name });
-    const files = (reply.files as { path: string; method: string; size: number }[]).map((f, n) => {
-      const artifact = artifacts[n]!;
-      return { ...f, artifactId: artifact.artifactId, sha256: artifact.sha256, url: this.downloadUrl(customer, f.path, { artifactId: artifact.artifactId, host: fileHost.name }) };
-    });
-    return { host: fileHost.name, files, pruned: reply.pruned as string[], ms: reply.ms as number };
+    const files = await Promise.all(
+      (reply.files as { path: string; method: string; size: number }[]).map(async (f, n) => {
+        const artifact = artifacts[n]!;
+        const url = await this.downloadUrl(customer, f.path, { artifactId: artifact.artifactId, host: fileHost.name });
+        return { ...f, artifactId: artifact.artifactId, sha256: artifact.sha256, filename: artifact.filename, url };
+      }),
+    );
+    const where = `/${encodeURIComponent(product)}/${encodeURIComponent(version)}/`;
+    const staged: StagedRelease = { host: fileHost.name, product, version, files, pruned: reply.pruned as string[], ms: reply.ms as number };
+    if (fileHost.ftpUrl) staged.ftpUrl = `${withLogin(fileHost.ftpUrl, customer)}${where}`;
+    if (fileHost.sftpUrl) staged.sftpUrl = `${withLogin(fileHost.sftpUrl, customer)}${where}`;
+    this.#staged.set(customer, `${product}\u0000${version}`, fileHost.name, staged);
+    return staged;
+  }
+
+  /**
+   * A signed download link for one artifact the customer is entitled to: its release is staged (or
+   * was, moments ago, on a file host still connected) and the link points at that file host.
+   */
+  async link(customer: string, artifactId: number): Promise<DownloadLink> {
+    const all = await this.entitledArtifacts(customer);
+    const artifact = all.find((a) => a.artifactId === artifactId);
+    if (!artifact) throw WebErrors.NOT_ENTITLED(`${customer} is not entitled to artifact ${artifactId} (or it does not exist)`, { artifactId });
+    if (!artifact.eulaAccepted) throw WebErrors.EULA_REQUIRED(`${artifact.product} ${artifact.version}: the EULA must be accepted first`, { eulaId: artifact.eulaId });
+    const key = `${artifact.product}\u0000${artifact.version}`;
+    let staged = this.#staged.get(customer, key, (name) => this.#fileHosts.has(name));
+    if (!staged) {
+      const started = performance.now();
+      try {
+        staged = await this.#stageFrom(all, customer, artifact.product, artifact.version, undefined);
+        this.#metrics?.staging((performance.now() - started) / 1000, true);
+      } catch (err) {
+        this.#metrics?.staging((performance.now() - started) / 1000, false);
+        throw err;
+      }
+    }
+    const file = staged.files.find((f) => f.artifactId === artifactId)!;
+    const expiresAt = Date.now() + this.#ticketTtlMs;
+    const url = await this.downloadUrl(customer, file.path, { artifactId, host: staged.host, expiresAt });
+    return { url, expiresAt: new Date(Math.floor(expiresAt / 1000) * 1000).toISOString(), artifactId, filename: file.filename, size: file.size, sha256: file.sha256, host: staged.host };
+  }
+
+  /**
+   * The newest release the customer may have of a product, for a platform and channel, newer than
+   * `current`: its artifacts (or none: up to date).
+   */
+  async upgrade(customer: string, filter: Required<Pick<ResolveFilter, 'product'>> & ResolveFilter, current: string): Promise<ResolvedArtifact[]> {
+    const artifacts = await this.entitledArtifacts(customer, filter);
+    const newer = artifacts.filter((a) => semver.gt(a.version, current));
+    if (newer.length === 0) return [];
+    const newest = newer.reduce((best, a) => (semver.gt(a.version, best.version) ? a : best));
+    return newer.filter((a) => a.version === newest.version);
   }
 
   /** A signed, expiring URL for a staged file (`path` is `/product/version/filename`). */
-  downloadUrl(customer: string, path: string, options: { artifactId?: number; host?: string; ttlMs?: number } = {}): string {
+  async downloadUrl(customer: string, path: string, options: { artifactId?: number; host?: string; ttlMs?: number; expiresAt?: number } = {}): Promise<string> {
     const fileHost = this.#fileHosts.pick(options.host);
-    const ticket = this.#signer.sign({ customer, path, expiresAt: Date.now() + (options.ttlMs ?? this.#ticketTtlMs), artifactId: options.artifactId });
+    const expiresAt = options.expiresAt ?? Date.now() + (options.ttlMs ?? this.#ticketTtlMs);
+    const ticket = await this.#signer.sign({ customer, path, expiresAt, artifactId: options.artifactId });
     const encoded = path.split('/').map(encodeURIComponent).join('/');
     return `${fileHost.httpUrl}/files${encoded}?ticket=${ticket}`;
   }
 
   /** Has a file host remove what the customer is no longer entitled to (it asks the internal-db). */
   async prune(customer: string, host?: string): Promise<string[]> {
+    this.#staged.dropCustomer(customer);
     const reply = await this.#fileHosts.request(this.#fileHosts.pick(host), 'prune', { customer });
     return reply.removed as string[];
   }
 
-  /** Streams an upload to a file host's repository; resolves with the object id (its SHA-256). */
+  /**
+   * Prunes the customer's area on every connected file host (after a revocation, a yank, a disabled
+   * customer). A file host that cannot be reached now prunes at the customer's next login there.
+   */
+  async pruneEverywhere(customer: string): Promise<string[]> {
+    this.#staged.dropCustomer(customer);
+    const removed: string[] = [];
+    for (const host of this.#fileHosts.list()) {
+      try {
+        removed.push(...(await this.prune(customer, host.name)));
+      } catch (err) {
+        this.#log.warn('prune on a file host failed; it prunes at the next login', { customer, host: host.name, err });
+      }
+    }
+    return removed;
+  }
+
+  /** Forgets every staging remembered here (after a yank, which may touch any customer). */
+  forgetStagings(): void {
+    this.#staged.clear();
+  }
+
+  /** Streams an upload to a file host's repository; resolves with the object id (its SHA-256) and size. */
   async ingest(source: Readable, expect: { sha256?: string; size?: number } = {}, host?: string): Promise<Body> {
     const body: Body = {};
     if (expect.sha256 !== undefined) body.sha256 = expect.sha256;
@@ -95,3 +241,9 @@ export class Fulfillment {
     return this.#fileHosts.request(this.#fileHosts.pick(host), 'ingest', body, { stream: source, timeoutMs: 3_600_000 });
   }
 }
+
+/** `ftp://host:port` → `ftp://login@host:port`. */
+function withLogin(base: string, login: string): string {
+  return base.replace('://', `://${encodeURIComponent(login)}@`);
+}
+

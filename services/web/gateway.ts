@@ -15,6 +15,8 @@ export const FORWARDED_OPS = ['auth.check', 'release.resolve', 'entitlements.lis
 const registration = z.strictObject({
   name: z.string().regex(/^[a-z0-9][a-z0-9.-]{0,62}$/),
   httpUrl: z.string().regex(/^https?:\/\/[^\s/?#]+$/),
+  ftpUrl: z.string().regex(/^ftps?:\/\/[^\s/?#@]+$/).optional(),
+  sftpUrl: z.string().regex(/^sftp:\/\/[^\s/?#@]+$/).optional(),
 });
 
 /** The handlers this web host serves to file hosts on its commlink port. */
@@ -27,7 +29,7 @@ export function gatewayHandlers(db: InternalDbLink, fileHosts: FileHostRegistry)
       const { field, what } = firstProblem(parsed.error);
       throw WebErrors.INVALID_INPUT(`filehost.register: ${what}`, { field });
     }
-    const entry = fileHosts.register(ctx.peer, parsed.data.name, parsed.data.httpUrl);
+    const entry = fileHosts.register(ctx.peer, parsed.data.name, parsed.data);
     return { registered: entry.name, at: entry.since.toISOString() };
   });
   return handlers;

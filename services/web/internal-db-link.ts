@@ -15,6 +15,8 @@ export interface InternalDbLinkOptions {
   dialListenPort: number;
   commlink: Partial<CommlinkOptions> & { bag: KeyBag };
   log: Logger;
+  /** Told each request's round trip (metrics). */
+  observe?: (op: string, seconds: number, outcome: 'ok' | 'error' | 'unavailable') => void;
 }
 
 /**
@@ -92,10 +94,18 @@ export class InternalDbLink extends EventEmitter {
   /** Asks the internal-db. Its own errors (ERR_AUTH_REFUSED …) pass through; a broken link is ERR_GATEWAY_UNAVAILABLE. */
   async request(op: string, body: Body, timeoutMs = 10_000): Promise<Body> {
     const peer = this.#client ? undefined : this.#dialledIn;
-    if (!this.connected) throw WebErrors.GATEWAY_UNAVAILABLE('the internal-db is not connected');
+    if (!this.connected) {
+      this.#options.observe?.(op, 0, 'unavailable');
+      throw WebErrors.GATEWAY_UNAVAILABLE('the internal-db is not connected');
+    }
+    const started = performance.now();
     try {
-      return await (peer ? peer.request(op, body, { timeoutMs }) : this.#client!.request(op, body, { timeoutMs }));
+      const reply = await (peer ? peer.request(op, body, { timeoutMs }) : this.#client!.request(op, body, { timeoutMs }));
+      this.#options.observe?.(op, (performance.now() - started) / 1000, 'ok');
+      return reply;
     } catch (err) {
+      const linkBroken = !(err instanceof RemoteError) || LINK_CODES.has(err.code);
+      this.#options.observe?.(op, (performance.now() - started) / 1000, linkBroken ? 'unavailable' : 'error');
       if (err instanceof RemoteError && !LINK_CODES.has(err.code)) throw err;
       if (err instanceof CommlinkError) throw WebErrors.GATEWAY_UNAVAILABLE(`${op}: the internal-db did not answer (${err.code})`, { cause: err.code });
       throw err;

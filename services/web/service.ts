@@ -1,10 +1,50 @@
 import type { AddressInfo } from 'node:net';
 import { CommlinkServer, type CommlinkOptions, type KeyBag } from '../../lib/commlink/index.js';
+import { configSchema } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
+import { TicketSigner } from '../../lib/tickets/index.js';
+import { apiRouter } from './api/index.js';
+import { ApiTokens } from './auth/api-tokens.js';
 import { FileHostRegistry } from './file-hosts.js';
-import { Fulfillment } from './fulfillment.js';
+import { Fulfillment, type TicketSigning } from './fulfillment.js';
 import { gatewayHandlers } from './gateway.js';
+import { createWebApp } from './http/app.js';
+import { WebHttpServer } from './http/server.js';
 import { InternalDbLink, type InternalDbLinkOptions } from './internal-db-link.js';
+import { opsRouter } from './ops/health.js';
+import { WebMetrics } from './ops/metrics.js';
+import { createPortal } from './portal/index.js';
+
+/** The HTTP front end's settings (the configuration's services.web fields). */
+export interface WebHttpSettings {
+  port: number;
+  /** Base URL people use (empty: http://host:port). */
+  publicUrl: string;
+  sessionMinutes: number;
+  secureCookies: 'auto' | 'always' | 'never';
+  trustProxy: boolean;
+  loginFailuresPerAddress: number;
+  loginFailuresPerLogin: number;
+  loginWindowSeconds: number;
+  apiTokenCacheSeconds: number;
+  maxJsonBytes: number;
+  maxUploadBytes: number;
+}
+
+const webDefaults = configSchema.parse({}).services.web;
+export const HTTP_DEFAULTS: WebHttpSettings = Object.freeze({
+  port: webDefaults.port,
+  publicUrl: webDefaults.publicUrl,
+  sessionMinutes: webDefaults.sessionMinutes,
+  secureCookies: webDefaults.secureCookies,
+  trustProxy: webDefaults.trustProxy,
+  loginFailuresPerAddress: webDefaults.loginFailuresPerAddress,
+  loginFailuresPerLogin: webDefaults.loginFailuresPerLogin,
+  loginWindowSeconds: webDefaults.loginWindowSeconds,
+  apiTokenCacheSeconds: webDefaults.apiTokenCacheSeconds,
+  maxJsonBytes: webDefaults.maxJsonBytes,
+  maxUploadBytes: webDefaults.maxUploadBytes,
+});
 
 export interface WebOptions {
   host: string;
@@ -14,31 +54,70 @@ export interface WebOptions {
   commlink: Partial<CommlinkOptions> & { bag: KeyBag };
   ticketPrivateKeyPem: string;
   ticketTtlSeconds: number;
+  /** Signs tickets some other way (the crypto pool); default: a TicketSigner in this thread. */
+  signer?: TicketSigning;
+  /** The portal and the REST API; absent: the gateway only (no HTTP listener). */
+  http?: Partial<WebHttpSettings> & { sessionKeys: readonly string[] };
   log: Logger;
 }
 
 /**
- * The web host, as far as it is built: the gateway between file hosts and the internal-db, and
- * the fulfilment orchestration (staging, signed download URLs). The portal and the REST API come
- * with the web front end.
+ * The web host: the portal and the REST API (koa), the gateway between file hosts and the
+ * internal-db, and the fulfilment orchestration (staging, signed download URLs, uploads).
  */
 export class WebService {
   readonly db: InternalDbLink;
   readonly fileHosts = new FileHostRegistry();
   readonly fulfillment: Fulfillment;
+  readonly metrics = new WebMetrics();
   readonly #commlink: CommlinkServer;
+  readonly #http: WebHttpServer | undefined;
+  readonly #settings: WebHttpSettings;
+  readonly #host: string;
   readonly #log: Logger;
   #address: AddressInfo | undefined;
+  #closing: Promise<void> | undefined;
 
   private constructor(options: WebOptions) {
     this.#log = options.log;
-    this.db = new InternalDbLink({ ...options.internalDb, commlink: options.commlink, log: options.log });
-    this.fulfillment = new Fulfillment(this.db, this.fileHosts, options.ticketPrivateKeyPem, options.ticketTtlSeconds);
+    this.#host = options.host;
+    this.#settings = { ...HTTP_DEFAULTS, ...options.http };
+    this.db = new InternalDbLink({ ...options.internalDb, commlink: options.commlink, log: options.log, observe: (op, seconds, outcome) => this.metrics.commlink('internal-db', op, seconds, outcome) });
+    this.fileHosts.observe = (op, seconds, outcome) => this.metrics.commlink('file-host', op, seconds, outcome);
+    this.fulfillment = new Fulfillment({
+      db: this.db,
+      fileHosts: this.fileHosts,
+      signer: options.signer ?? new TicketSigner(options.ticketPrivateKeyPem),
+      ticketTtlSeconds: options.ticketTtlSeconds,
+      metrics: this.metrics,
+      log: options.log,
+    });
     this.#commlink = new CommlinkServer({ ...options.commlink, handlers: gatewayHandlers(this.db, this.fileHosts), log: options.log.child({ link: 'file-hosts' }) });
     this.fileHosts.on('registered', (e: { name: string; httpUrl: string }) => options.log.info('file host registered', { name: e.name, httpUrl: e.httpUrl }));
     this.fileHosts.on('left', (e: { name: string }) => options.log.warn('file host left', { name: e.name }));
     this.db.on('up', () => options.log.info('internal-db connected', { mode: options.internalDb.mode }));
     this.db.on('down', () => options.log.warn('internal-db disconnected', { mode: options.internalDb.mode }));
+    if (options.http) {
+      const s = this.#settings;
+      const tokens = new ApiTokens(this.db, this.metrics, s.apiTokenCacheSeconds * 1000);
+      const log = options.log;
+      const portal = createPortal({
+        db: this.db,
+        fulfillment: this.fulfillment,
+        metrics: this.metrics,
+        log,
+        sessionKeys: options.http.sessionKeys,
+        sessionMinutes: s.sessionMinutes,
+        secureCookies: s.secureCookies,
+        loginFailuresPerAddress: s.loginFailuresPerAddress,
+        loginFailuresPerLogin: s.loginFailuresPerLogin,
+        loginWindowSeconds: s.loginWindowSeconds,
+        maxFormBytes: s.maxJsonBytes,
+      });
+      const api = apiRouter({ db: this.db, fulfillment: this.fulfillment, fileHosts: this.fileHosts, tokens, metrics: this.metrics, log, maxJsonBytes: s.maxJsonBytes, maxUploadBytes: s.maxUploadBytes }, () => this.httpUrl);
+      const app = createWebApp({ log, metrics: this.metrics, keys: options.http.sessionKeys, trustProxy: s.trustProxy, routers: [opsRouter(this.db, this.fileHosts, this.metrics), api, portal.router], errorPage: portal.errorPage });
+      this.#http = new WebHttpServer(app);
+    }
   }
 
   static async start(options: WebOptions): Promise<WebService> {
@@ -47,6 +126,10 @@ export class WebService {
       await service.db.start();
       service.#address = await service.#commlink.listen(options.commlinkPort, options.host);
       options.log.info('web host listening for file hosts', { commlink: `${service.#address.address}:${service.#address.port}` });
+      if (service.#http) {
+        await service.#http.listen(service.#settings.port, options.host);
+        options.log.info('web host serving the portal and the API', { url: service.httpUrl });
+      }
     } catch (err) {
       await service.close(0);
       throw err;
@@ -59,9 +142,31 @@ export class WebService {
     return this.#address!;
   }
 
-  async close(graceMs = 5000): Promise<void> {
+  /** Where the portal and the API listen (when they run). */
+  get httpAddress(): AddressInfo | undefined {
+    return this.#http?.address;
+  }
+
+  /** The base URL of the portal and the API: the configured public URL, or http://host:port. */
+  get httpUrl(): string {
+    if (this.#settings.publicUrl) return this.#settings.publicUrl;
+    const address = this.#http?.address;
+    if (!address) return '';
+    const host = address.address.includes(':') ? `[${address.address}]` : address.address;
+    return `http://${host === '0.0.0.0' || host === '[::]' ? this.#host : host}:${address.port}`;
+  }
+
+  /** Stops the HTTP front end (requests in progress get graceMs), then the commlinks. Safe to call twice. */
+  close(graceMs = 5000): Promise<void> {
+    this.#closing ??= this.#close(graceMs);
+    return this.#closing;
+  }
+
+  async #close(graceMs: number): Promise<void> {
+    await this.#http?.close(graceMs);
     await this.#commlink.close(graceMs);
     await this.db.close(graceMs);
+    this.metrics.close();
     this.#log.info('web host closed');
   }
 }

@@ -1,4 +1,4 @@
-import { generateKeyPairSync } from 'node:crypto';
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -6,7 +6,7 @@ import { Readable } from 'node:stream';
 import type { ExecutionContext } from 'ava';
 import { silentLogger, type Logger } from '../../lib/log/logger.js';
 import { FileHostService, type FileHostOptions } from '../../services/ftp/service.js';
-import { WebService } from '../../services/web/service.js';
+import { WebService, type WebHttpSettings } from '../../services/web/service.js';
 import { startInternalDb, type DbFixture } from './internal-db.js';
 
 let keys: { privateKeyPem: string; publicKeyPem: string } | undefined;
@@ -33,6 +33,8 @@ export interface Chain extends DbFixture {
 
 export interface ChainOptions {
   fileHost?: Partial<FileHostOptions>;
+  /** Runs the web host's portal and REST API (on port 0) with these settings. */
+  webHttp?: Partial<WebHttpSettings>;
   log?: Logger;
 }
 
@@ -48,6 +50,7 @@ export async function startChain(t: ExecutionContext, options: ChainOptions = {}
     commlink: { bag: db.bag, reconnectMinMs: 20, reconnectMaxMs: 200 },
     ticketPrivateKeyPem: privateKeyPem,
     ticketTtlSeconds: 300,
+    ...(options.webHttp ? { http: { port: 0, apiTokenCacheSeconds: 0, ...options.webHttp, sessionKeys: [randomBytes(32).toString('base64')] } } : {}),
     log,
   });
   await web.db.waitConnected(5000);

@@ -1,0 +1,134 @@
+import { z } from 'zod';
+import { WebErrors } from '../errors.js';
+import type { Principal } from '../auth/principal.js';
+import type { ResolvedArtifact } from '../fulfillment.js';
+import { created, ok, route, type ApiRoute } from './define.js';
+import type { ApiDeps } from './deps.js';
+import { channel, idParam, label, productCode, version } from './fields.js';
+
+/** The customer a customer token acts for. */
+export function customerOf(principal: Principal): string {
+  if (principal.kind !== 'customer') throw WebErrors.FORBIDDEN('this needs a customer token');
+  return principal.customer;
+}
+
+/** What a customer sees of an artifact (not the repository's internals). */
+export function publicArtifact(a: ResolvedArtifact) {
+  return {
+    artifactId: a.artifactId,
+    product: a.product,
+    version: a.version,
+    channel: a.channel,
+    publishedAt: a.publishedAt,
+    filename: a.filename,
+    size: a.size,
+    sha256: a.sha256,
+    platform: a.platform,
+    arch: a.arch,
+    eulaId: a.eulaId,
+    eulaAccepted: a.eulaAccepted,
+  };
+}
+
+const filter = z.strictObject({ product: productCode.optional(), platform: label.optional(), arch: label.optional(), channel: channel.optional() });
+const artifactParams = z.strictObject({ id: idParam });
+
+export function customerRoutes(deps: ApiDeps): ApiRoute[] {
+  const { db, fulfillment } = deps;
+  return [
+    route({
+      method: 'get',
+      path: '/entitlements',
+      summary: 'Your entitlements, each with its status now (active, pending, expired-keep, expired, revoked).',
+      tag: 'customer',
+      roles: ['customer'],
+      responses: { 200: 'The entitlements.' },
+      handler: async ({ principal }) => ok(await db.request('entitlements.list', { customer: customerOf(principal) })),
+    }),
+    route({
+      method: 'get',
+      path: '/downloads',
+      summary: 'The artifacts you may download now, newest release first; narrowed by product, platform, arch, channel.',
+      tag: 'customer',
+      roles: ['customer'],
+      query: filter,
+      responses: { 200: 'The artifacts, with size and SHA-256.' },
+      handler: async ({ principal, query }) => ok({ artifacts: (await fulfillment.entitledArtifacts(customerOf(principal), query)).map(publicArtifact) }),
+    }),
+    route({
+      method: 'get',
+      path: '/artifacts/:id/link',
+      summary: 'A signed, expiring download link for an artifact (its release is staged on a file host first).',
+      tag: 'customer',
+      roles: ['customer'],
+      params: artifactParams,
+      responses: { 200: 'The link, its expiry, the size and SHA-256 to check.' },
+      handler: async ({ principal, params }) => ok(await fulfillment.link(customerOf(principal), params.id)),
+    }),
+    route({
+      method: 'get',
+      path: '/artifacts/:id/download',
+      summary: 'Redirects (303) to a signed download URL on a file host.',
+      tag: 'customer',
+      roles: ['customer'],
+      params: artifactParams,
+      responses: { 303: 'See Other: the Location is the signed URL on the file host.' },
+      handler: async ({ principal, params }) => {
+        const link = await fulfillment.link(customerOf(principal), params.id);
+        return { status: 303, redirect: link.url, body: link };
+      },
+    }),
+    route({
+      method: 'post',
+      path: '/stagings',
+      summary: "Stages a release in your area on a file host: HTTP links, and the ftp:// and sftp:// locations to log in to.",
+      tag: 'customer',
+      roles: ['customer'],
+      body: z.strictObject({ product: productCode, version }),
+      responses: { 201: 'Staged: the files with their links, and the FTP and SFTP locations.' },
+      handler: async ({ principal, body }) => {
+        const customer = customerOf(principal);
+        const staged = await fulfillment.stage(customer, body.product, body.version);
+        return created({ ...staged, login: customer, files: staged.files.map(({ method: _method, ...f }) => f) });
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/upgrade',
+      summary: 'The newest release you may have of a product (for a platform, arch and channel) newer than `current`: 303 to its download, 204 when there is none.',
+      tag: 'customer',
+      roles: ['customer'],
+      query: z.strictObject({ product: productCode, current: version, platform: label.optional(), arch: label.optional(), channel: channel.optional() }),
+      responses: { 303: 'See Other: the download of the newest artifact (the body lists the release).', 204: 'No newer release: up to date.' },
+      handler: async ({ principal, query }) => {
+        const customer = customerOf(principal);
+        const { current, ...rest } = query;
+        if (!/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/.test(current)) throw WebErrors.INVALID_INPUT('query.current: a semantic version such as 2.1.0', { field: 'query.current' });
+        const newest = await fulfillment.upgrade(customer, rest, current);
+        if (newest.length === 0) return { status: 204 };
+        const link = await fulfillment.link(customer, newest[0]!.artifactId);
+        return { status: 303, redirect: link.url, body: { version: newest[0]!.version, artifacts: newest.map(publicArtifact), link } };
+      },
+    }),
+    route({
+      method: 'get',
+      path: '/eulas/:id',
+      summary: 'A EULA text.',
+      tag: 'customer',
+      roles: ['customer', 'vendor', 'admin'],
+      params: z.strictObject({ id: idParam }),
+      responses: { 200: 'The EULA.' },
+      handler: async ({ params }) => ok(await db.request('eula.get', { id: params.id })),
+    }),
+    route({
+      method: 'post',
+      path: '/eulas/:id/accept',
+      summary: 'Accepts a EULA (recorded once, with the time).',
+      tag: 'customer',
+      roles: ['customer'],
+      params: z.strictObject({ id: idParam }),
+      responses: { 200: 'Accepted: when.' },
+      handler: async ({ principal, params }) => ok(await db.request('eula.accept', { customer: customerOf(principal), eula: params.id })),
+    }),
+  ];
+}

@@ -1,0 +1,18 @@
+import type { Logger } from '../../../lib/log/logger.js';
+import type { FileHostRegistry } from '../file-hosts.js';
+import type { Fulfillment } from '../fulfillment.js';
+import type { InternalDbLink } from '../internal-db-link.js';
+import type { ApiTokens } from '../auth/api-tokens.js';
+import type { WebMetrics } from '../ops/metrics.js';
+
+/** What the API's handlers work with. */
+export interface ApiDeps {
+  db: InternalDbLink;
+  fulfillment: Fulfillment;
+  fileHosts: FileHostRegistry;
+  tokens: ApiTokens;
+  metrics: WebMetrics;
+  log: Logger;
+  maxJsonBytes: number;
+  maxUploadBytes: number;
+}

@@ -1,0 +1,72 @@
+import { createHash } from 'node:crypto';
+import { RemoteError } from '../../../lib/commlink/index.js';
+import { WebErrors } from '../errors.js';
+import type { InternalDbLink } from '../internal-db-link.js';
+import type { WebMetrics } from '../ops/metrics.js';
+import type { Principal } from './principal.js';
+
+const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{16,256})$/;
+const MAX_CACHED = 10_000;
+
+/**
+ * API tokens: `Authorization: Bearer <token>`, checked with the internal-db (`token.check`). A
+ * checked token is remembered for `cacheMs` (keyed by its SHA-256, never the token itself), so a
+ * revoked token may work that long; failures are never remembered.
+ */
+export class ApiTokens {
+  readonly #db: InternalDbLink;
+  readonly #metrics: WebMetrics;
+  readonly #cacheMs: number;
+  readonly #cache = new Map<string, { principal: Principal; until: number }>();
+
+  constructor(db: InternalDbLink, metrics: WebMetrics, cacheMs: number) {
+    this.#db = db;
+    this.#metrics = metrics;
+    this.#cacheMs = cacheMs;
+  }
+
+  /** The principal of the request's bearer token; ERR_UNAUTHENTICATED when there is none or it is refused. */
+  async authenticate(authorization: string): Promise<Principal> {
+    if (authorization === '') throw WebErrors.UNAUTHENTICATED('this endpoint needs an API token: Authorization: Bearer <token>');
+    const match = BEARER.exec(authorization);
+    if (!match) {
+      this.#metrics.auth('token', 'refused');
+      throw WebErrors.UNAUTHENTICATED('the Authorization header is not "Bearer <token>"');
+    }
+    const key = createHash('sha256').update(match[1]!).digest('base64');
+    const now = Date.now();
+    const cached = this.#cache.get(key);
+    if (cached && cached.until > now) return cached.principal;
+    let reply;
+    try {
+      reply = await this.#db.request('token.check', { token: match[1]! });
+    } catch (err) {
+      if (err instanceof RemoteError && (err.code === 'ERR_AUTH_REFUSED' || err.code === 'ERR_INVALID_INPUT')) {
+        this.#metrics.auth('token', 'refused');
+        throw WebErrors.UNAUTHENTICATED('the API token is not valid (unknown or revoked)');
+      }
+      this.#metrics.auth('token', 'unavailable');
+      throw err;
+    }
+    const principal = principalOf(reply as { tokenId: number; kind: string; customer: string | null; vendor: string | null });
+    this.#metrics.auth('token', 'ok');
+    if (this.#cacheMs > 0) {
+      if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
+      this.#cache.set(key, { principal, until: now + this.#cacheMs });
+    }
+    return principal;
+  }
+
+  /** Forgets every remembered token (after a revocation through this web host). */
+  forget(): void {
+    this.#cache.clear();
+  }
+}
+
+function principalOf(reply: { tokenId: number; kind: string; customer: string | null; vendor: string | null }): Principal {
+  const label = `token:${reply.tokenId}`;
+  if (reply.kind === 'customer' && reply.customer) return { kind: 'customer', customer: reply.customer, via: 'token', label: `${label}:customer:${reply.customer}` };
+  if (reply.kind === 'vendor' && reply.vendor) return { kind: 'vendor', vendor: reply.vendor, via: 'token', label: `${label}:vendor` };
+  if (reply.kind === 'admin') return { kind: 'admin', via: 'token', label: `${label}:admin` };
+  throw WebErrors.UNAUTHENTICATED('the API token has no live owner');
+}

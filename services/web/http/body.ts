@@ -1,0 +1,80 @@
+import getRawBody from 'raw-body';
+import type { z } from 'zod';
+import { firstProblem } from '../../../lib/validation/input.js';
+import { WebErrors } from '../errors.js';
+import type { WebContext } from './context.js';
+
+/** Reads the whole request body (up to `limit` bytes; 413 beyond, before more is read). */
+async function readBytes(ctx: WebContext, limit: number): Promise<Buffer> {
+  const declared = ctx.get('content-length');
+  if (declared !== '' && Number(declared) > limit) throw WebErrors.BODY_TOO_LARGE(`the body is ${declared} bytes; at most ${limit} are accepted`, { limit });
+  try {
+    return await getRawBody(ctx.req, { limit, length: declared === '' ? undefined : declared });
+  } catch (err) {
+    const type = (err as { type?: string }).type;
+    if (type === 'entity.too.large') throw WebErrors.BODY_TOO_LARGE(`the body is larger than ${limit} bytes`, { limit });
+    if (type === 'request.size.invalid' || type === 'request.aborted') throw WebErrors.MALFORMED_BODY('the body ended before its declared length');
+    throw err;
+  }
+}
+
+/** Validates `value` against a strict schema; a bad field is ERR_INVALID_INPUT naming it. */
+export function validate<S extends z.ZodType>(schema: S, value: unknown, where: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (!parsed.success) {
+    const { field, what } = firstProblem(parsed.error);
+    const named = field === '' ? where : `${where}.${field}`;
+    throw WebErrors.INVALID_INPUT(`${where} ${what}`, { field: named });
+  }
+  return parsed.data;
+}
+
+/**
+ * The JSON body, validated. A body must be `application/json` (415 otherwise) and parse (400); an
+ * empty body counts as `{}` so that endpoints without fields need no body.
+ */
+export async function readJson<S extends z.ZodType>(ctx: WebContext, schema: S, limit: number): Promise<z.output<S>> {
+  const empty = ctx.get('content-length') === '0' || (ctx.get('content-length') === '' && ctx.get('transfer-encoding') === '');
+  if (empty) return validate(schema, {}, 'body');
+  if (!ctx.is('application/json')) throw WebErrors.UNSUPPORTED_MEDIA_TYPE(`the body must be application/json (got ${ctx.get('content-type') || 'no Content-Type'})`);
+  const bytes = await readBytes(ctx, limit);
+  let value: unknown;
+  try {
+    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes));
+  } catch (err) {
+    throw WebErrors.MALFORMED_BODY(`the body is not valid JSON: ${(err as Error).message}`);
+  }
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw WebErrors.INVALID_INPUT('body: must be a JSON object', { field: 'body' });
+  return validate(schema, value, 'body');
+}
+
+/**
+ * A form body (`application/x-www-form-urlencoded`), validated: each field once (a repeated field is
+ * refused), values as strings.
+ */
+export async function readForm<S extends z.ZodType>(ctx: WebContext, schema: S, limit: number): Promise<z.output<S>> {
+  if (!ctx.is('application/x-www-form-urlencoded')) throw WebErrors.UNSUPPORTED_MEDIA_TYPE(`a form must be application/x-www-form-urlencoded (got ${ctx.get('content-type') || 'no Content-Type'})`);
+  const bytes = await readBytes(ctx, limit);
+  let text: string;
+  try {
+    text = new TextDecoder('utf-8', { fatal: true }).decode(bytes);
+  } catch {
+    throw WebErrors.MALFORMED_BODY('the form is not valid UTF-8');
+  }
+  const fields: Record<string, string> = {};
+  for (const [key, value] of new URLSearchParams(text)) {
+    if (Object.hasOwn(fields, key)) throw WebErrors.INVALID_INPUT(`form field ${key} is given twice`, { field: key });
+    fields[key] = value;
+  }
+  return validate(schema, fields, 'form');
+}
+
+/** The query string, validated: each parameter once, values as strings, unknown ones refused. */
+export function readQuery<S extends z.ZodType>(ctx: WebContext, schema: S): z.output<S> {
+  const fields: Record<string, string> = {};
+  for (const [key, value] of new URLSearchParams(ctx.querystring)) {
+    if (Object.hasOwn(fields, key)) throw WebErrors.INVALID_INPUT(`query parameter ${key} is given twice`, { field: key });
+    fields[key] = value;
+  }
+  return validate(schema, fields, 'query');
+}

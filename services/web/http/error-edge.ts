@@ -1,0 +1,69 @@
+import { CommlinkError } from '../../../lib/commlink/index.js';
+import { WebErrors } from '../errors.js';
+import type { WebContext, WebMiddleware } from './context.js';
+import { httpStatusOf } from './status.js';
+
+/** What an error answer says: the stable code, a message, the field at fault, the request id. */
+export interface ErrorAnswer {
+  status: number;
+  code: string;
+  message: string;
+  field?: string | undefined;
+  requestId: string;
+}
+
+export type HtmlErrorPage = (ctx: WebContext, answer: ErrorAnswer) => string;
+
+/**
+ * The protocol edge for errors: every error thrown below turns into an HTTP answer here, and only
+ * here. Catalogued errors (the web host's, and the internal-db's and file host's passing through)
+ * keep their code and message and get the status of http/status.ts. Anything else is logged whole
+ * with the request id and answered generically (ERR_INTERNAL, 500): no stack or internal detail
+ * reaches the client. A 404 nothing answered becomes ERR_ROUTE_NOT_FOUND.
+ */
+export function errorEdge(htmlPage: HtmlErrorPage): WebMiddleware {
+  return async (ctx, next) => {
+    try {
+      await next();
+      if (ctx.status === 404 && ctx.body === undefined) throw WebErrors.ROUTE_NOT_FOUND(`no page or endpoint at ${ctx.path}`);
+    } catch (err) {
+      const answer = answerFor(ctx, err);
+      if (ctx.headerSent || !ctx.writable) {
+        ctx.state.log.warn('error after the response started', { err, code: answer.code });
+        return;
+      }
+      ctx.status = answer.status;
+      if (answer.status === 401 && ctx.path.startsWith('/api/')) ctx.set('WWW-Authenticate', 'Bearer realm="api"');
+      const retryAfter = (err as CommlinkError).details?.retryAfterSeconds;
+      if (typeof retryAfter === 'number') ctx.set('Retry-After', String(retryAfter));
+      if (answer.status === 405 && typeof (err as CommlinkError).details?.allow === 'string') ctx.set('Allow', (err as CommlinkError).details.allow as string);
+      ctx.set('Cache-Control', 'no-store');
+      if (ctx.state.errorFormat === 'html') {
+        ctx.type = 'text/html; charset=utf-8';
+        ctx.body = htmlPage(ctx, answer);
+      } else {
+        ctx.body = { error: { code: answer.code, message: answer.message, ...(answer.field ? { field: answer.field } : {}) }, requestId: answer.requestId };
+      }
+    }
+  };
+}
+
+function answerFor(ctx: WebContext, err: unknown): ErrorAnswer {
+  const requestId = ctx.state.requestId;
+  if (err instanceof CommlinkError) {
+    const status = httpStatusOf(err.code);
+    if (status < 500 || status === 503 || status === 504) {
+      const field = typeof err.details.field === 'string' ? err.details.field : undefined;
+      if (status >= 500) ctx.state.log.warn('request failed: a service is unavailable', { code: err.code, message: err.message });
+      return { status, code: err.code, message: err.message, field, requestId };
+    }
+  }
+  const httpError = err as { status?: number; expose?: boolean };
+  if (!(err instanceof CommlinkError) && typeof httpError.status === 'number' && httpError.status >= 400 && httpError.status < 500 && httpError.expose) {
+    // koa's own client errors (a malformed URL escape …): say what they are, with a code.
+    const code = httpError.status === 413 ? 'ERR_BODY_TOO_LARGE' : 'ERR_INVALID_INPUT';
+    return { status: httpError.status, code, message: (err as Error).message, requestId };
+  }
+  ctx.state.log.error('request failed', { err, method: ctx.method, path: ctx.path });
+  return { status: 500, code: WebErrors.INTERNAL.code, message: `internal error (request id ${requestId})`, requestId };
+}

@@ -1,0 +1,45 @@
+import { randomUUID } from 'node:crypto';
+import type { Logger } from '../../../lib/log/logger.js';
+import type { WebMetrics } from '../ops/metrics.js';
+import type { WebMiddleware } from './context.js';
+
+const SANE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
+
+/**
+ * The outermost middleware: gives each request an id (kept from X-Request-Id when sane, so a proxy's
+ * id follows the request; echoed in the response), a logger tagged with it, one access-log line
+ * when the response is done (method, route, status, bytes, ms; never the query, which may carry
+ * secrets), and the request metrics.
+ */
+export function requestLog(log: Logger, metrics: WebMetrics): WebMiddleware {
+  return async (ctx, next) => {
+    const started = process.hrtime.bigint();
+    const offered = ctx.get('x-request-id');
+    const requestId = SANE_ID.test(offered) ? offered : randomUUID();
+    ctx.state.requestId = requestId;
+    ctx.state.log = log.child({ requestId });
+    ctx.set('X-Request-Id', requestId);
+    const done = () => {
+      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
+      const route = ctx.state.route ?? (ctx.status === 404 ? 'unmatched' : ctx.path);
+      const bytesOut = Number(ctx.response.get('content-length')) || 0;
+      metrics.observeRequest(ctx.method, route, ctx.status, seconds, bytesOut);
+      ctx.state.log[ctx.status >= 500 ? 'warn' : 'info']('request', {
+        method: ctx.method,
+        path: ctx.path,
+        route,
+        status: ctx.status,
+        ms: Math.round(seconds * 1e6) / 1e3,
+        bytesIn: Number(ctx.get('content-length')) || 0,
+        bytesOut,
+        ip: ctx.ip,
+        principal: ctx.state.principal?.label,
+      });
+    };
+    ctx.res.once('finish', done);
+    ctx.res.once('close', () => {
+      if (!ctx.res.writableFinished) ctx.res.off('finish', done), done();
+    });
+    await next();
+  };
+}

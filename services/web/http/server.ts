@@ -1,0 +1,55 @@
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import type Koa from 'koa';
+import type { WebState } from './context.js';
+
+/**
+ * The web host's HTTP listener. Uploads may take long, so there is no whole-request deadline; a
+ * connection idle for `idleTimeoutMs` is closed instead. close() stops accepting, lets requests in
+ * progress finish within the grace time, then cuts what is left.
+ */
+export class WebHttpServer {
+  readonly #server: Server;
+  readonly #sockets = new Set<Socket>();
+  #address: AddressInfo | undefined;
+
+  constructor(app: Koa<WebState>, options: { idleTimeoutMs?: number } = {}) {
+    this.#server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, app.callback());
+    this.#server.setTimeout(options.idleTimeoutMs ?? 120_000);
+    this.#server.on('connection', (socket) => {
+      this.#sockets.add(socket);
+      socket.once('close', () => this.#sockets.delete(socket));
+    });
+    this.#server.on('clientError', (_err, socket) => {
+      if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Length: 0\r\n\r\n');
+      else socket.destroy();
+    });
+  }
+
+  async listen(port: number, host: string): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#address = this.#server.address() as AddressInfo;
+    return this.#address;
+  }
+
+  get address(): AddressInfo | undefined {
+    return this.#address;
+  }
+
+  async close(graceMs = 5000): Promise<void> {
+    if (!this.#server.listening) return;
+    const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+    this.#server.closeIdleConnections();
+    const timer = setTimeout(() => {
+      for (const socket of this.#sockets) socket.destroy();
+    }, graceMs);
+    await closed;
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,36 @@
+import Router from 'koa-router';
+import type { FileHostRegistry } from '../file-hosts.js';
+import type { WebRouter, WebState } from '../http/context.js';
+import type { InternalDbLink } from '../internal-db-link.js';
+import type { WebMetrics } from './metrics.js';
+
+/**
+ * Operations endpoints: /healthz (the process answers), /readyz (its commlinks are up: the
+ * internal-db link and at least one file host; 503 with what is missing otherwise), /metrics
+ * (Prometheus text format).
+ */
+export function opsRouter(db: InternalDbLink, fileHosts: FileHostRegistry, metrics: WebMetrics): WebRouter {
+  const router = new Router<WebState>();
+  router.get('/healthz', (ctx) => {
+    ctx.state.route = '/healthz';
+    ctx.set('Cache-Control', 'no-store');
+    ctx.body = { status: 'ok' };
+  });
+  router.get('/readyz', (ctx) => {
+    ctx.state.route = '/readyz';
+    const hosts = fileHosts.list().filter((h) => !h.peer.closed);
+    const checks = { internalDb: db.connected, fileHosts: hosts.map((h) => h.name) };
+    const ready = checks.internalDb && hosts.length > 0;
+    ctx.set('Cache-Control', 'no-store');
+    ctx.status = ready ? 200 : 503;
+    ctx.body = { status: ready ? 'ready' : 'not ready', ...checks, ...(ready ? {} : { missing: [...(checks.internalDb ? [] : ['internal-db']), ...(hosts.length ? [] : ['file host'])] }) };
+  });
+  router.get('/metrics', async (ctx) => {
+    ctx.state.route = '/metrics';
+    metrics.fileHosts.set(fileHosts.list().length);
+    metrics.internalDbUp.set(db.connected ? 1 : 0);
+    ctx.type = metrics.contentType;
+    ctx.body = await metrics.text();
+  });
+  return router;
+}
