@@ -20,8 +20,10 @@ import { errorText, resolveIo, runIfEntryPoint, type ScriptIo } from './cli.js';
 import { main as genHostKeys } from './gen-host-keys.js';
 import { main as genKeybag } from './gen-keybag.js';
 import { main as genRsa } from './gen-rsa.js';
+import { main as genSessionKey } from './gen-session-key.js';
+import { webOptionsFromConfig } from '../services/web/main.js';
 
-const NOT_BUILT = ['web portal and REST API', 'supervisor running each service in its own process'];
+const NOT_BUILT = ['supervisor running each service in its own process'];
 
 export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
   const { env, cwd, out, err } = resolveIo(io);
@@ -36,7 +38,7 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     err(errorText(e));
     return 2;
   }
-  for (const [name, step] of [['gen-keybag', genKeybag], ['gen-rsa', genRsa], ['gen-host-keys', genHostKeys]] as const) {
+  for (const [name, step] of [['gen-keybag', genKeybag], ['gen-rsa', genRsa], ['gen-host-keys', genHostKeys], ['gen-session-key', genSessionKey]] as const) {
     const code = await step([], io);
     if (code !== 0) {
       err(`start: ${name} failed (exit ${code})`);
@@ -57,16 +59,8 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     );
     started.push(db);
     const demo = await seedDemo(db.store); // a fresh database gets demo data; shown this once
-    const web = await startStep('the web host', `${w.host}:${w.commlinkPort}`, 'FFS_SERVICES__WEB__COMMLINK_PORT', async () =>
-      WebService.start({
-        host: w.host,
-        commlinkPort: w.commlinkPort,
-        internalDb: { mode: 'listen', host: c.host, port: db.address!.port, dialListenHost: w.host, dialListenPort: c.dialPort },
-        commlink,
-        ticketPrivateKeyPem: await readFile(config.rsa.privateKeyPath, 'utf8'),
-        ticketTtlSeconds: w.ticketTtlSeconds,
-        log: log.child({ service: 'web' }),
-      }),
+    const web = await startStep('the web host', `${w.host}:${w.port} (HTTP), ${w.host}:${w.commlinkPort} (commlink)`, 'FFS_SERVICES__WEB__PORT or FFS_SERVICES__WEB__COMMLINK_PORT', async () =>
+      WebService.start({ ...(await webOptionsFromConfig(config, log.child({ service: 'web' }), db.address!.port)), internalDb: { mode: 'listen', host: c.host, port: db.address!.port, dialListenHost: w.host, dialListenPort: c.dialPort }, commlink }),
     );
     started.push(web);
     if (!(await web.db.waitConnected(10_000))) throw new Error('the web host could not reach the internal-db');
@@ -102,6 +96,7 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     out(`internal-db listening on commlink ${c.host}:${db.address!.port} (FFS/1, ${config.commlink.acceptSuites.join(', ')}; key bag ${bag.size} keys, id ${bag.idHex})`);
     out(`database ${c.dbPath}: ${String(info.customers)} customers, ${String(info.products)} products, ${String(info.releases)} releases`);
     out(`web host gateway on commlink ${w.host}:${web.commlinkAddress.port}`);
+    out(`portal: ${web.httpUrl}/   (sign in as ${DEMO.customer}; REST API ${web.httpUrl}/api/v1/, OpenAPI ${web.httpUrl}/api/v1/openapi.json)`);
     out(`file host ${fileHost.name}: HTTP downloads at ${fileHost.httpUrl}/files/…, repository ${f.repositoryDir}`);
     out(`SFTP: sftp -P ${fileHost.sftpAddress!.port} ${DEMO.customer}@${f.host}   (password below on first start, or a key added with the admin CLI)`);
     out(`FTP:  ftp://${DEMO.customer}@${f.host}:${fileHost.ftpAddress!.port}/   (explicit FTPS offered: curl --ssl-reqd -k)`);

@@ -11,6 +11,7 @@ import { silentLogger } from '../lib/log/logger.js';
 import { main as genKeybag } from '../scripts/gen-keybag.js';
 import { main as genHostKeys } from '../scripts/gen-host-keys.js';
 import { main as genRsa } from '../scripts/gen-rsa.js';
+import { main as genSessionKey } from '../scripts/gen-session-key.js';
 import { waitFor } from './helpers/chain.js';
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -40,12 +41,14 @@ test('the three services run as separate processes, joined by configuration, and
   t.is(await genKeybag([], io), 0);
   t.is(await genRsa([], io), 0);
   t.is(await genHostKeys([], io), 0);
-  const [dbPort, webPort, httpPort] = [await freePort(), await freePort(), await freePort()];
+  t.is(await genSessionKey([], io), 0);
+  const [dbPort, webPort, httpPort, portalPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
   const env = {
     FFS_DATA_DIR: dataDir,
     FFS_LOG__LEVEL: 'info',
     FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: String(dbPort),
     FFS_SERVICES__WEB__COMMLINK_PORT: String(webPort),
+    FFS_SERVICES__WEB__PORT: String(portalPort),
     FFS_SERVICES__FTP__HTTP_PORT: String(httpPort),
     FFS_SERVICES__FTP__HTTP_WORKERS: '1',
     FFS_SERVICES__FTP__SFTP_PORT: '0',
@@ -67,6 +70,8 @@ test('the three services run as separate processes, joined by configuration, and
   await asFileHost.close(0);
   const res = await fetch(`http://127.0.0.1:${httpPort}/files/a/b/c`);
   t.is(res.status, 403, 'the file host serves HTTP (no ticket: 403)');
+  const ready = await fetch(`http://127.0.0.1:${portalPort}/readyz`);
+  t.is(ready.status, 200, 'the web host serves HTTP and sees both its commlinks');
   for (const p of [files, web, db]) p.child.kill('SIGTERM');
   t.deepEqual(await Promise.all(all.map((p) => p.exited)), [0, 0, 0]);
   t.false(db.stderr().includes('"level":"error"'), db.stderr());

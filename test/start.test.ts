@@ -14,7 +14,7 @@ import { readRemote, sftpConnect } from './helpers/sftp.js';
 
 const startScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'start.js');
 
-test('npm start sets up secrets, runs internal-db, web gateway and file host on loopback, serves the demo download, and stops cleanly on SIGTERM', async (t) => {
+test('npm start sets up secrets, runs internal-db, web host (portal, API, gateway) and file host on loopback, serves the demo download, and stops cleanly on SIGTERM', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'ffs-start-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const child = spawn(process.execPath, [startScript], {
@@ -23,6 +23,7 @@ test('npm start sets up secrets, runs internal-db, web gateway and file host on 
       FFS_DATA_DIR: dataDir,
       FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: '0',
       FFS_SERVICES__WEB__COMMLINK_PORT: '0',
+      FFS_SERVICES__WEB__PORT: '0',
       FFS_SERVICES__FTP__HTTP_PORT: '0',
       FFS_SERVICES__FTP__HTTP_WORKERS: '1',
       FFS_SERVICES__FTP__SFTP_PORT: '0',
@@ -69,6 +70,12 @@ test('npm start sets up secrets, runs internal-db, web gateway and file host on 
   const ftpPort = Number(/ftp:\/\/demo@127\.0\.0\.1:(\d+)\//.exec(stdout)?.[1]);
   const viaFtp = await promisify(execFile)('curl', ['-sS', '--fail', `ftp://demo:${encodeURIComponent(password)}@127.0.0.1:${ftpPort}/acme-db/2.0.0/acme-db-2.0.0-linux-x64.tar.gz`], { encoding: 'buffer', maxBuffer: 4 * 1024 * 1024 });
   t.true(viaFtp.stdout.equals(demoArtifactContent('2.0.0')));
+  // The portal and the API answer, and the demo customer token lists the demo downloads.
+  const portal = /^portal: (http:\/\/\S+)\/ /m.exec(stdout)?.[1] as string;
+  t.is((await fetch(`${portal}/readyz`)).status, 200);
+  const customerToken = /customerToken: (\S+)/.exec(stdout)?.[1] as string;
+  const downloads = (await (await fetch(`${portal}/api/v1/downloads`, { headers: { authorization: `Bearer ${customerToken}` } })).json()) as { artifacts: { version: string }[] };
+  t.deepEqual(downloads.artifacts.map((a) => a.version), ['2.0.0', '1.0.0']);
   child.kill('SIGTERM');
   t.is(await exited, 0);
   t.regex(stdout, /SIGTERM: closing/);

@@ -1,28 +1,47 @@
 /**
- * The web host's entry point (its gateway role; the portal and API come with the front end):
- * `node dist/services/web/main.js`. Configuration comes from FFS_* variables (lib/config/CONFIG.md);
- * SIGTERM or SIGINT closes it cleanly.
+ * The web host's entry point: `node dist/services/web/main.js`. Configuration comes from FFS_*
+ * variables (lib/config/CONFIG.md); SIGTERM or SIGINT closes it cleanly.
  */
 import { readFile } from 'node:fs/promises';
 import { KeyBag, optionsFromConfig } from '../../lib/commlink/index.js';
 import { readKeyBagFile } from '../../lib/commlink/keybag-file.js';
+import type { Config } from '../../lib/config/index.js';
+import type { Logger } from '../../lib/log/logger.js';
 import { isEntryPoint } from '../../scripts/cli.js';
+import { readSessionKeys } from '../../scripts/gen-session-key.js';
 import { runService } from '../../scripts/service-main.js';
-import { WebService } from './service.js';
+import { WebService, type WebOptions } from './service.js';
+
+/** The web host's options from the configuration: the one mapping, used by main and by npm start. */
+export async function webOptionsFromConfig(config: Config, log: Logger, internalDbPort = config.services.internalDb.commlinkPort): Promise<WebOptions> {
+  const { web, internalDb } = config.services;
+  return {
+    host: web.host,
+    commlinkPort: web.commlinkPort,
+    internalDb: { mode: internalDb.mode, host: internalDb.host, port: internalDbPort, dialListenHost: web.host, dialListenPort: internalDb.dialPort },
+    commlink: { ...optionsFromConfig(config.commlink), bag: new KeyBag(await readKeyBagFile(config.commlink.keyBagPath)) },
+    ticketPrivateKeyPem: await readFile(config.rsa.privateKeyPath, 'utf8'),
+    ticketTtlSeconds: web.ticketTtlSeconds,
+    http: {
+      port: web.port,
+      publicUrl: web.publicUrl,
+      sessionMinutes: web.sessionMinutes,
+      secureCookies: web.secureCookies,
+      trustProxy: web.trustProxy,
+      loginFailuresPerAddress: web.loginFailuresPerAddress,
+      loginFailuresPerLogin: web.loginFailuresPerLogin,
+      loginWindowSeconds: web.loginWindowSeconds,
+      apiTokenCacheSeconds: web.apiTokenCacheSeconds,
+      maxJsonBytes: web.maxJsonBytes,
+      maxUploadBytes: web.maxUploadBytes,
+      sessionKeys: await readSessionKeys(web.sessionKeyPath),
+    },
+    log,
+  };
+}
 
 export function main(): Promise<number> {
-  return runService('web', async (config, log) => {
-    const { web, internalDb } = config.services;
-    return WebService.start({
-      host: web.host,
-      commlinkPort: web.commlinkPort,
-      internalDb: { mode: internalDb.mode, host: internalDb.host, port: internalDb.commlinkPort, dialListenHost: web.host, dialListenPort: internalDb.dialPort },
-      commlink: { ...optionsFromConfig(config.commlink), bag: new KeyBag(await readKeyBagFile(config.commlink.keyBagPath)) },
-      ticketPrivateKeyPem: await readFile(config.rsa.privateKeyPath, 'utf8'),
-      ticketTtlSeconds: web.ticketTtlSeconds,
-      log,
-    });
-  });
+  return runService('web', async (config, log) => WebService.start(await webOptionsFromConfig(config, log)));
 }
 
 if (isEntryPoint(import.meta.url)) {
