@@ -6,3 +6,5 @@ export { CommlinkError, RemoteError, Errors, defineError, isError, type ErrorDef
 export { defaults, resolveOptions, optionsFromConfig, type CommlinkOptions, type CommlinkConfigSection } from './options.js';
 export { SUITE_NAMES, DEFAULT_SUITE, type SuiteName } from './suites/index.js';
 export type { Value } from './tobj/index.js';
+export { MIN_OFFLOAD_BYTES, type ChunkCrypto, type ChunkSealJob, type ChunkOpenJob, type ChunkOpenResult } from './chunk-crypto.js';
+export { sealChunkLine, openChunkLine } from './packet-codec.js';

@@ -1,3 +1,4 @@
+import type { ChunkCrypto } from './chunk-crypto.js';
 import { Errors } from './errors.js';
 import type { KeyBag } from './keybag.js';
 import type { Handler, Handlers } from './peer.js';
@@ -24,6 +25,11 @@ export interface CommlinkOptions {
   /** Operations this end serves (either end may serve: reverse dial). */
   handlers: Handlers | Record<string, Handler>;
   log: Logger;
+  /**
+   * Seals and opens CHUNK packets off the event loop (e.g. lib/crypto-pool's CryptoPool). Absent
+   * (the default): inline, as always. The wire format is the same either way.
+   */
+  chunkCrypto?: ChunkCrypto;
 }
 
 export type ResolvedOptions = Readonly<Omit<CommlinkOptions, 'handlers'> & { handlers: Handlers }>;
@@ -68,6 +74,7 @@ export function resolveOptions(input: Partial<CommlinkOptions> & { bag: KeyBag }
   if (!Array.isArray(merged.acceptSuites) || merged.acceptSuites.length === 0 || merged.acceptSuites.some((s) => !SUITE_NAMES.includes(s))) {
     throw invalid('acceptSuites', `must be a non-empty list of ${SUITE_NAMES.join(', ')}`);
   }
+  if (merged.chunkCrypto !== undefined) checkChunkCrypto(merged.chunkCrypto);
   if (merged.reconnectMaxMs < merged.reconnectMinMs) throw invalid('reconnectMaxMs', 'must be >= reconnectMinMs');
   if (merged.heartbeatTimeoutMs <= merged.heartbeatIntervalMs) throw invalid('heartbeatTimeoutMs', 'must be greater than heartbeatIntervalMs');
   const handlers = merged.handlers instanceof Map ? new Map(merged.handlers) : new Map(Object.entries(merged.handlers));
@@ -76,6 +83,14 @@ export function resolveOptions(input: Partial<CommlinkOptions> & { bag: KeyBag }
     if (op.startsWith('ffs.') || !/^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/.test(op)) throw invalid(`handlers.${op}`, 'is not a valid operation name');
   }
   return Object.freeze({ ...merged, bag: merged.bag, acceptSuites: Object.freeze([...merged.acceptSuites]), handlers });
+}
+
+function checkChunkCrypto(hook: ChunkCrypto): void {
+  if (typeof hook !== 'object' || hook === null || typeof hook.sealChunk !== 'function' || typeof hook.openChunk !== 'function') {
+    throw invalid('chunkCrypto', 'must have sealChunk and openChunk functions');
+  }
+  const max = hook.maxPendingChunks;
+  if (!Number.isInteger(max) || max < 1 || max > 1024) throw invalid('chunkCrypto', `maxPendingChunks must be an integer between 1 and 1024, got ${String(max)}`);
 }
 
 function invalid(field: string, message: string) {
@@ -97,6 +112,7 @@ export function channelOptions(o: ResolvedOptions, role: 'client' | 'server', lo
     handshakeTimeoutMs: o.handshakeTimeoutMs,
     helloFields: { window: o.streamWindowBytes },
     log,
+    chunkCrypto: o.chunkCrypto,
   };
 }
 

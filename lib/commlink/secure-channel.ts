@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import { MIN_OFFLOAD_BYTES, type ChunkCrypto } from './chunk-crypto.js';
+import { ChunkOffload } from './chunk-offload.js';
 import { CommlinkError, Errors } from './errors.js';
-import { fromSevenBit, toSevenBit } from './filter.js';
+import { fromSevenBit } from './filter.js';
 import { dataKeyMaterial, helloKeyMaterial, type Direction } from './kdf.js';
 import type { KeyBag } from './keybag.js';
 import { LineReader } from './line-reader.js';
@@ -13,24 +15,17 @@ import {
   KIND_HELLO,
   KIND_MESSAGES,
   SALT_LENGTH,
+  VERSION,
   type PacketKind,
 } from './packet.js';
+import { chunkParts, sealedLine, STREAM_ID_LENGTH, toLine } from './packet-codec.js';
 import { suiteById, suiteByName, type CipherSuite, type SuiteKey, type SuiteName } from './suites/index.js';
 import { decodeMessages, encodeMessage, type Value } from './tobj/index.js';
 import type { Logger } from '../log/logger.js';
 
 export const PROTOCOL_NAME = 'FFS/1';
-const STREAM_ID_LENGTH = 4;
-
-/** The packet as one wire line: 7-bit filter, then CR LF, in a single buffer (one write call). */
-function toLine(packet: Buffer): Buffer {
-  const text = toSevenBit(packet);
-  const line = Buffer.allocUnsafe(text.length + 2);
-  line.write(text, 0, 'latin1');
-  line[text.length] = 0x0d;
-  line[text.length + 1] = 0x0a;
-  return line;
-}
+/** Base64 characters that hold a data packet's 11-byte header (16 characters = 12 bytes). */
+const HEADER_CHARS = 16;
 
 export interface ChannelOptions {
   /** 'client' is the side that opened the TCP connection (its port picks the key). */
@@ -45,6 +40,8 @@ export interface ChannelOptions {
   /** Extra fields of our hello (e.g. the stream window we grant). */
   readonly helloFields: Record<string, Value>;
   readonly log: Logger;
+  /** Seals and opens CHUNK packets elsewhere (a worker pool); absent: inline, as always. */
+  readonly chunkCrypto?: ChunkCrypto | undefined;
 }
 
 export interface ChannelHandlers {
@@ -60,6 +57,8 @@ export interface ChannelHandlers {
 
 interface DirectionState {
   key: SuiteKey | undefined;
+  /** The KDF output `key` was prepared from: a chunk-crypto worker prepares its own from it. */
+  material: Buffer | undefined;
   seq: bigint;
 }
 
@@ -77,8 +76,14 @@ export class SecureChannel {
   #bagKey: Buffer | undefined;
   readonly #ownSalt = randomBytes(SALT_LENGTH);
   #clientSalt: Buffer | undefined;
-  #send: DirectionState = { key: undefined, seq: 0n };
-  #recv: DirectionState = { key: undefined, seq: 0n };
+  #send: DirectionState = { key: undefined, material: undefined, seq: 0n };
+  #recv: DirectionState = { key: undefined, material: undefined, seq: 0n };
+  /** Present with a chunk-crypto hook only; absent, every packet is sealed and opened inline. */
+  readonly #offload: ChunkOffload | undefined;
+  /** The socket closed cleanly while chunks were still being opened: onClose waits for them. */
+  #closeWhenDelivered = false;
+  /** A packet was refused (or the hook failed): the socket is being destroyed. */
+  #failed = false;
   #handlers: ChannelHandlers | undefined;
   /** Packets that arrived between the handshake and attach(), in order. */
   #early: { kind: PacketKind; plaintext: Buffer }[] = [];
@@ -110,6 +115,7 @@ export class SecureChannel {
       this.#rejectReady = reject;
     });
     this.ready.catch(() => {}); // observed through onClose as well
+    this.#offload = options.chunkCrypto ? this.#makeOffload(options.chunkCrypto) : undefined;
     const worstOverhead = Math.max(suiteByName('aes-256-gcm').overhead, suiteByName('des-ede3-cbc-hmac-sha256').overhead);
     this.maxPayload = Math.floor(options.maxPacketLength / 4) * 3 - BASE_HEADER_LENGTH - worstOverhead;
     this.#reader = new LineReader(options.maxPacketLength, (line) => this.#onLine(line));
@@ -123,7 +129,9 @@ export class SecureChannel {
         this.#fail(err);
       }
     });
-    socket.on('drain', () => this.#handlers?.onDrain());
+    socket.on('drain', () => {
+      if (!this.#offload?.full) this.#handlers?.onDrain();
+    });
     socket.on('error', (err) => {
       if (!this.#closed) this.#closeError ??= Errors.CLOSED(`socket error: ${err.message}`, {}, err);
     });
@@ -146,7 +154,7 @@ export class SecureChannel {
     } catch (err) {
       this.#fail(err);
     }
-    if (this.#closed) handlers.onClose(this.#closeError);
+    if (this.#closed && !this.#closeWhenDelivered) handlers.onClose(this.#closeError);
   }
 
   get closed(): boolean {
@@ -157,9 +165,10 @@ export class SecureChannel {
     return this.#suite?.name;
   }
 
-  /** True when the socket's write buffer is below its high-water mark. */
+  /** True when the socket's write buffer is below its high-water mark (and, with a chunk-crypto
+   *  hook, fewer than maxPendingChunks lines wait to be written). */
   get writable(): boolean {
-    return !this.#closed && !this.#socket.writableNeedDrain;
+    return !this.#closed && !this.#socket.writableNeedDrain && !this.#offload?.full;
   }
 
   /** Sends one MESSAGES packet. Returns false when the caller should wait for onDrain. */
@@ -169,15 +178,23 @@ export class SecureChannel {
 
   /** Sends one CHUNK packet: the stream id (uint32) then the data. */
   sendChunk(streamId: number, data: Buffer): boolean {
-    const id = Buffer.allocUnsafe(STREAM_ID_LENGTH);
-    id.writeUInt32BE(streamId, 0);
-    return this.#sendPacket(KIND_CHUNK, [id, data]);
+    const offload = this.#offload;
+    if (offload && data.length >= MIN_OFFLOAD_BYTES && this.#send.key && !this.#closed) {
+      // Sealed by the hook: the sequence number is taken now, in call order; the offload writes
+      // the lines in that order (see chunk-offload.ts for the invariants).
+      const seq = this.#send.seq;
+      this.#send.seq = seq + 1n;
+      offload.seal({ suite: this.#suite!.name, keyMaterial: this.#send.material as Buffer, seq, streamId, data });
+      return offload.answer(this.writable);
+    }
+    return this.#sendPacket(KIND_CHUNK, chunkParts(streamId, data));
   }
 
-  /** Ends the connection after the queued bytes are written. */
+  /** Ends the connection after the queued bytes (and lines still being sealed) are written. */
   end(): void {
     if (this.#closed) return;
-    this.#socket.end();
+    if (this.#offload && this.#offload.writing > 0) this.#offload.endWhenWritten();
+    else this.#socket.end();
   }
 
   /** Closes at once, logging `reason` when given. */
@@ -265,8 +282,10 @@ export class SecureChannel {
     const bagKey = this.#bagKey as Buffer;
     const outDir: Direction = this.#options.role === 'client' ? 'c2s' : 's2c';
     const inDir: Direction = outDir === 'c2s' ? 's2c' : 'c2s';
-    this.#send.key = suite.prepare(dataKeyMaterial(bagKey, clientSalt, serverSalt, outDir, suite));
-    this.#recv.key = suite.prepare(dataKeyMaterial(bagKey, clientSalt, serverSalt, inDir, suite));
+    this.#send.material = dataKeyMaterial(bagKey, clientSalt, serverSalt, outDir, suite);
+    this.#recv.material = dataKeyMaterial(bagKey, clientSalt, serverSalt, inDir, suite);
+    this.#send.key = suite.prepare(this.#send.material);
+    this.#recv.key = suite.prepare(this.#recv.material);
   }
 
   // --- packets ---------------------------------------------------------------------------------
@@ -278,18 +297,20 @@ export class SecureChannel {
     const suite = this.#suite as CipherSuite;
     const seq = this.#send.seq;
     this.#send.seq = seq + 1n;
-    const header = encodeHeader(suite.id, kind, seq);
-    const plaintext = parts.length === 1 ? (parts[0] as Buffer) : Buffer.concat(parts);
-    const body = suite.seal(key, seq, header, plaintext);
-    return this.#socket.write(toLine(Buffer.concat([header, body], header.length + body.length)));
+    const line = sealedLine(suite, key, kind, seq, parts);
+    const offload = this.#offload;
+    if (!offload || offload.writing === 0) return this.#socket.write(line); // no hook, or nothing in it
+    offload.queue(line); // behind chunks still being sealed: never overtakes them
+    return offload.answer(this.writable);
   }
 
   #onLine(line: Buffer): void {
-    const packet = fromSevenBit(line);
     if (!this.#recv.key) {
-      this.#onHello(packet);
+      this.#onHello(fromSevenBit(line));
       return;
     }
+    if (this.#offload && line.length >= MIN_OFFLOAD_BYTES && this.#openElsewhere(this.#offload, line)) return;
+    const packet = fromSevenBit(line);
     const { header, body } = decodeHeader(packet);
     if (header.suiteId !== this.#suite!.id) {
       throw Errors.PACKET_MALFORMED(`packet suite #${header.suiteId} differs from the connection's ${this.#suite!.name}`);
@@ -307,8 +328,70 @@ export class SecureChannel {
     if (header.kind === KIND_CHUNK && plaintext.length < STREAM_ID_LENGTH) {
       throw Errors.PACKET_MALFORMED('chunk packet without a stream id');
     }
-    if (this.#handlers) this.#deliver(this.#handlers, header.kind, plaintext);
-    else this.#early.push({ kind: header.kind, plaintext }); // the peer spoke before our owner attached
+    const offload = this.#offload;
+    if (!offload || offload.opening === 0) this.#accept(header.kind, plaintext); // no hook, or nothing in it
+    else offload.received(header.kind, plaintext); // behind chunks still being opened
+  }
+
+  /**
+   * Hands a CHUNK packet to the hook. Invariant: the sequence number is checked and taken here, in
+   * arrival order, before any later line is looked at; the hook checks authentication (the header
+   * is the associated data, so the sequence number is authenticated too) and a refusal closes the
+   * connection before anything received after it is delivered. False leaves the line to the inline
+   * path: anything but a chunk of this suite with the expected number, refused there as always.
+   */
+  #openElsewhere(offload: ChunkOffload, line: Buffer): boolean {
+    let head: Buffer;
+    try {
+      head = fromSevenBit(line.subarray(0, HEADER_CHARS));
+    } catch {
+      return false;
+    }
+    if (head.length < BASE_HEADER_LENGTH || head[0] !== VERSION || head[1] !== this.#suite!.id || head[2] !== KIND_CHUNK) return false;
+    const seq = head.readBigUInt64BE(3);
+    if (seq !== this.#recv.seq) return false;
+    this.#recv.seq += 1n;
+    offload.open({ suite: this.#suite!.name, keyMaterial: this.#recv.material as Buffer, seq, line });
+    return true;
+  }
+
+  /** A verified packet, in sequence order: to the owner, or kept until it attaches. */
+  #accept(kind: PacketKind, plaintext: Buffer): void {
+    if (this.#handlers) this.#deliver(this.#handlers, kind, plaintext);
+    else this.#early.push({ kind, plaintext }); // the peer spoke before our owner attached
+  }
+
+  #makeOffload(crypto: ChunkCrypto): ChunkOffload {
+    const channel = this;
+    return new ChunkOffload(crypto, {
+      write: (line) => this.#socket.write(line),
+      end: () => this.#socket.end(),
+      accept: (kind, plaintext) => {
+        try {
+          this.#accept(kind, plaintext);
+        } catch (err) {
+          this.#fail(err);
+        }
+      },
+      fail: (error) => this.#fail(error),
+      drain: () => this.#handlers?.onDrain(),
+      delivered: () => {
+        if (!this.#closeWhenDelivered) return;
+        this.#closeWhenDelivered = false;
+        this.#reportClose();
+      },
+      pause: () => this.#socket.pause(),
+      resume: () => this.#socket.resume(),
+      get closed() {
+        return channel.#closed;
+      },
+      get failed() {
+        return channel.#failed;
+      },
+      get writable() {
+        return channel.writable;
+      },
+    });
   }
 
   #deliver(handlers: ChannelHandlers, kind: PacketKind, plaintext: Buffer): void {
@@ -319,18 +402,33 @@ export class SecureChannel {
   // --- closing ---------------------------------------------------------------------------------
 
   #fail(err: unknown): void {
-    if (this.#closed) return;
+    if (this.#failed || (this.#closed && !this.#closeWhenDelivered)) return;
+    this.#failed = true;
     const error =
       err instanceof CommlinkError ? err : Errors.PACKET_MALFORMED(`unexpected failure on receive: ${(err as Error)?.message}`, {}, err);
     this.#closeError = error;
     this.#log.warn('commlink connection rejected', { reason: error.message, code: error.code });
+    this.#offload?.clear(); // nothing received after the bad packet is delivered
     this.#socket.destroy();
+    if (this.#closeWhenDelivered) {
+      this.#closeWhenDelivered = false;
+      this.#reportClose();
+    }
   }
 
   #finish(): void {
     if (this.#closed) return;
     this.#closed = true;
     clearTimeout(this.#handshakeTimer);
+    if (this.#offload && this.#offload.opening > 0 && !this.#closeError && !this.#failed) {
+      this.#closeWhenDelivered = true; // the peer's last chunks are still being opened
+      return;
+    }
+    this.#offload?.clear();
+    this.#reportClose();
+  }
+
+  #reportClose(): void {
     const error = this.#closeError;
     if (!this.#recv.key) {
       this.#rejectReady(error ?? Errors.HANDSHAKE('connection closed during the hello exchange (the peer refused us: see its log for the reason)'));
