@@ -116,7 +116,7 @@ export class WebService {
       });
       const api = apiRouter({ db: this.db, fulfillment: this.fulfillment, fileHosts: this.fileHosts, tokens, metrics: this.metrics, log, maxJsonBytes: s.maxJsonBytes, maxUploadBytes: s.maxUploadBytes }, () => this.httpUrl);
       const app = createWebApp({ log, metrics: this.metrics, keys: options.http.sessionKeys, trustProxy: s.trustProxy, routers: [opsRouter(this.db, this.fileHosts, this.metrics), api, portal.router], errorPage: portal.errorPage });
-      this.#http = new WebHttpServer(app);
+      this.#http = new WebHttpServer(app, { maxBodyBytes: Math.max(s.maxUploadBytes, s.maxJsonBytes) });
     }
   }
 

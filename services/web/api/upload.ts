@@ -42,6 +42,7 @@ export function uploadStream(ctx: WebContext, limit: number): UploadStream {
   const declared = header === '' ? undefined : Number(header);
   if (declared !== undefined && !(Number.isSafeInteger(declared) && declared >= 0)) throw WebErrors.INVALID_INPUT('Content-Length is not a byte count', { field: 'content-length' });
   if (declared !== undefined && declared > limit) throw WebErrors.BODY_TOO_LARGE(`the upload is ${declared} bytes; at most ${limit} are accepted`, { limit });
+  if (declared === 0) throw WebErrors.INVALID_INPUT('the upload is empty (Content-Length: 0): an artifact has at least one byte', { field: 'content-length' });
   if (declared === undefined && ctx.get('transfer-encoding') === '') throw WebErrors.INVALID_INPUT('an upload needs a body: give Content-Length (or send it chunked)', { field: 'content-length' });
   const limiter = new UploadLimit(limit);
   let failure: Error | undefined;

@@ -16,10 +16,12 @@ export function requestLog(log: Logger, metrics: WebMetrics): WebMiddleware {
     const started = process.hrtime.bigint();
     const offered = ctx.get('x-request-id');
     const requestId = SANE_ID.test(offered) ? offered : randomUUID();
+    const ip = ctx.ip; // read now: once the socket is gone koa's ctx.ip throws
     ctx.state.requestId = requestId;
     ctx.state.log = log.child({ requestId });
     ctx.set('X-Request-Id', requestId);
     const done = () => {
+      // A response callback: nothing in it may throw (it would take the process down).
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = ctx.state.route ?? (ctx.status === 404 ? 'unmatched' : ctx.path);
       const bytesOut = Number(ctx.response.get('content-length')) || 0;
@@ -32,7 +34,7 @@ export function requestLog(log: Logger, metrics: WebMetrics): WebMiddleware {
         ms: Math.round(seconds * 1e6) / 1e3,
         bytesIn: Number(ctx.get('content-length')) || 0,
         bytesOut,
-        ip: ctx.ip,
+        ip,
         principal: ctx.state.principal?.label,
       });
     };

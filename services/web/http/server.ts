@@ -1,4 +1,4 @@
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type Koa from 'koa';
 import type { WebState } from './context.js';
@@ -13,8 +13,22 @@ export class WebHttpServer {
   readonly #sockets = new Set<Socket>();
   #address: AddressInfo | undefined;
 
-  constructor(app: Koa<WebState>, options: { idleTimeoutMs?: number } = {}) {
-    this.#server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, app.callback());
+  constructor(app: Koa<WebState>, options: { idleTimeoutMs?: number; maxBodyBytes?: number } = {}) {
+    const handler = app.callback();
+    this.#server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, handler);
+    // Expect: 100-continue: a body declared larger than any endpoint takes is refused before the
+    // client sends it; otherwise the client is told to go on and the request takes its course.
+    this.#server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
+      const declared = Number(req.headers['content-length']);
+      if (options.maxBodyBytes !== undefined && declared > options.maxBodyBytes) {
+        const body = JSON.stringify({ error: { code: 'ERR_BODY_TOO_LARGE', message: `the body is ${declared} bytes; at most ${options.maxBodyBytes} are accepted` } });
+        res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
+        res.end(body);
+        return;
+      }
+      res.writeContinue();
+      void handler(req, res);
+    });
     this.#server.setTimeout(options.idleTimeoutMs ?? 120_000);
     this.#server.on('connection', (socket) => {
       this.#sockets.add(socket);
