@@ -9,7 +9,8 @@ import { open } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { KeyBag } from '../../lib/commlink/index.js';
+import { KeyBag, type ChunkCrypto } from '../../lib/commlink/index.js';
+import type { TicketSigning } from '../../lib/tickets/index.js';
 import { createLogger } from '../../lib/log/logger.js';
 import { WebService } from '../../services/web/service.js';
 
@@ -37,6 +38,14 @@ const log = createLogger({ level: 'warn' });
 export interface BenchChainOptions {
   /** The file host's login cache (services.ftp.loginCacheSeconds); default 60, as configured. */
   loginCacheSeconds?: number;
+  /** The web host signs tickets with this (bench/web/crypto-pool.ts: a pooled signer); default a TicketSigner. */
+  webSigner?: (privateKeyPem: string) => TicketSigning;
+  /** The web host's commlink chunk-crypto hook (bench/web/crypto-pool.ts); default none. */
+  webChunkCrypto?: ChunkCrypto;
+  /** The file host opens and seals commlink chunks in a crypto pool of this many threads; default 0 (inline). */
+  fileHostChunkCryptoThreads?: number;
+  /** Runs the web host's portal and REST API on a free port (bench/web/entitled-downloads.ts, uploads.ts). */
+  webHttp?: boolean;
 }
 
 export async function startBenchChain(options: BenchChainOptions = {}): Promise<BenchChain> {
@@ -58,9 +67,11 @@ export async function startBenchChain(options: BenchChainOptions = {}): Promise<
     host: '127.0.0.1',
     commlinkPort: 0,
     internalDb: { mode: 'listen', host: '127.0.0.1', port: dbPort, dialListenHost: '127.0.0.1', dialListenPort: 0 },
-    commlink: { bag },
+    commlink: { bag, ...(options.webChunkCrypto ? { chunkCrypto: options.webChunkCrypto } : {}) },
     ticketPrivateKeyPem: pair.privateKey,
     ticketTtlSeconds: 3600,
+    ...(options.webHttp ? { http: { port: 0, sessionKeys: [randomBytes(32).toString('base64')], maxUploadBytes: 64 * 1024 ** 3 } } : {}),
+    ...(options.webSigner ? { signer: options.webSigner(pair.privateKey) } : {}),
     log,
   });
   await web.db.waitConnected(5000);
@@ -71,7 +82,7 @@ export async function startBenchChain(options: BenchChainOptions = {}): Promise<
   const ports = await new Promise<{ httpPort: number; sftpPort: number; ftpPort: number }>((resolve, reject) => {
     child.once('message', (m) => resolve(m as { httpPort: number; sftpPort: number; ftpPort: number }));
     child.once('exit', (code) => reject(new Error(`bench file host exited with ${code}`)));
-    child.send({ keys: keys.map((k) => k.toString('base64')), dir, webPort: web.commlinkAddress.port, publicKeyPem: pair.publicKey, loginCacheSeconds: options.loginCacheSeconds ?? 60 });
+    child.send({ keys: keys.map((k) => k.toString('base64')), dir, webPort: web.commlinkAddress.port, publicKeyPem: pair.publicKey, loginCacheSeconds: options.loginCacheSeconds ?? 60, chunkCryptoThreads: options.fileHostChunkCryptoThreads ?? 0 });
   });
   for (let i = 0; i < 500 && web.fileHosts.list().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
   const call = (op: string, body: Record<string, unknown>) => web.db.request(op, body as never);
