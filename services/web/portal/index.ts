@@ -1,41 +1,43 @@
 import Router from 'koa-router';
-import type { Logger } from '../../../lib/log/logger.js';
 import type { HtmlErrorPage } from '../http/error-edge.js';
 import type { WebRouter, WebState } from '../http/context.js';
-import type { Fulfillment } from '../fulfillment.js';
-import type { InternalDbLink } from '../internal-db-link.js';
-import type { WebMetrics } from '../ops/metrics.js';
+import type { PortalDeps, PortalKit } from './kit.js';
+import { pageHeaders } from './page.js';
+import { errorPageHtml } from './pages/error.js';
+import { LoginLimiter } from './rate-limit.js';
+import { authRoutes } from './routes/auth.js';
+import { downloadRoutes } from './routes/downloads.js';
+import { eulaRoutes } from './routes/eula.js';
+import { Sessions } from './session.js';
 
-/** What the portal needs of the web host. */
-export interface PortalDeps {
-  db: InternalDbLink;
-  fulfillment: Fulfillment;
-  metrics: WebMetrics;
-  log: Logger;
-  /** Keys that sign session cookies, newest first (koa's app.keys is set from them too). */
-  sessionKeys: readonly string[];
-  sessionMinutes: number;
-  secureCookies: 'auto' | 'always' | 'never';
-  loginFailuresPerAddress: number;
-  loginFailuresPerLogin: number;
-  loginWindowSeconds: number;
-  maxFormBytes: number;
-}
+export type { PortalDeps } from './kit.js';
 
 export interface Portal {
   router: WebRouter;
   errorPage: HtmlErrorPage;
 }
 
-/** The customer portal (server-rendered HTML). */
-export function createPortal(_deps: PortalDeps): Portal {
+/**
+ * The customer portal: server-rendered HTML that works without JavaScript. Sign-in and out
+ * (signed-cookie sessions, CSRF tokens on every form, sign-in rate limits), "My downloads", the
+ * EULA gate, HTTP downloads (303 to the file host with a signed ticket) and FTP/SFTP staging.
+ */
+export function createPortal(deps: PortalDeps): Portal {
+  if (deps.sessionKeys.length === 0) throw new RangeError('the portal needs at least one session key');
+  const kit: PortalKit = {
+    deps,
+    sessions: new Sessions({ minutes: deps.sessionMinutes, secureCookies: deps.secureCookies }),
+    limiter: new LoginLimiter({ failuresPerAddress: deps.loginFailuresPerAddress, failuresPerLogin: deps.loginFailuresPerLogin, windowSeconds: deps.loginWindowSeconds }),
+  };
   const router = new Router<WebState>();
+  authRoutes(router, kit);
+  downloadRoutes(router, kit);
+  eulaRoutes(router, kit);
   return {
     router,
-    errorPage: (_ctx, answer) => `<!doctype html><html lang="en"><head><meta charset="utf-8"><title>Error ${answer.status}</title></head><body><h1>${answer.status}</h1><p>${escape(answer.message)}</p><p>Request id ${escape(answer.requestId)}</p></body></html>`,
+    errorPage: (ctx, answer) => {
+      pageHeaders(ctx);
+      return errorPageHtml(answer).text;
+    },
   };
-}
-
-function escape(s: string): string {
-  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }

@@ -1,0 +1,29 @@
+import type { Logger } from '../../../lib/log/logger.js';
+import type { Fulfillment } from '../fulfillment.js';
+import type { InternalDbLink } from '../internal-db-link.js';
+import type { WebMetrics } from '../ops/metrics.js';
+import type { LoginLimiter } from './rate-limit.js';
+import type { Sessions } from './session.js';
+
+/** What the portal needs of the web host. */
+export interface PortalDeps {
+  db: InternalDbLink;
+  fulfillment: Fulfillment;
+  metrics: WebMetrics;
+  log: Logger;
+  /** Keys that sign session cookies, newest first (koa's app.keys is set from them too). */
+  sessionKeys: readonly string[];
+  sessionMinutes: number;
+  secureCookies: 'auto' | 'always' | 'never';
+  loginFailuresPerAddress: number;
+  loginFailuresPerLogin: number;
+  loginWindowSeconds: number;
+  maxFormBytes: number;
+}
+
+/** What the portal's routes share: the deps, the sessions, the sign-in limiter. */
+export interface PortalKit {
+  deps: PortalDeps;
+  sessions: Sessions;
+  limiter: LoginLimiter;
+}

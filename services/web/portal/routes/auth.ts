@@ -1,0 +1,78 @@
+import { RemoteError } from '../../../../lib/commlink/index.js';
+import { readQuery } from '../../http/body.js';
+import type { WebContext, WebRouter } from '../../http/context.js';
+import { clearSigninToken, signinCookieToken, signinToken } from '../csrf.js';
+import { csrfOnlyForm, readPostedForm, signinForm, signinQuery } from '../forms.js';
+import type { PortalKit } from '../kit.js';
+import { afterForm, portalRoute, seeOther, sendPage } from '../page.js';
+import { signinPage } from '../pages/signin.js';
+
+/** Codes auth.check answers for a sign-in that does not succeed (a malformed login is one too). */
+const REFUSED = new Set(['ERR_AUTH_REFUSED', 'ERR_INVALID_INPUT']);
+
+/** GET /, GET and POST /signin, POST /signout. */
+export function authRoutes(router: WebRouter, kit: PortalKit): void {
+  const { deps, sessions, limiter } = kit;
+  const mode = deps.secureCookies;
+
+  router.get('/', portalRoute('/', (ctx) => seeOther(ctx, sessions.read(ctx) ? '/downloads' : '/signin')));
+  // Browsers ask for it on every site; nothing to show, nothing to log as a 404.
+  router.get('/favicon.ico', portalRoute('/favicon.ico', (ctx) => {
+    ctx.set('Cache-Control', 'public, max-age=86400');
+    ctx.status = 204;
+  }));
+
+  router.get(
+    '/signin',
+    portalRoute('/signin', (ctx) => {
+      const query = readQuery(ctx, signinQuery);
+      if (sessions.read(ctx)) return seeOther(ctx, query.next ?? '/downloads');
+      sendPage(ctx, signinPage({ csrf: signinToken(ctx, mode), next: query.next, notice: query.signedOut ? 'You are signed out.' : undefined }));
+    }),
+  );
+
+  router.post(
+    '/signin',
+    portalRoute('/signin', async (ctx) => {
+      const form = await readPostedForm(ctx, signinForm, deps.maxFormBytes, signinCookieToken(ctx, mode), 'the sign-in form expired, or cookies are off');
+      const address = ctx.ip;
+      try {
+        limiter.check(address, form.login);
+      } catch (err) {
+        deps.metrics.auth('password', 'rate_limited');
+        ctx.state.log.warn('portal sign-in rate limited', { login: form.login, address });
+        throw err;
+      }
+      let customer: { login: string };
+      try {
+        const reply = await deps.db.request('auth.check', { login: form.login, password: form.password, protocol: 'http', clientAddress: address });
+        customer = reply.customer as { login: string };
+      } catch (err) {
+        if (!(err instanceof RemoteError) || !REFUSED.has(err.code)) {
+          deps.metrics.auth('password', 'unavailable');
+          throw err;
+        }
+        limiter.failed(address, form.login);
+        deps.metrics.auth('password', 'refused');
+        ctx.state.log.info('portal sign-in refused', { login: form.login, address });
+        return sendPage(ctx, signinPage({ csrf: signinToken(ctx, mode), next: form.next, login: form.login, error: 'The login or the password is not correct.' }), 422);
+      }
+      limiter.succeeded(form.login);
+      deps.metrics.auth('password', 'ok');
+      clearSigninToken(ctx, mode);
+      sessions.start(ctx, customer.login);
+      ctx.state.log.info('portal sign-in', { login: customer.login, address });
+      seeOther(ctx, afterForm(form.next ?? '/downloads'));
+    }),
+  );
+
+  router.post(
+    '/signout',
+    portalRoute('/signout', async (ctx: WebContext) => {
+      const session = sessions.read(ctx);
+      if (session) await readPostedForm(ctx, csrfOnlyForm, deps.maxFormBytes, session.csrf, 'sign-out');
+      sessions.end(ctx, session);
+      seeOther(ctx, '/signin?signedOut=1');
+    }),
+  );
+}

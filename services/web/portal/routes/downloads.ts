@@ -1,0 +1,74 @@
+import { CommlinkError } from '../../../../lib/commlink/index.js';
+import { readQuery, validate } from '../../http/body.js';
+import type { WebContext, WebRouter } from '../../http/context.js';
+import { artifactParams, downloadsQuery, readPostedForm, stageForm } from '../forms.js';
+import type { PortalKit } from '../kit.js';
+import { portalRoute, seeOther, sendPage, signinUrlFor } from '../page.js';
+import { downloadsPage, releaseAnchor, type EntitlementView } from '../pages/downloads.js';
+import { stagePage } from '../pages/stage.js';
+import { signedIn } from '../viewer.js';
+
+/** The EULA page to send the customer to when `err` says the release's EULA is not accepted yet. */
+export function eulaDetour(err: unknown, next: string): string | undefined {
+  if (!(err instanceof CommlinkError) || err.code !== 'ERR_EULA_REQUIRED' || typeof err.details.eulaId !== 'number') return undefined;
+  return `/eula/${err.details.eulaId}?next=${encodeURIComponent(next)}`;
+}
+
+/** GET /downloads, GET /download/:artifactId (303 to the file host), POST /stage. */
+export function downloadRoutes(router: WebRouter, kit: PortalKit): void {
+  const { deps, sessions } = kit;
+  const who = (ctx: WebContext) => signedIn(ctx, sessions, deps.db, deps.metrics);
+
+  router.get(
+    '/downloads',
+    portalRoute('/downloads', async (ctx) => {
+      const me = await who(ctx);
+      if (!me) return seeOther(ctx, signinUrlFor(ctx));
+      const customer = me.viewer.login;
+      const { download } = readQuery(ctx, downloadsQuery);
+      const [artifacts, entitlements, products] = await Promise.all([
+        deps.fulfillment.entitledArtifacts(customer),
+        deps.db.request('entitlements.list', { customer }),
+        deps.db.request('product.list', {}),
+      ]);
+      const productNames = new Map((products.products as { code: string; name: string }[]).map((p) => [p.code, p.name]));
+      const starting = artifacts.find((a) => a.artifactId === download);
+      sendPage(ctx, downloadsPage({ viewer: me.viewer, artifacts, entitlements: entitlements.entitlements as unknown as EntitlementView[], productNames, starting }));
+    }),
+  );
+
+  router.get(
+    '/download/:artifactId',
+    portalRoute('/download/:artifactId', async (ctx) => {
+      const me = await who(ctx);
+      if (!me) return seeOther(ctx, signinUrlFor(ctx));
+      const { artifactId } = validate(artifactParams, { ...ctx.params }, 'path');
+      try {
+        const link = await deps.fulfillment.link(me.viewer.login, artifactId);
+        ctx.state.log.info('portal download', { customer: me.viewer.login, artifactId, host: link.host });
+        seeOther(ctx, link.url);
+      } catch (err) {
+        const detour = eulaDetour(err, ctx.originalUrl);
+        if (!detour) throw err;
+        seeOther(ctx, detour);
+      }
+    }),
+  );
+
+  router.post(
+    '/stage',
+    portalRoute('/stage', async (ctx) => {
+      const me = await who(ctx);
+      if (!me) return seeOther(ctx, '/signin?next=%2Fdownloads');
+      const form = await readPostedForm(ctx, stageForm, deps.maxFormBytes, me.session.csrf, 'Use FTP/SFTP');
+      try {
+        const staged = await deps.fulfillment.stage(me.viewer.login, form.product, form.version);
+        sendPage(ctx, stagePage(me.viewer, staged));
+      } catch (err) {
+        const detour = eulaDetour(err, `/downloads#${releaseAnchor(form.product, form.version)}`);
+        if (!detour) throw err;
+        seeOther(ctx, detour);
+      }
+    }),
+  );
+}

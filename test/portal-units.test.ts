@@ -1,0 +1,100 @@
+import test from 'ava';
+import { createHash } from 'node:crypto';
+import { CommlinkError } from '../lib/commlink/index.js';
+import { ExpiringMap } from '../services/web/portal/bounded.js';
+import { isLoopbackHost } from '../services/web/portal/cookies.js';
+import { humanSize, humanTime } from '../services/web/portal/format.js';
+import { escapeHtml, html } from '../services/web/portal/html.js';
+import { CONTENT_SECURITY_POLICY, layout } from '../services/web/portal/layout.js';
+import { isLocalPath } from '../services/web/portal/page.js';
+import { entitlementStatus } from '../services/web/portal/pages/downloads.js';
+import { LoginLimiter } from '../services/web/portal/rate-limit.js';
+
+test('escapeHtml escapes every character that could end text or an attribute', (t) => {
+  t.is(escapeHtml(`<a href="x" onclick='y'>&\`</a>`), '&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&#96;&lt;/a&gt;');
+  t.is(escapeHtml('plain text, ünïcödé'), 'plain text, ünïcödé');
+  t.is(escapeHtml('&amp;'), '&amp;amp;', 'no double-decoding: escaped once more');
+});
+
+test('html`` escapes interpolated values, keeps nested fragments, joins arrays, drops null/undefined/false', (t) => {
+  const name = '<script>alert(1)</script>';
+  const inner = html`<b>${name}</b>`;
+  t.is(html`<p title="${name}">${inner}${['<i>', html`<i>`]}${null}${undefined}${false}${0}</p>`.text, '<p title="&lt;script&gt;alert(1)&lt;/script&gt;"><b>&lt;script&gt;alert(1)&lt;/script&gt;</b>&lt;i&gt;<i>0</p>');
+});
+
+test('the layout has lang, a skip link, the main landmark, and the one stylesheet the CSP allows by hash', (t) => {
+  const page = layout('Title <x>', html`<p>hi</p>`).text;
+  t.regex(page, /^<!doctype html>\n<html lang="en">/);
+  t.regex(page, /<title>Title &lt;x&gt; · Software downloads<\/title>/);
+  t.regex(page, /<a class="skip" href="#main">/);
+  t.regex(page, /<main id="main" tabindex="-1">/);
+  const style = /<style>([\s\S]*?)<\/style>/.exec(page)![1]!;
+  t.true(CONTENT_SECURITY_POLICY.includes(`'sha256-${createHash('sha256').update(style).digest('base64')}'`));
+  t.regex(style, /:focus-visible\{outline:3px/);
+  t.false(page.includes('<script'));
+});
+
+test('isLocalPath: paths on this site only', (t) => {
+  for (const ok of ['/', '/downloads', '/download/5', '/downloads#release-acme-db-1.0.0', '/eula/1?next=%2Fdownloads']) t.true(isLocalPath(ok), ok);
+  for (const bad of ['', 'downloads', '//evil.example', '/\\evil.example', 'https://evil.example/', '/a b', '/a\nb', 'javascript:alert(1)', `/${'a'.repeat(2048)}`]) t.false(isLocalPath(bad), bad);
+});
+
+test('humanSize and humanTime', (t) => {
+  t.is(humanSize(0), '0 bytes');
+  t.is(humanSize(1), '1 byte');
+  t.is(humanSize(1023), '1023 bytes');
+  t.is(humanSize(1536), '1.5 KiB');
+  t.is(humanSize(3_000_000), '2.9 MiB');
+  t.is(humanSize(5 * 1024 ** 3), '5.0 GiB');
+  t.is(humanTime('2025-03-01T14:05:59.000Z'), '2025-03-01 14:05 UTC');
+  t.is(humanTime('soon'), 'soon');
+});
+
+test('isLoopbackHost: localhost, *.localhost, 127/8 and ::1', (t) => {
+  for (const h of ['localhost', 'LOCALHOST', 'portal.localhost', '127.0.0.1', '127.1.2.3', '[::1]', '::1']) t.true(isLoopbackHost(h), h);
+  for (const h of ['example.com', 'localhost.example.com', '10.0.0.1', '128.0.0.1', '[::2]', '']) t.false(isLoopbackHost(h), h);
+});
+
+test('entitlementStatus says what expiry means', (t) => {
+  const base = { id: 1, product: 'acme-db', range: '^2', startsAt: '2025-01-01T00:00:00.000Z', expiresAt: '2025-06-01T00:00:00.000Z' };
+  t.is(entitlementStatus({ ...base, onExpiry: 'keep', status: 'expired-keep' }), 'versions ^2; expired on 2025-06-01 00:00 UTC: releases published before then remain');
+  t.is(entitlementStatus({ ...base, onExpiry: 'revoke', status: 'expired' }), 'versions ^2; expired on 2025-06-01 00:00 UTC: no releases remain');
+  t.is(entitlementStatus({ ...base, onExpiry: 'revoke', status: 'pending' }), 'versions ^2; starts on 2025-01-01 00:00 UTC');
+  t.is(entitlementStatus({ ...base, range: '*', expiresAt: null, onExpiry: 'keep', status: 'active' }), 'all versions; active, no expiry');
+});
+
+test('ExpiringMap: entries expire, and memory stays bounded (the oldest goes first)', (t) => {
+  let now = 1000;
+  const map = new ExpiringMap<number>(3, () => now);
+  map.set('a', 1, 2000);
+  map.set('b', 2, 5000);
+  map.set('c', 3, 5000);
+  map.set('d', 4, 5000);
+  t.is(map.size, 3);
+  t.is(map.get('a'), undefined, 'the oldest made room');
+  t.is(map.get('d'), 4);
+  now = 5000;
+  t.is(map.get('b'), undefined, 'expired');
+  map.set('e', 5, 9000);
+  map.set('f', 6, 9000);
+  map.set('g', 7, 9000);
+  t.is(map.size, 3, 'expired entries were swept to make room');
+  t.throws(() => new ExpiringMap(0));
+});
+
+test('LoginLimiter: per address and per login, a window from the first failure, Retry-After, success clears the login', (t) => {
+  let now = 0;
+  const limiter = new LoginLimiter({ failuresPerAddress: 4, failuresPerLogin: 2, windowSeconds: 60 }, () => now);
+  limiter.failed('10.0.0.1', 'globex');
+  now = 10_000;
+  limiter.failed('10.0.0.2', 'Globex');
+  const err = t.throws(() => limiter.check('10.0.0.3', 'globex')) as CommlinkError;
+  t.is(err.code, 'ERR_RATE_LIMITED');
+  t.is(err.details.retryAfterSeconds, 50);
+  limiter.succeeded('GLOBEX');
+  t.notThrows(() => limiter.check('10.0.0.3', 'globex'));
+  for (const login of ['a1', 'a2', 'a3', 'a4']) limiter.failed('10.0.0.9', login);
+  t.regex((t.throws(() => limiter.check('10.0.0.9', 'someone-else')) as Error).message, /from this address/);
+  now = 70_001;
+  t.notThrows(() => limiter.check('10.0.0.9', 'a1'), 'the window has passed');
+});
