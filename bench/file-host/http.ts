@@ -7,11 +7,11 @@
  *   node dist/bench/file-host/http.js
  */
 import { execFile, fork } from 'node:child_process';
-import { createRequire } from 'node:module';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import { median } from '../commlink/measure.js';
+import { autocannon as load, type Load } from '../load/autocannon.js';
 import { runIfMain, writeResults, type Result } from '../results.js';
 import { startBenchChain } from './chain.js';
 import { nginxBinary, startNginx } from './nginx.js';
@@ -31,15 +31,6 @@ export const PARAMS = Object.freeze({
     ['1 MiB', 1024 * 1024, 'throughput', 0.8],
   ] as const,
 });
-
-interface Load {
-  requestsPerSecond: number;
-  bytesPerSecond: number;
-  p50: number;
-  p99: number;
-  errors: number;
-  non2xx: number;
-}
 
 /** wrk, one thread, same connections; undefined when wrk is not installed. */
 async function wrk(url: string, seconds: number): Promise<Load | undefined> {
@@ -61,12 +52,7 @@ async function wrk(url: string, seconds: number): Promise<Load | undefined> {
   return { requestsPerSecond: number(/Requests\/sec:\s+([\d.]+)/), bytesPerSecond: NaN, p50: ms(/ 50%\s+([\d.]+)(us|ms|s)/), p99: ms(/ 99%\s+([\d.]+)(us|ms|s)/), errors: 0, non2xx: Number.isNaN(errors) ? 0 : errors };
 }
 
-async function autocannon(url: string, seconds: number): Promise<Load> {
-  const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
-  const { stdout } = await run(process.execPath, [bin, '--json', '-c', String(PARAMS.connections), '-d', String(seconds), url], { maxBuffer: 64 * 1024 * 1024 });
-  const r = JSON.parse(stdout) as { requests: { average: number }; throughput: { average: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
-  return { requestsPerSecond: r.requests.average, bytesPerSecond: r.throughput.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
-}
+const autocannon = (url: string, seconds: number): Promise<Load> => load(url, seconds, PARAMS.connections);
 
 export async function main(): Promise<Result[]> {
   if (!nginxBinary()) throw new Error('the HTTP benchmark needs nginx: apt-get install nginx-light');

@@ -20,8 +20,11 @@ export function nginxBinary(): string | undefined {
 }
 
 
-/** Starts nginx serving `areaDir` at `/files/`; `workers` is worker_processes. */
-export async function startNginx(dir: string, areaDir: string, workers: number | 'auto'): Promise<NginxPeer> {
+/**
+ * Starts nginx serving `areaDir` at `/files/`; `workers` is worker_processes. `locations` adds
+ * server-block lines (given the port), e.g. a redirect that mirrors the web host's 303.
+ */
+export async function startNginx(dir: string, areaDir: string, workers: number | 'auto', locations: (port: number) => string = () => ''): Promise<NginxPeer> {
   const binary = nginxBinary();
   if (!binary) throw new Error('nginx is not installed (apt-get install nginx-light)');
   const port = await freePort();
@@ -43,6 +46,7 @@ http {
   server {
     listen 127.0.0.1:${port};
     location /files/ { alias ${areaDir}/; }
+${locations(port)}
   }
 }
 `,

@@ -8,6 +8,7 @@ import type { FileHostEntry, FileHostRegistry } from './file-hosts.js';
 import type { InternalDbLink } from './internal-db-link.js';
 import type { WebMetrics } from './ops/metrics.js';
 import { StagedCache } from './staged-cache.js';
+import { TicketReuse } from './ticket-reuse.js';
 
 /** An artifact as the internal-db's `release.resolve` answers it. */
 export interface ResolvedArtifact {
@@ -95,6 +96,7 @@ export class Fulfillment {
   readonly #metrics: WebMetrics | undefined;
   readonly #log: Logger;
   readonly #staged: StagedCache<StagedRelease>;
+  readonly #tickets: TicketReuse;
 
   constructor(options: FulfillmentOptions) {
     this.#db = options.db;
@@ -104,6 +106,7 @@ export class Fulfillment {
     this.#metrics = options.metrics;
     this.#log = options.log;
     this.#staged = new StagedCache(options.stagedCacheMs ?? 10_000);
+    this.#tickets = new TicketReuse(Math.min(60_000, this.#ticketTtlMs / 10));
     options.fileHosts.on('left', (entry: FileHostEntry) => this.#staged.dropHost(entry.name));
   }
 
@@ -178,9 +181,11 @@ export class Fulfillment {
       }
     }
     const file = staged.files.find((f) => f.artifactId === artifactId)!;
-    const expiresAt = Date.now() + this.#ticketTtlMs;
-    const url = await this.downloadUrl(customer, file.path, { artifactId, host: staged.host, expiresAt });
-    return { url, expiresAt: new Date(Math.floor(expiresAt / 1000) * 1000).toISOString(), artifactId, filename: file.filename, size: file.size, sha256: file.sha256, host: staged.host };
+    const { url, expiresAt } = await this.#tickets.get(`${customer}\u0000${staged.host}\u0000${file.path}\u0000${artifactId}`, async () => {
+      const expiresAt = Math.floor((Date.now() + this.#ticketTtlMs) / 1000) * 1000;
+      return { url: await this.downloadUrl(customer, file.path, { artifactId, host: staged.host, expiresAt }), expiresAt };
+    });
+    return { url, expiresAt: new Date(expiresAt).toISOString(), artifactId, filename: file.filename, size: file.size, sha256: file.sha256, host: staged.host };
   }
 
   /**
@@ -207,6 +212,7 @@ export class Fulfillment {
   /** Has a file host remove what the customer is no longer entitled to (it asks the internal-db). */
   async prune(customer: string, host?: string): Promise<string[]> {
     this.#staged.dropCustomer(customer);
+    this.#tickets.clear();
     const reply = await this.#fileHosts.request(this.#fileHosts.pick(host), 'prune', { customer });
     return reply.removed as string[];
   }
@@ -231,6 +237,7 @@ export class Fulfillment {
   /** Forgets every staging remembered here (after a yank, which may touch any customer). */
   forgetStagings(): void {
     this.#staged.clear();
+    this.#tickets.clear();
   }
 
   /** Streams an upload to a file host's repository; resolves with the object id (its SHA-256) and size. */
