@@ -109,6 +109,12 @@ const services = z
         apiTokenCacheSeconds: intField(0, 3600, 10, 'How long a checked API token is remembered (a revoked token may work this long); 0: check every request.'),
         maxJsonBytes: intField(1024, 64 * 1024 * 1024, 2 * 1024 * 1024, 'Largest JSON or form request body accepted, in bytes (413 beyond).'),
         maxUploadBytes: intField(1, Number.MAX_SAFE_INTEGER, 64 * 1024 * 1024 * 1024, 'Largest artifact upload accepted, in bytes (413 beyond).'),
+        cryptoThreads: intField(0, 64, 0, 'Threads of the crypto pool (lib/crypto-pool), when anything is offloaded to it (0: one per CPU core).'),
+        poolTicketSigning: z.boolean().default(true).describe('Sign download tickets (RSA) in the crypto pool, off the event loop (measured to win: bench/results/crypto-pool.md).'),
+        poolChunkCrypto: z
+          .boolean()
+          .default(false)
+          .describe('Seal and open commlink upload chunks in the crypto pool (measured to lose on 2 cores: off; measure before turning it on).'),
       })
       .prefault({}),
     ftp: z

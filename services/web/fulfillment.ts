@@ -2,7 +2,7 @@ import type { Readable } from 'node:stream';
 import semver from 'semver';
 import type { Body } from '../../lib/commlink/index.js';
 import type { Logger } from '../../lib/log/logger.js';
-import type { TicketClaims } from '../../lib/tickets/index.js';
+import type { TicketSigning } from '../../lib/tickets/index.js';
 import { WebErrors } from './errors.js';
 import type { FileHostEntry, FileHostRegistry } from './file-hosts.js';
 import type { InternalDbLink } from './internal-db-link.js';
@@ -66,14 +66,10 @@ export interface ResolveFilter {
   channel?: string;
 }
 
-/** Signs download tickets: in this thread (TicketSigner) or in the crypto pool. */
-export interface TicketSigning {
-  sign(claims: TicketClaims): string | Promise<string>;
-}
-
 export interface FulfillmentOptions {
   db: InternalDbLink;
   fileHosts: FileHostRegistry;
+  /** Signs tickets: in this thread (TicketSigner) or in the crypto pool (PooledTicketSigner). */
   signer: TicketSigning;
   ticketTtlSeconds: number;
   metrics?: WebMetrics;

@@ -22,6 +22,7 @@ export async function webOptionsFromConfig(config: Config, log: Logger, internal
     commlink: { ...optionsFromConfig(config.commlink), bag: new KeyBag(await readKeyBagFile(config.commlink.keyBagPath)) },
     ticketPrivateKeyPem: await readFile(config.rsa.privateKeyPath, 'utf8'),
     ticketTtlSeconds: web.ticketTtlSeconds,
+    crypto: { threads: web.cryptoThreads, ticketSigning: web.poolTicketSigning, chunkCrypto: web.poolChunkCrypto },
     http: {
       port: web.port,
       publicUrl: web.publicUrl,

@@ -2,11 +2,12 @@ import type { AddressInfo } from 'node:net';
 import { CommlinkServer, type CommlinkOptions, type KeyBag } from '../../lib/commlink/index.js';
 import { configSchema } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
-import { TicketSigner } from '../../lib/tickets/index.js';
+import { CryptoPool } from '../../lib/crypto-pool/index.js';
+import { PooledTicketSigner, TicketSigner, type TicketSigning } from '../../lib/tickets/index.js';
 import { apiRouter } from './api/index.js';
 import { ApiTokens } from './auth/api-tokens.js';
 import { FileHostRegistry } from './file-hosts.js';
-import { Fulfillment, type TicketSigning } from './fulfillment.js';
+import { Fulfillment } from './fulfillment.js';
 import { gatewayHandlers } from './gateway.js';
 import { createWebApp } from './http/app.js';
 import { WebHttpServer } from './http/server.js';
@@ -54,8 +55,13 @@ export interface WebOptions {
   commlink: Partial<CommlinkOptions> & { bag: KeyBag };
   ticketPrivateKeyPem: string;
   ticketTtlSeconds: number;
-  /** Signs tickets some other way (the crypto pool); default: a TicketSigner in this thread. */
+  /** Signs tickets some other way; default: per `crypto`, in the pool or in this thread. */
   signer?: TicketSigning;
+  /**
+   * What runs in the crypto pool (lib/crypto-pool): ticket signing, commlink chunk sealing and
+   * opening. Absent or nothing on: no pool.
+   */
+  crypto?: { threads: number; ticketSigning: boolean; chunkCrypto: boolean };
   /** The portal and the REST API; absent: the gateway only (no HTTP listener). */
   http?: Partial<WebHttpSettings> & { sessionKeys: readonly string[] };
   log: Logger;
@@ -71,6 +77,7 @@ export class WebService {
   readonly fulfillment: Fulfillment;
   readonly metrics = new WebMetrics();
   readonly #commlink: CommlinkServer;
+  readonly #pool: CryptoPool | undefined;
   readonly #http: WebHttpServer | undefined;
   readonly #settings: WebHttpSettings;
   readonly #host: string;
@@ -82,17 +89,20 @@ export class WebService {
     this.#log = options.log;
     this.#host = options.host;
     this.#settings = { ...HTTP_DEFAULTS, ...options.http };
-    this.db = new InternalDbLink({ ...options.internalDb, commlink: options.commlink, log: options.log, observe: (op, seconds, outcome) => this.metrics.commlink('internal-db', op, seconds, outcome) });
+    const crypto = options.crypto;
+    if (crypto && (crypto.ticketSigning || crypto.chunkCrypto)) this.#pool = new CryptoPool(crypto.threads > 0 ? { maxThreads: crypto.threads } : {});
+    const commlink = this.#pool && crypto?.chunkCrypto ? { ...options.commlink, chunkCrypto: this.#pool } : options.commlink;
+    this.db = new InternalDbLink({ ...options.internalDb, commlink, log: options.log, observe: (op, seconds, outcome) => this.metrics.commlink('internal-db', op, seconds, outcome) });
     this.fileHosts.observe = (op, seconds, outcome) => this.metrics.commlink('file-host', op, seconds, outcome);
     this.fulfillment = new Fulfillment({
       db: this.db,
       fileHosts: this.fileHosts,
-      signer: options.signer ?? new TicketSigner(options.ticketPrivateKeyPem),
+      signer: options.signer ?? (this.#pool && crypto?.ticketSigning ? new PooledTicketSigner(this.#pool, options.ticketPrivateKeyPem) : new TicketSigner(options.ticketPrivateKeyPem)),
       ticketTtlSeconds: options.ticketTtlSeconds,
       metrics: this.metrics,
       log: options.log,
     });
-    this.#commlink = new CommlinkServer({ ...options.commlink, handlers: gatewayHandlers(this.db, this.fileHosts), log: options.log.child({ link: 'file-hosts' }) });
+    this.#commlink = new CommlinkServer({ ...commlink, handlers: gatewayHandlers(this.db, this.fileHosts), log: options.log.child({ link: 'file-hosts' }) });
     this.fileHosts.on('registered', (e: { name: string; httpUrl: string }) => options.log.info('file host registered', { name: e.name, httpUrl: e.httpUrl }));
     this.fileHosts.on('left', (e: { name: string }) => options.log.warn('file host left', { name: e.name }));
     this.db.on('up', () => options.log.info('internal-db connected', { mode: options.internalDb.mode }));
@@ -166,6 +176,7 @@ export class WebService {
     await this.#http?.close(graceMs);
     await this.#commlink.close(graceMs);
     await this.db.close(graceMs);
+    await this.#pool?.close();
     this.metrics.close();
     this.#log.info('web host closed');
   }
