@@ -33,7 +33,26 @@ test('an empty environment loads the defaults', (t) => {
   t.is(c.rsa.publicKeyPath, path.join(cwd, 'var', 'secrets', 'ticket-rsa.pub.pem'));
   t.is(c.rsa.bits, 3072);
   t.deepEqual(c.services, {
-    web: { host: '127.0.0.1', port: 8080, commlinkPort: 7400, ticketTtlSeconds: 900 },
+    web: {
+      host: '127.0.0.1',
+      port: 8080,
+      commlinkPort: 7400,
+      ticketTtlSeconds: 900,
+      publicUrl: '',
+      sessionKeyPath: path.join(cwd, 'var', 'secrets', 'web-session.key'),
+      sessionMinutes: 480,
+      secureCookies: 'auto',
+      trustProxy: false,
+      loginFailuresPerAddress: 10,
+      loginFailuresPerLogin: 5,
+      loginWindowSeconds: 900,
+      apiTokenCacheSeconds: 10,
+      maxJsonBytes: 2 * 1024 * 1024,
+      maxUploadBytes: 64 * 1024 ** 3,
+      cryptoThreads: 0,
+      poolTicketSigning: true,
+      poolChunkCrypto: false,
+    },
     ftp: {
       host: '127.0.0.1',
       name: 'file-1',
