@@ -5,6 +5,9 @@ import { main as httpDownloads } from './file-host/http.js';
 import { main as ftp } from './file-host/ftp.js';
 import { main as sftp } from './file-host/sftp.js';
 import { main as staging } from './file-host/staging.js';
+import { main as cryptoPool } from './web/crypto-pool.js';
+import { main as entitledDownloads } from './web/entitled-downloads.js';
+import { main as uploads } from './web/uploads.js';
 
 const benchmarks: [string, () => Promise<unknown>][] = [
   ['commlink', commlink],
@@ -13,6 +16,9 @@ const benchmarks: [string, () => Promise<unknown>][] = [
   ['http-downloads', httpDownloads],
   ['sftp', sftp],
   ['ftp', ftp],
+  ['entitled-downloads', entitledDownloads],
+  ['uploads', uploads],
+  ['crypto-pool', cryptoPool],
 ];
 
 for (const [name, run] of benchmarks) {
