@@ -1,6 +1,6 @@
 import type { ChunkOpenJob, ChunkOpenResult, ChunkSealJob } from './chunk-crypto.js';
 import { CommlinkError, Errors } from './errors.js';
-import { fromSevenBit, toSevenBit } from './filter.js';
+import { fromSevenBit, sevenBitLength, toSevenBitInto } from './filter.js';
 import { decodeHeader, encodeHeader, KIND_CHUNK, type PacketKind } from './packet.js';
 import { suiteByName, type CipherSuite, type SuiteKey } from './suites/index.js';
 
@@ -13,11 +13,11 @@ export const STREAM_ID_LENGTH = 4;
 
 /** The packet as one wire line: 7-bit filter, then CR LF, in a single buffer (one write call). */
 export function toLine(packet: Buffer): Buffer {
-  const text = toSevenBit(packet);
-  const line = Buffer.allocUnsafe(text.length + 2);
-  line.write(text, 0, 'latin1');
-  line[text.length] = 0x0d;
-  line[text.length + 1] = 0x0a;
+  const chars = sevenBitLength(packet.length);
+  const line = Buffer.allocUnsafe(chars + 2);
+  toSevenBitInto(packet, line, 0);
+  line[chars] = 0x0d;
+  line[chars + 1] = 0x0a;
   return line;
 }
 
