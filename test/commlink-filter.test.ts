@@ -1,6 +1,6 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { fromSevenBit, sevenBitLength, toSevenBitInto } from '../lib/commlink/filter.js';
+import { fromSevenBit, partsToSevenBitInto, sevenBitLength, toSevenBitInto } from '../lib/commlink/filter.js';
 
 const SIZES = [1, 2, 3, 4, 47 * 1024, 48 * 1024, 48 * 1024 + 1, 48 * 1024 + 2, 200_003, 786_432];
 
@@ -26,4 +26,14 @@ test('a character outside the alphabet or padding before the end is refused in a
   }
   t.throws(() => fromSevenBit(line.subarray(0, line.length - 1)), { code: 'ERR_FRAME_BAD_CHARS' });
   t.throws(() => fromSevenBit(Buffer.alloc(0)), { code: 'ERR_FRAME_BAD_CHARS' });
+});
+
+test('pieces are filtered as their concatenation, whatever their lengths', (t) => {
+  for (const lengths of [[11, 4, 786_432, 16], [1, 1, 1, 1, 1], [2, 49_151, 3, 0, 7], [0], [5, 48 * 1024 * 3 + 1]]) {
+    const parts = lengths.map((n) => randomBytes(n));
+    const whole = Buffer.concat(parts);
+    const out = Buffer.alloc(sevenBitLength(whole.length));
+    t.is(partsToSevenBitInto(parts, out, 0), out.length, lengths.join(','));
+    t.is(out.toString('latin1'), whole.toString('base64'), lengths.join(','));
+  }
 });

@@ -35,6 +35,34 @@ export function toSevenBitInto(packet: Buffer, out: Buffer, offset: number): num
 }
 
 /**
+ * Writes the base64 of the concatenation of `parts` into `out` at `offset`, without
+ * concatenating them: the up to 2 bytes a part leaves over a multiple of 3 are carried into the
+ * next. Returns the characters written.
+ */
+export function partsToSevenBitInto(parts: readonly Buffer[], out: Buffer, offset: number): number {
+  let at = offset;
+  let carry: Buffer | undefined;
+  for (const part of parts) {
+    let rest = part;
+    if (carry) {
+      const need = 3 - carry.length;
+      if (rest.length < need) {
+        carry = Buffer.concat([carry, rest]);
+        continue;
+      }
+      at += out.write(Buffer.concat([carry, rest.subarray(0, need)]).toString('base64'), at, 'latin1');
+      rest = rest.subarray(need);
+      carry = undefined;
+    }
+    const whole = rest.length - (rest.length % 3);
+    at += toSevenBitInto(rest.subarray(0, whole), out, at);
+    if (whole < rest.length) carry = rest.subarray(whole);
+  }
+  if (carry) at += out.write(carry.toString('base64'), at, 'latin1');
+  return at - offset;
+}
+
+/**
  * Strict decode. Node's decoder skips or stops at characters outside the alphabet, so any such
  * character makes the output shorter than the length the line implies; comparing the two
  * lengths rejects every non-alphabet byte (8-bit bytes included) without a per-byte loop. Each

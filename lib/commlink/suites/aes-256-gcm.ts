@@ -26,11 +26,17 @@ export const aes256gcm: CipherSuite = {
   },
 
   seal(key: SuiteKey, seq: bigint, header: Buffer, plaintext: Buffer): Buffer {
+    return Buffer.concat(this.sealParts(key, seq, header, [plaintext]));
+  },
+
+  sealParts(key: SuiteKey, seq: bigint, header: Buffer, plaintext: readonly Buffer[]): Buffer[] {
     const cipher = createCipheriv('aes-256-gcm', (key as GcmKey).key, nonceFor(seq), { authTagLength: TAG_LENGTH });
     cipher.setAAD(header);
-    const head = cipher.update(plaintext);
+    const out = plaintext.map((part) => cipher.update(part)); // GCM is a stream mode: one output per input, same length
     const tail = cipher.final();
-    return Buffer.concat([head, tail, cipher.getAuthTag()]);
+    if (tail.length > 0) out.push(tail);
+    out.push(cipher.getAuthTag());
+    return out;
   },
 
   open(key: SuiteKey, seq: bigint, header: Buffer, body: Buffer): Buffer | null {

@@ -46,6 +46,10 @@ export const desEde3CbcHmac: CipherSuite = {
   seal(key: SuiteKey, _seq: bigint, header: Buffer, plaintext: Buffer): Buffer {
     return sealWithIv(key, header, plaintext, randomBytes(IV_LENGTH));
   },
+  sealParts(key: SuiteKey, seq: bigint, header: Buffer, plaintext: readonly Buffer[]): Buffer[] {
+    return [this.seal(key, seq, header, plaintext.length === 1 ? plaintext[0]! : Buffer.concat(plaintext))];
+  },
+
 
   open(key: SuiteKey, _seq: bigint, header: Buffer, body: Buffer): Buffer | null {
     const k = key as DesKey;

@@ -16,6 +16,11 @@ export interface CipherSuite {
   prepare(material: Buffer): SuiteKey;
   /** Returns the sealed body: what follows the header on the wire. */
   seal(key: SuiteKey, seq: bigint, header: Buffer, plaintext: Buffer): Buffer;
+  /**
+   * The same sealed body, as pieces in wire order, for a plaintext given as pieces: what the hot
+   * path uses, so that neither the plaintext nor the body is copied into one buffer first.
+   */
+  sealParts(key: SuiteKey, seq: bigint, header: Buffer, plaintext: readonly Buffer[]): Buffer[];
   /** Returns the plaintext, or null when the body does not authenticate. */
   open(key: SuiteKey, seq: bigint, header: Buffer, body: Buffer): Buffer | null;
 }
