@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Body, CommlinkOptions, KeyBag } from '../../lib/commlink/index.js';
-import { configSchema } from '../../lib/config/index.js';
+import { CONFIG_DEFAULTS, pickDefaults } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { Areas } from './common/areas.js';
 import { AuditReporter } from './common/audit-reporter.js';
@@ -36,18 +36,17 @@ export interface SessionSettings {
 }
 
 /** The configuration's defaults (lib/config/schema.ts is the one place they are set). */
-const ftpDefaults = configSchema.parse({}).services.ftp;
-export const SESSION_DEFAULTS: SessionSettings = Object.freeze({
-  loginTimeoutSeconds: ftpDefaults.loginTimeoutSeconds,
-  idleTimeoutSeconds: ftpDefaults.idleTimeoutSeconds,
-  maxSessionsPerCustomer: ftpDefaults.maxSessionsPerCustomer,
-  maxSessionsPerAddress: ftpDefaults.maxSessionsPerAddress,
-  defenderThreshold: ftpDefaults.defenderThreshold,
-  defenderObservationSeconds: ftpDefaults.defenderObservationSeconds,
-  defenderBanSeconds: ftpDefaults.defenderBanSeconds,
-  defenderBanIncrementPercent: ftpDefaults.defenderBanIncrementPercent,
-  loginCacheSeconds: ftpDefaults.loginCacheSeconds,
-});
+export const SESSION_DEFAULTS: SessionSettings = pickDefaults(CONFIG_DEFAULTS.services.ftp, [
+  'loginTimeoutSeconds',
+  'idleTimeoutSeconds',
+  'maxSessionsPerCustomer',
+  'maxSessionsPerAddress',
+  'defenderThreshold',
+  'defenderObservationSeconds',
+  'defenderBanSeconds',
+  'defenderBanIncrementPercent',
+  'loginCacheSeconds',
+]);
 
 export interface FileHostOptions {
   name: string;

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { CommlinkServer, type CommlinkOptions, type KeyBag } from '../../lib/commlink/index.js';
-import { configSchema } from '../../lib/config/index.js';
+import { CONFIG_DEFAULTS, pickDefaults } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { CryptoPool } from '../../lib/crypto-pool/index.js';
 import { PooledTicketSigner, TicketSigner, type TicketSigning } from '../../lib/tickets/index.js';
@@ -32,20 +32,20 @@ export interface WebHttpSettings {
   maxUploadBytes: number;
 }
 
-const webDefaults = configSchema.parse({}).services.web;
-export const HTTP_DEFAULTS: WebHttpSettings = Object.freeze({
-  port: webDefaults.port,
-  publicUrl: webDefaults.publicUrl,
-  sessionMinutes: webDefaults.sessionMinutes,
-  secureCookies: webDefaults.secureCookies,
-  trustProxy: webDefaults.trustProxy,
-  loginFailuresPerAddress: webDefaults.loginFailuresPerAddress,
-  loginFailuresPerLogin: webDefaults.loginFailuresPerLogin,
-  loginWindowSeconds: webDefaults.loginWindowSeconds,
-  apiTokenCacheSeconds: webDefaults.apiTokenCacheSeconds,
-  maxJsonBytes: webDefaults.maxJsonBytes,
-  maxUploadBytes: webDefaults.maxUploadBytes,
-});
+/** The configuration's defaults (lib/config/schema.ts is the one place they are set). */
+export const HTTP_DEFAULTS: WebHttpSettings = pickDefaults(CONFIG_DEFAULTS.services.web, [
+  'port',
+  'publicUrl',
+  'sessionMinutes',
+  'secureCookies',
+  'trustProxy',
+  'loginFailuresPerAddress',
+  'loginFailuresPerLogin',
+  'loginWindowSeconds',
+  'apiTokenCacheSeconds',
+  'maxJsonBytes',
+  'maxUploadBytes',
+]);
 
 export interface WebOptions {
   host: string;
