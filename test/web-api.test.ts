@@ -6,7 +6,8 @@ import { generateEd25519 } from '../lib/ssh-keys.js';
 import { apiRoutes } from '../services/web/api/index.js';
 import { openApiPath } from '../services/web/api/openapi.js';
 import { api, makeTokens } from './helpers/api.js';
-import { startChain, type Chain } from './helpers/chain.js';
+import { createLogger } from '../lib/log/logger.js';
+import { startChain, waitFor, type Chain } from './helpers/chain.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -202,4 +203,16 @@ test('the OpenAPI document lists every route with its method, and the ops endpoi
   t.is(unavailable.status, 503);
   t.is((unavailable.body.error as { code: string }).code, 'ERR_GATEWAY_UNAVAILABLE');
   t.is((await api(chain, 'GET', '/healthz')).status, 200);
+});
+
+test('every request leaves one JSON access-log line with its request id, route and status, never the query string', async (t) => {
+  const lines: Record<string, unknown>[] = [];
+  const log = createLogger({ level: 'info', write: (line) => lines.push(JSON.parse(line) as Record<string, unknown>) });
+  const chain = await startChain(t, { webHttp: {}, log });
+  await api(chain, 'GET', '/api/v1/downloads?product=secret-query-value', { token: 'z'.repeat(30), headers: { 'x-request-id': 'req-42' } });
+  await waitFor(() => lines.some((l) => l.msg === 'request' && l.requestId === 'req-42'), 2000, 'the access-log line');
+  const line = lines.find((l) => l.msg === 'request' && l.requestId === 'req-42')!;
+  t.like(line, { level: 'info', method: 'GET', path: '/api/v1/downloads', route: '/api/v1/downloads', status: 401 });
+  t.false(JSON.stringify(lines).includes('secret-query-value'));
+  t.false(JSON.stringify(lines).includes('z'.repeat(30)), 'no token is logged');
 });
