@@ -119,11 +119,15 @@ export class Fulfillment {
    */
   async stage(customer: string, product: string, version: string, host?: string): Promise<StagedRelease> {
     const started = performance.now();
+    return this.#measured(started, (async () => this.#stageFrom(await this.entitledArtifacts(customer), customer, product, version, host))());
+  }
+
+  /** Staging work, timed from `started` into the staging metric (ok or failed). */
+  async #measured<T>(started: number, work: Promise<T>): Promise<T> {
     try {
-      const all = await this.entitledArtifacts(customer);
-      const staged = await this.#stageFrom(all, customer, product, version, host);
+      const value = await work;
       this.#metrics?.staging((performance.now() - started) / 1000, true);
-      return staged;
+      return value;
     } catch (err) {
       this.#metrics?.staging((performance.now() - started) / 1000, false);
       throw err;
@@ -143,7 +147,7 @@ export class Fulfillment {
     const files = await Promise.all(
       (reply.files as { path: string; method: string; size: number }[]).map(async (f, n) => {
         const artifact = artifacts[n]!;
-        const url = await this.downloadUrl(customer, f.path, { artifactId: artifact.artifactId, host: fileHost.name });
+        const { url } = await this.#signedLink(customer, fileHost.name, f.path, artifact.artifactId);
         return { ...f, artifactId: artifact.artifactId, sha256: artifact.sha256, filename: artifact.filename, url };
       }),
     );
@@ -165,23 +169,22 @@ export class Fulfillment {
     if (!artifact) throw WebErrors.NOT_ENTITLED(`${customer} is not entitled to artifact ${artifactId} (or it does not exist)`, { artifactId });
     if (!artifact.eulaAccepted) throw WebErrors.EULA_REQUIRED(`${artifact.product} ${artifact.version}: the EULA must be accepted first`, { eulaId: artifact.eulaId });
     const key = `${artifact.product}\u0000${artifact.version}`;
-    let staged = this.#staged.get(customer, key, (name) => this.#fileHosts.has(name));
-    if (!staged) {
-      const started = performance.now();
-      try {
-        staged = await this.#stageFrom(all, customer, artifact.product, artifact.version, undefined);
-        this.#metrics?.staging((performance.now() - started) / 1000, true);
-      } catch (err) {
-        this.#metrics?.staging((performance.now() - started) / 1000, false);
-        throw err;
-      }
-    }
+    const staged = this.#staged.get(customer, key, (name) => this.#fileHosts.has(name)) ?? (await this.#measured(performance.now(), this.#stageFrom(all, customer, artifact.product, artifact.version, undefined)));
     const file = staged.files.find((f) => f.artifactId === artifactId)!;
-    const { url, expiresAt } = await this.#tickets.get(`${customer}\u0000${staged.host}\u0000${file.path}\u0000${artifactId}`, async () => {
-      const expiresAt = Math.floor((Date.now() + this.#ticketTtlMs) / 1000) * 1000;
-      return { url: await this.downloadUrl(customer, file.path, { artifactId, host: staged.host, expiresAt }), expiresAt };
-    });
+    const { url, expiresAt } = await this.#signedLink(customer, staged.host, file.path, artifactId);
     return { url, expiresAt: new Date(expiresAt).toISOString(), artifactId, filename: file.filename, size: file.size, sha256: file.sha256, host: staged.host };
+  }
+
+  /**
+   * The download URL of a staged file: one signed moments ago for the same customer, host and file
+   * (ticket-reuse.ts), or a fresh one. Staging and links share it, so a link right after a
+   * staging costs no second signature.
+   */
+  #signedLink(customer: string, host: string, path: string, artifactId: number): Promise<{ url: string; expiresAt: number }> {
+    return this.#tickets.get(`${customer}\u0000${host}\u0000${path}\u0000${artifactId}`, async () => {
+      const expiresAt = Math.floor((Date.now() + this.#ticketTtlMs) / 1000) * 1000;
+      return { url: await this.downloadUrl(customer, path, { artifactId, host, expiresAt }), expiresAt };
+    });
   }
 
   /**
