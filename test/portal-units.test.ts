@@ -1,7 +1,7 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
 import { CommlinkError } from '../lib/commlink/index.js';
-import { ExpiringMap } from '../services/web/portal/bounded.js';
+import { ExpiringMap } from '../services/web/expiring-map.js';
 import { isLoopbackHost } from '../services/web/portal/cookies.js';
 import { humanSize, humanTime } from '../services/web/portal/format.js';
 import { escapeHtml, html } from '../services/web/portal/html.js';

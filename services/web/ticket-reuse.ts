@@ -1,3 +1,7 @@
+import { ExpiringMap } from './expiring-map.js';
+
+type SignedLink = { url: string; expiresAt: number };
+
 /**
  * Download links handed out moments ago, reused for the same customer, file host and file while
  * they are young: a link signed up to `reuseMs` ago still has nearly its whole lifetime, and
@@ -7,19 +11,17 @@
  */
 export class TicketReuse {
   readonly #reuseMs: number;
-  readonly #entries = new Map<string, { value: Promise<{ url: string; expiresAt: number }>; signedAt: number }>();
+  readonly #entries = new ExpiringMap<Promise<SignedLink>>(100_000);
 
   constructor(reuseMs: number) {
     this.#reuseMs = reuseMs;
   }
 
-  async get(key: string, sign: () => Promise<{ url: string; expiresAt: number }>): Promise<{ url: string; expiresAt: number }> {
-    const now = Date.now();
-    const entry = this.#entries.get(key);
-    if (entry && now - entry.signedAt < this.#reuseMs) return entry.value;
-    if (this.#entries.size >= 100_000) this.#entries.clear();
+  get(key: string, sign: () => Promise<SignedLink>): Promise<SignedLink> {
+    const reused = this.#entries.get(key);
+    if (reused) return reused;
     const value = sign();
-    this.#entries.set(key, { value, signedAt: now });
+    this.#entries.set(key, value, Date.now() + this.#reuseMs);
     value.catch(() => this.#entries.delete(key));
     return value;
   }

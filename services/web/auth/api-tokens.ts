@@ -1,12 +1,12 @@
 import { createHash } from 'node:crypto';
 import { RemoteError } from '../../../lib/commlink/index.js';
 import { WebErrors } from '../errors.js';
+import { ExpiringMap } from '../expiring-map.js';
 import type { InternalDbLink } from '../internal-db-link.js';
 import type { WebMetrics } from '../ops/metrics.js';
 import type { Principal } from './principal.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{16,256})$/;
-const MAX_CACHED = 10_000;
 
 /**
  * API tokens: `Authorization: Bearer <token>`, checked with the internal-db (`token.check`). A
@@ -17,7 +17,7 @@ export class ApiTokens {
   readonly #db: InternalDbLink;
   readonly #metrics: WebMetrics;
   readonly #cacheMs: number;
-  readonly #cache = new Map<string, { principal: Principal; until: number }>();
+  readonly #cache = new ExpiringMap<Principal>(10_000);
 
   constructor(db: InternalDbLink, metrics: WebMetrics, cacheMs: number) {
     this.#db = db;
@@ -34,9 +34,8 @@ export class ApiTokens {
       throw WebErrors.UNAUTHENTICATED('the Authorization header is not "Bearer <token>"');
     }
     const key = createHash('sha256').update(match[1]!).digest('base64');
-    const now = Date.now();
     const cached = this.#cache.get(key);
-    if (cached && cached.until > now) return cached.principal;
+    if (cached) return cached;
     let reply;
     try {
       reply = await this.#db.request('token.check', { token: match[1]! });
@@ -50,10 +49,7 @@ export class ApiTokens {
     }
     const principal = principalOf(reply as { tokenId: number; kind: string; customer: string | null; vendor: string | null });
     this.#metrics.auth('token', 'ok');
-    if (this.#cacheMs > 0) {
-      if (this.#cache.size >= MAX_CACHED) this.#cache.clear();
-      this.#cache.set(key, { principal, until: now + this.#cacheMs });
-    }
+    if (this.#cacheMs > 0) this.#cache.set(key, principal, Date.now() + this.#cacheMs);
     return principal;
   }
 

@@ -1,5 +1,5 @@
 import { WebErrors } from '../errors.js';
-import { ExpiringMap } from './bounded.js';
+import { ExpiringMap } from '../expiring-map.js';
 
 export interface LoginLimits {
   failuresPerAddress: number;

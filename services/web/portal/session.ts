@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { z } from 'zod';
 import type { WebContext } from '../http/context.js';
-import { ExpiringMap } from './bounded.js';
+import { ExpiringMap } from '../expiring-map.js';
 import { clearCookie, readSigned, setSigned, type SecureCookies } from './cookies.js';
 
 export const SESSION_COOKIE = 'ffs_session';
