@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Body, Peer, RequestOptions } from '../../lib/commlink/index.js';
-import { CommlinkError, RemoteError } from '../../lib/commlink/index.js';
-import { LINK_CODES, WebErrors } from './errors.js';
+import { askPeer, type ObserveRequest } from './ask-peer.js';
+import { WebErrors } from './errors.js';
 
 export interface FileHostEntry {
   readonly name: string;
@@ -25,7 +25,7 @@ export interface FileHostEntry {
 export class FileHostRegistry extends EventEmitter {
   readonly #hosts = new Map<string, FileHostEntry>();
   /** Told each request's round trip (metrics). */
-  observe: ((op: string, seconds: number, outcome: 'ok' | 'error' | 'unavailable') => void) | undefined;
+  observe: ObserveRequest | undefined;
 
   /**
    * Registers a file host. A name already held by a live connection from another address is
@@ -71,17 +71,6 @@ export class FileHostRegistry extends EventEmitter {
 
   /** Asks a file host; its own errors pass through, a broken link is ERR_GATEWAY_UNAVAILABLE. */
   async request(entry: FileHostEntry, op: string, body: Body, options: RequestOptions = {}): Promise<Body> {
-    const started = performance.now();
-    try {
-      const reply = await entry.peer.request(op, body, { timeoutMs: 60_000, ...options });
-      this.observe?.(op, (performance.now() - started) / 1000, 'ok');
-      return reply;
-    } catch (err) {
-      const linkBroken = !(err instanceof RemoteError) || LINK_CODES.has(err.code);
-      this.observe?.(op, (performance.now() - started) / 1000, linkBroken ? 'unavailable' : 'error');
-      if (err instanceof RemoteError && !LINK_CODES.has(err.code)) throw err;
-      if (err instanceof CommlinkError) throw WebErrors.GATEWAY_UNAVAILABLE(`${op}: file host ${entry.name} did not answer (${err.code})`, { cause: err.code, host: entry.name });
-      throw err;
-    }
+    return askPeer(op, `file host ${entry.name}`, () => entry.peer.request(op, body, { timeoutMs: 60_000, ...options }), this.observe, { host: entry.name });
   }
 }

@@ -1,8 +1,9 @@
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { CommlinkClient, CommlinkError, CommlinkServer, RemoteError, type Body, type CommlinkOptions, type KeyBag, type Peer } from '../../lib/commlink/index.js';
+import { CommlinkClient, CommlinkServer, type Body, type CommlinkOptions, type KeyBag, type Peer } from '../../lib/commlink/index.js';
 import type { Logger } from '../../lib/log/logger.js';
-import { LINK_CODES, WebErrors } from './errors.js';
+import { askPeer, type ObserveRequest } from './ask-peer.js';
+import { WebErrors } from './errors.js';
 
 export interface InternalDbLinkOptions {
   /** listen: the internal-db listens and the web host dials it; dial: the internal-db dials in (reverse dial). */
@@ -16,7 +17,7 @@ export interface InternalDbLinkOptions {
   commlink: Partial<CommlinkOptions> & { bag: KeyBag };
   log: Logger;
   /** Told each request's round trip (metrics). */
-  observe?: (op: string, seconds: number, outcome: 'ok' | 'error' | 'unavailable') => void;
+  observe?: ObserveRequest;
 }
 
 /**
@@ -98,18 +99,7 @@ export class InternalDbLink extends EventEmitter {
       this.#options.observe?.(op, 0, 'unavailable');
       throw WebErrors.GATEWAY_UNAVAILABLE('the internal-db is not connected');
     }
-    const started = performance.now();
-    try {
-      const reply = await (peer ? peer.request(op, body, { timeoutMs }) : this.#client!.request(op, body, { timeoutMs }));
-      this.#options.observe?.(op, (performance.now() - started) / 1000, 'ok');
-      return reply;
-    } catch (err) {
-      const linkBroken = !(err instanceof RemoteError) || LINK_CODES.has(err.code);
-      this.#options.observe?.(op, (performance.now() - started) / 1000, linkBroken ? 'unavailable' : 'error');
-      if (err instanceof RemoteError && !LINK_CODES.has(err.code)) throw err;
-      if (err instanceof CommlinkError) throw WebErrors.GATEWAY_UNAVAILABLE(`${op}: the internal-db did not answer (${err.code})`, { cause: err.code });
-      throw err;
-    }
+    return askPeer(op, 'the internal-db', () => (peer ? peer.request(op, body, { timeoutMs }) : this.#client!.request(op, body, { timeoutMs })), this.#options.observe);
   }
 
   async close(graceMs = 5000): Promise<void> {
