@@ -60,7 +60,7 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     started.push(db);
     const demo = await seedDemo(db.store); // a fresh database gets demo data; shown this once
     const web = await startStep('the web host', `${w.host}:${w.port} (HTTP), ${w.host}:${w.commlinkPort} (commlink)`, 'FFS_SERVICES__WEB__PORT or FFS_SERVICES__WEB__COMMLINK_PORT', async () =>
-      WebService.start({ ...(await webOptionsFromConfig(config, log.child({ service: 'web' }), db.address!.port)), internalDb: { mode: 'listen', host: c.host, port: db.address!.port, dialListenHost: w.host, dialListenPort: c.dialPort }, commlink }),
+      WebService.start({ ...(await webOptionsFromConfig(config, log.child({ service: 'web' }))), internalDb: { mode: 'listen', host: c.host, port: db.address!.port, dialListenHost: w.host, dialListenPort: c.dialPort }, commlink }),
     );
     started.push(web);
     if (!(await web.db.waitConnected(10_000))) throw new Error('the web host could not reach the internal-db');

@@ -4,4 +4,4 @@ export { configFields, describeConfig, type FieldDescription, type FieldInfo, ty
 export { readEnv, convertEnvValue, type Environment, type EnvReading, type ValueSource } from './env.js';
 export { envName, upperSnake, ENV_PREFIX, ENV_SEPARATOR } from './env-name.js';
 export { ConfigError, configError, type ConfigProblem } from './errors.js';
-export { CONFIG_DEFAULTS, pickDefaults } from './defaults.js';
+export { CONFIG_DEFAULTS, pickFields } from './defaults.js';

@@ -1,7 +1,7 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
 import type { Body, CommlinkOptions, KeyBag } from '../../lib/commlink/index.js';
-import { CONFIG_DEFAULTS, pickDefaults } from '../../lib/config/index.js';
+import { CONFIG_DEFAULTS, pickFields } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { Areas } from './common/areas.js';
 import { AuditReporter } from './common/audit-reporter.js';
@@ -36,7 +36,7 @@ export interface SessionSettings {
 }
 
 /** The configuration's defaults (lib/config/schema.ts is the one place they are set). */
-export const SESSION_DEFAULTS: SessionSettings = pickDefaults(CONFIG_DEFAULTS.services.ftp, [
+export const SESSION_DEFAULTS: SessionSettings = pickFields(CONFIG_DEFAULTS.services.ftp, [
   'loginTimeoutSeconds',
   'idleTimeoutSeconds',
   'maxSessionsPerCustomer',

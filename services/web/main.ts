@@ -5,36 +5,26 @@
 import { readFile } from 'node:fs/promises';
 import { KeyBag, optionsFromConfig } from '../../lib/commlink/index.js';
 import { readKeyBagFile } from '../../lib/commlink/keybag-file.js';
-import type { Config } from '../../lib/config/index.js';
+import { pickFields, type Config } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { isEntryPoint } from '../../scripts/cli.js';
 import { readSessionKeys } from '../../scripts/gen-session-key.js';
 import { runService } from '../../scripts/service-main.js';
-import { WebService, type WebOptions } from './service.js';
+import { HTTP_SETTING_FIELDS, WebService, type WebOptions } from './service.js';
 
 /** The web host's options from the configuration: the one mapping, used by main and by npm start. */
-export async function webOptionsFromConfig(config: Config, log: Logger, internalDbPort = config.services.internalDb.commlinkPort): Promise<WebOptions> {
+export async function webOptionsFromConfig(config: Config, log: Logger): Promise<WebOptions> {
   const { web, internalDb } = config.services;
   return {
     host: web.host,
     commlinkPort: web.commlinkPort,
-    internalDb: { mode: internalDb.mode, host: internalDb.host, port: internalDbPort, dialListenHost: web.host, dialListenPort: internalDb.dialPort },
+    internalDb: { mode: internalDb.mode, host: internalDb.host, port: internalDb.commlinkPort, dialListenHost: web.host, dialListenPort: internalDb.dialPort },
     commlink: { ...optionsFromConfig(config.commlink), bag: new KeyBag(await readKeyBagFile(config.commlink.keyBagPath)) },
     ticketPrivateKeyPem: await readFile(config.rsa.privateKeyPath, 'utf8'),
     ticketTtlSeconds: web.ticketTtlSeconds,
     crypto: { threads: web.cryptoThreads, ticketSigning: web.poolTicketSigning, chunkCrypto: web.poolChunkCrypto },
     http: {
-      port: web.port,
-      publicUrl: web.publicUrl,
-      sessionMinutes: web.sessionMinutes,
-      secureCookies: web.secureCookies,
-      trustProxy: web.trustProxy,
-      loginFailuresPerAddress: web.loginFailuresPerAddress,
-      loginFailuresPerLogin: web.loginFailuresPerLogin,
-      loginWindowSeconds: web.loginWindowSeconds,
-      apiTokenCacheSeconds: web.apiTokenCacheSeconds,
-      maxJsonBytes: web.maxJsonBytes,
-      maxUploadBytes: web.maxUploadBytes,
+      ...pickFields(web, HTTP_SETTING_FIELDS),
       sessionKeys: await readSessionKeys(web.sessionKeyPath),
     },
     log,

@@ -1,6 +1,6 @@
 import type { AddressInfo } from 'node:net';
 import { CommlinkServer, type CommlinkOptions, type KeyBag } from '../../lib/commlink/index.js';
-import { CONFIG_DEFAULTS, pickDefaults } from '../../lib/config/index.js';
+import { CONFIG_DEFAULTS, pickFields } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { CryptoPool } from '../../lib/crypto-pool/index.js';
 import { PooledTicketSigner, TicketSigner, type TicketSigning } from '../../lib/tickets/index.js';
@@ -32,8 +32,8 @@ export interface WebHttpSettings {
   maxUploadBytes: number;
 }
 
-/** The configuration's defaults (lib/config/schema.ts is the one place they are set). */
-export const HTTP_DEFAULTS: WebHttpSettings = pickDefaults(CONFIG_DEFAULTS.services.web, [
+/** The services.web fields that are the HTTP front end's settings. */
+export const HTTP_SETTING_FIELDS = [
   'port',
   'publicUrl',
   'sessionMinutes',
@@ -45,7 +45,10 @@ export const HTTP_DEFAULTS: WebHttpSettings = pickDefaults(CONFIG_DEFAULTS.servi
   'apiTokenCacheSeconds',
   'maxJsonBytes',
   'maxUploadBytes',
-]);
+] as const satisfies readonly (keyof WebHttpSettings)[];
+
+/** The configuration's defaults (lib/config/schema.ts is the one place they are set). */
+export const HTTP_DEFAULTS: WebHttpSettings = pickFields(CONFIG_DEFAULTS.services.web, HTTP_SETTING_FIELDS);
 
 export interface WebOptions {
   host: string;
