@@ -1,6 +1,6 @@
 import type { ChunkOpenJob, ChunkOpenResult, ChunkSealJob } from './chunk-crypto.js';
 import { CommlinkError, Errors } from './errors.js';
-import { fromSevenBit, partsToSevenBitInto, sevenBitLength, toSevenBitInto } from './filter.js';
+import { fromSevenBit, partsToSevenBitInto, sevenBitLength } from './filter.js';
 import { decodeHeader, encodeHeader, KIND_CHUNK, type PacketKind } from './packet.js';
 import { suiteByName, type CipherSuite, type SuiteKey } from './suites/index.js';
 
@@ -11,11 +11,11 @@ import { suiteByName, type CipherSuite, type SuiteKey } from './suites/index.js'
 
 export const STREAM_ID_LENGTH = 4;
 
-/** The packet as one wire line: 7-bit filter, then CR LF, in a single buffer (one write call). */
-export function toLine(packet: Buffer): Buffer {
-  const chars = sevenBitLength(packet.length);
+/** Bytes (given in pieces, in order) as one wire line: 7-bit filter, then CR LF, in a single buffer (one write call). */
+export function toLine(...parts: Buffer[]): Buffer {
+  const chars = sevenBitLength(parts.reduce((n, p) => n + p.length, 0));
   const line = Buffer.allocUnsafe(chars + 2);
-  toSevenBitInto(packet, line, 0);
+  partsToSevenBitInto(parts, line, 0);
   line[chars] = 0x0d;
   line[chars + 1] = 0x0a;
   return line;
@@ -28,13 +28,7 @@ export function toLine(packet: Buffer): Buffer {
  */
 export function sealedLine(suite: CipherSuite, key: SuiteKey, kind: PacketKind, seq: bigint, parts: readonly Buffer[]): Buffer {
   const header = encodeHeader(suite.id, kind, seq);
-  const pieces = [header, ...suite.sealParts(key, seq, header, parts)];
-  const chars = sevenBitLength(pieces.reduce((n, p) => n + p.length, 0));
-  const line = Buffer.allocUnsafe(chars + 2);
-  partsToSevenBitInto(pieces, line, 0);
-  line[chars] = 0x0d;
-  line[chars + 1] = 0x0a;
-  return line;
+  return toLine(header, ...suite.sealParts(key, seq, header, parts));
 }
 
 /** The stream id (uint32) then the data: a CHUNK packet's plaintext parts. */

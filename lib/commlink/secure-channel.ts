@@ -4,13 +4,13 @@ import { MIN_OFFLOAD_BYTES, type ChunkCrypto } from './chunk-crypto.js';
 import { ChunkOffload } from './chunk-offload.js';
 import { CommlinkError, Errors } from './errors.js';
 import { fromSevenBit } from './filter.js';
-import { dataKeyMaterial, helloKeyMaterial, type Direction } from './kdf.js';
+import { dataKeys, helloLine, PROTOCOL_NAME, readHello } from './handshake.js';
+import type { Direction } from './kdf.js';
 import type { KeyBag } from './keybag.js';
 import { LineReader } from './line-reader.js';
 import {
   BASE_HEADER_LENGTH,
   decodeHeader,
-  encodeHeader,
   KIND_CHUNK,
   KIND_HELLO,
   KIND_MESSAGES,
@@ -18,12 +18,12 @@ import {
   VERSION,
   type PacketKind,
 } from './packet.js';
-import { chunkParts, sealedLine, STREAM_ID_LENGTH, toLine } from './packet-codec.js';
-import { suiteById, suiteByName, type CipherSuite, type SuiteKey, type SuiteName } from './suites/index.js';
-import { decodeMessages, encodeMessage, type Value } from './tobj/index.js';
+import { chunkParts, sealedLine, STREAM_ID_LENGTH } from './packet-codec.js';
+import { suiteByName, type CipherSuite, type SuiteKey, type SuiteName } from './suites/index.js';
+import type { Value } from './tobj/index.js';
 import type { Logger } from '../log/logger.js';
 
-export const PROTOCOL_NAME = 'FFS/1';
+export { PROTOCOL_NAME };
 /** Base64 characters that hold a data packet's 11-byte header (16 characters = 12 bytes). */
 const HEADER_CHARS = 16;
 
@@ -215,77 +215,47 @@ export class SecureChannel {
   }
 
   #writeHello(fields: Record<string, Value>, dir: Direction): void {
-    const suite = this.#suite as CipherSuite;
-    const key = suite.prepare(helloKeyMaterial(this.#bagKey as Buffer, this.#ownSalt, dir, suite));
-    const header = encodeHeader(suite.id, KIND_HELLO, 0n, this.#ownSalt, this.#options.bag.id);
-    const body = suite.seal(key, 0n, header, Buffer.from(encodeMessage({ type: 'ffs.hello', attrs: {}, body: fields }), 'utf8'));
     this.#send.seq = 1n;
-    this.#socket.write(toLine(Buffer.concat([header, body])));
+    this.#socket.write(helloLine(this.#suite as CipherSuite, this.#bagKey as Buffer, this.#options.bag, this.#ownSalt, dir, fields));
   }
 
   #onHello(packet: Buffer): void {
-    const { header, body } = decodeHeader(packet);
-    if (header.kind !== KIND_HELLO || header.seq !== 0n) {
-      throw Errors.HANDSHAKE(`first packet is not a hello (kind ${header.kind}, seq ${header.seq})`);
-    }
-    const salt = header.salt as Buffer;
-    const bagId = header.bagId as Buffer;
-    if (!bagId.equals(this.#options.bag.id)) {
-      throw Errors.HANDSHAKE(`peer uses another key bag (peer ${bagId.toString('hex')}, ours ${this.#options.bag.idHex})`, {
-        peerBag: bagId.toString('hex'),
-        ourBag: this.#options.bag.idHex,
-      });
-    }
     const isServer = this.#options.role === 'server';
-    const suite = suiteById(header.suiteId);
-    if (isServer) {
-      if (!suite || !this.#options.acceptSuites.includes(suite.name)) {
-        throw Errors.HANDSHAKE(`peer offers suite ${suite?.name ?? `#${header.suiteId}`}, not accepted here (accepted: ${this.#options.acceptSuites.join(', ')})`);
-      }
-      this.#suite = suite;
-      this.#bagKey = this.#options.bag.keyForPort(this.remotePort);
-    } else if (suite !== this.#suite) {
-      throw Errors.HANDSHAKE(`peer answered with suite #${header.suiteId}, we offered ${this.#suite?.name}`);
-    }
-    const dir: Direction = isServer ? 'c2s' : 's2c';
-    const helloKey = this.#suite!.prepare(helloKeyMaterial(this.#bagKey as Buffer, salt, dir, this.#suite!));
-    const plaintext = this.#suite!.open(helloKey, 0n, header.bytes, body);
-    if (!plaintext) {
-      throw Errors.PACKET_AUTH('hello does not authenticate: same bag but another key (do both ends see the same client port? address translation breaks the key index) or a forged hello');
-    }
-    const messages = decodeMessages(plaintext);
-    const hello = messages[0];
-    if (messages.length !== 1 || !hello || hello.type !== 'ffs.hello' || hello.body.proto !== PROTOCOL_NAME) {
-      throw Errors.HANDSHAKE('hello payload is not an FFS/1 hello');
-    }
+    const hello = readHello(packet, {
+      role: this.#options.role,
+      bag: this.#options.bag,
+      acceptSuites: this.#options.acceptSuites,
+      offered: this.#suite,
+      clientPort: isServer ? this.remotePort : this.localPort,
+    });
+    this.#suite = hello.suite;
+    this.#bagKey = hello.bagKey;
     this.#recv.seq = 1n;
     if (isServer) {
-      this.#clientSalt = Buffer.from(salt);
+      this.#clientSalt = Buffer.from(hello.peerSalt);
       this.#writeHello({ proto: PROTOCOL_NAME, echo: this.#clientSalt, ...this.#options.helloFields }, 's2c');
       this.#deriveDataKeys(this.#clientSalt, this.#ownSalt);
     } else {
-      const echo = hello.body.echo;
+      const echo = hello.fields.echo;
       if (!(echo instanceof Uint8Array) || !Buffer.from(echo).equals(this.#ownSalt)) {
         throw Errors.HANDSHAKE('server hello does not echo our salt');
       }
-      this.#deriveDataKeys(this.#ownSalt, Buffer.from(salt));
+      this.#deriveDataKeys(this.#ownSalt, Buffer.from(hello.peerSalt));
     }
     clearTimeout(this.#handshakeTimer);
-    const fields = { ...hello.body };
+    const fields = { ...hello.fields };
     delete fields.echo;
-    this.#log.debug('commlink handshake complete', { suite: this.#suite!.name });
+    this.#log.debug('commlink handshake complete', { suite: hello.suite.name });
     this.#resolveReady(fields);
   }
 
   #deriveDataKeys(clientSalt: Buffer, serverSalt: Buffer): void {
     const suite = this.#suite as CipherSuite;
-    const bagKey = this.#bagKey as Buffer;
-    const outDir: Direction = this.#options.role === 'client' ? 'c2s' : 's2c';
-    const inDir: Direction = outDir === 'c2s' ? 's2c' : 'c2s';
-    this.#send.material = dataKeyMaterial(bagKey, clientSalt, serverSalt, outDir, suite);
-    this.#recv.material = dataKeyMaterial(bagKey, clientSalt, serverSalt, inDir, suite);
-    this.#send.key = suite.prepare(this.#send.material);
-    this.#recv.key = suite.prepare(this.#recv.material);
+    const { send, recv } = dataKeys(suite, this.#bagKey as Buffer, clientSalt, serverSalt, this.#options.role);
+    this.#send.material = send;
+    this.#recv.material = recv;
+    this.#send.key = suite.prepare(send);
+    this.#recv.key = suite.prepare(recv);
   }
 
   // --- packets ---------------------------------------------------------------------------------

@@ -26,7 +26,7 @@ export const aes256gcm: CipherSuite = {
   },
 
   seal(key: SuiteKey, seq: bigint, header: Buffer, plaintext: Buffer): Buffer {
-    return Buffer.concat(this.sealParts(key, seq, header, [plaintext]));
+    return Buffer.concat(aes256gcm.sealParts(key, seq, header, [plaintext]));
   },
 
   sealParts(key: SuiteKey, seq: bigint, header: Buffer, plaintext: readonly Buffer[]): Buffer[] {

@@ -47,7 +47,7 @@ export const desEde3CbcHmac: CipherSuite = {
     return sealWithIv(key, header, plaintext, randomBytes(IV_LENGTH));
   },
   sealParts(key: SuiteKey, seq: bigint, header: Buffer, plaintext: readonly Buffer[]): Buffer[] {
-    return [this.seal(key, seq, header, plaintext.length === 1 ? plaintext[0]! : Buffer.concat(plaintext))];
+    return [desEde3CbcHmac.seal(key, seq, header, plaintext.length === 1 ? plaintext[0]! : Buffer.concat(plaintext))];
   },
 
 

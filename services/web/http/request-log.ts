@@ -20,8 +20,11 @@ export function requestLog(log: Logger, metrics: WebMetrics): WebMiddleware {
     ctx.state.requestId = requestId;
     ctx.state.log = log.child({ requestId });
     ctx.set('X-Request-Id', requestId);
+    let logged = false;
     const done = () => {
-      // A response callback: nothing in it may throw (it would take the process down).
+      // A response callback, run once (finished, or closed first): nothing in it may throw.
+      if (logged) return;
+      logged = true;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
       const route = ctx.state.route ?? (ctx.status === 404 ? 'unmatched' : ctx.path);
       const bytesOut = Number(ctx.response.get('content-length')) || 0;
@@ -39,9 +42,7 @@ export function requestLog(log: Logger, metrics: WebMetrics): WebMiddleware {
       });
     };
     ctx.res.once('finish', done);
-    ctx.res.once('close', () => {
-      if (!ctx.res.writableFinished) ctx.res.off('finish', done), done();
-    });
+    ctx.res.once('close', done);
     await next();
   };
 }
