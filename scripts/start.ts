@@ -1,29 +1,22 @@
 /**
- * `npm start`: sets up what is missing (key bag, ticket RSA key pair) and runs the system on
- * loopback in this one process: the internal-db (seeded with demo data on first start), the web
- * host's gateway (it dials the internal-db) and the file host (it dials the web host, serves HTTP
- * downloads). The demo artifacts are put in the repository and the newest demo release is staged,
- * so the printed download URL works at once. Ctrl-C or SIGTERM closes everything cleanly.
+ * `npm start`: sets up what is missing (key bag, ticket RSA key pair, FTPS certificate, SSH host key,
+ * session keys, the database with demo data, the demo artifacts in the repository), then runs the
+ * internal-db, the web host and the file host on loopback, each in its own process under a
+ * supervisor (scripts/supervisor), waits until each is ready, stages the demo release, prints where
+ * everything is with the demo logins and writes the same to `<dataDir>/endpoints.json`. A service
+ * that dies is restarted while the others keep serving. Ctrl-C or SIGTERM stops all three cleanly.
  */
-import { readFile } from 'node:fs/promises';
-import { availableParallelism } from 'node:os';
-import { Readable } from 'node:stream';
-import { KeyBag, optionsFromConfig } from '../lib/commlink/index.js';
-import { readKeyBagFile } from '../lib/commlink/keybag-file.js';
-import { loadConfig } from '../lib/config/index.js';
+import { loadConfig, type Config } from '../lib/config/index.js';
 import { createLogger } from '../lib/log/logger.js';
-import { FileHostService } from '../services/ftp/service.js';
-import { DEMO, demoArtifactContent, seedDemo } from '../services/internal-db/demo.js';
-import { InternalDbService } from '../services/internal-db/service.js';
-import { WebService } from '../services/web/service.js';
+import { DEMO } from '../services/internal-db/demo.js';
 import { errorText, resolveIo, runIfEntryPoint, type ScriptIo } from './cli.js';
 import { main as genHostKeys } from './gen-host-keys.js';
 import { main as genKeybag } from './gen-keybag.js';
 import { main as genRsa } from './gen-rsa.js';
 import { main as genSessionKey } from './gen-session-key.js';
-import { webOptionsFromConfig } from '../services/web/main.js';
-
-const NOT_BUILT = ['supervisor running each service in its own process'];
+import { setUpDemo, type DemoSetup } from './start/demo-setup.js';
+import { describeEndpoints, stageDemo, waitWebReady, writeEndpoints, type Endpoints } from './start/endpoints.js';
+import { Supervisor } from './supervisor/supervisor.js';
 
 export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
   const { env, cwd, out, err } = resolveIo(io);
@@ -31,13 +24,23 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     err('usage: start   (configure with FFS_* environment variables; see lib/config/CONFIG.md)');
     return 2;
   }
-  let config;
+  let config: Config;
   try {
     config = loadConfig({ env, cwd });
   } catch (e) {
     err(errorText(e));
     return 2;
   }
+  let stopSignal: string | undefined;
+  let wakeStop: () => void = () => {};
+  const stopped = new Promise<void>((resolve) => (wakeStop = resolve));
+  const onSignal = (signal: string) => {
+    stopSignal ??= signal;
+    wakeStop();
+  };
+  process.once('SIGINT', () => onSignal('SIGINT'));
+  process.once('SIGTERM', () => onSignal('SIGTERM'));
+
   for (const [name, step] of [['gen-keybag', genKeybag], ['gen-rsa', genRsa], ['gen-host-keys', genHostKeys], ['gen-session-key', genSessionKey]] as const) {
     const code = await step([], io);
     if (code !== 0) {
@@ -45,93 +48,80 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
       return code;
     }
   }
-  const log = createLogger({ level: config.log.level });
-  const bag = new KeyBag(await readKeyBagFile(config.commlink.keyBagPath));
-  const commlink = { ...optionsFromConfig(config.commlink), bag };
-  const { internalDb: c, web: w, ftp: f } = config.services;
-  const started: { close(graceMs?: number): Promise<void> }[] = [];
-  const closeAll = async () => {
-    for (const service of started.reverse()) await service.close(5000);
-  };
+  const log = createLogger({ level: config.log.level, fields: { service: 'supervisor' } });
+  let demo: DemoSetup;
   try {
-    const db = await startStep('the internal-db', `${c.host}:${c.commlinkPort}`, 'FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT', () =>
-      InternalDbService.start({ ...c, mode: 'listen', listenHost: c.host, listenPort: c.commlinkPort, commlink, log: log.child({ service: 'internal-db' }) }),
-    );
-    started.push(db);
-    const demo = await seedDemo(db.store); // a fresh database gets demo data; shown this once
-    const web = await startStep('the web host', `${w.host}:${w.port} (HTTP), ${w.host}:${w.commlinkPort} (commlink)`, 'FFS_SERVICES__WEB__PORT or FFS_SERVICES__WEB__COMMLINK_PORT', async () =>
-      WebService.start({ ...(await webOptionsFromConfig(config, log.child({ service: 'web' }))), internalDb: { mode: 'listen', host: c.host, port: db.address!.port, dialListenHost: w.host, dialListenPort: c.dialPort }, commlink }),
-    );
-    started.push(web);
-    if (!(await web.db.waitConnected(10_000))) throw new Error('the web host could not reach the internal-db');
-    const fileHost = await startStep('the file host', `${f.host}:${f.httpPort}`, 'FFS_SERVICES__FTP__HTTP_PORT', async () =>
-      FileHostService.start({
-        ...f,
-        sessions: f,
-        sftp: { port: f.sftpPort, hostKey: await readFile(f.sftpHostKeyPath), workers: f.sftpWorkers || availableParallelism() },
-        ftp: {
-          port: f.ftpPort,
-          passivePortMin: f.ftpPassivePortMin,
-          passivePortMax: f.ftpPassivePortMax,
-          passiveAddress: f.ftpPassiveAddress,
-          requireTls: f.ftpRequireTls,
-          tls: { cert: await readFile(f.ftpTlsCertPath, 'utf8'), key: await readFile(f.ftpTlsKeyPath, 'utf8') },
-        },
-        ticketPublicKeyPem: await readFile(config.rsa.publicKeyPath, 'utf8'),
-        web: { host: w.host, port: web.commlinkAddress.port },
-        commlink,
-        log: log.child({ service: 'file-host' }),
-      }),
-    );
-    started.push(fileHost);
-    for (let i = 0; i < 500 && web.fileHosts.list().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-    // The demo artifacts' bytes go into the repository (once), and the newest release is staged.
-    for (const version of DEMO.versions) {
-      const content = demoArtifactContent(version);
-      await web.fulfillment.ingest(Readable.from([content]), { size: content.length });
-    }
-    const newest = DEMO.versions.at(-1)!;
-    const staged = await web.fulfillment.stage(DEMO.customer, DEMO.product, newest);
-    const info = db.store.counts();
-    out(`internal-db listening on commlink ${c.host}:${db.address!.port} (FFS/1, ${config.commlink.acceptSuites.join(', ')}; key bag ${bag.size} keys, id ${bag.idHex})`);
-    out(`database ${c.dbPath}: ${String(info.customers)} customers, ${String(info.products)} products, ${String(info.releases)} releases`);
-    out(`web host gateway on commlink ${w.host}:${web.commlinkAddress.port}`);
-    out(`portal: ${web.httpUrl}/   (sign in as ${DEMO.customer}; REST API ${web.httpUrl}/api/v1/, OpenAPI ${web.httpUrl}/api/v1/openapi.json)`);
-    out(`file host ${fileHost.name}: HTTP downloads at ${fileHost.httpUrl}/files/…, repository ${f.repositoryDir}`);
-    out(`SFTP: sftp -P ${fileHost.sftpAddress!.port} ${DEMO.customer}@${f.host}   (password below on first start, or a key added with the admin CLI)`);
-    out(`FTP:  ftp://${DEMO.customer}@${f.host}:${fileHost.ftpAddress!.port}/   (explicit FTPS offered: curl --ssl-reqd -k)`);
-    out(`demo download (${DEMO.product} ${newest}, staged for ${DEMO.customer}, ticket valid ${w.ticketTtlSeconds} s):`);
-    out(`  ${staged.files[0]!.url}`);
-    if (demo.created) {
-      out('demo data created; these secrets are shown this once (stored only hashed):');
-      for (const [key, value] of Object.entries(demo)) if (key !== 'created') out(`  ${key}: ${String(value)}`);
-    }
-    out(`not built yet: ${NOT_BUILT.join('; ')}`);
-    out('Ctrl-C stops.');
+    demo = await setUpDemo(config, log);
   } catch (e) {
-    err(`start: ${errorText(e)}`);
-    await closeAll();
+    err(`start: setting up the demo data failed: ${errorText(e)} (database ${config.services.internalDb.dbPath})`);
     return 1;
   }
-  await new Promise<void>((resolve) => {
-    const stop = (signal: string) => {
-      out(`${signal}: closing`);
-      resolve();
-    };
-    process.once('SIGINT', () => stop('SIGINT'));
-    process.once('SIGTERM', () => stop('SIGTERM'));
-  });
-  await closeAll();
+  let supervisor: Supervisor;
+  try {
+    supervisor = await Supervisor.start({ config, env: { ...process.env, ...env }, log });
+  } catch (e) {
+    err(`start: ${errorText(e)} (the service's log above says why; ports are set with FFS_SERVICES__* variables, see lib/config/CONFIG.md)`);
+    return 1;
+  }
+  let endpoints: Endpoints;
+  let path: string;
+  try {
+    const web = String(supervisor.endpoints('web').url);
+    await waitWebReady(web, 30_000);
+    const staged = demo.secrets ? await stageDemo(web, demo.secrets.customerToken) : undefined;
+    endpoints = describeEndpoints(config, supervisor, demo.secrets, staged?.url ?? null);
+    path = await writeEndpoints(config, endpoints);
+  } catch (e) {
+    err(`start: ${errorText(e)}`);
+    await supervisor.close();
+    return 1;
+  }
+  printEndpoints(out, config, supervisor, endpoints, demo, path);
+  // Each restart is reported, and endpoints.json follows the new process ids.
+  for (const service of supervisor.services.values()) {
+    service.on('ready', () => {
+      if (stopSignal) return;
+      out(`${service.name} restarted (pid ${String(service.pid)}, restart ${service.restarts})`);
+      endpoints = describeEndpoints(config, supervisor, demo.secrets, endpoints.download);
+      writeEndpoints(config, endpoints).catch((e: unknown) => err(`start: cannot update ${path}: ${errorText(e)}`));
+    });
+  }
+  if (!stopSignal) await stopped;
+  out(`${stopSignal ?? 'stop'}: closing`);
+  await supervisor.close();
+  out('stopped');
   return 0;
 }
 
-/** Runs a service's start, turning a failure into a message that names the address and its setting. */
-async function startStep<T>(what: string, address: string, variable: string, start: () => Promise<T>): Promise<T> {
-  try {
-    return await start();
-  } catch (e) {
-    throw new Error(`${what} cannot start on ${address}: ${errorText(e)} (set ${variable})`);
+function printEndpoints(out: (line: string) => void, config: Config, supervisor: Supervisor, endpoints: Endpoints, demo: DemoSetup, path: string): void {
+  const pid = (name: 'internal-db' | 'web' | 'file-host') => String(supervisor.service(name).pid);
+  const { internalDb: c, web: w, ftp: f } = config.services;
+  const db = supervisor.endpoints('internal-db');
+  const web = supervisor.endpoints('web');
+  const file = supervisor.endpoints('file-host');
+  out(c.mode === 'listen'
+    ? `internal-db (pid ${pid('internal-db')}) listening on commlink ${c.host}:${String(db.commlinkPort)}, database ${c.dbPath}`
+    : `internal-db (pid ${pid('internal-db')}) dialling the web host at ${c.dialHost}:${String(web.dialPort)}, database ${c.dbPath}`);
+  out(`web host (pid ${pid('web')}): commlink for file hosts on ${w.host}:${String(web.commlinkPort)}`);
+  out(`portal: ${endpoints.web}/   (sign in as ${endpoints.demo.customer.login}; REST API ${endpoints.api}/, OpenAPI ${endpoints.api}/openapi.json)`);
+  out(`file host ${endpoints.fileHost.name} (pid ${pid('file-host')}): HTTP downloads at ${endpoints.fileHost.http}/files/…, repository ${f.repositoryDir}`);
+  out(`SFTP: sftp -P ${String(file.sftpPort)} ${endpoints.demo.customer.login}@${f.host}   (${endpoints.sftp})`);
+  out(`FTP:  ${endpoints.ftp}   (explicit FTPS offered: curl --ssl-reqd -k)`);
+  if (endpoints.download) {
+    out(`demo download (${DEMO.product} ${DEMO.versions.at(-1)!}, staged for ${endpoints.demo.customer.login}, ticket valid ${w.ticketTtlSeconds} s):`);
+    out(`  ${endpoints.download}`);
   }
+  if (demo.secrets) {
+    out(`demo logins${demo.created ? ' (new demo data)' : ''}; kept in ${demo.secretsPath} (mode 0600), stored only hashed in the database:`);
+    out(`  customer ${demo.secrets.customer}, password: ${demo.secrets.password}`);
+    out(`  customerToken: ${demo.secrets.customerToken}`);
+    out(`  vendorToken: ${demo.secrets.vendorToken}`);
+    out(`  adminToken: ${demo.secrets.adminToken}`);
+  } else {
+    out(`demo logins: not known (the demo data predates ${demo.secretsPath}); set a password with the admin CLI`);
+  }
+  out(`endpoints: ${path}`);
+  out('Ctrl-C stops all three.');
 }
 
 runIfEntryPoint(import.meta.url, (argv) => main(argv));

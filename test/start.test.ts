@@ -1,82 +1,113 @@
-import { execFile, spawn } from 'node:child_process';
-import { promisify } from 'node:util';
+import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { stat } from 'node:fs/promises';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
 import test from 'ava';
 import { CommlinkClient, KeyBag } from '../lib/commlink/index.js';
 import { readKeyBagFile } from '../lib/commlink/keybag-file.js';
 import { silentLogger } from '../lib/log/logger.js';
 import { demoArtifactContent } from '../services/internal-db/demo.js';
+import { waitFor } from './helpers/chain.js';
 import { readRemote, sftpConnect } from './helpers/sftp.js';
+import { alive, startSystem } from './helpers/start-process.js';
 
-const startScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'start.js');
+const DEMO_PATH = '/acme-db/2.0.0/acme-db-2.0.0-linux-x64.tar.gz';
+const passiveBase = 29000 + Math.floor(Math.random() * 4) * 200;
 
-test('npm start sets up secrets, runs internal-db, web host (portal, API, gateway) and file host on loopback, serves the demo download, and stops cleanly on SIGTERM', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'ffs-start-'));
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const child = spawn(process.execPath, [startScript], {
-    env: {
-      ...process.env,
-      FFS_DATA_DIR: dataDir,
-      FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: '0',
-      FFS_SERVICES__WEB__COMMLINK_PORT: '0',
-      FFS_SERVICES__WEB__PORT: '0',
-      FFS_SERVICES__FTP__HTTP_PORT: '0',
-      FFS_SERVICES__FTP__HTTP_WORKERS: '1',
-      FFS_SERVICES__FTP__SFTP_PORT: '0',
-      FFS_SERVICES__FTP__FTP_PORT: '0',
-      FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MIN: String(29000 + Math.floor(Math.random() * 45) * 20),
-      FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MAX: '29999',
-      FFS_LOG__LEVEL: 'warn',
-    },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  let stdout = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  t.teardown(() => void child.kill('SIGKILL')); // never leave it running if the test fails early
-  while (!stdout.includes('Ctrl-C stops')) {
-    if (child.exitCode !== null) t.fail(`start exited early: ${stdout}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-  const port = Number(/listening on commlink 127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]);
-  t.true(port > 0);
-  const keys = await readKeyBagFile(join(dataDir, 'secrets', 'keybag'));
+async function json<T>(url: string, token: string): Promise<{ status: number; body: T }> {
+  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
+  return { status: res.status, body: (await res.json()) as T };
+}
+
+test('npm start sets up everything, runs the three services in their own processes, writes endpoints.json, serves the demo over HTTP, FTP and SFTP, and stops them all on SIGTERM', async (t) => {
+  const system = await startSystem(t, passiveBase);
+  const stdout = system.stdout();
+  const endpoints = await system.endpoints();
+  t.is((await stat(join(system.dataDir, 'endpoints.json'))).mode & 0o777, 0o600, 'endpoints.json holds secrets: mode 0600');
+  t.regex(endpoints.web, /^http:\/\/127\.0\.0\.1:\d+$/);
+  t.regex(endpoints.ftp, /^ftp:\/\/demo@127\.0\.0\.1:\d+\/$/);
+  t.regex(endpoints.sftp, /^sftp:\/\/demo@127\.0\.0\.1:\d+\/$/);
+  t.regex(endpoints.download ?? '', /^http:\/\/127\.0\.0\.1:\d+\/files\/\S+$/);
+  t.is(endpoints.demo.customer.login, 'demo');
+  const { password, apiToken: customerToken } = endpoints.demo.customer as { password: string; apiToken: string };
+  t.true(stdout.includes(`portal: ${endpoints.web}/`) && stdout.includes(password) && stdout.includes(endpoints.ftp));
+  // Three processes, none of them the supervisor.
+  const pids = Object.values(endpoints.services).map((s) => s.pid as number);
+  t.is(new Set(pids).size, 3);
+  t.false(pids.includes(system.child.pid!));
+  t.true(pids.every(alive));
+
+  const keys = await readKeyBagFile(join(system.dataDir, 'secrets', 'keybag'));
   t.false(stdout.includes(keys[0]!.toString('base64')), 'no key is printed');
-  const client = new CommlinkClient({ host: '127.0.0.1', port, bag: new KeyBag(keys), log: silentLogger });
-  const reply = await client.request('db.info', {}, { timeoutMs: 5000 });
-  t.is(reply.schemaVersion, 1);
-  t.is(reply.customers, 1, 'a fresh database gets the demo data');
-  const password = /password: (\S+)/.exec(stdout)?.[1] as string;
-  const login = await client.request('auth.check', { login: 'demo', password, protocol: 'http', clientAddress: '127.0.0.1' }, { timeoutMs: 10_000 });
-  t.like(login, { customer: { login: 'demo' } });
+  const dbPort = Number(/listening on commlink 127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]);
+  const client = new CommlinkClient({ host: '127.0.0.1', port: dbPort, bag: new KeyBag(keys), log: silentLogger });
+  t.like(await client.request('db.info', {}, { timeoutMs: 5000 }), { schemaVersion: 1, customers: 1 });
+  t.like(await client.request('auth.check', { login: 'demo', password, protocol: 'http', clientAddress: '127.0.0.1' }, { timeoutMs: 10_000 }), { customer: { login: 'demo' } });
   await client.close();
-  // The demo download works: the artifact's bytes are in the repository, staged, and served.
-  const url = /^  (http:\/\/\S+\/files\/\S+)$/m.exec(stdout)?.[1] as string;
-  const res = await fetch(url);
-  t.is(res.status, 200);
+
+  // The demo download over HTTP (the link in endpoints.json), SFTP and FTP.
+  const res = await fetch(endpoints.download!);
   const body = Buffer.from(await res.arrayBuffer());
+  t.is(res.status, 200);
   t.true(body.equals(demoArtifactContent('2.0.0')));
   t.is(res.headers.get('x-checksum-sha256'), createHash('sha256').update(body).digest('hex'));
-  // And over SFTP, with the demo login.
-  const sftpPort = Number(/sftp -P (\d+) demo@/.exec(stdout)?.[1]);
+  const sftpPort = Number(new URL(endpoints.sftp).port);
   const { sftp, close } = await sftpConnect({ port: sftpPort, username: 'demo', password });
-  t.true((await readRemote(sftp, '/acme-db/2.0.0/acme-db-2.0.0-linux-x64.tar.gz')).equals(demoArtifactContent('2.0.0')));
+  t.true((await readRemote(sftp, DEMO_PATH)).equals(demoArtifactContent('2.0.0')));
   close();
-  // And over FTP (curl, passive mode).
-  const ftpPort = Number(/ftp:\/\/demo@127\.0\.0\.1:(\d+)\//.exec(stdout)?.[1]);
-  const viaFtp = await promisify(execFile)('curl', ['-sS', '--fail', `ftp://demo:${encodeURIComponent(password)}@127.0.0.1:${ftpPort}/acme-db/2.0.0/acme-db-2.0.0-linux-x64.tar.gz`], { encoding: 'buffer', maxBuffer: 4 * 1024 * 1024 });
+  const ftpPort = Number(new URL(endpoints.ftp).port);
+  const viaFtp = await promisify(execFile)('curl', ['-sS', '--fail', `ftp://demo:${encodeURIComponent(password)}@127.0.0.1:${ftpPort}${DEMO_PATH}`], { encoding: 'buffer', maxBuffer: 4 * 1024 * 1024 });
   t.true(viaFtp.stdout.equals(demoArtifactContent('2.0.0')));
-  // The portal and the API answer, and the demo customer token lists the demo downloads.
-  const portal = /^portal: (http:\/\/\S+)\/ /m.exec(stdout)?.[1] as string;
-  t.is((await fetch(`${portal}/readyz`)).status, 200);
-  const customerToken = /customerToken: (\S+)/.exec(stdout)?.[1] as string;
-  const downloads = (await (await fetch(`${portal}/api/v1/downloads`, { headers: { authorization: `Bearer ${customerToken}` } })).json()) as { artifacts: { version: string }[] };
-  t.deepEqual(downloads.artifacts.map((a) => a.version), ['2.0.0', '1.0.0']);
-  child.kill('SIGTERM');
-  t.is(await exited, 0);
-  t.regex(stdout, /SIGTERM: closing/);
+  // The portal and the API, with the demo tokens.
+  t.is((await fetch(`${endpoints.web}/readyz`)).status, 200);
+  t.is((await fetch(`${endpoints.web}/`)).status, 200);
+  const downloads = await json<{ artifacts: { version: string }[] }>(`${endpoints.api}/downloads`, customerToken);
+  t.deepEqual(downloads.body.artifacts.map((a) => a.version), ['2.0.0', '1.0.0']);
+  t.is((await json(`${endpoints.api}/products`, endpoints.demo.vendor.apiToken!)).status, 200);
+  t.is((await json(`${endpoints.api}/file-hosts`, endpoints.demo.adminToken!)).status, 200);
+
+  system.child.kill('SIGTERM');
+  t.is(await system.exited, 0);
+  t.regex(system.stdout(), /SIGTERM: closing/);
+  t.false(pids.some(alive), 'every service has stopped');
+});
+
+test('a crashed service is restarted on the same ports while the others keep serving; a killed supervisor takes its services with it', async (t) => {
+  const system = await startSystem(t, passiveBase + 100);
+  const first = await system.endpoints();
+  const token = first.demo.customer.apiToken!;
+  const password = first.demo.customer.password!;
+  const downloads = await json<{ artifacts: { artifactId: number; version: string }[] }>(`${first.api}/downloads`, token);
+  const artifact = downloads.body.artifacts.find((a) => a.version === '2.0.0')!;
+
+  // The file host dies: the web host keeps answering (and says it is not ready), then the file host is back.
+  process.kill(first.services['file-host'].pid!, 'SIGKILL');
+  await waitFor(async () => (await fetch(`${first.web}/readyz`)).status === 503, 20_000, 'the web host to notice');
+  t.is((await json(`${first.api}/downloads`, token)).status, 200, 'the API keeps serving without a file host');
+  await waitFor(async () => (await system.endpoints()).services['file-host'].restarts === 1, 30_000, 'the file host to be restarted');
+  await waitFor(async () => (await fetch(`${first.web}/readyz`)).status === 200, 30_000, 'the file host to register again');
+  const second = await system.endpoints();
+  t.not(second.services['file-host'].pid, first.services['file-host'].pid);
+  t.is(second.services.web.pid, first.services.web.pid, 'the web host was not restarted');
+  t.is(second.sftp, first.sftp, 'the same ports');
+  t.true(system.stdout().includes('file-host restarted'));
+  const link = await json<{ url: string }>(`${first.api}/artifacts/${artifact.artifactId}/link`, token);
+  t.is(link.status, 200);
+  t.true(Buffer.from(await (await fetch(link.body.url)).arrayBuffer()).equals(demoArtifactContent('2.0.0')));
+  const { sftp, close } = await sftpConnect({ port: Number(new URL(second.sftp).port), username: 'demo', password });
+  t.true((await readRemote(sftp, DEMO_PATH)).equals(demoArtifactContent('2.0.0')));
+  close();
+
+  // The internal-db dies: it comes back on its port with its data, and the web host reconnects.
+  process.kill(first.services['internal-db'].pid!, 'SIGKILL');
+  await waitFor(async () => (await system.endpoints()).services['internal-db'].restarts === 1, 30_000, 'the internal-db to be restarted');
+  await waitFor(async () => (await fetch(`${first.web}/readyz`)).status === 200, 30_000, 'the web host to reconnect');
+  t.is((await json(`${first.api}/downloads`, token)).status, 200);
+
+  // The supervisor is killed outright: each service sees its IPC channel close and stops.
+  const pids = Object.values((await system.endpoints()).services).map((s) => s.pid!);
+  system.child.kill('SIGKILL');
+  await waitFor(() => !pids.some(alive), 20_000, 'the services to stop with their supervisor');
+  t.pass();
 });

@@ -31,7 +31,7 @@ export function main(): Promise<number> {
       commlink: { ...optionsFromConfig(config.commlink), bag: new KeyBag(await readKeyBagFile(config.commlink.keyBagPath)) },
       log,
     });
-  });
+  }, (host) => ({ name: host.name, url: host.httpUrl, httpPort: host.httpAddress.port, ftpPort: host.ftpAddress?.port ?? null, sftpPort: host.sftpAddress?.port ?? null }));
 }
 
 if (isEntryPoint(import.meta.url)) {

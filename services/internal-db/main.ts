@@ -13,7 +13,7 @@ export function main(): Promise<number> {
     const c = config.services.internalDb;
     const bag = new KeyBag(await readKeyBagFile(config.commlink.keyBagPath));
     return InternalDbService.start({ ...c, listenHost: c.host, listenPort: c.commlinkPort, commlink: { ...optionsFromConfig(config.commlink), bag }, log });
-  });
+  }, (db) => ({ commlinkPort: db.address?.port ?? null }));
 }
 
 if (isEntryPoint(import.meta.url)) {

@@ -32,7 +32,11 @@ export async function webOptionsFromConfig(config: Config, log: Logger): Promise
 }
 
 export function main(): Promise<number> {
-  return runService('web', async (config, log) => WebService.start(await webOptionsFromConfig(config, log)));
+  return runService(
+    'web',
+    async (config, log) => WebService.start(await webOptionsFromConfig(config, log)),
+    (web) => ({ url: web.httpUrl, port: web.httpAddress?.port ?? null, commlinkPort: web.commlinkAddress.port, dialPort: web.db.dialAddress?.port ?? null }),
+  );
 }
 
 if (isEntryPoint(import.meta.url)) {

@@ -1,0 +1,73 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ExecutionContext } from 'ava';
+import type { Endpoints } from '../../scripts/start/endpoints.js';
+
+const startScript = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'start.js');
+
+export interface StartedSystem {
+  readonly child: ChildProcess;
+  readonly dataDir: string;
+  /** Everything the supervisor printed so far. */
+  stdout(): string;
+  readonly exited: Promise<number | null>;
+  endpoints(): Promise<Endpoints>;
+}
+
+/** Runs `npm start`'s script (the supervisor) on port 0 everywhere, in a fresh data directory, until it says it is up. */
+export async function startSystem(t: ExecutionContext, passivePortMin: number, env: Record<string, string> = {}): Promise<StartedSystem> {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ffs-start-'));
+  const child = spawn(process.execPath, [startScript], {
+    env: {
+      ...process.env,
+      FFS_DATA_DIR: dataDir,
+      FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: '0',
+      FFS_SERVICES__WEB__COMMLINK_PORT: '0',
+      FFS_SERVICES__WEB__PORT: '0',
+      FFS_SERVICES__FTP__HTTP_PORT: '0',
+      FFS_SERVICES__FTP__HTTP_WORKERS: '1',
+      FFS_SERVICES__FTP__SFTP_PORT: '0',
+      FFS_SERVICES__FTP__SFTP_WORKERS: '1',
+      FFS_SERVICES__FTP__FTP_PORT: '0',
+      FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MIN: String(passivePortMin),
+      FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MAX: String(passivePortMin + 99),
+      FFS_LOG__LEVEL: 'warn',
+      ...env,
+    },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  t.teardown(async () => {
+    child.kill('SIGKILL'); // never left running when a test fails early (its services follow: their IPC channel closes)
+    await rm(dataDir, { recursive: true, force: true });
+  });
+  const deadline = Date.now() + 90_000;
+  while (!stdout.includes('Ctrl-C stops all three')) {
+    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`start did not come up (exit ${String(child.exitCode)}):\n${stdout}\n${stderr}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return {
+    child,
+    dataDir,
+    stdout: () => stdout,
+    exited,
+    endpoints: async () => JSON.parse(await readFile(join(dataDir, 'endpoints.json'), 'utf8')) as Endpoints,
+  };
+}
+
+/** True while a process with this id exists. */
+export function alive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
