@@ -1,6 +1,9 @@
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { once } from 'node:events';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { connect, createServer, type AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
@@ -110,4 +113,40 @@ test('a crashed service is restarted on the same ports while the others keep ser
   system.child.kill('SIGKILL');
   await waitFor(() => !pids.some(alive), 20_000, 'the services to stop with their supervisor');
   t.pass();
+});
+
+test('npm start refuses a bad setting naming it (exit 2), and a port in use stops what it started and exits 1 naming the service', async (t) => {
+  const script = new URL('../scripts/start.js', import.meta.url).pathname;
+  const run = (env: Record<string, string>) =>
+    promisify(execFile)(process.execPath, [script], { env: { ...process.env, FFS_LOG__LEVEL: 'warn', ...env }, timeout: 60_000 }).then(
+      () => ({ code: 0, stderr: '' }),
+      (e: { code: number; stderr: string }) => ({ code: e.code, stderr: e.stderr }),
+    );
+  const bad = await run({ FFS_SERVICES__WEB__PORT: 'eighty' });
+  t.is(bad.code, 2);
+  t.regex(bad.stderr, /services\.web\.port/);
+
+  const dataDir = await mkdtemp(join(tmpdir(), 'ffs-start-busy-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const busy = createServer().listen(0, '127.0.0.1');
+  await once(busy, 'listening');
+  t.teardown(() => void busy.close());
+  const dbPort = 39_100 + Math.floor(Math.random() * 800);
+  const inUse = await run({
+    FFS_DATA_DIR: dataDir,
+    FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: String(dbPort),
+    FFS_SERVICES__WEB__COMMLINK_PORT: '0',
+    FFS_SERVICES__WEB__PORT: String((busy.address() as AddressInfo).port),
+  });
+  t.is(inUse.code, 1);
+  t.regex(inUse.stderr, /web exited before it was ready/);
+  t.notRegex(inUse.stderr, /restarting/, 'a first start that fails is not retried');
+  // The internal-db it had started is gone: its port is free.
+  const probe = connect(dbPort, '127.0.0.1');
+  const outcome = await new Promise<string | undefined>((resolve) => {
+    probe.once('connect', () => resolve('connected'));
+    probe.once('error', (e: NodeJS.ErrnoException) => resolve(e.code));
+  });
+  probe.destroy();
+  t.is(outcome, 'ECONNREFUSED');
 });

@@ -42,6 +42,7 @@ export class ServiceProcess extends EventEmitter {
   #child: ChildProcess | undefined;
   #ready: ReadyMessage | undefined;
   #stopping = false;
+  #everReady = false;
   #restarts = 0;
   #failuresInARow = 0;
   #startedAt = 0;
@@ -82,6 +83,7 @@ export class ServiceProcess extends EventEmitter {
         if (!isReadyMessage(message) || this.#child !== child) return;
         clearTimeout(timer);
         this.#ready = message;
+        this.#everReady = true;
         log.info(`${name} is ready`, { pid: message.pid, endpoints: message.endpoints });
         this.emit('ready', message);
         resolve(message);
@@ -95,7 +97,8 @@ export class ServiceProcess extends EventEmitter {
           this.#ready = undefined;
         }
         if (!wasReady) reject(new Error(`${name} exited before it was ready (${describeExit({ code, signal })})`));
-        if (!this.#stopping) this.#crashed({ code, signal }, wasReady);
+        // A first run that fails is the caller's to report; once a run has served, deaths are restarted.
+        if (!this.#stopping && this.#everReady) this.#crashed({ code, signal }, wasReady);
       });
     });
   }
