@@ -37,7 +37,7 @@ function run(entry: string, env: Record<string, string>): { child: ChildProcess;
 test('the three services run as separate processes, joined by configuration, and stop cleanly on SIGTERM', async (t) => {
   const dataDir = await mkdtemp(join(tmpdir(), 'ffs-split-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const io = { env: { FFS_DATA_DIR: dataDir, FFS_RSA__BITS: '2048' }, out: () => {}, err: () => {} };
+  const io = { env: { FFS_DATA_DIR: dataDir, FFS_RSA__BITS: '2048' }, stdout: () => {}, stderr: () => {} };
   t.is(await genKeybag([], io), 0);
   t.is(await genRsa([], io), 0);
   t.is(await genHostKeys([], io), 0);
