@@ -14,7 +14,7 @@ async function objectFiles(chain: Chain): Promise<string[]> {
   return out.sort();
 }
 
-const tmpFiles = (chain: Chain) => readdir(join(chain.fileDir, 'repository', 'tmp'));
+const tmpFiles = (chain: Chain) => readdir(chain.fileHost.repo.tmpDir); // the host's own tmp/<name>/
 
 function inboxRequest(chain: Chain, body: Record<string, unknown>) {
   const web = chain.web;

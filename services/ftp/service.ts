@@ -172,7 +172,7 @@ export class FileHostService {
     const hashPool = new HashPool();
     let service: FileHostService | undefined;
     try {
-      const repo = await Repository.open(options.repositoryDir, hashPool, options.log);
+      const repo = await Repository.open(options.repositoryDir, hashPool, options.log, options.name);
       const linkable = await checkLinkable(repo.tmpDir, options.areasDir, options.allowCrossDevice);
       if (!linkable) options.log.warn('repository and areas are on different filesystems: staging will copy', { repository: options.repositoryDir, areas: options.areasDir });
       service = new FileHostService(options, { hashPool, repo, linkable });

@@ -17,8 +17,14 @@ export interface FileHostEntry {
 
 /**
  * The file hosts connected to this web host. A file host dials in and registers (name, download
- * URL); it leaves when its connection closes (its heartbeat stops). The web host sends it orders
- * (stage, ingest …) over that same connection.
+ * URL); it leaves when its connection closes: the host closed it, its process died (the socket
+ * closes), or it fell silent past the heartbeat timeout (a frozen process or a cut network keeps the
+ * socket open; the commlink's heartbeat closes it). The web host sends it orders (stage, ingest …)
+ * over that same connection.
+ *
+ * Invariant: `pick` and `has` only ever name a host whose connection is open; an entry leaves the
+ * registry (and 'left' is emitted, once) as soon as its connection closes or a new registration of
+ * the same name replaces it.
  *
  * Events: 'registered' (entry), 'left' (entry).
  */
@@ -39,6 +45,11 @@ export class FileHostRegistry extends EventEmitter {
         throw WebErrors.CONFLICT(`file host name ${name} is in use by ${previous.peer.remoteAddress}; give each file host its own services.ftp.name`, { field: 'name' });
       }
       previous.peer.close(1000).catch(() => {});
+    }
+    if (previous) {
+      // What was staged and signed for the old registration (its URLs) must not outlive it.
+      this.#hosts.delete(name);
+      this.emit('left', previous);
     }
     const entry: FileHostEntry = { name, httpUrl: urls.httpUrl, ftpUrl: urls.ftpUrl, sftpUrl: urls.sftpUrl, peer, since: new Date() };
     this.#hosts.set(name, entry);
@@ -62,10 +73,18 @@ export class FileHostRegistry extends EventEmitter {
     return [...this.#hosts.values()];
   }
 
-  /** The named file host, or (no name) the longest-connected one. */
-  pick(name?: string): FileHostEntry {
-    const entry = name === undefined ? [...this.#hosts.values()].sort((a, b) => a.since.getTime() - b.since.getTime())[0] : this.#hosts.get(name);
-    if (!entry || entry.peer.closed) throw WebErrors.NO_FILE_HOST(name === undefined ? 'no file host is connected' : `file host ${name} is not connected`, { host: name ?? null });
+  /**
+   * The named file host, or (no name) the longest-connected one not in `except` (hosts that just
+   * failed a request): a host stays picked while it lives, so a customer's stagings stay on one
+   * host, and the survivor takes over when it leaves.
+   */
+  pick(name?: string, except: ReadonlySet<string> = new Set()): FileHostEntry {
+    const live = (e: FileHostEntry | undefined): e is FileHostEntry => e !== undefined && !e.peer.closed;
+    const entry =
+      name === undefined
+        ? [...this.#hosts.values()].filter((e) => live(e) && !except.has(e.name)).sort((a, b) => a.since.getTime() - b.since.getTime())[0]
+        : this.#hosts.get(name);
+    if (!live(entry)) throw WebErrors.NO_FILE_HOST(name === undefined ? 'no file host is connected' : `file host ${name} is not connected`, { host: name ?? null });
     return entry;
   }
 

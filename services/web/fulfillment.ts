@@ -1,6 +1,6 @@
 import type { Readable } from 'node:stream';
 import semver from 'semver';
-import type { Body } from '../../lib/commlink/index.js';
+import { isError, type Body } from '../../lib/commlink/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { TicketSigning } from '../../lib/tickets/index.js';
 import { WebErrors } from './errors.js';
@@ -103,7 +103,10 @@ export class Fulfillment {
     this.#log = options.log;
     this.#staged = new StagedCache(options.stagedCacheMs ?? 10_000);
     this.#tickets = new TicketReuse(Math.min(60_000, this.#ticketTtlMs / 10));
-    options.fileHosts.on('left', (entry: FileHostEntry) => this.#staged.dropHost(entry.name));
+    options.fileHosts.on('left', (entry: FileHostEntry) => {
+      this.#staged.dropHost(entry.name);
+      this.#tickets.dropHost(entry.name);
+    });
   }
 
   /** The artifacts the customer may download now (newest release first within a product). */
@@ -139,10 +142,9 @@ export class Fulfillment {
     if (artifacts.length === 0) throw WebErrors.NOT_ENTITLED(`${customer} is not entitled to ${product} ${version}`, { customer, product, version });
     const eula = artifacts.find((a) => !a.eulaAccepted);
     if (eula) throw WebErrors.EULA_REQUIRED(`${product} ${version}: the EULA must be accepted first`, { eulaId: eula.eulaId });
-    const fileHost = this.#fileHosts.pick(host);
     const entitled = [...new Map(all.map((a) => [`${a.product}\u0000${a.version}`, { product: a.product, version: a.version }])).values()];
     const items = artifacts.map((a) => ({ objectId: a.objectId, product, version, filename: a.filename }));
-    const reply = await this.#fileHosts.request(fileHost, 'stage', { customer, items, entitled });
+    const { fileHost, reply } = await this.#stageOnSomeHost(host, { customer, items, entitled });
     await this.#db.request('staging.record', { customer, product, version, host: fileHost.name });
     const files = await Promise.all(
       (reply.files as { path: string; method: string; size: number }[]).map(async (f, n) => {
@@ -157,6 +159,34 @@ export class Fulfillment {
     if (fileHost.sftpUrl) staged.sftpUrl = `${withLogin(fileHost.sftpUrl, customer)}${where}`;
     this.#staged.set(customer, `${product}\u0000${version}`, fileHost.name, staged);
     return staged;
+  }
+
+  /**
+   * Has a file host stage `body`: the named one, or (no name) the one `pick` chooses, and when that
+   * one cannot be reached (it died or froze while the request was in flight: its connection closes
+   * at the heartbeat timeout at the latest) the next live one. Staging is idempotent, so asking
+   * again elsewhere is safe. With no host left, the last ERR_GATEWAY_UNAVAILABLE (or
+   * ERR_NO_FILE_HOST) is the answer.
+   */
+  async #stageOnSomeHost(host: string | undefined, body: Body): Promise<{ fileHost: FileHostEntry; reply: Body }> {
+    const failed = new Set<string>();
+    let lastFailure: unknown;
+    for (;;) {
+      let fileHost: FileHostEntry;
+      try {
+        fileHost = this.#fileHosts.pick(host, failed);
+      } catch (err) {
+        throw lastFailure ?? err;
+      }
+      try {
+        return { fileHost, reply: await this.#fileHosts.request(fileHost, 'stage', body) };
+      } catch (err) {
+        if (host !== undefined || !isUnavailable(err)) throw err;
+        this.#log.warn('staging failed over: the file host did not answer', { host: fileHost.name, customer: body.customer, err });
+        failed.add(fileHost.name);
+        lastFailure = err;
+      }
+    }
   }
 
   /**
@@ -181,7 +211,7 @@ export class Fulfillment {
    * staging costs no second signature.
    */
   #signedLink(customer: string, host: string, path: string, artifactId: number): Promise<{ url: string; expiresAt: number }> {
-    return this.#tickets.get(`${customer}\u0000${host}\u0000${path}\u0000${artifactId}`, async () => {
+    return this.#tickets.get(host, `${customer}\u0000${path}\u0000${artifactId}`, async () => {
       const expiresAt = Math.floor((Date.now() + this.#ticketTtlMs) / 1000) * 1000;
       return { url: await this.downloadUrl(customer, path, { artifactId, host, expiresAt }), expiresAt };
     });
@@ -246,6 +276,11 @@ export class Fulfillment {
     if (expect.size !== undefined) body.size = expect.size;
     return this.#fileHosts.request(this.#fileHosts.pick(host), 'ingest', body, { stream: source, timeoutMs: 3_600_000 });
   }
+}
+
+/** True for the error of a file host that did not answer (as opposed to one it answered). */
+function isUnavailable(err: unknown): boolean {
+  return isError(err, WebErrors.GATEWAY_UNAVAILABLE);
 }
 
 /** `ftp://host:port` → `ftp://login@host:port`. */

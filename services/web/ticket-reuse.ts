@@ -7,26 +7,36 @@ type SignedLink = { url: string; expiresAt: number };
  * they are young: a link signed up to `reuseMs` ago still has nearly its whole lifetime, and
  * handing it out again spares an RSA signature (the dearest step of a link) and lets the file
  * host's ticket cache hit. Entitlements are still checked before every reuse; a prune or a yank
- * clears everything. Concurrent requests for one key share one signature.
+ * clears everything; a file host that leaves takes its links with it (its URL may change when it
+ * comes back, and a link to a dead host must never be handed out). Concurrent requests for one key
+ * share one signature.
  */
 export class TicketReuse {
   readonly #reuseMs: number;
-  readonly #entries = new ExpiringMap<Promise<SignedLink>>(100_000);
+  /** By file host name, then by customer and file. */
+  readonly #byHost = new Map<string, ExpiringMap<Promise<SignedLink>>>();
 
   constructor(reuseMs: number) {
     this.#reuseMs = reuseMs;
   }
 
-  get(key: string, sign: () => Promise<SignedLink>): Promise<SignedLink> {
-    const reused = this.#entries.get(key);
+  get(host: string, key: string, sign: () => Promise<SignedLink>): Promise<SignedLink> {
+    let entries = this.#byHost.get(host);
+    const reused = entries?.get(key);
     if (reused) return reused;
+    if (!entries) this.#byHost.set(host, (entries = new ExpiringMap(100_000)));
     const value = sign();
-    this.#entries.set(key, value, Date.now() + this.#reuseMs);
-    value.catch(() => this.#entries.delete(key));
+    entries.set(key, value, Date.now() + this.#reuseMs);
+    value.catch(() => entries.delete(key));
     return value;
   }
 
+  /** Forgets every link to `host` (it left). */
+  dropHost(host: string): void {
+    this.#byHost.delete(host);
+  }
+
   clear(): void {
-    this.#entries.clear();
+    this.#byHost.clear();
   }
 }

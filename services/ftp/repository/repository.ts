@@ -11,6 +11,9 @@ import type { HashPool } from './hash-pool.js';
 /** An object id: the lowercase hex SHA-256 of its bytes. */
 export const OBJECT_ID = /^[0-9a-f]{64}$/;
 
+/** A repository owner: a file host name (services.ftp.name), safe as one folder name. */
+const OWNER = /^[a-z0-9][a-z0-9.-]{0,62}$/;
+
 export interface IngestExpectation {
   /** The SHA-256 the bytes must have (lowercase hex). */
   sha256?: string;
@@ -28,8 +31,14 @@ export interface IngestResult {
 /**
  * The content-addressed repository: read-only objects (mode 0444) named by their SHA-256, at
  * `objects/<first two hex>/<id>`. Copies made when an object reaches the filesystem's link-count
- * limit sit beside it as `<id>.<n>`. Partial ingests live in `tmp/` under a random name and are
- * either linked into place whole or removed; `tmp/` is emptied at start, so a crash leaves nothing.
+ * limit sit beside it as `<id>.<n>`. Partial ingests live in `tmp/<owner>/` under a random name and
+ * are either linked into place whole or removed; that folder is emptied at start, so a crash leaves
+ * nothing.
+ *
+ * Several file hosts may share one repository (a shared volume): each has its own `tmp/<owner>/`
+ * (its name), so one starting never removes another's ingest in progress, and an object any of
+ * them stored is found by its path; the digest index is a cache of this process, filled as
+ * objects are found.
  */
 export class Repository {
   readonly dir: string;
@@ -39,17 +48,22 @@ export class Repository {
   readonly #hashPool: HashPool;
   readonly #log: Logger;
 
-  private constructor(dir: string, hashPool: HashPool, log: Logger) {
+  private constructor(dir: string, hashPool: HashPool, log: Logger, owner: string) {
     this.dir = dir;
     this.objectsDir = join(dir, 'objects');
-    this.tmpDir = join(dir, 'tmp');
+    this.tmpDir = owner === '' ? join(dir, 'tmp') : join(dir, 'tmp', owner);
     this.#hashPool = hashPool;
     this.#log = log;
   }
 
-  /** Opens (creating if needed) the repository at `dir`, clears leftovers, indexes the objects. */
-  static async open(dir: string, hashPool: HashPool, log: Logger): Promise<Repository> {
-    const repo = new Repository(dir, hashPool, log);
+  /**
+   * Opens (creating if needed) the repository at `dir`, clears this owner's leftovers, indexes the
+   * objects. `owner` (a file host name: a-z 0-9 . -) names its temporary folder; without one the
+   * whole of `tmp/` is this process's (a repository no other host shares).
+   */
+  static async open(dir: string, hashPool: HashPool, log: Logger, owner = ''): Promise<Repository> {
+    if (owner !== '' && !OWNER.test(owner)) throw FileHostErrors.INVALID_INPUT(`not a file host name: ${JSON.stringify(owner).slice(0, 80)}`, { field: 'name' });
+    const repo = new Repository(dir, hashPool, log, owner);
     await mkdir(repo.objectsDir, { recursive: true, mode: 0o755 });
     await rm(repo.tmpDir, { recursive: true, force: true });
     await mkdir(repo.tmpDir, { recursive: true, mode: 0o700 });
@@ -62,10 +76,15 @@ export class Repository {
     return join(this.objectsDir, objectId.slice(0, 2), objectId);
   }
 
-  /** The object's stats, or ERR_NOT_FOUND. */
+  /**
+   * The object's stats, or ERR_NOT_FOUND. An object found here is indexed (another file host
+   * sharing the repository may have stored it since this one started).
+   */
   async statObject(objectId: string): Promise<Stats> {
     try {
-      return await stat(this.objectPath(objectId));
+      const stats = await stat(this.objectPath(objectId));
+      this.digests.set(stats, objectId);
+      return stats;
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ENOENT') throw FileHostErrors.NOT_FOUND(`no object ${objectId} in the repository`, { objectId });
       throw err;

@@ -1,0 +1,175 @@
+/** The services as real child processes, configured by FFS_* variables, for tests that kill or freeze them. */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { ExecutionContext } from 'ava';
+import { CommlinkClient, KeyBag } from '../../lib/commlink/index.js';
+import { readKeyBagFile } from '../../lib/commlink/keybag-file.js';
+import { silentLogger } from '../../lib/log/logger.js';
+import { main as genHostKeys } from '../../scripts/gen-host-keys.js';
+import { main as genKeybag } from '../../scripts/gen-keybag.js';
+import { main as genRsa } from '../../scripts/gen-rsa.js';
+import { main as genSessionKey } from '../../scripts/gen-session-key.js';
+
+const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
+
+/** The entry points, by service. */
+export const ENTRY = { 'internal-db': 'services/internal-db/main.js', web: 'services/web/main.js', 'file-host': 'services/ftp/main.js' } as const;
+
+/** Short heartbeats, so a frozen peer is dropped within two seconds (the defaults take 15 s). */
+export const FAST_HEARTBEAT = {
+  FFS_COMMLINK__HEARTBEAT_INTERVAL_MS: '250',
+  FFS_COMMLINK__HEARTBEAT_TIMEOUT_MS: '2000',
+  FFS_COMMLINK__RECONNECT_MIN_MS: '50',
+  FFS_COMMLINK__RECONNECT_MAX_MS: '500',
+};
+
+/** A port free at the time of asking (the service binds it a moment later). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const { port } = server.address() as { port: number };
+      server.close(() => resolve(port));
+    });
+  });
+}
+
+/** A fresh data directory with every secret the services read (key bag, RSA, host keys, session key). */
+export async function makeDataDir(t: ExecutionContext, prefix = 'ffs-proc-'): Promise<string> {
+  const dataDir = await mkdtemp(join(tmpdir(), prefix));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const io = { env: { FFS_DATA_DIR: dataDir, FFS_RSA__BITS: '2048' }, stdout: () => {}, stderr: () => {} };
+  for (const gen of [genKeybag, genRsa, genHostKeys, genSessionKey]) {
+    if ((await gen([], io)) !== 0) throw new Error(`${gen.name} failed for ${dataDir}`);
+  }
+  return dataDir;
+}
+
+/** Most of a process's log kept (the tail), for assertions and failure messages. */
+const LOG_LIMIT = 4 * 1024 * 1024;
+
+export interface ServiceProcess {
+  readonly name: string;
+  readonly child: ChildProcess;
+  /** What it has logged (stderr), the last few MiB. */
+  log(): string;
+  /** Resolves with the exit code (null when a signal ended it). */
+  readonly exited: Promise<number | null>;
+  /** True once it has exited. */
+  readonly gone: boolean;
+  /**
+   * Sends a signal to the process and everything it started (its workers): the whole host dies
+   * (SIGKILL) or freezes (SIGSTOP) at once, as when a machine fails.
+   */
+  signal(signal: NodeJS.Signals): void;
+}
+
+/**
+ * Starts a service as a child process in a process group of its own, with `env` over the test's
+ * environment. Teardown kills the group (a frozen one too).
+ */
+export function startService(t: ExecutionContext, name: string, entry: keyof typeof ENTRY, env: Record<string, string>): ServiceProcess {
+  const child = spawn(process.execPath, [join(dist, ENTRY[entry])], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  let log = '';
+  let gone = false;
+  child.stderr!.on('data', (chunk: Buffer) => {
+    log += chunk.toString();
+    if (log.length > LOG_LIMIT) log = log.slice(-LOG_LIMIT / 2);
+  });
+  const exited = new Promise<number | null>((resolve) =>
+    child.once('exit', (code) => {
+      gone = true;
+      resolve(code);
+    }),
+  );
+  const signal = (sig: NodeJS.Signals): void => {
+    if (child.pid === undefined) return;
+    try {
+      process.kill(-child.pid, sig);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err; // the group is gone already
+    }
+  };
+  t.teardown(async () => {
+    signal('SIGKILL');
+    await exited;
+  });
+  return {
+    name,
+    child,
+    log: () => log,
+    exited,
+    get gone() {
+      return gone;
+    },
+    signal,
+  };
+}
+
+/** A commlink client to the internal-db (as the admin CLI talks to it), with the data dir's key bag. */
+export async function internalDbClient(t: ExecutionContext, dataDir: string, port: number): Promise<{ call: (op: string, body?: Record<string, unknown>) => Promise<Record<string, unknown>>; client: CommlinkClient }> {
+  const bag = new KeyBag(await readKeyBagFile(join(dataDir, 'secrets', 'keybag')));
+  const client = new CommlinkClient({ host: '127.0.0.1', port, bag, log: silentLogger, reconnectMinMs: 50, reconnectMaxMs: 500 });
+  t.teardown(() => client.close(0));
+  const call = (op: string, body: Record<string, unknown> = {}) => client.request(op, body as never, { timeoutMs: 20_000 }) as Promise<Record<string, unknown>>;
+  return { call, client };
+}
+
+/** The last `chars` characters of a process's log, for a failure message. */
+export function tail(p: ServiceProcess, chars = 3000): string {
+  return `--- ${p.name} (last of its log) ---\n${p.log().slice(-chars)}`;
+}
+
+export interface Backbone {
+  dataDir: string;
+  /** The environment every service of this test shares (data dir, ports, heartbeats). */
+  env: Record<string, string>;
+  db: ServiceProcess;
+  web: ServiceProcess;
+  /** The web host's HTTP base URL (portal and API). */
+  webUrl: string;
+  dbPort: number;
+  /** Asks the internal-db directly over the commlink (as the admin CLI does). */
+  call: (op: string, body?: Record<string, unknown>) => Promise<Record<string, unknown>>;
+}
+
+/**
+ * The internal-db and the web host as processes on fresh ports, sharing a fresh data dir; resolves
+ * once the web host answers and the internal-db answers over the commlink.
+ */
+export async function startBackbone(t: ExecutionContext, extraEnv: Record<string, string> = {}): Promise<Backbone> {
+  const dataDir = await makeDataDir(t);
+  const [dbPort, webCommlinkPort, webPort] = [await freePort(), await freePort(), await freePort()];
+  const env = {
+    FFS_DATA_DIR: dataDir,
+    FFS_LOG__LEVEL: 'info',
+    FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: String(dbPort),
+    FFS_SERVICES__INTERNAL_DB__SCRYPT_LOG_N: '14',
+    FFS_SERVICES__WEB__COMMLINK_PORT: String(webCommlinkPort),
+    FFS_SERVICES__WEB__PORT: String(webPort),
+    FFS_SERVICES__WEB__API_TOKEN_CACHE_SECONDS: '0',
+    ...FAST_HEARTBEAT,
+    ...extraEnv,
+  };
+  const db = startService(t, 'internal-db', 'internal-db', env);
+  const web = startService(t, 'web', 'web', env);
+  const webUrl = `http://127.0.0.1:${webPort}`;
+  const { call } = await internalDbClient(t, dataDir, dbPort);
+  await call('vendor.list');
+  await waitUntil(async () => (await fetch(`${webUrl}/healthz`).catch(() => undefined))?.ok === true, 20_000, () => `the web host to answer\n${tail(web)}`);
+  return { dataDir, env, db, web, webUrl, dbPort, call };
+}
+
+/** Polls `predicate` every 25 ms until it holds; past `timeoutMs` fails with `what()` (evaluated then). */
+export async function waitUntil(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await predicate())) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
