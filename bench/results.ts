@@ -1,5 +1,6 @@
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { comparisonsOf, verdict, type Comparison } from './summary/digest.js';
 
 /** One figure of a benchmark, as written to bench/results/<name>.json. */
 export interface Result {
@@ -15,15 +16,39 @@ export interface Result {
   better?: 'higher' | 'lower';
   /** Every run's value, the value being their median. */
   runs?: number[];
+  /**
+   * 'baseline' when the peer is another configuration of the project (e.g. "no pool"), not
+   * another program: the summary then lists the row among headline numbers, not comparisons.
+   */
+  peerKind?: 'baseline';
 }
 
-export function verdict(r: Result): string {
-  if (r.target === undefined) return '';
-  const ok = r.better === 'lower' ? r.value <= r.target : r.value >= r.target;
-  return ok ? 'met' : 'MISSED';
+/** What bench/results/<name>.json holds. */
+export interface ResultsFile {
+  benchmark: string;
+  title: string;
+  /** When the benchmark ran (ISO 8601). */
+  measuredAt: string;
+  results: Result[];
+  /** The rows with a peer program, normalized for bench/results/summary.md (derived from `results`). */
+  comparisons: Comparison[];
 }
 
-function fmt(n: number | undefined): string {
+export function resultsFile(benchmark: string, title: string, measuredAt: string, results: Result[]): ResultsFile {
+  return { benchmark, title, measuredAt, results, comparisons: comparisonsOf(benchmark, results) };
+}
+
+/**
+ * Reads bench/results/<name>.json. Files written before `ResultsFile` hold only the array of
+ * results; their date is then `fallbackDate` and their comparisons are derived here.
+ */
+export async function readResultsFile(path: string, benchmark: string, fallbackDate: string): Promise<ResultsFile> {
+  const parsed = JSON.parse(await readFile(path, 'utf8')) as ResultsFile | Result[];
+  if (Array.isArray(parsed)) return resultsFile(benchmark, benchmark, fallbackDate, parsed);
+  return { ...parsed, comparisons: parsed.comparisons ?? comparisonsOf(benchmark, parsed.results) };
+}
+
+export function formatNumber(n: number | undefined): string {
   if (n === undefined) return '';
   if (Math.abs(n) >= 1000) return Math.round(n).toLocaleString('en-US');
   return n.toFixed(n >= 100 ? 0 : n >= 10 ? 1 : 2);
@@ -32,7 +57,7 @@ function fmt(n: number | undefined): string {
 export function toMarkdown(title: string, intro: string, results: Result[]): string {
   const rows = results.map(
     (r) =>
-      `| ${r.metric} | ${fmt(r.value)} ${r.unit} | ${r.peer ?? ''} | ${r.peerValue === undefined ? '' : `${fmt(r.peerValue)} ${r.unit}`} | ${r.ratio === undefined ? '' : r.ratio.toFixed(2) + '×'} | ${r.target === undefined ? '' : `${r.better === 'lower' ? '≤' : '≥'} ${fmt(r.target)}`} | ${verdict(r)} |`,
+      `| ${r.metric} | ${formatNumber(r.value)} ${r.unit} | ${r.peer ?? ''} | ${r.peerValue === undefined ? '' : `${formatNumber(r.peerValue)} ${r.unit}`} | ${r.ratio === undefined ? '' : r.ratio.toFixed(2) + '×'} | ${r.target === undefined ? '' : `${r.better === 'lower' ? '≤' : '≥'} ${formatNumber(r.target)}`} | ${verdict(r)} |`,
   );
   return `# ${title}\n\n${intro}\n\n| metric | value (median) | peer | peer value | ratio | target | |\n|---|---|---|---|---|---|---|\n${rows.join('\n')}\n`;
 }
@@ -64,13 +89,14 @@ ${rows}
 </svg>\n`;
 }
 
-function escapeXml(text: string): string {
+export function escapeXml(text: string): string {
   return text.replace(/&/g, '&amp;').replace(/</g, '&lt;').replace(/>/g, '&gt;');
 }
 
 export async function writeResults(dir: string, name: string, title: string, intro: string, results: Result[]): Promise<void> {
   await mkdir(dir, { recursive: true });
-  await writeFile(join(dir, `${name}.json`), JSON.stringify(results, null, 2) + '\n');
+  const file = resultsFile(name, title, new Date().toISOString(), results);
+  await writeFile(join(dir, `${name}.json`), JSON.stringify(file, null, 2) + '\n');
   await writeFile(join(dir, `${name}.md`), toMarkdown(title, intro, results) + `\n![chart](${name}.svg)\n`);
   await writeFile(join(dir, `${name}.svg`), toSvg(title, results));
 }

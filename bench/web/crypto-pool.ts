@@ -246,7 +246,7 @@ function rows(label: string, samples: Sample[], base: Sample[] | undefined, with
       metric: `${label}: ${suffix}`,
       unit,
       value,
-      ...(peerValue !== undefined ? { peer: 'no pool', peerValue, ratio: value / peerValue } : {}),
+      ...(peerValue !== undefined ? { peer: 'no pool', peerValue, ratio: value / peerValue, peerKind: 'baseline' as const } : {}),
       ...(better === 'lower' ? { better } : {}),
       runs: round1(values),
     };
@@ -275,7 +275,7 @@ export async function main(): Promise<Result[]> {
       metric: `SHA-256 of a file on disk, ${name === 'main' ? 'main thread' : 'in the pool'}: hashed`,
       unit: 'MB/s',
       value: median(sha[name].hashMBs),
-      ...(name === 'pool' ? { peer: 'main thread', peerValue: median(sha.main.hashMBs), ratio: median(sha.pool.hashMBs) / median(sha.main.hashMBs) } : {}),
+      ...(name === 'pool' ? { peer: 'main thread', peerValue: median(sha.main.hashMBs), ratio: median(sha.pool.hashMBs) / median(sha.main.hashMBs), peerKind: 'baseline' as const } : {}),
       runs: round1(sha[name].hashMBs),
     });
     results.push(hashRow('main'), ...rows('SHA-256 on the main thread', sha.main.samples, undefined, false));

@@ -105,7 +105,7 @@ export async function main(): Promise<Result[]> {
         { metric: `${label}: full path, p99 latency`, unit: 'ms', value: median(p99[0]), peer: peerName, peerValue: median(p99[1]), ratio: median(p99[0]) / median(p99[1]), better: 'lower', runs: p99[0].map((v) => Math.round(v * 10) / 10) },
         { metric: `${label}: the 303 alone (autocannon), requests/s`, unit: 'req/s', value: median(rps[0]), peer: peerName, peerValue: median(rps[1]), ratio: median(rps[0]) / median(rps[1]), runs: rps[0].map(Math.round) },
         { metric: `${label}: the download alone (autocannon), requests/s`, unit: 'req/s', value: median(hopRps[0]), peer: peerName, peerValue: median(hopRps[1]), ratio: median(hopRps[0]) / median(hopRps[1]), runs: hopRps[0].map(Math.round) },
-        { metric: `${label}: errors in all rounds`, unit: '', value: errors },
+        { metric: `${label}: errors in all rounds`, unit: '', value: errors, target: 0, better: 'lower' },
       );
     }
   } finally {
