@@ -7,8 +7,8 @@
 import test, { type ExecutionContext } from 'ava';
 import { Client } from 'basic-ftp';
 import { createHash, randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
-import { get, type IncomingMessage } from 'node:http';
+import { open, writeFile } from 'node:fs/promises';
+import { get, request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { uploadFile } from './helpers/api.js';
@@ -44,6 +44,7 @@ interface Cluster extends Backbone {
   /** Where each file host serves, as it registered. */
   urls: Map<string, HostInfo>;
   admin: string;
+  vendor: string;
   customer: string;
   artifact: { id: number; sha256: string; filename: string; path: string };
   api(method: string, path: string, options?: { token?: string; json?: unknown }): Promise<Answer>;
@@ -130,6 +131,7 @@ async function startCluster(t: ExecutionContext): Promise<Cluster> {
     hosts,
     urls,
     admin,
+    vendor,
     customer,
     artifact: { id, sha256, filename, path: `/${RELEASE.product}/${RELEASE.version}/${filename}` },
     api,
@@ -310,6 +312,52 @@ test.serial('SFTP: the host serving a read freezes (SIGSTOP); after the heartbea
   t.is(sha256(head, rest), cluster.artifact.sha256, 'the joined bytes are the file');
 
   await assertOnlySurvivor(t, cluster, survivor);
+});
+
+test.serial('an upload in flight to a file host that freezes is answered 503 ERR_GATEWAY_UNAVAILABLE at the heartbeat timeout, never hangs; the next upload goes to the survivor, which stages and serves it', async (t) => {
+  const cluster = await startCluster(t);
+  const release = `/api/v1/products/${RELEASE.product}/releases/1.1.0`;
+  t.is((await cluster.api('POST', `/api/v1/products/${RELEASE.product}/releases`, { token: cluster.vendor, json: { version: '1.1.0' } })).status, 201);
+  const size = 16 * MiB;
+  const content = randomBytes(size);
+  const put = request(`${cluster.webUrl}${release}/artifacts/acme-db-1.1.0.iso`, {
+    method: 'PUT',
+    agent: false,
+    headers: { authorization: `Bearer ${cluster.vendor}`, 'content-type': 'application/octet-stream', 'content-length': String(size) },
+  });
+  put.on('error', () => {}); // the web host may stop reading once it has answered
+  const answered = new Promise<{ status: number; body: Record<string, unknown> }>((resolve) =>
+    put.on('response', (res) => {
+      void res.toArray().then((chunks) => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, unknown> }));
+    }),
+  );
+  await new Promise<void>((resolve) => put.write(content.subarray(0, 4 * MiB), () => resolve()));
+  // The web host relays uploads to the longest-connected file host: file-a. It freezes mid-upload.
+  cluster.hosts.get(HOSTS[0])!.signal('SIGSTOP');
+  const frozenAt = Date.now();
+  put.end(content.subarray(4 * MiB));
+  const refused = await answered;
+  put.destroy();
+  t.is(refused.status, 503, JSON.stringify(refused.body));
+  t.is((refused.body.error as { code?: string } | undefined)?.code, 'ERR_GATEWAY_UNAVAILABLE', JSON.stringify(refused.body));
+  t.regex((refused.body.error as { message: string }).message, /file host file-a did not answer/);
+  t.true(Date.now() - frozenAt < 15_000, 'answered at the heartbeat timeout');
+  await waitDropped(cluster, HOSTS[0]);
+
+  // Uploaded again: stored by the survivor, published, staged and served there.
+  const file = join(cluster.dataDir, 'artifact-1.1.0.bin');
+  await writeFile(file, content);
+  const sha = sha256(content);
+  const upload = await uploadFile(`${cluster.webUrl}${release}/artifacts/acme-db-1.1.0.iso`, cluster.vendor, file, size, { 'x-checksum-sha256': sha });
+  t.is(upload.status, 201, JSON.stringify(upload.body));
+  t.is((await cluster.api('POST', `${release}/publish`, { token: cluster.vendor })).status, 200);
+  const { artifacts } = (await cluster.api('GET', '/api/v1/downloads', { token: cluster.customer })).body as { artifacts: { artifactId: number; version: string }[] };
+  const id = artifacts.find((a) => a.version === '1.1.0')!.artifactId;
+  const link = await cluster.api('GET', `/api/v1/artifacts/${id}/link`, { token: cluster.customer });
+  t.is(link.body.host, HOSTS[1]);
+  const res = await httpGet(link.body.url as string);
+  t.is(res.statusCode, 200);
+  t.is(sha256(Buffer.concat(await res.toArray())), sha);
 });
 
 /** Reads `bytes` (at least) from the start of a remote file, 256 KiB at a time, in order. */

@@ -199,10 +199,17 @@ export class Fulfillment {
     if (!artifact) throw WebErrors.NOT_ENTITLED(`${customer} is not entitled to artifact ${artifactId} (or it does not exist)`, { artifactId });
     if (!artifact.eulaAccepted) throw WebErrors.EULA_REQUIRED(`${artifact.product} ${artifact.version}: the EULA must be accepted first`, { eulaId: artifact.eulaId });
     const key = `${artifact.product}\u0000${artifact.version}`;
-    const staged = this.#staged.get(customer, key, (name) => this.#fileHosts.has(name)) ?? (await this.#measured(performance.now(), this.#stageFrom(all, customer, artifact.product, artifact.version, undefined)));
-    const file = staged.files.find((f) => f.artifactId === artifactId)!;
-    const { url, expiresAt } = await this.#signedLink(customer, staged.host, file.path, artifactId);
-    return { url, expiresAt: new Date(expiresAt).toISOString(), artifactId, filename: file.filename, size: file.size, sha256: file.sha256, host: staged.host };
+    for (let attempt = 1; ; attempt++) {
+      const staged = this.#staged.get(customer, key, (name) => this.#fileHosts.has(name)) ?? (await this.#measured(performance.now(), this.#stageFrom(all, customer, artifact.product, artifact.version, undefined)));
+      const file = staged.files.find((f) => f.artifactId === artifactId)!;
+      try {
+        const { url, expiresAt } = await this.#signedLink(customer, staged.host, file.path, artifactId);
+        return { url, expiresAt: new Date(expiresAt).toISOString(), artifactId, filename: file.filename, size: file.size, sha256: file.sha256, host: staged.host };
+      } catch (err) {
+        // Its file host left between the staging and the signature: stage once more, elsewhere.
+        if (attempt > 1 || !isError(err, WebErrors.NO_FILE_HOST)) throw err;
+      }
+    }
   }
 
   /**

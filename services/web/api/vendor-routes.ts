@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { RemoteError } from '../../../lib/commlink/index.js';
+import { isError, RemoteError } from '../../../lib/commlink/index.js';
 import { WebErrors } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
 import { created, ok, route, type ApiRoute } from './define.js';
@@ -112,6 +112,10 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
         try {
           stored = await fulfillment.ingest(upload.source, { ...(checksum ? { sha256: checksum } : {}), ...(upload.declared !== undefined ? { size: upload.declared } : {}) });
         } catch (err) {
+          // A file host that died or froze mid-upload (its link closed or timed out) stops the relay too:
+          // that is ours to answer (503, try again), not a cut-off upload. A relay stopped because the
+          // client went away is ERR_STREAM_ABORTED, and a cut-off upload below.
+          if (isError(err, WebErrors.GATEWAY_UNAVAILABLE) && err.details.cause !== 'ERR_STREAM_ABORTED') throw err;
           const cut = upload.failure();
           if (cut && (cut as { code?: string }).code === 'ERR_BODY_TOO_LARGE') throw cut;
           if (cut) throw WebErrors.UPLOAD_INCOMPLETE(`the upload was cut off after ${upload.bytes()} bytes; nothing was stored`);
