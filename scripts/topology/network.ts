@@ -6,7 +6,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { namesOf, networksOverlap, planTopology, HOST_ROLES, type TopologyOptions, type TopologyPlan } from './plan.js';
 import { rulesFor } from './rules.js';
-import { CommandError, ip, run } from './shell.js';
+import { CommandError, ip, nftIn, run, systemTool } from './shell.js';
 
 /** A topology that is up: its plan, and how to take it down again. */
 export interface Topology extends TopologyPlan {
@@ -34,9 +34,10 @@ export class TopologyError extends Error {
 export async function checkPrerequisites(): Promise<void> {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push(`root (running as uid ${String(process.getuid?.())}; network namespaces need CAP_SYS_ADMIN and CAP_NET_ADMIN)`);
-  for (const [tool, args, pkg] of [['ip', ['-V'], 'iproute2'], ['nft', ['-v'], 'nftables']] as const) {
+  for (const [tool, args, pkg, banner] of [['ip', ['-V'], 'iproute2', /iproute2/], ['nft', ['-v'], 'nftables', /^nftables/]] as const) {
     try {
-      await run(tool, args);
+      const version = await run(systemTool(tool), args);
+      if (!banner.test(version.trim())) missing.push(`${tool} (package ${pkg}): ${systemTool(tool)} is something else (${JSON.stringify(version.trim().slice(0, 60))})`);
     } catch (e) {
       missing.push(`${tool} (package ${pkg}): ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -100,7 +101,7 @@ async function build(plan: TopologyPlan): Promise<void> {
   await ip('-n', ns.lan, 'link', 'set', 'dev', 'customer', 'master', 'br0', 'up');
   await ip('addr', 'add', cidr(addresses.customer), 'dev', plan.customerInterface);
   await ip('link', 'set', 'dev', plan.customerInterface, 'up');
-  for (const role of HOST_ROLES) await run('ip', ['netns', 'exec', ns[role], 'nft', '-f', '-'], rulesFor(plan, role));
+  for (const role of HOST_ROLES) await nftIn(ns[role], ['-f', '-'], rulesFor(plan, role));
 }
 
 /**
