@@ -12,6 +12,7 @@ import { readKeyBagFile } from '../lib/commlink/keybag-file.js';
 import { silentLogger } from '../lib/log/logger.js';
 import { demoArtifactContent } from '../services/internal-db/demo.js';
 import { waitFor } from './helpers/chain.js';
+import { freePort } from './helpers/processes.js';
 import { readRemote, sftpConnect } from './helpers/sftp.js';
 import { alive, startSystem } from './helpers/start-process.js';
 
@@ -113,6 +114,27 @@ test('a crashed service is restarted on the same ports while the others keep ser
   system.child.kill('SIGKILL');
   await waitFor(() => !pids.some(alive), 20_000, 'the services to stop with their supervisor');
   t.pass();
+});
+
+test('in reverse-dial mode the internal-db dials the web host; when the web host dies it comes back on the same ports and both the internal-db and the file host find it again', async (t) => {
+  const system = await startSystem(t, passiveBase + 200, { FFS_SERVICES__INTERNAL_DB__MODE: 'dial', FFS_SERVICES__INTERNAL_DB__DIAL_PORT: String(await freePort()) });
+  t.regex(system.stdout(), /internal-db \(pid \d+\) dialling the web host at 127\.0\.0\.1:\d+/);
+  const first = await system.endpoints();
+  const token = first.demo.customer.apiToken!;
+  t.is((await fetch(first.download!)).status, 200);
+  process.kill(first.services.web.pid!, 'SIGKILL');
+  await waitFor(async () => (await system.endpoints()).services.web.restarts === 1, 30_000, 'the web host to be restarted');
+  await waitFor(async () => (await fetch(`${first.web}/readyz`).catch(() => ({ status: 0 }))).status === 200, 30_000, 'the internal-db and the file host to reconnect');
+  const second = await system.endpoints();
+  t.not(second.services.web.pid, first.services.web.pid);
+  t.is(second.services['internal-db'].pid, first.services['internal-db'].pid, 'the internal-db kept running');
+  t.is(second.services['file-host'].pid, first.services['file-host'].pid, 'the file host kept running');
+  const downloads = await json<{ artifacts: { artifactId: number; version: string }[] }>(`${first.api}/downloads`, token);
+  t.is(downloads.status, 200);
+  const link = await json<{ url: string }>(`${first.api}/artifacts/${downloads.body.artifacts[0]!.artifactId}/link`, token);
+  t.true(Buffer.from(await (await fetch(link.body.url)).arrayBuffer()).equals(demoArtifactContent('2.0.0')));
+  system.child.kill('SIGTERM');
+  t.is(await system.exited, 0);
 });
 
 test('npm start refuses a bad setting naming it (exit 2), and a port in use stops what it started and exits 1 naming the service', async (t) => {
