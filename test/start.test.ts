@@ -24,7 +24,7 @@ async function json<T>(url: string, token: string): Promise<{ status: number; bo
   return { status: res.status, body: (await res.json()) as T };
 }
 
-test('npm start sets up everything, runs the three services in their own processes, writes endpoints.json, serves the demo over HTTP, FTP and SFTP, and stops them all on SIGTERM', async (t) => {
+test('npm start sets up everything, runs the three services in their own processes, writes endpoints.json, serves the demo over HTTP, FTP and SFTP, stops them all on SIGTERM, and started again keeps its secrets and demo logins', async (t) => {
   const system = await startSystem(t, passiveBase);
   const stdout = system.stdout();
   const endpoints = await system.endpoints();
@@ -75,6 +75,15 @@ test('npm start sets up everything, runs the three services in their own process
   t.is(await system.exited, 0);
   t.regex(system.stdout(), /SIGTERM: closing/);
   t.false(pids.some(alive), 'every service has stopped');
+
+  // Started again on the same data: nothing is regenerated, and the same demo logins still work.
+  const again = await startSystem(t, passiveBase, {}, system.dataDir);
+  t.regex(again.stdout(), /key bag exists/);
+  const second = await again.endpoints();
+  t.deepEqual(second.demo, endpoints.demo);
+  t.true(Buffer.from(await (await fetch(second.download!)).arrayBuffer()).equals(demoArtifactContent('2.0.0')));
+  again.child.kill('SIGTERM');
+  t.is(await again.exited, 0);
 });
 
 test('a crashed service is restarted on the same ports while the others keep serving; a killed supervisor takes its services with it', async (t) => {

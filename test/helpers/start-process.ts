@@ -17,9 +17,9 @@ export interface StartedSystem {
   endpoints(): Promise<Endpoints>;
 }
 
-/** Runs `npm start`'s script (the supervisor) on port 0 everywhere, in a fresh data directory, until it says it is up. */
-export async function startSystem(t: ExecutionContext, passivePortMin: number, env: Record<string, string> = {}): Promise<StartedSystem> {
-  const dataDir = await mkdtemp(join(tmpdir(), 'ffs-start-'));
+/** Runs `npm start`'s script (the supervisor) on port 0 everywhere, in a fresh data directory (or the one given), until it says it is up. */
+export async function startSystem(t: ExecutionContext, passivePortMin: number, env: Record<string, string> = {}, existingDataDir?: string): Promise<StartedSystem> {
+  const dataDir = existingDataDir ?? (await mkdtemp(join(tmpdir(), 'ffs-start-')));
   const child = spawn(process.execPath, [startScript], {
     env: {
       ...process.env,
