@@ -5,6 +5,7 @@ import { Errors, type CommlinkError, type RequestContext } from '../lib/commlink
 import { SUITE_NAMES } from '../lib/commlink/suites/index.js';
 import { makeBag, makeClient, startServer } from './helpers/commlink.js';
 import { patternStream, sha256OfStream } from './helpers/pattern-stream.js';
+import { SLOW_RECEIVER_WINDOW, streamToSlowReceiver } from './helpers/slow-receiver.js';
 
 const MiB = 1024 * 1024;
 
@@ -43,33 +44,10 @@ test('a 256 MiB bulk stream arrives byte-identical, with bounded memory', async 
 });
 
 test('a slow receiver holds the sender to one window: the source is read only as fast as it is consumed', async (t) => {
-  const bag = makeBag();
-  const window = 256 * 1024;
-  let consumed = 0;
-  let produced = 0;
-  let maxAhead = 0;
-  const { server, port } = await startServer({
-    bag,
-    streamWindowBytes: window,
-    handlers: {
-      ingest: async (_body, ctx: RequestContext) =>
-        sha256OfStream(ctx.stream as Readable, async (chunk) => {
-          consumed += chunk.length;
-          maxAhead = Math.max(maxAhead, produced - consumed);
-          await delay(2); // a slow disk
-        }),
-    },
-  });
-  const client = makeClient({ bag, port });
-  t.teardown(async () => {
-    await client.close();
-    await server.close();
-  });
-  const total = 8 * MiB;
-  const reply = await client.request('ingest', {}, { stream: patternStream(total, 16 * 1024, (n) => (produced += n)), timeoutMs: 60_000 });
-  t.is(reply.bytes, total);
+  const { total, bytes, maxAhead } = await streamToSlowReceiver(t);
+  t.is(bytes, total);
   // In flight at most: the window, plus what stream buffers hold on each side (one high-water mark each).
-  t.true(maxAhead <= window * 2 + 64 * 1024, `sender ran ${maxAhead} bytes ahead of the reader`);
+  t.true(maxAhead <= SLOW_RECEIVER_WINDOW * 2 + 64 * 1024, `sender ran ${maxAhead} bytes ahead of the reader`);
 });
 
 for (const suite of SUITE_NAMES) {

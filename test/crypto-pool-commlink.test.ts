@@ -7,6 +7,7 @@ import { CryptoPool } from '../lib/crypto-pool/index.js';
 import { captureLog, makeBag, makeClient, startServer } from './helpers/commlink.js';
 import { LineProxy, type LineHook } from './helpers/line-proxy.js';
 import { patternStream, sha256OfStream } from './helpers/pattern-stream.js';
+import { SLOW_RECEIVER_WINDOW, streamToSlowReceiver } from './helpers/slow-receiver.js';
 
 const MiB = 1024 * 1024;
 
@@ -50,33 +51,9 @@ test('the wire format is unchanged: a pooled sender talks to an inline receiver 
 });
 
 test('flow control holds with the pool: a slow receiver holds the sender to one window', async (t) => {
-  const bag = makeBag();
-  const window = 256 * 1024;
-  let consumed = 0;
-  let produced = 0;
-  let maxAhead = 0;
-  const { server, port } = await startServer({
-    bag,
-    streamWindowBytes: window,
-    chunkCrypto: makePool(t),
-    handlers: {
-      ingest: async (_body, ctx: RequestContext) =>
-        sha256OfStream(ctx.stream as Readable, async (chunk) => {
-          consumed += chunk.length;
-          maxAhead = Math.max(maxAhead, produced - consumed);
-          await delay(2);
-        }),
-    },
-  });
-  const client = makeClient({ bag, port, chunkCrypto: makePool(t, 4) });
-  t.teardown(async () => {
-    await client.close();
-    await server.close();
-  });
-  const total = 8 * MiB;
-  const reply = await client.request('ingest', {}, { stream: patternStream(total, 16 * 1024, (n) => (produced += n)), timeoutMs: 60_000 });
-  t.is(reply.bytes, total);
-  t.true(maxAhead <= window * 2 + 64 * 1024, `sender ran ${maxAhead} bytes ahead of the reader`);
+  const { total, bytes, maxAhead } = await streamToSlowReceiver(t, { server: makePool(t), client: makePool(t, 4) });
+  t.is(bytes, total);
+  t.true(maxAhead <= SLOW_RECEIVER_WINDOW * 2 + 64 * 1024, `sender ran ${maxAhead} bytes ahead of the reader`);
 });
 
 /** A chunk line is long; messages and hellos are short. */
