@@ -7,11 +7,11 @@
 import test, { type ExecutionContext } from 'ava';
 import { Client } from 'basic-ftp';
 import { createHash, randomBytes } from 'node:crypto';
-import { open, writeFile } from 'node:fs/promises';
+import { writeFile } from 'node:fs/promises';
 import { get, request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
-import { uploadFile } from './helpers/api.js';
+import { apiAt, uploadFile, writeRandomFile, type ApiAnswer } from './helpers/api.js';
 import { startBackbone, startService, tail, waitUntil, type Backbone, type ServiceProcess } from './helpers/processes.js';
 import { readRemote, sftpConnect } from './helpers/sftp.js';
 
@@ -33,11 +33,7 @@ interface HostInfo {
   sftpUrl: string | null;
 }
 
-interface Answer {
-  status: number;
-  headers: Headers;
-  body: Record<string, unknown>;
-}
+type Answer = ApiAnswer;
 
 interface Cluster extends Backbone {
   hosts: Map<string, ServiceProcess>;
@@ -62,14 +58,7 @@ interface Cluster extends Backbone {
 async function startCluster(t: ExecutionContext): Promise<Cluster> {
   const backbone = await startBackbone(t);
   const { dataDir, webUrl, call } = backbone;
-  const api = async (method: string, path: string, options: { token?: string; json?: unknown } = {}): Promise<Answer> => {
-    const headers: Record<string, string> = {};
-    if (options.token) headers.authorization = `Bearer ${options.token}`;
-    if (options.json !== undefined) headers['content-type'] = 'application/json';
-    const res = await fetch(`${webUrl}${path}`, { method, headers, body: options.json === undefined ? null : JSON.stringify(options.json), redirect: 'manual', signal: AbortSignal.timeout(30_000) });
-    const text = await res.text();
-    return { status: res.status, headers: res.headers, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} };
-  };
+  const api = (method: string, path: string, options: { token?: string; json?: unknown } = {}): Promise<Answer> => apiAt(webUrl, method, path, { ...options, timeoutMs: 30_000 });
   const admin = (await call('token.create', { kind: 'admin' })).token as string;
   const listHosts = async () => ((await api('GET', '/api/v1/file-hosts', { token: admin })).body.fileHosts as HostInfo[]) ?? [];
   const hosts = new Map<string, ServiceProcess>();
@@ -101,16 +90,7 @@ async function startCluster(t: ExecutionContext): Promise<Cluster> {
   // The vendor publishes through the API: the upload goes to one file host, into the shared repository.
   await call('vendor.create', { name: 'Acme Software' });
   const vendor = (await call('token.create', { kind: 'vendor', owner: 'Acme Software' })).token as string;
-  const artifactPath = join(dataDir, 'artifact.bin');
-  const handle = await open(artifactPath, 'w', 0o600);
-  const hash = createHash('sha256');
-  for (let written = 0; written < SIZE; written += 4 * MiB) {
-    const block = randomBytes(4 * MiB);
-    hash.update(block);
-    await handle.write(block);
-  }
-  await handle.close();
-  const sha256 = hash.digest('hex');
+  const { path: artifactPath, sha256 } = await writeRandomFile(join(dataDir, 'artifact.bin'), SIZE);
   const filename = 'acme-db-1.0.0.iso';
   const ok = (answer: Answer, status: number) => {
     if (answer.status !== status) throw new Error(`expected ${status}, got ${answer.status}: ${JSON.stringify(answer.body)}`);

@@ -6,8 +6,7 @@
  */
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
-import { createReadStream } from 'node:fs';
-import { mkdtemp, open, rm } from 'node:fs/promises';
+import { mkdtemp, rm } from 'node:fs/promises';
 import { randomBytes, randomInt } from 'node:crypto';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
@@ -19,7 +18,7 @@ import { bringUp, checkPrerequisites, type Topology } from '../scripts/topology/
 import { nftIn } from '../scripts/topology/shell.js';
 import { DEFAULT_PORTS, type InternalMode } from '../scripts/topology/plan.js';
 import { START_ORDER } from '../scripts/topology/services.js';
-import { sha256Of, uploadFile } from './helpers/api.js';
+import { apiAt, sha256Of, uploadFile, writeRandomFile } from './helpers/api.js';
 import { waitFor } from './helpers/chain.js';
 import { prepareHostDirs, seedAdminToken } from './helpers/host-dirs.js';
 import { probeTcp, startHostService, type HostProcess } from './helpers/netns.js';
@@ -45,28 +44,6 @@ async function uniqueTopology(mode: InternalMode): Promise<Topology> {
   }
 }
 
-async function rest(base: string, method: string, path: string, options: { token: string; json?: unknown }): Promise<{ status: number; headers: Headers; body: Record<string, unknown>; text: string }> {
-  const headers: Record<string, string> = { authorization: `Bearer ${options.token}` };
-  if (options.json !== undefined) headers['content-type'] = 'application/json';
-  const res = await fetch(`${base}${path}`, { method, headers, body: options.json === undefined ? undefined : JSON.stringify(options.json), redirect: 'manual' });
-  const text = await res.text();
-  let body: Record<string, unknown> = {};
-  try {
-    body = text ? (JSON.parse(text) as Record<string, unknown>) : {};
-  } catch {
-    body = {};
-  }
-  return { status: res.status, headers: res.headers, body, text };
-}
-
-/** Random bytes in a file on the customer/vendor side, and their SHA-256. */
-async function makeArtifact(dir: string): Promise<{ path: string; sha256: string }> {
-  const path = join(dir, 'artifact.bin');
-  const handle = await open(path, 'w', 0o600);
-  for (let written = 0; written < SIZE; written += MiB) await handle.write(randomBytes(MiB));
-  await handle.close();
-  return { path, sha256: (await sha256Of(createReadStream(path))).sha256 };
-}
 
 /** Brings a topology up, starts the services in it, and tears all of it down after the test, failed or not. */
 async function startThreeHosts(t: ExecutionContext, mode: InternalMode): Promise<{ topology: Topology; processes: HostProcess[]; adminToken: string; work: string; webUrl: string }> {
@@ -96,8 +73,8 @@ async function startThreeHosts(t: ExecutionContext, mode: InternalMode): Promise
 
 /** Publish, entitle, stage, and download over HTTP, FTP and SFTP from the customer side; the audit comes back through the web host. */
 async function runTheFlow(t: ExecutionContext, topology: Topology, adminToken: string, work: string, webUrl: string): Promise<void> {
-  const artifact = await makeArtifact(work);
-  const call = (method: string, path: string, token: string, json?: unknown) => rest(webUrl, method, path, { token, json });
+  const artifact = await writeRandomFile(join(work, 'artifact.bin'), SIZE);
+  const call = (method: string, path: string, token: string, json?: unknown) => apiAt(webUrl, method, path, { token, json });
   t.is((await call('POST', '/api/v1/vendors', adminToken, { name: 'Acme Software' })).status, 201);
   const vendor = (await call('POST', '/api/v1/tokens', adminToken, { kind: 'vendor', owner: 'Acme Software' })).body.token as string;
   t.is((await call('POST', '/api/v1/products', vendor, { code: 'acme-db', name: 'Acme DB' })).status, 201);

@@ -1,28 +1,17 @@
 import test from 'ava';
 import { execFile } from 'node:child_process';
-import { createReadStream } from 'node:fs';
-import { open, rm } from 'node:fs/promises';
+import { rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { promisify } from 'node:util';
-import { randomBytes } from 'node:crypto';
 import { generateEd25519 } from '../lib/ssh-keys.js';
-import { api, sha256Of, uploadFile } from './helpers/api.js';
+import { api, sha256Of, uploadFile, writeRandomFile } from './helpers/api.js';
 import { startChain, waitFor } from './helpers/chain.js';
 import { sftpConnect } from './helpers/sftp.js';
 
 const MiB = 1024 * 1024;
 const SIZE = 100 * MiB;
 const PASSWORD = 'correct horse battery';
-
-/** 100 MiB of random bytes written to a file (the vendor's artifact), and its SHA-256. */
-async function makeArtifact(dir: string): Promise<{ path: string; sha256: string }> {
-  const path = join(dir, 'artifact.bin');
-  const handle = await open(path, 'w', 0o600);
-  for (let written = 0; written < SIZE; written += 4 * MiB) await handle.write(randomBytes(4 * MiB));
-  await handle.close();
-  return { path, sha256: (await sha256Of(createReadStream(path))).sha256 };
-}
 
 test('end to end: a vendor publishes 100 MiB through the API, an admin entitles a customer, who downloads it byte-identical over HTTP, FTP and SFTP; the audit shows three complete downloads', async (t) => {
   const passive = 31_000 + Math.floor(Math.random() * 40) * 20;
@@ -33,7 +22,7 @@ test('end to end: a vendor publishes 100 MiB through the API, an admin entitles 
       ftp: { port: 0, passivePortMin: passive, passivePortMax: passive + 19, passiveAddress: '', requireTls: false },
     },
   });
-  const artifact = await makeArtifact(chain.fileDir);
+  const artifact = await writeRandomFile(join(chain.fileDir, 'artifact.bin'), SIZE);
   t.teardown(() => rm(artifact.path, { force: true }));
   await chain.call('vendor.create', { name: 'Acme Software' });
   const admin = (await chain.call('token.create', { kind: 'admin' })).token as string;

@@ -1,5 +1,6 @@
-import { createHash } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
+import { open } from 'node:fs/promises';
 import { request } from 'node:http';
 import type { Chain } from './chain.js';
 
@@ -10,8 +11,22 @@ export interface ApiAnswer {
   text: string;
 }
 
+export interface ApiCallOptions {
+  token?: string;
+  json?: unknown;
+  body?: RequestInit['body'];
+  headers?: Record<string, string>;
+  /** Give up after this long (default: no limit of its own; the test's timeout). */
+  timeoutMs?: number;
+}
+
 /** A real HTTP call to the web host's API (no redirects followed), with a bearer token. */
-export async function api(chain: Chain, method: string, path: string, options: { token?: string; json?: unknown; body?: RequestInit['body']; headers?: Record<string, string> } = {}): Promise<ApiAnswer> {
+export function api(chain: Chain, method: string, path: string, options: ApiCallOptions = {}): Promise<ApiAnswer> {
+  return apiAt(chain.web.httpUrl, method, path, options);
+}
+
+/** The same call to a web host at `baseUrl` (one running as a process, or in a namespace). */
+export async function apiAt(baseUrl: string, method: string, path: string, options: ApiCallOptions = {}): Promise<ApiAnswer> {
   const headers: Record<string, string> = { ...options.headers };
   if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
   let body = options.body;
@@ -19,7 +34,8 @@ export async function api(chain: Chain, method: string, path: string, options: {
     headers['content-type'] ??= 'application/json';
     body = JSON.stringify(options.json);
   }
-  const res = await fetch(`${chain.web.httpUrl}${path}`, { method, headers, body, redirect: 'manual', ...(body instanceof ReadableStream ? { duplex: 'half' } : {}) } as RequestInit);
+  const signal = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
+  const res = await fetch(`${baseUrl}${path}`, { method, headers, body, redirect: 'manual', signal, ...(body instanceof ReadableStream ? { duplex: 'half' } : {}) } as RequestInit);
   const text = await res.text();
   let parsed: Record<string, unknown> = {};
   try {
@@ -59,4 +75,21 @@ export async function sha256Of(source: AsyncIterable<Uint8Array>): Promise<{ sha
     size += chunk.length;
   }
   return { sha256: hash.digest('hex'), size };
+}
+
+/** `size` random bytes written to a file at `path` (a vendor's artifact), with their SHA-256. */
+export async function writeRandomFile(path: string, size: number): Promise<{ path: string; sha256: string }> {
+  const handle = await open(path, 'w', 0o600);
+  const hash = createHash('sha256');
+  try {
+    for (let written = 0; written < size; ) {
+      const block = randomBytes(Math.min(4 * 1024 * 1024, size - written));
+      hash.update(block);
+      await handle.write(block);
+      written += block.length;
+    }
+  } finally {
+    await handle.close();
+  }
+  return { path, sha256: hash.digest('hex') };
 }
