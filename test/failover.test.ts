@@ -12,7 +12,8 @@ import { get, request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { apiAt, uploadFile, writeRandomFile, type ApiAnswer } from './helpers/api.js';
-import { startBackbone, startService, tail, waitUntil, type Backbone, type ServiceProcess } from './helpers/processes.js';
+import { startBackbone, startService, tail, type Backbone, type ServiceProcess } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 import { readRemote, sftpConnect } from './helpers/sftp.js';
 
 const MiB = 1024 * 1024;
@@ -83,7 +84,7 @@ async function startCluster(t: ExecutionContext): Promise<Cluster> {
         FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MAX: String(passive + 9),
       }),
     );
-    await waitUntil(async () => (await listHosts()).some((h) => h.name === name), 30_000, () => `${name} to register\n${logs()}`);
+    await waitFor(async () => (await listHosts()).some((h) => h.name === name), 30_000, () => `${name} to register\n${logs()}`);
   }
   const urls = new Map((await listHosts()).map((h) => [h.name, h]));
 
@@ -127,7 +128,7 @@ function other(name: string): string {
 /** Waits until the web host has dropped `dead` and lists only the survivor (admin API and /readyz). */
 async function waitDropped(cluster: Cluster, dead: string): Promise<void> {
   const survivor = other(dead);
-  await waitUntil(async () => (await cluster.live()).join() === survivor, 20_000, () => `the web host to drop ${dead}\n${cluster.logs()}`);
+  await waitFor(async () => (await cluster.live()).join() === survivor, 20_000, () => `the web host to drop ${dead}\n${cluster.logs()}`);
   const ready = await cluster.api('GET', '/readyz');
   if (ready.status !== 200 || (ready.body.fileHosts as string[]).join() !== survivor) throw new Error(`/readyz: ${JSON.stringify(ready.body)}`);
 }

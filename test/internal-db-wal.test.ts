@@ -7,7 +7,8 @@ import test from 'ava';
 import Database from 'better-sqlite3';
 import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
-import { startBackbone, startService, tail, waitUntil } from './helpers/processes.js';
+import { startBackbone, startService, tail } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 /** Requests kept in flight at once by each kind of writer. */
 const COMMLINK_WRITERS = 12;
@@ -57,7 +58,7 @@ test('SIGKILL of the internal-db while writes are in flight loses nothing acknow
     }
   };
   const writers = [...Array.from({ length: COMMLINK_WRITERS }, commlinkWriter), ...Array.from({ length: API_WRITERS }, apiWriter)];
-  await waitUntil(() => acked.vendors.length >= 200 && acked.customers.length >= 5, 60_000, () => `writes to be acknowledged (${JSON.stringify({ vendors: acked.vendors.length, customers: acked.customers.length })})\n${tail(backbone.db)}`);
+  await waitFor(() => acked.vendors.length >= 200 && acked.customers.length >= 5, 60_000, () => `writes to be acknowledged (${JSON.stringify({ vendors: acked.vendors.length, customers: acked.customers.length })})\n${tail(backbone.db)}`);
 
   // Killed mid-stream: writers are still sending; what was not acknowledged by now may or may not be there.
   backbone.db.signal('SIGKILL');
@@ -93,7 +94,7 @@ test('SIGKILL of the internal-db while writes are in flight loses nothing acknow
   t.is((file.pragma('foreign_key_check') as unknown[]).length, 0);
 
   // The web host dials the internal-db again by itself, and serves reads and writes.
-  await waitUntil(async () => {
+  await waitFor(async () => {
     const ready = await fetch(`${webUrl}/readyz`).catch(() => undefined);
     return ready !== undefined && ((await ready.json()) as { internalDb?: boolean }).internalDb === true;
   }, 20_000, () => `the web host to reconnect to the internal-db\n${tail(backbone.web)}\n${tail(restarted)}`);

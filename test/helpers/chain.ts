@@ -8,6 +8,9 @@ import { silentLogger, type Logger } from '../../lib/log/logger.js';
 import { FileHostService, type FileHostOptions } from '../../services/ftp/service.js';
 import { WebService, type WebHttpSettings } from '../../services/web/service.js';
 import { startInternalDb, type DbFixture } from './internal-db.js';
+import { waitFor } from './wait.js';
+
+export { waitFor };
 
 let keys: { privateKeyPem: string; publicKeyPem: string } | undefined;
 
@@ -86,13 +89,6 @@ export async function startChain(t: ExecutionContext, options: ChainOptions = {}
   return { ...db, web, fileHost, fileDir };
 }
 
-export async function waitFor(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what = 'condition'): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
 
 /**
  * Publishes `acme-db <version>` with one artifact holding `content` (ingested through the web host

@@ -13,6 +13,7 @@ import { main as genHostKeys } from '../../scripts/gen-host-keys.js';
 import { main as genKeybag } from '../../scripts/gen-keybag.js';
 import { main as genRsa } from '../../scripts/gen-rsa.js';
 import { main as genSessionKey } from '../../scripts/gen-session-key.js';
+import { waitFor } from './wait.js';
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -161,15 +162,6 @@ export async function startBackbone(t: ExecutionContext, extraEnv: Record<string
   const webUrl = `http://127.0.0.1:${webPort}`;
   const { call } = await internalDbClient(t, dataDir, dbPort);
   await call('vendor.list');
-  await waitUntil(async () => (await fetch(`${webUrl}/healthz`).catch(() => undefined))?.ok === true, 20_000, () => `the web host to answer\n${tail(web)}`);
+  await waitFor(async () => (await fetch(`${webUrl}/healthz`).catch(() => undefined))?.ok === true, 20_000, () => `the web host to answer\n${tail(web)}`);
   return { dataDir, env, db, web, webUrl, dbPort, call };
-}
-
-/** Polls `predicate` every 25 ms until it holds; past `timeoutMs` fails with `what()` (evaluated then). */
-export async function waitUntil(predicate: () => boolean | Promise<boolean>, timeoutMs: number, what: () => string): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await predicate())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what()}`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
 }
