@@ -5,11 +5,9 @@
  */
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { join } from 'node:path';
-import { silentLogger } from '../lib/log/logger.js';
 import { FileHostService } from '../services/ftp/service.js';
 import { api } from './helpers/api.js';
-import { publish, startChain, ticketKeys, waitFor } from './helpers/chain.js';
+import { chainFileHostOptions, publish, startChain, waitFor } from './helpers/chain.js';
 
 test('a file host restarted at another port: the next link names its new URL, not a reused link to the old one', async (t) => {
   const chain = await startChain(t, { webHttp: {} });
@@ -30,25 +28,7 @@ test('a file host restarted at another port: the next link names its new URL, no
   t.is(gone.status, 503);
   t.is((gone.body.error as { code: string }).code, 'ERR_NO_FILE_HOST', 'no link to a host that is gone');
 
-  const restarted = await FileHostService.start({
-    name: 'file-1',
-    host: '127.0.0.1',
-    httpPort: 0,
-    publicHttpUrl: '',
-    repositoryDir: join(chain.fileDir, 'repository'),
-    areasDir: join(chain.fileDir, 'areas'),
-    inboxDir: join(chain.fileDir, 'inbox'),
-    allowCrossDevice: false,
-    auditBatchSize: 50,
-    auditFlushMs: 50,
-    ticketCacheEntries: 1000,
-    openFileCacheMs: 1000,
-    httpWorkers: 1,
-    ticketPublicKeyPem: ticketKeys().publicKeyPem,
-    web: { host: '127.0.0.1', port: chain.web.commlinkAddress.port },
-    commlink: { bag: chain.bag, reconnectMinMs: 20, reconnectMaxMs: 200 },
-    log: silentLogger,
-  });
+  const restarted = await FileHostService.start(chainFileHostOptions(chain));
   t.teardown(() => restarted.close(0));
   t.not(restarted.httpUrl, chain.fileHost.httpUrl);
   await waitFor(() => chain.web.fileHosts.has('file-1'), 5000, 'file-1 to register again');

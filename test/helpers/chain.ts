@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import type { ExecutionContext } from 'ava';
+import type { KeyBag } from '../../lib/commlink/index.js';
 import { silentLogger, type Logger } from '../../lib/log/logger.js';
 import { FileHostService, type FileHostOptions } from '../../services/ftp/service.js';
 import { WebService, type WebHttpSettings } from '../../services/web/service.js';
@@ -41,11 +42,37 @@ export interface ChainOptions {
   log?: Logger;
 }
 
+/**
+ * A file host's options in the chain (HTTP only, on port 0, in `fileDir`, dialling `web`): what
+ * startChain runs, and what a test uses to start that file host again.
+ */
+export function chainFileHostOptions(at: { fileDir: string; bag: KeyBag; web: WebService; log?: Logger }): FileHostOptions {
+  return {
+    name: 'file-1',
+    host: '127.0.0.1',
+    httpPort: 0,
+    publicHttpUrl: '',
+    repositoryDir: join(at.fileDir, 'repository'),
+    areasDir: join(at.fileDir, 'areas'),
+    inboxDir: join(at.fileDir, 'inbox'),
+    allowCrossDevice: false,
+    auditBatchSize: 50,
+    auditFlushMs: 50,
+    ticketCacheEntries: 1000,
+    openFileCacheMs: 1000,
+    httpWorkers: 1,
+    ticketPublicKeyPem: ticketKeys().publicKeyPem,
+    web: { host: '127.0.0.1', port: at.web.commlinkAddress.port },
+    commlink: { bag: at.bag, reconnectMinMs: 20, reconnectMaxMs: 200 },
+    log: at.log ?? silentLogger,
+  };
+}
+
 /** The real chain on loopback: internal-db ← web (gateway) ← file host, each on port 0. */
 export async function startChain(t: ExecutionContext, options: ChainOptions = {}): Promise<Chain> {
   const db = await startInternalDb(t);
   const log = options.log ?? silentLogger;
-  const { privateKeyPem, publicKeyPem } = ticketKeys();
+  const { privateKeyPem } = ticketKeys();
   const web = await WebService.start({
     host: '127.0.0.1',
     commlinkPort: 0,
@@ -59,23 +86,7 @@ export async function startChain(t: ExecutionContext, options: ChainOptions = {}
   await web.db.waitConnected(5000);
   const fileDir = await mkdtemp(join(tmpdir(), 'ffs-files-'));
   const fileHost = await FileHostService.start({
-    name: 'file-1',
-    host: '127.0.0.1',
-    httpPort: 0,
-    publicHttpUrl: '',
-    repositoryDir: join(fileDir, 'repository'),
-    areasDir: join(fileDir, 'areas'),
-    inboxDir: join(fileDir, 'inbox'),
-    allowCrossDevice: false,
-    auditBatchSize: 50,
-    auditFlushMs: 50,
-    ticketCacheEntries: 1000,
-    openFileCacheMs: 1000,
-    httpWorkers: 1,
-    ticketPublicKeyPem: publicKeyPem,
-    web: { host: '127.0.0.1', port: web.commlinkAddress.port },
-    commlink: { bag: db.bag, reconnectMinMs: 20, reconnectMaxMs: 200 },
-    log,
+    ...chainFileHostOptions({ fileDir, bag: db.bag, web, log }),
     ...options.fileHost,
     // Every login checked through the chain, unless a test asks for the login cache.
     sessions: { loginCacheSeconds: 0, ...options.fileHost?.sessions },
