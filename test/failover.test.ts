@@ -121,6 +121,13 @@ async function startCluster(t: ExecutionContext): Promise<Cluster> {
   };
 }
 
+/** The customer stages the release (POST /api/v1/stagings), which must succeed: the answer names the host. */
+async function stageRelease(t: ExecutionContext, cluster: Cluster): Promise<Answer> {
+  const staged = await cluster.api('POST', '/api/v1/stagings', { token: cluster.customer, json: RELEASE });
+  t.is(staged.status, 201, JSON.stringify(staged.body));
+  return staged;
+}
+
 function other(name: string): string {
   return name === HOSTS[0] ? HOSTS[1] : HOSTS[0];
 }
@@ -147,8 +154,7 @@ async function assertOnlySurvivor(t: ExecutionContext, cluster: Cluster, survivo
     const redirect = await cluster.api('GET', `/api/v1/artifacts/${cluster.artifact.id}/download`, { token: cluster.customer });
     t.is(redirect.status, 303);
     t.true(redirect.headers.get('location')!.startsWith(`${where.httpUrl}/files/`));
-    const staged = await cluster.api('POST', '/api/v1/stagings', { token: cluster.customer, json: RELEASE });
-    t.is(staged.status, 201, JSON.stringify(staged.body));
+    const staged = await stageRelease(t, cluster);
     t.is(staged.body.host, survivor);
     t.true((staged.body.ftpUrl as string).startsWith(where.ftpUrl!.replace('://', '://globex@')));
     t.true((staged.body.sftpUrl as string).startsWith(where.sftpUrl!.replace('://', '://globex@')));
@@ -201,8 +207,7 @@ test.serial('HTTP: the host serving a download freezes (SIGSTOP); a staging in f
   // The host freezes: its sockets stay open, so only the heartbeat can tell.
   cluster.hosts.get(first)!.signal('SIGSTOP');
   const frozenAt = Date.now();
-  const inFlight = await cluster.api('POST', '/api/v1/stagings', { token: cluster.customer, json: RELEASE });
-  t.is(inFlight.status, 201, JSON.stringify(inFlight.body));
+  const inFlight = await stageRelease(t, cluster);
   t.is(inFlight.body.host, survivor, 'the staging sent to the frozen host was done on the survivor');
   t.true(Date.now() - frozenAt < 15_000, 'it failed over at the heartbeat timeout, not at the request timeout');
   t.true(cluster.web.log().includes('staging failed over'), 'the web host asked the frozen host first, then the survivor');
@@ -232,8 +237,7 @@ test.serial('HTTP: the host serving a download freezes (SIGSTOP); a staging in f
 
 test.serial('FTP: the host serving a RETR is killed (SIGKILL); the web host drops it at once, stages on the survivor, and REST + RETR there completes the file byte-identical', async (t) => {
   const cluster = await startCluster(t);
-  const staged = await cluster.api('POST', '/api/v1/stagings', { token: cluster.customer, json: RELEASE });
-  t.is(staged.status, 201, JSON.stringify(staged.body));
+  const staged = await stageRelease(t, cluster);
   const first = staged.body.host as string;
   const survivor = other(first);
   const before = new URL(staged.body.ftpUrl as string);
@@ -251,8 +255,7 @@ test.serial('FTP: the host serving a RETR is killed (SIGKILL); the web host drop
   await cluster.hosts.get(first)!.exited;
   await waitDropped(cluster, first);
 
-  const restaged = await cluster.api('POST', '/api/v1/stagings', { token: cluster.customer, json: RELEASE });
-  t.is(restaged.status, 201, JSON.stringify(restaged.body));
+  const restaged = await stageRelease(t, cluster);
   t.is(restaged.body.host, survivor);
   const after = new URL(restaged.body.ftpUrl as string);
   t.not(after.port, before.port);
@@ -270,8 +273,7 @@ test.serial('FTP: the host serving a RETR is killed (SIGKILL); the web host drop
 
 test.serial('SFTP: the host serving a read freezes (SIGSTOP); after the heartbeat drops it the customer logs in to the survivor and reads from the offset to a byte-identical file', async (t) => {
   const cluster = await startCluster(t);
-  const staged = await cluster.api('POST', '/api/v1/stagings', { token: cluster.customer, json: RELEASE });
-  t.is(staged.status, 201, JSON.stringify(staged.body));
+  const staged = await stageRelease(t, cluster);
   const first = staged.body.host as string;
   const survivor = other(first);
   const before = new URL(staged.body.sftpUrl as string);
@@ -282,8 +284,7 @@ test.serial('SFTP: the host serving a read freezes (SIGSTOP); after the heartbea
   session.client.destroy();
   await waitDropped(cluster, first);
 
-  const restaged = await cluster.api('POST', '/api/v1/stagings', { token: cluster.customer, json: RELEASE });
-  t.is(restaged.status, 201, JSON.stringify(restaged.body));
+  const restaged = await stageRelease(t, cluster);
   t.is(restaged.body.host, survivor);
   const after = new URL(restaged.body.sftpUrl as string);
   const resumed = await sftpConnect({ port: Number(after.port), username: 'globex', password: PASSWORD });
