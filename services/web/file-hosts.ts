@@ -76,14 +76,14 @@ export class FileHostRegistry extends EventEmitter {
   /**
    * The named file host, or (no name) the longest-connected one not in `except` (hosts that just
    * failed a request): a host stays picked while it lives, so a customer's stagings stay on one
-   * host, and the survivor takes over when it leaves.
+   * host, and the survivor takes over when it leaves. The map holds hosts in registration order (a
+   * re-registration moves to the end), so the first live one is the longest-connected.
    */
-  pick(name?: string, except: ReadonlySet<string> = new Set()): FileHostEntry {
+  pick(name?: string, except?: ReadonlySet<string>): FileHostEntry {
     const live = (e: FileHostEntry | undefined): e is FileHostEntry => e !== undefined && !e.peer.closed;
-    const entry =
-      name === undefined
-        ? [...this.#hosts.values()].filter((e) => live(e) && !except.has(e.name)).sort((a, b) => a.since.getTime() - b.since.getTime())[0]
-        : this.#hosts.get(name);
+    let entry: FileHostEntry | undefined;
+    if (name !== undefined) entry = this.#hosts.get(name);
+    else entry = [...this.#hosts.values()].find((e) => live(e) && !except?.has(e.name));
     if (!live(entry)) throw WebErrors.NO_FILE_HOST(name === undefined ? 'no file host is connected' : `file host ${name} is not connected`, { host: name ?? null });
     return entry;
   }

@@ -181,7 +181,7 @@ export class Fulfillment {
       try {
         return { fileHost, reply: await this.#fileHosts.request(fileHost, 'stage', body) };
       } catch (err) {
-        if (host !== undefined || !isUnavailable(err)) throw err;
+        if (host !== undefined || !isError(err, WebErrors.GATEWAY_UNAVAILABLE)) throw err; // it answered: its answer stands
         this.#log.warn('staging failed over: the file host did not answer', { host: fileHost.name, customer: body.customer, err });
         failed.add(fileHost.name);
         lastFailure = err;
@@ -283,11 +283,6 @@ export class Fulfillment {
     if (expect.size !== undefined) body.size = expect.size;
     return this.#fileHosts.request(this.#fileHosts.pick(host), 'ingest', body, { stream: source, timeoutMs: 3_600_000 });
   }
-}
-
-/** True for the error of a file host that did not answer (as opposed to one it answered). */
-function isUnavailable(err: unknown): boolean {
-  return isError(err, WebErrors.GATEWAY_UNAVAILABLE);
 }
 
 /** `ftp://host:port` → `ftp://login@host:port`. */
