@@ -32,14 +32,14 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     return 2;
   }
   let stopSignal: string | undefined;
-  let wakeStop: () => void = () => {};
-  const stopped = new Promise<void>((resolve) => (wakeStop = resolve));
-  const onSignal = (signal: string) => {
-    stopSignal ??= signal;
-    wakeStop();
-  };
-  process.once('SIGINT', () => onSignal('SIGINT'));
-  process.once('SIGTERM', () => onSignal('SIGTERM'));
+  const stopped = new Promise<void>((resolve) => {
+    for (const signal of ['SIGINT', 'SIGTERM'] as const) {
+      process.once(signal, () => {
+        stopSignal ??= signal;
+        resolve();
+      });
+    }
+  });
 
   for (const [name, step] of [['gen-keybag', genKeybag], ['gen-rsa', genRsa], ['gen-host-keys', genHostKeys], ['gen-session-key', genSessionKey]] as const) {
     const code = await step([], io);
