@@ -6,7 +6,8 @@
  *   npm run bench -- --dry-run [names]  what would be installed and run; nothing runs
  */
 import { BENCHMARKS, BENCHMARK_NAMES, type Benchmark } from './catalogue.js';
-import { ensurePeers, PeersMissingError } from './peers/install.js';
+import { isError } from '../lib/errors/index.js';
+import { ensurePeers, PEERS_MISSING } from './peers/install.js';
 import { writeSummary } from './summary/run.js';
 
 function choose(args: readonly string[]): Benchmark[] {
@@ -23,7 +24,7 @@ try {
   ensurePeers(chosen.flatMap((b) => b.needs), { dryRun });
 } catch (err) {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(err instanceof PeersMissingError ? 3 : 2);
+  process.exit(isError(err, PEERS_MISSING) ? 3 : 2);
 }
 
 if (dryRun) {

@@ -11,15 +11,17 @@
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { Body } from '../lib/commlink/index.js';
-import { CommlinkError } from '../lib/commlink/errors.js';
 import { loadConfig } from '../lib/config/index.js';
 import { silentLogger } from '../lib/log/logger.js';
 import { Backups } from '../services/internal-db/backup.js';
 import { openDatabase } from '../services/internal-db/db/open.js';
 import { seedDemo } from '../services/internal-db/demo.js';
+import * as InternalDb from '../lib/contracts/internal-db/index.js';
+import type { Operation } from '../lib/contracts/operation.js';
 import { OPERATIONS } from '../services/internal-db/ops/index.js';
 import { Store } from '../services/internal-db/store/index.js';
 import { errorText, resolveIo, runIfEntryPoint, type ResolvedIo, type ScriptIo } from './cli.js';
+import { CodedError } from '../lib/errors/index.js';
 
 type Flags = Record<string, string | boolean | undefined>;
 
@@ -33,7 +35,8 @@ interface Command {
 }
 
 interface CommandContext {
-  op(name: string, body: Body): Promise<Body>;
+  /** Runs an operation of the internal-db in this process, validated as the service validates it. */
+  op(operation: Operation, body: Record<string, unknown>): Promise<Body>;
   store: Store;
   backups: Backups;
   stdin: () => Promise<string>;
@@ -57,34 +60,34 @@ function table(rows: Record<string, unknown>[], columns: string[], io: ResolvedI
 const listOf = (key: string, columns: string[]) => (result: Body, io: ResolvedIo) => table(result[key] as Record<string, unknown>[], columns, io);
 
 const COMMANDS: Record<string, Command> = {
-  'vendor create': { flags: { name: { type: 'string', required: true } }, usage: '--name NAME', run: (f, c) => c.op('vendor.create', { name: s(f.name)! }) },
-  'vendor list': { flags: {}, usage: '', run: (_f, c) => c.op('vendor.list', {}), print: listOf('vendors', ['name', 'createdAt']) },
+  'vendor create': { flags: { name: { type: 'string', required: true } }, usage: '--name NAME', run: (f, c) => c.op(InternalDb.vendorCreate, { name: s(f.name)! }) },
+  'vendor list': { flags: {}, usage: '', run: (_f, c) => c.op(InternalDb.vendorList, {}), print: listOf('vendors', ['name', 'createdAt']) },
   'product create': {
     flags: { vendor: { type: 'string', required: true }, code: { type: 'string', required: true }, name: { type: 'string', required: true }, eula: { type: 'string' } },
     usage: '--vendor NAME --code CODE --name NAME [--eula ID]',
-    run: (f, c) => c.op('product.create', { vendor: s(f.vendor)!, code: s(f.code)!, name: s(f.name)!, eula: int(f.eula) as number }),
+    run: (f, c) => c.op(InternalDb.productCreate, { vendor: s(f.vendor)!, code: s(f.code)!, name: s(f.name)!, eula: int(f.eula) as number }),
   },
-  'product list': { flags: { vendor: { type: 'string' } }, usage: '[--vendor NAME]', run: (f, c) => c.op('product.list', { vendor: s(f.vendor) as string }), print: listOf('products', ['code', 'name', 'vendor', 'eulaId']) },
+  'product list': { flags: { vendor: { type: 'string' } }, usage: '[--vendor NAME]', run: (f, c) => c.op(InternalDb.productList, { vendor: s(f.vendor) as string }), print: listOf('products', ['code', 'name', 'vendor', 'eulaId']) },
   'release create': {
     flags: { product: { type: 'string', required: true }, version: { type: 'string', required: true }, channel: { type: 'string' } },
     usage: '--product CODE --version X.Y.Z [--channel stable]',
-    run: (f, c) => c.op('release.create', { product: s(f.product)!, version: s(f.version)!, channel: s(f.channel) as string }),
+    run: (f, c) => c.op(InternalDb.releaseCreate, { product: s(f.product)!, version: s(f.version)!, channel: s(f.channel) as string }),
   },
   'release list': {
     flags: { product: { type: 'string', required: true } },
     usage: '--product CODE',
-    run: (f, c) => c.op('release.list', { product: s(f.product)! }),
+    run: (f, c) => c.op(InternalDb.releaseList, { product: s(f.product)! }),
     print: (r, io) => table((r.releases as Record<string, unknown>[]).map((x) => ({ ...x, artifacts: (x.artifacts as unknown[]).length })), ['version', 'channel', 'status', 'publishedAt', 'artifacts'], io),
   },
   'release publish': {
     flags: { product: { type: 'string', required: true }, version: { type: 'string', required: true } },
     usage: '--product CODE --version X.Y.Z',
-    run: (f, c) => c.op('release.publish', { product: s(f.product)!, version: s(f.version)! }),
+    run: (f, c) => c.op(InternalDb.releasePublish, { product: s(f.product)!, version: s(f.version)! }),
   },
   'release yank': {
     flags: { product: { type: 'string', required: true }, version: { type: 'string', required: true } },
     usage: '--product CODE --version X.Y.Z',
-    run: (f, c) => c.op('release.yank', { product: s(f.product)!, version: s(f.version)! }),
+    run: (f, c) => c.op(InternalDb.releaseYank, { product: s(f.product)!, version: s(f.version)! }),
   },
   'customer create': {
     flags: { login: { type: 'string', required: true }, name: { type: 'string', required: true }, email: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'no-password': { type: 'boolean' } },
@@ -97,7 +100,7 @@ const COMMANDS: Record<string, Command> = {
         password = randomBytes(18).toString('base64url');
         generated = true;
       }
-      const result = await c.op('customer.create', { login: s(f.login)!, name: s(f.name)!, email: s(f.email) as string, password: password as string });
+      const result = await c.op(InternalDb.customerCreate, { login: s(f.login)!, name: s(f.name)!, email: s(f.email) as string, password: password as string });
       return generated ? { ...result, password: password as string } : result;
     },
     print(r, io) {
@@ -105,7 +108,7 @@ const COMMANDS: Record<string, Command> = {
       if (typeof r.password === 'string') io.out(`password: ${r.password}   (shown once; it is stored only as a hash)`);
     },
   },
-  'customer list': { flags: {}, usage: '', run: (_f, c) => c.op('customer.list', {}), print: listOf('customers', ['login', 'name', 'email', 'disabled', 'hasPassword', 'sshKeys']) },
+  'customer list': { flags: {}, usage: '', run: (_f, c) => c.op(InternalDb.customerList, {}), print: listOf('customers', ['login', 'name', 'email', 'disabled', 'hasPassword', 'sshKeys']) },
   'entitlement grant': {
     flags: {
       customer: { type: 'string', required: true },
@@ -117,7 +120,7 @@ const COMMANDS: Record<string, Command> = {
     },
     usage: '--customer LOGIN --product CODE [--range R] [--starts ISO] [--expires ISO] [--on-expiry keep|revoke]',
     run: (f, c) =>
-      c.op('entitlement.grant', {
+      c.op(InternalDb.entitlementGrant, {
         customer: s(f.customer)!,
         product: s(f.product)!,
         range: s(f.range) as string,
@@ -129,14 +132,14 @@ const COMMANDS: Record<string, Command> = {
   'entitlement list': {
     flags: { customer: { type: 'string', required: true } },
     usage: '--customer LOGIN',
-    run: (f, c) => c.op('entitlements.list', { customer: s(f.customer)! }),
+    run: (f, c) => c.op(InternalDb.entitlementsList, { customer: s(f.customer)! }),
     print: listOf('entitlements', ['id', 'product', 'range', 'startsAt', 'expiresAt', 'onExpiry', 'status']),
   },
-  'entitlement revoke': { flags: { id: { type: 'string', required: true } }, usage: '--id N', run: (f, c) => c.op('entitlement.revoke', { id: int(f.id) as number }) },
+  'entitlement revoke': { flags: { id: { type: 'string', required: true } }, usage: '--id N', run: (f, c) => c.op(InternalDb.entitlementRevoke, { id: int(f.id) as number }) },
   'token create': {
     flags: { kind: { type: 'string', required: true }, owner: { type: 'string' }, label: { type: 'string' } },
     usage: '--kind customer|vendor|admin [--owner LOGIN|VENDOR] [--label L]',
-    run: (f, c) => c.op('token.create', { kind: s(f.kind)!, owner: s(f.owner) as string, label: s(f.label) as string }),
+    run: (f, c) => c.op(InternalDb.tokenCreate, { kind: s(f.kind)!, owner: s(f.owner) as string, label: s(f.label) as string }),
     print: (r, io) => io.out(`token ${String(r.id)} (${String(r.ownerKind)}): ${String(r.token)}   (shown once)`),
   },
   backup: { flags: { name: { type: 'string' } }, usage: '[--name FILE]', run: (f, c) => c.backups.backup(s(f.name)), print: (r, io) => io.out(`backup written: ${String(r.path)}`) },
@@ -220,13 +223,13 @@ export async function main(argv: string[], io: ScriptIo = {}, stdinText?: string
   try {
     const store = new Store(db, { scryptLogN: c.scryptLogN, authCacheMs: 0 });
     const backups = new Backups(db, c.backupDir, c.backupKeep);
-    const ops = new Map(OPERATIONS.map((op) => [op.name, op]));
+    const ops = new Map<Operation, (typeof OPERATIONS)[number]>(OPERATIONS.map((op) => [op.operation, op]));
     const ctx: CommandContext = {
       store,
       backups,
-      op: async (opName, body) => {
+      op: async (operation, body) => {
         const clean = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)) as Body;
-        return (ops.get(opName) as (typeof OPERATIONS)[number]).run(clean, { store, log: silentLogger, request: undefined });
+        return (ops.get(operation) as (typeof OPERATIONS)[number]).run(clean, { store, log: silentLogger });
       },
       stdin: async () => stdinText ?? (await readStdin()),
     };
@@ -235,7 +238,7 @@ export async function main(argv: string[], io: ScriptIo = {}, stdinText?: string
     else command.print(result, resolved);
     return 0;
   } catch (e) {
-    if (e instanceof CommlinkError) {
+    if (e instanceof CodedError) {
       resolved.err(`admin: ${e.code}: ${e.message}`);
       return 3;
     }

@@ -1,11 +1,12 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { Readable } from 'node:stream';
 import test from 'ava';
-import { Errors, type CommlinkError, type RequestContext } from '../lib/commlink/index.js';
+import { Errors, type RequestContext } from '../lib/commlink/index.js';
 import { SUITE_NAMES } from '../lib/commlink/suites/index.js';
 import { makeBag, makeClient, startServer } from './helpers/commlink.js';
 import { patternStream, sha256OfStream } from './helpers/pattern-stream.js';
 import { SLOW_RECEIVER_WINDOW, streamToSlowReceiver } from './helpers/slow-receiver.js';
+import type { CodedError } from '../lib/errors/index.js';
 
 const MiB = 1024 * 1024;
 
@@ -67,7 +68,7 @@ for (const suite of SUITE_NAMES) {
 
 test('a failing source aborts the stream: the request and the receiver both see ERR_STREAM_ABORTED', async (t) => {
   const bag = makeBag();
-  let receiverError: CommlinkError | undefined;
+  let receiverError: CodedError | undefined;
   const { server, port } = await startServer({
     bag,
     handlers: {
@@ -75,7 +76,7 @@ test('a failing source aborts the stream: the request and the receiver both see 
         try {
           await sha256OfStream(ctx.stream as Readable);
         } catch (err) {
-          receiverError = err as CommlinkError;
+          receiverError = err as CodedError;
           throw err;
         }
         return {};
@@ -94,7 +95,7 @@ test('a failing source aborts the stream: the request and the receiver both see 
       else this.destroy(new Error('disk read error'));
     },
   });
-  const err = (await t.throwsAsync(client.request('ingest', {}, { stream: source }))) as CommlinkError;
+  const err = (await t.throwsAsync(client.request('ingest', {}, { stream: source }))) as CodedError;
   t.is(err.code, Errors.STREAM_ABORTED.code);
   for (let waited = 0; !receiverError && waited < 5000; waited += 10) await delay(10); // the abort crosses the link
   t.is(receiverError?.code, Errors.STREAM_ABORTED.code);
@@ -140,7 +141,7 @@ test('a connection lost while a handler ignores its stream does not crash the se
   const pending = client.request('ignore', {}, { stream: patternStream(64 * MiB) });
   await delay(50);
   peer.destroy();
-  const err = (await t.throwsAsync(pending)) as CommlinkError;
+  const err = (await t.throwsAsync(pending)) as CodedError;
   t.is(err.code, Errors.CLOSED.code);
   await delay(400); // the handler finishes on a closed connection; its stream failed unread
   const second = makeClient({ bag, port });

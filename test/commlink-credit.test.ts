@@ -1,6 +1,7 @@
 import test from 'ava';
 import { IncomingStream } from '../lib/commlink/bulk-stream.js';
-import { Errors, type CommlinkError } from '../lib/commlink/index.js';
+import { Errors } from '../lib/commlink/index.js';
+import type { CodedError } from '../lib/errors/index.js';
 
 function makeStream(window: number) {
   const grants: number[] = [];
@@ -37,8 +38,8 @@ test('more data than the credit is a protocol error; a short end aborts the stre
   stream.on('error', () => {});
   t.throws(() => stream.receive(Buffer.alloc(101)), { message: /exceed/ });
   const short = makeStream(100);
-  const errors: CommlinkError[] = [];
-  short.stream.on('error', (e: CommlinkError) => errors.push(e));
+  const errors: CodedError[] = [];
+  short.stream.on('error', (e: CodedError) => errors.push(e));
   short.stream.receive(Buffer.alloc(10));
   short.stream.end(11);
   return new Promise<void>((resolve) =>

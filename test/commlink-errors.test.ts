@@ -3,6 +3,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test from 'ava';
 import * as commlink from '../lib/commlink/index.js';
+import { CodedError, isError } from '../lib/errors/index.js';
 
 const protocol = readFileSync(join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'lib', 'commlink', 'PROTOCOL.md'), 'utf8');
 
@@ -14,9 +15,9 @@ test('every commlink error code is unique, exported and documented in PROTOCOL.m
     t.regex(def.code, /^ERR_[A-Z0-9_]+$/, name);
     t.true(protocol.includes(`| \`${def.code}\` | ${def.description} |`), `${def.code} is in the error table`);
     const err = def('x');
-    t.true(err instanceof commlink.CommlinkError);
+    t.true(err instanceof CodedError);
     t.is(err.code, def.code);
-    t.true(commlink.isError(err, def));
+    t.true(isError(err, def));
   }
   const documented = [...protocol.matchAll(/^\| `(ERR_[A-Z0-9_]+)` \|/gm)].map((m) => m[1]);
   t.deepEqual(documented.sort(), [...codes].sort(), 'no stale codes in the table');

@@ -1,7 +1,8 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import test from 'ava';
-import { Errors, type Body, type CommlinkError } from '../lib/commlink/index.js';
+import { Errors, type Body } from '../lib/commlink/index.js';
 import { makeBag, makeClient, startServer } from './helpers/commlink.js';
+import type { CodedError } from '../lib/errors/index.js';
 
 test('10,000 pipelined requests on one connection are each paired with their own reply', async (t) => {
   const bag = makeBag();
@@ -56,15 +57,15 @@ test('per-request timeout, typed remote errors and unknown operations', async (t
     await server.close(0);
   });
   const timeout = await t.throwsAsync(client.request('slow', {}, { timeoutMs: 50 }));
-  t.is((timeout as CommlinkError).code, Errors.TIMEOUT.code);
-  const typed = (await t.throwsAsync(client.request('fail'))) as CommlinkError;
+  t.is((timeout as CodedError).code, Errors.TIMEOUT.code);
+  const typed = (await t.throwsAsync(client.request('fail'))) as CodedError;
   t.is(typed.code, Errors.CONFIG.code);
   t.is(typed.name, 'RemoteError');
   t.deepEqual({ ...typed.details }, { field: 'x' });
-  const generic = (await t.throwsAsync(client.request('crash'))) as CommlinkError;
+  const generic = (await t.throwsAsync(client.request('crash'))) as CodedError;
   t.is(generic.code, Errors.REMOTE_INTERNAL.code);
   t.notRegex(generic.message, /secret/);
-  const unknown = (await t.throwsAsync(client.request('nope'))) as CommlinkError;
+  const unknown = (await t.throwsAsync(client.request('nope'))) as CodedError;
   t.is(unknown.code, Errors.UNKNOWN_OPERATION.code);
   // The connection survived all of it.
   t.true(client.connected);
@@ -79,7 +80,7 @@ test('graceful close lets requests in flight finish, then refuses new ones', asy
   const inFlight = client.request('slow');
   await delay(10);
   const closing = client.close(2000);
-  const refused = (await t.throwsAsync(client.request('slow'))) as CommlinkError;
+  const refused = (await t.throwsAsync(client.request('slow'))) as CodedError;
   t.is(refused.code, Errors.CLOSED.code);
   t.deepEqual(await inFlight, { done: true });
   await closing;
@@ -94,6 +95,6 @@ test('a request fails with ERR_CLOSED when the connection drops under it', async
   const pending = client.request('hang');
   await delay(20);
   await server.close(0);
-  const err = (await t.throwsAsync(pending)) as CommlinkError;
+  const err = (await t.throwsAsync(pending)) as CodedError;
   t.is(err.code, Errors.CLOSED.code);
 });

@@ -1,10 +1,11 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import test from 'ava';
-import { CommlinkServer, Errors, type CommlinkError } from '../lib/commlink/index.js';
+import { CommlinkServer, Errors } from '../lib/commlink/index.js';
 import { backoffDelay } from '../lib/commlink/backoff.js';
 import { makeBag, makeClient, startServer } from './helpers/commlink.js';
 import { LineProxy } from './helpers/line-proxy.js';
 import { createLogger } from '../lib/log/logger.js';
+import type { CodedError } from '../lib/errors/index.js';
 
 test('the client reconnects after the server restarts on the same port', async (t) => {
   const bag = makeBag();
@@ -33,7 +34,7 @@ test('while the server stays down, requests fail with ERR_NOT_CONNECTED after th
   t.teardown(() => client.close(0));
   const reconnecting: number[] = [];
   client.on('reconnecting', (info: { delayMs: number }) => reconnecting.push(info.delayMs));
-  const err = (await t.throwsAsync(client.request('x', {}, { timeoutMs: 400 }))) as CommlinkError;
+  const err = (await t.throwsAsync(client.request('x', {}, { timeoutMs: 400 }))) as CodedError;
   t.is(err.code, Errors.NOT_CONNECTED.code);
   t.true(reconnecting.length >= 2, 'it kept trying');
 });
@@ -58,7 +59,7 @@ test('the heartbeat detects a dead peer (a network black hole) and the client re
     await server.close(0);
   });
   t.deepEqual(await client.request('hello'), { ok: true });
-  const disconnect = new Promise<CommlinkError>((resolve) => client.once('disconnect', resolve));
+  const disconnect = new Promise<CodedError>((resolve) => client.once('disconnect', resolve));
   proxy.blackHole = true; // packets vanish; no FIN, no RST
   const started = Date.now();
   const reason = await disconnect;

@@ -2,9 +2,10 @@ import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import test, { type ExecutionContext } from 'ava';
-import { CommlinkServer, Errors, type CommlinkError } from '../lib/commlink/index.js';
+import { CommlinkServer, Errors } from '../lib/commlink/index.js';
 import { captureLog, makeBag, makeClient, startServer } from './helpers/commlink.js';
 import { LineProxy, type LineHook } from './helpers/line-proxy.js';
+import type { CodedError } from '../lib/errors/index.js';
 
 /** A server that logs what it rejects; the test proves it still serves a well-behaved client. */
 async function setup(t: ExecutionContext, maxPacketLength = 64 * 1024) {
@@ -12,8 +13,8 @@ async function setup(t: ExecutionContext, maxPacketLength = 64 * 1024) {
   const captured = captureLog();
   const server = new CommlinkServer({ bag, log: captured.log, maxPacketLength, handlers: { echo: (b) => b } });
   const { port } = await server.listen(0);
-  const rejected: CommlinkError[] = [];
-  server.on('rejected', (err: CommlinkError) => rejected.push(err));
+  const rejected: CodedError[] = [];
+  server.on('rejected', (err: CodedError) => rejected.push(err));
   t.teardown(() => server.close(100));
   const stillServes = async () => {
     const client = makeClient({ bag, port });
@@ -24,9 +25,9 @@ async function setup(t: ExecutionContext, maxPacketLength = 64 * 1024) {
     }
   };
   const nextRejection = () =>
-    new Promise<CommlinkError>((resolve) => {
-      if (rejected.length) resolve(rejected.shift() as CommlinkError);
-      else server.once('rejected', () => resolve(rejected.shift() as CommlinkError));
+    new Promise<CodedError>((resolve) => {
+      if (rejected.length) resolve(rejected.shift() as CodedError);
+      else server.once('rejected', () => resolve(rejected.shift() as CodedError));
     });
   return { bag, port, server, captured, stillServes, nextRejection };
 }
@@ -120,7 +121,7 @@ test('a peer with another key bag is refused at its first packet', async (t) => 
   const client = makeClient({ bag: makeBag(16), port: env.port, reconnectMinMs: 5000, reconnectMaxMs: 5000 });
   t.teardown(() => client.close(0));
   const err = await t.throwsAsync(client.request('echo', {}, { timeoutMs: 1000 }));
-  t.is((err as CommlinkError).code, Errors.NOT_CONNECTED.code);
+  t.is((err as CodedError).code, Errors.NOT_CONNECTED.code);
   const reason = await env.nextRejection();
   t.is(reason.code, Errors.HANDSHAKE.code);
   t.regex(reason.message, /another key bag/);
@@ -163,6 +164,6 @@ test('a connection that never says hello is closed after the handshake timeout',
   t.teardown(() => server.close(0));
   const socket = connect({ host: '127.0.0.1', port });
   socket.on('error', () => {});
-  const rejected = new Promise<CommlinkError>((resolve) => server.once('rejected', resolve));
+  const rejected = new Promise<CodedError>((resolve) => server.once('rejected', resolve));
   t.is((await rejected).code, Errors.HANDSHAKE.code);
 });

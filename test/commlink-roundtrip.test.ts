@@ -43,7 +43,7 @@ test('a server that does not accept the offered suite refuses the connection at 
     await server.close();
   });
   const err = await t.throwsAsync(client.request('ping', {}, { timeoutMs: 300 }));
-  t.is(err?.name, 'CommlinkError');
+  t.is(err?.name, 'CodedError');
   const [reason] = await rejected;
   t.is((reason as { code: string }).code, Errors.HANDSHAKE.code);
   t.regex((reason as Error).message, /not accepted/);

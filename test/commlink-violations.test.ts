@@ -1,10 +1,11 @@
 import { connect } from 'node:net';
 import test from 'ava';
-import { Errors, type CommlinkError } from '../lib/commlink/index.js';
+import { Errors } from '../lib/commlink/index.js';
 import { resolveOptions, channelOptions } from '../lib/commlink/options.js';
 import { SecureChannel } from '../lib/commlink/secure-channel.js';
 import { silentLogger } from '../lib/log/logger.js';
 import { makeBag, makeClient, startServer } from './helpers/commlink.js';
+import type { CodedError } from '../lib/errors/index.js';
 
 /**
  * A peer that completes the handshake correctly and then breaks the message rules: each case
@@ -43,7 +44,7 @@ for (const v of violations) {
       handlers: { echo: (b) => b, slow: () => new Promise((r) => setTimeout(() => r({}), 2000)) },
     });
     t.teardown(() => server.close(0));
-    const rejected = new Promise<CommlinkError>((resolve) => server.once('rejected', resolve));
+    const rejected = new Promise<CodedError>((resolve) => server.once('rejected', resolve));
     const socket = connect({ host: '127.0.0.1', port });
     socket.on('error', () => {});
     await new Promise((r) => socket.once('connect', r));

@@ -1,17 +1,18 @@
 import { randomBytes } from 'node:crypto';
 import test from 'ava';
-import { CommlinkError, Errors, KeyBag } from '../lib/commlink/index.js';
+import { Errors, KeyBag } from '../lib/commlink/index.js';
 import { fromSevenBit, toSevenBit } from '../lib/commlink/filter.js';
 import { LineReader } from '../lib/commlink/line-reader.js';
 import { decodeHeader, encodeHeader, KIND_CHUNK, KIND_HELLO, KIND_MESSAGES } from '../lib/commlink/packet.js';
 import { SUITE_NAMES, suiteByName } from '../lib/commlink/suites/index.js';
 import { resolveOptions } from '../lib/commlink/options.js';
+import { CodedError } from '../lib/errors/index.js';
 
 const codeOf = (fn: () => unknown) => {
   try {
     fn();
   } catch (err) {
-    return (err as CommlinkError).code;
+    return (err as CodedError).code;
   }
   return 'no error';
 };

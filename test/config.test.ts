@@ -1,4 +1,3 @@
-import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import test from 'ava';
 import { ConfigError, configFields, describeConfig, envName, loadConfig, upperSnake, type Config } from '../lib/config/index.js';
@@ -284,11 +283,8 @@ test('describeConfig lists every field with env, default and description', (t) =
   for (const f of list) t.true(f.description.length > 0, f.path);
 });
 
-test('CONFIG.md is up to date (regenerate: node dist/scripts/gen-config-doc.js > lib/config/CONFIG.md)', async (t) => {
-  const file = new URL('../../lib/config/CONFIG.md', import.meta.url);
-  const committed = await readFile(file, 'utf8');
+test('CONFIG.md names the environment variable of every field (test/generated-docs checks it is up to date)', async (t) => {
   const generated = renderConfigDoc();
   t.true(generated.startsWith(`${HEADER}\n`));
-  t.is(committed, generated);
-  for (const f of describeConfig()) t.true(committed.includes(`\`${f.env}\``), f.env);
+  for (const f of describeConfig()) t.true(generated.includes(`\`${f.env}\``), f.env);
 });

@@ -1,13 +1,14 @@
 import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import test, { type ExecutionContext } from 'ava';
-import { CommlinkServer, Errors, type CommlinkError, type RequestContext } from '../lib/commlink/index.js';
+import { CommlinkServer, Errors, type RequestContext } from '../lib/commlink/index.js';
 import { SUITE_NAMES, type SuiteName } from '../lib/commlink/suites/index.js';
 import { CryptoPool } from '../lib/crypto-pool/index.js';
 import { captureLog, makeBag, makeClient, startServer } from './helpers/commlink.js';
 import { LineProxy, type LineHook } from './helpers/line-proxy.js';
 import { patternStream, sha256OfStream } from './helpers/pattern-stream.js';
 import { SLOW_RECEIVER_WINDOW, streamToSlowReceiver } from './helpers/slow-receiver.js';
+import type { CodedError } from '../lib/errors/index.js';
 
 const MiB = 1024 * 1024;
 
@@ -108,7 +109,7 @@ for (const c of chunkCases()) {
       },
     });
     const { port } = await server.listen(0);
-    const rejected = new Promise<CommlinkError>((resolve) => server.once('rejected', (err: CommlinkError) => resolve(err)));
+    const rejected = new Promise<CodedError>((resolve) => server.once('rejected', (err: CodedError) => resolve(err)));
     const proxy = new LineProxy(port);
     proxy.hook = c.hook();
     const proxyPort = await proxy.listen();
@@ -121,7 +122,7 @@ for (const c of chunkCases()) {
     const chunk = 64 * 1024;
     const outcome = await client.request('ingest', {}, { stream: patternStream(16 * MiB, chunk), timeoutMs: 10_000 }).then(
       () => 'accepted',
-      (err: CommlinkError) => err.code,
+      (err: CodedError) => err.code,
     );
     t.not(outcome, 'accepted');
     const reason = await rejected;
@@ -148,5 +149,5 @@ test('a pool closed under a stream closes the connection; nothing hangs', async 
   await delay(100);
   await pool.close();
   const err = await t.throwsAsync(pending);
-  t.is((err as CommlinkError).code, Errors.CLOSED.code, err?.message);
+  t.is((err as CodedError).code, Errors.CLOSED.code, err?.message);
 });

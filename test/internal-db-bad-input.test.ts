@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import test from 'ava';
-import type { CommlinkError } from '../lib/commlink/index.js';
+import { INTERNAL_DB_OPERATIONS } from '../lib/contracts/internal-db/index.js';
 import { OPERATIONS } from '../services/internal-db/ops/index.js';
 import { seedCatalogue, startInternalDb } from './helpers/internal-db.js';
+import type { CodedError } from '../lib/errors/index.js';
 
 const TABLES = ['vendors', 'eulas', 'products', 'releases', 'artifacts', 'customers', 'ssh_keys', 'api_tokens', 'entitlements', 'eula_acceptances', 'stagings', 'download_events'];
 
@@ -72,6 +73,13 @@ const BAD: Record<string, Record<string, unknown>[]> = {
   'db.info': [],
 };
 
+test('the internal-db implements every operation of its contract, and nothing else', (t) => {
+  t.deepEqual(
+    OPERATIONS.map((op) => op.operation),
+    [...INTERNAL_DB_OPERATIONS],
+  );
+});
+
 test('every operation refuses bad input with a typed error and changes nothing', async (t) => {
   const { call, service } = await startInternalDb(t);
   await seedCatalogue(call);
@@ -82,15 +90,15 @@ test('every operation refuses bad input with a typed error and changes nothing',
     return hash.digest('hex');
   };
   const before = snapshot();
-  t.deepEqual(Object.keys(BAD).sort(), OPERATIONS.map((op) => op.name).sort(), 'every operation has its bad-input cases');
+  t.deepEqual(Object.keys(BAD).sort(), INTERNAL_DB_OPERATIONS.map((op) => op.name).sort(), 'every operation has its bad-input cases');
   let refused = 0;
-  for (const op of OPERATIONS) {
+  for (const op of INTERNAL_DB_OPERATIONS) {
     for (const body of [{ ...(BAD[op.name]?.[0] ?? {}), unexpectedField: 1 }, ...(BAD[op.name] ?? [])]) {
       try {
         await call(op.name, body);
         t.fail(`${op.name} accepted ${JSON.stringify(body)}`);
       } catch (err) {
-        const code = (err as CommlinkError).code;
+        const code = (err as CodedError).code;
         t.true(['ERR_INVALID_INPUT', 'ERR_NOT_FOUND', 'ERR_CONFLICT', 'ERR_STATE', 'ERR_AUTH_REFUSED', 'ERR_BACKUP_FAILED', 'ERR_TOBJ_TYPE'].includes(code), `${op.name} ${JSON.stringify(body)} → ${code}: ${(err as Error).message}`);
         if (code === 'ERR_INVALID_INPUT' && 'unexpectedField' in body) t.regex((err as Error).message, /unexpectedField/);
         refused++;

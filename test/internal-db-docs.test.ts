@@ -1,20 +1,11 @@
-import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import test from 'ava';
-import { renderOperationsDoc } from '../scripts/gen-db-ops-doc.js';
 import { Backups } from '../services/internal-db/backup.js';
 import { openDatabase } from '../services/internal-db/db/open.js';
 import { MIGRATIONS } from '../services/internal-db/db/migrations.js';
 import { migrate, schemaVersion } from '../services/internal-db/db/open.js';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
-
-test('OPERATIONS.md lists every operation and error code (regenerate: node dist/scripts/gen-db-ops-doc.js > services/internal-db/OPERATIONS.md)', async (t) => {
-  const committed = await readFile(join(root, 'services', 'internal-db', 'OPERATIONS.md'), 'utf8');
-  t.is(committed.trimEnd(), renderOperationsDoc().trimEnd());
-});
 
 test('scheduled backups run on their interval and keep only the newest ones', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ffs-backup-'));

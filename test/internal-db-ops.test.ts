@@ -1,13 +1,13 @@
 import test from 'ava';
-import type { CommlinkError } from '../lib/commlink/index.js';
 import { seedCatalogue, startInternalDb } from './helpers/internal-db.js';
+import type { CodedError } from '../lib/errors/index.js';
 
 const codeOf = async (p: Promise<unknown>) => {
   try {
     await p;
     return 'no error';
   } catch (err) {
-    return (err as CommlinkError).code;
+    return (err as CodedError).code;
   }
 };
 
@@ -44,7 +44,7 @@ test('auth.check: password and SSH key logins, refusals that say nothing of why'
   t.deepEqual(ok.entitlements.map((e) => [e.product, e.status]), [['acme-db', 'active']]);
   t.deepEqual(ok.releases, [{ product: 'acme-db', version: '1.5.0' }, { product: 'acme-db', version: '1.0.0' }]);
   for (const [login, password] of [['globex', 'wrong password'], ['nobody', 'correct horse battery']]) {
-    const err = (await t.throwsAsync(call('auth.check', { login, password, protocol: 'ftp', clientAddress: '203.0.113.7' }))) as CommlinkError;
+    const err = (await t.throwsAsync(call('auth.check', { login, password, protocol: 'ftp', clientAddress: '203.0.113.7' }))) as CodedError;
     t.is(err.code, 'ERR_AUTH_REFUSED');
     t.is(err.message, 'login refused');
   }

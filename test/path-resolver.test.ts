@@ -2,7 +2,8 @@ import { closeSync, mkdirSync, mkdtempSync, readSync, realpathSync, rmSync, syml
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
-import { AreaRoot, MAX_NAME_BYTES, MAX_PATH_BYTES, normalizeVirtualPath, type NormalizeOptions } from '../services/ftp/common/path-resolver.js';
+import { MAX_NAME_BYTES } from '../lib/contracts/names.js';
+import { AreaRoot, MAX_PATH_BYTES, normalizeVirtualPath, type NormalizeOptions } from '../services/ftp/common/path-resolver.js';
 
 const REFUSED = 'ERR_PATH_REFUSED';
 const NOT_FOUND = 'ERR_NOT_FOUND';

@@ -1,6 +1,5 @@
 import test from 'ava';
 import { createHash } from 'node:crypto';
-import { CommlinkError } from '../lib/commlink/index.js';
 import { ExpiringMap } from '../services/web/expiring-map.js';
 import { isLoopbackHost } from '../services/web/portal/cookies.js';
 import { humanSize, humanTime } from '../services/web/portal/format.js';
@@ -9,6 +8,7 @@ import { CONTENT_SECURITY_POLICY, layout } from '../services/web/portal/layout.j
 import { isLocalPath } from '../services/web/portal/page.js';
 import { entitlementStatus } from '../services/web/portal/pages/downloads.js';
 import { LoginLimiter } from '../services/web/portal/rate-limit.js';
+import { CodedError } from '../lib/errors/index.js';
 
 test('escapeHtml escapes every character that could end text or an attribute', (t) => {
   t.is(escapeHtml(`<a href="x" onclick='y'>&\`</a>`), '&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&#96;&lt;/a&gt;');
@@ -88,7 +88,7 @@ test('LoginLimiter: per address and per login, a window from the first failure, 
   limiter.failed('10.0.0.1', 'globex');
   now = 10_000;
   limiter.failed('10.0.0.2', 'Globex');
-  const err = t.throws(() => limiter.check('10.0.0.3', 'globex')) as CommlinkError;
+  const err = t.throws(() => limiter.check('10.0.0.3', 'globex')) as CodedError;
   t.is(err.code, 'ERR_RATE_LIMITED');
   t.is(err.details.retryAfterSeconds, 50);
   limiter.succeeded('GLOBEX');

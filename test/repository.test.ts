@@ -4,6 +4,7 @@ import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { startChain, type Chain } from './helpers/chain.js';
+import * as FileHost from '../lib/contracts/file-host/operations.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -18,7 +19,7 @@ const tmpFiles = (chain: Chain) => readdir(chain.fileHost.repo.tmpDir); // the h
 
 function inboxRequest(chain: Chain, body: Record<string, unknown>) {
   const web = chain.web;
-  return web.fileHosts.request(web.fileHosts.pick(), 'ingest.inbox', body as never);
+  return web.fileHosts.ask(web.fileHosts.pick(), FileHost.ingestInbox, body as never);
 }
 
 test('an upload streamed over the commlink is stored by its SHA-256, read-only, once', async (t) => {
@@ -34,7 +35,7 @@ test('an upload streamed over the commlink is stored by its SHA-256, read-only, 
   const again = await chain.web.fulfillment.ingest(Readable.from([content]), { sha256: sha(content) });
   t.false(again.created);
   t.deepEqual(await objectFiles(chain), [sha(content)]);
-  const info = await chain.web.fileHosts.request(chain.web.fileHosts.pick(), 'object.stat', { objectId: sha(content) });
+  const info = await chain.web.fileHosts.ask(chain.web.fileHosts.pick(), FileHost.objectStat, { objectId: sha(content) });
   t.is(info.size, content.length);
   t.deepEqual(await tmpFiles(chain), []);
 });

@@ -6,11 +6,12 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
 import test, { type ExecutionContext } from 'ava';
-import { Errors, isError } from '../lib/commlink/errors.js';
+import { Errors } from '../lib/commlink/errors.js';
 import { KeyBag } from '../lib/commlink/keybag.js';
 import { bagId, formatKeyBag, generateKeys, parseKeyBag, readKeyBagFile, writeKeyBagFile } from '../lib/commlink/keybag-file.js';
 import { main as genKeybag } from '../scripts/gen-keybag.js';
 import { main as genRsa } from '../scripts/gen-rsa.js';
+import { isError } from '../lib/errors/index.js';
 
 const run = promisify(execFile);
 const root = fileURLToPath(new URL('../..', import.meta.url));

@@ -7,6 +7,7 @@ import { silentLogger } from '../lib/log/logger.js';
 import { FileHostService } from '../services/ftp/service.js';
 import { publish, startChain, ticketKeys, type Chain } from './helpers/chain.js';
 import { makeBag } from './helpers/commlink.js';
+import * as FileHost from '../lib/contracts/file-host/operations.js';
 
 async function customer(chain: Chain, login: string, range = '*'): Promise<number> {
   const existing = (await chain.call('customer.list')).customers as { login: string }[];
@@ -21,7 +22,7 @@ test('a 1 GiB file and a 1 KiB file are staged as hard links to the repository o
   const chain = await startChain(t);
   await writeFile(join(chain.fileDir, 'inbox', 'big.img'), '');
   await truncate(join(chain.fileDir, 'inbox', 'big.img'), 1024 ** 3); // sparse: the inode is what matters here
-  const big = await chain.web.fileHosts.request(chain.web.fileHosts.pick(), 'ingest.inbox', { name: 'big.img' });
+  const big = await chain.web.fileHosts.ask(chain.web.fileHosts.pick(), FileHost.ingestInbox, { name: 'big.img' });
   await chain.call('vendor.create', { name: 'Acme Software' });
   await chain.call('product.create', { vendor: 'Acme Software', code: 'acme-db', name: 'Acme DB' });
   await chain.call('release.create', { product: 'acme-db', version: '9.0.0' });
@@ -30,7 +31,7 @@ test('a 1 GiB file and a 1 KiB file are staged as hard links to the repository o
   const small = await publish(chain, '1.0.0', randomBytes(1024));
   await customer(chain, 'globex');
 
-  for (const [version, objectId, size] of [['9.0.0', big.objectId as string, 1024 ** 3], ['1.0.0', small, 1024]] as const) {
+  for (const [version, objectId, size] of [['9.0.0', big.objectId, 1024 ** 3], ['1.0.0', small, 1024]] as const) {
     const staged = await chain.web.fulfillment.stage('globex', 'acme-db', version);
     t.is(staged.files.length, 1);
     t.is(staged.files[0]!.method, 'link');
@@ -93,7 +94,7 @@ test('EMLINK: an object at the link-count limit is staged by linking a fresh cop
   const second = await chain.web.fulfillment.stage('initech', 'acme-db', '1.0.0');
   t.is(second.files[0]!.method, 'link-to-copy');
   t.is((await stat(areaPath(chain, 'initech', second.files[0]!.path))).ino, area.ino);
-  const info = await chain.web.fileHosts.request(chain.web.fileHosts.pick(), 'object.stat', { objectId });
+  const info = await chain.web.fileHosts.ask(chain.web.fileHosts.pick(), FileHost.objectStat, { objectId });
   t.is(info.copies, 1);
   // Served over HTTP with the object's SHA-256.
   const res = await fetch(second.files[0]!.url);
@@ -161,7 +162,7 @@ test('prune removes what a customer is no longer entitled to, and only that', as
   await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db', range: '>=2.0.0' });
   const removed = await chain.web.fulfillment.prune('globex');
   t.deepEqual(removed, ['/acme-db/1.0.0/acme-db-1.0.0.tar.gz']);
-  const list = async (login: string) => ((await chain.web.fileHosts.request(chain.web.fileHosts.pick(), 'staged.list', { customer: login })).files as { path: string }[]).map((f) => f.path);
+  const list = async (login: string) => ((await chain.web.fileHosts.ask(chain.web.fileHosts.pick(), FileHost.stagedList, { customer: login })).files).map((f) => f.path);
   t.deepEqual(await list('globex'), ['/acme-db/2.0.0/acme-db-2.0.0.tar.gz']);
   t.deepEqual(await list('initech'), ['/acme-db/1.0.0/acme-db-1.0.0.tar.gz'], "another customer's staging is untouched");
   t.is((await stat(objectPath(chain, one))).nlink, 2, 'the object stays in the repository');
@@ -172,7 +173,7 @@ test('prune removes what a customer is no longer entitled to, and only that', as
   const restaged = await chain.web.fulfillment.stage('initech', 'acme-db', '2.0.0');
   t.deepEqual(restaged.pruned, ['/acme-db/1.0.0/acme-db-1.0.0.tar.gz']);
   // Unstage removes a release on command.
-  t.deepEqual(await chain.web.fileHosts.request(chain.web.fileHosts.pick(), 'unstage', { customer: 'initech', product: 'acme-db', version: '2.0.0' }), {
+  t.deepEqual(await chain.web.fileHosts.ask(chain.web.fileHosts.pick(), FileHost.unstage, { customer: 'initech', product: 'acme-db', version: '2.0.0' }), {
     removed: ['/acme-db/2.0.0/acme-db-2.0.0.tar.gz'],
   });
   t.deepEqual(await list('initech'), []);
@@ -186,9 +187,9 @@ test('stage refuses what the customer is not entitled to, and bad names', async 
   t.is((err as { code?: string }).code, 'ERR_NOT_ENTITLED');
   const fh = chain.web.fileHosts.pick();
   for (const bad of [{ product: '..', version: '1', filename: 'x' }, { product: 'a', version: 'b/c', filename: 'x' }, { product: 'a', version: '1', filename: 'x\\y' }]) {
-    const e = await t.throwsAsync(chain.web.fileHosts.request(fh, 'stage', { customer: 'globex', items: [{ objectId: 'a'.repeat(64), ...bad }] }));
+    const e = await t.throwsAsync(chain.web.fileHosts.ask(fh, FileHost.stage, { customer: 'globex', items: [{ objectId: 'a'.repeat(64), ...bad }] }));
     t.is((e as { code?: string }).code, 'ERR_INVALID_INPUT', JSON.stringify(bad));
   }
-  const missing = await t.throwsAsync(chain.web.fileHosts.request(fh, 'stage', { customer: 'globex', items: [{ objectId: 'a'.repeat(64), product: 'p', version: '1', filename: 'f' }] }));
+  const missing = await t.throwsAsync(chain.web.fileHosts.ask(fh, FileHost.stage, { customer: 'globex', items: [{ objectId: 'a'.repeat(64), product: 'p', version: '1', filename: 'f' }] }));
   t.is((missing as { code?: string }).code, 'ERR_NOT_FOUND');
 });

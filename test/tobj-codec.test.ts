@@ -1,6 +1,7 @@
 import test from 'ava';
-import { Errors, type CommlinkError } from '../lib/commlink/index.js';
+import { Errors } from '../lib/commlink/index.js';
 import { decodeMessages, encodeMessage, parseElements, type Message, type Value } from '../lib/commlink/tobj/index.js';
+import type { CodedError } from '../lib/errors/index.js';
 
 const roundTrip = (body: Record<string, Value>, type = 'x.op') => decodeMessages(encodeMessage({ type, attrs: { id: '1' }, body }))[0] as Message;
 
@@ -8,7 +9,7 @@ const codeOf = (fn: () => unknown): string => {
   try {
     fn();
   } catch (err) {
-    return (err as CommlinkError).code ?? `not a CommlinkError: ${String(err)}`;
+    return (err as CodedError).code ?? `not a CodedError: ${String(err)}`;
   }
   return 'no error';
 };
@@ -158,7 +159,7 @@ test('errors carry the offset of the fault', (t) => {
     decodeMessages('<tobj type="t"><a>&bad;</a></tobj>');
     t.fail();
   } catch (err) {
-    t.is((err as CommlinkError).details.offset, 18);
+    t.is((err as CodedError).details.offset, 18);
   }
 });
 

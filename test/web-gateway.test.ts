@@ -1,5 +1,6 @@
 import test from 'ava';
 import { CommlinkServer } from '../lib/commlink/index.js';
+import * as InternalDb from '../lib/contracts/internal-db/index.js';
 import { silentLogger } from '../lib/log/logger.js';
 import { WebService } from '../services/web/service.js';
 import { startChain, ticketKeys, waitFor } from './helpers/chain.js';
@@ -10,19 +11,28 @@ test('the file host reaches the internal-db only through the web host, and only 
   const chain = await startChain(t);
   await seedCatalogue(chain.call);
   await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db', range: '<2.0.0' });
-  const ok = await chain.fileHost.link.request('auth.check', { login: 'globex', password: 'correct horse battery', protocol: 'sftp', clientAddress: '192.0.2.7' });
-  t.is((ok.customer as { login: string }).login, 'globex');
-  t.deepEqual((ok.releases as { version: string }[]).map((r) => r.version).sort(), ['1.0.0', '1.5.0']);
-  const refused = await t.throwsAsync(chain.fileHost.link.request('auth.check', { login: 'globex', password: 'wrong', protocol: 'ftp', clientAddress: '192.0.2.7' }));
+  const ok = await chain.fileHost.link.ask(InternalDb.authCheck, { login: 'globex', password: 'correct horse battery', protocol: 'sftp', clientAddress: '192.0.2.7' });
+  t.is(ok.customer.login, 'globex');
+  t.deepEqual(ok.releases.map((r) => r.version).sort(), ['1.0.0', '1.5.0']);
+  const refused = await t.throwsAsync(chain.fileHost.link.ask(InternalDb.authCheck, { login: 'globex', password: 'wrong', protocol: 'ftp', clientAddress: '192.0.2.7' }));
   t.is((refused as { code?: string }).code, 'ERR_AUTH_REFUSED', "the internal-db's answer comes through with its own code");
-  const resolved = await chain.fileHost.link.request('release.resolve', { customer: 'globex' });
-  t.is((resolved.artifacts as unknown[]).length, 2);
+  const resolved = await chain.fileHost.link.ask(InternalDb.releaseResolve, { customer: 'globex' });
+  t.is(resolved.artifacts.length, 2);
   // Anything beyond the gateway's list is not forwarded: a file host cannot administer.
-  for (const op of ['customer.create', 'entitlement.grant', 'token.create', 'admin.backup', 'db.info']) {
-    const err = await t.throwsAsync(chain.fileHost.link.request(op, {}));
-    t.is((err as { code?: string }).code, 'ERR_GATEWAY_UNAVAILABLE', op);
-    t.regex(err!.message, /ERR_UNKNOWN_OPERATION/, op);
+  const admin = [InternalDb.customerCreate, InternalDb.entitlementGrant, InternalDb.tokenCreate, InternalDb.adminBackup, InternalDb.dbInfo];
+  for (const op of admin) {
+    const err = await t.throwsAsync(chain.fileHost.link.ask(op, {} as never));
+    t.is((err as { code?: string }).code, 'ERR_GATEWAY_UNAVAILABLE', op.name);
+    t.regex(err!.message, /ERR_UNKNOWN_OPERATION/, op.name);
   }
+  // Spoken to directly, the gateway says it serves no such operation; and it checks a forwarded
+  // request against its contract before it goes any further.
+  const raw = makeClient({ bag: chain.bag, port: chain.web.commlinkAddress.port });
+  t.teardown(() => raw.close(0));
+  for (const op of admin) t.is(((await t.throwsAsync(raw.request(op.name, {}))) as { code?: string }).code, 'ERR_UNKNOWN_OPERATION', op.name);
+  const malformed = await t.throwsAsync(raw.request(InternalDb.authCheck.name, { login: 'globex', password: 'x', protocol: 'ftp', clientAddress: '192.0.2.7', sql: 'DROP TABLE customers' }));
+  t.is((malformed as { code?: string }).code, 'ERR_INVALID_INPUT');
+  t.regex(malformed!.message, /unknown field sql/);
 });
 
 test('with the internal-db down, file host requests fail at once with a temporary error', async (t) => {
@@ -30,7 +40,7 @@ test('with the internal-db down, file host requests fail at once with a temporar
   await chain.service.close(0);
   await waitFor(() => !chain.web.db.connected, 5000, 'the web host to notice');
   const started = Date.now();
-  const err = await t.throwsAsync(chain.fileHost.link.request('auth.check', { login: 'globex', password: 'x', protocol: 'ftp', clientAddress: '192.0.2.7' }));
+  const err = await t.throwsAsync(chain.fileHost.link.ask(InternalDb.authCheck, { login: 'globex', password: 'x', protocol: 'ftp', clientAddress: '192.0.2.7' }));
   t.is((err as { code?: string }).code, 'ERR_GATEWAY_UNAVAILABLE');
   t.true(Date.now() - started < 2000, 'no waiting for a timeout');
   // The file host itself keeps serving: its HTTP port still answers.
@@ -57,7 +67,7 @@ test('reverse dial: the internal-db dials out to the web host, which forwards ov
   t.teardown(() => web.close(0));
   t.true(await web.db.waitConnected(5000), 'the internal-db dialled in');
   t.is(db.service.address, undefined, 'the internal-db listens on nothing');
-  const info = await web.db.request('db.info', {});
+  const info = await web.db.ask(InternalDb.dbInfo, {});
   t.is(typeof info.schemaVersion, 'number');
   const fileHostSide = makeClient({ bag, port: web.commlinkAddress.port });
   t.teardown(() => fileHostSide.close(0));

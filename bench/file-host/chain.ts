@@ -13,6 +13,8 @@ import { KeyBag, type ChunkCrypto } from '../../lib/commlink/index.js';
 import type { TicketSigning } from '../../lib/tickets/index.js';
 import { createLogger } from '../../lib/log/logger.js';
 import { WebService } from '../../services/web/service.js';
+import * as InternalDb from '../../lib/contracts/internal-db/index.js';
+import * as FileHost from '../../lib/contracts/file-host/operations.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -85,11 +87,10 @@ export async function startBenchChain(options: BenchChainOptions = {}): Promise<
     child.send({ keys: keys.map((k) => k.toString('base64')), dir, webPort: web.commlinkAddress.port, publicKeyPem: pair.publicKey, loginCacheSeconds: options.loginCacheSeconds ?? 60, chunkCryptoThreads: options.fileHostChunkCryptoThreads ?? 0 });
   });
   for (let i = 0; i < 500 && web.fileHosts.list().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
-  const call = (op: string, body: Record<string, unknown>) => web.db.request(op, body as never);
-  await call('vendor.create', { name: 'Bench Vendor' });
-  await call('product.create', { vendor: 'Bench Vendor', code: 'acme', name: 'Acme' });
-  await call('customer.create', { login: 'bench', name: 'Bench Customer' });
-  await call('entitlement.grant', { customer: 'bench', product: 'acme' });
+  await web.db.ask(InternalDb.vendorCreate, { name: 'Bench Vendor' });
+  await web.db.ask(InternalDb.productCreate, { vendor: 'Bench Vendor', code: 'acme', name: 'Acme' });
+  await web.db.ask(InternalDb.customerCreate, { login: 'bench', name: 'Bench Customer' });
+  await web.db.ask(InternalDb.entitlementGrant, { customer: 'bench', product: 'acme' });
   return {
     dir,
     db,
@@ -106,13 +107,13 @@ export async function startBenchChain(options: BenchChainOptions = {}): Promise<
         await handle.write(block, 0, Math.min(block.length, size - written));
       }
       await handle.close();
-      const reply = await web.fileHosts.request(web.fileHosts.pick(), 'ingest.inbox', { name, size }, { timeoutMs: 600_000 });
-      return reply.objectId as string;
+      const reply = await web.fileHosts.ask(web.fileHosts.pick(), FileHost.ingestInbox, { name, size }, { timeoutMs: 600_000 });
+      return reply.objectId;
     },
     async publish(version, filename, objectId, size) {
-      await call('release.create', { product: 'acme', version });
-      await call('artifact.add', { product: 'acme', version, filename, size, sha256: objectId, objectId });
-      await call('release.publish', { product: 'acme', version });
+      await web.db.ask(InternalDb.releaseCreate, { product: 'acme', version });
+      await web.db.ask(InternalDb.artifactAdd, { product: 'acme', version, filename, size, sha256: objectId, objectId });
+      await web.db.ask(InternalDb.releasePublish, { product: 'acme', version });
     },
     objectPath: (objectId) => join(dir, 'repository', 'objects', objectId.slice(0, 2), objectId),
     async close() {

@@ -14,6 +14,7 @@ import { runIfMain, writeResults, type Result } from '../results.js';
 import { startBenchChain } from './chain.js';
 import { VSFTPD_PASSIVE } from './ports.js';
 import { startVsftpd, vsftpdBinary } from './vsftpd.js';
+import * as InternalDb from '../../lib/contracts/internal-db/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const run = promisify(execFile);
@@ -44,7 +45,7 @@ export async function main(): Promise<Result[]> {
   const vsftpd = await startVsftpd(chain.dir, join(chain.dir, 'areas', 'bench'), VSFTPD_PASSIVE);
   const results: Result[] = [];
   try {
-    await chain.web.db.request('customer.setPassword', { login: 'bench', password: PARAMS.password });
+    await chain.web.db.ask(InternalDb.customerSetPassword, { login: 'bench', password: PARAMS.password });
     const filename = 'acme-256MiB.bin';
     const objectId = await chain.ingest(filename, PARAMS.fileBytes);
     await chain.publish('1.0.0', filename, objectId, PARAMS.fileBytes);
@@ -88,8 +89,8 @@ export async function loginLatency(): Promise<Result[]> {
       const logins = Array.from({ length: PARAMS.loginClients }, (_, i) => `login-${i}`);
       await Promise.all(
         logins.map(async (login) => {
-          await chain.web.db.request('customer.create', { login, name: login, password: PARAMS.password });
-          await chain.web.db.request('entitlement.grant', { customer: login, product: 'acme' });
+          await chain.web.db.ask(InternalDb.customerCreate, { login, name: login, password: PARAMS.password });
+          await chain.web.db.ask(InternalDb.entitlementGrant, { customer: login, product: 'acme' });
         }),
       );
       // The client runs in a process of its own, so its clock is not held up by the web host and

@@ -15,6 +15,7 @@ import { runIfMain, writeResults, type Result } from '../results.js';
 import { startBenchChain } from './chain.js';
 import { sshdBinary, startSshd } from './sshd.js';
 import { generateEd25519 } from '../../lib/ssh-keys.js';
+import * as InternalDb from '../../lib/contracts/internal-db/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const run = promisify(execFile);
@@ -46,7 +47,7 @@ export async function main(): Promise<Result[]> {
   const sshd = await startSshd(chain.dir, key.public);
   const results: Result[] = [];
   try {
-    await chain.web.db.request('sshkey.add', { login: 'bench', publicKey: key.public });
+    await chain.web.db.ask(InternalDb.sshKeyAdd, { login: 'bench', publicKey: key.public });
     const filename = 'acme-256MiB.bin';
     const objectId = await chain.ingest(filename, PARAMS.fileBytes);
     await chain.publish('1.0.0', filename, objectId, PARAMS.fileBytes);

@@ -12,6 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { median } from '../commlink/measure.js';
 import { runIfMain, writeResults, type Result } from '../results.js';
 import { startBenchChain } from './chain.js';
+import * as FileHost from '../../lib/contracts/file-host/operations.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -45,17 +46,17 @@ export async function main(): Promise<Result[]> {
       for (let run = 0; run < PARAMS.runs; run++) {
         const items = [{ objectId, product: 'acme', version, filename }];
         let t0 = performance.now();
-        const reply = await chain.web.fileHosts.request(fileHost, 'stage', { customer: `bench-${size}-${run}`, items });
+        const reply = await chain.web.fileHosts.ask(fileHost, FileHost.stage, { customer: `bench-${size}-${run}`, items });
         stage.push(performance.now() - t0);
-        staged.push(reply.ms as number);
-        if ((reply.files as { method: string }[])[0]!.method !== 'link') throw new Error(`staged by ${JSON.stringify(reply.files)}, not a link`);
+        staged.push(reply.ms);
+        if (reply.files[0]!.method !== 'link') throw new Error(`staged by ${JSON.stringify(reply.files)}, not a link`);
         const dest = join(chain.dir, 'areas', `cp-${run}.bin`);
         t0 = performance.now();
         const done = spawnSync('cp', [chain.objectPath(objectId), dest]);
         cp.push(performance.now() - t0);
         if (done.status !== 0) throw new Error(`cp failed: ${done.stderr.toString()}`);
         rmSync(dest, { force: true });
-        await chain.web.fileHosts.request(fileHost, 'unstage', { customer: 'bench', product: 'acme' });
+        await chain.web.fileHosts.ask(fileHost, FileHost.unstage, { customer: 'bench', product: 'acme' });
         t0 = performance.now();
         await chain.web.fulfillment.stage('bench', 'acme', version);
         full.push(performance.now() - t0);

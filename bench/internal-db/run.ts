@@ -15,6 +15,7 @@ import { CommlinkClient, KeyBag, type Body } from '../../lib/commlink/index.js';
 import { createLogger } from '../../lib/log/logger.js';
 import { median } from '../commlink/measure.js';
 import { writeResults, type Result } from '../results.js';
+import { authCheck } from '../../lib/contracts/internal-db/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -38,7 +39,7 @@ async function pipelined(client: CommlinkClient, body: (i: number) => Body): Pro
   let count = 0;
   while (performance.now() < end) {
     const batch: Promise<unknown>[] = [];
-    for (let i = 0; i < PARAMS.pipelineDepth; i++) batch.push(client.request('auth.check', body(count + i)));
+    for (let i = 0; i < PARAMS.pipelineDepth; i++) batch.push(client.request(authCheck.name, body(count + i)));
     await Promise.all(batch);
     count += PARAMS.pipelineDepth;
   }
@@ -57,7 +58,7 @@ async function fixedRate(client: CommlinkClient): Promise<number[]> {
     const wait = due - performance.now();
     if (wait > 1) await new Promise((r) => setTimeout(r, wait));
     const sentAt = Math.max(due, performance.now()) === due ? due : performance.now();
-    inFlight.push(client.request('auth.check', passwordLogin(i)).then(() => void latencies.push(performance.now() - sentAt)));
+    inFlight.push(client.request(authCheck.name, passwordLogin(i)).then(() => void latencies.push(performance.now() - sentAt)));
   }
   await Promise.all(inFlight);
   return latencies;
@@ -80,7 +81,7 @@ export async function main(): Promise<Result[]> {
     const client = new CommlinkClient({ host: '127.0.0.1', port, bag: new KeyBag(keys), log: createLogger({ level: 'warn' }) });
     await client.connect();
     // Warm up: every customer's password is verified once (scrypt), as after a day of logins.
-    await Promise.all(Array.from({ length: 100 }, (_, i) => client.request('auth.check', passwordLogin(i))));
+    await Promise.all(Array.from({ length: 100 }, (_, i) => client.request(authCheck.name, passwordLogin(i))));
     await pipelined(client, passwordLogin);
     const pw: number[] = [];
     const key: number[] = [];

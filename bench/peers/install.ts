@@ -7,16 +7,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, rmSync, writeFileSync } from 'node:fs';
+import { defineError } from '../../lib/errors/index.js';
 import { TOOLS, type Tool, type ToolName } from './tools.js';
 
 /** Denies every service start during the install (invoke-rc.d and deb-systemd-invoke ask it). */
 export const POLICY_RC_D = '/usr/sbin/policy-rc.d';
 const DENY_ALL_STARTS = '#!/bin/sh\n# Written by bench/peers/install.ts for the length of one apt-get install.\nexit 101\n';
 
-export class PeersMissingError extends Error {
-  readonly code = 'ERR_BENCH_PEERS_MISSING';
-  override readonly name = 'PeersMissingError';
-}
+/** The benchmark runner's one error: peers it needs are missing and may not be installed here. */
+export const PEERS_MISSING = defineError('ERR_BENCH_PEERS_MISSING', 'Tools the chosen benchmarks need are missing, and this process may not install them (the message names the command to run).');
 
 export interface PeerOptions {
   /** Report what is missing and what would be run; install nothing. */
@@ -49,8 +48,8 @@ function installable(packages: readonly string[]): string | undefined {
 function apt(args: string[], log: (line: string) => void): void {
   log(`  apt-get ${args.join(' ')}`);
   const done = spawnSync('apt-get', args, { stdio: ['ignore', 'inherit', 'inherit'], env: { ...process.env, DEBIAN_FRONTEND: 'noninteractive' } });
-  if (done.error) throw new PeersMissingError(`apt-get could not run (${done.error.message}); install the packages by hand`);
-  if (done.status !== 0) throw new PeersMissingError(`apt-get ${args[0]} exited with ${done.status}`);
+  if (done.error) throw PEERS_MISSING(`apt-get could not run (${done.error.message}); install the packages by hand`);
+  if (done.status !== 0) throw PEERS_MISSING(`apt-get ${args[0]} exited with ${done.status}`);
 }
 
 /** `apt-get install`, with no service of the new packages started while it runs. */
@@ -65,7 +64,7 @@ function installWithoutStartingServices(packages: readonly string[], log: (line:
 }
 
 /**
- * Makes sure every tool in `needs` is installed; throws PeersMissingError (before any benchmark
+ * Makes sure every tool in `needs` is installed; throws PEERS_MISSING (before any benchmark
  * runs) when it is not and cannot be.
  */
 export function ensurePeers(needs: readonly ToolName[], options: PeerOptions = {}): void {
@@ -82,15 +81,15 @@ export function ensureTools(tools: readonly Tool[], options: PeerOptions = {}): 
     return;
   }
   const root = options.root ?? process.getuid?.() === 0;
-  if (!root) throw new PeersMissingError(`the benchmarks need packages that are not installed (${names}). As root (e.g. after sudo -i), run:\n  ${installCommand(missing)}\nor run \`npm run bench\` as root to have it install them.`);
+  if (!root) throw PEERS_MISSING(`the benchmarks need packages that are not installed (${names}). As root (e.g. after sudo -i), run:\n  ${installCommand(missing)}\nor run \`npm run bench\` as root to have it install them.`);
   log(`installing what the benchmarks need: ${names}`);
   apt(['update'], log);
   const packages = missing.map((tool) => {
     const name = installable(tool.packages);
-    if (!name) throw new PeersMissingError(`apt has none of ${tool.packages.join(', ')} (for ${tool.description})`);
+    if (!name) throw PEERS_MISSING(`apt has none of ${tool.packages.join(', ')} (for ${tool.description})`);
     return name;
   });
   installWithoutStartingServices([...new Set(packages)], log);
   const still = missing.filter((tool) => !tool.present());
-  if (still.length > 0) throw new PeersMissingError(`still missing after apt-get install: ${still.map((t) => t.description).join(', ')}`);
+  if (still.length > 0) throw PEERS_MISSING(`still missing after apt-get install: ${still.map((t) => t.description).join(', ')}`);
 }

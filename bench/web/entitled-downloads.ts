@@ -15,6 +15,7 @@ import { nginxBinary, startNginx } from '../file-host/nginx.js';
 import { autocannon, type Load } from '../load/autocannon.js';
 import { runIfMain, writeResults, type Result } from '../results.js';
 import type { PathLoad } from './path-client.js';
+import * as InternalDb from '../../lib/contracts/internal-db/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 
@@ -59,9 +60,9 @@ export async function main(): Promise<Result[]> {
   const nginx = await startNginx(chain.dir, join(chain.dir, 'areas', 'bench'), PARAMS.nginxWorkers, (port) =>
     files.map((f) => `    location = /download/${f.version} { return 303 http://127.0.0.1:${port}/files/acme/${f.version}/${f.filename}; }`).join('\n'),
   );
-  const token = (await chain.web.db.request('token.create', { kind: 'customer', owner: 'bench', label: 'bench' })).token as string;
+  const { token } = await chain.web.db.ask(InternalDb.tokenCreate, { kind: 'customer', owner: 'bench', label: 'bench' });
   const auth = { authorization: `Bearer ${token}` };
-  const artifacts = (await chain.web.db.request('release.resolve', { customer: 'bench' })).artifacts as { artifactId: number; version: string }[];
+  const { artifacts } = await chain.web.db.ask(InternalDb.releaseResolve, { customer: 'bench' });
   const results: Result[] = [];
   try {
     for (const [n, [label]] of PARAMS.sizes.entries()) {

@@ -17,6 +17,7 @@ import { median } from '../commlink/measure.js';
 import { startBenchChain } from '../file-host/chain.js';
 import { nginxBinary, startNginx } from '../file-host/nginx.js';
 import { runIfMain, writeResults, type Result } from '../results.js';
+import * as InternalDb from '../../lib/contracts/internal-db/index.js';
 
 const here = dirname(fileURLToPath(import.meta.url));
 const run = promisify(execFile);
@@ -60,7 +61,7 @@ export async function main(): Promise<Result[]> {
     await handle.write(block);
   }
   await handle.close();
-  const token = (await chain.web.db.request('token.create', { kind: 'vendor', owner: 'Bench Vendor', label: 'bench' })).token as string;
+  const { token } = await chain.web.db.ask(InternalDb.tokenCreate, { kind: 'vendor', owner: 'Bench Vendor', label: 'bench' });
   const ours: number[] = [];
   const peer: number[] = [];
   const webCpu: number[] = [];
@@ -69,7 +70,7 @@ export async function main(): Promise<Result[]> {
   try {
     for (let round = 0; round < PARAMS.rounds + 1; round++) {
       const version = `9.0.${round}`;
-      await chain.web.db.request('release.create', { product: 'acme', version });
+      await chain.web.db.ask(InternalDb.releaseCreate, { product: 'acme', version });
       // Each round's file differs in its first bytes, so the repository stores it anew (no dedupe).
       const head = await open(file, 'r+');
       await head.write(randomBytes(16), 0, 16, 0);

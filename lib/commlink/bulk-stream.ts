@@ -1,5 +1,6 @@
 import { Readable } from 'node:stream';
-import { Errors, type CommlinkError } from './errors.js';
+import { Errors } from './errors.js';
+import type { CodedError } from '../errors/index.js';
 
 /**
  * Bulk streams: a request may carry a stream of binary chunks (an upload). Flow control is by
@@ -11,7 +12,7 @@ import { Errors, type CommlinkError } from './errors.js';
 /** What the receiving side needs to talk back to the sender. */
 export interface IncomingStreamLink {
   grant(streamId: number, bytes: number): void;
-  abort(streamId: number, error: CommlinkError): void;
+  abort(streamId: number, error: CodedError): void;
 }
 
 /**
@@ -69,7 +70,7 @@ export class IncomingStream extends Readable {
   }
 
   /** The sender aborted, or the connection closed. */
-  fail(error: CommlinkError): void {
+  fail(error: CodedError): void {
     if (this.#ended) return;
     this.#ended = true;
     this.destroy(error);
@@ -124,7 +125,7 @@ export interface OutgoingStreamLink {
   /** Sends one chunk packet; false means wait for drain. */
   sendChunk(streamId: number, data: Buffer): boolean;
   sendEnd(streamId: number, totalBytes: number): void;
-  sendAbort(streamId: number, error: CommlinkError): void;
+  sendAbort(streamId: number, error: CodedError): void;
   /** Resolves when the socket can take more. */
   waitDrain(): Promise<void>;
   readonly maxChunk: number;
@@ -140,7 +141,7 @@ export class OutgoingStream {
   readonly #link: OutgoingStreamLink;
   #credit: number;
   #sent = 0;
-  #stopped: CommlinkError | undefined;
+  #stopped: CodedError | undefined;
   #wake: (() => void) | undefined;
 
   constructor(streamId: number, source: Readable, initialCredit: number, link: OutgoingStreamLink) {
@@ -160,7 +161,7 @@ export class OutgoingStream {
   }
 
   /** Stops the pump (receiver aborted, reply arrived, or connection closed). */
-  stop(error: CommlinkError): void {
+  stop(error: CodedError): void {
     if (this.#stopped) return;
     this.#stopped = error;
     this.#wakeUp();

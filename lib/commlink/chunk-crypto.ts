@@ -38,7 +38,7 @@ export interface ChunkOpenJob {
 
 export type ChunkOpenResult =
   | { readonly plaintext: Buffer }
-  /** A CommlinkError's code and message (ERR_PACKET_AUTH, ERR_FRAME_BAD_CHARS …). */
+  /** A CodedError's code and message (ERR_PACKET_AUTH, ERR_FRAME_BAD_CHARS …). */
   | { readonly code: string; readonly message: string };
 
 /** Chunks below this many data bytes are sealed and opened inline: a pool round trip costs more. */

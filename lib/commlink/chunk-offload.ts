@@ -1,7 +1,8 @@
 import type { ChunkCrypto, ChunkOpenJob, ChunkSealJob } from './chunk-crypto.js';
-import { CommlinkError, Errors } from './errors.js';
+import { Errors } from './errors.js';
 import { InOrder } from './in-order.js';
 import { KIND_CHUNK, type PacketKind } from './packet.js';
+import { CodedError } from '../errors/index.js';
 
 /** What the offload needs from its channel. */
 export interface OffloadLink {
@@ -10,7 +11,7 @@ export interface OffloadLink {
   end(): void;
   /** Hands a verified packet to the channel's owner. */
   accept(kind: PacketKind, plaintext: Buffer): void;
-  fail(error: CommlinkError): void;
+  fail(error: CodedError): void;
   /** Tells the owner it may send again. */
   drain(): void;
   /** Every packet received so far has been delivered. */
@@ -113,7 +114,7 @@ export class ChunkOffload {
     this.#crypto.openChunk(job).then(
       (result) => {
         if (this.#link.failed) return;
-        if (!('plaintext' in result)) return this.#link.fail(new CommlinkError(result.code, result.message));
+        if (!('plaintext' in result)) return this.#link.fail(new CodedError(result.code, result.message));
         fill({ kind: KIND_CHUNK, plaintext: result.plaintext });
         this.#afterDeliveries();
       },

@@ -1,11 +1,12 @@
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { backoffDelay } from './backoff.js';
-import { CommlinkError, Errors } from './errors.js';
+import { Errors } from './errors.js';
 import { channelOptions, resolveOptions, type CommlinkOptions, type ResolvedOptions } from './options.js';
 import { Peer, type Body, type RequestOptions } from './peer.js';
 import { SecureChannel } from './secure-channel.js';
 import type { KeyBag } from './keybag.js';
+import { CodedError } from '../errors/index.js';
 
 export interface ClientOptions extends Partial<CommlinkOptions> {
   bag: KeyBag;
@@ -33,7 +34,7 @@ export class CommlinkClient extends EventEmitter {
   #timer: NodeJS.Timeout | undefined;
   #closed = false;
   #started = false;
-  #waiters = new Set<{ resolve: (peer: Peer) => void; reject: (err: CommlinkError) => void; timer: NodeJS.Timeout }>();
+  #waiters = new Set<{ resolve: (peer: Peer) => void; reject: (err: CodedError) => void; timer: NodeJS.Timeout }>();
 
   constructor(options: ClientOptions) {
     super();
@@ -131,7 +132,7 @@ export class CommlinkClient extends EventEmitter {
           }
           this.#peer = peer;
           this.#attempt = 0;
-          peer.once('close', (error?: CommlinkError) => {
+          peer.once('close', (error?: CodedError) => {
             this.#peer = undefined;
             this.emit('disconnect', error);
             this.#retry(error);
@@ -143,7 +144,7 @@ export class CommlinkClient extends EventEmitter {
           this.#waiters.clear();
           this.emit('connect', peer);
         },
-        (error: CommlinkError) => {
+        (error: CodedError) => {
           log.warn('commlink handshake failed', { reason: error.message, code: error.code });
           this.#retry(error);
         },
@@ -151,7 +152,7 @@ export class CommlinkClient extends EventEmitter {
     });
   }
 
-  #retry(error: CommlinkError | undefined): void {
+  #retry(error: CodedError | undefined): void {
     if (this.#closed) return;
     const delayMs = backoffDelay(this.#attempt++, this.#options.reconnectMinMs, this.#options.reconnectMaxMs);
     this.emit('reconnecting', { attempt: this.#attempt, delayMs, error });

@@ -1,5 +1,6 @@
-import { CommlinkError, Errors, RemoteError } from './errors.js';
+import { Errors, RemoteError } from './errors.js';
 import type { Body } from './peer.js';
+import { CodedError } from '../errors/index.js';
 
 /** Message envelope rules of PROTOCOL.md §11: request ids, and errors as they cross the wire. */
 
@@ -15,7 +16,7 @@ export function requireId(attrs: Record<string, string>, type: string): string {
 }
 
 /** The body of an `ffs.error`: code, message, and the details that are scalars with field names. */
-export function errorBody(error: CommlinkError): Body {
+export function errorBody(error: CodedError): Body {
   const body: Body = { code: error.code, message: error.message };
   const details: Body = {};
   for (const [key, value] of Object.entries(error.details)) {

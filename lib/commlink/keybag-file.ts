@@ -2,8 +2,9 @@ import { createHash, randomBytes } from 'node:crypto';
 import { constants as fsConstants } from 'node:fs';
 import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
-import { CommlinkError, Errors } from './errors.js';
+import { Errors } from './errors.js';
 import { KEY_LENGTH } from './keybag.js';
+import { CodedError } from '../errors/index.js';
 
 /**
  * The key bag file (wire-compat spec: both ends of a commlink must read the same bytes the same way):
@@ -179,7 +180,7 @@ export async function readKeyBagFile(file: string): Promise<Buffer[]> {
   try {
     return parseKeyBag(text);
   } catch (err) {
-    if (err instanceof CommlinkError) throw Errors.KEYBAG_FORMAT(`${file}: ${err.message}`, { ...err.details, path: file }, err);
+    if (err instanceof CodedError) throw Errors.KEYBAG_FORMAT(`${file}: ${err.message}`, { ...err.details, path: file }, err);
     throw err;
   }
 }

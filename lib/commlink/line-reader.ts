@@ -20,7 +20,7 @@ export class LineReader {
     this.#onLine = onLine;
   }
 
-  /** Feeds received bytes; throws a CommlinkError on an over-long line or a bare LF. The
+  /** Feeds received bytes; throws a CodedError on an over-long line or a bare LF. The
    *  callback may throw too; the reader then stops and the caller closes the connection. */
   push(chunk: Buffer): void {
     let start = 0;

@@ -1,8 +1,9 @@
 import type { ChunkOpenJob, ChunkOpenResult, ChunkSealJob } from './chunk-crypto.js';
-import { CommlinkError, Errors } from './errors.js';
+import { Errors } from './errors.js';
 import { fromSevenBit, partsToSevenBitInto, sevenBitLength } from './filter.js';
 import { decodeHeader, encodeHeader, KIND_CHUNK, type PacketKind } from './packet.js';
 import { suiteByName, type CipherSuite, type SuiteKey } from './suites/index.js';
+import { CodedError } from '../errors/index.js';
 
 /**
  * Sealing and opening of one data packet as a wire line: the one implementation both the channel
@@ -60,7 +61,7 @@ export function openChunkLine(job: ChunkOpenJob): ChunkOpenResult {
     if (plaintext.length < STREAM_ID_LENGTH) throw Errors.PACKET_MALFORMED('chunk packet without a stream id');
     return { plaintext };
   } catch (err) {
-    if (err instanceof CommlinkError) return { code: err.code, message: err.message };
+    if (err instanceof CodedError) return { code: err.code, message: err.message };
     return { code: Errors.PACKET_MALFORMED.code, message: `unexpected failure opening a chunk: ${(err as Error)?.message}` };
   }
 }

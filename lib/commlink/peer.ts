@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import type { Readable } from 'node:stream';
 import type { IncomingStream, OutgoingStream } from './bulk-stream.js';
-import { CommlinkError, Errors } from './errors.js';
+import { Errors } from './errors.js';
 import { Heartbeat } from './heartbeat.js';
 import { Outbox } from './outbox.js';
 import { StreamTable } from './stream-table.js';
@@ -9,6 +9,7 @@ import { errorBody, remoteError, requireId } from './envelope.js';
 import type { SecureChannel } from './secure-channel.js';
 import { decodeMessages, type Message, type Value } from './tobj/index.js';
 import type { Logger } from '../log/logger.js';
+import { CodedError } from '../errors/index.js';
 
 export type Body = Record<string, Value>;
 
@@ -50,7 +51,7 @@ interface InFlight {
 interface PendingRequest {
   readonly op: string;
   readonly resolve: (body: Body) => void;
-  readonly reject: (err: CommlinkError) => void;
+  readonly reject: (err: CodedError) => void;
   readonly timer: NodeJS.Timeout;
   stream: OutgoingStream | undefined;
 }
@@ -79,7 +80,7 @@ export class Peer extends EventEmitter {
   #nextId = 1;
   #closing = false;
   #closed = false;
-  #closeError: CommlinkError | undefined;
+  #closeError: CodedError | undefined;
   #drainWaiters: (() => void)[] = [];
   #idleWaiters: (() => void)[] = [];
   readonly remoteAddress: string;
@@ -155,11 +156,11 @@ export class Peer extends EventEmitter {
       try {
         this.#outbox.push({ type: op, attrs, body });
       } catch (err) {
-        this.#settle(id, undefined, err instanceof CommlinkError ? err : Errors.MESSAGE_INVALID(String(err)));
+        this.#settle(id, undefined, err instanceof CodedError ? err : Errors.MESSAGE_INVALID(String(err)));
         return;
       }
       // A failing source fails the request; a stop (reply, receiver abort, close) does not.
-      if (stream) this.#streams.pump(stream).catch((err: CommlinkError) => this.#settle(id, undefined, err));
+      if (stream) this.#streams.pump(stream).catch((err: CodedError) => this.#settle(id, undefined, err));
     });
   }
 
@@ -188,7 +189,7 @@ export class Peer extends EventEmitter {
   }
 
   /** Closes at once; pending requests fail with `reason` or ERR_CLOSED. */
-  destroy(reason?: CommlinkError): void {
+  destroy(reason?: CodedError): void {
     if (this.#closed) return;
     this.#closeError = reason;
     this.#channel.destroy(reason);
@@ -202,7 +203,7 @@ export class Peer extends EventEmitter {
     try {
       messages = decodeMessages(payload, { maxBytes: payload.length });
     } catch (err) {
-      this.destroy(err instanceof CommlinkError ? err : Errors.MESSAGE_INVALID(String(err)));
+      this.destroy(err instanceof CodedError ? err : Errors.MESSAGE_INVALID(String(err)));
       return;
     }
     for (const message of messages) {
@@ -210,7 +211,7 @@ export class Peer extends EventEmitter {
       try {
         this.#dispatch(message);
       } catch (err) {
-        this.destroy(err instanceof CommlinkError ? err : Errors.MESSAGE_INVALID(String(err), {}, err));
+        this.destroy(err instanceof CodedError ? err : Errors.MESSAGE_INVALID(String(err), {}, err));
         return;
       }
     }
@@ -309,13 +310,13 @@ export class Peer extends EventEmitter {
     }
   }
 
-  #replyError(id: string, error: CommlinkError): void {
+  #replyError(id: string, error: CodedError): void {
     this.#outbox.push({ type: 'ffs.error', attrs: { id }, body: errorBody(error) });
   }
 
   /** Catalogue errors cross the wire as they are; anything else is logged whole, answered generically. */
-  #exposable(op: string, id: string, error: unknown): CommlinkError {
-    if (error instanceof CommlinkError) return error; // includes a RemoteError passed through by a gateway
+  #exposable(op: string, id: string, error: unknown): CodedError {
+    if (error instanceof CodedError) return error; // includes a RemoteError passed through by a gateway
     this.#log.error('handler failed', { op, id, err: error });
     return Errors.REMOTE_INTERNAL(`internal error in ${op} (request ${id}); the reason is in the serving host's log`);
   }
@@ -325,13 +326,13 @@ export class Peer extends EventEmitter {
     try {
       this.#streams.onChunk(streamId, data);
     } catch (err) {
-      this.destroy(err as CommlinkError);
+      this.destroy(err as CodedError);
     }
   }
 
   // --- bookkeeping -----------------------------------------------------------------------------
 
-  #settle(id: string, body: Body | undefined, error: CommlinkError | undefined): void {
+  #settle(id: string, body: Body | undefined, error: CodedError | undefined): void {
     const pending = this.#pending.get(id);
     if (!pending) {
       if (!this.#closed && error?.code !== Errors.TIMEOUT.code) this.#log.debug('reply for no pending request', { id });
@@ -371,7 +372,7 @@ export class Peer extends EventEmitter {
     for (const wake of waiters) wake();
   }
 
-  #onClose(error: CommlinkError | undefined): void {
+  #onClose(error: CodedError | undefined): void {
     if (this.#closed) return;
     this.#closed = true;
     this.#heartbeat.stop();

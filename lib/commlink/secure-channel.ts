@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
 import { MIN_OFFLOAD_BYTES, type ChunkCrypto } from './chunk-crypto.js';
 import { ChunkOffload } from './chunk-offload.js';
-import { CommlinkError, Errors } from './errors.js';
+import { Errors } from './errors.js';
 import { fromSevenBit } from './filter.js';
 import { dataKeys, helloLine, PROTOCOL_NAME, readHello } from './handshake.js';
 import type { Direction } from './kdf.js';
@@ -18,6 +18,7 @@ import {
   VERSION,
   type PacketKind,
 } from './packet.js';
+import { CodedError } from '../errors/index.js';
 import { chunkParts, sealedLine, STREAM_ID_LENGTH } from './packet-codec.js';
 import { suiteByName, type CipherSuite, type SuiteKey, type SuiteName } from './suites/index.js';
 import type { Value } from './tobj/index.js';
@@ -50,7 +51,7 @@ export interface ChannelHandlers {
   /** A CHUNK packet's stream id and data. */
   onChunk(streamId: number, data: Buffer): void;
   /** Called once, when the socket is gone; `error` says why when it was not a clean close. */
-  onClose(error: CommlinkError | undefined): void;
+  onClose(error: CodedError | undefined): void;
   /** The socket's write buffer has drained. */
   onDrain(): void;
 }
@@ -88,10 +89,10 @@ export class SecureChannel {
   /** Packets that arrived between the handshake and attach(), in order. */
   #early: { kind: PacketKind; plaintext: Buffer }[] = [];
   #closed = false;
-  #closeError: CommlinkError | undefined;
+  #closeError: CodedError | undefined;
   #handshakeTimer: NodeJS.Timeout | undefined;
   #resolveReady!: (hello: Record<string, Value>) => void;
-  #rejectReady!: (err: CommlinkError) => void;
+  #rejectReady!: (err: CodedError) => void;
   /** Resolves with the peer's hello fields once both hellos are verified. */
   readonly ready: Promise<Record<string, Value>>;
   /** Largest plaintext a MESSAGES packet can carry within maxPacketLength. */
@@ -198,7 +199,7 @@ export class SecureChannel {
   }
 
   /** Closes at once, logging `reason` when given. */
-  destroy(reason?: CommlinkError): void {
+  destroy(reason?: CodedError): void {
     if (this.#closed) return;
     if (reason) this.#fail(reason);
     else this.#socket.destroy();
@@ -375,7 +376,7 @@ export class SecureChannel {
     if (this.#failed || (this.#closed && !this.#closeWhenDelivered)) return;
     this.#failed = true;
     const error =
-      err instanceof CommlinkError ? err : Errors.PACKET_MALFORMED(`unexpected failure on receive: ${(err as Error)?.message}`, {}, err);
+      err instanceof CodedError ? err : Errors.PACKET_MALFORMED(`unexpected failure on receive: ${(err as Error)?.message}`, {}, err);
     this.#closeError = error;
     this.#log.warn('commlink connection rejected', { reason: error.message, code: error.code });
     this.#offload?.clear(); // nothing received after the bad packet is delivered

@@ -1,10 +1,11 @@
 import { EventEmitter } from 'node:events';
 import { createServer, type AddressInfo, type Server, type Socket } from 'node:net';
-import { CommlinkError, Errors } from './errors.js';
+import { Errors } from './errors.js';
 import { channelOptions, resolveOptions, type CommlinkOptions, type ResolvedOptions } from './options.js';
 import { Peer } from './peer.js';
 import { SecureChannel } from './secure-channel.js';
 import type { KeyBag } from './keybag.js';
+import { CodedError } from '../errors/index.js';
 
 /**
  * Accepts commlink connections. Each verified connection becomes a Peer (event 'peer'), which
@@ -76,13 +77,13 @@ export class CommlinkServer extends EventEmitter {
           return;
         }
         this.#peers.add(peer);
-        peer.once('close', (error?: CommlinkError) => {
+        peer.once('close', (error?: CodedError) => {
           this.#peers.delete(peer);
           if (error && error.code !== Errors.CLOSED.code) this.emit('rejected', error, channel.remoteAddress);
         });
         this.emit('peer', peer);
       },
-      (error: CommlinkError) => {
+      (error: CodedError) => {
         this.#handshaking.delete(channel);
         this.emit('rejected', error, channel.remoteAddress);
       },

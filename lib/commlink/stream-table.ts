@@ -1,9 +1,10 @@
 import type { Readable } from 'node:stream';
 import { IncomingStream, OutgoingStream } from './bulk-stream.js';
-import { Errors, type CommlinkError } from './errors.js';
+import { Errors } from './errors.js';
 import type { Outbox } from './outbox.js';
 import type { Body } from './peer.js';
 import type { SecureChannel } from './secure-channel.js';
+import type { CodedError } from '../errors/index.js';
 
 const MAX_STREAM_ID = 0xffffffff;
 
@@ -113,12 +114,12 @@ export class StreamTable {
   }
 
   /** The connection is gone: every stream we receive fails (senders stop as their requests settle). */
-  closeAll(reason: CommlinkError | undefined): void {
+  closeAll(reason: CodedError | undefined): void {
     for (const stream of this.#incoming.values()) stream.fail(Errors.STREAM_ABORTED('connection closed', {}, reason));
     this.#incoming.clear();
   }
 
-  #pushAbort(streamId: number, error: CommlinkError): void {
+  #pushAbort(streamId: number, error: CodedError): void {
     this.#outbox.push({ type: 'ffs.abort', attrs: { stream: String(streamId) }, body: { code: error.code, message: error.message } });
   }
 }

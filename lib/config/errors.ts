@@ -1,3 +1,5 @@
+import { CodedError, CommonErrors } from '../errors/index.js';
+
 /**
  * The configuration's one error. Every problem names the field it is about (a dotted path such as
  * `commlink.keyCount`) and, when the bad value came from the environment, the variable it came from.
@@ -14,8 +16,7 @@ export interface ConfigProblem {
   readonly message: string;
 }
 
-export class ConfigError extends Error {
-  readonly code = 'ERR_CONFIG' as const;
+export class ConfigError extends CodedError {
   /** The first problem's field. */
   readonly field: string;
   /** Every problem found (at least one); `message` lists them all, one per line. */
@@ -24,7 +25,7 @@ export class ConfigError extends Error {
   constructor(problems: readonly ConfigProblem[] | ConfigProblem, cause?: unknown) {
     const list = Array.isArray(problems) ? [...problems] : [problems as ConfigProblem];
     if (list.length === 0) throw new TypeError('ConfigError needs at least one problem');
-    super(list.map((p) => p.message).join('\n'), cause === undefined ? undefined : { cause });
+    super(CommonErrors.CONFIG.code, list.map((p) => p.message).join('\n'), { field: list[0]!.field }, cause);
     this.name = 'ConfigError';
     this.field = list[0]!.field;
     this.problems = Object.freeze(list.map((p) => Object.freeze({ field: p.field, message: p.message })));

@@ -2,7 +2,8 @@ import { createHash } from 'node:crypto';
 import { Piscina } from 'piscina';
 import type { ChunkCrypto, ChunkOpenJob, ChunkOpenResult, ChunkSealJob } from '../commlink/index.js';
 import { checkSigningKey, type TicketSigningPool } from '../tickets/index.js';
-import { CryptoPoolError, CryptoPoolErrors } from './errors.js';
+import { CodedError } from '../errors/index.js';
+import { CryptoPoolErrors } from './errors.js';
 import { resolveCryptoPoolOptions, type CryptoPoolOptions } from './options.js';
 import { asBuffer, ownedCopy, type CryptoTask, type FileDigest, type OpenChunkAnswer, type SealChunkAnswer, type SignTicketAnswer } from './tasks.js';
 
@@ -102,9 +103,9 @@ export class CryptoPool implements ChunkCrypto, TicketSigningPool {
     try {
       return await this.#pool.run(task, transferList ? { transferList } : {});
     } catch (err) {
-      if (err instanceof CryptoPoolError) throw err;
-      if (this.#closed) throw CryptoPoolErrors.CLOSED(`the crypto pool closed before ${task.kind} ran`, err);
-      throw CryptoPoolErrors.TASK(`${task.kind} failed in the crypto pool: ${(err as Error)?.message ?? err}`, err);
+      if (err instanceof CodedError) throw err; // catalogued already
+      if (this.#closed) throw CryptoPoolErrors.CLOSED(`the crypto pool closed before ${task.kind} ran`, {}, err);
+      throw CryptoPoolErrors.TASK(`${task.kind} failed in the crypto pool: ${(err as Error)?.message ?? err}`, {}, err);
     }
   }
 }

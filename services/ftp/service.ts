@@ -1,6 +1,8 @@
 import { mkdir } from 'node:fs/promises';
 import type { AddressInfo } from 'node:net';
-import type { Body, CommlinkOptions, KeyBag } from '../../lib/commlink/index.js';
+import type { CommlinkOptions, KeyBag } from '../../lib/commlink/index.js';
+import type { RequestIn } from '../../lib/contracts/operation.js';
+import type { fileHostRegister } from '../../lib/contracts/web-gateway.js';
 import { CONFIG_DEFAULTS, pickFields } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { Areas } from './common/areas.js';
@@ -122,7 +124,7 @@ export class FileHostService {
       repo: this.repo,
       stager: this.stager,
       inboxDir: options.inboxDir,
-      link: { request: (op, body, timeoutMs) => this.link.request(op, body, timeoutMs) },
+      link: { ask: (operation, body, timeoutMs) => this.link.ask(operation, body, timeoutMs) },
       info: () => ({ name: this.name, httpUrl: this.#httpUrl, objects: this.repo.digests.size, linkable: this.linkable }),
     });
     this.link = new WebLink({
@@ -223,8 +225,8 @@ export class FileHostService {
   }
 
   /** What the web host is told at each (re)connection: name, and where customers reach this host. */
-  #registration(): Body {
-    const body: Body = { name: this.name, httpUrl: this.#httpUrl };
+  #registration(): RequestIn<typeof fileHostRegister> {
+    const body: RequestIn<typeof fileHostRegister> = { name: this.name, httpUrl: this.#httpUrl };
     const host = new URL(this.#httpUrl).host.replace(/:\d+$/, '');
     if (this.#ftp?.address) body.ftpUrl = `ftp://${host}:${this.#ftp.address.port}`;
     if (this.#sftp?.address) body.sftpUrl = `sftp://${host}:${this.#sftp.address.port}`;

@@ -1,7 +1,7 @@
 import { mkdir, readdir, rm } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { Db } from './db/open.js';
-import { DbErrors } from './errors.js';
+import { InternalDbErrors } from '../../lib/contracts/internal-db/errors.js';
 
 /**
  * Online backups with better-sqlite3's backup API: a consistent copy while the service keeps
@@ -30,7 +30,7 @@ export class Backups {
       const result = await this.#db.backup(path);
       return { path, pages: result.totalPages, ms: Date.now() - started };
     } catch (err) {
-      throw DbErrors.BACKUP_FAILED(`backup to ${path} failed: ${(err as Error).message}`, {}, err);
+      throw InternalDbErrors.BACKUP_FAILED(`backup to ${path} failed: ${(err as Error).message}`, {}, err);
     }
   }
 

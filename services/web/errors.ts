@@ -1,13 +1,17 @@
-import { defineError } from '../../lib/commlink/index.js';
+import { CommonErrors, defineError } from '../../lib/errors/index.js';
 
 /**
- * The web host's error catalogue. Codes are stable; the HTTP edge (http/error-edge.ts) translates
- * them, and those of the internal-db and the file host that pass through, to HTTP statuses.
+ * The web host's error catalogue. Codes are stable; the HTTP edge (http/status.ts) translates
+ * them, and those of the internal-db, the file host and the commlink that pass through, to HTTP
+ * statuses.
  */
 export const WebErrors = {
-  INVALID_INPUT: defineError('ERR_INVALID_INPUT', 'A request field is missing, of the wrong type, out of range, or unknown.'),
-  GATEWAY_UNAVAILABLE: defineError('ERR_GATEWAY_UNAVAILABLE', 'The internal-db (or a file host) cannot be reached now; try again.'),
-  CONFLICT: defineError('ERR_CONFLICT', 'The name is taken by another live connection (two file hosts with one name).'),
+  INVALID_INPUT: CommonErrors.INVALID_INPUT,
+  NOT_FOUND: CommonErrors.NOT_FOUND,
+  CONFLICT: CommonErrors.CONFLICT,
+  AUTH_REFUSED: CommonErrors.AUTH_REFUSED,
+  GATEWAY_UNAVAILABLE: CommonErrors.GATEWAY_UNAVAILABLE,
+  INTERNAL: CommonErrors.INTERNAL,
   NO_FILE_HOST: defineError('ERR_NO_FILE_HOST', 'No file host (or not the one named) is connected to this web host.'),
   NOT_ENTITLED: defineError('ERR_NOT_ENTITLED', 'The customer is not entitled to that release (or it does not exist).'),
   EULA_REQUIRED: defineError('ERR_EULA_REQUIRED', "The release's EULA must be accepted before it can be staged or downloaded."),
@@ -21,8 +25,4 @@ export const WebErrors = {
   UNSUPPORTED_MEDIA_TYPE: defineError('ERR_UNSUPPORTED_MEDIA_TYPE', 'The request body is not of a type this endpoint accepts.'),
   MALFORMED_BODY: defineError('ERR_MALFORMED_BODY', 'The request body cannot be parsed (malformed JSON or form data, bad encoding).'),
   UPLOAD_INCOMPLETE: defineError('ERR_UPLOAD_INCOMPLETE', 'The upload ended before its declared length, or was cut off; nothing was stored.'),
-  INTERNAL: defineError('ERR_INTERNAL', 'Something failed inside the server; it is logged with the request id.'),
 } as const;
-
-/** Codes that mean "the link broke on the way", not "the far end said no". */
-export const LINK_CODES: ReadonlySet<string> = new Set(['ERR_TIMEOUT', 'ERR_CLOSED', 'ERR_NOT_CONNECTED', 'ERR_TOO_MANY_IN_FLIGHT', 'ERR_GATEWAY_UNAVAILABLE']);

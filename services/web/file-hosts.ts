@@ -1,6 +1,8 @@
 import { EventEmitter } from 'node:events';
-import type { Body, Peer, RequestOptions } from '../../lib/commlink/index.js';
-import { askPeer, type ObserveRequest } from './ask-peer.js';
+import type { Peer, RequestOptions } from '../../lib/commlink/index.js';
+import { ask, type ObserveRequest } from '../../lib/contracts/ask.js';
+import type { Operation, ReplyOut, RequestIn } from '../../lib/contracts/operation.js';
+import type { fileHostRegister } from '../../lib/contracts/web-gateway.js';
 import { WebErrors } from './errors.js';
 
 export interface FileHostEntry {
@@ -38,7 +40,7 @@ export class FileHostRegistry extends EventEmitter {
    * refused (two hosts configured with one name would otherwise take turns); from the same address
    * it is the host reconnecting before its old connection was seen dead, and replaces it.
    */
-  register(peer: Peer, name: string, urls: { httpUrl: string; ftpUrl?: string | undefined; sftpUrl?: string | undefined }): FileHostEntry {
+  register(peer: Peer, name: string, urls: Omit<RequestIn<typeof fileHostRegister>, 'name'>): FileHostEntry {
     const previous = this.#hosts.get(name);
     if (previous && previous.peer !== peer && !previous.peer.closed) {
       if (previous.peer.remoteAddress !== peer.remoteAddress) {
@@ -88,8 +90,8 @@ export class FileHostRegistry extends EventEmitter {
     return entry;
   }
 
-  /** Asks a file host; its own errors pass through, a broken link is ERR_GATEWAY_UNAVAILABLE. */
-  async request(entry: FileHostEntry, op: string, body: Body, options: RequestOptions = {}): Promise<Body> {
-    return askPeer(op, `file host ${entry.name}`, () => entry.peer.request(op, body, { timeoutMs: 60_000, ...options }), this.observe, { host: entry.name });
+  /** Asks a file host by contract; its own errors pass through, a request that does not get through is ERR_GATEWAY_UNAVAILABLE. */
+  async ask<O extends Operation>(entry: FileHostEntry, operation: O, body: RequestIn<O>, options: RequestOptions = {}): Promise<ReplyOut<O>> {
+    return ask(entry.peer, operation, body, { timeoutMs: 60_000, ...options, who: `file host ${entry.name}`, observe: this.observe, details: { host: entry.name } });
   }
 }

@@ -1,70 +1,23 @@
 import type { Readable } from 'node:stream';
 import semver from 'semver';
-import { isError, type Body } from '../../lib/commlink/index.js';
+import * as FileHost from '../../lib/contracts/file-host/operations.js';
+import * as InternalDb from '../../lib/contracts/internal-db/index.js';
+import type { ReplyOut, RequestIn } from '../../lib/contracts/operation.js';
+import { isError } from '../../lib/errors/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { TicketSigning } from '../../lib/tickets/index.js';
 import { WebErrors } from './errors.js';
 import type { FileHostEntry, FileHostRegistry } from './file-hosts.js';
 import type { InternalDbLink } from './internal-db-link.js';
 import type { WebMetrics } from './ops/metrics.js';
+import type { DownloadLink, Staging } from './shapes.js';
 import { StagedCache } from './staged-cache.js';
 import { TicketReuse } from './ticket-reuse.js';
 
-/** An artifact as the internal-db's `release.resolve` answers it. */
-export interface ResolvedArtifact {
-  product: string;
-  version: string;
-  channel: string;
-  publishedAt: string;
-  artifactId: number;
-  filename: string;
-  size: number;
-  sha256: string;
-  platform: string;
-  arch: string;
-  objectId: string;
-  eulaId: number | null;
-  eulaAccepted: boolean;
-}
+type ResolvedArtifact = InternalDb.ResolvedArtifact;
 
-export interface StagedFile {
-  path: string;
-  method: string;
-  size: number;
-  artifactId: number;
-  sha256: string;
-  filename: string;
-  url: string;
-}
-
-export interface StagedRelease {
-  host: string;
-  product: string;
-  version: string;
-  files: StagedFile[];
-  /** Where the customer finds the release by FTP and SFTP (absent when the file host serves neither). */
-  ftpUrl?: string;
-  sftpUrl?: string;
-  pruned: string[];
-  ms: number;
-}
-
-export interface DownloadLink {
-  url: string;
-  expiresAt: string;
-  artifactId: number;
-  filename: string;
-  size: number;
-  sha256: string;
-  host: string;
-}
-
-export interface ResolveFilter {
-  product?: string;
-  platform?: string;
-  arch?: string;
-  channel?: string;
-}
+/** What narrows the artifacts a customer may have (release.resolve's filters). */
+export type ResolveFilter = Omit<RequestIn<typeof InternalDb.releaseResolve>, 'customer'>;
 
 export interface FulfillmentOptions {
   db: InternalDbLink;
@@ -91,7 +44,7 @@ export class Fulfillment {
   readonly #ticketTtlMs: number;
   readonly #metrics: WebMetrics | undefined;
   readonly #log: Logger;
-  readonly #staged: StagedCache<StagedRelease>;
+  readonly #staged: StagedCache<Staging>;
   readonly #tickets: TicketReuse;
 
   constructor(options: FulfillmentOptions) {
@@ -111,8 +64,8 @@ export class Fulfillment {
 
   /** The artifacts the customer may download now (newest release first within a product). */
   async entitledArtifacts(customer: string, filter: ResolveFilter = {}): Promise<ResolvedArtifact[]> {
-    const reply = await this.#db.request('release.resolve', { customer, ...filter });
-    return reply.artifacts as unknown as ResolvedArtifact[];
+    const { artifacts } = await this.#db.ask(InternalDb.releaseResolve, { customer, ...filter });
+    return artifacts;
   }
 
   /**
@@ -120,7 +73,7 @@ export class Fulfillment {
    * artifacts into the customer's area (pruning releases no longer entitled), records the staging,
    * and returns a signed download URL per file, with the FTP and SFTP locations.
    */
-  async stage(customer: string, product: string, version: string, host?: string): Promise<StagedRelease> {
+  async stage(customer: string, product: string, version: string, host?: string): Promise<Staging> {
     const started = performance.now();
     return this.#measured(started, (async () => this.#stageFrom(await this.entitledArtifacts(customer), customer, product, version, host))());
   }
@@ -137,7 +90,7 @@ export class Fulfillment {
     }
   }
 
-  async #stageFrom(all: ResolvedArtifact[], customer: string, product: string, version: string, host: string | undefined): Promise<StagedRelease> {
+  async #stageFrom(all: ResolvedArtifact[], customer: string, product: string, version: string, host: string | undefined): Promise<Staging> {
     const artifacts = all.filter((a) => a.product === product && a.version === version);
     if (artifacts.length === 0) throw WebErrors.NOT_ENTITLED(`${customer} is not entitled to ${product} ${version}`, { customer, product, version });
     const eula = artifacts.find((a) => !a.eulaAccepted);
@@ -145,16 +98,16 @@ export class Fulfillment {
     const entitled = [...new Map(all.map((a) => [`${a.product}\u0000${a.version}`, { product: a.product, version: a.version }])).values()];
     const items = artifacts.map((a) => ({ objectId: a.objectId, product, version, filename: a.filename }));
     const { fileHost, reply } = await this.#stageOnSomeHost(host, { customer, items, entitled });
-    await this.#db.request('staging.record', { customer, product, version, host: fileHost.name });
+    await this.#db.ask(InternalDb.stagingRecord, { customer, product, version, host: fileHost.name });
     const files = await Promise.all(
-      (reply.files as { path: string; method: string; size: number }[]).map(async (f, n) => {
+      reply.files.map(async (f, n) => {
         const artifact = artifacts[n]!;
         const { url } = await this.#signedLink(customer, fileHost.name, f.path, artifact.artifactId);
-        return { ...f, artifactId: artifact.artifactId, sha256: artifact.sha256, filename: artifact.filename, url };
+        return { path: f.path, method: f.method, size: f.size, artifactId: artifact.artifactId, sha256: artifact.sha256, filename: artifact.filename, url };
       }),
     );
     const where = `/${encodeURIComponent(product)}/${encodeURIComponent(version)}/`;
-    const staged: StagedRelease = { host: fileHost.name, product, version, files, pruned: reply.pruned as string[], ms: reply.ms as number };
+    const staged: Staging = { host: fileHost.name, product, version, files, pruned: reply.pruned, ms: reply.ms, login: customer };
     if (fileHost.ftpUrl) staged.ftpUrl = `${withLogin(fileHost.ftpUrl, customer)}${where}`;
     if (fileHost.sftpUrl) staged.sftpUrl = `${withLogin(fileHost.sftpUrl, customer)}${where}`;
     this.#staged.set(customer, `${product}\u0000${version}`, fileHost.name, staged);
@@ -168,7 +121,7 @@ export class Fulfillment {
    * again elsewhere is safe. With no host left, the last ERR_GATEWAY_UNAVAILABLE (or
    * ERR_NO_FILE_HOST) is the answer.
    */
-  async #stageOnSomeHost(host: string | undefined, body: Body): Promise<{ fileHost: FileHostEntry; reply: Body }> {
+  async #stageOnSomeHost(host: string | undefined, body: RequestIn<typeof FileHost.stage>): Promise<{ fileHost: FileHostEntry; reply: ReplyOut<typeof FileHost.stage> }> {
     const failed = new Set<string>();
     let lastFailure: unknown;
     for (;;) {
@@ -179,7 +132,7 @@ export class Fulfillment {
         throw lastFailure ?? err;
       }
       try {
-        return { fileHost, reply: await this.#fileHosts.request(fileHost, 'stage', body) };
+        return { fileHost, reply: await this.#fileHosts.ask(fileHost, FileHost.stage, body) };
       } catch (err) {
         if (host !== undefined || !isError(err, WebErrors.GATEWAY_UNAVAILABLE)) throw err; // it answered: its answer stands
         this.#log.warn('staging failed over: the file host did not answer', { host: fileHost.name, customer: body.customer, err });
@@ -249,8 +202,8 @@ export class Fulfillment {
   async prune(customer: string, host?: string): Promise<string[]> {
     this.#staged.dropCustomer(customer);
     this.#tickets.clear();
-    const reply = await this.#fileHosts.request(this.#fileHosts.pick(host), 'prune', { customer });
-    return reply.removed as string[];
+    const { removed } = await this.#fileHosts.ask(this.#fileHosts.pick(host), FileHost.prune, { customer });
+    return removed;
   }
 
   /**
@@ -277,11 +230,8 @@ export class Fulfillment {
   }
 
   /** Streams an upload to a file host's repository; resolves with the object id (its SHA-256) and size. */
-  async ingest(source: Readable, expect: { sha256?: string; size?: number } = {}, host?: string): Promise<Body> {
-    const body: Body = {};
-    if (expect.sha256 !== undefined) body.sha256 = expect.sha256;
-    if (expect.size !== undefined) body.size = expect.size;
-    return this.#fileHosts.request(this.#fileHosts.pick(host), 'ingest', body, { stream: source, timeoutMs: 3_600_000 });
+  async ingest(source: Readable, expect: RequestIn<typeof FileHost.ingest> = {}, host?: string): Promise<ReplyOut<typeof FileHost.ingest>> {
+    return this.#fileHosts.ask(this.#fileHosts.pick(host), FileHost.ingest, expect, { stream: source, timeoutMs: 3_600_000 });
   }
 }
 

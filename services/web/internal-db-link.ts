@@ -1,9 +1,11 @@
 import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
-import { CommlinkClient, CommlinkServer, type Body, type CommlinkOptions, type KeyBag, type Peer } from '../../lib/commlink/index.js';
+import { CommlinkClient, CommlinkServer, type CommlinkOptions, type KeyBag, type Peer } from '../../lib/commlink/index.js';
+import { ask, requireConnected, type LinkEnd, type ObserveRequest } from '../../lib/contracts/ask.js';
+import type { Operation, ReplyOut, RequestIn } from '../../lib/contracts/operation.js';
 import type { Logger } from '../../lib/log/logger.js';
-import { askPeer, type ObserveRequest } from './ask-peer.js';
-import { WebErrors } from './errors.js';
+
+const INTERNAL_DB = 'the internal-db';
 
 export interface InternalDbLinkOptions {
   /** listen: the internal-db listens and the web host dials it; dial: the internal-db dials in (reverse dial). */
@@ -23,8 +25,9 @@ export interface InternalDbLinkOptions {
 /**
  * The web host's connection to the internal-db, in either direction: it dials the internal-db
  * (listen mode), or it listens and the internal-db dials in and serves over that connection
- * (dial mode, for a firewall with no inbound hole). Either way `request` asks the internal-db; it
- * fails at once with ERR_GATEWAY_UNAVAILABLE when there is no connection.
+ * (dial mode, for a firewall with no inbound hole). Either way `ask` asks the internal-db by
+ * contract (lib/contracts/internal-db); it fails at once with ERR_GATEWAY_UNAVAILABLE when there is
+ * no connection.
  *
  * Events: 'up', 'down'.
  */
@@ -92,14 +95,14 @@ export class InternalDbLink extends EventEmitter {
     });
   }
 
-  /** Asks the internal-db. Its own errors (ERR_AUTH_REFUSED …) pass through; a broken link is ERR_GATEWAY_UNAVAILABLE. */
-  async request(op: string, body: Body, timeoutMs = 10_000): Promise<Body> {
-    const peer = this.#client ? undefined : this.#dialledIn;
-    if (!this.connected) {
-      this.#options.observe?.(op, 0, 'unavailable');
-      throw WebErrors.GATEWAY_UNAVAILABLE('the internal-db is not connected');
-    }
-    return askPeer(op, 'the internal-db', () => (peer ? peer.request(op, body, { timeoutMs }) : this.#client!.request(op, body, { timeoutMs })), this.#options.observe);
+  /**
+   * Asks the internal-db. Its own errors (ERR_AUTH_REFUSED …) pass through; a request that does
+   * not get through is ERR_GATEWAY_UNAVAILABLE; a reply against the contract is ERR_REPLY_INVALID.
+   */
+  async ask<O extends Operation>(operation: O, body: RequestIn<O>, timeoutMs = 10_000): Promise<ReplyOut<O>> {
+    requireConnected(this.connected, INTERNAL_DB, operation, this.#options.observe);
+    const end: LinkEnd = this.#client ?? this.#dialledIn!;
+    return ask(end, operation, body, { who: INTERNAL_DB, observe: this.#options.observe, timeoutMs });
   }
 
   async close(graceMs = 5000): Promise<void> {

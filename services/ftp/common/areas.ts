@@ -1,9 +1,7 @@
 import { join } from 'node:path';
-import { FileHostErrors } from '../errors.js';
-import { AreaRoot, normalizeVirtualPath } from './path-resolver.js';
-
-/** A customer login as the internal-db defines it; also a safe directory name. */
-export const LOGIN = /^[a-z0-9][a-z0-9._-]{1,63}$/;
+import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
+import { fileNameProblem, LOGIN } from '../../../lib/contracts/names.js';
+import { AreaRoot } from './path-resolver.js';
 
 /**
  * The customer areas: `areas/<login>/…`, one root per customer. Every protocol asks here for the
@@ -38,17 +36,10 @@ export class Areas {
   }
 }
 
-/** A single plain name (a product, a version, a file name): no slashes, not . or .., nothing the resolver refuses. */
+/** A single plain name (a product, a version, a file name) by the one file-name rule, which the path resolver also applies. */
 export function plainName(value: string, field: string): string {
-  let ok = typeof value === 'string' && value !== '' && value !== '.' && value !== '..' && !value.includes('/');
-  if (ok) {
-    try {
-      ok = normalizeVirtualPath(`/${value}`) === `/${value}`;
-    } catch {
-      ok = false;
-    }
-  }
-  if (!ok) throw FileHostErrors.INVALID_INPUT(`${field}: not a plain name: ${JSON.stringify(value).slice(0, 200)}`, { field });
+  const problem = typeof value === 'string' ? fileNameProblem(value) : 'not a string';
+  if (problem !== undefined) throw FileHostErrors.INVALID_INPUT(`${field}: not a plain name (${problem}): ${JSON.stringify(value).slice(0, 200)}`, { field });
   return value;
 }
 

@@ -1,21 +1,15 @@
 import { randomBytes } from 'node:crypto';
+import { auditRecordCompact, type AuditEvent, type CompactGroup } from '../../../lib/contracts/internal-db/index.js';
+import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
+import { codeOf } from '../../../lib/errors/index.js';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { WebLink } from './web-link.js';
 
-/** One transfer's outcome, as the internal-db's `audit.record` takes it. */
-export interface TransferOutcome {
-  customer: string;
-  artifactId?: number | null;
-  path: string;
-  protocol: 'http' | 'ftp' | 'sftp';
-  clientAddress: string;
-  bytes: number;
-  durationMs: number;
-  outcome: 'complete' | 'aborted';
-}
+/** One transfer's outcome: an audit event (the internal-db's contract) before it gets its id and time. */
+export type TransferOutcome = Omit<AuditEvent, 'eventId' | 'at'>;
 
 export interface AuditReporterOptions {
-  link: Pick<WebLink, 'request'>;
+  link: Pick<WebLink, 'ask'>;
   batchSize: number;
   flushMs: number;
   /** Outcomes held while the internal-db cannot be reached; beyond this the oldest are dropped (logged). */
@@ -30,18 +24,8 @@ interface Queued {
   atMs: number;
 }
 
-interface CompactGroup {
-  customer: string;
-  artifactId: number | null;
-  path: string;
-  protocol: TransferOutcome['protocol'];
-  clientAddress: string;
-  idPrefix: string;
-  events: string;
-}
-
 /** Codes after which resending the same batch cannot succeed. */
-const PERMANENT = new Set(['ERR_INVALID_INPUT', 'ERR_NOT_FOUND']);
+const PERMANENT: ReadonlySet<string | undefined> = new Set([FileHostErrors.INVALID_INPUT.code, FileHostErrors.NOT_FOUND.code]);
 
 /**
  * Batches transfer outcomes and sends them over the commlink (`audit.recordCompact`, forwarded by the web
@@ -97,9 +81,9 @@ export class AuditReporter {
     while (this.#queue.length > 0) {
       const batch = this.#queue.slice(0, this.#options.batchSize);
       try {
-        await this.#options.link.request('audit.recordCompact', { groups: this.#compact(batch) as never }, 30_000);
+        await this.#options.link.ask(auditRecordCompact, { groups: this.#compact(batch) }, 30_000);
       } catch (err) {
-        const code = (err as { code?: string }).code ?? '';
+        const code = codeOf(err);
         if (!PERMANENT.has(code)) {
           this.#options.log.warn('audit batch not delivered; will retry', { events: batch.length, code });
           return;

@@ -1,22 +1,23 @@
 import { mkdir } from 'node:fs/promises';
+import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
+import { authCheck } from '../../../lib/contracts/internal-db/index.js';
+import { LOGIN } from '../../../lib/contracts/names.js';
+import type { RequestIn } from '../../../lib/contracts/operation.js';
+import { isError } from '../../../lib/errors/index.js';
 import type { Logger } from '../../../lib/log/logger.js';
-import { FileHostErrors } from '../errors.js';
 import type { Stager } from '../staging/stager.js';
-import { LOGIN, type Areas } from './areas.js';
+import type { Areas } from './areas.js';
 import { SCORE, type Defender } from './defender.js';
 import type { LoginCache } from './login-cache.js';
 import type { AreaRoot } from './path-resolver.js';
 import type { SessionLimits } from './session-limits.js';
 import type { WebLink } from './web-link.js';
 
-export interface LoginRequest {
-  login: string;
-  password?: string;
-  /** An SSH public key: its algorithm name and its blob in base64 (as the internal-db stores it). */
-  publicKey?: { algorithm: string; key: string };
-  protocol: 'ftp' | 'sftp';
-  clientAddress: string;
-}
+/**
+ * A login as auth.check takes it: a password or an SSH public key (its algorithm name and its blob
+ * in base64, as the internal-db stores it), over FTP or SFTP.
+ */
+export type LoginRequest = RequestIn<typeof authCheck> & { protocol: 'ftp' | 'sftp' };
 
 /**
  * What an SFTP server needs to know about its clients: whether an address may connect (banned?
@@ -50,7 +51,7 @@ export interface Session {
  * temporary error) and nothing else is affected.
  */
 export class CustomerLogins implements LoginAuthority {
-  readonly #link: Pick<WebLink, 'request'>;
+  readonly #link: Pick<WebLink, 'ask'>;
   readonly #stager: Stager;
   readonly #areas: Areas;
   readonly #defender: Defender;
@@ -58,7 +59,7 @@ export class CustomerLogins implements LoginAuthority {
   readonly #log: Logger;
   readonly #cache: LoginCache;
 
-  constructor(options: { link: Pick<WebLink, 'request'>; stager: Stager; areas: Areas; defender: Defender; limits: SessionLimits; cache: LoginCache; log: Logger }) {
+  constructor(options: { link: Pick<WebLink, 'ask'>; stager: Stager; areas: Areas; defender: Defender; limits: SessionLimits; cache: LoginCache; log: Logger }) {
     this.#cache = options.cache;
     this.#link = options.link;
     this.#stager = options.stager;
@@ -102,8 +103,7 @@ export class CustomerLogins implements LoginAuthority {
     try {
       who = await this.#cache.get(this.#cache.key(login, credential), () => this.#check(request));
     } catch (err) {
-      const code = (err as { code?: string }).code;
-      if (code === 'ERR_AUTH_REFUSED' || code === 'ERR_INVALID_INPUT') this.#refused(clientAddress, login, protocol, SCORE.wrongPassword, code);
+      if (isError(err, FileHostErrors.AUTH_REFUSED) || isError(err, FileHostErrors.INVALID_INPUT)) this.#refused(clientAddress, login, protocol, SCORE.wrongPassword, err.code);
       throw err; // ERR_GATEWAY_UNAVAILABLE and the unexpected: temporary, not the client's fault
     }
     const end = this.#limits.login(who.customer);
@@ -117,12 +117,10 @@ export class CustomerLogins implements LoginAuthority {
 
   /** Through the chain: auth.check, then the area pruned to the customer's current releases. */
   async #check(request: LoginRequest): Promise<{ customer: string; name: string }> {
-    const body: Record<string, unknown> = { login: request.login, protocol: request.protocol, clientAddress: request.clientAddress };
-    if (request.password !== undefined) body.password = request.password;
-    else body.publicKey = request.publicKey;
-    const reply = await this.#link.request('auth.check', body as never);
-    const customer = reply.customer as { login: string; name: string };
-    await this.#stager.prune(customer.login, reply.releases as { product: string; version: string }[]);
+    const { login, protocol, clientAddress } = request;
+    const credential = request.password !== undefined ? { password: request.password } : { publicKey: request.publicKey };
+    const { customer, releases } = await this.#link.ask(authCheck, { login, protocol, clientAddress, ...credential });
+    await this.#stager.prune(customer.login, releases);
     await mkdir(this.#areas.dirOf(customer.login), { recursive: true, mode: 0o755 });
     return { customer: customer.login, name: customer.name };
   }

@@ -1,6 +1,7 @@
 import { constants, fstatSync, openSync, closeSync, realpathSync, type Stats } from 'node:fs';
 import { sep } from 'node:path';
-import { FileHostErrors } from '../errors.js';
+import { CONTROL_CHARS, INVISIBLE_CHARS, MAX_NAME_BYTES, PERCENT_ESCAPE } from '../../../lib/contracts/names.js';
+import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 
 /**
  * The one path resolver of the file host: every path a client sends (HTTP, FTP, SFTP) goes through
@@ -9,8 +10,10 @@ import { FileHostErrors } from '../errors.js';
  * 1. `normalize`: the client's string becomes a virtual absolute path (`/a/b`) inside the area, or
  *    is refused. A `..` above the root is clamped there, as in a chroot (FTP, SFTP), or, with
  *    `clamp: false` (HTTP, where no client has a reason to send one), refused. Refused outright: NUL and other
- *    control characters, backslashes, residual percent-escapes (a double-encoded path; HTTP
- *    decodes exactly once before calling), names over 255 bytes, paths over 4096 bytes.
+ *    control characters, backslashes, invisible and bidirectional-control characters, residual
+ *    percent-escapes (a double-encoded path; HTTP decodes exactly once before calling), names over
+ *    255 bytes, paths over 4096 bytes: the file-name rule of lib/contracts/names.ts, so every name
+ *    the API accepts can be served and nothing else can.
  * 2. `open`: the virtual path is joined to the root, resolved with realpath (so a symlink planted
  *    inside the area that points out of it is seen), checked to be inside the root, and opened
  *    with O_NOFOLLOW; the descriptor is what gets served, so a swap after the check changes nothing.
@@ -19,10 +22,6 @@ import { FileHostErrors } from '../errors.js';
  */
 
 export const MAX_PATH_BYTES = 4096;
-export const MAX_NAME_BYTES = 255;
-
-const FORBIDDEN = /[\u0000-\u001f\u007f\\]/;
-const PERCENT_ESCAPE = /%[0-9a-fA-F]{2}/;
 
 function refuse(reason: string, path: string): never {
   throw FileHostErrors.PATH_REFUSED(`path refused: ${reason}`, { reason, length: path.length });
@@ -40,7 +39,8 @@ export function normalizeVirtualPath(clientPath: string, options: NormalizeOptio
   const { cwd = '/', clamp = true } = options;
   if (typeof clientPath !== 'string') refuse('not a string', '');
   if (Buffer.byteLength(clientPath) > MAX_PATH_BYTES) refuse('too long', clientPath);
-  if (FORBIDDEN.test(clientPath)) refuse('control character or backslash', clientPath);
+  if (CONTROL_CHARS.test(clientPath) || clientPath.includes('\\')) refuse('control character or backslash', clientPath);
+  if (INVISIBLE_CHARS.test(clientPath)) refuse('invisible or bidirectional-control character', clientPath);
   if (PERCENT_ESCAPE.test(clientPath)) refuse('percent-encoded (double-encoded) characters', clientPath);
   const segments: string[] = [];
   const joined = clientPath.startsWith('/') ? clientPath : `${cwd}/${clientPath}`;

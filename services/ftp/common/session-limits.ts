@@ -1,4 +1,4 @@
-import { FileHostErrors } from '../errors.js';
+import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 
 /**
  * Open FTP and SFTP sessions, counted per customer and per client address, shared by both

@@ -1,10 +1,14 @@
-import { CommlinkClient, CommlinkError, RemoteError, type Body, type ClientOptions } from '../../../lib/commlink/index.js';
+import { CommlinkClient, type ClientOptions } from '../../../lib/commlink/index.js';
+import { ask, requireConnected } from '../../../lib/contracts/ask.js';
+import type { Operation, ReplyOut, RequestIn } from '../../../lib/contracts/operation.js';
+import { fileHostRegister } from '../../../lib/contracts/web-gateway.js';
 import type { Logger } from '../../../lib/log/logger.js';
-import { FileHostErrors } from '../errors.js';
+
+const WEB_HOST = 'the web host';
 
 export interface WebLinkOptions extends ClientOptions {
   /** Sent in `filehost.register` each time the link comes up. */
-  registration: () => Body;
+  registration: () => RequestIn<typeof fileHostRegister>;
   log: Logger;
 }
 
@@ -23,7 +27,7 @@ export class WebLink {
     this.#log = options.log;
     this.#client = new CommlinkClient(client);
     this.#client.on('connect', () => {
-      this.#client.request('filehost.register', registration(), { timeoutMs: 10_000 }).then(
+      ask(this.#client, fileHostRegister, registration(), { who: WEB_HOST, timeoutMs: 10_000 }).then(
         (reply) => this.#log.info('registered with the web host', { web: `${options.host}:${options.port}`, ...reply }),
         (err: Error) => this.#log.error('registration with the web host failed', { err }),
       );
@@ -46,26 +50,17 @@ export class WebLink {
   }
 
   /**
-   * Asks the web host. Fails at once with ERR_GATEWAY_UNAVAILABLE when the link is down (a login
-   * must not hang), and turns commlink failures into that same error; errors the internal-db
-   * answered (ERR_AUTH_REFUSED …) come through with their own code.
+   * Asks the web host (which forwards to the internal-db). Fails at once with
+   * ERR_GATEWAY_UNAVAILABLE when the link is down (a login must not hang); a request that does not
+   * get through, here or between the web host and the internal-db, is that same error; the
+   * internal-db's own answers (ERR_AUTH_REFUSED …) come through with their code.
    */
-  async request(op: string, body: Body, timeoutMs = 10_000): Promise<Body> {
-    if (!this.#client.connected) throw FileHostErrors.GATEWAY_UNAVAILABLE('the web host is not connected');
-    try {
-      return await this.#client.request(op, body, { timeoutMs });
-    } catch (err) {
-      // The internal-db's own answers (ERR_AUTH_REFUSED …) pass through; a broken link anywhere on
-      // the way (here, or between the web host and the internal-db) is one temporary error.
-      if (err instanceof RemoteError && !LINK_CODES.has(err.code)) throw err;
-      if (err instanceof CommlinkError) throw FileHostErrors.GATEWAY_UNAVAILABLE(`${op}: the web host or the internal-db cannot be reached now (${err.code})`, { cause: err.code });
-      throw err;
-    }
+  async ask<O extends Operation>(operation: O, body: RequestIn<O>, timeoutMs = 10_000): Promise<ReplyOut<O>> {
+    requireConnected(this.#client.connected, WEB_HOST, operation);
+    return ask(this.#client, operation, body, { who: WEB_HOST, timeoutMs });
   }
 
   async close(graceMs = 5000): Promise<void> {
     await this.#client.close(graceMs);
   }
 }
-
-const LINK_CODES = new Set(['ERR_TIMEOUT', 'ERR_CLOSED', 'ERR_NOT_CONNECTED', 'ERR_TOO_MANY_IN_FLIGHT', 'ERR_UNKNOWN_OPERATION', 'ERR_GATEWAY_UNAVAILABLE']);

@@ -1,4 +1,5 @@
 import type { CommandTable } from './command.js';
+import { codeOf } from '../../../lib/errors/index.js';
 import { oneLine, replyOf } from './replies.js';
 import type { FtpSession } from './session.js';
 
@@ -74,8 +75,8 @@ async function pass(s: FtpSession, password: string): Promise<void> {
     session = await s.options.logins.login({ login, password, protocol: 'ftp', clientAddress: s.clientAddress });
   } catch (err) {
     const known = replyOf(err);
-    if (!known) s.log.error('ftp login failed', { err, login: login.slice(0, 64) });
-    else if (known.code === 421) s.log.warn('ftp login not possible now', { code: (err as { code?: string }).code, login: login.slice(0, 64) });
+    if (!known || known.internal) s.log.error('ftp login failed', { err, login: login.slice(0, 64) });
+    else if (known.code === 421) s.log.warn('ftp login not possible now', { code: codeOf(err), login: login.slice(0, 64) });
     const reply = known ?? { code: 421, message: 'Service not available, try again later', close: true };
     if (reply.close) return s.close(reply.code, reply.message);
     return s.reply(reply.code, reply.message);

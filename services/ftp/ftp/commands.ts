@@ -86,7 +86,7 @@ export async function dispatch(s: FtpSession, line: string): Promise<void> {
     return await s.reply(502, `${oneLine(directive, 32)}: command not supported by this server`);
   } catch (err) {
     const reply = replyOf(err);
-    if (!reply) s.log.error('ftp command failed', { err, directive: oneLine(directive, 32) });
+    if (!reply || reply.internal) s.log.error('ftp command failed', { err, directive: oneLine(directive, 32) });
     const { code, message, close } = reply ?? INTERNAL_ERROR;
     if (close) return s.close(code, message);
     return s.reply(code, message);

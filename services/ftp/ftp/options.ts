@@ -2,7 +2,7 @@ import { isIP } from 'node:net';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { CustomerLogins } from '../common/customer-login.js';
-import { FileHostErrors } from '../errors.js';
+import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 
 export interface FtpServerOptions {
   host: string;

@@ -1,7 +1,7 @@
 import { closeSync, type Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { type AreaRoot, type OpenedFile, normalizeVirtualPath } from '../common/path-resolver.js';
-import { FileHostErrors } from '../errors.js';
+import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 
 /** A directory entry as listings show it. */
 export interface Entry {

@@ -1,15 +1,20 @@
-import { FileHostErrors } from '../errors.js';
+import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
+import { codeOf } from '../../../lib/errors/index.js';
+import type { FileHostErrorCode } from '../http/status.js';
 
 /**
  * The FTP edge's translation of the file host's error codes into replies: the one place where a
- * domain error becomes a reply code. `close` marks the replies after which the control connection
- * is closed (421 always means so). Errors without a code here are unknown: the caller logs them
- * whole and answers generically.
+ * domain error becomes a reply code, and every code has one (the compiler checks it). `close`
+ * marks the replies after which the control connection is closed (421 always means so);
+ * `internal` marks errors that are the server's to look into: the caller logs them whole, and the
+ * client gets a generic reply. Errors without a code are unknown: logged whole, answered
+ * generically too.
  */
 export interface FtpReply {
   code: number;
   message: string;
   close?: boolean;
+  internal?: boolean;
 }
 
 const STORES: ReadonlySet<unknown> = new Set(['STOR', 'APPE', 'STOU']);
@@ -18,7 +23,10 @@ function detail(err: Error, name: string): unknown {
   return (err as { details?: Record<string, unknown> }).details?.[name];
 }
 
-const REPLIES: Record<string, (err: Error) => FtpReply> = {
+const internal = (): FtpReply => ({ ...INTERNAL_ERROR, internal: true });
+
+const REPLIES: Readonly<Record<FileHostErrorCode, (err: Error) => FtpReply>> = {
+  [FileHostErrors.INVALID_INPUT.code]: (err) => ({ code: 501, message: capitalise(err.message) }),
   [FileHostErrors.PATH_REFUSED.code]: (err) => ({ code: 550, message: capitalise(err.message) }),
   [FileHostErrors.NOT_FOUND.code]: () => ({ code: 550, message: 'No such file or directory' }),
   // An upload is "file name not allowed" (553); deleting, renaming, making directories: 550.
@@ -27,17 +35,28 @@ const REPLIES: Record<string, (err: Error) => FtpReply> = {
   [FileHostErrors.BANNED.code]: () => ({ code: 421, message: 'Too many failed logins from your address: banned for a while, try again later', close: true }),
   [FileHostErrors.TOO_MANY_SESSIONS.code]: (err) => ({ code: 421, message: `Too many sessions: ${err.message}`, close: true }),
   [FileHostErrors.GATEWAY_UNAVAILABLE.code]: () => ({ code: 421, message: 'Service not available, try again later', close: true }),
+  // Not the client's doing: an upload's bytes, staging, the filesystems, an HTTP ticket.
+  [FileHostErrors.TICKET_INVALID.code]: internal,
+  [FileHostErrors.OBJECT_MISMATCH.code]: internal,
+  [FileHostErrors.STAGING_FAILED.code]: internal,
+  [FileHostErrors.CROSS_DEVICE.code]: internal,
+  [FileHostErrors.INTERNAL.code]: internal,
 };
-
-/** The reply for a domain error, or undefined when the error is not one of ours. */
-export function replyOf(err: unknown): FtpReply | undefined {
-  const code = (err as { code?: unknown })?.code;
-  const make = typeof code === 'string' ? REPLIES[code] : undefined;
-  return make?.(err as Error);
-}
 
 /** What an unknown error gets (after it was logged whole). */
 export const INTERNAL_ERROR: FtpReply = Object.freeze({ code: 451, message: 'Requested action aborted: internal error' });
+
+/** The reply for a domain error, or undefined when the error is not one of ours. */
+export function replyOf(err: unknown): FtpReply | undefined {
+  const code = codeOf(err);
+  const make = code === undefined ? undefined : (REPLIES as Readonly<Record<string, (err: Error) => FtpReply>>)[code];
+  return make?.(err as Error);
+}
+
+/** The whole table: each code's reply (for the documentation and its test). */
+export function ftpReplies(): Record<FileHostErrorCode, (err: Error) => FtpReply> {
+  return { ...REPLIES };
+}
 
 /** Reply text is one line of printable characters: a client's path echoed back cannot inject a reply. */
 export function oneLine(text: string, max = 512): string {

@@ -1,10 +1,11 @@
 import type { AddressInfo, Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
-import { FileHostErrors } from '../errors.js';
+import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 import { dispatch } from './commands.js';
 import { sameAddress, type DataConnection } from './data-connection.js';
 import { validateOptions, type FtpServerOptions } from './options.js';
 import { PassivePorts } from './passive-ports.js';
+import { codeOf } from '../../../lib/errors/index.js';
 import { replyOf } from './replies.js';
 import { FtpSession } from './session.js';
 import { createSrv, type SrvConnection, type SrvServer } from './srv-adapter.js';
@@ -115,7 +116,7 @@ export class FtpServer {
       return true;
     } catch (err) {
       const reply = replyOf(err);
-      if (reply) log.info('ftp connection refused', { clientAddress, code: (err as { code?: string }).code });
+      if (reply && !reply.internal) log.info('ftp connection refused', { clientAddress, code: codeOf(err) });
       else log.error('ftp connection gate failed', { err, clientAddress });
       refuse(socket, 421, reply?.message ?? 'Service not available, try again later');
       return false;

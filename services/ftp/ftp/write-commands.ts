@@ -1,4 +1,4 @@
-import { FileHostErrors } from '../errors.js';
+import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 import type { Command, CommandTable } from './command.js';
 import { oneLine } from './replies.js';
 

@@ -8,10 +8,10 @@ import type { Areas } from '../common/areas.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { OpenFileCache } from '../common/open-file-cache.js';
 import { normalizeVirtualPath } from '../common/path-resolver.js';
-import { FileHostErrors } from '../errors.js';
+import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 import { decideRange } from './range.js';
 import { sendBody } from './send-body.js';
-import { httpStatusOf } from './status.js';
+import { httpAnswerOf } from './status.js';
 
 export interface DownloadHandlerOptions {
   areas: Areas;
@@ -60,15 +60,15 @@ export function createDownloadHandler(options: DownloadHandlerOptions): Download
   };
 
   const fail = (res: ServerResponse, err: unknown): void => {
-    const status = httpStatusOf(err);
-    if (status === undefined) log.error('download failed', { err });
-    const message = status === undefined ? 'internal error' : (err as Error).message;
-    const body = `${status ?? 500} ${message}\n`;
+    const { status, internal } = httpAnswerOf(err);
+    if (internal) log.error('download failed', { err });
+    const message = internal ? 'internal error' : (err as Error).message;
+    const body = `${status} ${message}\n`;
     if (res.headersSent) {
       res.destroy();
       return;
     }
-    res.writeHead(status ?? 500, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
     res.end(body);
   };
 

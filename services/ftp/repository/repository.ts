@@ -4,7 +4,7 @@ import { chmod, copyFile, link, lstat, mkdir, open, readdir, rename, rm, stat, u
 import { join } from 'node:path';
 import type { Readable } from 'node:stream';
 import type { Logger } from '../../../lib/log/logger.js';
-import { FileHostErrors } from '../errors.js';
+import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 import { DigestIndex } from './digest-index.js';
 import type { HashPool } from './hash-pool.js';
 

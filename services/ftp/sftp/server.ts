@@ -4,6 +4,8 @@ import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { LoginAuthority, Session } from '../common/customer-login.js';
 import { SftpSession } from './sftp-session.js';
+import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
+import { isError } from '../../../lib/errors/index.js';
 
 export interface SftpServerOptions {
   host: string;
@@ -183,16 +185,16 @@ export class SftpServer {
     const key = Array.isArray(parsed) ? parsed[0] : parsed;
     if (!key || key instanceof Error || !key.verify(ctx.blob!, ctx.signature, ctx.hashAlgo)) {
       this.#o.logins.failed(address, 1);
-      throw Object.assign(new Error('public key signature does not verify'), { code: 'ERR_AUTH_REFUSED' });
+      throw FileHostErrors.AUTH_REFUSED('public key signature does not verify');
     }
     const session = probe?.key === id ? await probe.result : await login();
     return { kind: 'session', session };
   }
 
   #refuse(ctx: AuthContext, address: string, err: Error): void {
-    const code = (err as { code?: string }).code;
-    if (code !== 'ERR_AUTH_REFUSED' && code !== 'ERR_BANNED') {
-      this.#o.log[code === 'ERR_GATEWAY_UNAVAILABLE' || code === 'ERR_TOO_MANY_SESSIONS' ? 'warn' : 'error']('sftp login failed', { err, clientAddress: address });
+    if (!isError(err, FileHostErrors.AUTH_REFUSED) && !isError(err, FileHostErrors.BANNED)) {
+      const temporary = isError(err, FileHostErrors.GATEWAY_UNAVAILABLE) || isError(err, FileHostErrors.TOO_MANY_SESSIONS);
+      this.#o.log[temporary ? 'warn' : 'error']('sftp login failed', { err, clientAddress: address });
     }
     ctx.reject(['password', 'publickey']);
   }

@@ -5,6 +5,7 @@ import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
 import { normalizeVirtualPath, type AreaRoot } from '../common/path-resolver.js';
 import { attrsOf, entryOf } from './attrs.js';
+import { sftpStatusOf } from './status.js';
 
 const { STATUS_CODE, OPEN_MODE } = ssh2.utils.sftp;
 const readAsync = promisify(read);
@@ -319,11 +320,9 @@ export class SftpSession {
   /** Translates an error at the SFTP edge: typed ones to their status, the rest logged whole. */
   #fail(reqid: number, err: unknown): void {
     if (this.#ended) return;
-    const code = (err as { code?: string }).code;
-    if (code === 'ERR_PATH_REFUSED') return this.#sftp.status(reqid, STATUS_CODE.PERMISSION_DENIED, 'path refused');
-    if (code === 'ERR_NOT_FOUND' || code === 'ENOENT' || code === 'ENOTDIR') return this.#sftp.status(reqid, STATUS_CODE.NO_SUCH_FILE, 'no such file');
-    this.#o.log.error('sftp request failed', { err, customer: this.#o.customer });
-    this.#sftp.status(reqid, STATUS_CODE.FAILURE, 'internal error');
+    const { status, message, internal } = sftpStatusOf(err);
+    if (internal) this.#o.log.error('sftp request failed', { err, customer: this.#o.customer });
+    this.#sftp.status(reqid, status, message);
   }
 }
 

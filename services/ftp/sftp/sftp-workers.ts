@@ -4,6 +4,8 @@ import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { CustomerLogins, Session } from '../common/customer-login.js';
 import { WorkerProcesses } from '../common/worker-processes.js';
 import type { SftpFromWorker, SftpToWorker, SftpWorkerSettings } from './worker-protocol.js';
+import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
+import { codeOf } from '../../../lib/errors/index.js';
 
 export interface SftpWorkersOptions {
   count: number;
@@ -26,7 +28,7 @@ export class SftpWorkers {
   readonly #held = new Map<string, () => void>();
 
   constructor(options: SftpWorkersOptions) {
-    const errorOf = (err: unknown) => ({ code: (err as { code?: string }).code ?? 'ERR_INTERNAL', message: (err as Error).message });
+    const errorOf = (err: unknown) => ({ code: codeOf(err) ?? FileHostErrors.INTERNAL.code, message: (err as Error).message });
     this.#workers = new WorkerProcesses({
       name: 'sftp',
       script: new URL('./worker-main.js', import.meta.url),

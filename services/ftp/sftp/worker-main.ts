@@ -9,6 +9,8 @@ import { AreaRoot } from '../common/path-resolver.js';
 import { runWorker, sendToParent } from '../common/worker-child.js';
 import { SftpServer } from './server.js';
 import type { SftpFromWorker, SftpToWorker, SftpWorkerSettings } from './worker-protocol.js';
+import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
+import { CodedError } from '../../../lib/errors/index.js';
 
 const send = (message: SftpFromWorker) => sendToParent(message);
 
@@ -23,8 +25,9 @@ function ask(message: (id: number) => SftpFromWorker): Promise<SftpToWorker> {
   });
 }
 
-function failure(error: { code: string; message: string }): Error {
-  return Object.assign(new Error(error.message), { code: error.code });
+/** The file host's error, as it was: a catalogued error keeps its code across the IPC channel. */
+function failure(error: { code: string; message: string }): CodedError {
+  return new CodedError(error.code, error.message);
 }
 
 /** The file host's answers, over IPC. */
@@ -32,7 +35,7 @@ function authority(areasDir: string): LoginAuthority {
   return {
     async admit(clientAddress: string) {
       const reply = await ask((id) => ({ type: 'admit', id, clientAddress }));
-      if (reply.type !== 'admitted' || reply.error) throw failure(reply.type === 'admitted' && reply.error ? reply.error : { code: 'ERR_INTERNAL', message: 'no admission' });
+      if (reply.type !== 'admitted' || reply.error) throw failure(reply.type === 'admitted' && reply.error ? reply.error : { code: FileHostErrors.INTERNAL.code, message: 'no admission' });
       let released = false;
       return () => {
         if (released) return;
@@ -42,7 +45,7 @@ function authority(areasDir: string): LoginAuthority {
     },
     async login(request: LoginRequest): Promise<Session> {
       const reply = await ask((id) => ({ type: 'login', id, request }));
-      if (reply.type !== 'logged-in' || reply.error || !reply.customer) throw failure(reply.type === 'logged-in' && reply.error ? reply.error : { code: 'ERR_INTERNAL', message: 'no login' });
+      if (reply.type !== 'logged-in' || reply.error || !reply.customer) throw failure(reply.type === 'logged-in' && reply.error ? reply.error : { code: FileHostErrors.INTERNAL.code, message: 'no login' });
       let ended = false;
       return {
         customer: reply.customer,

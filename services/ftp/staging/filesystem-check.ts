@@ -1,7 +1,7 @@
 import { link, stat, unlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { randomBytes } from 'node:crypto';
-import { FileHostErrors } from '../errors.js';
+import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 
 /**
  * Checks that a hard link can join the repository to the areas: same device, and a real probe link

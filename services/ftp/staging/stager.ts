@@ -4,7 +4,7 @@ import { chmod, copyFile, link, lstat, mkdir, readdir, rename, rm, rmdir, stat, 
 import { dirname } from 'node:path';
 import type { Logger } from '../../../lib/log/logger.js';
 import { plainName, stagedPath, type Areas } from '../common/areas.js';
-import { FileHostErrors } from '../errors.js';
+import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 import type { Repository } from '../repository/repository.js';
 
 export interface StageItem {

@@ -1,5 +1,8 @@
 import type { Db } from '../db/open.js';
 
+/** A recorded event as audit.query answers it (the customer by login). */
+export type RecordedEvent = Omit<DownloadEvent, 'customerId'> & { customer: string };
+
 export interface DownloadEvent {
   /** Unique per event, chosen by the reporting file host: a retried batch is not counted twice. */
   eventId: string;
@@ -44,7 +47,7 @@ export class Audit {
     })(events);
   }
 
-  query(q: AuditQuery) {
+  query(q: AuditQuery): RecordedEvent[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
     if (q.customerId !== undefined) (where.push('e.customer_id = ?'), params.push(q.customerId));
@@ -56,6 +59,6 @@ export class Audit {
     const sql = `SELECT e.event_id AS eventId, c.login AS customer, e.artifact_id AS artifactId, e.path, e.protocol, e.client_address AS clientAddress,
       e.bytes, e.duration_ms AS durationMs, e.outcome, e.at FROM download_events e JOIN customers c ON c.id = e.customer_id
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.at DESC, e.id DESC LIMIT ?`;
-    return this.#db.prepare(sql).all(...params, q.limit) as Record<string, string | number | null>[];
+    return this.#db.prepare<unknown[], RecordedEvent>(sql).all(...params, q.limit);
   }
 }

@@ -1,6 +1,6 @@
 import semver from 'semver';
 import type { Db } from '../db/open.js';
-import { DbErrors } from '../errors.js';
+import { InternalDbErrors } from '../../../lib/contracts/internal-db/errors.js';
 import { iso, type Clock } from './clock.js';
 
 export interface ArtifactInput {
@@ -36,13 +36,13 @@ export class Catalogue {
     this.#q = {
       insertVendor: db.prepare('INSERT INTO vendors (name, created_at) VALUES (?, ?)'),
       vendorByName: db.prepare<[string], { id: number; name: string }>('SELECT id, name FROM vendors WHERE name = ?'),
-      vendors: db.prepare('SELECT id, name, created_at AS createdAt FROM vendors ORDER BY name'),
+      vendors: db.prepare<[], { id: number; name: string; createdAt: string }>('SELECT id, name, created_at AS createdAt FROM vendors ORDER BY name'),
       vendorById: db.prepare<[number], { name: string }>('SELECT name FROM vendors WHERE id = ?'),
       insertProduct: db.prepare('INSERT INTO products (vendor_id, code, name, eula_id, created_at) VALUES (?, ?, ?, ?, ?)'),
       productByCode: db.prepare<[string], { id: number; code: string; name: string; eula_id: number | null; vendor_id: number }>(
         'SELECT id, code, name, eula_id, vendor_id FROM products WHERE code = ?',
       ),
-      products: db.prepare(
+      products: db.prepare<[string | null, string | null], { id: number; code: string; name: string; vendor: string; eulaId: number | null }>(
         'SELECT p.id, p.code, p.name, v.name AS vendor, p.eula_id AS eulaId FROM products p JOIN vendors v ON v.id = p.vendor_id WHERE (? IS NULL OR v.name = ?) ORDER BY p.code',
       ),
       setProductEula: db.prepare('UPDATE products SET eula_id = ? WHERE id = ?'),
@@ -55,7 +55,7 @@ export class Catalogue {
       insertArtifact: db.prepare(
         'INSERT INTO artifacts (release_id, filename, size, sha256, platform, arch, object_id, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)',
       ),
-      artifacts: db.prepare(
+      artifacts: db.prepare<[number], { id: number; filename: string; size: number; sha256: string; platform: string; arch: string; objectId: string }>(
         'SELECT id, filename, size, sha256, platform, arch, object_id AS objectId FROM artifacts WHERE release_id = ? ORDER BY filename',
       ),
       artifactCount: db.prepare<[number], { n: number }>('SELECT count(*) AS n FROM artifacts WHERE release_id = ?'),
@@ -63,13 +63,13 @@ export class Catalogue {
   }
 
   createVendor(name: string) {
-    if (this.#q.vendorByName.get(name)) throw DbErrors.CONFLICT(`vendor "${name}" exists`, { field: 'name' });
+    if (this.#q.vendorByName.get(name)) throw InternalDbErrors.CONFLICT(`vendor "${name}" exists`, { field: 'name' });
     const id = Number(this.#q.insertVendor.run(name, iso(this.#now())).lastInsertRowid);
     return { id, name };
   }
 
   listVendors() {
-    return this.#q.vendors.all() as Record<string, string | number>[];
+    return this.#q.vendors.all();
   }
 
   vendorName(id: number): string | undefined {
@@ -78,13 +78,13 @@ export class Catalogue {
 
   vendorId(name: string): number {
     const vendor = this.#q.vendorByName.get(name);
-    if (!vendor) throw DbErrors.NOT_FOUND(`no vendor "${name}"`, { field: 'vendor' });
+    if (!vendor) throw InternalDbErrors.NOT_FOUND(`no vendor "${name}"`, { field: 'vendor' });
     return vendor.id;
   }
 
   createProduct(vendor: string, code: string, name: string, eulaId: number | null) {
     const vendorId = this.vendorId(vendor);
-    if (this.#q.productByCode.get(code)) throw DbErrors.CONFLICT(`product "${code}" exists`, { field: 'code' });
+    if (this.#q.productByCode.get(code)) throw InternalDbErrors.CONFLICT(`product "${code}" exists`, { field: 'code' });
     if (eulaId !== null) this.#requireEula(eulaId);
     const id = Number(this.#q.insertProduct.run(vendorId, code, name, eulaId, iso(this.#now())).lastInsertRowid);
     return { id, code, name, vendor, eulaId };
@@ -98,61 +98,61 @@ export class Catalogue {
   }
 
   listProducts(vendor: string | null) {
-    return this.#q.products.all(vendor, vendor) as Record<string, string | number | null>[];
+    return this.#q.products.all(vendor, vendor);
   }
 
   product(code: string) {
     const product = this.#q.productByCode.get(code);
-    if (!product) throw DbErrors.NOT_FOUND(`no product "${code}"`, { field: 'product' });
+    if (!product) throw InternalDbErrors.NOT_FOUND(`no product "${code}"`, { field: 'product' });
     return product;
   }
 
   createRelease(productCode: string, version: string, channel: string) {
     const product = this.product(productCode);
     const clean = semver.valid(version);
-    if (!clean || clean !== version) throw DbErrors.INVALID_INPUT(`version "${version}" is not a semantic version (e.g. 2.1.0 or 3.0.0-beta.1)`, { field: 'version' });
-    if (this.#q.release.get(product.id, version)) throw DbErrors.CONFLICT(`${productCode} ${version} exists`, { field: 'version' });
+    if (!clean || clean !== version) throw InternalDbErrors.INVALID_INPUT(`version "${version}" is not a semantic version (e.g. 2.1.0 or 3.0.0-beta.1)`, { field: 'version' });
+    if (this.#q.release.get(product.id, version)) throw InternalDbErrors.CONFLICT(`${productCode} ${version} exists`, { field: 'version' });
     const id = Number(this.#q.insertRelease.run(product.id, version, channel, iso(this.#now())).lastInsertRowid);
     this.generation++;
-    return { id, product: productCode, version, channel, status: 'draft' };
+    return { id, product: productCode, version, channel, status: 'draft' as const };
   }
 
   release(productCode: string, version: string): ReleaseRow {
     const product = this.product(productCode);
     const release = this.#q.release.get(product.id, version);
-    if (!release) throw DbErrors.NOT_FOUND(`no release ${productCode} ${version}`, { field: 'version' });
+    if (!release) throw InternalDbErrors.NOT_FOUND(`no release ${productCode} ${version}`, { field: 'version' });
     return release;
   }
 
   addArtifact(productCode: string, version: string, a: ArtifactInput) {
     const release = this.release(productCode, version);
-    if (release.status !== 'draft') throw DbErrors.STATE(`${productCode} ${version} is ${release.status}; artifacts are added to drafts only`);
+    if (release.status !== 'draft') throw InternalDbErrors.STATE(`${productCode} ${version} is ${release.status}; artifacts are added to drafts only`);
     try {
       const id = Number(this.#q.insertArtifact.run(release.id, a.filename, a.size, a.sha256, a.platform, a.arch, a.objectId, iso(this.#now())).lastInsertRowid);
       return { id, product: productCode, version, ...a };
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw DbErrors.CONFLICT(`${productCode} ${version} has a file "${a.filename}"`, { field: 'filename' });
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw InternalDbErrors.CONFLICT(`${productCode} ${version} has a file "${a.filename}"`, { field: 'filename' });
       throw err;
     }
   }
 
   publish(productCode: string, version: string) {
     const release = this.release(productCode, version);
-    if (release.status !== 'draft') throw DbErrors.STATE(`${productCode} ${version} is ${release.status}, not a draft`);
-    if ((this.#q.artifactCount.get(release.id)?.n ?? 0) === 0) throw DbErrors.STATE(`${productCode} ${version} has no artifacts to publish`);
+    if (release.status !== 'draft') throw InternalDbErrors.STATE(`${productCode} ${version} is ${release.status}, not a draft`);
+    if ((this.#q.artifactCount.get(release.id)?.n ?? 0) === 0) throw InternalDbErrors.STATE(`${productCode} ${version} has no artifacts to publish`);
     const at = iso(this.#now());
     this.#q.publish.run(at, release.id);
     this.generation++;
-    return { product: productCode, version, status: 'published', publishedAt: at };
+    return { product: productCode, version, status: 'published' as const, publishedAt: at };
   }
 
   yank(productCode: string, version: string) {
     const release = this.release(productCode, version);
-    if (release.status !== 'published') throw DbErrors.STATE(`${productCode} ${version} is ${release.status}; only published releases can be yanked`);
+    if (release.status !== 'published') throw InternalDbErrors.STATE(`${productCode} ${version} is ${release.status}; only published releases can be yanked`);
     const at = iso(this.#now());
     this.#q.yank.run(at, release.id);
     this.generation++;
-    return { product: productCode, version, status: 'yanked', yankedAt: at };
+    return { product: productCode, version, status: 'yanked' as const, yankedAt: at };
   }
 
   listReleases(productCode: string) {
@@ -163,17 +163,17 @@ export class Catalogue {
       status: r.status,
       publishedAt: r.published_at,
       yankedAt: r.yanked_at,
-      artifacts: this.#q.artifacts.all(r.id) as Record<string, string | number>[],
+      artifacts: this.#q.artifacts.all(r.id),
     }));
   }
 
   /** Artifacts of one release (for resolve). */
   artifactsOf(releaseId: number) {
-    return this.#q.artifacts.all(releaseId) as { id: number; filename: string; size: number; sha256: string; platform: string; arch: string; objectId: string }[];
+    return this.#q.artifacts.all(releaseId);
   }
 
   #requireEula(eulaId: number): void {
-    if (!this.#q.eulaExists.get(eulaId)) throw DbErrors.NOT_FOUND(`no EULA ${eulaId}`, { field: 'eula' });
+    if (!this.#q.eulaExists.get(eulaId)) throw InternalDbErrors.NOT_FOUND(`no EULA ${eulaId}`, { field: 'eula' });
   }
 
   get db(): Db {

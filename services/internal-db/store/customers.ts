@@ -1,5 +1,5 @@
 import type { Db } from '../db/open.js';
-import { DbErrors } from '../errors.js';
+import { InternalDbErrors } from '../../../lib/contracts/internal-db/errors.js';
 import type { SshPublicKey } from '../ssh-keys.js';
 import { newToken, tokenHash } from '../tokens.js';
 import { iso, type Clock } from './clock.js';
@@ -26,7 +26,7 @@ export class Customers {
       insert: db.prepare('INSERT INTO customers (login, name, email, password_hash, created_at) VALUES (?, ?, ?, ?, ?)'),
       byLogin: db.prepare<[string], CustomerRow>('SELECT id, login, name, email, password_hash, disabled FROM customers WHERE login = ?'),
       byId: db.prepare<[number], CustomerRow>('SELECT id, login, name, email, password_hash, disabled FROM customers WHERE id = ?'),
-      list: db.prepare(
+      list: db.prepare<[], { login: string; name: string; email: string | null; disabled: 0 | 1; hasPassword: 0 | 1; sshKeys: number }>(
         'SELECT c.login, c.name, c.email, c.disabled, (c.password_hash IS NOT NULL) AS hasPassword, (SELECT count(*) FROM ssh_keys k WHERE k.customer_id = c.id) AS sshKeys FROM customers c ORDER BY c.login',
       ),
       setPassword: db.prepare('UPDATE customers SET password_hash = ? WHERE id = ?'),
@@ -42,12 +42,12 @@ export class Customers {
         'SELECT id, owner_kind, owner_id, revoked_at FROM api_tokens WHERE token_hash = ?',
       ),
       revokeToken: db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
-      tokens: db.prepare('SELECT id, owner_kind AS ownerKind, owner_id AS ownerId, label, created_at AS createdAt, revoked_at AS revokedAt FROM api_tokens ORDER BY id'),
+      tokens: db.prepare<[], { id: number; ownerKind: TokenOwnerKind; ownerId: number | null; label: string; createdAt: string; revokedAt: string | null }>('SELECT id, owner_kind AS ownerKind, owner_id AS ownerId, label, created_at AS createdAt, revoked_at AS revokedAt FROM api_tokens ORDER BY id'),
     };
   }
 
   create(login: string, name: string, email: string | null, passwordHash: string | null) {
-    if (this.#q.byLogin.get(login)) throw DbErrors.CONFLICT(`customer "${login}" exists`, { field: 'login' });
+    if (this.#q.byLogin.get(login)) throw InternalDbErrors.CONFLICT(`customer "${login}" exists`, { field: 'login' });
     const id = Number(this.#q.insert.run(login, name, email, passwordHash, iso(this.#now())).lastInsertRowid);
     return { id, login, name, email };
   }
@@ -58,7 +58,7 @@ export class Customers {
 
   get(login: string): CustomerRow {
     const customer = this.#q.byLogin.get(login);
-    if (!customer) throw DbErrors.NOT_FOUND(`no customer "${login}"`, { field: 'customer' });
+    if (!customer) throw InternalDbErrors.NOT_FOUND(`no customer "${login}"`, { field: 'customer' });
     return customer;
   }
 
@@ -67,7 +67,7 @@ export class Customers {
   }
 
   list() {
-    return (this.#q.list.all() as Record<string, string | number | null>[]).map((c) => ({ ...c, disabled: c.disabled === 1, hasPassword: c.hasPassword === 1 }));
+    return this.#q.list.all().map((c) => ({ ...c, disabled: c.disabled === 1, hasPassword: c.hasPassword === 1 }));
   }
 
   setPasswordHash(login: string, hash: string | null) {
@@ -85,7 +85,7 @@ export class Customers {
     try {
       this.#q.insertKey.run(customer.id, key.algorithm, key.keyB64, key.fingerprint, key.comment, iso(this.#now()));
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw DbErrors.CONFLICT(`${login} has key ${key.fingerprint} already`, { field: 'publicKey' });
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw InternalDbErrors.CONFLICT(`${login} has key ${key.fingerprint} already`, { field: 'publicKey' });
       throw err;
     }
     return { login, fingerprint: key.fingerprint, algorithm: key.algorithm };
@@ -93,7 +93,7 @@ export class Customers {
 
   removeSshKey(login: string, fingerprint: string) {
     const removed = this.#q.removeKey.run(this.get(login).id, fingerprint).changes;
-    if (removed === 0) throw DbErrors.NOT_FOUND(`${login} has no key ${fingerprint}`, { field: 'fingerprint' });
+    if (removed === 0) throw InternalDbErrors.NOT_FOUND(`${login} has no key ${fingerprint}`, { field: 'fingerprint' });
     return { login, fingerprint };
   }
 
@@ -120,11 +120,11 @@ export class Customers {
   }
 
   revokeToken(id: number) {
-    if (this.#q.revokeToken.run(iso(this.#now()), id).changes === 0) throw DbErrors.NOT_FOUND(`no live token ${id}`, { field: 'id' });
-    return { id, revoked: true };
+    if (this.#q.revokeToken.run(iso(this.#now()), id).changes === 0) throw InternalDbErrors.NOT_FOUND(`no live token ${id}`, { field: 'id' });
+    return { id, revoked: true as const };
   }
 
   listTokens() {
-    return this.#q.tokens.all() as Record<string, string | number | null>[];
+    return this.#q.tokens.all();
   }
 }

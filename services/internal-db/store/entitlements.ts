@@ -1,6 +1,7 @@
 import semver from 'semver';
+import type { ResolvedArtifact } from '../../../lib/contracts/internal-db/shapes.js';
 import type { Db } from '../db/open.js';
-import { DbErrors } from '../errors.js';
+import { InternalDbErrors } from '../../../lib/contracts/internal-db/errors.js';
 import type { Catalogue } from './catalogue.js';
 import { iso, type Clock } from './clock.js';
 
@@ -86,9 +87,9 @@ export class Entitlements {
 
   grant(customerId: number, productCode: string, range: string, startsAt: number | null, expiresAt: number | null, onExpiry: ExpiryRule) {
     const product = this.#catalogue.product(productCode);
-    if (semver.validRange(range) === null) throw DbErrors.INVALID_INPUT(`range "${range}" is not a semver range (e.g. ^2.0.0, >=1.2 <3, *)`, { field: 'range' });
+    if (semver.validRange(range) === null) throw InternalDbErrors.INVALID_INPUT(`range "${range}" is not a semver range (e.g. ^2.0.0, >=1.2 <3, *)`, { field: 'range' });
     const start = startsAt ?? this.#now();
-    if (expiresAt !== null && expiresAt <= start) throw DbErrors.INVALID_INPUT('expiresAt must be after startsAt', { field: 'expiresAt' });
+    if (expiresAt !== null && expiresAt <= start) throw InternalDbErrors.INVALID_INPUT('expiresAt must be after startsAt', { field: 'expiresAt' });
     const id = Number(
       this.#q.insert.run(customerId, product.id, range, iso(start), expiresAt === null ? null : iso(expiresAt), onExpiry, iso(this.#now())).lastInsertRowid,
     );
@@ -97,10 +98,10 @@ export class Entitlements {
 
   revoke(id: number) {
     const row = this.#q.byId.get(id);
-    if (!row) throw DbErrors.NOT_FOUND(`no entitlement ${id}`, { field: 'id' });
-    if (row.revoked_at !== null) throw DbErrors.STATE(`entitlement ${id} is revoked already`);
+    if (!row) throw InternalDbErrors.NOT_FOUND(`no entitlement ${id}`, { field: 'id' });
+    if (row.revoked_at !== null) throw InternalDbErrors.STATE(`entitlement ${id} is revoked already`);
     this.#q.revoke.run(iso(this.#now()), id);
-    return { id, revoked: true };
+    return { id, revoked: true as const };
   }
 
   /** Every entitlement of the customer, with its status now. */
@@ -178,7 +179,7 @@ export class Entitlements {
    * `eulaId`/`eulaAccepted` tell the web host whether a EULA gate stands before the download.
    */
   resolve(customerId: number, filter: ResolveFilter = {}) {
-    const out: Record<string, string | number | boolean | null>[] = [];
+    const out: ResolvedArtifact[] = [];
     const accepted = new Map<number, boolean>();
     for (const r of this.grantedReleases(customerId, filter)) {
       let eulaAccepted = true;

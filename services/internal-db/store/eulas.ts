@@ -1,5 +1,5 @@
 import type { Db } from '../db/open.js';
-import { DbErrors } from '../errors.js';
+import { InternalDbErrors } from '../../../lib/contracts/internal-db/errors.js';
 import { iso, type Clock } from './clock.js';
 
 /** EULA texts and who accepted which. Acceptance is recorded once; accepting again is a no-op. */
@@ -12,7 +12,7 @@ export class Eulas {
     this.#q = {
       insert: db.prepare('INSERT INTO eulas (title, body, created_at) VALUES (?, ?, ?)'),
       get: db.prepare<[number], { id: number; title: string; body: string; created_at: string }>('SELECT id, title, body, created_at FROM eulas WHERE id = ?'),
-      list: db.prepare('SELECT id, title, created_at AS createdAt FROM eulas ORDER BY id'),
+      list: db.prepare<[], { id: number; title: string; createdAt: string }>('SELECT id, title, created_at AS createdAt FROM eulas ORDER BY id'),
       accept: db.prepare('INSERT OR IGNORE INTO eula_acceptances (customer_id, eula_id, accepted_at) VALUES (?, ?, ?)'),
       acceptance: db.prepare<[number, number], { accepted_at: string }>('SELECT accepted_at FROM eula_acceptances WHERE customer_id = ? AND eula_id = ?'),
     };
@@ -25,12 +25,12 @@ export class Eulas {
 
   get(id: number) {
     const eula = this.#q.get.get(id);
-    if (!eula) throw DbErrors.NOT_FOUND(`no EULA ${id}`, { field: 'eula' });
+    if (!eula) throw InternalDbErrors.NOT_FOUND(`no EULA ${id}`, { field: 'eula' });
     return { id: eula.id, title: eula.title, body: eula.body, createdAt: eula.created_at };
   }
 
   list() {
-    return this.#q.list.all() as Record<string, string | number>[];
+    return this.#q.list.all();
   }
 
   accept(customerId: number, eulaId: number) {

@@ -43,7 +43,7 @@ export class Store {
   }
 
   /** Row counts of the main tables (for db.info). */
-  counts(): Record<string, number> {
+  counts(): { customers: number; products: number; releases: number; entitlements: number; downloadEvents: number } {
     const count = (table: string) => (this.db.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n;
     return {
       customers: count('customers'),

@@ -1,5 +1,5 @@
 import type { Db } from '../db/open.js';
-import { DbErrors } from '../errors.js';
+import { InternalDbErrors } from '../../../lib/contracts/internal-db/errors.js';
 import { iso, type Clock } from './clock.js';
 
 /** Which releases are staged for which customer on which file host (the file host reports). */
@@ -14,7 +14,7 @@ export class Stagings {
         'INSERT INTO stagings (customer_id, release_id, host, staged_at) VALUES (?, ?, ?, ?) ON CONFLICT (customer_id, release_id, host) DO UPDATE SET staged_at = excluded.staged_at',
       ),
       remove: db.prepare('DELETE FROM stagings WHERE customer_id = ? AND release_id = ? AND host = ?'),
-      list: db.prepare(
+      list: db.prepare<[number], { product: string; version: string; host: string; stagedAt: string }>(
         'SELECT p.code AS product, r.version, s.host, s.staged_at AS stagedAt FROM stagings s JOIN releases r ON r.id = s.release_id JOIN products p ON p.id = r.product_id WHERE s.customer_id = ? ORDER BY p.code, r.id',
       ),
     };
@@ -27,11 +27,11 @@ export class Stagings {
   }
 
   remove(customerId: number, releaseId: number, host: string) {
-    if (this.#q.remove.run(customerId, releaseId, host).changes === 0) throw DbErrors.NOT_FOUND('no such staging', { field: 'version' });
-    return { removed: true };
+    if (this.#q.remove.run(customerId, releaseId, host).changes === 0) throw InternalDbErrors.NOT_FOUND('no such staging', { field: 'version' });
+    return { removed: true as const };
   }
 
   list(customerId: number) {
-    return this.#q.list.all(customerId) as Record<string, string>[];
+    return this.#q.list.all(customerId);
   }
 }

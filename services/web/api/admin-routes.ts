@@ -1,11 +1,17 @@
 import { z } from 'zod';
-import { RemoteError } from '../../../lib/commlink/index.js';
+import * as InternalDb from '../../../lib/contracts/internal-db/index.js';
+import { hostName, httpBaseUrl, isoTime, login, newPassword, sshFingerprint } from '../../../lib/contracts/names.js';
+import { WebErrors } from '../errors.js';
 import { created, ok, route, type ApiRoute } from './define.js';
 import type { ApiDeps } from './deps.js';
-import { idParam, isoTime, login, productCode, protocol, text } from './fields.js';
+import { idParam, limitParam } from './fields.js';
 
 const customerParams = z.strictObject({ login });
-const password = z.string().min(8).max(1024);
+const fileHosts = z.strictObject({
+  fileHosts: z.array(
+    z.strictObject({ name: hostName, httpUrl: httpBaseUrl, ftpUrl: z.string().nullable(), sftpUrl: z.string().nullable(), since: isoTime, address: z.string().describe('The address its link comes from.') }),
+  ),
+});
 
 export function adminRoutes(deps: ApiDeps): ApiRoute[] {
   const { db, fulfillment, tokens } = deps;
@@ -17,8 +23,8 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'Lists vendors.',
       tag: 'admin',
       roles: admin,
-      responses: { 200: 'The vendors.' },
-      handler: async () => ok(await db.request('vendor.list', {})),
+      responses: { 200: { description: 'The vendors.', body: InternalDb.vendorList.reply } },
+      handler: async () => ok(await db.ask(InternalDb.vendorList, {})),
     }),
     route({
       method: 'post',
@@ -26,9 +32,9 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'Creates a vendor (then give it a vendor token).',
       tag: 'admin',
       roles: admin,
-      body: z.strictObject({ name: text(128) }),
-      responses: { 201: 'Created.' },
-      handler: async ({ body }) => created(await db.request('vendor.create', body)),
+      body: InternalDb.vendorCreate.request,
+      responses: { 201: { description: 'Created.', body: InternalDb.vendorCreate.reply } },
+      handler: async ({ body }) => created(await db.ask(InternalDb.vendorCreate, body)),
     }),
     route({
       method: 'get',
@@ -36,8 +42,8 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'Lists customers.',
       tag: 'admin',
       roles: admin,
-      responses: { 200: 'The customers.' },
-      handler: async () => ok(await db.request('customer.list', {})),
+      responses: { 200: { description: 'The customers.', body: InternalDb.customerList.reply } },
+      handler: async () => ok(await db.ask(InternalDb.customerList, {})),
     }),
     route({
       method: 'post',
@@ -45,9 +51,9 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'Creates a customer, with a password (hashed on the internal host) or none (key or token logins only).',
       tag: 'admin',
       roles: admin,
-      body: z.strictObject({ login, name: text(256), email: z.email().max(254).optional(), password: password.optional() }),
-      responses: { 201: 'Created.' },
-      handler: async ({ body }) => created(await db.request('customer.create', body)),
+      body: InternalDb.customerCreate.request,
+      responses: { 201: { description: 'Created.', body: InternalDb.customerCreate.reply } },
+      handler: async ({ body }) => created(await db.ask(InternalDb.customerCreate, body)),
     }),
     route({
       method: 'get',
@@ -56,8 +62,8 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'admin',
       roles: admin,
       params: customerParams,
-      responses: { 200: 'The customer.' },
-      handler: async ({ params }) => ok(await db.request('customer.get', params)),
+      responses: { 200: { description: 'The customer.', body: InternalDb.customerGet.reply } },
+      handler: async ({ params }) => ok(await db.ask(InternalDb.customerGet, params)),
     }),
     route({
       method: 'patch',
@@ -66,12 +72,12 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'admin',
       roles: admin,
       params: customerParams,
-      body: z.strictObject({ disabled: z.boolean().optional(), password: password.nullable().optional() }).refine((b) => b.disabled !== undefined || b.password !== undefined, { message: 'give disabled or password', path: ['disabled'] }),
-      responses: { 200: 'Changed.' },
+      body: z.strictObject({ disabled: z.boolean().optional(), password: newPassword.nullable().optional() }).refine((b) => b.disabled !== undefined || b.password !== undefined, { message: 'give disabled or password', path: ['disabled'] }),
+      responses: { 200: { description: 'Changed: the customer now.', body: InternalDb.customerGet.reply } },
       handler: async ({ params, body }) => {
-        if (body.password !== undefined) await db.request('customer.setPassword', { login: params.login, password: body.password });
-        if (body.disabled !== undefined) await db.request('customer.setDisabled', { login: params.login, disabled: body.disabled });
-        return ok(await db.request('customer.get', params));
+        if (body.password !== undefined) await db.ask(InternalDb.customerSetPassword, { login: params.login, password: body.password });
+        if (body.disabled !== undefined) await db.ask(InternalDb.customerSetDisabled, { login: params.login, disabled: body.disabled });
+        return ok(await db.ask(InternalDb.customerGet, params));
       },
     }),
     route({
@@ -81,9 +87,9 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'admin',
       roles: admin,
       params: customerParams,
-      body: z.strictObject({ publicKey: z.string().min(1).max(16384) }),
-      responses: { 201: 'Added: its fingerprint.' },
-      handler: async ({ params, body }) => created(await db.request('sshkey.add', { login: params.login, publicKey: body.publicKey })),
+      body: InternalDb.sshKeyAdd.request.pick({ publicKey: true }),
+      responses: { 201: { description: 'Added: its fingerprint.', body: InternalDb.sshKeyAdd.reply } },
+      handler: async ({ params, body }) => created(await db.ask(InternalDb.sshKeyAdd, { login: params.login, publicKey: body.publicKey })),
     }),
     route({
       method: 'delete',
@@ -92,9 +98,9 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'admin',
       roles: admin,
       params: customerParams,
-      query: z.strictObject({ fingerprint: z.string().regex(/^SHA256:[A-Za-z0-9+/]{43}$/, 'an OpenSSH SHA256 fingerprint') }),
-      responses: { 200: 'Removed.' },
-      handler: async ({ params, query }) => ok(await db.request('sshkey.remove', { login: params.login, fingerprint: query.fingerprint })),
+      query: z.strictObject({ fingerprint: sshFingerprint }),
+      responses: { 200: { description: 'Removed.', body: InternalDb.sshKeyRemove.reply } },
+      handler: async ({ params, query }) => ok(await db.ask(InternalDb.sshKeyRemove, { login: params.login, fingerprint: query.fingerprint })),
     }),
     route({
       method: 'get',
@@ -103,8 +109,8 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'admin',
       roles: admin,
       params: customerParams,
-      responses: { 200: 'The entitlements.' },
-      handler: async ({ params }) => ok(await db.request('entitlements.list', { customer: params.login })),
+      responses: { 200: { description: 'The entitlements.', body: InternalDb.entitlementsList.reply } },
+      handler: async ({ params }) => ok(await db.ask(InternalDb.entitlementsList, { customer: params.login })),
     }),
     route({
       method: 'post',
@@ -113,11 +119,9 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'admin',
       roles: admin,
       params: customerParams,
-      body: z.strictObject({ product: productCode, range: z.string().min(1).max(256).default('*'), startsAt: isoTime.optional(), expiresAt: isoTime.optional(), onExpiry: z.enum(['keep', 'revoke']).default('keep') }),
-      responses: { 201: 'Granted.' },
-      handler: async ({ params, body }) => {
-        return created(await db.request('entitlement.grant', { customer: params.login, ...body }));
-      },
+      body: InternalDb.entitlementGrant.request.omit({ customer: true }),
+      responses: { 201: { description: 'Granted.', body: InternalDb.entitlementGrant.reply } },
+      handler: async ({ params, body }) => created(await db.ask(InternalDb.entitlementGrant, { customer: params.login, ...body })),
     }),
     route({
       method: 'delete',
@@ -126,11 +130,11 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'admin',
       roles: admin,
       params: z.strictObject({ login, id: idParam }),
-      responses: { 200: 'Revoked: what left the areas.' },
+      responses: { 200: { description: 'Revoked: what left the areas.', body: InternalDb.entitlementRevoke.reply.extend({ removed: z.array(z.string()) }) } },
       handler: async ({ params }) => {
-        const { entitlements } = (await db.request('entitlements.list', { customer: params.login })) as { entitlements: { id: number }[] };
-        if (!entitlements.some((e) => e.id === params.id)) throw new RemoteError('ERR_NOT_FOUND', `${params.login} has no entitlement ${params.id}`, { field: 'id' });
-        const reply = await db.request('entitlement.revoke', { id: params.id });
+        const { entitlements } = await db.ask(InternalDb.entitlementsList, { customer: params.login });
+        if (!entitlements.some((e) => e.id === params.id)) throw WebErrors.NOT_FOUND(`${params.login} has no entitlement ${params.id}`, { field: 'id' });
+        const reply = await db.ask(InternalDb.entitlementRevoke, { id: params.id });
         return ok({ ...reply, removed: await fulfillment.pruneEverywhere(params.login) });
       },
     }),
@@ -140,8 +144,8 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'Lists API tokens (never the tokens themselves).',
       tag: 'admin',
       roles: admin,
-      responses: { 200: 'The tokens.' },
-      handler: async () => ok(await db.request('token.list', {})),
+      responses: { 200: { description: 'The tokens.', body: InternalDb.tokenList.reply } },
+      handler: async () => ok(await db.ask(InternalDb.tokenList, {})),
     }),
     route({
       method: 'post',
@@ -149,9 +153,9 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'Creates an API token for a customer (owner: login), a vendor (owner: vendor name) or an admin (no owner). The token is in this answer only.',
       tag: 'admin',
       roles: admin,
-      body: z.strictObject({ kind: z.enum(['customer', 'vendor', 'admin']), owner: z.string().min(1).max(128).optional(), label: z.string().max(128).default('') }),
-      responses: { 201: 'Created: the token, shown this once.' },
-      handler: async ({ body }) => created(await db.request('token.create', body)),
+      body: InternalDb.tokenCreate.request,
+      responses: { 201: { description: 'Created: the token, shown this once.', body: InternalDb.tokenCreate.reply } },
+      handler: async ({ body }) => created(await db.ask(InternalDb.tokenCreate, body)),
     }),
     route({
       method: 'delete',
@@ -160,9 +164,9 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'admin',
       roles: admin,
       params: z.strictObject({ id: idParam }),
-      responses: { 200: 'Revoked.' },
+      responses: { 200: { description: 'Revoked.', body: InternalDb.tokenRevoke.reply } },
       handler: async ({ params }) => {
-        const reply = await db.request('token.revoke', { id: params.id });
+        const reply = await db.ask(InternalDb.tokenRevoke, { id: params.id });
         tokens.forget();
         return ok(reply);
       },
@@ -173,16 +177,9 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'Download events, newest first: who, what, protocol, bytes, duration, complete or aborted.',
       tag: 'admin',
       roles: admin,
-      query: z.strictObject({
-        customer: login.optional(),
-        protocol: protocol.optional(),
-        outcome: z.enum(['complete', 'aborted']).optional(),
-        since: isoTime.optional(),
-        until: isoTime.optional(),
-        limit: z.string().regex(/^[1-9][0-9]{0,4}$/, 'an integer from 1 to 10000').transform(Number).optional(),
-      }),
-      responses: { 200: 'The events.' },
-      handler: async ({ query }) => ok(await db.request('audit.query', query)),
+      query: InternalDb.auditQuery.request.extend({ limit: limitParam.optional() }),
+      responses: { 200: { description: 'The events.', body: InternalDb.auditQuery.reply } },
+      handler: async ({ query }) => ok(await db.ask(InternalDb.auditQuery, query)),
     }),
     route({
       method: 'get',
@@ -190,7 +187,7 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'The file hosts connected to this web host.',
       tag: 'admin',
       roles: admin,
-      responses: { 200: 'The file hosts.' },
+      responses: { 200: { description: 'The file hosts.', body: fileHosts } },
       handler: async () => ok({ fileHosts: deps.fileHosts.list().map((h) => ({ name: h.name, httpUrl: h.httpUrl, ftpUrl: h.ftpUrl ?? null, sftpUrl: h.sftpUrl ?? null, since: h.since.toISOString(), address: h.peer.remoteAddress })) }),
     }),
   ];

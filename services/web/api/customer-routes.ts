@@ -1,10 +1,12 @@
 import { z } from 'zod';
+import * as InternalDb from '../../../lib/contracts/internal-db/index.js';
+import { channel, label, productCode, semanticVersion, version } from '../../../lib/contracts/names.js';
 import { WebErrors } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
-import type { ResolvedArtifact } from '../fulfillment.js';
+import { downloadLink, publicArtifact, stagedRelease, type PublicArtifact } from '../shapes.js';
 import { created, ok, route, type ApiRoute } from './define.js';
 import type { ApiDeps } from './deps.js';
-import { channel, idParam, label, productCode, version } from './fields.js';
+import { idParam } from './fields.js';
 
 /** The customer a customer token acts for. */
 export function customerOf(principal: Principal): string {
@@ -12,23 +14,12 @@ export function customerOf(principal: Principal): string {
   return principal.customer;
 }
 
-/** What a customer sees of an artifact (not the repository's internals). */
-export function publicArtifact(a: ResolvedArtifact) {
-  return {
-    artifactId: a.artifactId,
-    product: a.product,
-    version: a.version,
-    channel: a.channel,
-    publishedAt: a.publishedAt,
-    filename: a.filename,
-    size: a.size,
-    sha256: a.sha256,
-    platform: a.platform,
-    arch: a.arch,
-    eulaId: a.eulaId,
-    eulaAccepted: a.eulaAccepted,
-  };
+/** What a customer sees of an artifact: all but the repository's object id. */
+export function toPublic({ objectId: _objectId, ...visible }: InternalDb.ResolvedArtifact): PublicArtifact {
+  return visible;
 }
+
+const artifacts = z.strictObject({ artifacts: z.array(publicArtifact) });
 
 const filter = z.strictObject({ product: productCode.optional(), platform: label.optional(), arch: label.optional(), channel: channel.optional() });
 const artifactParams = z.strictObject({ id: idParam });
@@ -42,8 +33,8 @@ export function customerRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'Your entitlements, each with its status now (active, pending, expired-keep, expired, revoked).',
       tag: 'customer',
       roles: ['customer'],
-      responses: { 200: 'The entitlements.' },
-      handler: async ({ principal }) => ok(await db.request('entitlements.list', { customer: customerOf(principal) })),
+      responses: { 200: { description: 'The entitlements.', body: InternalDb.entitlementsList.reply } },
+      handler: async ({ principal }) => ok(await db.ask(InternalDb.entitlementsList, { customer: customerOf(principal) })),
     }),
     route({
       method: 'get',
@@ -52,8 +43,8 @@ export function customerRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'customer',
       roles: ['customer'],
       query: filter,
-      responses: { 200: 'The artifacts, with size and SHA-256.' },
-      handler: async ({ principal, query }) => ok({ artifacts: (await fulfillment.entitledArtifacts(customerOf(principal), query)).map(publicArtifact) }),
+      responses: { 200: { description: 'The artifacts, with size and SHA-256.', body: artifacts } },
+      handler: async ({ principal, query }) => ok({ artifacts: (await fulfillment.entitledArtifacts(customerOf(principal), query)).map(toPublic) }),
     }),
     route({
       method: 'get',
@@ -62,7 +53,7 @@ export function customerRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'customer',
       roles: ['customer'],
       params: artifactParams,
-      responses: { 200: 'The link, its expiry, the size and SHA-256 to check.' },
+      responses: { 200: { description: 'The link, its expiry, the size and SHA-256 to check.', body: downloadLink } },
       handler: async ({ principal, params }) => ok(await fulfillment.link(customerOf(principal), params.id)),
     }),
     route({
@@ -72,7 +63,7 @@ export function customerRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'customer',
       roles: ['customer'],
       params: artifactParams,
-      responses: { 303: 'See Other: the Location is the signed URL on the file host.' },
+      responses: { 303: { description: 'See Other: the Location is the signed URL on the file host (the body is the link).', body: downloadLink } },
       handler: async ({ principal, params }) => {
         const link = await fulfillment.link(customerOf(principal), params.id);
         return { status: 303, redirect: link.url, body: link };
@@ -85,11 +76,10 @@ export function customerRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'customer',
       roles: ['customer'],
       body: z.strictObject({ product: productCode, version }),
-      responses: { 201: 'Staged: the files with their links, and the FTP and SFTP locations.' },
+      responses: { 201: { description: 'Staged: the files with their links, and the FTP and SFTP locations.', body: stagedRelease } },
       handler: async ({ principal, body }) => {
-        const customer = customerOf(principal);
-        const staged = await fulfillment.stage(customer, body.product, body.version);
-        return created({ ...staged, login: customer, files: staged.files.map(({ method: _method, ...f }) => f) });
+        const staged = await fulfillment.stage(customerOf(principal), body.product, body.version);
+        return created({ ...staged, files: staged.files.map(({ method: _method, ...f }) => f) });
       },
     }),
     route({
@@ -98,16 +88,18 @@ export function customerRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'The newest release you may have of a product (for a platform, arch and channel) newer than `current`: 303 to its download, 204 when there is none.',
       tag: 'customer',
       roles: ['customer'],
-      query: z.strictObject({ product: productCode, current: version, platform: label.optional(), arch: label.optional(), channel: channel.optional() }),
-      responses: { 303: 'See Other: the download of the newest artifact (the body lists the release).', 204: 'No newer release: up to date.' },
+      query: z.strictObject({ product: productCode, current: semanticVersion, platform: label.optional(), arch: label.optional(), channel: channel.optional() }),
+      responses: {
+        303: { description: 'See Other: the download of the newest artifact (the body lists the release).', body: z.strictObject({ version, artifacts: z.array(publicArtifact), link: downloadLink }) },
+        204: { description: 'No newer release: up to date.' },
+      },
       handler: async ({ principal, query }) => {
         const customer = customerOf(principal);
         const { current, ...rest } = query;
-        if (!/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/.test(current)) throw WebErrors.INVALID_INPUT('query.current: a semantic version such as 2.1.0', { field: 'query.current' });
         const newest = await fulfillment.upgrade(customer, rest, current);
         if (newest.length === 0) return { status: 204 };
         const link = await fulfillment.link(customer, newest[0]!.artifactId);
-        return { status: 303, redirect: link.url, body: { version: newest[0]!.version, artifacts: newest.map(publicArtifact), link } };
+        return { status: 303, redirect: link.url, body: { version: newest[0]!.version, artifacts: newest.map(toPublic), link } };
       },
     }),
     route({
@@ -117,8 +109,8 @@ export function customerRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'customer',
       roles: ['customer', 'vendor', 'admin'],
       params: z.strictObject({ id: idParam }),
-      responses: { 200: 'The EULA.' },
-      handler: async ({ params }) => ok(await db.request('eula.get', { id: params.id })),
+      responses: { 200: { description: 'The EULA.', body: InternalDb.eulaGet.reply } },
+      handler: async ({ params }) => ok(await db.ask(InternalDb.eulaGet, { id: params.id })),
     }),
     route({
       method: 'post',
@@ -127,8 +119,8 @@ export function customerRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'customer',
       roles: ['customer'],
       params: z.strictObject({ id: idParam }),
-      responses: { 200: 'Accepted: when.' },
-      handler: async ({ principal, params }) => ok(await db.request('eula.accept', { customer: customerOf(principal), eula: params.id })),
+      responses: { 200: { description: 'Accepted: when.', body: InternalDb.eulaAccept.reply } },
+      handler: async ({ principal, params }) => ok(await db.ask(InternalDb.eulaAccept, { customer: customerOf(principal), eula: params.id })),
     }),
   ];
 }

@@ -11,19 +11,32 @@ export type ApiResult =
   | { redirect: string; status: 303 | 307; body?: unknown }
   | { status: 204 };
 
-export interface RouteInput<P extends Shape | undefined, Q extends Shape | undefined, B extends Shape | undefined> {
+/** One documented answer of a route: what it means and, for a JSON answer, the schema of its body. */
+export interface ApiResponse {
+  readonly description: string;
+  readonly body?: z.ZodType;
+}
+
+export interface RouteInput<P extends Shape | undefined, Q extends Shape | undefined, B extends Shape | undefined, H extends Shape | undefined> {
   params: P extends Shape ? z.output<P> : Record<string, never>;
   query: Q extends Shape ? z.output<Q> : Record<string, never>;
   body: B extends Shape ? z.output<B> : undefined;
+  headers: H extends Shape ? z.output<H> : Record<string, never>;
   principal: Principal;
   ctx: WebContext;
 }
 
 /**
- * One REST endpoint, described once: the router mounts it (validating params, query and body against
- * its strict schemas before the handler runs) and the OpenAPI document is generated from it.
+ * One REST endpoint, described once: the router mounts it (validating params, query, headers and
+ * body against its schemas before the handler runs) and the OpenAPI document is generated from it,
+ * with the schema of every answer's body.
  */
-export interface ApiRoute<P extends Shape | undefined = Shape | undefined, Q extends Shape | undefined = Shape | undefined, B extends Shape | undefined = Shape | undefined> {
+export interface ApiRoute<
+  P extends Shape | undefined = Shape | undefined,
+  Q extends Shape | undefined = Shape | undefined,
+  B extends Shape | undefined = Shape | undefined,
+  H extends Shape | undefined = Shape | undefined,
+> {
   readonly method: Method;
   /** Relative to /api/v1, koa-router style: `/artifacts/:id/download`. */
   readonly path: string;
@@ -33,16 +46,18 @@ export interface ApiRoute<P extends Shape | undefined = Shape | undefined, Q ext
   readonly roles: readonly Role[];
   readonly params?: P;
   readonly query?: Q;
+  /** Request headers the route reads (lowercase names; other headers are not its concern). */
+  readonly headers?: H;
   /** A JSON body schema, or 'binary' for a streamed upload the handler reads itself. */
   readonly body?: B | 'binary';
-  /** Status → what it means (the documented answers; errors are documented once for all). */
-  readonly responses: Readonly<Record<number, string>>;
-  readonly handler: (input: RouteInput<P, Q, B>) => Promise<ApiResult>;
+  /** Status → its answer (errors are documented once for all). */
+  readonly responses: Readonly<Record<number, ApiResponse>>;
+  readonly handler: (input: RouteInput<P, Q, B, H>) => Promise<ApiResult>;
 }
 
 /** Defines a route with its types inferred from its schemas. */
-export function route<P extends Shape | undefined = undefined, Q extends Shape | undefined = undefined, B extends Shape | undefined = undefined>(
-  definition: ApiRoute<P, Q, B>,
+export function route<P extends Shape | undefined = undefined, Q extends Shape | undefined = undefined, B extends Shape | undefined = undefined, H extends Shape | undefined = undefined>(
+  definition: ApiRoute<P, Q, B, H>,
 ): ApiRoute {
   return definition as unknown as ApiRoute;
 }

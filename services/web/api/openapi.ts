@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import type { z } from 'zod';
+import { jsonSchemaOf } from '../../../lib/contracts/describe.js';
 import type { ApiRoute } from './define.js';
 
 const ERROR_SCHEMA = {
@@ -14,18 +15,14 @@ const ERROR_SCHEMA = {
   },
 };
 
-function jsonSchema(schema: z.ZodType): Record<string, unknown> {
-  const out = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any', target: 'draft-2020-12' }) as Record<string, unknown>;
-  delete out.$schema;
-  return out;
-}
+const jsonSchema = (schema: z.ZodType, io: 'input' | 'output' = 'input') => jsonSchemaOf(schema, io);
 
 /** `/artifacts/:id/download` → `/artifacts/{id}/download`. */
 export function openApiPath(path: string): string {
   return path.replace(/:([A-Za-z0-9_]+)/g, '{$1}');
 }
 
-function parameters(where: 'path' | 'query', schema: z.ZodObject | undefined): Record<string, unknown>[] {
+function parameters(where: 'path' | 'query' | 'header', schema: z.ZodObject | undefined): Record<string, unknown>[] {
   if (!schema) return [];
   const json = jsonSchema(schema) as { properties?: Record<string, Record<string, unknown>>; required?: string[] };
   return Object.entries(json.properties ?? {}).map(([name, s]) => ({
@@ -42,7 +39,9 @@ export function openApiDocument(routes: readonly ApiRoute[], serverUrl: string, 
   const paths: Record<string, Record<string, unknown>> = {};
   for (const r of routes) {
     const responses: Record<string, unknown> = {};
-    for (const [status, description] of Object.entries(r.responses)) responses[status] = { description };
+    for (const [status, answer] of Object.entries(r.responses)) {
+      responses[status] = answer.body ? { description: answer.description, content: { 'application/json': { schema: jsonSchema(answer.body, 'output') } } } : { description: answer.description };
+    }
     responses['4XX'] = { description: 'Refused: the error code says why (invalid input names the field).', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
     responses['5XX'] = { description: 'A service behind the web host is unavailable, or an internal error (logged with the request id).', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
     const operation: Record<string, unknown> = {
@@ -51,7 +50,7 @@ export function openApiDocument(routes: readonly ApiRoute[], serverUrl: string, 
       tags: [r.tag],
       description: `Roles: ${r.roles.join(', ')}.`,
       security: [{ bearer: [] }],
-      parameters: [...parameters('path', r.params), ...parameters('query', r.query)],
+      parameters: [...parameters('path', r.params), ...parameters('query', r.query), ...parameters('header', r.headers)],
       responses,
     };
     if (r.body === 'binary') {

@@ -1,20 +1,24 @@
 import { z } from 'zod';
-import { isError, RemoteError } from '../../../lib/commlink/index.js';
+import * as InternalDb from '../../../lib/contracts/internal-db/index.js';
+import { channel, fileName, label, productCode, version } from '../../../lib/contracts/names.js';
+import type { ReplyOut } from '../../../lib/contracts/operation.js';
+import { Errors as CommlinkErrors } from '../../../lib/commlink/index.js';
+import { isError } from '../../../lib/errors/index.js';
 import { WebErrors } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
 import { created, ok, route, type ApiRoute } from './define.js';
 import type { ApiDeps } from './deps.js';
-import { channel, filename, label, productCode, sha256, text, version } from './fields.js';
 import { uploadStream } from './upload.js';
 
-interface ReleaseInfo {
-  version: string;
-  status: string;
-  artifacts: { filename: string }[];
-}
+type ReleaseInfo = ReplyOut<typeof InternalDb.releaseList>['releases'][number];
 
 const productParams = z.strictObject({ product: productCode });
 const releaseParams = z.strictObject({ product: productCode, version });
+/** A SHA-256 in hex, either case: the upload's checksum header. */
+const checksumHeader = z
+  .string()
+  .regex(/^[0-9a-fA-F]{64}$/, 'the SHA-256 of the body: 64 hex digits')
+  .transform((s) => s.toLowerCase());
 
 export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
   const { db, fulfillment, metrics } = deps;
@@ -23,14 +27,14 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
   async function ownProduct(principal: Principal, product: string): Promise<void> {
     if (principal.kind === 'admin') return;
     if (principal.kind !== 'vendor') throw WebErrors.FORBIDDEN('this needs a vendor or admin token');
-    const { products } = (await db.request('product.list', { vendor: principal.vendor })) as { products: { code: string }[] };
+    const { products } = await db.ask(InternalDb.productList, { vendor: principal.vendor });
     if (!products.some((p) => p.code === product)) throw WebErrors.FORBIDDEN(`product ${product} is not one of ${principal.vendor}'s`, { field: 'product' });
   }
 
   async function release(product: string, wanted: string): Promise<ReleaseInfo> {
-    const { releases } = (await db.request('release.list', { product })) as unknown as { releases: ReleaseInfo[] };
+    const { releases } = await db.ask(InternalDb.releaseList, { product });
     const found = releases.find((r) => r.version === wanted);
-    if (!found) throw new RemoteError('ERR_NOT_FOUND', `no release ${product} ${wanted}`, { field: 'version' });
+    if (!found) throw WebErrors.NOT_FOUND(`no release ${product} ${wanted}`, { field: 'version' });
     return found;
   }
 
@@ -41,8 +45,8 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       summary: "Your products (a vendor's own; every product for an admin).",
       tag: 'vendor',
       roles: ['vendor', 'admin'],
-      responses: { 200: 'The products.' },
-      handler: async ({ principal }) => ok(await db.request('product.list', principal.kind === 'vendor' ? { vendor: principal.vendor } : {})),
+      responses: { 200: { description: 'The products.', body: InternalDb.productList.reply } },
+      handler: async ({ principal }) => ok(await db.ask(InternalDb.productList, principal.kind === 'vendor' ? { vendor: principal.vendor } : {})),
     }),
     route({
       method: 'post',
@@ -50,8 +54,8 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'Creates a product (optionally behind a EULA). An admin names the vendor.',
       tag: 'vendor',
       roles: ['vendor', 'admin'],
-      body: z.strictObject({ code: productCode, name: text(256), eula: z.int().min(1).optional(), vendor: text(128).optional() }),
-      responses: { 201: 'Created.' },
+      body: InternalDb.productCreate.request.partial({ vendor: true }),
+      responses: { 201: { description: 'Created.', body: InternalDb.productCreate.reply } },
       handler: async ({ principal, body }) => {
         let vendor = body.vendor;
         if (principal.kind === 'vendor') {
@@ -59,7 +63,7 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
           vendor = principal.vendor;
         } else if (vendor === undefined) throw WebErrors.INVALID_INPUT('body.vendor: an admin names the vendor', { field: 'body.vendor' });
         const { vendor: _v, ...rest } = body;
-        return created(await db.request('product.create', { ...rest, vendor }));
+        return created(await db.ask(InternalDb.productCreate, { ...rest, vendor }));
       },
     }),
     route({
@@ -69,10 +73,10 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'vendor',
       roles: ['vendor', 'admin'],
       params: productParams,
-      responses: { 200: 'The releases.' },
+      responses: { 200: { description: 'The releases.', body: InternalDb.releaseList.reply } },
       handler: async ({ principal, params }) => {
         await ownProduct(principal, params.product);
-        return ok(await db.request('release.list', { product: params.product }));
+        return ok(await db.ask(InternalDb.releaseList, { product: params.product }));
       },
     }),
     route({
@@ -83,10 +87,10 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       roles: ['vendor', 'admin'],
       params: productParams,
       body: z.strictObject({ version, channel: channel.default('stable') }),
-      responses: { 201: 'Created (draft).' },
+      responses: { 201: { description: 'Created (draft).', body: InternalDb.releaseCreate.reply } },
       handler: async ({ principal, params, body }) => {
         await ownProduct(principal, params.product);
-        return created(await db.request('release.create', { product: params.product, ...body }));
+        return created(await db.ask(InternalDb.releaseCreate, { product: params.product, ...body }));
       },
     }),
     route({
@@ -96,36 +100,36 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
         'Uploads an artifact to a draft release: the body is the file, streamed to a file host (never buffered whole), hashed there and stored by its SHA-256. Give Content-Length; X-Checksum-SHA256 (hex) is checked when given.',
       tag: 'vendor',
       roles: ['vendor', 'admin'],
-      params: z.strictObject({ product: productCode, version, filename }),
+      params: z.strictObject({ product: productCode, version, filename: fileName }),
       query: z.strictObject({ platform: label.default('any'), arch: label.default('any') }),
+      headers: z.object({ 'x-checksum-sha256': checksumHeader.optional().describe('The SHA-256 of the body (hex): the upload is refused, and nothing stored, when the bytes differ.') }),
       body: 'binary',
-      responses: { 201: 'Stored and added: the artifact with its size and SHA-256.' },
-      handler: async ({ principal, params, query, ctx }) => {
+      responses: { 201: { description: 'Stored and added: the artifact with its size and SHA-256.', body: InternalDb.artifactAdd.reply } },
+      handler: async ({ principal, params, query, headers, ctx }) => {
         await ownProduct(principal, params.product);
         const draft = await release(params.product, params.version);
-        if (draft.status !== 'draft') throw new RemoteError('ERR_STATE', `${params.product} ${params.version} is ${draft.status}; artifacts are added to drafts only`);
-        if (draft.artifacts.some((a) => a.filename === params.filename)) throw new RemoteError('ERR_CONFLICT', `${params.product} ${params.version} has a file "${params.filename}"`, { field: 'filename' });
-        const checksum = ctx.get('x-checksum-sha256').toLowerCase();
-        if (checksum !== '' && !sha256.safeParse(checksum).success) throw WebErrors.INVALID_INPUT('X-Checksum-SHA256 must be 64 hex digits', { field: 'x-checksum-sha256' });
+        if (draft.status !== 'draft') throw InternalDb.InternalDbErrors.STATE(`${params.product} ${params.version} is ${draft.status}; artifacts are added to drafts only`);
+        if (draft.artifacts.some((a) => a.filename === params.filename)) throw WebErrors.CONFLICT(`${params.product} ${params.version} has a file "${params.filename}"`, { field: 'filename' });
+        const checksum = headers['x-checksum-sha256'];
         const upload = uploadStream(ctx, deps.maxUploadBytes);
         let stored;
         try {
-          stored = await fulfillment.ingest(upload.source, { ...(checksum ? { sha256: checksum } : {}), ...(upload.declared !== undefined ? { size: upload.declared } : {}) });
+          stored = await fulfillment.ingest(upload.source, { sha256: checksum, size: upload.declared });
         } catch (err) {
-          // A file host that died or froze mid-upload (its link closed or timed out) stops the relay too:
-          // that is ours to answer (503, try again), not a cut-off upload. A relay stopped because the
-          // client went away is ERR_STREAM_ABORTED, and a cut-off upload below.
-          if (isError(err, WebErrors.GATEWAY_UNAVAILABLE) && err.details.cause !== 'ERR_STREAM_ABORTED') throw err;
+          // A file host that died or froze mid-upload (its link closed or timed out) stops the relay:
+          // that is ours to answer (503, try again). A relay stopped by the client (it sent too much,
+          // or went away) is the client's: too large, or cut off.
+          if (isError(err, WebErrors.GATEWAY_UNAVAILABLE)) throw err;
           const cut = upload.failure();
-          if (cut && (cut as { code?: string }).code === 'ERR_BODY_TOO_LARGE') throw cut;
+          if (isError(cut, WebErrors.BODY_TOO_LARGE)) throw cut;
           if (cut) throw WebErrors.UPLOAD_INCOMPLETE(`the upload was cut off after ${upload.bytes()} bytes; nothing was stored`);
+          if (isError(err, CommlinkErrors.STREAM_ABORTED)) throw WebErrors.GATEWAY_UNAVAILABLE(`the relay of the upload to the file host broke: ${err.message}`, { cause: err.code });
           throw err;
         } finally {
           metrics.upload(upload.bytes());
         }
-        const objectId = stored.objectId as string;
-        const size = stored.size as number;
-        const artifact = await db.request('artifact.add', { product: params.product, version: params.version, filename: params.filename, size, sha256: objectId, objectId, platform: query.platform, arch: query.arch });
+        const { objectId, size } = stored;
+        const artifact = await db.ask(InternalDb.artifactAdd, { product: params.product, version: params.version, filename: params.filename, size, sha256: objectId, objectId, platform: query.platform, arch: query.arch });
         deps.log.info('artifact uploaded', { product: params.product, version: params.version, filename: params.filename, size, sha256: objectId, principal: principal.label });
         return created(artifact);
       },
@@ -137,10 +141,10 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'vendor',
       roles: ['vendor', 'admin'],
       params: releaseParams,
-      responses: { 200: 'Published.' },
+      responses: { 200: { description: 'Published.', body: InternalDb.releasePublish.reply } },
       handler: async ({ principal, params }) => {
         await ownProduct(principal, params.product);
-        return ok(await db.request('release.publish', params));
+        return ok(await db.ask(InternalDb.releasePublish, params));
       },
     }),
     route({
@@ -150,10 +154,10 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'vendor',
       roles: ['vendor', 'admin'],
       params: releaseParams,
-      responses: { 200: 'Yanked.' },
+      responses: { 200: { description: 'Yanked.', body: InternalDb.releaseYank.reply } },
       handler: async ({ principal, params }) => {
         await ownProduct(principal, params.product);
-        const reply = await db.request('release.yank', params);
+        const reply = await db.ask(InternalDb.releaseYank, params);
         fulfillment.forgetStagings();
         return ok(reply);
       },
@@ -165,11 +169,11 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'vendor',
       roles: ['vendor', 'admin'],
       params: productParams,
-      body: z.strictObject({ eula: z.int().min(1).nullable() }),
-      responses: { 200: 'Set.' },
+      body: InternalDb.productSetEula.request.pick({ eula: true }),
+      responses: { 200: { description: 'Set.', body: InternalDb.productSetEula.reply } },
       handler: async ({ principal, params, body }) => {
         await ownProduct(principal, params.product);
-        const reply = await db.request('product.setEula', { product: params.product, eula: body.eula });
+        const reply = await db.ask(InternalDb.productSetEula, { product: params.product, eula: body.eula });
         fulfillment.forgetStagings();
         return ok(reply);
       },
@@ -180,9 +184,9 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'Stores a EULA text (then put a product behind it).',
       tag: 'vendor',
       roles: ['vendor', 'admin'],
-      body: z.strictObject({ title: text(256), body: z.string().min(1).max(1_000_000) }),
-      responses: { 201: 'Stored: its id.' },
-      handler: async ({ body }) => created(await db.request('eula.create', body)),
+      body: InternalDb.eulaCreate.request,
+      responses: { 201: { description: 'Stored: its id.', body: InternalDb.eulaCreate.reply } },
+      handler: async ({ body }) => created(await db.ask(InternalDb.eulaCreate, body)),
     }),
     route({
       method: 'get',
@@ -190,8 +194,8 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'Lists EULAs.',
       tag: 'vendor',
       roles: ['vendor', 'admin'],
-      responses: { 200: 'The EULAs (titles).' },
-      handler: async () => ok(await db.request('eula.list', {})),
+      responses: { 200: { description: 'The EULAs (titles).', body: InternalDb.eulaList.reply } },
+      handler: async () => ok(await db.ask(InternalDb.eulaList, {})),
     }),
   ];
 }

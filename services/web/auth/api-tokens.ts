@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { RemoteError } from '../../../lib/commlink/index.js';
+import { tokenCheck } from '../../../lib/contracts/internal-db/index.js';
+import { isError } from '../../../lib/errors/index.js';
 import { WebErrors } from '../errors.js';
 import { ExpiringMap } from '../expiring-map.js';
 import type { InternalDbLink } from '../internal-db-link.js';
@@ -38,16 +39,16 @@ export class ApiTokens {
     if (cached) return cached;
     let reply;
     try {
-      reply = await this.#db.request('token.check', { token: match[1]! });
+      reply = await this.#db.ask(tokenCheck, { token: match[1]! });
     } catch (err) {
-      if (err instanceof RemoteError && (err.code === 'ERR_AUTH_REFUSED' || err.code === 'ERR_INVALID_INPUT')) {
+      if (isError(err, WebErrors.AUTH_REFUSED) || isError(err, WebErrors.INVALID_INPUT)) {
         this.#metrics.auth('token', 'refused');
         throw WebErrors.UNAUTHENTICATED('the API token is not valid (unknown or revoked)');
       }
       this.#metrics.auth('token', 'unavailable');
       throw err;
     }
-    const principal = principalOf(reply as { tokenId: number; kind: string; customer: string | null; vendor: string | null });
+    const principal = principalOf(reply);
     this.#metrics.auth('token', 'ok');
     if (this.#cacheMs > 0) this.#cache.set(key, principal, Date.now() + this.#cacheMs);
     return principal;

@@ -1,7 +1,7 @@
-import { CommlinkError } from '../../../lib/commlink/index.js';
 import { WebErrors } from '../errors.js';
 import type { WebContext, WebMiddleware } from './context.js';
 import { httpStatusOf } from './status.js';
+import { CodedError } from '../../../lib/errors/index.js';
 
 /** What an error answer says: the stable code, a message, the field at fault, the request id. */
 export interface ErrorAnswer {
@@ -34,9 +34,9 @@ export function errorEdge(htmlPage: HtmlErrorPage): WebMiddleware {
       }
       ctx.status = answer.status;
       if (answer.status === 401 && ctx.path.startsWith('/api/')) ctx.set('WWW-Authenticate', 'Bearer realm="api"');
-      const retryAfter = (err as CommlinkError).details?.retryAfterSeconds;
+      const retryAfter = (err as CodedError).details?.retryAfterSeconds;
       if (typeof retryAfter === 'number') ctx.set('Retry-After', String(retryAfter));
-      if (answer.status === 405 && typeof (err as CommlinkError).details?.allow === 'string') ctx.set('Allow', (err as CommlinkError).details.allow as string);
+      if (answer.status === 405 && typeof (err as CodedError).details?.allow === 'string') ctx.set('Allow', (err as CodedError).details.allow as string);
       ctx.set('Cache-Control', 'no-store');
       const html = ctx.state.errorFormat === 'html' || (ctx.state.errorFormat === undefined && !ctx.path.startsWith('/api/') && ctx.accepts('json', 'html') === 'html');
       if (html) {
@@ -51,18 +51,24 @@ export function errorEdge(htmlPage: HtmlErrorPage): WebMiddleware {
 
 function answerFor(ctx: WebContext, err: unknown): ErrorAnswer {
   const requestId = ctx.state.requestId;
-  if (err instanceof CommlinkError) {
+  if (err instanceof CodedError) {
     const status = httpStatusOf(err.code);
     if (status < 500 || status === 503 || status === 504) {
       const field = typeof err.details.field === 'string' ? err.details.field : undefined;
       if (status >= 500) ctx.state.log.warn('request failed: a service is unavailable', { code: err.code, message: err.message });
       return { status, code: err.code, message: err.message, field, requestId };
     }
+    if (status === 502) {
+      // A service behind answered against its contract (or broke the protocol): the code says so,
+      // the details stay in the log.
+      ctx.state.log.error('request failed: a service behind answered unexpectedly', { err, method: ctx.method, path: ctx.path });
+      return { status, code: err.code, message: `a service behind the web host answered unexpectedly (request id ${requestId})`, requestId };
+    }
   }
   const httpError = err as { status?: number; expose?: boolean };
-  if (!(err instanceof CommlinkError) && typeof httpError.status === 'number' && httpError.status >= 400 && httpError.status < 500 && httpError.expose) {
+  if (!(err instanceof CodedError) && typeof httpError.status === 'number' && httpError.status >= 400 && httpError.status < 500 && httpError.expose) {
     // koa's own client errors (a malformed URL escape …): say what they are, with a code.
-    const code = httpError.status === 413 ? 'ERR_BODY_TOO_LARGE' : 'ERR_INVALID_INPUT';
+    const code = httpError.status === 413 ? WebErrors.BODY_TOO_LARGE.code : WebErrors.INVALID_INPUT.code;
     return { status: httpError.status, code, message: (err as Error).message, requestId };
   }
   ctx.state.log.error('request failed', { err, method: ctx.method, path: ctx.path });

@@ -1,6 +1,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import type Koa from 'koa';
+import { WebErrors } from '../errors.js';
 import type { WebState } from './context.js';
 
 /**
@@ -21,7 +22,7 @@ export class WebHttpServer {
     this.#server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
       const declared = Number(req.headers['content-length']);
       if (options.maxBodyBytes !== undefined && declared > options.maxBodyBytes) {
-        const body = JSON.stringify({ error: { code: 'ERR_BODY_TOO_LARGE', message: `the body is ${declared} bytes; at most ${options.maxBodyBytes} are accepted` } });
+        const body = JSON.stringify({ error: { code: WebErrors.BODY_TOO_LARGE.code, message: `the body is ${declared} bytes; at most ${options.maxBodyBytes} are accepted` } });
         res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
         res.end(body);
         return;

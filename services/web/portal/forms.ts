@@ -1,7 +1,8 @@
 import { z } from 'zod';
 import { readForm, validate } from '../http/body.js';
 import type { WebContext } from '../http/context.js';
-import { idParam, productCode, version } from '../api/fields.js';
+import { productCode, version } from '../../../lib/contracts/names.js';
+import { idParam } from '../api/fields.js';
 import { checkOrigin, checkToken } from './csrf.js';
 import { isLocalPath } from './page.js';
 

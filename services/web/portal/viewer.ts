@@ -1,4 +1,6 @@
-import { RemoteError } from '../../../lib/commlink/index.js';
+import { customerGet } from '../../../lib/contracts/internal-db/index.js';
+import { isError } from '../../../lib/errors/index.js';
+import { WebErrors } from '../errors.js';
 import type { WebContext } from '../http/context.js';
 import type { InternalDbLink } from '../internal-db-link.js';
 import type { WebMetrics } from '../ops/metrics.js';
@@ -23,9 +25,9 @@ export async function signedIn(ctx: WebContext, sessions: Sessions, db: Internal
   }
   let customer: { login: string; name: string; disabled: boolean };
   try {
-    customer = (await db.request('customer.get', { login: session.login })) as unknown as typeof customer;
+    customer = await db.ask(customerGet, { login: session.login });
   } catch (err) {
-    if (err instanceof RemoteError && (err.code === 'ERR_NOT_FOUND' || err.code === 'ERR_INVALID_INPUT')) customer = { login: session.login, name: '', disabled: true };
+    if (isError(err, WebErrors.NOT_FOUND) || isError(err, WebErrors.INVALID_INPUT)) customer = { login: session.login, name: '', disabled: true };
     else {
       metrics.auth('session', 'unavailable');
       throw err;

@@ -1,17 +1,11 @@
-import type { ResolvedArtifact } from '../../fulfillment.js';
+import type { ReplyOut } from '../../../../lib/contracts/operation.js';
+import type { entitlementsList, ResolvedArtifact } from '../../../../lib/contracts/internal-db/index.js';
 import { grouped, humanSize, humanTime } from '../format.js';
 import { html, type Html } from '../html.js';
 import { layout, type Viewer } from '../layout.js';
 
-export interface EntitlementView {
-  id: number;
-  product: string;
-  range: string;
-  startsAt: string;
-  expiresAt: string | null;
-  onExpiry: 'keep' | 'revoke';
-  status: 'pending' | 'active' | 'expired-keep' | 'expired' | 'revoked';
-}
+/** An entitlement as the page shows it: as entitlements.list answers it. */
+export type EntitlementView = ReplyOut<typeof entitlementsList>['entitlements'][number];
 
 export interface DownloadsView {
   viewer: Viewer;

@@ -1,4 +1,4 @@
-import type { StagedRelease } from '../../fulfillment.js';
+import type { StagedRelease } from '../../shapes.js';
 import { humanSize } from '../format.js';
 import { html, type Html } from '../html.js';
 import { layout, type Viewer } from '../layout.js';

@@ -1,4 +1,6 @@
-import { RemoteError } from '../../../../lib/commlink/index.js';
+import { authCheck } from '../../../../lib/contracts/internal-db/index.js';
+import { isError } from '../../../../lib/errors/index.js';
+import { WebErrors } from '../../errors.js';
 import { readQuery } from '../../http/body.js';
 import type { WebContext, WebRouter } from '../../http/context.js';
 import { clearSigninToken, signinCookieToken, signinToken } from '../csrf.js';
@@ -7,8 +9,8 @@ import type { PortalKit } from '../kit.js';
 import { afterForm, portalRoute, seeOther, sendPage } from '../page.js';
 import { signinPage } from '../pages/signin.js';
 
-/** Codes auth.check answers for a sign-in that does not succeed (a malformed login is one too). */
-const REFUSED = new Set(['ERR_AUTH_REFUSED', 'ERR_INVALID_INPUT']);
+/** True for what auth.check answers a sign-in that does not succeed (a malformed login is one too). */
+const refused = (err: unknown) => isError(err, WebErrors.AUTH_REFUSED) || isError(err, WebErrors.INVALID_INPUT);
 
 /** GET /, GET and POST /signin, POST /signout. */
 export function authRoutes(router: WebRouter, kit: PortalKit): void {
@@ -45,10 +47,9 @@ export function authRoutes(router: WebRouter, kit: PortalKit): void {
       }
       let customer: { login: string };
       try {
-        const reply = await deps.db.request('auth.check', { login: form.login, password: form.password, protocol: 'http', clientAddress: address });
-        customer = reply.customer as { login: string };
+        ({ customer } = await deps.db.ask(authCheck, { login: form.login, password: form.password, protocol: 'http', clientAddress: address }));
       } catch (err) {
-        if (!(err instanceof RemoteError) || !REFUSED.has(err.code)) {
+        if (!refused(err)) {
           deps.metrics.auth('password', 'unavailable');
           throw err;
         }

@@ -1,16 +1,18 @@
-import { CommlinkError } from '../../../../lib/commlink/index.js';
 import { readQuery, validate } from '../../http/body.js';
 import type { WebContext, WebRouter } from '../../http/context.js';
 import { artifactParams, downloadsQuery, readPostedForm, stageForm } from '../forms.js';
 import type { PortalKit } from '../kit.js';
 import { portalRoute, seeOther, sendPage, signinUrlFor } from '../page.js';
-import { downloadsPage, releaseAnchor, type EntitlementView } from '../pages/downloads.js';
+import { downloadsPage, releaseAnchor } from '../pages/downloads.js';
 import { stagePage } from '../pages/stage.js';
 import { signedIn } from '../viewer.js';
+import * as InternalDb from '../../../../lib/contracts/internal-db/index.js';
+import { isError } from '../../../../lib/errors/index.js';
+import { WebErrors } from '../../errors.js';
 
 /** The EULA page to send the customer to when `err` says the release's EULA is not accepted yet. */
 export function eulaDetour(err: unknown, next: string): string | undefined {
-  if (!(err instanceof CommlinkError) || err.code !== 'ERR_EULA_REQUIRED' || typeof err.details.eulaId !== 'number') return undefined;
+  if (!isError(err, WebErrors.EULA_REQUIRED) || typeof err.details.eulaId !== 'number') return undefined;
   return `/eula/${err.details.eulaId}?next=${encodeURIComponent(next)}`;
 }
 
@@ -28,12 +30,12 @@ export function downloadRoutes(router: WebRouter, kit: PortalKit): void {
       const { download } = readQuery(ctx, downloadsQuery);
       const [artifacts, entitlements, products] = await Promise.all([
         deps.fulfillment.entitledArtifacts(customer),
-        deps.db.request('entitlements.list', { customer }),
-        deps.db.request('product.list', {}),
+        deps.db.ask(InternalDb.entitlementsList, { customer }),
+        deps.db.ask(InternalDb.productList, {}),
       ]);
-      const productNames = new Map((products.products as { code: string; name: string }[]).map((p) => [p.code, p.name]));
+      const productNames = new Map(products.products.map((p) => [p.code, p.name]));
       const starting = artifacts.find((a) => a.artifactId === download);
-      sendPage(ctx, downloadsPage({ viewer: me.viewer, artifacts, entitlements: entitlements.entitlements as unknown as EntitlementView[], productNames, starting }));
+      sendPage(ctx, downloadsPage({ viewer: me.viewer, artifacts, entitlements: entitlements.entitlements, productNames, starting }));
     }),
   );
 

@@ -1,3 +1,4 @@
+import { eulaAccept, eulaGet } from '../../../../lib/contracts/internal-db/index.js';
 import { readQuery, validate } from '../../http/body.js';
 import type { WebRouter } from '../../http/context.js';
 import { eulaAcceptForm, eulaParams, nextQuery, readPostedForm } from '../forms.js';
@@ -17,9 +18,9 @@ export function eulaRoutes(router: WebRouter, kit: PortalKit): void {
       if (!me) return seeOther(ctx, signinUrlFor(ctx));
       const { id } = validate(eulaParams, { ...ctx.params }, 'path');
       const { next } = readQuery(ctx, nextQuery);
-      const [eula, artifacts] = await Promise.all([deps.db.request('eula.get', { id }), deps.fulfillment.entitledArtifacts(me.viewer.login)]);
+      const [eula, artifacts] = await Promise.all([deps.db.ask(eulaGet, { id }), deps.fulfillment.entitledArtifacts(me.viewer.login)]);
       const accepted = artifacts.some((a) => a.eulaId === id && a.eulaAccepted);
-      sendPage(ctx, eulaPage({ viewer: me.viewer, eula: eula as { id: number; title: string; body: string }, accepted, next: next ?? '/downloads' }));
+      sendPage(ctx, eulaPage({ viewer: me.viewer, eula, accepted, next: next ?? '/downloads' }));
     }),
   );
 
@@ -30,7 +31,7 @@ export function eulaRoutes(router: WebRouter, kit: PortalKit): void {
       if (!me) return seeOther(ctx, '/signin?next=%2Fdownloads');
       const { id } = validate(eulaParams, { ...ctx.params }, 'path');
       const form = await readPostedForm(ctx, eulaAcceptForm, deps.maxFormBytes, me.session.csrf, 'license agreement');
-      await deps.db.request('eula.accept', { customer: me.viewer.login, eula: id });
+      await deps.db.ask(eulaAccept, { customer: me.viewer.login, eula: id });
       ctx.state.log.info('portal EULA accepted', { customer: me.viewer.login, eula: id });
       seeOther(ctx, afterForm(form.next ?? '/downloads'));
     }),

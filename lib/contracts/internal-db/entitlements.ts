@@ -1,0 +1,62 @@
+import { z } from 'zod';
+import { defineOperation } from '../operation.js';
+import { channel, hostName, id, isoTime, label, login, productCode, version } from '../names.js';
+import { entitlement, resolvedArtifact, storedName } from './shapes.js';
+
+export const entitlementGrant = defineOperation({
+  name: 'entitlement.grant',
+  summary: 'Grants a customer a product: a semver range, from a start (default now) until an optional expiry, with what expiry means.',
+  request: z.strictObject({
+    customer: login,
+    product: productCode,
+    range: z.string().min(1).max(256).default('*'),
+    startsAt: isoTime.optional(),
+    expiresAt: isoTime.optional(),
+    onExpiry: z.enum(['keep', 'revoke']).default('keep'),
+  }),
+  reply: entitlement.omit({ status: true }),
+});
+
+export const entitlementRevoke = defineOperation({
+  name: 'entitlement.revoke',
+  summary: 'Revokes an entitlement: it grants nothing from now on.',
+  request: z.strictObject({ id }),
+  reply: z.strictObject({ id, revoked: z.literal(true) }),
+});
+
+export const entitlementsList = defineOperation({
+  name: 'entitlements.list',
+  summary: "A customer's entitlements with their status now.",
+  request: z.strictObject({ customer: login }),
+  reply: z.strictObject({ entitlements: z.array(entitlement) }),
+});
+
+export const releaseResolve = defineOperation({
+  name: 'release.resolve',
+  summary: 'The artifacts a customer may download now (newest first), optionally narrowed by product, platform, arch and channel.',
+  request: z.strictObject({ customer: login, product: productCode.optional(), platform: label.optional(), arch: label.optional(), channel: channel.optional() }),
+  reply: z.strictObject({ artifacts: z.array(resolvedArtifact) }),
+});
+
+const staging = z.strictObject({ customer: login, product: productCode, version, host: hostName });
+
+export const stagingRecord = defineOperation({
+  name: 'staging.record',
+  summary: 'Records that a release is staged for a customer on a file host.',
+  request: staging,
+  reply: z.strictObject({ host: z.string(), stagedAt: isoTime }),
+});
+
+export const stagingRemove = defineOperation({
+  name: 'staging.remove',
+  summary: 'Forgets a staging.',
+  request: staging,
+  reply: z.strictObject({ removed: z.literal(true) }),
+});
+
+export const stagingList = defineOperation({
+  name: 'staging.list',
+  summary: "A customer's stagings.",
+  request: z.strictObject({ customer: login }),
+  reply: z.strictObject({ stagings: z.array(z.strictObject({ product: storedName, version: storedName, host: z.string(), stagedAt: isoTime })) }),
+});

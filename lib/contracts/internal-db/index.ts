@@ -1,0 +1,65 @@
+import type { Operation } from '../operation.js';
+import { adminBackup, dbInfo } from './admin.js';
+import { auditQuery, auditRecord, auditRecordCompact } from './audit.js';
+import { authCheck, tokenCheck } from './auth.js';
+import { artifactAdd, productCreate, productList, productSetEula, releaseCreate, releaseList, releasePublish, releaseYank, vendorCreate, vendorList } from './catalogue.js';
+import { customerCreate, customerGet, customerList, customerSetDisabled, customerSetPassword, sshKeyAdd, sshKeyRemove, tokenCreate, tokenList, tokenRevoke } from './customers.js';
+import { entitlementGrant, entitlementRevoke, entitlementsList, releaseResolve, stagingList, stagingRecord, stagingRemove } from './entitlements.js';
+import { eulaAccept, eulaCreate, eulaGet, eulaList } from './eulas.js';
+
+/**
+ * The internal-db's operations: the API of the internal host. Every query is one of these, asked by
+ * name over the commlink; no SQL crosses the wire. Import this module as a namespace
+ * (`import * as InternalDb from …`) and ask `InternalDb.authCheck`.
+ */
+export * from './admin.js';
+export * from './audit.js';
+export * from './auth.js';
+export * from './catalogue.js';
+export * from './customers.js';
+export * from './entitlements.js';
+export * from './eulas.js';
+export { InternalDbErrors } from './errors.js';
+export * from './shapes.js';
+
+/** Every operation, in the order OPERATIONS.md lists them. */
+export const INTERNAL_DB_OPERATIONS: readonly Operation[] = [
+  authCheck,
+  tokenCheck,
+  vendorCreate,
+  vendorList,
+  productCreate,
+  productList,
+  productSetEula,
+  releaseCreate,
+  releaseList,
+  artifactAdd,
+  releasePublish,
+  releaseYank,
+  customerCreate,
+  customerGet,
+  customerList,
+  customerSetPassword,
+  customerSetDisabled,
+  sshKeyAdd,
+  sshKeyRemove,
+  tokenCreate,
+  tokenRevoke,
+  tokenList,
+  entitlementGrant,
+  entitlementRevoke,
+  entitlementsList,
+  releaseResolve,
+  eulaCreate,
+  eulaGet,
+  eulaList,
+  eulaAccept,
+  stagingRecord,
+  stagingRemove,
+  stagingList,
+  auditRecord,
+  auditRecordCompact,
+  auditQuery,
+  adminBackup,
+  dbInfo,
+];
