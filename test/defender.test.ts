@@ -43,7 +43,7 @@ test('session limits count per key and release once', (t) => {
 });
 
 test('the login cache shares checks in flight, remembers successes until they expire, never failures, and forgets a customer on demand', async (t) => {
-  let now = 0;
+  let now = 1_000_000; // a cache clock must not read 0 (cacheClock)
   const cache = new LoginCache({ ttlMs: 60_000, now: () => now });
   let checks = 0;
   const check = async () => {
@@ -82,4 +82,23 @@ test('the login cache shares checks in flight, remembers successes until they ex
   await off.get(key, counted);
   await off.get(key, counted);
   t.is(offChecks, 2, 'with no cache time every login is checked');
+});
+
+test('the login cache holds at most maxEntries logins, the least recently used going first', async (t) => {
+  const cache = new LoginCache({ ttlMs: 60_000, maxEntries: 2 });
+  let checks = 0;
+  const login = (key: string) =>
+    cache.get(key, async () => {
+      checks++;
+      return { customer: key, name: key };
+    });
+  await login('a');
+  await login('b');
+  await login('a'); // a is now the most recently used
+  t.is(checks, 2);
+  await login('c');
+  await login('a');
+  t.is(checks, 3, 'a stayed');
+  await login('b');
+  t.is(checks, 4, 'b, the least recently used, made room for c');
 });

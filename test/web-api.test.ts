@@ -216,3 +216,19 @@ test('every request leaves one JSON access-log line with its request id, route a
   t.false(JSON.stringify(lines).includes('secret-query-value'));
   t.false(JSON.stringify(lines).includes('z'.repeat(30)), 'no token is logged');
 });
+
+test('a checked API token is remembered for apiTokenCacheSeconds: revoked behind the web host it works until then; revoked through it, refused at once', async (t) => {
+  const chain = await startChain(t, { webHttp: { apiTokenCacheSeconds: 3 } });
+  await chain.call('vendor.create', { name: 'Acme Software' });
+  await chain.call('customer.create', { login: 'globex', name: 'Globex', password: 'correct horse battery' });
+  const tokens = await makeTokens(chain);
+  const idOf = async (kind: string) => ((await chain.call('token.list')).tokens as { id: number; ownerKind: string }[]).find((x) => x.ownerKind === kind)!.id;
+  const status = async (path: string, token: string) => (await api(chain, 'GET', path, { token })).status;
+  t.is(await status('/api/v1/products', tokens.vendor), 200);
+  await chain.call('token.revoke', { id: await idOf('vendor') }); // in the internal-db, behind the web host
+  t.is(await status('/api/v1/products', tokens.vendor), 200, 'remembered');
+  await waitFor(async () => (await status('/api/v1/products', tokens.vendor)) === 401, 10_000, 'the remembered token to be checked again');
+  t.is(await status('/api/v1/entitlements', tokens.customer), 200);
+  t.is((await api(chain, 'DELETE', `/api/v1/tokens/${await idOf('customer')}`, { token: tokens.admin })).status, 200);
+  t.is(await status('/api/v1/entitlements', tokens.customer), 401, 'revoked through this web host: forgotten at once');
+});

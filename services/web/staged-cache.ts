@@ -1,44 +1,60 @@
+import { LRUCache } from 'lru-cache';
+
+/** Stagings remembered at most (customer and release pairs; beyond, the least recently used is forgotten). */
+export const MAX_STAGINGS = 10_000;
+
 /**
  * Stagings this web host did recently, so that a second download link for the same release does
- * not stage it again: by customer and release, with the file host that holds it, for `ttlMs`. The
- * entitlement is still checked every time; what is remembered is only that the links exist. An
- * entry is dropped when its file host leaves, when the customer is pruned, and at expiry.
+ * not stage it again: by customer and release, with the file host that holds it, for `ttlMs` (0:
+ * nothing is remembered). The entitlement is still checked every time; what is remembered is only
+ * that the links exist. An entry is dropped when its file host leaves, when the customer is pruned,
+ * and at expiry.
  */
 export class StagedCache<T> {
-  readonly #ttlMs: number;
-  readonly #entries = new Map<string, Map<string, { host: string; value: T; until: number }>>();
+  /** By `customer\0release`. */
+  readonly #entries: LRUCache<string, { host: string; value: T }> | undefined;
 
   constructor(ttlMs: number) {
-    this.#ttlMs = ttlMs;
+    this.#entries = ttlMs > 0 ? new LRUCache({ max: MAX_STAGINGS, ttl: ttlMs }) : undefined;
   }
 
   get(customer: string, release: string, hostAlive: (host: string) => boolean): T | undefined {
-    const entry = this.#entries.get(customer)?.get(release);
+    const key = keyOf(customer, release);
+    const entry = this.#entries?.get(key);
     if (!entry) return undefined;
-    if (entry.until <= Date.now() || !hostAlive(entry.host)) {
-      this.#entries.get(customer)!.delete(release);
+    if (!hostAlive(entry.host)) {
+      this.#entries!.delete(key);
       return undefined;
     }
     return entry.value;
   }
 
   set(customer: string, release: string, host: string, value: T): void {
-    if (this.#ttlMs <= 0) return;
-    if (this.#entries.size >= 100_000) this.#entries.clear();
-    let releases = this.#entries.get(customer);
-    if (!releases) this.#entries.set(customer, (releases = new Map()));
-    releases.set(release, { host, value, until: Date.now() + this.#ttlMs });
+    this.#entries?.set(keyOf(customer, release), { host, value });
   }
 
   dropCustomer(customer: string): void {
-    this.#entries.delete(customer);
+    const prefix = keyOf(customer, '');
+    this.#dropWhere((key) => key.startsWith(prefix));
   }
 
   dropHost(host: string): void {
-    for (const releases of this.#entries.values()) for (const [release, entry] of releases) if (entry.host === host) releases.delete(release);
+    this.#dropWhere((_key, entry) => entry.host === host);
   }
 
   clear(): void {
-    this.#entries.clear();
+    this.#entries?.clear();
   }
+
+  /** Collected first, then deleted: the cache is not changed while it is walked. */
+  #dropWhere(drop: (key: string, entry: { host: string; value: T }) => boolean): void {
+    if (!this.#entries) return;
+    const doomed: string[] = [];
+    for (const [key, entry] of this.#entries.entries()) if (drop(key, entry)) doomed.push(key);
+    for (const key of doomed) this.#entries.delete(key);
+  }
+}
+
+function keyOf(customer: string, release: string): string {
+  return `${customer}\u0000${release}`;
 }

@@ -1,6 +1,9 @@
-import { ExpiringMap } from './expiring-map.js';
+import { LRUCache } from 'lru-cache';
 
 type SignedLink = { url: string; expiresAt: number };
+
+/** Links remembered per file host at most (beyond, the least recently used is signed afresh next time). */
+export const MAX_LINKS_PER_HOST = 10_000;
 
 /**
  * Download links handed out moments ago, reused for the same customer, file host and file while
@@ -9,26 +12,29 @@ type SignedLink = { url: string; expiresAt: number };
  * host's ticket cache hit. Entitlements are still checked before every reuse; a prune or a yank
  * clears everything; a file host that leaves takes its links with it (its URL may change when it
  * comes back, and a link to a dead host must never be handed out). Concurrent requests for one key
- * share one signature.
+ * share one signature; a signature that fails is forgotten at once (the next request signs again).
  */
 export class TicketReuse {
   readonly #reuseMs: number;
-  /** By file host name, then by customer and file. */
-  readonly #byHost = new Map<string, ExpiringMap<Promise<SignedLink>>>();
+  /** By file host name, then by customer and file: the signature, settled or in flight. */
+  readonly #byHost = new Map<string, LRUCache<string, Promise<SignedLink>>>();
 
+  /** `reuseMs`: a positive whole number of ms (lru-cache reads a ttl of 0 as "never expires"). */
   constructor(reuseMs: number) {
     this.#reuseMs = reuseMs;
   }
 
   get(host: string, key: string, sign: () => Promise<SignedLink>): Promise<SignedLink> {
-    let entries = this.#byHost.get(host);
-    const reused = entries?.get(key);
+    let links = this.#byHost.get(host);
+    const reused = links?.get(key);
     if (reused) return reused;
-    if (!entries) this.#byHost.set(host, (entries = new ExpiringMap(100_000)));
-    const value = sign();
-    entries.set(key, value, Date.now() + this.#reuseMs);
-    value.catch(() => entries.delete(key));
-    return value;
+    if (!links) this.#byHost.set(host, (links = new LRUCache({ max: MAX_LINKS_PER_HOST, ttl: this.#reuseMs })));
+    const signed = sign();
+    links.set(key, signed);
+    signed.catch(() => {
+      if (links.peek(key) === signed) links.delete(key);
+    });
+    return signed;
   }
 
   /** Forgets every link to `host` (it left). */

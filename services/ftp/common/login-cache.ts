@@ -1,14 +1,18 @@
 import { createHmac, randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
+import { cacheClock } from '../../../lib/cache-clock.js';
 
-/** What a successful login leaves for the next ones: who, and the moment it stops counting. */
+/** What a successful login leaves for the next ones: who. */
 export interface CachedLogin {
   customer: string;
   name: string;
-  expiresAt: number;
 }
 
+/** The default of `maxEntries`. */
+const MAX_LOGINS = 10_000;
+
 /**
- * Successful FTP/SFTP logins, remembered for `ttlMs` (services.ftp.loginCacheSeconds): a
+ * Successful FTP/SFTP logins, remembered for `ttlMs` (services.ftp.loginCacheSeconds; 0: never): a
  * revocation in the internal-db takes effect within that time, or at once when the web host tells
  * the file host (stage, unstage, prune drop the customer's entries). Credentials are not kept:
  * entries are keyed by an HMAC of login and credential under a key that lives in this process only.
@@ -16,17 +20,14 @@ export interface CachedLogin {
  * one trip through the chain. Failures are never remembered.
  */
 export class LoginCache {
-  readonly #ttlMs: number;
-  readonly #maxEntries: number;
   readonly #secret = randomBytes(32);
-  readonly #entries = new Map<string, CachedLogin>();
+  readonly #entries: LRUCache<string, CachedLogin> | undefined;
+  /** Checks in flight, by key: settled ones are removed (a success is then in #entries). */
   readonly #inFlight = new Map<string, Promise<CachedLogin>>();
-  readonly #now: () => number;
 
+  /** `now`: a clock for tests (ms; see cacheClock). */
   constructor(options: { ttlMs: number; maxEntries?: number; now?: () => number }) {
-    this.#ttlMs = options.ttlMs;
-    this.#maxEntries = options.maxEntries ?? 10_000;
-    this.#now = options.now ?? Date.now;
+    this.#entries = options.ttlMs > 0 ? new LRUCache({ max: options.maxEntries ?? MAX_LOGINS, ttl: options.ttlMs, ...cacheClock(options.now) }) : undefined;
   }
 
   key(login: string, credential: string): string {
@@ -37,17 +38,14 @@ export class LoginCache {
    * The remembered login for `key`, or the result of `check` (run once for all who ask while it
    * runs). A failed check rejects every waiter and is not remembered.
    */
-  async get(key: string, check: () => Promise<{ customer: string; name: string }>): Promise<CachedLogin> {
-    const now = this.#now();
-    const hit = this.#entries.get(key);
-    if (hit && hit.expiresAt > now) return hit;
-    if (hit) this.#entries.delete(key);
+  async get(key: string, check: () => Promise<CachedLogin>): Promise<CachedLogin> {
+    const hit = this.#entries?.get(key);
+    if (hit) return hit;
     let pending = this.#inFlight.get(key);
     if (!pending) {
       pending = check().then((who) => {
-        const entry = { ...who, expiresAt: this.#now() + this.#ttlMs };
-        if (this.#ttlMs > 0) this.#remember(key, entry);
-        return entry;
+        this.#entries?.set(key, who);
+        return who;
       });
       this.#inFlight.set(key, pending);
       void pending.finally(() => this.#inFlight.delete(key)).catch(() => {});
@@ -57,15 +55,9 @@ export class LoginCache {
 
   /** Forgets every login of a customer (its entitlements or area changed). */
   invalidate(customer: string): void {
-    for (const [key, entry] of this.#entries) if (entry.customer === customer) this.#entries.delete(key);
-  }
-
-  #remember(key: string, entry: CachedLogin): void {
-    if (this.#entries.size >= this.#maxEntries) {
-      const now = this.#now();
-      for (const [k, e] of this.#entries) if (e.expiresAt <= now) this.#entries.delete(k);
-      if (this.#entries.size >= this.#maxEntries) this.#entries.delete(this.#entries.keys().next().value as string);
-    }
-    this.#entries.set(key, entry);
+    if (!this.#entries) return;
+    const doomed: string[] = [];
+    for (const [key, who] of this.#entries.entries()) if (who.customer === customer) doomed.push(key);
+    for (const key of doomed) this.#entries.delete(key); // collected first: the cache is not changed while it is walked
   }
 }

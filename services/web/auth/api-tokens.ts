@@ -1,13 +1,16 @@
 import { createHash } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { tokenCheck } from '../../../lib/contracts/internal-db/index.js';
 import { isError } from '../../../lib/errors/index.js';
 import { WebErrors } from '../errors.js';
-import { ExpiringMap } from '../expiring-map.js';
 import type { InternalDbLink } from '../internal-db-link.js';
 import type { WebMetrics } from '../ops/metrics.js';
 import type { Principal } from './principal.js';
 
 const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{16,256})$/;
+
+/** Checked tokens remembered at most (beyond, the least recently used is forgotten). */
+const MAX_REMEMBERED = 10_000;
 
 /**
  * API tokens: `Authorization: Bearer <token>`, checked with the internal-db (`token.check`). A
@@ -17,13 +20,13 @@ const BEARER = /^Bearer ([A-Za-z0-9._~+/=-]{16,256})$/;
 export class ApiTokens {
   readonly #db: InternalDbLink;
   readonly #metrics: WebMetrics;
-  readonly #cacheMs: number;
-  readonly #cache = new ExpiringMap<Principal>(10_000);
+  /** By the token's SHA-256; none when `cacheMs` is 0 (every request is checked). */
+  readonly #cache: LRUCache<string, Principal> | undefined;
 
   constructor(db: InternalDbLink, metrics: WebMetrics, cacheMs: number) {
     this.#db = db;
     this.#metrics = metrics;
-    this.#cacheMs = cacheMs;
+    this.#cache = cacheMs > 0 ? new LRUCache({ max: MAX_REMEMBERED, ttl: cacheMs }) : undefined;
   }
 
   /** The principal of the request's bearer token; ERR_UNAUTHENTICATED when there is none or it is refused. */
@@ -35,7 +38,7 @@ export class ApiTokens {
       throw WebErrors.UNAUTHENTICATED('the Authorization header is not "Bearer <token>"');
     }
     const key = createHash('sha256').update(match[1]!).digest('base64');
-    const cached = this.#cache.get(key);
+    const cached = this.#cache?.get(key);
     if (cached) return cached;
     let reply;
     try {
@@ -50,13 +53,13 @@ export class ApiTokens {
     }
     const principal = principalOf(reply);
     this.#metrics.auth('token', 'ok');
-    if (this.#cacheMs > 0) this.#cache.set(key, principal, Date.now() + this.#cacheMs);
+    this.#cache?.set(key, principal);
     return principal;
   }
 
   /** Forgets every remembered token (after a revocation through this web host). */
   forget(): void {
-    this.#cache.clear();
+    this.#cache?.clear();
   }
 }
 

@@ -1,11 +1,15 @@
+import { LRUCache } from 'lru-cache';
+import { cacheClock } from '../../../lib/cache-clock.js';
 import { WebErrors } from '../errors.js';
-import { ExpiringMap } from '../expiring-map.js';
+
+/** The default of LoginLimits.maxTracked. */
+const MAX_TRACKED = 100_000;
 
 export interface LoginLimits {
   failuresPerAddress: number;
   failuresPerLogin: number;
   windowSeconds: number;
-  /** Addresses and logins tracked at most, each (default 100 000). */
+  /** Addresses and logins tracked at most, each (beyond, the least recently seen is forgotten). */
   maxTracked?: number;
 }
 
@@ -15,16 +19,17 @@ export interface LoginLimits {
  * limited address or login costs no scrypt; it throws ERR_RATE_LIMITED (429, Retry-After).
  */
 export class LoginLimiter {
-  readonly #byAddress: ExpiringMap<number>;
-  readonly #byLogin: ExpiringMap<number>;
+  /** Failures in the current window, by address and by login; an entry lives one window from its first failure. */
+  readonly #byAddress: LRUCache<string, number>;
+  readonly #byLogin: LRUCache<string, number>;
   readonly #limits: LoginLimits;
-  readonly #now: () => number;
 
-  constructor(limits: LoginLimits, now: () => number = Date.now) {
+  /** `now`: a clock for tests (ms; see cacheClock). */
+  constructor(limits: LoginLimits, now?: () => number) {
     this.#limits = limits;
-    this.#now = now;
-    this.#byAddress = new ExpiringMap(limits.maxTracked ?? 100_000, now);
-    this.#byLogin = new ExpiringMap(limits.maxTracked ?? 100_000, now);
+    const options = { max: limits.maxTracked ?? MAX_TRACKED, ttl: limits.windowSeconds * 1000, noUpdateTTL: true, ...cacheClock(now) };
+    this.#byAddress = new LRUCache(options);
+    this.#byLogin = new LRUCache(options);
   }
 
   check(address: string, login: string): void {
@@ -42,17 +47,16 @@ export class LoginLimiter {
     this.#byLogin.delete(loginKey(login));
   }
 
-  #checkOne(map: ExpiringMap<number>, key: string, limit: number, what: string): void {
-    const failures = map.get(key) ?? 0;
+  #checkOne(failuresBy: LRUCache<string, number>, key: string, limit: number, what: string): void {
+    const failures = failuresBy.get(key) ?? 0;
     if (failures < limit) return;
-    const retryAfterSeconds = Math.max(1, Math.ceil(((map.expiresAt(key) ?? this.#now()) - this.#now()) / 1000));
+    const retryAfterSeconds = Math.max(1, Math.ceil(failuresBy.getRemainingTTL(key) / 1000));
     throw WebErrors.RATE_LIMITED(`Too many failed sign-ins ${what}. Try again in ${retryAfterSeconds} seconds.`, { retryAfterSeconds });
   }
 
-  #count(map: ExpiringMap<number>, key: string): void {
-    const failures = map.get(key);
-    if (failures === undefined) map.set(key, 1, this.#now() + this.#limits.windowSeconds * 1000);
-    else map.set(key, failures + 1, map.expiresAt(key)!);
+  /** One more failure; the window keeps its start (noUpdateTTL). */
+  #count(failuresBy: LRUCache<string, number>, key: string): void {
+    failuresBy.set(key, (failuresBy.get(key) ?? 0) + 1);
   }
 }
 

@@ -1,10 +1,14 @@
 import { randomBytes } from 'node:crypto';
+import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
+import { cacheClock } from '../../../lib/cache-clock.js';
 import type { WebContext } from '../http/context.js';
-import { ExpiringMap } from '../expiring-map.js';
 import { clearCookie, readSigned, setSigned, type SecureCookies } from './cookies.js';
 
 export const SESSION_COOKIE = 'ffs_session';
+
+/** The default of SessionOptions.maxEnded. */
+const MAX_ENDED = 100_000;
 
 /** What the session cookie holds (signed, not encrypted: nothing secret from its owner). */
 export interface Session {
@@ -28,8 +32,9 @@ const stored = z.strictObject({
 export interface SessionOptions {
   minutes: number;
   secureCookies: SecureCookies;
-  /** Ended sessions remembered at most (default 100 000; beyond, the oldest are forgotten). */
+  /** Ended sessions remembered at most (beyond, the least recently seen are forgotten). */
   maxEnded?: number;
+  /** A clock for tests (ms since the epoch; see cacheClock). */
   now?: () => number;
 }
 
@@ -44,13 +49,14 @@ export function randomToken(): string {
  */
 export class Sessions {
   readonly #options: SessionOptions;
-  readonly #ended: ExpiringMap<true>;
+  /** Ended session ids, each until its session's expiry. */
+  readonly #ended: LRUCache<string, true>;
   readonly #now: () => number;
 
   constructor(options: SessionOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#ended = new ExpiringMap(options.maxEnded ?? 100_000, this.#now);
+    this.#ended = new LRUCache({ max: options.maxEnded ?? MAX_ENDED, ...cacheClock(options.now) });
   }
 
   /** The request's live session: signature verified, not expired, not ended. */
@@ -75,7 +81,8 @@ export class Sessions {
   }
 
   end(ctx: WebContext, session: Session | undefined): void {
-    if (session) this.#ended.set(session.sid, true, session.expiresAt);
+    const left = (session?.expiresAt ?? 0) - this.#now();
+    if (session && left > 0) this.#ended.set(session.sid, true, { ttl: left });
     clearCookie(ctx, SESSION_COOKIE, this.#options.secureCookies);
   }
 }
