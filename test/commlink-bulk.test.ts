@@ -1,12 +1,13 @@
-import { setTimeout as delay } from 'node:timers/promises';
+import { once } from 'node:events';
 import { Readable } from 'node:stream';
 import test from 'ava';
-import { Errors, type RequestContext } from '../lib/commlink/index.js';
+import { Errors, type Peer, type RequestContext } from '../lib/commlink/index.js';
 import { SUITE_NAMES } from '../lib/commlink/suites/index.js';
 import { makeBag, makeClient, startServer } from './helpers/commlink.js';
 import { patternStream, sha256OfStream } from './helpers/pattern-stream.js';
 import { SLOW_RECEIVER_WINDOW, streamToSlowReceiver } from './helpers/slow-receiver.js';
 import type { CodedError } from '../lib/errors/index.js';
+import { deferred, within } from './helpers/wait.js';
 
 const MiB = 1024 * 1024;
 
@@ -68,7 +69,8 @@ for (const suite of SUITE_NAMES) {
 
 test('a failing source aborts the stream: the request and the receiver both see ERR_STREAM_ABORTED', async (t) => {
   const bag = makeBag();
-  let receiverError: CodedError | undefined;
+  let receiverFailed!: (err: CodedError) => void;
+  const receiverError = new Promise<CodedError>((resolve) => (receiverFailed = resolve));
   const { server, port } = await startServer({
     bag,
     handlers: {
@@ -76,7 +78,7 @@ test('a failing source aborts the stream: the request and the receiver both see 
         try {
           await sha256OfStream(ctx.stream as Readable);
         } catch (err) {
-          receiverError = err as CodedError;
+          receiverFailed(err as CodedError);
           throw err;
         }
         return {};
@@ -97,8 +99,7 @@ test('a failing source aborts the stream: the request and the receiver both see 
   });
   const err = (await t.throwsAsync(client.request('ingest', {}, { stream: source }))) as CodedError;
   t.is(err.code, Errors.STREAM_ABORTED.code);
-  for (let waited = 0; !receiverError && waited < 5000; waited += 10) await delay(10); // the abort crosses the link
-  t.is(receiverError?.code, Errors.STREAM_ABORTED.code);
+  t.is((await within(receiverError, 5000, 'the abort to cross the link')).code, Errors.STREAM_ABORTED.code);
   t.true(client.connected, 'the connection survives an aborted stream');
 });
 
@@ -121,29 +122,48 @@ test('a handler that replies before reading the whole stream stops the sender', 
     await server.close();
   });
   let produced = 0;
-  const reply = await client.request('peek', {}, { stream: patternStream(1024 * MiB, 64 * 1024, (n) => (produced += n)) });
+  const source = patternStream(1024 * MiB, 64 * 1024, (n) => (produced += n));
+  const sourceClosed = once(source, 'close');
+  const reply = await client.request('peek', {}, { stream: source });
   t.deepEqual(reply, { first: true });
-  await delay(100);
+  await within(sourceClosed, 5000, 'the sender to stop reading its source'); // read no more once closed
   t.true(produced < 8 * MiB, `the sender stopped early (${produced} bytes produced)`);
   t.deepEqual(await client.request('echo', { still: 'alive' }), { still: 'alive' });
 });
 
 test('a connection lost while a handler ignores its stream does not crash the server (regression)', async (t) => {
   const bag = makeBag();
+  const handlerStarted = deferred();
+  const release = deferred();
+  const handlerDone = deferred();
   const { server, port } = await startServer({
     bag,
-    handlers: { ignore: () => delay(300).then(() => ({})), echo: (b) => b },
+    handlers: {
+      // Holds its stream unread until the connection is gone, then replies on the closed connection.
+      ignore: async () => {
+        handlerStarted.resolve();
+        await release.promise;
+        setImmediate(handlerDone.resolve); // after the server has taken the reply
+        return {};
+      },
+      echo: (b) => b,
+    },
   });
   t.teardown(() => server.close(0));
+  const serverSide = once(server, 'peer') as Promise<[Peer]>;
   const client = makeClient({ bag, port, reconnectMinMs: 10_000, reconnectMaxMs: 10_000 });
   t.teardown(() => client.close(0));
   const peer = await client.connect();
+  const [accepted] = await serverSide;
   const pending = client.request('ignore', {}, { stream: patternStream(64 * MiB) });
-  await delay(50);
+  await within(handlerStarted.promise, 5000, 'the handler to be called');
+  const lost = once(accepted, 'close');
   peer.destroy();
   const err = (await t.throwsAsync(pending)) as CodedError;
   t.is(err.code, Errors.CLOSED.code);
-  await delay(400); // the handler finishes on a closed connection; its stream failed unread
+  await within(lost, 5000, 'the server to see the connection go');
+  release.resolve(); // the handler finishes on a closed connection; its stream failed unread
+  await handlerDone.promise;
   const second = makeClient({ bag, port });
   t.deepEqual(await second.request('echo', { ok: true }), { ok: true });
   await second.close();

@@ -3,6 +3,7 @@ import test from 'ava';
 import { Errors, type Body } from '../lib/commlink/index.js';
 import { makeBag, makeClient, startServer } from './helpers/commlink.js';
 import type { CodedError } from '../lib/errors/index.js';
+import { deferred, within } from './helpers/wait.js';
 
 test('10,000 pipelined requests on one connection are each paired with their own reply', async (t) => {
   const bag = makeBag();
@@ -39,10 +40,11 @@ test('10,000 pipelined requests on one connection are each paired with their own
 
 test('per-request timeout, typed remote errors and unknown operations', async (t) => {
   const bag = makeBag();
+  const slowMayAnswer = deferred();
   const { server, port } = await startServer({
     bag,
     handlers: {
-      slow: () => delay(500).then(() => ({})),
+      slow: () => slowMayAnswer.promise.then(() => ({})), // answers only after the client gave up on it
       fail: () => {
         throw Errors.CONFIG('field x is wrong', { field: 'x' });
       },
@@ -56,8 +58,10 @@ test('per-request timeout, typed remote errors and unknown operations', async (t
     await client.close(0);
     await server.close(0);
   });
+  await client.connect(); // the 50 ms are the request's alone, not the handshake's too
   const timeout = await t.throwsAsync(client.request('slow', {}, { timeoutMs: 50 }));
   t.is((timeout as CodedError).code, Errors.TIMEOUT.code);
+  slowMayAnswer.resolve(); // its late reply finds no request waiting
   const typed = (await t.throwsAsync(client.request('fail'))) as CodedError;
   t.is(typed.code, Errors.CONFIG.code);
   t.is(typed.name, 'RemoteError');
@@ -73,27 +77,48 @@ test('per-request timeout, typed remote errors and unknown operations', async (t
 
 test('graceful close lets requests in flight finish, then refuses new ones', async (t) => {
   const bag = makeBag();
-  const { server, port } = await startServer({ bag, handlers: { slow: () => delay(100).then(() => ({ done: true })) } });
+  const started = deferred();
+  const mayFinish = deferred();
+  const { server, port } = await startServer({
+    bag,
+    handlers: {
+      slow: async () => {
+        started.resolve();
+        await mayFinish.promise;
+        return { done: true };
+      },
+    },
+  });
   const client = makeClient({ bag, port });
   t.teardown(() => server.close(0));
   await client.connect();
   const inFlight = client.request('slow');
-  await delay(10);
+  await within(started.promise, 5000, 'the request to reach its handler');
   const closing = client.close(2000);
   const refused = (await t.throwsAsync(client.request('slow'))) as CodedError;
   t.is(refused.code, Errors.CLOSED.code);
+  mayFinish.resolve(); // the handler finishes while the client is closing
   t.deepEqual(await inFlight, { done: true });
   await closing;
 });
 
 test('a request fails with ERR_CLOSED when the connection drops under it', async (t) => {
   const bag = makeBag();
-  const { server, port } = await startServer({ bag, handlers: { hang: () => new Promise(() => {}) } });
+  const reached = deferred();
+  const { server, port } = await startServer({
+    bag,
+    handlers: {
+      hang: () => {
+        reached.resolve();
+        return new Promise(() => {});
+      },
+    },
+  });
   const client = makeClient({ bag, port, reconnectMinMs: 10_000, reconnectMaxMs: 10_000 });
   t.teardown(() => client.close(0));
   await client.connect();
   const pending = client.request('hang');
-  await delay(20);
+  await within(reached.promise, 5000, 'the request to reach its handler');
   await server.close(0);
   const err = (await t.throwsAsync(pending)) as CodedError;
   t.is(err.code, Errors.CLOSED.code);

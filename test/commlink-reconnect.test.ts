@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import test from 'ava';
 import { CommlinkServer, Errors } from '../lib/commlink/index.js';
@@ -19,7 +20,7 @@ test('the client reconnects after the server restarts on the same port', async (
   await disconnected;
   // A request made while the server is down waits for the reconnect.
   const waiting = client.request('hello', {}, { timeoutMs: 5000 });
-  await delay(150);
+  await once(client, 'reconnecting'); // a dial has failed: the request waits through it
   const second = new CommlinkServer({ bag, handlers, log: createLogger({ level: 'error' }) });
   await second.listen(first.port, '127.0.0.1');
   t.teardown(() => second.close(0));
@@ -81,6 +82,7 @@ test('an idle connection stays up: pings keep it alive', async (t) => {
   await client.connect();
   let disconnects = 0;
   client.on('disconnect', () => disconnects++);
+  // An absence is what is tested: no disconnect over five heartbeat timeouts of silence, so a fixed wait.
   await delay(600);
   t.is(disconnects, 0);
   t.deepEqual(await client.request('hello'), {});

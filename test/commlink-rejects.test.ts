@@ -1,11 +1,11 @@
 import { connect } from 'node:net';
 import { randomBytes } from 'node:crypto';
-import { setTimeout as delay } from 'node:timers/promises';
 import test, { type ExecutionContext } from 'ava';
 import { CommlinkServer, Errors } from '../lib/commlink/index.js';
 import { captureLog, makeBag, makeClient, startServer } from './helpers/commlink.js';
 import { LineProxy, type LineHook } from './helpers/line-proxy.js';
 import type { CodedError } from '../lib/errors/index.js';
+import { deferred } from './helpers/wait.js';
 
 /** A server that logs what it rejects; the test proves it still serves a well-behaved client. */
 async function setup(t: ExecutionContext, maxPacketLength = 64 * 1024) {
@@ -32,17 +32,24 @@ async function setup(t: ExecutionContext, maxPacketLength = 64 * 1024) {
   return { bag, port, server, captured, stillServes, nextRejection };
 }
 
-/** Runs a client through a proxy whose hook rewrites client-to-server lines. */
+/**
+ * Runs a client through a proxy whose hook rewrites client-to-server lines; `firstDataPacket`
+ * resolves when the proxy has the client's first data packet (line 1) in hand.
+ */
 async function throughProxy(t: ExecutionContext, env: Awaited<ReturnType<typeof setup>>, hook: LineHook) {
   const proxy = new LineProxy(env.port);
-  proxy.hook = hook;
+  const firstDataPacket = deferred();
+  proxy.hook = (line, i) => {
+    if (i === 1) firstDataPacket.resolve();
+    return hook(line, i);
+  };
   const proxyPort = await proxy.listen();
   const client = makeClient({ bag: env.bag, port: proxyPort, reconnectMinMs: 5000, reconnectMaxMs: 5000 });
   t.teardown(async () => {
     await client.close(0);
     await proxy.close();
   });
-  return client;
+  return { client, firstDataPacket: firstDataPacket.promise };
 }
 
 // Line 0 is the client hello; line 1 is the first data packet; line 2 the second.
@@ -101,12 +108,12 @@ const cases: { name: string; code: string; hook: LineHook }[] = [
 for (const c of cases) {
   test(`a ${c.name} packet closes that connection, is logged, and the server keeps serving`, async (t) => {
     const env = await setup(t);
-    const client = await throughProxy(t, env, c.hook);
-    // Two requests in two packets (the outbox coalesces what is sent in one turn of the loop).
-    const outcome = await Promise.allSettled([
-      client.request('echo', { n: 1 }, { timeoutMs: 2000 }),
-      delay(150).then(() => client.request('echo', { n: 2 }, { timeoutMs: 2000 })),
-    ]);
+    const { client, firstDataPacket } = await throughProxy(t, env, c.hook);
+    // Two requests in two packets (the outbox coalesces what is sent in one turn of the loop): the
+    // second is made once the first has left, or has failed (a tampered hello sends no data packet).
+    const first = client.request('echo', { n: 1 }, { timeoutMs: 2000 });
+    const firstGone = Promise.race([firstDataPacket, first.then(() => {}, () => {})]);
+    const outcome = await Promise.allSettled([first, firstGone.then(() => client.request('echo', { n: 2 }, { timeoutMs: 2000 }))]);
     t.true(outcome.some((o) => o.status === 'rejected'), 'the tampered exchange fails');
     const reason = await env.nextRejection();
     t.is(reason.code, c.code, reason.message);

@@ -1,3 +1,4 @@
+import { once } from 'node:events';
 import test from 'ava';
 import type { Body, Peer } from '../lib/commlink/index.js';
 import { makeBag, makeClient, startServer } from './helpers/commlink.js';
@@ -7,8 +8,7 @@ test('reverse dial: the side that connects serves, the side that listens asks', 
   const bag = makeBag();
   // The listening side (a web host) serves nothing and waits for the internal host to dial in.
   const { server, port } = await startServer({ bag });
-  const peers: Peer[] = [];
-  server.on('peer', (peer: Peer) => peers.push(peer));
+  const dialledIn = once(server, 'peer') as Promise<[Peer]>;
   // The dialling side (an internal host behind a firewall with no inbound hole) serves requests.
   const inside = makeClient({
     bag,
@@ -20,8 +20,7 @@ test('reverse dial: the side that connects serves, the side that listens asks', 
     await server.close(0);
   });
   await inside.connect();
-  while (peers.length === 0) await new Promise((r) => setTimeout(r, 5));
-  const peer = peers[0] as Peer;
+  const [peer] = await dialledIn;
   t.deepEqual(await peer.request('auth.check', { user: 'acme' }), { user: 'acme', ok: true });
   t.deepEqual(await peer.request('auth.check', { user: 'mallory' }), { user: 'mallory', ok: false });
   const replies = await Promise.all(Array.from({ length: 500 }, (_, i) => peer.request('auth.check', { user: `u${i}` })));

@@ -1,5 +1,4 @@
 import { Readable } from 'node:stream';
-import { setTimeout as delay } from 'node:timers/promises';
 import test, { type ExecutionContext } from 'ava';
 import { CommlinkServer, Errors, type RequestContext } from '../lib/commlink/index.js';
 import { SUITE_NAMES, type SuiteName } from '../lib/commlink/suites/index.js';
@@ -9,6 +8,7 @@ import { LineProxy, type LineHook } from './helpers/line-proxy.js';
 import { patternStream, sha256OfStream } from './helpers/pattern-stream.js';
 import { SLOW_RECEIVER_WINDOW, streamToSlowReceiver } from './helpers/slow-receiver.js';
 import type { CodedError } from '../lib/errors/index.js';
+import { deferred, within } from './helpers/wait.js';
 
 const MiB = 1024 * 1024;
 
@@ -137,7 +137,8 @@ for (const c of chunkCases()) {
 
 test('a pool closed under a stream closes the connection; nothing hangs', async (t) => {
   const bag = makeBag();
-  const { server, port } = await startServer({ bag, handlers: ingest });
+  const flowing = deferred();
+  const { server, port } = await startServer({ bag, handlers: { ingest: async (_body, ctx: RequestContext) => sha256OfStream(ctx.stream as Readable, () => flowing.resolve()) } });
   const pool = new CryptoPool({ maxThreads: 1, minThreads: 0 });
   const client = makeClient({ bag, port, chunkCrypto: pool, reconnectMinMs: 5000, reconnectMaxMs: 5000 });
   t.teardown(async () => {
@@ -146,7 +147,7 @@ test('a pool closed under a stream closes the connection; nothing hangs', async 
   });
   await client.connect();
   const pending = client.request('ingest', {}, { stream: patternStream(256 * MiB), timeoutMs: 20_000 });
-  await delay(100);
+  await within(flowing.promise, 10_000, 'sealed chunks to arrive'); // the stream runs through the pool now
   await pool.close();
   const err = await t.throwsAsync(pending);
   t.is((err as CodedError).code, Errors.CLOSED.code, err?.message);

@@ -4,6 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import { waitFor } from './helpers/chain.js';
 import { PASSWORD, HOST, startFtp, setup, login, download, codeOf, errorOf, curl, bindAll, Raw, usePortRegion } from './helpers/ftp.js';
 
@@ -252,15 +253,21 @@ test('login timeout and idle timeout close the connection with 421', async (t) =
   t.is(timedOut.code, 421);
   t.regex(timedOut.text, /login timeout/i);
   await lazy.whenClosed();
-  const idleFtp = await startFtp(t, chain, { idleTimeoutMs: 600 });
+  const idleMs = 1000;
+  const idleFtp = await startFtp(t, chain, { idleTimeoutMs: idleMs });
   const idle = await Raw.open(t, idleFtp.address.port);
   await idle.reply();
   await idle.login();
-  await new Promise((r) => setTimeout(r, 300));
-  t.is((await idle.send('NOOP')).code, 200, 'a command resets the idle timer');
-  const closed = await idle.reply(3000);
+  // Time passing idle is what is tested here: a fixed wait, well short of the idle timeout.
+  await delay(idleMs * 0.4);
+  const noopSent = performance.now();
+  t.is((await idle.send('NOOP')).code, 200, 'still open part-way through the idle time');
+  const closed = await idle.reply(idleMs * 5);
+  const closedAfter = performance.now() - noopSent;
   t.is(closed.code, 421);
   t.regex(closed.text, /idle/i);
+  // Not reset, the timer would have fired 0.6 idle times after the NOOP.
+  t.true(closedAfter >= idleMs * 0.8, `a command resets the idle timer (closed ${Math.round(closedAfter)} ms after the NOOP)`);
   await idle.whenClosed();
   await waitFor(() => ftp.sessions === 0 && idleFtp.sessions === 0, 5000, 'sessions to end');
   t.pass();

@@ -94,6 +94,7 @@ test('nothing a client sends crashes the server', async (t) => {
   t.is((await raw.send('MLSD /')).code, 425);
   // A command cut across TCP chunks still arrives whole.
   raw.socket.write('NO');
+  // A pause so the halves are likely to arrive in two reads; the reply below does not depend on its length.
   await new Promise((r) => setTimeout(r, 50));
   raw.socket.write('OP\r\n');
   t.is((await raw.reply()).code, 200);

@@ -1,6 +1,7 @@
 import test from 'ava';
 import { FTPError } from 'basic-ftp';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
 import { stat } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
 import { Writable } from 'node:stream';
@@ -106,9 +107,10 @@ test('an aborted download is audited as aborted with the bytes sent; ABOR answer
   const port = Number(/\|\|\|(\d+)\|/.exec(epsv.text)![1]);
   const data = tcpConnect({ host: HOST, port });
   data.on('error', () => {});
-  data.pause(); // a client that does not read: the transfer stalls until ABOR
+  const firstBytes = once(data, 'data');
   t.is((await raw.send(`RETR ${path}`)).code, 150);
-  await new Promise((r) => setTimeout(r, 200));
+  await firstBytes; // the transfer is running: ABOR now finds it
+  data.pause(); // a client that reads no more: the transfer stalls until ABOR
   raw.socket.write('ABOR\r\n');
   t.is((await raw.reply()).code, 426);
   t.is((await raw.reply()).code, 226);

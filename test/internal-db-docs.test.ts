@@ -6,6 +6,7 @@ import { Backups } from '../services/internal-db/backup.js';
 import { openDatabase } from '../services/internal-db/db/open.js';
 import { MIGRATIONS } from '../services/internal-db/db/migrations.js';
 import { migrate, schemaVersion } from '../services/internal-db/db/open.js';
+import { waitFor } from './helpers/wait.js';
 
 test('scheduled backups run on their interval and keep only the newest ones', async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ffs-backup-'));
@@ -15,8 +16,13 @@ test('scheduled backups run on their interval and keep only the newest ones', as
   const backups = new Backups(db, join(dir, 'backups'), 2);
   const errors: unknown[] = [];
   backups.schedule(40, (err) => errors.push(err));
-  await new Promise((r) => setTimeout(r, 400));
-  await backups.close();
+  // Three scheduled backups seen (names carry their time): the third was followed by a prune.
+  const seen = new Set<string>();
+  await waitFor(async () => {
+    for (const f of await readdir(join(dir, 'backups')).catch(() => [])) if (f.startsWith('scheduled-')) seen.add(f);
+    return seen.size >= 3;
+  }, 10_000, () => `three scheduled backups (seen ${[...seen].join(', ')}; errors ${String(errors)})`);
+  await backups.close(); // waits for the backup and prune in progress
   db.close();
   const files = (await readdir(join(dir, 'backups'))).filter((f) => f.startsWith('scheduled-'));
   t.deepEqual(errors, []);

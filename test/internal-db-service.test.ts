@@ -1,8 +1,6 @@
-import { spawn } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import test from 'ava';
 import { CommlinkServer, type Peer } from '../lib/commlink/index.js';
 import { formatKeyBag, generateKeys, writeKeyBagFile } from '../lib/commlink/keybag-file.js';
@@ -11,8 +9,8 @@ import { silentLogger } from '../lib/log/logger.js';
 import { openDatabase } from '../services/internal-db/db/open.js';
 import { makeClient } from './helpers/commlink.js';
 import { seedCatalogue, startInternalDb } from './helpers/internal-db.js';
-
-const root = join(dirname(fileURLToPath(import.meta.url)), '..');
+import { endpointPort, startService, tail } from './helpers/processes.js';
+import { waitFor } from './helpers/wait.js';
 
 test('50 concurrent clients calling auth.check each get their own, correct answer', async (t) => {
   const { call, bag, service } = await startInternalDb(t);
@@ -77,21 +75,8 @@ test('kill -9 during a burst of writes loses no acknowledged write', async (t) =
   const keys = generateKeys(16);
   await writeKeyBagFile(join(dir, 'secrets', 'keybag'), keys);
   t.truthy(formatKeyBag(keys));
-  const child = spawn(process.execPath, [join(root, 'services', 'internal-db', 'main.js')], {
-    env: { ...process.env, FFS_DATA_DIR: dir, FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: '0', FFS_LOG__LEVEL: 'info' },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  const exited = new Promise<NodeJS.Signals | null>((resolve) => child.on('exit', (_code, signal) => resolve(signal)));
-  t.teardown(() => void child.kill('SIGKILL')); // never leave the service running if the test fails early
-  let stderr = '';
-  const port = await new Promise<number>((resolve, reject) => {
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-      const match = /"msg":"internal-db listening".*?"address":"127\.0\.0\.1:(\d+)"/.exec(stderr);
-      if (match) resolve(Number(match[1]));
-    });
-    child.once('exit', () => reject(new Error(`service exited: ${stderr}`)));
-  });
+  const service = startService(t, 'internal-db', 'internal-db', { FFS_DATA_DIR: dir, FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: '0', FFS_LOG__LEVEL: 'info' });
+  const port = endpointPort(await service.ready(), 'commlinkPort');
   const client = makeClient({ bag: new KeyBag(keys), port, reconnectMinMs: 60_000, reconnectMaxMs: 60_000 });
   t.teardown(() => client.close(0));
   const acknowledged: string[] = [];
@@ -109,9 +94,10 @@ test('kill -9 during a burst of writes loses no acknowledged write', async (t) =
     }
   };
   const writers = Array.from({ length: 16 }, writer);
-  while (acknowledged.length < 400) await new Promise((r) => setTimeout(r, 5));
-  child.kill('SIGKILL');
-  t.is(await exited, 'SIGKILL');
+  await waitFor(() => acknowledged.length >= 400, 60_000, () => `400 acknowledged writes (have ${acknowledged.length})\n${tail(service)}`);
+  service.child.kill('SIGKILL');
+  await service.exited;
+  t.is(service.child.signalCode, 'SIGKILL');
   await Promise.all(writers);
   const db = openDatabase(join(dir, 'internal-db', 'fulfillment.sqlite'));
   const stored = new Set((db.prepare('SELECT name FROM vendors').all() as { name: string }[]).map((r) => r.name));

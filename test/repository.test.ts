@@ -3,8 +3,8 @@ import { createHash, randomBytes } from 'node:crypto';
 import { readdir, readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
-import { startChain, type Chain } from './helpers/chain.js';
 import * as FileHost from '../lib/contracts/file-host/operations.js';
+import { startChain, waitFor, type Chain } from './helpers/chain.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -54,8 +54,8 @@ test('a failed upload leaves no partial object behind', async (t) => {
   const wrongHash = await t.throwsAsync(chain.web.fulfillment.ingest(Readable.from([content]), { sha256: 'b'.repeat(64) }));
   t.is((wrongHash as { code?: string }).code, 'ERR_OBJECT_MISMATCH');
   t.regex(wrongHash!.message, /nothing was stored/);
-  // Give the file host a moment to finish its cleanup of the aborted stream.
-  for (let i = 0; i < 50 && (await tmpFiles(chain)).length > 0; i++) await new Promise((r) => setTimeout(r, 20));
+  // The aborted stream's temp file is removed once the abort has crossed to the file host.
+  await waitFor(async () => (await tmpFiles(chain)).length === 0, 5000, 'the temp file of the aborted upload to be removed');
   t.deepEqual(await objectFiles(chain), []);
   t.deepEqual(await tmpFiles(chain), []);
 });

@@ -1,57 +1,32 @@
 import test from 'ava';
-import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
-import { dirname, join } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { CommlinkClient, KeyBag } from '../lib/commlink/index.js';
 import { readKeyBagFile } from '../lib/commlink/keybag-file.js';
 import { silentLogger } from '../lib/log/logger.js';
-import { main as genKeybag } from '../scripts/gen-keybag.js';
-import { main as genHostKeys } from '../scripts/gen-host-keys.js';
-import { main as genRsa } from '../scripts/gen-rsa.js';
-import { main as genSessionKey } from '../scripts/gen-session-key.js';
-import { waitFor } from './helpers/chain.js';
-import { freePort } from './helpers/processes.js';
-
-const dist = join(dirname(fileURLToPath(import.meta.url)), '..');
-
-function run(entry: string, env: Record<string, string>): { child: ChildProcess; stderr: () => string; exited: Promise<number | null> } {
-  const child = spawn(process.execPath, [join(dist, entry)], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'] });
-  let stderr = '';
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
-  return { child, stderr: () => stderr, exited };
-}
+import { waitFor } from './helpers/wait.js';
+import { endpointPort, makeDataDir, startService, tail } from './helpers/processes.js';
 
 test('the three services run as separate processes, joined by configuration, and stop cleanly on SIGTERM', async (t) => {
-  const dataDir = await mkdtemp(join(tmpdir(), 'ffs-split-'));
-  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
-  const io = { env: { FFS_DATA_DIR: dataDir, FFS_RSA__BITS: '2048' }, stdout: () => {}, stderr: () => {} };
-  t.is(await genKeybag([], io), 0);
-  t.is(await genRsa([], io), 0);
-  t.is(await genHostKeys([], io), 0);
-  t.is(await genSessionKey([], io), 0);
-  const [dbPort, webPort, httpPort, portalPort] = [await freePort(), await freePort(), await freePort(), await freePort()];
-  const env = {
+  const dataDir = await makeDataDir(t, 'ffs-split-');
+  const base = {
     FFS_DATA_DIR: dataDir,
     FFS_LOG__LEVEL: 'info',
-    FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: String(dbPort),
-    FFS_SERVICES__WEB__COMMLINK_PORT: String(webPort),
-    FFS_SERVICES__WEB__PORT: String(portalPort),
-    FFS_SERVICES__FTP__HTTP_PORT: String(httpPort),
     FFS_SERVICES__FTP__HTTP_WORKERS: '1',
     FFS_SERVICES__FTP__SFTP_PORT: '0',
-      FFS_SERVICES__FTP__FTP_PORT: '0',
-      FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MIN: String(29000 + Math.floor(Math.random() * 45) * 20),
-      FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MAX: '29999',
+    FFS_SERVICES__FTP__FTP_PORT: '0',
+    FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MIN: String(29000 + Math.floor(Math.random() * 45) * 20),
+    FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MAX: '29999',
   };
-  const db = run('services/internal-db/main.js', env);
-  const web = run('services/web/main.js', env);
-  const files = run('services/ftp/main.js', env);
-  const all = [db, web, files];
-  t.teardown(() => all.forEach((p) => p.child.kill('SIGKILL')));
-  await waitFor(() => web.stderr().includes('file host registered') && web.stderr().includes('internal-db connected'), 20_000, 'the web host to see both');
+  // Each listens on a port of its choosing (0); the next is configured with the port the one
+  // before reported in its ready message: the web host dials the internal-db, the file host the web host.
+  const db = startService(t, 'internal-db', 'internal-db', { ...base, FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: '0' });
+  const dbPort = endpointPort(await db.ready(), 'commlinkPort');
+  const web = startService(t, 'web', 'web', { ...base, FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: String(dbPort), FFS_SERVICES__WEB__COMMLINK_PORT: '0', FFS_SERVICES__WEB__PORT: '0' });
+  const webReady = await web.ready();
+  const webPort = endpointPort(webReady, 'commlinkPort');
+  const files = startService(t, 'file-host', 'file-host', { ...base, FFS_SERVICES__WEB__COMMLINK_PORT: String(webPort), FFS_SERVICES__FTP__HTTP_PORT: '0' });
+  const httpPort = endpointPort(await files.ready(), 'httpPort');
+  await waitFor(() => web.log().includes('file host registered') && web.log().includes('internal-db connected'), 20_000, () => `the web host to see both\n${tail(web)}`);
   // A file host's question crosses web → internal-db, each in its own process.
   const bag = new KeyBag(await readKeyBagFile(join(dataDir, 'secrets', 'keybag')));
   const asFileHost = new CommlinkClient({ host: '127.0.0.1', port: webPort, bag, log: silentLogger });
@@ -60,9 +35,10 @@ test('the three services run as separate processes, joined by configuration, and
   await asFileHost.close(0);
   const res = await fetch(`http://127.0.0.1:${httpPort}/files/a/b/c`);
   t.is(res.status, 403, 'the file host serves HTTP (no ticket: 403)');
-  const ready = await fetch(`http://127.0.0.1:${portalPort}/readyz`);
+  const ready = await fetch(`${String(webReady.endpoints.url)}/readyz`);
   t.is(ready.status, 200, 'the web host serves HTTP and sees both its commlinks');
+  const all = [db, web, files];
   for (const p of [files, web, db]) p.child.kill('SIGTERM');
   t.deepEqual(await Promise.all(all.map((p) => p.exited)), [0, 0, 0]);
-  t.false(db.stderr().includes('"level":"error"'), db.stderr());
+  t.false(db.log().includes('"level":"error"'), db.log());
 });

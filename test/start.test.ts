@@ -12,7 +12,6 @@ import { readKeyBagFile } from '../lib/commlink/keybag-file.js';
 import { silentLogger } from '../lib/log/logger.js';
 import { demoArtifactContent } from '../services/internal-db/demo.js';
 import { waitFor } from './helpers/chain.js';
-import { freePort } from './helpers/processes.js';
 import { readRemote, sftpConnect } from './helpers/sftp.js';
 import { alive, startSystem } from './helpers/start-process.js';
 
@@ -126,7 +125,8 @@ test('a crashed service is restarted on the same ports while the others keep ser
 });
 
 test('in reverse-dial mode the internal-db dials the web host; when the web host dies it comes back on the same ports and both the internal-db and the file host find it again', async (t) => {
-  const system = await startSystem(t, passiveBase + 200, { FFS_SERVICES__INTERNAL_DB__MODE: 'dial', FFS_SERVICES__INTERNAL_DB__DIAL_PORT: String(await freePort()) });
+  // The web host listens for the internal-db on a port of its choosing; the supervisor tells the internal-db which.
+  const system = await startSystem(t, passiveBase + 200, { FFS_SERVICES__INTERNAL_DB__MODE: 'dial', FFS_SERVICES__INTERNAL_DB__DIAL_PORT: '0' });
   t.regex(system.stdout(), /internal-db \(pid \d+\) dialling the web host at 127\.0\.0\.1:\d+/);
   const first = await system.endpoints();
   const token = first.demo.customer.apiToken!;
@@ -162,10 +162,10 @@ test('npm start refuses a bad setting naming it (exit 2), and a port in use stop
   const busy = createServer().listen(0, '127.0.0.1');
   await once(busy, 'listening');
   t.teardown(() => void busy.close());
-  const dbPort = 39_100 + Math.floor(Math.random() * 800);
   const inUse = await run({
     FFS_DATA_DIR: dataDir,
-    FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: String(dbPort),
+    FFS_LOG__LEVEL: 'info', // the supervisor's 'internal-db is ready' record names the port the internal-db got
+    FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: '0',
     FFS_SERVICES__WEB__COMMLINK_PORT: '0',
     FFS_SERVICES__WEB__PORT: String((busy.address() as AddressInfo).port),
   });
@@ -173,6 +173,7 @@ test('npm start refuses a bad setting naming it (exit 2), and a port in use stop
   t.regex(inUse.stderr, /web exited before it was ready/);
   t.notRegex(inUse.stderr, /restarting/, 'a first start that fails is not retried');
   // The internal-db it had started is gone: its port is free.
+  const dbPort = readyPort(inUse.stderr, 'internal-db', 'commlinkPort');
   const probe = connect(dbPort, '127.0.0.1');
   const outcome = await new Promise<string | undefined>((resolve) => {
     probe.once('connect', () => resolve('connected'));
@@ -181,3 +182,13 @@ test('npm start refuses a bad setting naming it (exit 2), and a port in use stop
   probe.destroy();
   t.is(outcome, 'ECONNREFUSED');
 });
+
+/** A port from the supervisor's log record of a service's ready message (`<name> is ready`, with its endpoints). */
+function readyPort(log: string, service: string, key: string): number {
+  for (const line of log.split('\n')) {
+    if (!line.includes(`"${service} is ready"`)) continue;
+    const port = (JSON.parse(line) as { endpoints?: Record<string, unknown> }).endpoints?.[key];
+    if (typeof port === 'number') return port;
+  }
+  throw new Error(`no '${service} is ready' record with ${key} in:\n${log}`);
+}

@@ -1,5 +1,7 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { readdir } from 'node:fs/promises';
 import { connect } from 'node:net';
 import { api, makeTokens } from './helpers/api.js';
 import { startChain, waitFor, type Chain } from './helpers/chain.js';
@@ -36,6 +38,14 @@ function rawPut(port: number, url: string, token: string, headers: string, chunk
     });
     socket.on('close', () => resolve(text));
   });
+}
+
+/** Uploads the web host has relayed to a file host so far, whatever their outcome (its metrics). */
+async function ingestsSettled(chain: Chain): Promise<number> {
+  const text = await chain.web.metrics.text();
+  let n = 0;
+  for (const m of text.matchAll(/^ffs_web_commlink_request_duration_seconds_count\{peer="file-host",op="ingest",[^}]*\} (\d+)$/gm)) n += Number(m[1]);
+  return n;
 }
 
 /** What must not change when a request is refused. */
@@ -154,15 +164,18 @@ test('uploads: over the limit (declared or not), cut off, wrong checksum, not a 
   t.is((await api(chain, 'PUT', url, { token: tokens.vendor })).status, 400, 'no body');
   t.is((await api(chain, 'PUT', '/api/v1/products/acme-db/releases/9.9.9/artifacts/a.bin', { token: tokens.vendor, body: randomBytes(10) })).status, 404);
   t.is((await api(chain, 'PUT', '/api/v1/products/acme-db/releases/1.0.0/artifacts/a%5Cb', { token: tokens.vendor, body: randomBytes(10) })).status, 400);
-  // Cut off: the client declares 500 kB, sends 100 kB and goes away.
-  await new Promise<void>((resolve) => {
-    const socket = connect(port, '127.0.0.1', () => {
-      socket.write(`PUT ${url} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokens.vendor}\r\nContent-Length: 500000\r\n\r\n`);
-      socket.write(randomBytes(100_000), () => setTimeout(() => (socket.destroy(), resolve()), 200));
-    });
-  });
-  await waitFor(async () => (await chain.call('release.list', { product: 'acme-db' })) !== undefined, 1000);
-  await new Promise((r) => setTimeout(r, 300));
+  // Cut off: the client declares 500 kB, sends 100 kB and goes away once the upload is on its way
+  // to the file host (its temp file exists); then the relay ends and the temp file goes.
+  const relaysBefore = await ingestsSettled(chain);
+  const socket = connect(port, '127.0.0.1');
+  socket.on('error', () => {});
+  await once(socket, 'connect');
+  socket.write(`PUT ${url} HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokens.vendor}\r\nContent-Length: 500000\r\n\r\n`);
+  socket.write(randomBytes(100_000));
+  const partials = () => readdir(chain.fileHost.repo.tmpDir);
+  await waitFor(async () => (await partials()).length > 0, 5000, 'the upload to reach the file host');
+  socket.destroy();
+  await waitFor(async () => (await ingestsSettled(chain)) > relaysBefore && (await partials()).length === 0, 5000, 'the relay to end and the file host to drop the partial upload');
   t.deepEqual(await snapshot(chain), before, 'nothing stored, nothing recorded');
   // Once published, a release takes no more files.
   t.is((await api(chain, 'PUT', url, { token: tokens.vendor, body: randomBytes(100) })).status, 201);

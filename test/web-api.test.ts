@@ -195,7 +195,7 @@ test('the OpenAPI document lists every route with its method, and the ops endpoi
   t.regex(metrics, /ffs_web_file_hosts 1/);
   // The internal-db goes away: not ready, and requests that need it are 503, not a hang or a crash.
   await chain.service.close(0);
-  await new Promise((r) => setTimeout(r, 100));
+  await waitFor(() => !chain.web.db.connected, 5000, 'the web host to see the internal-db go');
   const notReady = await api(chain, 'GET', '/readyz');
   t.is(notReady.status, 503);
   t.deepEqual(notReady.body.missing, ['internal-db']);

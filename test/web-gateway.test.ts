@@ -1,5 +1,4 @@
 import test from 'ava';
-import { CommlinkServer } from '../lib/commlink/index.js';
 import * as InternalDb from '../lib/contracts/internal-db/index.js';
 import { silentLogger } from '../lib/log/logger.js';
 import { WebService } from '../services/web/service.js';
@@ -49,22 +48,19 @@ test('with the internal-db down, file host requests fail at once with a temporar
 });
 
 test('reverse dial: the internal-db dials out to the web host, which forwards over that connection', async (t) => {
-  // The web host listens for the internal-db on a port of its own; the internal-db dials it.
-  const probe = new CommlinkServer({ bag: makeBag() });
-  const { port: dialPort } = await probe.listen(0, '127.0.0.1');
-  await probe.close(0); // a free port for the web host to listen on
-  const db = await startInternalDb(t, { mode: 'dial', dialHost: '127.0.0.1', dialPort, commlink: { bag: makeBag(), reconnectMinMs: 20, reconnectMaxMs: 100 } });
-  const bag = db.bag;
+  // The web host listens for the internal-db on a port of its choosing; the internal-db is told that port and dials it.
+  const bag = makeBag();
   const web = await WebService.start({
     host: '127.0.0.1',
     commlinkPort: 0,
-    internalDb: { mode: 'dial', host: '127.0.0.1', port: 1, dialListenHost: '127.0.0.1', dialListenPort: dialPort },
+    internalDb: { mode: 'dial', host: '127.0.0.1', port: 1, dialListenHost: '127.0.0.1', dialListenPort: 0 },
     commlink: { bag },
     ticketPrivateKeyPem: ticketKeys().privateKeyPem,
     ticketTtlSeconds: 60,
     log: silentLogger,
   });
   t.teardown(() => web.close(0));
+  const db = await startInternalDb(t, { mode: 'dial', dialHost: '127.0.0.1', dialPort: web.db.dialAddress!.port, commlink: { bag, reconnectMinMs: 20, reconnectMaxMs: 100 } });
   t.true(await web.db.waitConnected(5000), 'the internal-db dialled in');
   t.is(db.service.address, undefined, 'the internal-db listens on nothing');
   const info = await web.db.ask(InternalDb.dbInfo, {});

@@ -178,7 +178,7 @@ const services = z
           .default('listen')
           .describe('listen: the web host dials internal-db; dial: internal-db dials out to the web host (reverse dial through a firewall).'),
         dialHost: hostField('dial mode: address of the web host that internal-db dials.'),
-        dialPort: intField(1, 65535, 7403, "dial mode: the web host's commlink port for internal-db."),
+        dialPort: intField(0, 65535, 7403, "dial mode: the web host's commlink port for internal-db (0: any free port; npm start tells the internal-db the one the web host got)."),
         dbPath: pathField(`${DATA_DIR_TOKEN}/internal-db/fulfillment.sqlite`, 'SQLite database file (WAL mode; the -wal and -shm files sit beside it).'),
         synchronous: z
           .enum(['full', 'normal'])

@@ -83,7 +83,7 @@ export async function startChain(t: ExecutionContext, options: ChainOptions = {}
     ...(options.webHttp ? { http: { port: 0, apiTokenCacheSeconds: 0, ...options.webHttp, sessionKeys: [randomBytes(32).toString('base64')] } } : {}),
     log,
   });
-  await web.db.waitConnected(5000);
+  if (!(await web.db.waitConnected(5000))) throw new Error('the web host did not connect to the internal-db within 5 s');
   const fileDir = await mkdtemp(join(tmpdir(), 'ffs-files-'));
   const fileHost = await FileHostService.start({
     ...chainFileHostOptions({ fileDir, bag: db.bag, web, log }),

@@ -1,7 +1,6 @@
 /** The services as real child processes, configured by FFS_* variables, for tests that kill or freeze them. */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -13,7 +12,8 @@ import { main as genHostKeys } from '../../scripts/gen-host-keys.js';
 import { main as genKeybag } from '../../scripts/gen-keybag.js';
 import { main as genRsa } from '../../scripts/gen-rsa.js';
 import { main as genSessionKey } from '../../scripts/gen-session-key.js';
-import { waitFor } from './wait.js';
+import type { ReadyMessage } from '../../scripts/service-main.js';
+import { waitFor, within } from './wait.js';
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
@@ -27,18 +27,6 @@ export const FAST_HEARTBEAT = {
   FFS_COMMLINK__RECONNECT_MIN_MS: '50',
   FFS_COMMLINK__RECONNECT_MAX_MS: '500',
 };
-
-/** A port free at the time of asking (the service binds it a moment later). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as { port: number };
-      server.close(() => resolve(port));
-    });
-  });
-}
 
 /** A fresh data directory with every secret the services read (key bag, RSA, host keys, session key). */
 export async function makeDataDir(t: ExecutionContext, prefix = 'ffs-proc-'): Promise<string> {
@@ -64,6 +52,12 @@ export interface ServiceProcess {
   /** True once it has exited. */
   readonly gone: boolean;
   /**
+   * Resolves with the ready message the service sends its parent once it serves (as it tells a
+   * supervisor): its endpoints, with the ports it really got when they were configured as 0.
+   * Rejects, with the end of its log, when it exits first or is not ready within `timeoutMs`.
+   */
+  ready(timeoutMs?: number): Promise<ReadyMessage>;
+  /**
    * Sends a signal to the process and everything it started (its workers): the whole host dies
    * (SIGKILL) or freezes (SIGSTOP) at once, as when a machine fails.
    */
@@ -72,10 +66,11 @@ export interface ServiceProcess {
 
 /**
  * Starts a service as a child process in a process group of its own, with `env` over the test's
- * environment. Teardown kills the group (a frozen one too).
+ * environment and an IPC channel (the test is its supervisor: it receives the ready message, and
+ * the service stops when the channel closes). Teardown kills the group (a frozen one too).
  */
 export function startService(t: ExecutionContext, name: string, entry: keyof typeof ENTRY, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [join(dist, ENTRY[entry])], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe'], detached: true });
+  const child = spawn(process.execPath, [join(dist, ENTRY[entry])], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true });
   let log = '';
   let gone = false;
   child.stderr!.on('data', (chunk: Buffer) => {
@@ -88,6 +83,15 @@ export function startService(t: ExecutionContext, name: string, entry: keyof typ
       resolve(code);
     }),
   );
+  // Invariant: `readyMessage` settles once, with the first ready message or with the exit before it.
+  const readyMessage = new Promise<ReadyMessage>((resolve, reject) => {
+    child.on('message', (message: unknown) => {
+      if (isReadyMessage(message)) resolve(message);
+    });
+    void exited.then((code) => reject(new Error(`${name} exited (code ${String(code)}) before it was ready\n${log.slice(-3000)}`)));
+  });
+  readyMessage.catch(() => {}); // a process the test kills before asking is no failure
+  const ready = (timeoutMs = 30_000): Promise<ReadyMessage> => within(readyMessage, timeoutMs, () => `${name} to be ready\n${log.slice(-3000)}`);
   const signal = (sig: NodeJS.Signals): void => {
     if (child.pid === undefined) return;
     try {
@@ -109,7 +113,19 @@ export function startService(t: ExecutionContext, name: string, entry: keyof typ
       return gone;
     },
     signal,
+    ready,
   };
+}
+
+function isReadyMessage(message: unknown): message is ReadyMessage {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'ready';
+}
+
+/** A port from a ready message's endpoints (`key` as the service names it, e.g. commlinkPort). */
+export function endpointPort(ready: ReadyMessage, key: string): number {
+  const port = ready.endpoints[key];
+  if (typeof port !== 'number' || port <= 0) throw new Error(`${ready.service} reported no ${key}: ${JSON.stringify(ready.endpoints)}`);
+  return port;
 }
 
 /** A commlink client to the internal-db (as the admin CLI talks to it), with the data dir's key bag. */
@@ -140,28 +156,42 @@ export interface Backbone {
 }
 
 /**
- * The internal-db and the web host as processes on fresh ports, sharing a fresh data dir; resolves
- * once the web host answers and the internal-db answers over the commlink.
+ * The internal-db and the web host as processes, sharing a fresh data dir, each on ports it picks
+ * (0): the internal-db first; the web host is then told the internal-db's port from its ready
+ * message. Resolves once both serve and the web host's link to the internal-db is up. The shared
+ * `env` holds the ports they got, so a service started from it (a file host, or the internal-db
+ * again) dials them or comes back on them.
  */
 export async function startBackbone(t: ExecutionContext, extraEnv: Record<string, string> = {}): Promise<Backbone> {
   const dataDir = await makeDataDir(t);
-  const [dbPort, webCommlinkPort, webPort] = [await freePort(), await freePort(), await freePort()];
-  const env = {
+  const base = {
     FFS_DATA_DIR: dataDir,
     FFS_LOG__LEVEL: 'info',
-    FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: String(dbPort),
     FFS_SERVICES__INTERNAL_DB__SCRYPT_LOG_N: '14',
-    FFS_SERVICES__WEB__COMMLINK_PORT: String(webCommlinkPort),
-    FFS_SERVICES__WEB__PORT: String(webPort),
     FFS_SERVICES__WEB__API_TOKEN_CACHE_SECONDS: '0',
     ...FAST_HEARTBEAT,
     ...extraEnv,
   };
-  const db = startService(t, 'internal-db', 'internal-db', env);
-  const web = startService(t, 'web', 'web', env);
-  const webUrl = `http://127.0.0.1:${webPort}`;
+  const db = startService(t, 'internal-db', 'internal-db', { ...base, FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: '0' });
+  const dbPort = endpointPort(await db.ready(), 'commlinkPort');
+  const withDb = { ...base, FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: String(dbPort) };
+  const web = startService(t, 'web', 'web', { ...withDb, FFS_SERVICES__WEB__COMMLINK_PORT: '0', FFS_SERVICES__WEB__PORT: '0' });
+  const webReady = await web.ready();
+  const env = {
+    ...withDb,
+    FFS_SERVICES__WEB__COMMLINK_PORT: String(endpointPort(webReady, 'commlinkPort')),
+    FFS_SERVICES__WEB__PORT: String(endpointPort(webReady, 'port')),
+  };
+  const webUrl = String(webReady.endpoints.url);
   const { call } = await internalDbClient(t, dataDir, dbPort);
   await call('vendor.list');
-  await waitFor(async () => (await fetch(`${webUrl}/healthz`).catch(() => undefined))?.ok === true, 20_000, () => `the web host to answer\n${tail(web)}`);
+  await waitFor(
+    async () => {
+      const res = await fetch(`${webUrl}/readyz`).catch(() => undefined);
+      return res !== undefined && ((await res.json()) as { internalDb?: boolean }).internalDb === true;
+    },
+    20_000,
+    () => `the web host to connect to the internal-db\n${tail(web)}\n${tail(db)}`,
+  );
   return { dataDir, env, db, web, webUrl, dbPort, call };
 }

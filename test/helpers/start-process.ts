@@ -5,6 +5,7 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import type { Endpoints } from '../../scripts/start/endpoints.js';
+import { waitFor } from './wait.js';
 
 const startScript = join(dirname(fileURLToPath(import.meta.url)), '..', '..', 'scripts', 'start.js');
 
@@ -48,11 +49,15 @@ export async function startSystem(t: ExecutionContext, passivePortMin: number, e
     child.kill('SIGKILL'); // never left running when a test fails early (its services follow: their IPC channel closes)
     await rm(dataDir, { recursive: true, force: true });
   });
-  const deadline = Date.now() + 90_000;
-  while (!stdout.includes('Ctrl-C stops all three')) {
-    if (child.exitCode !== null || Date.now() > deadline) throw new Error(`start did not come up (exit ${String(child.exitCode)}):\n${stdout}\n${stderr}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
+  // Its last line says it is up; an exit before that is a failure at once.
+  await waitFor(
+    () => {
+      if (child.exitCode !== null) throw new Error(`start exited (code ${String(child.exitCode)}) before it was up:\n${stdout}\n${stderr}`);
+      return stdout.includes('Ctrl-C stops all three');
+    },
+    90_000,
+    () => `start to come up:\n${stdout}\n${stderr}`,
+  );
   return {
     child,
     dataDir,
