@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
 import type { Logger } from '../../lib/log/logger.js';
-import type { ReadyMessage, ServiceEndpoints } from '../service-main.js';
+import type { ReadyMessage, ServiceEndpoints } from '../../lib/service/run-service.js';
 
 /** How a crashed service is started again: the delay doubles from `initialDelayMs` up to `maxDelayMs`, and is reset once a run lasted `stableMs`. */
 export interface RestartPolicy {

@@ -1,5 +1,5 @@
-import { loadConfig, type Config } from '../lib/config/index.js';
-import { createLogger, type Logger } from '../lib/log/logger.js';
+import { loadConfig, type Config } from '../config/index.js';
+import { createLogger, type Logger } from '../log/logger.js';
 
 /** What a service tells its supervisor once it serves: where it listens (JSON-safe values only). */
 export type ServiceEndpoints = Record<string, string | number | null>;
