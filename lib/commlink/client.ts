@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
 import { backoffDelay } from './backoff.js';
+import type { Body } from './envelope.js';
 import { CommlinkError, Errors } from './errors.js';
 import { channelOptions, resolveOptions, type CommlinkOptions, type ResolvedOptions } from './options.js';
-import { Peer, type Body, type RequestOptions } from './peer.js';
+import { Peer, type RequestOptions } from './peer.js';
 import { SecureChannel } from './secure-channel.js';
 import type { KeyBag } from './keybag.js';
 

@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import { IncomingStream, OutgoingStream } from './bulk-stream.js';
 import { Errors, type CommlinkError } from './errors.js';
+import type { Body } from './envelope.js';
 import type { Outbox } from './outbox.js';
-import type { Body } from './peer.js';
 import type { SecureChannel } from './secure-channel.js';
 
 const MAX_STREAM_ID = 0xffffffff;
