@@ -51,7 +51,7 @@ test('the heartbeat detects a dead peer (a network black hole) and the client re
   const { server, port } = await startServer({ bag, handlers: { hello: () => ({ ok: true }) } });
   const proxy = new LineProxy(port);
   const proxyPort = await proxy.listen();
-  const client = makeClient({ bag, port: proxyPort, heartbeatIntervalMs: 50, heartbeatTimeoutMs: 200 });
+  const client = makeClient({ bag, port: proxyPort, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 400 });
   t.teardown(async () => {
     await client.close(0);
     await proxy.close();
@@ -71,8 +71,8 @@ test('the heartbeat detects a dead peer (a network black hole) and the client re
 
 test('an idle connection stays up: pings keep it alive', async (t) => {
   const bag = makeBag();
-  const { server, port } = await startServer({ bag, heartbeatIntervalMs: 30, heartbeatTimeoutMs: 120, handlers: { hello: () => ({}) } });
-  const client = makeClient({ bag, port, heartbeatIntervalMs: 30, heartbeatTimeoutMs: 120 });
+  const { server, port } = await startServer({ bag, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 400, handlers: { hello: () => ({}) } });
+  const client = makeClient({ bag, port, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 400 });
   t.teardown(async () => {
     await client.close(0);
     await server.close(0);
@@ -80,7 +80,7 @@ test('an idle connection stays up: pings keep it alive', async (t) => {
   await client.connect();
   let disconnects = 0;
   client.on('disconnect', () => disconnects++);
-  await delay(600);
+  await delay(2000); // five heartbeat timeouts with no traffic but the pings
   t.is(disconnects, 0);
   t.deepEqual(await client.request('hello'), {});
 });
