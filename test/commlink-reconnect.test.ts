@@ -1,7 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import test from 'ava';
 import { CommlinkServer, Errors, type CommlinkError } from '../lib/commlink/index.js';
-import { backoffDelay } from '../lib/commlink/backoff.js';
+import { backoffDelay } from '../lib/backoff.js';
 import { makeBag, makeClient, startServer } from './helpers/commlink.js';
 import { LineProxy } from './helpers/line-proxy.js';
 import { createLogger } from '../lib/log/logger.js';
@@ -39,11 +39,22 @@ test('while the server stays down, requests fail with ERR_NOT_CONNECTED after th
 });
 
 test('back-off grows exponentially up to its ceiling, with jitter', (t) => {
-  t.is(backoffDelay(0, 100, 10_000, () => 1), 100);
-  t.is(backoffDelay(0, 100, 10_000, () => 0), 50);
-  t.is(backoffDelay(3, 100, 10_000, () => 1), 800);
-  t.is(backoffDelay(20, 100, 10_000, () => 1), 10_000);
-  t.is(backoffDelay(1000, 100, 10_000, () => 0), 5_000);
+  const reconnect = { minMs: 100, maxMs: 10_000 };
+  t.is(backoffDelay(0, { ...reconnect, jitter: () => 1 }), 100);
+  t.is(backoffDelay(0, { ...reconnect, jitter: () => 0 }), 50);
+  t.is(backoffDelay(3, { ...reconnect, jitter: () => 1 }), 800);
+  t.is(backoffDelay(20, { ...reconnect, jitter: () => 1 }), 10_000);
+  t.is(backoffDelay(1000, { ...reconnect, jitter: () => 0 }), 5_000);
+  const jittered = backoffDelay(3, { ...reconnect, jitter: true });
+  t.true(jittered >= 400 && jittered <= 800, `${jittered} ms`);
+});
+
+test('back-off without jitter doubles exactly up to its ceiling (the supervisor: 0.5 s to 30 s)', (t) => {
+  const restart = { minMs: 500, maxMs: 30_000 };
+  t.deepEqual(
+    [0, 1, 2, 3, 4, 5, 6, 7, 1000].map((attempt) => backoffDelay(attempt, restart)),
+    [500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000],
+  );
 });
 
 test('the heartbeat detects a dead peer (a network black hole) and the client reconnects', async (t) => {

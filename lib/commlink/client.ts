@@ -1,6 +1,6 @@
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay } from '../backoff.js';
 import type { Body } from './envelope.js';
 import { CommlinkError, Errors } from './errors.js';
 import { channelOptions, resolveOptions, type CommlinkOptions, type ResolvedOptions } from './options.js';
@@ -154,7 +154,7 @@ export class CommlinkClient extends EventEmitter {
 
   #retry(error: CommlinkError | undefined): void {
     if (this.#closed) return;
-    const delayMs = backoffDelay(this.#attempt++, this.#options.reconnectMinMs, this.#options.reconnectMaxMs);
+    const delayMs = backoffDelay(this.#attempt++, { minMs: this.#options.reconnectMinMs, maxMs: this.#options.reconnectMaxMs, jitter: true });
     this.emit('reconnecting', { attempt: this.#attempt, delayMs, error });
     // Not unref'd: a service waiting to reconnect must stay alive.
     this.#timer = setTimeout(() => this.#dial(), delayMs);

@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { backoffDelay } from '../../lib/backoff.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { ReadyMessage, ServiceEndpoints } from '../../lib/service/run-service.js';
 
@@ -123,7 +124,7 @@ export class ServiceProcess extends EventEmitter {
     const { restart, log } = this.#options;
     const ranLongEnough = wasReady && Date.now() - this.#startedAt >= restart.stableMs;
     this.#failuresInARow = ranLongEnough ? 0 : this.#failuresInARow + 1;
-    const delayMs = Math.min(restart.maxDelayMs, restart.initialDelayMs * 2 ** Math.max(0, this.#failuresInARow - 1));
+    const delayMs = backoffDelay(Math.max(0, this.#failuresInARow - 1), { minMs: restart.initialDelayMs, maxMs: restart.maxDelayMs });
     log.warn(`${this.name} exited unasked (${describeExit(exit)}); restarting in ${delayMs} ms`, { restarts: this.#restarts });
     this.emit('crashed', exit);
     this.#restartTimer = setTimeout(() => {
