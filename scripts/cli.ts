@@ -1,8 +1,7 @@
-import { realpathSync } from 'node:fs';
 import { stat } from 'node:fs/promises';
-import { pathToFileURL } from 'node:url';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import type { Environment } from '../lib/config/index.js';
+import { isEntryPoint } from '../lib/service/entry-point.js';
 
 /**
  * What a script's main() talks to. Defaults are the process's own; tests pass their own env, cwd
@@ -31,18 +30,6 @@ export function resolveIo(io: ScriptIo = {}): ResolvedIo {
     out: (line) => stdout(`${line}\n`),
     err: (line) => stderr(`${line}\n`),
   };
-}
-
-/** True when the module at `moduleUrl` is the script node was started with (not an import). */
-export function isEntryPoint(moduleUrl: string): boolean {
-  const script = process.argv[1];
-  if (script === undefined) return false;
-  if (moduleUrl === pathToFileURL(script).href) return true;
-  try {
-    return moduleUrl === pathToFileURL(realpathSync(script)).href;
-  } catch {
-    return false;
-  }
 }
 
 /** Runs main() when the module is the entry point, and exits with its code. */

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
-import { open } from 'node:fs/promises';
-import { checkSecretMode, writeFileAtomic } from '../lib/commlink/keybag-file.js';
+import { writeFileAtomic } from '../lib/commlink/keybag-file.js';
 import { loadConfig } from '../lib/config/index.js';
+import { readSessionKeys, SESSION_KEY_MAGIC } from '../services/web/session-keys.js';
 import { errorText, exists, parseFlags, resolveIo, runIfEntryPoint, type ScriptIo } from './cli.js';
 
 /**
@@ -12,8 +12,6 @@ import { errorText, exists, parseFlags, resolveIo, runIfEntryPoint, type ScriptI
  */
 export const USAGE = `usage: gen-session-key [--force]
   --force   replace the keys (every portal session ends)`;
-
-export const SESSION_KEY_MAGIC = 'FFS-SESSION-KEYS/1';
 
 export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
   const resolved = resolveIo(io);
@@ -35,21 +33,6 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
   } catch (e) {
     err(`gen-session-key: ${errorText(e)}`);
     return 1;
-  }
-}
-
-/** Reads the session keys, newest first, refusing a file that group or others can read. */
-export async function readSessionKeys(file: string): Promise<string[]> {
-  const handle = await open(file, 'r');
-  try {
-    checkSecretMode(file, (await handle.stat()).mode);
-    const lines = (await handle.readFile('utf8')).split('\n').map((l) => l.trim()).filter((l) => l !== '');
-    if (lines[0] !== SESSION_KEY_MAGIC) throw new Error(`${file}: not a session key file (first line must be ${SESSION_KEY_MAGIC})`);
-    const keys = lines.slice(1);
-    if (keys.length === 0 || keys.some((k) => Buffer.from(k, 'base64').length < 32)) throw new Error(`${file}: each key must be at least 32 bytes of base64`);
-    return keys;
-  } finally {
-    await handle.close();
   }
 }
 

@@ -2,7 +2,7 @@ import { once } from 'node:events';
 import { setTimeout as delay } from 'node:timers/promises';
 import test from 'ava';
 import { CommlinkServer, Errors } from '../lib/commlink/index.js';
-import { backoffDelay } from '../lib/commlink/backoff.js';
+import { backoffDelay } from '../lib/backoff.js';
 import { makeBag, makeClient, startServer } from './helpers/commlink.js';
 import { LineProxy } from './helpers/line-proxy.js';
 import { createLogger } from '../lib/log/logger.js';
@@ -41,11 +41,22 @@ test('while the server stays down, requests fail with ERR_NOT_CONNECTED after th
 });
 
 test('back-off grows exponentially up to its ceiling, with jitter', (t) => {
-  t.is(backoffDelay(0, 100, 10_000, () => 1), 100);
-  t.is(backoffDelay(0, 100, 10_000, () => 0), 50);
-  t.is(backoffDelay(3, 100, 10_000, () => 1), 800);
-  t.is(backoffDelay(20, 100, 10_000, () => 1), 10_000);
-  t.is(backoffDelay(1000, 100, 10_000, () => 0), 5_000);
+  const reconnect = { minMs: 100, maxMs: 10_000 };
+  t.is(backoffDelay(0, { ...reconnect, jitter: () => 1 }), 100);
+  t.is(backoffDelay(0, { ...reconnect, jitter: () => 0 }), 50);
+  t.is(backoffDelay(3, { ...reconnect, jitter: () => 1 }), 800);
+  t.is(backoffDelay(20, { ...reconnect, jitter: () => 1 }), 10_000);
+  t.is(backoffDelay(1000, { ...reconnect, jitter: () => 0 }), 5_000);
+  const jittered = backoffDelay(3, { ...reconnect, jitter: true });
+  t.true(jittered >= 400 && jittered <= 800, `${jittered} ms`);
+});
+
+test('back-off without jitter doubles exactly up to its ceiling (the supervisor: 0.5 s to 30 s)', (t) => {
+  const restart = { minMs: 500, maxMs: 30_000 };
+  t.deepEqual(
+    [0, 1, 2, 3, 4, 5, 6, 7, 1000].map((attempt) => backoffDelay(attempt, restart)),
+    [500, 1000, 2000, 4000, 8000, 16_000, 30_000, 30_000, 30_000],
+  );
 });
 
 test('the heartbeat detects a dead peer (a network black hole) and the client reconnects', async (t) => {
@@ -53,7 +64,7 @@ test('the heartbeat detects a dead peer (a network black hole) and the client re
   const { server, port } = await startServer({ bag, handlers: { hello: () => ({ ok: true }) } });
   const proxy = new LineProxy(port);
   const proxyPort = await proxy.listen();
-  const client = makeClient({ bag, port: proxyPort, heartbeatIntervalMs: 50, heartbeatTimeoutMs: 200 });
+  const client = makeClient({ bag, port: proxyPort, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 400 });
   t.teardown(async () => {
     await client.close(0);
     await proxy.close();
@@ -73,8 +84,8 @@ test('the heartbeat detects a dead peer (a network black hole) and the client re
 
 test('an idle connection stays up: pings keep it alive', async (t) => {
   const bag = makeBag();
-  const { server, port } = await startServer({ bag, heartbeatIntervalMs: 30, heartbeatTimeoutMs: 120, handlers: { hello: () => ({}) } });
-  const client = makeClient({ bag, port, heartbeatIntervalMs: 30, heartbeatTimeoutMs: 120 });
+  const { server, port } = await startServer({ bag, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 400, handlers: { hello: () => ({}) } });
+  const client = makeClient({ bag, port, heartbeatIntervalMs: 100, heartbeatTimeoutMs: 400 });
   t.teardown(async () => {
     await client.close(0);
     await server.close(0);
@@ -83,7 +94,7 @@ test('an idle connection stays up: pings keep it alive', async (t) => {
   let disconnects = 0;
   client.on('disconnect', () => disconnects++);
   // An absence is what is tested: no disconnect over five heartbeat timeouts of silence, so a fixed wait.
-  await delay(600);
+  await delay(2000);
   t.is(disconnects, 0);
   t.deepEqual(await client.request('hello'), {});
 });

@@ -7,6 +7,7 @@ import { decodeHeader, encodeHeader, KIND_CHUNK, KIND_HELLO, KIND_MESSAGES } fro
 import { SUITE_NAMES, suiteByName } from '../lib/commlink/suites/index.js';
 import { resolveOptions } from '../lib/commlink/options.js';
 import { CodedError } from '../lib/errors/index.js';
+import { configFields } from '../lib/config/index.js';
 
 const codeOf = (fn: () => unknown) => {
   try {
@@ -114,4 +115,23 @@ test('commlink options: defaults, and errors that name the field', (t) => {
   t.regex(message(() => resolveOptions({ bag, suite: 'des-cbc' as never })), /options\.suite/);
   t.regex(message(() => resolveOptions({ bag, reconnectMinMs: 500, reconnectMaxMs: 100 })), /options\.reconnectMaxMs/);
   t.regex(message(() => resolveOptions({ bag, handlers: { 'ffs.reply': () => ({}) } })), /options\.handlers\.ffs\.reply/);
+});
+
+test('commlink options have the defaults and bounds of the configuration fields of the same name', (t) => {
+  const bag = new KeyBag([randomBytes(32)]);
+  const options = resolveOptions({ bag }) as unknown as Record<string, unknown>;
+  const optionFields = configFields().filter((f) => f.segments[0] === 'commlink' && f.segments[1]! in options);
+  t.deepEqual(
+    optionFields.map((f) => f.segments[1]),
+    ['suite', 'acceptSuites', 'maxPacketLength', 'requestTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'reconnectMinMs', 'reconnectMaxMs', 'maxInFlight', 'streamWindowBytes'],
+  );
+  for (const field of optionFields) {
+    const name = field.segments[1]!;
+    t.deepEqual(options[name], field.default, `default of ${name}`);
+    if (field.valueType.type !== 'integer') continue;
+    const [, min, max] = /^an integer >= (\d+) and <= (\d+)$/.exec(field.expectation)!.map(Number) as [number, number, number];
+    const refusal = new RegExp(`^options\\.${name} must be an integer between ${min} and ${max}, got `);
+    t.throws(() => resolveOptions({ bag, [name]: min - 1 }), { message: refusal }, `${name} below its minimum`);
+    t.throws(() => resolveOptions({ bag, [name]: max + 1 }), { message: refusal }, `${name} above its maximum`);
+  }
 });

@@ -2,7 +2,7 @@
  * A benchmark's figures (bench/results/<name>.json) turned into the summary's rows: comparisons with
  * a peer program, and headline numbers for the figures that have none.
  */
-import type { Result } from '../results.js';
+import type { Result } from '../result.js';
 
 /** One figure of the project beside the same figure of a peer program, measured in the same run. */
 export interface Comparison {

@@ -1,9 +1,10 @@
 import { EventEmitter } from 'node:events';
 import { connect, type Socket } from 'node:net';
-import { backoffDelay } from './backoff.js';
+import { backoffDelay } from '../backoff.js';
+import type { Body } from './envelope.js';
 import { Errors } from './errors.js';
 import { channelOptions, resolveOptions, type CommlinkOptions, type ResolvedOptions } from './options.js';
-import { Peer, type Body, type RequestOptions } from './peer.js';
+import { Peer, type RequestOptions } from './peer.js';
 import { SecureChannel } from './secure-channel.js';
 import type { KeyBag } from './keybag.js';
 import { CodedError } from '../errors/index.js';
@@ -154,7 +155,7 @@ export class CommlinkClient extends EventEmitter {
 
   #retry(error: CodedError | undefined): void {
     if (this.#closed) return;
-    const delayMs = backoffDelay(this.#attempt++, this.#options.reconnectMinMs, this.#options.reconnectMaxMs);
+    const delayMs = backoffDelay(this.#attempt++, { minMs: this.#options.reconnectMinMs, maxMs: this.#options.reconnectMaxMs, jitter: true });
     this.emit('reconnecting', { attempt: this.#attempt, delayMs, error });
     // Not unref'd: a service waiting to reconnect must stay alive.
     this.#timer = setTimeout(() => this.#dial(), delayMs);

@@ -1,8 +1,11 @@
 import { Errors, RemoteError } from './errors.js';
-import type { Body } from './peer.js';
+import type { Value } from './tobj/index.js';
 import { CodedError } from '../errors/index.js';
 
-/** Message envelope rules of PROTOCOL.md §11: request ids, and errors as they cross the wire. */
+/** Message envelope rules of PROTOCOL.md §11: request ids, bodies, and errors as they cross the wire. */
+
+/** A message's body: the named fields of a request, a reply, an error or a stream control message. */
+export type Body = Record<string, Value>;
 
 const REQUEST_ID = /^[0-9A-Za-z._-]{1,64}$/;
 const DETAIL_KEY = /^[A-Za-z_][A-Za-z0-9_.-]{0,63}$/;

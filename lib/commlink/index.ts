@@ -1,6 +1,7 @@
 export { CommlinkClient, type ClientOptions } from './client.js';
 export { CommlinkServer } from './server.js';
-export { Peer, type Body, type Handler, type Handlers, type RequestContext, type RequestOptions } from './peer.js';
+export { Peer, type Handler, type Handlers, type RequestContext, type RequestOptions } from './peer.js';
+export type { Body } from './envelope.js';
 export { KeyBag } from './keybag.js';
 export { RemoteError, Errors, isLinkFailure, type CommlinkErrorCode } from './errors.js';
 export { defaults, resolveOptions, optionsFromConfig, type CommlinkOptions, type CommlinkConfigSection } from './options.js';

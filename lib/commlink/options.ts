@@ -1,3 +1,6 @@
+import { z } from 'zod';
+import { pickFields } from '../config/defaults.js';
+import { commlinkFields, commlinkRuleBreaks } from '../config/schema.js';
 import type { ChunkCrypto } from './chunk-crypto.js';
 import { Errors } from './errors.js';
 import type { KeyBag } from './keybag.js';
@@ -34,37 +37,60 @@ export interface CommlinkOptions {
 
 export type ResolvedOptions = Readonly<Omit<CommlinkOptions, 'handlers'> & { handlers: Handlers }>;
 
-export const defaults = Object.freeze({
-  suite: 'aes-256-gcm' as SuiteName,
-  acceptSuites: Object.freeze(['aes-256-gcm']) as readonly SuiteName[],
-  maxPacketLength: 1024 * 1024,
-  requestTimeoutMs: 30_000,
-  handshakeTimeoutMs: 10_000,
-  heartbeatIntervalMs: 5_000,
-  heartbeatTimeoutMs: 15_000,
-  maxInFlight: 65_536,
-  streamWindowBytes: 4 * 1024 * 1024,
-  reconnectMinMs: 100,
-  reconnectMaxMs: 10_000,
+/** The configuration's commlink fields that are connection options (the key bag's path and size are not). */
+const CONFIG_OPTION_FIELDS = {
+  suite: true,
+  acceptSuites: true,
+  maxPacketLength: true,
+  requestTimeoutMs: true,
+  heartbeatIntervalMs: true,
+  heartbeatTimeoutMs: true,
+  reconnectMinMs: true,
+  reconnectMaxMs: true,
+  maxInFlight: true,
+  streamWindowBytes: true,
+} as const;
+
+/**
+ * The options that have a default and bounds: the configuration's commlink fields, whose schema
+ * (lib/config/schema.ts) is their one source, and the handshake timeout, an option of the library
+ * alone (no configuration field sets it).
+ */
+const optionFields = commlinkFields.pick(CONFIG_OPTION_FIELDS).extend({
+  handshakeTimeoutMs: z.int().min(1).max(600_000).default(10_000).describe('How long a new connection may take to send its hello, in ms.'),
 });
 
-const INT_RANGES: Record<string, [number, number]> = {
-  maxPacketLength: [1024, 16 * 1024 * 1024],
-  requestTimeoutMs: [1, 3_600_000],
-  handshakeTimeoutMs: [1, 600_000],
-  heartbeatIntervalMs: [10, 600_000],
-  heartbeatTimeoutMs: [10, 3_600_000],
-  maxInFlight: [1, 1_000_000],
-  streamWindowBytes: [65_536, 256 * 1024 * 1024],
-  reconnectMinMs: [1, 600_000],
-  reconnectMaxMs: [1, 3_600_000],
-};
+const parsedDefaults = optionFields.parse({});
+
+/** The options' defaults (those of the configuration's commlink section, and handshakeTimeoutMs). */
+export const defaults = Object.freeze({ ...parsedDefaults, acceptSuites: Object.freeze([...parsedDefaults.acceptSuites]) });
+
+const INT_FIELDS = [
+  'maxPacketLength',
+  'requestTimeoutMs',
+  'handshakeTimeoutMs',
+  'heartbeatIntervalMs',
+  'heartbeatTimeoutMs',
+  'maxInFlight',
+  'streamWindowBytes',
+  'reconnectMinMs',
+  'reconnectMaxMs',
+] as const satisfies readonly (keyof typeof defaults)[];
+
+/** Each integer option's [min, max], read from its schema. */
+const INT_RANGES: ReadonlyMap<string, readonly [number, number]> = new Map(
+  INT_FIELDS.map((field) => {
+    const { minValue, maxValue } = optionFields.shape[field].unwrap();
+    if (minValue === null || maxValue === null) throw new TypeError(`commlink options: ${field} has no bounds in the schema`);
+    return [field, [minValue, maxValue] as const];
+  }),
+);
 
 /** Applies defaults, checks every field (the message names it), and freezes the result. */
 export function resolveOptions(input: Partial<CommlinkOptions> & { bag: KeyBag }): ResolvedOptions {
   const merged = { ...defaults, log: createLogger(), handlers: new Map<string, Handler>(), ...stripUndefined(input) };
   if (!merged.bag || typeof merged.bag.keyForPort !== 'function') throw invalid('bag', 'must be a KeyBag');
-  for (const [field, [min, max]] of Object.entries(INT_RANGES)) {
+  for (const [field, [min, max]] of INT_RANGES) {
     const value = (merged as unknown as Record<string, unknown>)[field];
     if (typeof value !== 'number' || !Number.isInteger(value) || value < min || value > max) {
       throw invalid(field, `must be an integer between ${min} and ${max}, got ${String(value)}`);
@@ -75,8 +101,8 @@ export function resolveOptions(input: Partial<CommlinkOptions> & { bag: KeyBag }
     throw invalid('acceptSuites', `must be a non-empty list of ${SUITE_NAMES.join(', ')}`);
   }
   if (merged.chunkCrypto !== undefined) checkChunkCrypto(merged.chunkCrypto);
-  if (merged.reconnectMaxMs < merged.reconnectMinMs) throw invalid('reconnectMaxMs', 'must be >= reconnectMinMs');
-  if (merged.heartbeatTimeoutMs <= merged.heartbeatIntervalMs) throw invalid('heartbeatTimeoutMs', 'must be greater than heartbeatIntervalMs');
+  const [broken] = commlinkRuleBreaks(merged, 'options.');
+  if (broken) throw invalid(broken.field, broken.message);
   const handlers = merged.handlers instanceof Map ? new Map(merged.handlers) : new Map(Object.entries(merged.handlers));
   for (const [op, handler] of handlers) {
     if (typeof handler !== 'function') throw invalid(`handlers.${op}`, 'must be a function');
@@ -117,34 +143,9 @@ export function channelOptions(o: ResolvedOptions, role: 'client' | 'server', lo
 }
 
 /** The fields of the configuration's `commlink` section that are connection options. */
-export type CommlinkConfigSection = Readonly<
-  Pick<
-    CommlinkOptions,
-    | 'suite'
-    | 'acceptSuites'
-    | 'maxPacketLength'
-    | 'requestTimeoutMs'
-    | 'heartbeatIntervalMs'
-    | 'heartbeatTimeoutMs'
-    | 'reconnectMinMs'
-    | 'reconnectMaxMs'
-    | 'maxInFlight'
-    | 'streamWindowBytes'
-  >
->;
+export type CommlinkConfigSection = Readonly<Pick<CommlinkOptions, keyof typeof CONFIG_OPTION_FIELDS>>;
 
 /** Picks the connection options out of the configuration's `commlink` section. */
 export function optionsFromConfig(c: CommlinkConfigSection): Partial<CommlinkOptions> {
-  return {
-    suite: c.suite,
-    acceptSuites: c.acceptSuites,
-    maxPacketLength: c.maxPacketLength,
-    requestTimeoutMs: c.requestTimeoutMs,
-    heartbeatIntervalMs: c.heartbeatIntervalMs,
-    heartbeatTimeoutMs: c.heartbeatTimeoutMs,
-    reconnectMinMs: c.reconnectMinMs,
-    reconnectMaxMs: c.reconnectMaxMs,
-    maxInFlight: c.maxInFlight,
-    streamWindowBytes: c.streamWindowBytes,
-  };
+  return pickFields(c, Object.keys(CONFIG_OPTION_FIELDS) as (keyof typeof CONFIG_OPTION_FIELDS)[]);
 }

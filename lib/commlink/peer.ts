@@ -5,13 +5,11 @@ import { Errors } from './errors.js';
 import { Heartbeat } from './heartbeat.js';
 import { Outbox } from './outbox.js';
 import { StreamTable } from './stream-table.js';
-import { errorBody, remoteError, requireId } from './envelope.js';
+import { errorBody, remoteError, requireId, type Body } from './envelope.js';
 import type { SecureChannel } from './secure-channel.js';
-import { decodeMessages, type Message, type Value } from './tobj/index.js';
+import { decodeMessages, type Message } from './tobj/index.js';
 import type { Logger } from '../log/logger.js';
 import { CodedError } from '../errors/index.js';
-
-export type Body = Record<string, Value>;
 
 export interface RequestContext {
   readonly peer: Peer;

@@ -1,8 +1,8 @@
 import type { Readable } from 'node:stream';
 import { IncomingStream, OutgoingStream } from './bulk-stream.js';
 import { Errors } from './errors.js';
+import type { Body } from './envelope.js';
 import type { Outbox } from './outbox.js';
-import type { Body } from './peer.js';
 import type { SecureChannel } from './secure-channel.js';
 import type { CodedError } from '../errors/index.js';
 

@@ -40,38 +40,54 @@ function hostField(description: string) {
 
 const suite = z.enum(SUITES);
 
-const commlink = z
-  .strictObject({
-    keyBagPath: pathField(`${DATA_DIR_TOKEN}/secrets/keybag`, 'Key bag file shared by all services (mode 0600; made by scripts/gen-keybag).'),
-    keyCount: intField(1, 65536, 128, 'Number of keys scripts/gen-keybag puts in a new bag.'),
-    suite: suite.default('aes-256-gcm').describe('Cipher suite a dialling end offers.'),
-    acceptSuites: z.array(suite).min(1).default(['aes-256-gcm']).describe('Cipher suites a listening end accepts.'),
-    maxPacketLength: intField(1024, 16 * 1024 * 1024, 1024 * 1024, 'Longest packet line accepted, in bytes (CR LF excluded).'),
-    requestTimeoutMs: intField(1, 3_600_000, 30_000, 'How long a request waits for its reply, in ms.'),
-    heartbeatIntervalMs: intField(100, 600_000, 5_000, 'Time between heartbeats on an idle connection, in ms.'),
-    heartbeatTimeoutMs: intField(100, 3_600_000, 15_000, 'Silence after which a connection is declared dead, in ms (greater than heartbeatIntervalMs).'),
-    reconnectMinMs: intField(10, 600_000, 100, 'First delay before redialling a lost connection, in ms.'),
-    reconnectMaxMs: intField(10, 3_600_000, 10_000, 'Longest delay between redials (backoff cap), in ms (>= reconnectMinMs).'),
-    maxInFlight: intField(1, 1_000_000, 65_536, 'Requests a connection may have awaiting replies at once.'),
-    streamWindowBytes: intField(65_536, 256 * 1024 * 1024, 4 * 1024 * 1024, 'Flow-control window of one bulk stream, in bytes.'),
-  })
+/**
+ * The commlink section's fields, without the rules that join two of them (`commlinkRuleBreaks`).
+ * lib/commlink/options.ts takes its connection options' defaults and bounds from here: a bound or
+ * a default is written once, for the configuration and the library alike.
+ */
+export const commlinkFields = z.strictObject({
+  keyBagPath: pathField(`${DATA_DIR_TOKEN}/secrets/keybag`, 'Key bag file shared by all services (mode 0600; made by scripts/gen-keybag).'),
+  keyCount: intField(1, 65536, 128, 'Number of keys scripts/gen-keybag puts in a new bag.'),
+  suite: suite.default('aes-256-gcm').describe('Cipher suite a dialling end offers.'),
+  acceptSuites: z.array(suite).min(1).default(['aes-256-gcm']).describe('Cipher suites a listening end accepts.'),
+  maxPacketLength: intField(1024, 16 * 1024 * 1024, 1024 * 1024, 'Longest packet line accepted, in bytes (CR LF excluded).'),
+  requestTimeoutMs: intField(1, 3_600_000, 30_000, 'How long a request waits for its reply, in ms.'),
+  heartbeatIntervalMs: intField(100, 600_000, 5_000, 'Time between heartbeats on an idle connection, in ms.'),
+  heartbeatTimeoutMs: intField(100, 3_600_000, 15_000, 'Silence after which a connection is declared dead, in ms (greater than heartbeatIntervalMs).'),
+  reconnectMinMs: intField(10, 600_000, 100, 'First delay before redialling a lost connection, in ms.'),
+  reconnectMaxMs: intField(10, 3_600_000, 10_000, 'Longest delay between redials (backoff cap), in ms (>= reconnectMinMs).'),
+  maxInFlight: intField(1, 1_000_000, 65_536, 'Requests a connection may have awaiting replies at once.'),
+  streamWindowBytes: intField(65_536, 256 * 1024 * 1024, 4 * 1024 * 1024, 'Flow-control window of one bulk stream, in bytes.'),
+});
+
+/** The commlink fields that the rules between fields read. */
+export type CommlinkRuleFields = Pick<z.output<typeof commlinkFields>, 'reconnectMinMs' | 'reconnectMaxMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs'>;
+
+/** A rule between two commlink fields that a value breaks: the field to blame and why. */
+export interface CommlinkRuleBreak {
+  readonly field: 'reconnectMaxMs' | 'heartbeatTimeoutMs';
+  readonly input: number;
+  readonly message: string;
+}
+
+/**
+ * The rules between commlink fields that `c` breaks. Messages name the other field as
+ * `${prefix}${name}`: 'commlink.' in the configuration, 'options.' in lib/commlink.
+ */
+export function commlinkRuleBreaks(c: CommlinkRuleFields, prefix: string): CommlinkRuleBreak[] {
+  const breaks: CommlinkRuleBreak[] = [];
+  if (c.reconnectMaxMs < c.reconnectMinMs) {
+    breaks.push({ field: 'reconnectMaxMs', input: c.reconnectMaxMs, message: `must be >= ${prefix}reconnectMinMs, which is ${c.reconnectMinMs}` });
+  }
+  if (c.heartbeatTimeoutMs <= c.heartbeatIntervalMs) {
+    breaks.push({ field: 'heartbeatTimeoutMs', input: c.heartbeatTimeoutMs, message: `must be > ${prefix}heartbeatIntervalMs, which is ${c.heartbeatIntervalMs}` });
+  }
+  return breaks;
+}
+
+const commlink = commlinkFields
   .superRefine((c, ctx) => {
-    if (c.reconnectMaxMs < c.reconnectMinMs) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['reconnectMaxMs'],
-        input: c.reconnectMaxMs,
-        message: `must be >= commlink.reconnectMinMs, which is ${c.reconnectMinMs}`,
-      });
-    }
-    if (c.heartbeatTimeoutMs <= c.heartbeatIntervalMs) {
-      ctx.addIssue({
-        code: 'custom',
-        path: ['heartbeatTimeoutMs'],
-        input: c.heartbeatTimeoutMs,
-        message: `must be > commlink.heartbeatIntervalMs, which is ${c.heartbeatIntervalMs}`,
-      });
-    }
+    for (const { field, input, message } of commlinkRuleBreaks(c, 'commlink.')) ctx.addIssue({ code: 'custom', path: [field], input, message });
   })
   .prefault({});
 

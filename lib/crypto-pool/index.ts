@@ -1,4 +1,4 @@
 export { CryptoPool } from './pool.js';
 export { cryptoPoolDefaults, resolveCryptoPoolOptions, type CryptoPoolOptions } from './options.js';
 export { CryptoPoolErrors } from './errors.js';
-export type { FileDigest } from './tasks.js';
+export type { FileDigest } from '../file-digest.js';

@@ -1,11 +1,12 @@
 import { createHash } from 'node:crypto';
 import { Piscina } from 'piscina';
 import type { ChunkCrypto, ChunkOpenJob, ChunkOpenResult, ChunkSealJob } from '../commlink/index.js';
+import type { FileDigest } from '../file-digest.js';
 import { checkSigningKey, type TicketSigningPool } from '../tickets/index.js';
 import { CodedError } from '../errors/index.js';
 import { CryptoPoolErrors } from './errors.js';
 import { resolveCryptoPoolOptions, type CryptoPoolOptions } from './options.js';
-import { asBuffer, ownedCopy, type CryptoTask, type FileDigest, type OpenChunkAnswer, type SealChunkAnswer, type SignTicketAnswer } from './tasks.js';
+import { asBuffer, ownedCopy, type CryptoTask, type OpenChunkAnswer, type SealChunkAnswer, type SignTicketAnswer } from './tasks.js';
 
 /**
  * One piscina pool for the crypto hot paths: ticket signing, commlink chunk sealing and opening

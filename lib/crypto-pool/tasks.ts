@@ -14,10 +14,6 @@ export type SignTicketAnswer = { readonly signature: string } | { readonly missi
 export type SealChunkAnswer = Uint8Array;
 /** The plaintext (moved, so it is the answer itself), or why the packet was refused. */
 export type OpenChunkAnswer = Uint8Array | Exclude<ChunkOpenResult, { plaintext: Buffer }>;
-export interface FileDigest {
-  readonly sha256: string;
-  readonly size: number;
-}
 
 /** A Buffer over a received Uint8Array's bytes (no copy). */
 export function asBuffer(bytes: Uint8Array): Buffer {

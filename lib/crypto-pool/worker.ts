@@ -1,10 +1,9 @@
 import type NodeRSA from 'node-rsa';
 import { move } from 'piscina';
 import { openChunkLine, sealChunkLine } from '../commlink/index.js';
+import { digestFile, type FileDigest } from '../file-digest.js';
 import { loadSigningKey, signatureFor } from '../tickets/index.js';
-// The file host's own file hashing, reused so both pools hash files the same way.
-import hashFile from '../../services/ftp/repository/hash-worker.js';
-import { asBuffer, ownedCopy, ownsBuffer, type CryptoTask, type FileDigest, type OpenChunkAnswer, type SealChunkAnswer, type SignTicketAnswer } from './tasks.js';
+import { asBuffer, ownedCopy, ownsBuffer, type CryptoTask, type OpenChunkAnswer, type SealChunkAnswer, type SignTicketAnswer } from './tasks.js';
 
 /** Signing keys this thread has loaded, by key id: each PEM is parsed once per thread. */
 const signingKeys = new Map<string, NodeRSA>();
@@ -45,7 +44,7 @@ export default function run(task: CryptoTask): SignTicketAnswer | SealChunkAnswe
     case 'open-chunk':
       return openChunk(task);
     case 'sha256-file':
-      return hashFile({ path: task.path });
+      return digestFile(task.path);
     default:
       throw new TypeError(`unknown crypto pool task kind ${JSON.stringify((task as { kind: unknown }).kind)}`);
   }

@@ -1,7 +1,8 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { EventEmitter } from 'node:events';
+import { backoffDelay } from '../../lib/backoff.js';
 import type { Logger } from '../../lib/log/logger.js';
-import type { ReadyMessage, ServiceEndpoints } from '../service-main.js';
+import { isReadyMessage, type ReadyMessage, type ServiceEndpoints } from '../../lib/service/run-service.js';
 
 /** How a crashed service is started again: the delay doubles from `initialDelayMs` up to `maxDelayMs`, and is reset once a run lasted `stableMs`. */
 export interface RestartPolicy {
@@ -123,7 +124,7 @@ export class ServiceProcess extends EventEmitter {
     const { restart, log } = this.#options;
     const ranLongEnough = wasReady && Date.now() - this.#startedAt >= restart.stableMs;
     this.#failuresInARow = ranLongEnough ? 0 : this.#failuresInARow + 1;
-    const delayMs = Math.min(restart.maxDelayMs, restart.initialDelayMs * 2 ** Math.max(0, this.#failuresInARow - 1));
+    const delayMs = backoffDelay(Math.max(0, this.#failuresInARow - 1), { minMs: restart.initialDelayMs, maxMs: restart.maxDelayMs });
     log.warn(`${this.name} exited unasked (${describeExit(exit)}); restarting in ${delayMs} ms`, { restarts: this.#restarts });
     this.emit('crashed', exit);
     this.#restartTimer = setTimeout(() => {
@@ -132,10 +133,6 @@ export class ServiceProcess extends EventEmitter {
       this.start().catch((err: Error) => log.warn(`${this.name} restart failed: ${err.message}`)); // the exit schedules the next try
     }, delayMs);
   }
-}
-
-function isReadyMessage(message: unknown): message is ReadyMessage {
-  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'ready';
 }
 
 export function describeExit(exit: ServiceExit): string {

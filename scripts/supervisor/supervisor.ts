@@ -1,7 +1,7 @@
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
-import type { ServiceEndpoints } from '../service-main.js';
+import type { ServiceEndpoints } from '../../lib/service/run-service.js';
 import { DEFAULT_RESTART_POLICY, ServiceProcess, type RestartPolicy } from './service-process.js';
 
 export type ServiceName = 'internal-db' | 'web' | 'file-host';

@@ -7,8 +7,8 @@ import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
 import { KeyBag, optionsFromConfig } from '../../lib/commlink/index.js';
 import { readKeyBagFile } from '../../lib/commlink/keybag-file.js';
-import { isEntryPoint } from '../../scripts/cli.js';
-import { runService } from '../../scripts/service-main.js';
+import { isEntryPoint } from '../../lib/service/entry-point.js';
+import { runService } from '../../lib/service/run-service.js';
 import { FileHostService } from './service.js';
 
 export function main(): Promise<number> {

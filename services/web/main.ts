@@ -7,10 +7,10 @@ import { KeyBag, optionsFromConfig } from '../../lib/commlink/index.js';
 import { readKeyBagFile } from '../../lib/commlink/keybag-file.js';
 import { pickFields, type Config } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
-import { isEntryPoint } from '../../scripts/cli.js';
-import { readSessionKeys } from '../../scripts/gen-session-key.js';
-import { runService } from '../../scripts/service-main.js';
+import { isEntryPoint } from '../../lib/service/entry-point.js';
+import { runService } from '../../lib/service/run-service.js';
 import { HTTP_SETTING_FIELDS, WebService, type WebOptions } from './service.js';
+import { readSessionKeys } from './session-keys.js';
 
 /** The web host's options from the configuration: the one mapping, used by main and by npm start. */
 export async function webOptionsFromConfig(config: Config, log: Logger): Promise<WebOptions> {

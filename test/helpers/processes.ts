@@ -12,7 +12,7 @@ import { main as genHostKeys } from '../../scripts/gen-host-keys.js';
 import { main as genKeybag } from '../../scripts/gen-keybag.js';
 import { main as genRsa } from '../../scripts/gen-rsa.js';
 import { main as genSessionKey } from '../../scripts/gen-session-key.js';
-import type { ReadyMessage } from '../../scripts/service-main.js';
+import { isReadyMessage, type ReadyMessage } from '../../lib/service/run-service.js';
 import { waitFor, within } from './wait.js';
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
@@ -115,10 +115,6 @@ export function startService(t: ExecutionContext, name: string, entry: keyof typ
     signal,
     ready,
   };
-}
-
-function isReadyMessage(message: unknown): message is ReadyMessage {
-  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'ready';
 }
 
 /** A port from a ready message's endpoints (`key` as the service names it, e.g. commlinkPort). */

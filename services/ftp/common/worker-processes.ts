@@ -1,5 +1,6 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
+import { backoffDelay } from '../../../lib/backoff.js';
 import type { Logger, LogLevel } from '../../../lib/log/logger.js';
 
 /** Messages every worker kind shares; each kind adds its own. */
@@ -27,6 +28,9 @@ export interface WorkerProcessesOptions<Settings, ToWorker, FromWorker> {
   onExit?: (slot: WorkerSlot<ToWorker>) => void;
   log: Logger;
 }
+
+/** The wait before a dead worker is replaced: 100 ms, doubling with each failure in a row, up to 5 s. */
+const REPLACE_BACKOFF = { minMs: 100, maxMs: 5000 } as const;
 
 interface Slot {
   id: number;
@@ -171,7 +175,7 @@ export class WorkerProcesses<Settings, ToWorker extends { type: string }, FromWo
   }
 
   async #replace(slot: Slot): Promise<void> {
-    const delay = Math.min(5000, 100 * 2 ** Math.min(slot.restarts, 6));
+    const delay = backoffDelay(slot.restarts, REPLACE_BACKOFF);
     slot.restarts++;
     await new Promise((r) => setTimeout(r, delay));
     if (this.#closing) return;

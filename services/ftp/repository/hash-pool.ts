@@ -1,9 +1,5 @@
 import { Piscina } from 'piscina';
-
-export interface FileDigest {
-  readonly sha256: string;
-  readonly size: number;
-}
+import type { FileDigest } from '../../../lib/file-digest.js';
 
 /**
  * The worker pool that hashes files already on disk (an inbox file, a copy made by a staging

@@ -1,5 +1,5 @@
-import { loadConfig, type Config } from '../lib/config/index.js';
-import { createLogger, type Logger } from '../lib/log/logger.js';
+import { loadConfig, type Config } from '../config/index.js';
+import { createLogger, type Logger } from '../log/logger.js';
 
 /** What a service tells its supervisor once it serves: where it listens (JSON-safe values only). */
 export type ServiceEndpoints = Record<string, string | number | null>;
@@ -10,6 +10,11 @@ export interface ReadyMessage {
   readonly service: string;
   readonly pid: number;
   readonly endpoints: ServiceEndpoints;
+}
+
+/** True when an IPC message from a service is its ready message. */
+export function isReadyMessage(message: unknown): message is ReadyMessage {
+  return typeof message === 'object' && message !== null && (message as { type?: unknown }).type === 'ready';
 }
 
 /**
