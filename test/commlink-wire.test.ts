@@ -6,7 +6,7 @@ import { LineReader } from '../lib/commlink/line-reader.js';
 import { decodeHeader, encodeHeader, KIND_CHUNK, KIND_HELLO, KIND_MESSAGES } from '../lib/commlink/packet.js';
 import { SUITE_NAMES, suiteByName } from '../lib/commlink/suites/index.js';
 import { resolveOptions } from '../lib/commlink/options.js';
-import { CodedError } from '../lib/errors/index.js';
+import { type CodedError } from '../lib/errors/index.js';
 import { configFields } from '../lib/config/index.js';
 
 const codeOf = (fn: () => unknown) => {

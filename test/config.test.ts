@@ -1,12 +1,12 @@
 import path from 'node:path';
-import test from 'ava';
+import test, { type ExecutionContext } from 'ava';
 import { ConfigError, configFields, describeConfig, envName, loadConfig, upperSnake, type Config } from '../lib/config/index.js';
 import { HEADER, renderConfigDoc } from '../scripts/gen-config-doc.js';
 
 const cwd = path.resolve('/srv/ffs');
 const load = (env: Record<string, string> = {}, overrides = {}) => loadConfig({ env, overrides, cwd });
 
-function configError(t: import('ava').ExecutionContext, fn: () => unknown): ConfigError {
+function configError(t: ExecutionContext, fn: () => unknown): ConfigError {
   const err = t.throws(fn, { instanceOf: ConfigError }) as ConfigError;
   t.is(err.code, 'ERR_CONFIG');
   t.is(err.name, 'ConfigError');

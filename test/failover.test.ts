@@ -11,6 +11,7 @@ import { writeFile } from 'node:fs/promises';
 import { get, request, type IncomingMessage } from 'node:http';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import type { SFTPWrapper } from 'ssh2';
 import { apiAt, uploadFile, writeRandomFile, type ApiAnswer } from './helpers/api.js';
 import { startBackbone, startService, tail, type Backbone, type ServiceProcess } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
@@ -343,7 +344,7 @@ test.serial('an upload in flight to a file host that freezes is answered 503 ERR
 });
 
 /** Reads `bytes` (at least) from the start of a remote file, 256 KiB at a time, in order. */
-async function readSftp(sftp: import('ssh2').SFTPWrapper, path: string, bytes: number): Promise<Buffer> {
+async function readSftp(sftp: SFTPWrapper, path: string, bytes: number): Promise<Buffer> {
   const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(path, 'r', (err, h) => (err ? reject(err) : resolve(h))));
   const chunks: Buffer[] = [];
   let offset = 0;

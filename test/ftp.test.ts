@@ -1,5 +1,5 @@
 import test from 'ava';
-import { FTPError } from 'basic-ftp';
+import { type FTPError } from 'basic-ftp';
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { stat } from 'node:fs/promises';

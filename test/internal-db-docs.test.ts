@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import test from 'ava';
 import { Backups } from '../services/internal-db/backup.js';
-import { openDatabase } from '../services/internal-db/db/open.js';
+import { openDatabase, migrate, schemaVersion } from '../services/internal-db/db/open.js';
 import { MIGRATIONS } from '../services/internal-db/db/migrations.js';
-import { migrate, schemaVersion } from '../services/internal-db/db/open.js';
 import { waitFor } from './helpers/wait.js';
 
 test('scheduled backups run on their interval and keep only the newest ones', async (t) => {

@@ -7,7 +7,7 @@ import { CONTENT_SECURITY_POLICY, layout } from '../services/web/portal/layout.j
 import { isLocalPath } from '../services/web/portal/page.js';
 import { entitlementStatus } from '../services/web/portal/pages/downloads.js';
 import { LoginLimiter } from '../services/web/portal/rate-limit.js';
-import { CodedError } from '../lib/errors/index.js';
+import { type CodedError } from '../lib/errors/index.js';
 
 test('escapeHtml escapes every character that could end text or an attribute', (t) => {
   t.is(escapeHtml(`<a href="x" onclick='y'>&\`</a>`), '&lt;a href=&quot;x&quot; onclick=&#39;y&#39;&gt;&amp;&#96;&lt;/a&gt;');

@@ -50,6 +50,7 @@ async function startThreeHosts(t: ExecutionContext, mode: InternalMode): Promise
   await checkPrerequisites();
   const work = await mkdtemp(join(tmpdir(), 'ffs-three-hosts-'));
   const processes: HostProcess[] = [];
+  // eslint-disable-next-line prefer-const -- assigned once, after the teardown that reads it is registered
   let topology: Topology | undefined;
   t.teardown(async () => {
     const codes = await Promise.all(processes.map((p) => p.stop()));

@@ -7,7 +7,7 @@ import { channelOptions, resolveOptions, type CommlinkOptions, type ResolvedOpti
 import { Peer, type RequestOptions } from './peer.js';
 import { SecureChannel } from './secure-channel.js';
 import type { KeyBag } from './keybag.js';
-import { CodedError } from '../errors/index.js';
+import { type CodedError } from '../errors/index.js';
 
 export interface ClientOptions extends Partial<CommlinkOptions> {
   bag: KeyBag;

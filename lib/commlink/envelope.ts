@@ -1,6 +1,6 @@
 import { Errors, RemoteError } from './errors.js';
 import type { Value } from './tobj/index.js';
-import { CodedError } from '../errors/index.js';
+import { type CodedError } from '../errors/index.js';
 
 /** Message envelope rules of PROTOCOL.md §11: request ids, bodies, and errors as they cross the wire. */
 

@@ -5,7 +5,7 @@ import { channelOptions, resolveOptions, type CommlinkOptions, type ResolvedOpti
 import { Peer } from './peer.js';
 import { SecureChannel } from './secure-channel.js';
 import type { KeyBag } from './keybag.js';
-import { CodedError } from '../errors/index.js';
+import { type CodedError } from '../errors/index.js';
 
 /**
  * Accepts commlink connections. Each verified connection becomes a Peer (event 'peer'), which

@@ -1,11 +1,10 @@
 import { join } from 'node:path';
-import type { Handler } from '../../lib/commlink/index.js';
+import type { Handler, RequestContext } from '../../lib/commlink/index.js';
 import * as FileHost from '../../lib/contracts/file-host/operations.js';
 import { FileHostErrors } from '../../lib/contracts/file-host/errors.js';
 import * as InternalDb from '../../lib/contracts/internal-db/index.js';
 import type { Operation, ReplyIn, RequestOut } from '../../lib/contracts/operation.js';
 import { handlersOf, implement, type Implementation } from '../../lib/contracts/serve.js';
-import type { RequestContext } from '../../lib/commlink/index.js';
 import type { WebLink } from './common/web-link.js';
 import type { Repository } from './repository/repository.js';
 import type { Stager } from './staging/stager.js';

@@ -37,7 +37,7 @@ export async function apiAt(baseUrl: string, method: string, path: string, optio
   const signal = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
   const res = await fetch(`${baseUrl}${path}`, { method, headers, body, redirect: 'manual', signal, ...(body instanceof ReadableStream ? { duplex: 'half' } : {}) } as RequestInit);
   const text = await res.text();
-  let parsed: Record<string, unknown> = {};
+  let parsed: Record<string, unknown>;
   try {
     parsed = text ? (JSON.parse(text) as Record<string, unknown>) : {};
   } catch {

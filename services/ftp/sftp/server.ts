@@ -108,8 +108,8 @@ export class SftpServer {
     client.on('authentication', (ctx: AuthContext) => void admitted.then((ok) => (ok ? authenticate(ctx) : ctx.reject())));
     const authenticate = (ctx: AuthContext) => {
       const accept = (s: Session) => {
-        if (session) s === session || s.end(); // a second success (should not happen) keeps the first
-        else session = s;
+        if (session && s !== session) s.end(); // a second success (should not happen) keeps the first
+        else if (!session) session = s;
         ctx.accept();
       };
       if (ctx.method === 'password') {

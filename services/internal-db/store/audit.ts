@@ -50,11 +50,16 @@ export class Audit {
   query(q: AuditQuery): RecordedEvent[] {
     const where: string[] = [];
     const params: (string | number)[] = [];
-    if (q.customerId !== undefined) (where.push('e.customer_id = ?'), params.push(q.customerId));
-    if (q.protocol !== undefined) (where.push('e.protocol = ?'), params.push(q.protocol));
-    if (q.outcome !== undefined) (where.push('e.outcome = ?'), params.push(q.outcome));
-    if (q.since !== undefined) (where.push('e.at >= ?'), params.push(q.since));
-    if (q.until !== undefined) (where.push('e.at < ?'), params.push(q.until));
+    const filter = (clause: string, value: string | number | undefined) => {
+      if (value === undefined) return;
+      where.push(clause);
+      params.push(value);
+    };
+    filter('e.customer_id = ?', q.customerId);
+    filter('e.protocol = ?', q.protocol);
+    filter('e.outcome = ?', q.outcome);
+    filter('e.at >= ?', q.since);
+    filter('e.at < ?', q.until);
     // Only fixed clauses are joined here; every value is a bound parameter.
     const sql = `SELECT e.event_id AS eventId, c.login AS customer, e.artifact_id AS artifactId, e.path, e.protocol, e.client_address AS clientAddress,
       e.bytes, e.duration_ms AS durationMs, e.outcome, e.at FROM download_events e JOIN customers c ON c.id = e.customer_id

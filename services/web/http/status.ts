@@ -1,8 +1,8 @@
-import { Errors as CommlinkErrors } from '../../../lib/commlink/index.js';
-import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
-import { InternalDbErrors } from '../../../lib/contracts/internal-db/errors.js';
-import { CommonErrors, type CodeOf } from '../../../lib/errors/index.js';
-import { WebErrors } from '../errors.js';
+import { type Errors as CommlinkErrors } from '../../../lib/commlink/index.js';
+import { type FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
+import { type InternalDbErrors } from '../../../lib/contracts/internal-db/errors.js';
+import { type CommonErrors, type CodeOf } from '../../../lib/errors/index.js';
+import { type WebErrors } from '../errors.js';
 
 /** Every code that can reach the web host's HTTP edge: its own, and those passed through from the internal-db, a file host and the commlink. */
 export type WebEdgeCode = CodeOf<typeof WebErrors> | CodeOf<typeof InternalDbErrors> | CodeOf<typeof FileHostErrors> | CodeOf<typeof CommlinkErrors> | CodeOf<typeof CommonErrors>;
