@@ -23,7 +23,10 @@ export default defineConfig(
       // `any` only with a comment that says why (an eslint-disable line carries it).
       '@typescript-eslint/no-explicit-any': 'error',
       // Unused names fail the build already (tsconfig noUnused*); `_name` marks one left on purpose.
-      '@typescript-eslint/no-unused-vars': ['error', { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true }],
+      '@typescript-eslint/no-unused-vars': [
+        'error',
+        { argsIgnorePattern: '^_', varsIgnorePattern: '^_', destructuredArrayIgnorePattern: '^_', ignoreRestSiblings: true },
+      ],
       '@typescript-eslint/consistent-type-imports': ['error', { fixStyle: 'inline-type-imports' }],
       // A getter in an object literal cannot be an arrow: it reaches its owner by a named alias.
       '@typescript-eslint/no-this-alias': ['error', { allowedNames: ['peer', 'channel'] }],
@@ -36,12 +39,20 @@ export default defineConfig(
         'error',
         {
           zones: [
-            { target: './lib', from: ['./services', './scripts', './bench', './test'], message: 'lib is shared by all: it imports nothing from services, scripts, bench or test.' },
-            { target: './services', from: ['./scripts', './bench', './test'], message: 'a service imports nothing from scripts, bench or test (move what both need into lib).' },
+            {
+              target: './lib',
+              from: ['./services', './scripts', './bench', './test'],
+              message: 'lib is shared by all: it imports nothing from services, scripts, bench or test.',
+            },
+            {
+              target: './services',
+              from: ['./scripts', './bench', './test'],
+              message: 'a service imports nothing from scripts, bench or test (move what both need into lib).',
+            },
             ...SERVICES.map((service) => ({
               target: `./services/${service}`,
               from: SERVICES.filter((other) => other !== service).map((other) => `./services/${other}`),
-              message: 'one service never imports another service\'s files: what they share is a contract in lib/contracts.',
+              message: "one service never imports another service's files: what they share is a contract in lib/contracts.",
             })),
           ],
         },

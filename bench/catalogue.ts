@@ -73,7 +73,8 @@ export const BENCHMARKS: readonly Benchmark[] = Object.freeze([
   },
   {
     name: 'crypto-pool',
-    measures: "The web host's event loop and throughput under upload and download-link load, with the crypto pool in its configurations; SHA-256 on or off the main thread.",
+    measures:
+      "The web host's event loop and throughput under upload and download-link load, with the crypto pool in its configurations; SHA-256 on or off the main thread.",
     peer: 'none (compared with the no-pool configuration of the project)',
     needs: [],
     load: async () => (await import('./web/crypto-pool.js')).main,

@@ -21,7 +21,10 @@ const dryRun = args.includes('--dry-run');
 let chosen: Benchmark[];
 try {
   chosen = choose(args.filter((a) => a !== '--dry-run'));
-  ensurePeers(chosen.flatMap((b) => b.needs), { dryRun });
+  ensurePeers(
+    chosen.flatMap((b) => b.needs),
+    { dryRun },
+  );
 } catch (err) {
   process.stderr.write(`${err instanceof Error ? err.message : String(err)}\n`);
   process.exit(isError(err, PEERS_MISSING) ? 3 : 2);
@@ -37,15 +40,21 @@ for (const benchmark of chosen) {
   process.stderr.write(`== ${benchmark.name}\n`);
   const started = Date.now();
   try {
-    await (await benchmark.load())();
+    await (
+      await benchmark.load()
+    )();
     process.stderr.write(`   ${benchmark.name}: ${Math.round((Date.now() - started) / 1000)} s\n`);
   } catch (err) {
     failed.push(benchmark.name);
-    process.stderr.write(`${benchmark.name} failed; its previous results (if any) stay in the summary:\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+    process.stderr.write(
+      `${benchmark.name} failed; its previous results (if any) stay in the summary:\n${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+    );
   }
 }
 const { benchmarks, comparisons } = await writeSummary();
-process.stderr.write(`results written to bench/results/; summary of ${benchmarks} benchmarks (${comparisons} comparisons with a peer) in bench/results/summary.md\n`);
+process.stderr.write(
+  `results written to bench/results/; summary of ${benchmarks} benchmarks (${comparisons} comparisons with a peer) in bench/results/summary.md\n`,
+);
 if (failed.length > 0) {
   process.stderr.write(`failed: ${failed.join(', ')}\n`);
   process.exit(1);

@@ -43,7 +43,8 @@ interface CommandContext {
 }
 
 const s = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
-const int = (v: string | boolean | undefined): number | undefined => (typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : typeof v === 'string' ? NaN : undefined);
+const int = (v: string | boolean | undefined): number | undefined =>
+  typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : typeof v === 'string' ? NaN : undefined;
 
 /** Prints rows as aligned columns. */
 function table(rows: Record<string, unknown>[], columns: string[], io: ResolvedIo): void {
@@ -53,21 +54,46 @@ function table(rows: Record<string, unknown>[], columns: string[], io: ResolvedI
   }
   const cells = rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? '-' : String(r[c]))));
   const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] as string).length)));
-  io.out(columns.map((c, i) => c.padEnd(widths[i] as number)).join('  ').trimEnd());
-  for (const row of cells) io.out(row.map((cell, i) => cell.padEnd(widths[i] as number)).join('  ').trimEnd());
+  io.out(
+    columns
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd(),
+  );
+  for (const row of cells)
+    io.out(
+      row
+        .map((cell, i) => cell.padEnd(widths[i] as number))
+        .join('  ')
+        .trimEnd(),
+    );
 }
 
 const listOf = (key: string, columns: string[]) => (result: Body, io: ResolvedIo) => table(result[key] as Record<string, unknown>[], columns, io);
 
 const COMMANDS: Record<string, Command> = {
-  'vendor create': { flags: { name: { type: 'string', required: true } }, usage: '--name NAME', run: (f, c) => c.op(InternalDb.vendorCreate, { name: s(f.name)! }) },
+  'vendor create': {
+    flags: { name: { type: 'string', required: true } },
+    usage: '--name NAME',
+    run: (f, c) => c.op(InternalDb.vendorCreate, { name: s(f.name)! }),
+  },
   'vendor list': { flags: {}, usage: '', run: (_f, c) => c.op(InternalDb.vendorList, {}), print: listOf('vendors', ['name', 'createdAt']) },
   'product create': {
-    flags: { vendor: { type: 'string', required: true }, code: { type: 'string', required: true }, name: { type: 'string', required: true }, eula: { type: 'string' } },
+    flags: {
+      vendor: { type: 'string', required: true },
+      code: { type: 'string', required: true },
+      name: { type: 'string', required: true },
+      eula: { type: 'string' },
+    },
     usage: '--vendor NAME --code CODE --name NAME [--eula ID]',
     run: (f, c) => c.op(InternalDb.productCreate, { vendor: s(f.vendor)!, code: s(f.code)!, name: s(f.name)!, eula: int(f.eula) as number }),
   },
-  'product list': { flags: { vendor: { type: 'string' } }, usage: '[--vendor NAME]', run: (f, c) => c.op(InternalDb.productList, { vendor: s(f.vendor) as string }), print: listOf('products', ['code', 'name', 'vendor', 'eulaId']) },
+  'product list': {
+    flags: { vendor: { type: 'string' } },
+    usage: '[--vendor NAME]',
+    run: (f, c) => c.op(InternalDb.productList, { vendor: s(f.vendor) as string }),
+    print: listOf('products', ['code', 'name', 'vendor', 'eulaId']),
+  },
   'release create': {
     flags: { product: { type: 'string', required: true }, version: { type: 'string', required: true }, channel: { type: 'string' } },
     usage: '--product CODE --version X.Y.Z [--channel stable]',
@@ -77,7 +103,12 @@ const COMMANDS: Record<string, Command> = {
     flags: { product: { type: 'string', required: true } },
     usage: '--product CODE',
     run: (f, c) => c.op(InternalDb.releaseList, { product: s(f.product)! }),
-    print: (r, io) => table((r.releases as Record<string, unknown>[]).map((x) => ({ ...x, artifacts: (x.artifacts as unknown[]).length })), ['version', 'channel', 'status', 'publishedAt', 'artifacts'], io),
+    print: (r, io) =>
+      table(
+        (r.releases as Record<string, unknown>[]).map((x) => ({ ...x, artifacts: (x.artifacts as unknown[]).length })),
+        ['version', 'channel', 'status', 'publishedAt', 'artifacts'],
+        io,
+      ),
   },
   'release publish': {
     flags: { product: { type: 'string', required: true }, version: { type: 'string', required: true } },
@@ -90,7 +121,13 @@ const COMMANDS: Record<string, Command> = {
     run: (f, c) => c.op(InternalDb.releaseYank, { product: s(f.product)!, version: s(f.version)! }),
   },
   'customer create': {
-    flags: { login: { type: 'string', required: true }, name: { type: 'string', required: true }, email: { type: 'string' }, 'password-stdin': { type: 'boolean' }, 'no-password': { type: 'boolean' } },
+    flags: {
+      login: { type: 'string', required: true },
+      name: { type: 'string', required: true },
+      email: { type: 'string' },
+      'password-stdin': { type: 'boolean' },
+      'no-password': { type: 'boolean' },
+    },
     usage: '--login LOGIN --name NAME [--email E] [--password-stdin | --no-password]   (default: a generated password, printed once)',
     async run(f, c) {
       let password: string | undefined;
@@ -108,7 +145,12 @@ const COMMANDS: Record<string, Command> = {
       if (typeof r.password === 'string') io.out(`password: ${r.password}   (shown once; it is stored only as a hash)`);
     },
   },
-  'customer list': { flags: {}, usage: '', run: (_f, c) => c.op(InternalDb.customerList, {}), print: listOf('customers', ['login', 'name', 'email', 'disabled', 'hasPassword', 'sshKeys']) },
+  'customer list': {
+    flags: {},
+    usage: '',
+    run: (_f, c) => c.op(InternalDb.customerList, {}),
+    print: listOf('customers', ['login', 'name', 'email', 'disabled', 'hasPassword', 'sshKeys']),
+  },
   'entitlement grant': {
     flags: {
       customer: { type: 'string', required: true },
@@ -135,14 +177,23 @@ const COMMANDS: Record<string, Command> = {
     run: (f, c) => c.op(InternalDb.entitlementsList, { customer: s(f.customer)! }),
     print: listOf('entitlements', ['id', 'product', 'range', 'startsAt', 'expiresAt', 'onExpiry', 'status']),
   },
-  'entitlement revoke': { flags: { id: { type: 'string', required: true } }, usage: '--id N', run: (f, c) => c.op(InternalDb.entitlementRevoke, { id: int(f.id) as number }) },
+  'entitlement revoke': {
+    flags: { id: { type: 'string', required: true } },
+    usage: '--id N',
+    run: (f, c) => c.op(InternalDb.entitlementRevoke, { id: int(f.id) as number }),
+  },
   'token create': {
     flags: { kind: { type: 'string', required: true }, owner: { type: 'string' }, label: { type: 'string' } },
     usage: '--kind customer|vendor|admin [--owner LOGIN|VENDOR] [--label L]',
     run: (f, c) => c.op(InternalDb.tokenCreate, { kind: s(f.kind)!, owner: s(f.owner) as string, label: s(f.label) as string }),
     print: (r, io) => io.out(`token ${String(r.id)} (${String(r.ownerKind)}): ${String(r.token)}   (shown once)`),
   },
-  backup: { flags: { name: { type: 'string' } }, usage: '[--name FILE]', run: (f, c) => c.backups.backup(s(f.name)), print: (r, io) => io.out(`backup written: ${String(r.path)}`) },
+  backup: {
+    flags: { name: { type: 'string' } },
+    usage: '[--name FILE]',
+    run: (f, c) => c.backups.backup(s(f.name)),
+    print: (r, io) => io.out(`backup written: ${String(r.path)}`),
+  },
   'seed-demo': {
     flags: {},
     usage: '',
@@ -159,7 +210,12 @@ const COMMANDS: Record<string, Command> = {
 };
 
 function usage(): string {
-  return ['usage: admin <command> [flags] [--json] [--db PATH]', '', ...Object.entries(COMMANDS).map(([name, c]) => `  admin ${name} ${c.usage}`.trimEnd()), '  admin help'].join('\n');
+  return [
+    'usage: admin <command> [flags] [--json] [--db PATH]',
+    '',
+    ...Object.entries(COMMANDS).map(([name, c]) => `  admin ${name} ${c.usage}`.trimEnd()),
+    '  admin help',
+  ].join('\n');
 }
 
 /** Reads all of standard input (for --password-stdin). */

@@ -58,10 +58,17 @@ export type FlagValues = Record<string, string | boolean | undefined>;
  * usage on stderr and returns undefined (the script exits 2); on --help it prints the usage and
  * returns 'help' (exit 0).
  */
-export function parseFlags(script: string, argv: string[], options: NonNullable<ParseArgsConfig['options']>, usage: string, io: ResolvedIo): FlagValues | 'help' | undefined {
+export function parseFlags(
+  script: string,
+  argv: string[],
+  options: NonNullable<ParseArgsConfig['options']>,
+  usage: string,
+  io: ResolvedIo,
+): FlagValues | 'help' | undefined {
   let values: FlagValues;
   try {
-    values = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false }).values as FlagValues;
+    values = parseArgs({ args: argv, options: { ...options, help: { type: 'boolean', short: 'h' } }, strict: true, allowPositionals: false })
+      .values as FlagValues;
   } catch (e) {
     io.err(`${script}: ${errorText(e)}`);
     io.err(usage);

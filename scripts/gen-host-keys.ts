@@ -43,9 +43,23 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
       try {
         const names = [...new Set(['DNS:localhost', 'IP:127.0.0.1', 'IP:::1', /^[\d.]+$/.test(f.host) ? `IP:${f.host}` : `DNS:${f.host}`])];
         await run('openssl', [
-          'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '825',
-          '-subj', '/CN=fulfillment file host', '-addext', `subjectAltName=${names.join(',')}`,
-          '-keyout', join(work, 'key.pem'), '-out', join(work, 'cert.pem'),
+          'req',
+          '-x509',
+          '-newkey',
+          'ec',
+          '-pkeyopt',
+          'ec_paramgen_curve:P-256',
+          '-nodes',
+          '-days',
+          '825',
+          '-subj',
+          '/CN=fulfillment file host',
+          '-addext',
+          `subjectAltName=${names.join(',')}`,
+          '-keyout',
+          join(work, 'key.pem'),
+          '-out',
+          join(work, 'cert.pem'),
         ]);
         await writeFileAtomic(f.ftpTlsKeyPath, await readFile(join(work, 'key.pem')), { mode: 0o600, overwrite: true, dirMode: 0o700 });
         await writeFileAtomic(f.ftpTlsCertPath, await readFile(join(work, 'cert.pem')), { mode: 0o644, overwrite: true, dirMode: 0o700 });

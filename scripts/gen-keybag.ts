@@ -14,7 +14,6 @@ export const USAGE = `usage: gen-keybag [--count N] [--out PATH] [--force]
   --out PATH   where to write the bag (default: commlink.keyBagPath, FFS_COMMLINK__KEY_BAG_PATH)
   --force      replace an existing bag (every service must then get the new one)`;
 
-
 export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
   const resolved = resolveIo(io);
   const { env, cwd, out, err } = resolved;

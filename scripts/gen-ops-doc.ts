@@ -28,7 +28,8 @@ are ISO 8601 strings; a field marked "no" under required may be left out. Commli
 function fileHostEdges(): string {
   const mark = (internal: boolean) => (internal ? ' (internal)' : '');
   const rows = edgeAnswers().map(
-    (e) => `| \`${e.code}\` | ${e.description} | ${e.http.status}${mark(e.http.internal)} | ${e.ftp.code}${e.ftp.close ? ', then closes' : ''}${mark(e.ftp.internal)} | ${e.sftp.status}${mark(e.sftp.internal)} |`,
+    (e) =>
+      `| \`${e.code}\` | ${e.description} | ${e.http.status}${mark(e.http.internal)} | ${e.ftp.code}${e.ftp.close ? ', then closes' : ''}${mark(e.ftp.internal)} | ${e.sftp.status}${mark(e.sftp.internal)} |`,
   );
   return ['| code | meaning | HTTP | FTP | SFTP |', '|---|---|---|---|---|', ...rows].join('\n');
 }

@@ -20,9 +20,11 @@ const generateKeyPairAsync = promisify(generateKeyPair);
 
 /** First 16 hex digits of SHA-256 over the public key's DER (SPKI): names the pair, reveals nothing. */
 export function publicKeyId(key: KeyObject): string {
-  return createHash('sha256').update(key.export({ type: 'spki', format: 'der' })).digest('hex').slice(0, 16);
+  return createHash('sha256')
+    .update(key.export({ type: 'spki', format: 'der' }))
+    .digest('hex')
+    .slice(0, 16);
 }
-
 
 /** Reads the private key, refusing one that group or others can access. */
 async function readPrivateKey(file: string): Promise<KeyObject> {

@@ -41,7 +41,12 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     }
   });
 
-  for (const [name, step] of [['gen-keybag', genKeybag], ['gen-rsa', genRsa], ['gen-host-keys', genHostKeys], ['gen-session-key', genSessionKey]] as const) {
+  for (const [name, step] of [
+    ['gen-keybag', genKeybag],
+    ['gen-rsa', genRsa],
+    ['gen-host-keys', genHostKeys],
+    ['gen-session-key', genSessionKey],
+  ] as const) {
     const code = await step([], io);
     if (code !== 0) {
       err(`start: ${name} failed (exit ${code})`);
@@ -99,9 +104,11 @@ function printEndpoints(out: (line: string) => void, config: Config, supervisor:
   const db = supervisor.endpoints('internal-db');
   const web = supervisor.endpoints('web');
   const file = supervisor.endpoints('file-host');
-  out(c.mode === 'listen'
-    ? `internal-db (pid ${pid('internal-db')}) listening on commlink ${c.host}:${String(db.commlinkPort)}, database ${c.dbPath}`
-    : `internal-db (pid ${pid('internal-db')}) dialling the web host at ${c.dialHost}:${String(web.dialPort)}, database ${c.dbPath}`);
+  out(
+    c.mode === 'listen'
+      ? `internal-db (pid ${pid('internal-db')}) listening on commlink ${c.host}:${String(db.commlinkPort)}, database ${c.dbPath}`
+      : `internal-db (pid ${pid('internal-db')}) dialling the web host at ${c.dialHost}:${String(web.dialPort)}, database ${c.dbPath}`,
+  );
   out(`web host (pid ${pid('web')}): commlink for file hosts on ${w.host}:${String(web.commlinkPort)}`);
   out(`portal: ${endpoints.web}/   (sign in as ${endpoints.demo.customer.login}; REST API ${endpoints.api}/, OpenAPI ${endpoints.api}/openapi.json)`);
   out(`file host ${endpoints.fileHost.name} (pid ${pid('file-host')}): HTTP downloads at ${endpoints.fileHost.http}/files/…, repository ${f.repositoryDir}`);

@@ -12,7 +12,18 @@ import { writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { errorText, parseFlags, resolveIo, runIfEntryPoint, type FlagValues, type ResolvedIo, type ScriptIo } from './cli.js';
 import { bringDown, bringUp, type Topology } from './topology/network.js';
-import { DEFAULT_PORTS, DEFAULT_PREFIX, DEFAULT_SUBNET, HOST_ROLES, planTopology, TopologyUsageError, type InternalMode, type TopologyOptions, type TopologyPlan, type TopologyPorts } from './topology/plan.js';
+import {
+  DEFAULT_PORTS,
+  DEFAULT_PREFIX,
+  DEFAULT_SUBNET,
+  HOST_ROLES,
+  planTopology,
+  TopologyUsageError,
+  type InternalMode,
+  type TopologyOptions,
+  type TopologyPlan,
+  type TopologyPorts,
+} from './topology/plan.js';
 import { rulesFor } from './topology/rules.js';
 import { serviceCommandLine, START_ORDER } from './topology/services.js';
 
@@ -98,7 +109,9 @@ export function describe(plan: TopologyPlan, dataRoot: string): string[] {
   for (const role of HOST_ROLES) lines.push(`  ${role.padEnd(9)} netns ${plan.namespaces[role].padEnd(15)} ${plan.addresses[role]}`);
   lines.push(`  switch    netns ${plan.namespaces.lan} (bridge br0, no address)`, '', 'firewall (nft, table inet ffs, input chain, policy drop):');
   for (const role of HOST_ROLES) {
-    const accepts = rulesFor(plan, role).split('\n').filter((l) => / accept comment /.test(l));
+    const accepts = rulesFor(plan, role)
+      .split('\n')
+      .filter((l) => / accept comment /.test(l));
     lines.push(`  ${role}:${accepts.length === 0 ? ' nothing inbound (replies to its own connections only)' : ''}`);
     for (const rule of accepts) lines.push(`    ${rule.trim()}`);
   }
@@ -143,7 +156,8 @@ async function down(flags: FlagValues, io: ResolvedIo): Promise<number> {
   try {
     const report = await bringDown(prefix, { killProcesses: flags.kill === true });
     io.out(report.removed.length === 0 ? `topology ${prefix}: nothing to remove` : `topology ${prefix}: removed ${report.removed.join(', ')}`);
-    for (const { namespace, pids } of report.lingering) io.err(`topology down: processes still run in ${namespace} (pids ${pids.join(', ')}); it is gone when they exit (--kill ends them)`);
+    for (const { namespace, pids } of report.lingering)
+      io.err(`topology down: processes still run in ${namespace} (pids ${pids.join(', ')}); it is gone when they exit (--kill ends them)`);
     return 0;
   } catch (e) {
     io.err(`topology down: ${errorText(e)}`);

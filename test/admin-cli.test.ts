@@ -33,7 +33,10 @@ test('catalogue commands create what they say, and list it', async (t) => {
   t.regex(releases.stdout, /^version\s+channel\s+status/m);
   t.regex(releases.stdout, /^1\.2\.3\s+stable\s+draft/m);
   const products = await run(['product', 'list', '--json']);
-  t.deepEqual((JSON.parse(products.stdout) as { products: { code: string }[] }).products.map((p) => p.code), ['acme-db']);
+  t.deepEqual(
+    (JSON.parse(products.stdout) as { products: { code: string }[] }).products.map((p) => p.code),
+    ['acme-db'],
+  );
   const refused = await run(['release', 'publish', '--product', 'acme-db', '--version', '1.2.3']);
   t.is(refused.code, 3);
   t.regex(refused.stderr, /ERR_STATE/);
@@ -71,7 +74,21 @@ test('entitlements: grant, list with status, revoke', async (t) => {
   const { run } = await cli(t);
   await run(['seed-demo']);
   await run(['customer', 'create', '--login', 'bob', '--name', 'Bob', '--no-password']);
-  const granted = await run(['entitlement', 'grant', '--customer', 'bob', '--product', 'acme-db', '--range', '^2.0.0', '--expires', '2099-01-01T00:00:00Z', '--on-expiry', 'revoke', '--json']);
+  const granted = await run([
+    'entitlement',
+    'grant',
+    '--customer',
+    'bob',
+    '--product',
+    'acme-db',
+    '--range',
+    '^2.0.0',
+    '--expires',
+    '2099-01-01T00:00:00Z',
+    '--on-expiry',
+    'revoke',
+    '--json',
+  ]);
   t.is(granted.code, 0, granted.stderr);
   const id = (JSON.parse(granted.stdout) as { id: number }).id;
   t.regex((await run(['entitlement', 'list', '--customer', 'bob'])).stdout, new RegExp(`^${id}\\s+acme-db\\s+\\^2\\.0\\.0.*revoke\\s+active$`, 'm'));
@@ -103,7 +120,9 @@ test('seed-demo is idempotent; tokens and password are shown once; backup writes
   t.regex(first.stdout, /adminToken: ffs_/);
   const counts = () => {
     const d = db();
-    const n = ['vendors', 'products', 'releases', 'customers', 'entitlements', 'api_tokens'].map((table) => (d.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n);
+    const n = ['vendors', 'products', 'releases', 'customers', 'entitlements', 'api_tokens'].map(
+      (table) => (d.prepare(`SELECT count(*) AS n FROM ${table}`).get() as { n: number }).n,
+    );
     d.close();
     return n;
   };

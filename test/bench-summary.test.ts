@@ -56,7 +56,13 @@ test('headlines keep targets and verdicts and leave out rows restating a compari
 });
 
 test('the markdown has one row per comparison and per headline, with oriented ratios', (t) => {
-  const digest = (benchmark: string, results: Result[]) => ({ benchmark, title: benchmark, measuredAt: '2026-11-23T00:00:00.000Z', comparisons: comparisonsOf(benchmark, results), headlines: headlinesOf(benchmark, results) });
+  const digest = (benchmark: string, results: Result[]) => ({
+    benchmark,
+    title: benchmark,
+    measuredAt: '2026-11-23T00:00:00.000Z',
+    comparisons: comparisonsOf(benchmark, results),
+    headlines: headlinesOf(benchmark, results),
+  });
   const md = summaryMarkdown([digest('staging', staging), digest('sftp', sftp), digest('crypto-pool', pool)], 'summary.svg');
   t.true(md.includes('| staging | stage 1 GiB through the commlink | 2.00 | 500 | cp | ms | lower | 250.00× |'));
   t.true(md.includes('| staging | stage 1 GiB, p99 latency | 40.0 | 10.0 | cp | ms | lower | 0.25× |'));
@@ -88,7 +94,10 @@ test('the summary reads new results files and older plain arrays alike', async (
   writeFileSync(join(dir, 'sftp.json'), JSON.stringify(resultsFile('sftp', 'SFTP', '2026-12-01T10:00:00.000Z', sftp)));
   writeFileSync(join(dir, 'staging.json'), JSON.stringify(staging)); // written before ResultsFile
   const digests = await collectResults(dir);
-  t.deepEqual(digests.map((d) => d.benchmark), ['staging', 'sftp']); // running order
+  t.deepEqual(
+    digests.map((d) => d.benchmark),
+    ['staging', 'sftp'],
+  ); // running order
   t.is(digests[0]?.comparisons.length, 2);
   t.is(digests[1]?.measuredAt, '2026-12-01T10:00:00.000Z');
   t.deepEqual(await writeSummary(dir), { benchmarks: 2, comparisons: 3 });

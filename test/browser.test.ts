@@ -37,7 +37,9 @@ test('headless Chromium: sign in, accept the EULA, see the downloads, download t
   const download = await first;
   t.is(download.suggestedFilename(), 'acme-db-1.0.0.tar.gz');
   const saved = await download.path();
-  const digest = createHash('sha256').update(await readFile(saved)).digest('hex');
+  const digest = createHash('sha256')
+    .update(await readFile(saved))
+    .digest('hex');
   t.is(digest, sha256, 'the downloaded file is the published one');
   const artifacts = (await chain.call('release.resolve', { customer: 'globex' })).artifacts as { eulaAccepted: boolean }[];
   t.true(artifacts[0]!.eulaAccepted, 'the acceptance is recorded');
@@ -46,7 +48,13 @@ test('headless Chromium: sign in, accept the EULA, see the downloads, download t
   t.is(await page.locator('code.hash').first().textContent(), sha256);
   const second = page.waitForEvent('download');
   await page.getByRole('link', { name: 'Download acme-db-1.0.0.tar.gz' }).click();
-  t.is(createHash('sha256').update(await readFile(await (await second).path())).digest('hex'), sha256, 'accepted once: straight to the file');
+  t.is(
+    createHash('sha256')
+      .update(await readFile(await (await second).path()))
+      .digest('hex'),
+    sha256,
+    'accepted once: straight to the file',
+  );
 
   await page.getByRole('button', { name: 'Sign out' }).click();
   await page.waitForURL(`${base}/signin?signedOut=1`);
@@ -60,7 +68,13 @@ test('headless Chromium: sign in, accept the EULA, see the downloads, download t
   await page.getByLabel('Password').fill(PASSWORD);
   const third = page.waitForEvent('download');
   await page.getByRole('button', { name: 'Sign in' }).click();
-  t.is(createHash('sha256').update(await readFile(await (await third).path())).digest('hex'), sha256, 'then the download starts');
+  t.is(
+    createHash('sha256')
+      .update(await readFile(await (await third).path()))
+      .digest('hex'),
+    sha256,
+    'then the download starts',
+  );
   await page.waitForURL(`${base}/downloads?download=1`);
   t.deepEqual(problems, [], 'no console errors (CSP violations would show here)');
 });

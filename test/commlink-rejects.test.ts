@@ -83,7 +83,11 @@ const cases: { name: string; code: string; hook: LineHook }[] = [
   { name: 'truncated (a packet cut short by 4 characters)', code: Errors.PACKET_AUTH.code, hook: (line, i) => (i === 1 ? [line.slice(0, -4)] : [line]) },
   { name: 'truncated off the 4-character grid', code: Errors.FRAME_BAD_CHARS.code, hook: (line, i) => (i === 1 ? [line.slice(0, -3)] : [line]) },
   { name: 'garbage (non-base64 bytes)', code: Errors.FRAME_BAD_CHARS.code, hook: (line, i) => (i === 1 ? ['\u00ff\u00fe hello $$$$'] : [line]) },
-  { name: 'garbage (random base64 packet)', code: Errors.PACKET_MALFORMED.code, hook: (line, i) => (i === 1 ? [Buffer.concat([Buffer.from([9]), randomBytes(40)]).toString('base64')] : [line]) },
+  {
+    name: 'garbage (random base64 packet)',
+    code: Errors.PACKET_MALFORMED.code,
+    hook: (line, i) => (i === 1 ? [Buffer.concat([Buffer.from([9]), randomBytes(40)]).toString('base64')] : [line]),
+  },
   {
     name: 'forged (well-formed header, random body)',
     code: Errors.PACKET_AUTH.code,
@@ -112,9 +116,18 @@ for (const c of cases) {
     // Two requests in two packets (the outbox coalesces what is sent in one turn of the loop): the
     // second is made once the first has left, or has failed (a tampered hello sends no data packet).
     const first = client.request('echo', { n: 1 }, { timeoutMs: 2000 });
-    const firstGone = Promise.race([firstDataPacket, first.then(() => {}, () => {})]);
+    const firstGone = Promise.race([
+      firstDataPacket,
+      first.then(
+        () => {},
+        () => {},
+      ),
+    ]);
     const outcome = await Promise.allSettled([first, firstGone.then(() => client.request('echo', { n: 2 }, { timeoutMs: 2000 }))]);
-    t.true(outcome.some((o) => o.status === 'rejected'), 'the tampered exchange fails');
+    t.true(
+      outcome.some((o) => o.status === 'rejected'),
+      'the tampered exchange fails',
+    );
     const reason = await env.nextRejection();
     t.is(reason.code, c.code, reason.message);
     const logged = await env.captured.waitFor((r) => r.msg === 'commlink connection rejected');

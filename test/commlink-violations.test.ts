@@ -31,8 +31,16 @@ const violations: { name: string; code: string; send: (channel: SecureChannel) =
     code: Errors.STREAM_PROTOCOL.code,
     send: (c) => c.sendMessages(Buffer.from('<tobj type="slow" id="1" stream="2"/><tobj type="slow" id="2" stream="2"/>')),
   },
-  { name: 'a credit without a byte count', code: Errors.STREAM_PROTOCOL.code, send: (c) => c.sendMessages(Buffer.from('<tobj type="ffs.credit" stream="1"/>')) },
-  { name: 'an end of a stream never opened', code: Errors.STREAM_PROTOCOL.code, send: (c) => c.sendMessages(Buffer.from('<tobj type="ffs.end" stream="9"><bytes t="num">0</bytes></tobj>')) },
+  {
+    name: 'a credit without a byte count',
+    code: Errors.STREAM_PROTOCOL.code,
+    send: (c) => c.sendMessages(Buffer.from('<tobj type="ffs.credit" stream="1"/>')),
+  },
+  {
+    name: 'an end of a stream never opened',
+    code: Errors.STREAM_PROTOCOL.code,
+    send: (c) => c.sendMessages(Buffer.from('<tobj type="ffs.end" stream="9"><bytes t="num">0</bytes></tobj>')),
+  },
 ];
 
 for (const v of violations) {
@@ -50,9 +58,7 @@ for (const v of violations) {
     await new Promise((r) => socket.once('connect', r));
     const channel = new SecureChannel(socket, channelOptions(resolveOptions({ bag, log: silentLogger }), 'client', silentLogger));
     await channel.ready;
-    const closed = new Promise<void>((resolve) =>
-      channel.attach({ onMessages: () => {}, onChunk: () => {}, onDrain: () => {}, onClose: () => resolve() }),
-    );
+    const closed = new Promise<void>((resolve) => channel.attach({ onMessages: () => {}, onChunk: () => {}, onDrain: () => {}, onClose: () => resolve() }));
     v.send(channel);
     const reason = await rejected;
     t.is(reason.code, v.code, reason.message);

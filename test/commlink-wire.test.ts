@@ -29,11 +29,23 @@ test('the line reader reassembles lines split at every byte boundary', (t) => {
 test('the line reader refuses an over-long line as soon as it passes the limit', (t) => {
   const reader = new LineReader(8, () => {});
   reader.push(Buffer.from('AAAA')); // 4 held
-  t.is(codeOf(() => reader.push(Buffer.from('AAAAAA'))), Errors.FRAME_TOO_LONG.code); // 10 > 8 + 1
+  t.is(
+    codeOf(() => reader.push(Buffer.from('AAAAAA'))),
+    Errors.FRAME_TOO_LONG.code,
+  ); // 10 > 8 + 1
   const exact = new LineReader(8, () => {});
-  t.is(codeOf(() => exact.push(Buffer.from('AAAAAAAA\r\n'))), 'no error');
-  t.is(codeOf(() => exact.push(Buffer.from('AAAAAAAAA\r\n'))), Errors.FRAME_TOO_LONG.code);
-  t.is(codeOf(() => new LineReader(8, () => {}).push(Buffer.from('AAAA\n'))), Errors.FRAME_BAD_CHARS.code);
+  t.is(
+    codeOf(() => exact.push(Buffer.from('AAAAAAAA\r\n'))),
+    'no error',
+  );
+  t.is(
+    codeOf(() => exact.push(Buffer.from('AAAAAAAAA\r\n'))),
+    Errors.FRAME_TOO_LONG.code,
+  );
+  t.is(
+    codeOf(() => new LineReader(8, () => {}).push(Buffer.from('AAAA\n'))),
+    Errors.FRAME_BAD_CHARS.code,
+  );
 });
 
 test('the 7-bit filter round-trips any bytes and rejects anything outside the alphabet', (t) => {
@@ -42,7 +54,11 @@ test('the 7-bit filter round-trips any bytes and rejects anything outside the al
     t.deepEqual(fromSevenBit(Buffer.from(toSevenBit(bytes), 'latin1')), bytes);
   }
   for (const bad of ['QUJ', 'QU JD', 'QUJ\u00ff', 'QU=D', 'Q\rJD', '====', 'QUJD\u0000AAA', '']) {
-    t.is(codeOf(() => fromSevenBit(Buffer.from(bad, 'latin1'))), Errors.FRAME_BAD_CHARS.code, JSON.stringify(bad));
+    t.is(
+      codeOf(() => fromSevenBit(Buffer.from(bad, 'latin1'))),
+      Errors.FRAME_BAD_CHARS.code,
+      JSON.stringify(bad),
+    );
   }
   t.true(/^[A-Za-z0-9+/=]*$/.test(toSevenBit(randomBytes(1000))));
 });
@@ -58,10 +74,22 @@ test('packet headers encode and decode; bad layouts are typed errors', (t) => {
   t.is(data.header.seq, 2n ** 63n);
   t.is(data.header.suiteId, 2);
   t.is(decodeHeader(encodeHeader(1, KIND_CHUNK, 5n)).header.kind, KIND_CHUNK);
-  t.is(codeOf(() => decodeHeader(Buffer.alloc(10))), Errors.PACKET_MALFORMED.code);
-  t.is(codeOf(() => decodeHeader(Buffer.from([2, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0]))), Errors.PACKET_MALFORMED.code);
-  t.is(codeOf(() => decodeHeader(Buffer.from([1, 1, 9, 0, 0, 0, 0, 0, 0, 0, 0]))), Errors.PACKET_MALFORMED.code);
-  t.is(codeOf(() => decodeHeader(Buffer.from([1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2]))), Errors.PACKET_MALFORMED.code);
+  t.is(
+    codeOf(() => decodeHeader(Buffer.alloc(10))),
+    Errors.PACKET_MALFORMED.code,
+  );
+  t.is(
+    codeOf(() => decodeHeader(Buffer.from([2, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0]))),
+    Errors.PACKET_MALFORMED.code,
+  );
+  t.is(
+    codeOf(() => decodeHeader(Buffer.from([1, 1, 9, 0, 0, 0, 0, 0, 0, 0, 0]))),
+    Errors.PACKET_MALFORMED.code,
+  );
+  t.is(
+    codeOf(() => decodeHeader(Buffer.from([1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2]))),
+    Errors.PACKET_MALFORMED.code,
+  );
 });
 
 for (const name of SUITE_NAMES) {
@@ -93,8 +121,14 @@ test('the key bag picks key[port mod N] and never prints its keys', (t) => {
   t.is(bag.id.length, 8);
   t.false(JSON.stringify(bag).includes(keys[0]!.toString('hex')));
   t.throws(() => bag.keyIndex(70000), { instanceOf: RangeError });
-  t.is(codeOf(() => new KeyBag([])), Errors.KEYBAG_FORMAT.code);
-  t.is(codeOf(() => new KeyBag([randomBytes(31)])), Errors.KEYBAG_FORMAT.code);
+  t.is(
+    codeOf(() => new KeyBag([])),
+    Errors.KEYBAG_FORMAT.code,
+  );
+  t.is(
+    codeOf(() => new KeyBag([randomBytes(31)])),
+    Errors.KEYBAG_FORMAT.code,
+  );
 });
 
 test('commlink options: defaults, and errors that name the field', (t) => {
@@ -111,10 +145,22 @@ test('commlink options: defaults, and errors that name the field', (t) => {
     }
     return '';
   };
-  t.regex(message(() => resolveOptions({ bag, maxPacketLength: 10 })), /options\.maxPacketLength must be/);
-  t.regex(message(() => resolveOptions({ bag, suite: 'des-cbc' as never })), /options\.suite/);
-  t.regex(message(() => resolveOptions({ bag, reconnectMinMs: 500, reconnectMaxMs: 100 })), /options\.reconnectMaxMs/);
-  t.regex(message(() => resolveOptions({ bag, handlers: { 'ffs.reply': () => ({}) } })), /options\.handlers\.ffs\.reply/);
+  t.regex(
+    message(() => resolveOptions({ bag, maxPacketLength: 10 })),
+    /options\.maxPacketLength must be/,
+  );
+  t.regex(
+    message(() => resolveOptions({ bag, suite: 'des-cbc' as never })),
+    /options\.suite/,
+  );
+  t.regex(
+    message(() => resolveOptions({ bag, reconnectMinMs: 500, reconnectMaxMs: 100 })),
+    /options\.reconnectMaxMs/,
+  );
+  t.regex(
+    message(() => resolveOptions({ bag, handlers: { 'ffs.reply': () => ({}) } })),
+    /options\.handlers\.ffs\.reply/,
+  );
 });
 
 test('commlink options have the defaults and bounds of the configuration fields of the same name', (t) => {
@@ -123,7 +169,18 @@ test('commlink options have the defaults and bounds of the configuration fields 
   const optionFields = configFields().filter((f) => f.segments[0] === 'commlink' && f.segments[1]! in options);
   t.deepEqual(
     optionFields.map((f) => f.segments[1]),
-    ['suite', 'acceptSuites', 'maxPacketLength', 'requestTimeoutMs', 'heartbeatIntervalMs', 'heartbeatTimeoutMs', 'reconnectMinMs', 'reconnectMaxMs', 'maxInFlight', 'streamWindowBytes'],
+    [
+      'suite',
+      'acceptSuites',
+      'maxPacketLength',
+      'requestTimeoutMs',
+      'heartbeatIntervalMs',
+      'heartbeatTimeoutMs',
+      'reconnectMinMs',
+      'reconnectMaxMs',
+      'maxInFlight',
+      'streamWindowBytes',
+    ],
   );
   for (const field of optionFields) {
     const name = field.segments[1]!;

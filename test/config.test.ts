@@ -136,7 +136,13 @@ test('env names are derived mechanically from the schema', (t) => {
   t.is(upperSnake('keyBagPath'), 'KEY_BAG_PATH');
   t.is(envName(['services', 'internalDb', 'commlinkPort']), 'FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT');
   const envs = configFields().map((f) => f.env);
-  for (const name of ['FFS_DATA_DIR', 'FFS_COMMLINK__KEY_COUNT', 'FFS_COMMLINK__ACCEPT_SUITES', 'FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT', 'FFS_RSA__PRIVATE_KEY_PATH']) {
+  for (const name of [
+    'FFS_DATA_DIR',
+    'FFS_COMMLINK__KEY_COUNT',
+    'FFS_COMMLINK__ACCEPT_SUITES',
+    'FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT',
+    'FFS_RSA__PRIVATE_KEY_PATH',
+  ]) {
     t.true(envs.includes(name), name);
   }
   t.is(new Set(envs).size, envs.length, 'env names are unique');
@@ -210,15 +216,24 @@ test('the result is deeply frozen', (t) => {
   t.true(Object.isFrozen(c.commlink.acceptSuites));
   t.true(Object.isFrozen(c.services.internalDb));
   // ES modules are strict: assignment to a frozen property throws.
-  t.throws(() => {
-    (c as { -readonly [K in keyof Config]: Config[K] }).dataDir = '/elsewhere';
-  }, { instanceOf: TypeError });
-  t.throws(() => {
-    (c.services.web as { port: number }).port = 1;
-  }, { instanceOf: TypeError });
-  t.throws(() => {
-    (c.commlink.acceptSuites as string[]).push('des-ede3-cbc-hmac-sha256');
-  }, { instanceOf: TypeError });
+  t.throws(
+    () => {
+      (c as { -readonly [K in keyof Config]: Config[K] }).dataDir = '/elsewhere';
+    },
+    { instanceOf: TypeError },
+  );
+  t.throws(
+    () => {
+      (c.services.web as { port: number }).port = 1;
+    },
+    { instanceOf: TypeError },
+  );
+  t.throws(
+    () => {
+      (c.commlink.acceptSuites as string[]).push('des-ede3-cbc-hmac-sha256');
+    },
+    { instanceOf: TypeError },
+  );
 });
 
 test('derived paths follow dataDir; paths become absolute', (t) => {

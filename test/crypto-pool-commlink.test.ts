@@ -70,27 +70,45 @@ function chunkCases(): { name: string; code: string; hook: () => LineHook }[] {
     {
       name: 'a tampered chunk',
       code: Errors.PACKET_AUTH.code,
-      hook: (nth = counter()) => (line) => {
-        if (nth(line) !== 3) return [line];
-        const at = Math.floor(line.length / 2);
-        return [line.slice(0, at) + (line[at] === 'A' ? 'B' : 'A') + line.slice(at + 1)];
-      },
+      hook:
+        (nth = counter()) =>
+        (line) => {
+          if (nth(line) !== 3) return [line];
+          const at = Math.floor(line.length / 2);
+          return [line.slice(0, at) + (line[at] === 'A' ? 'B' : 'A') + line.slice(at + 1)];
+        },
     },
-    { name: 'a replayed chunk', code: Errors.PACKET_SEQUENCE.code, hook: (nth = counter()) => (line) => (nth(line) === 3 ? [line, line] : [line]) },
+    {
+      name: 'a replayed chunk',
+      code: Errors.PACKET_SEQUENCE.code,
+      hook:
+        (nth = counter()) =>
+        (line) =>
+          nth(line) === 3 ? [line, line] : [line],
+    },
     {
       name: 'two chunks swapped',
       code: Errors.PACKET_SEQUENCE.code,
-      hook: (nth = counter(), held: string | undefined = undefined) => (line) => {
-        const n = nth(line);
-        if (n === 3) {
-          held = line;
-          return [];
-        }
-        if (n === 4 && held) return [line, held];
-        return [line];
-      },
+      hook:
+        (nth = counter(), held: string | undefined = undefined) =>
+        (line) => {
+          const n = nth(line);
+          if (n === 3) {
+            held = line;
+            return [];
+          }
+          if (n === 4 && held) return [line, held];
+          return [line];
+        },
     },
-    { name: 'a dropped chunk', code: Errors.PACKET_SEQUENCE.code, hook: (nth = counter()) => (line) => (nth(line) === 3 ? [] : [line]) },
+    {
+      name: 'a dropped chunk',
+      code: Errors.PACKET_SEQUENCE.code,
+      hook:
+        (nth = counter()) =>
+        (line) =>
+          nth(line) === 3 ? [] : [line],
+    },
   ];
 }
 
@@ -138,7 +156,10 @@ for (const c of chunkCases()) {
 test('a pool closed under a stream closes the connection; nothing hangs', async (t) => {
   const bag = makeBag();
   const flowing = deferred();
-  const { server, port } = await startServer({ bag, handlers: { ingest: async (_body, ctx: RequestContext) => sha256OfStream(ctx.stream as Readable, () => flowing.resolve()) } });
+  const { server, port } = await startServer({
+    bag,
+    handlers: { ingest: async (_body, ctx: RequestContext) => sha256OfStream(ctx.stream as Readable, () => flowing.resolve()) },
+  });
   const pool = new CryptoPool({ maxThreads: 1, minThreads: 0 });
   const client = makeClient({ bag, port, chunkCrypto: pool, reconnectMinMs: 5000, reconnectMaxMs: 5000 });
   t.teardown(async () => {

@@ -39,7 +39,7 @@ test('options: defaults apply, and every bad field is refused with a message nam
   t.is(resolveCryptoPoolOptions({ maxQueue: Infinity }).maxQueue, Infinity);
 });
 
-test('pooled tickets have TicketSigner\'s format and verify with TicketVerifier', async (t) => {
+test("pooled tickets have TicketSigner's format and verify with TicketVerifier", async (t) => {
   const keys = ticketKeys();
   const pooled = new PooledTicketSigner(pool(t), keys.privateKeyPem);
   const verifier = new TicketVerifier(keys.publicKeyPem, { cacheEntries: 0 });
@@ -66,12 +66,20 @@ test('a pooled signer refuses a public key at construction; an unknown key id is
 test('close() aborts queued work with ERR_CRYPTO_POOL_CLOSED and refuses new tasks', async (t) => {
   const p = new CryptoPool({ maxThreads: 1, minThreads: 0 });
   const signer = new PooledTicketSigner(p, ticketKeys().privateKeyPem);
-  const queued = Array.from({ length: 50 }, () => signer.sign(claims).then(() => 'signed', (err: { code: string }) => err.code));
+  const queued = Array.from({ length: 50 }, () =>
+    signer.sign(claims).then(
+      () => 'signed',
+      (err: { code: string }) => err.code,
+    ),
+  );
   t.is(await queued[0], 'signed', 'the pool is at work: the first is signed, the rest wait their turn');
   await p.close();
   const outcomes = await Promise.all(queued);
   t.true(outcomes.includes(CryptoPoolErrors.CLOSED.code), outcomes.join(','));
-  t.true(outcomes.every((o) => o === 'signed' || o === CryptoPoolErrors.CLOSED.code), outcomes.join(','));
+  t.true(
+    outcomes.every((o) => o === 'signed' || o === CryptoPoolErrors.CLOSED.code),
+    outcomes.join(','),
+  );
   await t.throwsAsync(signer.sign(claims), { code: CryptoPoolErrors.CLOSED.code });
   t.true(p.closed);
 });

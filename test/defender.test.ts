@@ -14,7 +14,10 @@ test('the defender bans at the threshold within the window, and each later ban l
   t.is(defender.bannedUntil(address), undefined);
   t.true(defender.fail(address, SCORE.wrongPassword), 'the fifth point bans');
   t.is(defender.bannedUntil(address), now + 10_000);
-  t.deepEqual(defender.banned().map((b) => b.address), [address]);
+  t.deepEqual(
+    defender.banned().map((b) => b.address),
+    [address],
+  );
   t.is(defender.bannedUntil('192.0.2.2'), undefined, 'other addresses are not affected');
   now += 10_001;
   t.is(defender.bannedUntil(address), undefined, 'the ban ends');

@@ -16,7 +16,7 @@ import { Repository } from '../services/ftp/repository/repository.js';
 import { Stager } from '../services/ftp/staging/stager.js';
 import { waitFor } from './helpers/chain.js';
 
-test('an object ingested by one file host is found, indexed and staged by hard link by another sharing the repository; opening the second leaves the first one\'s ingest in progress alone', async (t) => {
+test("an object ingested by one file host is found, indexed and staged by hard link by another sharing the repository; opening the second leaves the first one's ingest in progress alone", async (t) => {
   const dir = await mkdtemp(join(tmpdir(), 'ffs-shared-repo-'));
   const pool = new HashPool({ maxThreads: 1 });
   t.teardown(async () => {
@@ -53,7 +53,7 @@ test('an object ingested by one file host is found, indexed and staged by hard l
   t.is(file!.method, 'link');
   const staged = await stat(join(dir, 'areas-b', 'globex', 'acme-db', '1.0.0', 'acme-db.tar.gz'));
   t.is(staged.ino, object.ino);
-  t.is(await b.digestOf('(not hashed: indexed)', staged), stored.objectId, 'the staged file\'s digest comes from the index, not a hash of the file');
+  t.is(await b.digestOf('(not hashed: indexed)', staged), stored.objectId, "the staged file's digest comes from the index, not a hash of the file");
 });
 
 test('a repository owner must be a file host name (it names a folder)', async (t) => {

@@ -60,7 +60,8 @@ interface Cluster extends Backbone {
 async function startCluster(t: ExecutionContext): Promise<Cluster> {
   const backbone = await startBackbone(t);
   const { dataDir, webUrl, call } = backbone;
-  const api = (method: string, path: string, options: { token?: string; json?: unknown } = {}): Promise<Answer> => apiAt(webUrl, method, path, { ...options, timeoutMs: 30_000 });
+  const api = (method: string, path: string, options: { token?: string; json?: unknown } = {}): Promise<Answer> =>
+    apiAt(webUrl, method, path, { ...options, timeoutMs: 30_000 });
   const admin = (await call('token.create', { kind: 'admin' })).token as string;
   const listHosts = async () => ((await api('GET', '/api/v1/file-hosts', { token: admin })).body.fileHosts as HostInfo[]) ?? [];
   const hosts = new Map<string, ServiceProcess>();
@@ -85,7 +86,11 @@ async function startCluster(t: ExecutionContext): Promise<Cluster> {
         FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MAX: String(passive + 9),
       }),
     );
-    await waitFor(async () => (await listHosts()).some((h) => h.name === name), 30_000, () => `${name} to register\n${logs()}`);
+    await waitFor(
+      async () => (await listHosts()).some((h) => h.name === name),
+      30_000,
+      () => `${name} to register\n${logs()}`,
+    );
   }
   const urls = new Map((await listHosts()).map((h) => [h.name, h]));
 
@@ -100,7 +105,13 @@ async function startCluster(t: ExecutionContext): Promise<Cluster> {
   };
   ok(await api('POST', '/api/v1/products', { token: vendor, json: { code: RELEASE.product, name: 'Acme DB' } }), 201);
   ok(await api('POST', `/api/v1/products/${RELEASE.product}/releases`, { token: vendor, json: { version: RELEASE.version } }), 201);
-  const upload = await uploadFile(`${webUrl}/api/v1/products/${RELEASE.product}/releases/${RELEASE.version}/artifacts/${filename}`, vendor, artifactPath, SIZE, { 'x-checksum-sha256': sha256 });
+  const upload = await uploadFile(
+    `${webUrl}/api/v1/products/${RELEASE.product}/releases/${RELEASE.version}/artifacts/${filename}`,
+    vendor,
+    artifactPath,
+    SIZE,
+    { 'x-checksum-sha256': sha256 },
+  );
   if (upload.status !== 201) throw new Error(`upload: ${upload.status} ${JSON.stringify(upload.body)}\n${logs()}`);
   ok(await api('POST', `/api/v1/products/${RELEASE.product}/releases/${RELEASE.version}/publish`, { token: vendor }), 200);
   ok(await api('POST', '/api/v1/customers', { token: admin, json: { login: 'globex', name: 'Globex Corp', password: PASSWORD } }), 201);
@@ -136,7 +147,11 @@ function other(name: string): string {
 /** Waits until the web host has dropped `dead` and lists only the survivor (admin API and /readyz). */
 async function waitDropped(cluster: Cluster, dead: string): Promise<void> {
   const survivor = other(dead);
-  await waitFor(async () => (await cluster.live()).join() === survivor, 20_000, () => `the web host to drop ${dead}\n${cluster.logs()}`);
+  await waitFor(
+    async () => (await cluster.live()).join() === survivor,
+    20_000,
+    () => `the web host to drop ${dead}\n${cluster.logs()}`,
+  );
   const ready = await cluster.api('GET', '/readyz');
   if (ready.status !== 200 || (ready.body.fileHosts as string[]).join() !== survivor) throw new Error(`/readyz: ${JSON.stringify(ready.body)}`);
 }
@@ -194,154 +209,170 @@ function sha256(...parts: Buffer[]): string {
   return hash.digest('hex');
 }
 
-test.serial('HTTP: the host serving a download freezes (SIGSTOP); a staging in flight to it fails over, new links name the survivor, and a Range request there completes the file byte-identical', async (t) => {
-  const cluster = await startCluster(t);
-  const link = await cluster.api('GET', `/api/v1/artifacts/${cluster.artifact.id}/link`, { token: cluster.customer });
-  t.is(link.status, 200, JSON.stringify(link.body));
-  const first = link.body.host as string;
-  const survivor = other(first);
-  t.is(first, HOSTS[0], 'the longest-connected file host is picked');
-  const res = await httpGet(link.body.url as string);
-  t.is(res.statusCode, 200);
-  const head = await readSome(res, CUT);
+test.serial(
+  'HTTP: the host serving a download freezes (SIGSTOP); a staging in flight to it fails over, new links name the survivor, and a Range request there completes the file byte-identical',
+  async (t) => {
+    const cluster = await startCluster(t);
+    const link = await cluster.api('GET', `/api/v1/artifacts/${cluster.artifact.id}/link`, { token: cluster.customer });
+    t.is(link.status, 200, JSON.stringify(link.body));
+    const first = link.body.host as string;
+    const survivor = other(first);
+    t.is(first, HOSTS[0], 'the longest-connected file host is picked');
+    const res = await httpGet(link.body.url as string);
+    t.is(res.statusCode, 200);
+    const head = await readSome(res, CUT);
 
-  // The host freezes: its sockets stay open, so only the heartbeat can tell.
-  cluster.hosts.get(first)!.signal('SIGSTOP');
-  const frozenAt = Date.now();
-  const inFlight = await stageRelease(t, cluster);
-  t.is(inFlight.body.host, survivor, 'the staging sent to the frozen host was done on the survivor');
-  t.true(Date.now() - frozenAt < 15_000, 'it failed over at the heartbeat timeout, not at the request timeout');
-  t.true(cluster.web.log().includes('staging failed over'), 'the web host asked the frozen host first, then the survivor');
-  res.destroy(); // the customer gives up on the stalled download
-  await waitDropped(cluster, first);
+    // The host freezes: its sockets stay open, so only the heartbeat can tell.
+    cluster.hosts.get(first)!.signal('SIGSTOP');
+    const frozenAt = Date.now();
+    const inFlight = await stageRelease(t, cluster);
+    t.is(inFlight.body.host, survivor, 'the staging sent to the frozen host was done on the survivor');
+    t.true(Date.now() - frozenAt < 15_000, 'it failed over at the heartbeat timeout, not at the request timeout');
+    t.true(cluster.web.log().includes('staging failed over'), 'the web host asked the frozen host first, then the survivor');
+    res.destroy(); // the customer gives up on the stalled download
+    await waitDropped(cluster, first);
 
-  // The customer asks again: a link on the survivor, and resumes from what it has.
-  const again = await cluster.api('GET', `/api/v1/artifacts/${cluster.artifact.id}/link`, { token: cluster.customer });
-  t.is(again.status, 200, JSON.stringify(again.body));
-  t.is(again.body.host, survivor);
-  const rest = await httpGet(again.body.url as string, { range: `bytes=${head.length}-` });
-  t.is(rest.statusCode, 206);
-  t.is(rest.headers['content-range'], `bytes ${head.length}-${SIZE - 1}/${SIZE}`);
-  const tailBytes = Buffer.concat(await rest.toArray());
-  t.is(head.length + tailBytes.length, SIZE);
-  t.is(sha256(head, tailBytes), cluster.artifact.sha256, 'the joined bytes are the file');
+    // The customer asks again: a link on the survivor, and resumes from what it has.
+    const again = await cluster.api('GET', `/api/v1/artifacts/${cluster.artifact.id}/link`, { token: cluster.customer });
+    t.is(again.status, 200, JSON.stringify(again.body));
+    t.is(again.body.host, survivor);
+    const rest = await httpGet(again.body.url as string, { range: `bytes=${head.length}-` });
+    t.is(rest.statusCode, 206);
+    t.is(rest.headers['content-range'], `bytes ${head.length}-${SIZE - 1}/${SIZE}`);
+    const tailBytes = Buffer.concat(await rest.toArray());
+    t.is(head.length + tailBytes.length, SIZE);
+    t.is(sha256(head, tailBytes), cluster.artifact.sha256, 'the joined bytes are the file');
 
-  // Tickets bind the customer, the path and the expiry, not a host: the first link's ticket opens
-  // the same file on the survivor once it is staged there.
-  const moved = new URL(link.body.url as string);
-  const onSurvivor = await httpGet(`${cluster.urls.get(survivor)!.httpUrl}${moved.pathname}${moved.search}`, { range: 'bytes=0-1023' });
-  t.is(onSurvivor.statusCode, 206);
-  onSurvivor.resume();
+    // Tickets bind the customer, the path and the expiry, not a host: the first link's ticket opens
+    // the same file on the survivor once it is staged there.
+    const moved = new URL(link.body.url as string);
+    const onSurvivor = await httpGet(`${cluster.urls.get(survivor)!.httpUrl}${moved.pathname}${moved.search}`, { range: 'bytes=0-1023' });
+    t.is(onSurvivor.statusCode, 206);
+    onSurvivor.resume();
 
-  await assertOnlySurvivor(t, cluster, survivor);
-});
+    await assertOnlySurvivor(t, cluster, survivor);
+  },
+);
 
-test.serial('FTP: the host serving a RETR is killed (SIGKILL); the web host drops it at once, stages on the survivor, and REST + RETR there completes the file byte-identical', async (t) => {
-  const cluster = await startCluster(t);
-  const staged = await stageRelease(t, cluster);
-  const first = staged.body.host as string;
-  const survivor = other(first);
-  const before = new URL(staged.body.ftpUrl as string);
-  t.is(before.username, 'globex');
+test.serial(
+  'FTP: the host serving a RETR is killed (SIGKILL); the web host drops it at once, stages on the survivor, and REST + RETR there completes the file byte-identical',
+  async (t) => {
+    const cluster = await startCluster(t);
+    const staged = await stageRelease(t, cluster);
+    const first = staged.body.host as string;
+    const survivor = other(first);
+    const before = new URL(staged.body.ftpUrl as string);
+    t.is(before.username, 'globex');
 
-  const client = new Client(20_000);
-  t.teardown(() => client.close());
-  await client.access({ host: before.hostname, port: Number(before.port), user: 'globex', password: PASSWORD });
-  const head = new CuttingSink(CUT, () => cluster.hosts.get(first)!.signal('SIGKILL'));
-  const cutOff = await client.downloadTo(head, cluster.artifact.path).then(
-    () => false,
-    () => true,
-  );
-  t.true(cutOff, 'the transfer was cut off');
-  await cluster.hosts.get(first)!.exited;
-  await waitDropped(cluster, first);
+    const client = new Client(20_000);
+    t.teardown(() => client.close());
+    await client.access({ host: before.hostname, port: Number(before.port), user: 'globex', password: PASSWORD });
+    const head = new CuttingSink(CUT, () => cluster.hosts.get(first)!.signal('SIGKILL'));
+    const cutOff = await client.downloadTo(head, cluster.artifact.path).then(
+      () => false,
+      () => true,
+    );
+    t.true(cutOff, 'the transfer was cut off');
+    await cluster.hosts.get(first)!.exited;
+    await waitDropped(cluster, first);
 
-  const restaged = await stageRelease(t, cluster);
-  t.is(restaged.body.host, survivor);
-  const after = new URL(restaged.body.ftpUrl as string);
-  t.not(after.port, before.port);
-  t.is(after.pathname, before.pathname);
-  const resumed = new Client(20_000);
-  t.teardown(() => resumed.close());
-  await resumed.access({ host: after.hostname, port: Number(after.port), user: 'globex', password: PASSWORD });
-  const rest = new CuttingSink(Infinity, () => {});
-  await resumed.downloadTo(rest, cluster.artifact.path, head.size); // REST <offset>, then RETR
-  t.is(head.size + rest.size, SIZE);
-  t.is(sha256(...head.chunks, ...rest.chunks), cluster.artifact.sha256, 'the joined bytes are the file');
+    const restaged = await stageRelease(t, cluster);
+    t.is(restaged.body.host, survivor);
+    const after = new URL(restaged.body.ftpUrl as string);
+    t.not(after.port, before.port);
+    t.is(after.pathname, before.pathname);
+    const resumed = new Client(20_000);
+    t.teardown(() => resumed.close());
+    await resumed.access({ host: after.hostname, port: Number(after.port), user: 'globex', password: PASSWORD });
+    const rest = new CuttingSink(Infinity, () => {});
+    await resumed.downloadTo(rest, cluster.artifact.path, head.size); // REST <offset>, then RETR
+    t.is(head.size + rest.size, SIZE);
+    t.is(sha256(...head.chunks, ...rest.chunks), cluster.artifact.sha256, 'the joined bytes are the file');
 
-  await assertOnlySurvivor(t, cluster, survivor);
-});
+    await assertOnlySurvivor(t, cluster, survivor);
+  },
+);
 
-test.serial('SFTP: the host serving a read freezes (SIGSTOP); after the heartbeat drops it the customer logs in to the survivor and reads from the offset to a byte-identical file', async (t) => {
-  const cluster = await startCluster(t);
-  const staged = await stageRelease(t, cluster);
-  const first = staged.body.host as string;
-  const survivor = other(first);
-  const before = new URL(staged.body.sftpUrl as string);
+test.serial(
+  'SFTP: the host serving a read freezes (SIGSTOP); after the heartbeat drops it the customer logs in to the survivor and reads from the offset to a byte-identical file',
+  async (t) => {
+    const cluster = await startCluster(t);
+    const staged = await stageRelease(t, cluster);
+    const first = staged.body.host as string;
+    const survivor = other(first);
+    const before = new URL(staged.body.sftpUrl as string);
 
-  const session = await sftpConnect({ port: Number(before.port), username: 'globex', password: PASSWORD });
-  const head = await readSftp(session.sftp, cluster.artifact.path, CUT);
-  cluster.hosts.get(first)!.signal('SIGSTOP');
-  session.client.destroy();
-  await waitDropped(cluster, first);
+    const session = await sftpConnect({ port: Number(before.port), username: 'globex', password: PASSWORD });
+    const head = await readSftp(session.sftp, cluster.artifact.path, CUT);
+    cluster.hosts.get(first)!.signal('SIGSTOP');
+    session.client.destroy();
+    await waitDropped(cluster, first);
 
-  const restaged = await stageRelease(t, cluster);
-  t.is(restaged.body.host, survivor);
-  const after = new URL(restaged.body.sftpUrl as string);
-  const resumed = await sftpConnect({ port: Number(after.port), username: 'globex', password: PASSWORD });
-  t.teardown(() => resumed.close());
-  const rest = await readRemote(resumed.sftp, cluster.artifact.path, head.length);
-  t.is(head.length + rest.length, SIZE);
-  t.is(sha256(head, rest), cluster.artifact.sha256, 'the joined bytes are the file');
+    const restaged = await stageRelease(t, cluster);
+    t.is(restaged.body.host, survivor);
+    const after = new URL(restaged.body.sftpUrl as string);
+    const resumed = await sftpConnect({ port: Number(after.port), username: 'globex', password: PASSWORD });
+    t.teardown(() => resumed.close());
+    const rest = await readRemote(resumed.sftp, cluster.artifact.path, head.length);
+    t.is(head.length + rest.length, SIZE);
+    t.is(sha256(head, rest), cluster.artifact.sha256, 'the joined bytes are the file');
 
-  await assertOnlySurvivor(t, cluster, survivor);
-});
+    await assertOnlySurvivor(t, cluster, survivor);
+  },
+);
 
-test.serial('an upload in flight to a file host that freezes is answered 503 ERR_GATEWAY_UNAVAILABLE at the heartbeat timeout, never hangs; the next upload goes to the survivor, which stages and serves it', async (t) => {
-  const cluster = await startCluster(t);
-  const release = `/api/v1/products/${RELEASE.product}/releases/1.1.0`;
-  t.is((await cluster.api('POST', `/api/v1/products/${RELEASE.product}/releases`, { token: cluster.vendor, json: { version: '1.1.0' } })).status, 201);
-  const size = 16 * MiB;
-  const content = randomBytes(size);
-  const put = request(`${cluster.webUrl}${release}/artifacts/acme-db-1.1.0.iso`, {
-    method: 'PUT',
-    agent: false,
-    headers: { authorization: `Bearer ${cluster.vendor}`, 'content-type': 'application/octet-stream', 'content-length': String(size) },
-  });
-  put.on('error', () => {}); // the web host may stop reading once it has answered
-  const answered = new Promise<{ status: number; body: Record<string, unknown> }>((resolve) =>
-    put.on('response', (res) => {
-      void res.toArray().then((chunks) => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, unknown> }));
-    }),
-  );
-  await new Promise<void>((resolve) => put.write(content.subarray(0, 4 * MiB), () => resolve()));
-  // The web host relays uploads to the longest-connected file host: file-a. It freezes mid-upload.
-  cluster.hosts.get(HOSTS[0])!.signal('SIGSTOP');
-  const frozenAt = Date.now();
-  put.end(content.subarray(4 * MiB));
-  const refused = await answered;
-  put.destroy();
-  t.is(refused.status, 503, JSON.stringify(refused.body));
-  t.is((refused.body.error as { code?: string } | undefined)?.code, 'ERR_GATEWAY_UNAVAILABLE', JSON.stringify(refused.body));
-  t.regex((refused.body.error as { message: string }).message, /file host file-a did not answer/);
-  t.true(Date.now() - frozenAt < 15_000, 'answered at the heartbeat timeout');
-  await waitDropped(cluster, HOSTS[0]);
+test.serial(
+  'an upload in flight to a file host that freezes is answered 503 ERR_GATEWAY_UNAVAILABLE at the heartbeat timeout, never hangs; the next upload goes to the survivor, which stages and serves it',
+  async (t) => {
+    const cluster = await startCluster(t);
+    const release = `/api/v1/products/${RELEASE.product}/releases/1.1.0`;
+    t.is((await cluster.api('POST', `/api/v1/products/${RELEASE.product}/releases`, { token: cluster.vendor, json: { version: '1.1.0' } })).status, 201);
+    const size = 16 * MiB;
+    const content = randomBytes(size);
+    const put = request(`${cluster.webUrl}${release}/artifacts/acme-db-1.1.0.iso`, {
+      method: 'PUT',
+      agent: false,
+      headers: { authorization: `Bearer ${cluster.vendor}`, 'content-type': 'application/octet-stream', 'content-length': String(size) },
+    });
+    put.on('error', () => {}); // the web host may stop reading once it has answered
+    const answered = new Promise<{ status: number; body: Record<string, unknown> }>((resolve) =>
+      put.on('response', (res) => {
+        void res
+          .toArray()
+          .then((chunks) => resolve({ status: res.statusCode ?? 0, body: JSON.parse(Buffer.concat(chunks).toString() || '{}') as Record<string, unknown> }));
+      }),
+    );
+    await new Promise<void>((resolve) => put.write(content.subarray(0, 4 * MiB), () => resolve()));
+    // The web host relays uploads to the longest-connected file host: file-a. It freezes mid-upload.
+    cluster.hosts.get(HOSTS[0])!.signal('SIGSTOP');
+    const frozenAt = Date.now();
+    put.end(content.subarray(4 * MiB));
+    const refused = await answered;
+    put.destroy();
+    t.is(refused.status, 503, JSON.stringify(refused.body));
+    t.is((refused.body.error as { code?: string } | undefined)?.code, 'ERR_GATEWAY_UNAVAILABLE', JSON.stringify(refused.body));
+    t.regex((refused.body.error as { message: string }).message, /file host file-a did not answer/);
+    t.true(Date.now() - frozenAt < 15_000, 'answered at the heartbeat timeout');
+    await waitDropped(cluster, HOSTS[0]);
 
-  // Uploaded again: stored by the survivor, published, staged and served there.
-  const file = join(cluster.dataDir, 'artifact-1.1.0.bin');
-  await writeFile(file, content);
-  const sha = sha256(content);
-  const upload = await uploadFile(`${cluster.webUrl}${release}/artifacts/acme-db-1.1.0.iso`, cluster.vendor, file, size, { 'x-checksum-sha256': sha });
-  t.is(upload.status, 201, JSON.stringify(upload.body));
-  t.is((await cluster.api('POST', `${release}/publish`, { token: cluster.vendor })).status, 200);
-  const { artifacts } = (await cluster.api('GET', '/api/v1/downloads', { token: cluster.customer })).body as { artifacts: { artifactId: number; version: string }[] };
-  const id = artifacts.find((a) => a.version === '1.1.0')!.artifactId;
-  const link = await cluster.api('GET', `/api/v1/artifacts/${id}/link`, { token: cluster.customer });
-  t.is(link.body.host, HOSTS[1]);
-  const res = await httpGet(link.body.url as string);
-  t.is(res.statusCode, 200);
-  t.is(sha256(Buffer.concat(await res.toArray())), sha);
-});
+    // Uploaded again: stored by the survivor, published, staged and served there.
+    const file = join(cluster.dataDir, 'artifact-1.1.0.bin');
+    await writeFile(file, content);
+    const sha = sha256(content);
+    const upload = await uploadFile(`${cluster.webUrl}${release}/artifacts/acme-db-1.1.0.iso`, cluster.vendor, file, size, { 'x-checksum-sha256': sha });
+    t.is(upload.status, 201, JSON.stringify(upload.body));
+    t.is((await cluster.api('POST', `${release}/publish`, { token: cluster.vendor })).status, 200);
+    const { artifacts } = (await cluster.api('GET', '/api/v1/downloads', { token: cluster.customer })).body as {
+      artifacts: { artifactId: number; version: string }[];
+    };
+    const id = artifacts.find((a) => a.version === '1.1.0')!.artifactId;
+    const link = await cluster.api('GET', `/api/v1/artifacts/${id}/link`, { token: cluster.customer });
+    t.is(link.body.host, HOSTS[1]);
+    const res = await httpGet(link.body.url as string);
+    t.is(res.statusCode, 200);
+    t.is(sha256(Buffer.concat(await res.toArray())), sha);
+  },
+);
 
 /** Reads `bytes` (at least) from the start of a remote file, 256 KiB at a time, in order. */
 async function readSftp(sftp: SFTPWrapper, path: string, bytes: number): Promise<Buffer> {
@@ -350,7 +381,9 @@ async function readSftp(sftp: SFTPWrapper, path: string, bytes: number): Promise
   let offset = 0;
   while (offset < bytes) {
     const buffer = Buffer.alloc(256 * 1024);
-    const got = await new Promise<number>((resolve, reject) => sftp.read(handle, buffer, 0, buffer.length, offset, (err, n) => (err ? reject(err) : resolve(n))));
+    const got = await new Promise<number>((resolve, reject) =>
+      sftp.read(handle, buffer, 0, buffer.length, offset, (err, n) => (err ? reject(err) : resolve(n))),
+    );
     if (got === 0) break;
     chunks.push(buffer.subarray(0, got));
     offset += got;

@@ -79,18 +79,72 @@ test('60 traversal payloads over CWD, RETR, SIZE and LIST never reveal a secret 
   const leaked = (text: string) => text.includes(marker) || text.includes('secret.txt');
   const depth = (n: number) => '../'.repeat(n);
   const payloads = [
-    '../secret.txt', '../../secret.txt', `${depth(8)}secret.txt`, '/../secret.txt', '/../../secret.txt', '..', '../..', '/..', '/../..',
-    '../initech/acme-db/1.0.0/secret.txt', '/../initech/acme-db/1.0.0/secret.txt', 'acme-db/../../secret.txt', 'acme-db/1.0.0/../../../secret.txt',
-    outside, `/${outside}`, `//${outside}`, `${depth(12)}${outside.slice(1)}`, `/acme-db/1.0.0/${depth(6)}${outside.slice(1)}`,
-    '..\\secret.txt', '..\\..\\secret.txt', '\\..\\secret.txt', 'acme-db\\..\\..\\secret.txt', '..\\/secret.txt',
-    '%2e%2e/secret.txt', '%2e%2e%2fsecret.txt', '%2E%2E/%2E%2E/secret.txt', '..%2fsecret.txt', '%252e%252e/secret.txt', '..%c0%afsecret.txt', '%2e%2e%5csecret.txt',
-    '..\u0000/secret.txt', 'secret.txt\u0000.tar.gz', '/acme-db/1.0.0/\u0000../../../secret.txt', '\u0000',
-    '.../secret.txt', '..../secret.txt', './../secret.txt', '.././../secret.txt', '/./../secret.txt', '..;/secret.txt', '../ secret.txt',
-    '\u2024\u2024/secret.txt', '\uff0e\uff0e/secret.txt', '..\u2215secret.txt',
-    'a'.repeat(256), `${'a'.repeat(255)}/../../secret.txt`, `${depth(1300)}secret.txt`, `/${'x/'.repeat(600)}${depth(700)}secret.txt`, `/${'a/'.repeat(2049)}`,
-    'acme-db/1.0.0/leak.tar.gz', '/acme-db/1.0.0/leak.tar.gz', 'escape/secret.txt', '/escape/secret.txt', 'escape', 'escape/areas/secret.txt',
-    'up/secret.txt', 'up/../secret.txt', 'up/up/up/secret.txt', 'rootfs' + outside, '/rootfs/etc/passwd', 'rootfs',
-    '~/../secret.txt', '~root', '*', '../*', 'acme-db/1.0.0/*',
+    '../secret.txt',
+    '../../secret.txt',
+    `${depth(8)}secret.txt`,
+    '/../secret.txt',
+    '/../../secret.txt',
+    '..',
+    '../..',
+    '/..',
+    '/../..',
+    '../initech/acme-db/1.0.0/secret.txt',
+    '/../initech/acme-db/1.0.0/secret.txt',
+    'acme-db/../../secret.txt',
+    'acme-db/1.0.0/../../../secret.txt',
+    outside,
+    `/${outside}`,
+    `//${outside}`,
+    `${depth(12)}${outside.slice(1)}`,
+    `/acme-db/1.0.0/${depth(6)}${outside.slice(1)}`,
+    '..\\secret.txt',
+    '..\\..\\secret.txt',
+    '\\..\\secret.txt',
+    'acme-db\\..\\..\\secret.txt',
+    '..\\/secret.txt',
+    '%2e%2e/secret.txt',
+    '%2e%2e%2fsecret.txt',
+    '%2E%2E/%2E%2E/secret.txt',
+    '..%2fsecret.txt',
+    '%252e%252e/secret.txt',
+    '..%c0%afsecret.txt',
+    '%2e%2e%5csecret.txt',
+    '..\u0000/secret.txt',
+    'secret.txt\u0000.tar.gz',
+    '/acme-db/1.0.0/\u0000../../../secret.txt',
+    '\u0000',
+    '.../secret.txt',
+    '..../secret.txt',
+    './../secret.txt',
+    '.././../secret.txt',
+    '/./../secret.txt',
+    '..;/secret.txt',
+    '../ secret.txt',
+    '\u2024\u2024/secret.txt',
+    '\uff0e\uff0e/secret.txt',
+    '..\u2215secret.txt',
+    'a'.repeat(256),
+    `${'a'.repeat(255)}/../../secret.txt`,
+    `${depth(1300)}secret.txt`,
+    `/${'x/'.repeat(600)}${depth(700)}secret.txt`,
+    `/${'a/'.repeat(2049)}`,
+    'acme-db/1.0.0/leak.tar.gz',
+    '/acme-db/1.0.0/leak.tar.gz',
+    'escape/secret.txt',
+    '/escape/secret.txt',
+    'escape',
+    'escape/areas/secret.txt',
+    'up/secret.txt',
+    'up/../secret.txt',
+    'up/up/up/secret.txt',
+    'rootfs' + outside,
+    '/rootfs/etc/passwd',
+    'rootfs',
+    '~/../secret.txt',
+    '~root',
+    '*',
+    '../*',
+    'acme-db/1.0.0/*',
   ];
   t.true(payloads.length >= 60, String(payloads.length));
 
@@ -142,7 +196,10 @@ test('60 traversal payloads over CWD, RETR, SIZE and LIST never reveal a secret 
       c3.availableListCommands = command;
       try {
         const entries = await c3.list(payload);
-        t.false(entries.some((e) => leaked(e.name)), `${command[0]} ${name}: ${entries.map((e) => e.name).join(',')}`);
+        t.false(
+          entries.some((e) => leaked(e.name)),
+          `${command[0]} ${name}: ${entries.map((e) => e.name).join(',')}`,
+        );
       } catch (err) {
         t.true(err instanceof FTPError && err.code >= 500, `${command[0]} ${name}: ${(err as Error).message}`);
       }
@@ -153,7 +210,10 @@ test('60 traversal payloads over CWD, RETR, SIZE and LIST never reveal a secret 
       await c4.cd(payload);
       c4.availableListCommands = ['MLSD'];
       const entries = await c4.list();
-      t.false(entries.some((e) => leaked(e.name)), `CWD ${name}`);
+      t.false(
+        entries.some((e) => leaked(e.name)),
+        `CWD ${name}`,
+      );
       t.false(leaked(await c4.pwd()), `PWD after CWD ${name}`);
     } catch (err) {
       t.true(err instanceof FTPError && err.code >= 500, `CWD ${name}: ${(err as Error).message}`);
@@ -166,7 +226,10 @@ test('60 traversal payloads over CWD, RETR, SIZE and LIST never reveal a secret 
   fresh.availableListCommands = ['MLSD'];
   t.deepEqual((await fresh.list('/')).map((e) => e.name).sort(), ['acme-db', 'inside']);
   t.true((await download(fresh, '/inside/1.0.0/acme-db-1.0.0.tar.gz')).equals(content));
-  t.deepEqual((await fresh.list('/acme-db/1.0.0')).map((e) => e.name), ['acme-db-1.0.0.tar.gz']);
+  t.deepEqual(
+    (await fresh.list('/acme-db/1.0.0')).map((e) => e.name),
+    ['acme-db-1.0.0.tar.gz'],
+  );
   t.true((await readFile(outside)).equals(secret), 'the secret is untouched');
 });
 

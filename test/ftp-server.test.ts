@@ -15,7 +15,10 @@ test('explicit FTPS: login, listing and download over TLS; requireTls refuses a 
   const secure = await login(t, ftp, { secure: true });
   t.true((await download(secure, path)).equals(content));
   t.true((await download(secure, path, 99_999)).equals(content.subarray(99_999)));
-  t.deepEqual((await secure.list('/acme-db/1.0.0')).map((e) => e.name), ['acme-db-1.0.0.tar.gz']);
+  t.deepEqual(
+    (await secure.list('/acme-db/1.0.0')).map((e) => e.name),
+    ['acme-db-1.0.0.tar.gz'],
+  );
   t.is(await codeOf(secure.send('PROT C')), 534, 'clear data connections are refused');
   t.is(await codeOf(secure.send('AUTH TLS')), 503);
 
@@ -53,7 +56,19 @@ test('FTPS is optional without requireTls, and absent without a certificate', as
 });
 
 function baseOptions(chain: Chain): FtpServerOptions {
-  return { host: HOST, port: 0, passivePortMin: 30000, passivePortMax: 30001, passiveAddress: '', requireTls: false, loginTimeoutMs: 1000, idleTimeoutMs: 1000, logins: chain.fileHost.logins, outcomes: chain.fileHost.audit, log: silentLogger };
+  return {
+    host: HOST,
+    port: 0,
+    passivePortMin: 30000,
+    passivePortMax: 30001,
+    passiveAddress: '',
+    requireTls: false,
+    loginTimeoutMs: 1000,
+    idleTimeoutMs: 1000,
+    logins: chain.fileHost.logins,
+    outcomes: chain.fileHost.audit,
+    log: silentLogger,
+  };
 }
 
 test('ftp-srv does not take over SIGTERM/SIGINT (it would exit without flushing the audit)', async (t) => {
@@ -61,7 +76,10 @@ test('ftp-srv does not take over SIGTERM/SIGINT (it would exit without flushing 
   const before = ['SIGTERM', 'SIGINT', 'SIGQUIT'].map((s) => process.listenerCount(s));
   const server = new FtpServer({ ...baseOptions(chain), ...passiveRange(2) });
   await server.start();
-  t.deepEqual(['SIGTERM', 'SIGINT', 'SIGQUIT'].map((s) => process.listenerCount(s)), before);
+  t.deepEqual(
+    ['SIGTERM', 'SIGINT', 'SIGQUIT'].map((s) => process.listenerCount(s)),
+    before,
+  );
   await server.close(0);
 });
 
@@ -83,7 +101,30 @@ test('nothing a client sends crashes the server', async (t) => {
   const raw = await Raw.open(t, ftp.address.port);
   t.is((await raw.reply()).code, 220);
   await raw.login();
-  for (const line of ['', 'LIST -la /acme-db/../..', 'RETR', 'SIZE', 'CWD', 'MDTM', 'REST -1', 'REST 99999999999999999999', 'TYPE Q', 'MODE Z', 'OPTS', 'OPTS FOO', 'PROT P', 'PBSZ 0', 'EPSV 3', 'HELP', 'STAT', 'STAT /', 'SITE', 'MLST /nope', 'USER other', 'ALLO 10']) {
+  for (const line of [
+    '',
+    'LIST -la /acme-db/../..',
+    'RETR',
+    'SIZE',
+    'CWD',
+    'MDTM',
+    'REST -1',
+    'REST 99999999999999999999',
+    'TYPE Q',
+    'MODE Z',
+    'OPTS',
+    'OPTS FOO',
+    'PROT P',
+    'PBSZ 0',
+    'EPSV 3',
+    'HELP',
+    'STAT',
+    'STAT /',
+    'SITE',
+    'MLST /nope',
+    'USER other',
+    'ALLO 10',
+  ]) {
     raw.socket.write(`${line}\r\n`);
     if (line === '') continue;
     const res = await raw.reply();

@@ -14,24 +14,37 @@ test('login, FEAT, PWD/CWD, LIST, MLSD, NLST, MLST, SIZE and MDTM', async (t) =>
   const { ftp, content, path, diskPath } = await setup(t);
   const client = await login(t, ftp);
   const feat = await client.send('FEAT');
-  for (const feature of ['AUTH TLS', 'PBSZ', 'PROT', 'EPSV', 'MDTM', 'REST STREAM', 'SIZE', 'UTF8', 'MLST type']) t.true(feat.message.includes(` ${feature}`), feature);
+  for (const feature of ['AUTH TLS', 'PBSZ', 'PROT', 'EPSV', 'MDTM', 'REST STREAM', 'SIZE', 'UTF8', 'MLST type'])
+    t.true(feat.message.includes(` ${feature}`), feature);
   t.is(await client.pwd(), '/');
 
   // MLSD (basic-ftp picks it because FEAT announces MLST).
   const root = await client.list('/');
   t.deepEqual(client.availableListCommands, ['MLSD']);
-  t.deepEqual(root.map((e) => [e.name, e.isDirectory]), [['acme-db', true]]);
+  t.deepEqual(
+    root.map((e) => [e.name, e.isDirectory]),
+    [['acme-db', true]],
+  );
   const files = await client.list('/acme-db/1.0.0');
-  t.deepEqual(files.map((e) => [e.name, e.isFile, e.size]), [['acme-db-1.0.0.tar.gz', true, content.length]]);
+  t.deepEqual(
+    files.map((e) => [e.name, e.isFile, e.size]),
+    [['acme-db-1.0.0.tar.gz', true, content.length]],
+  );
 
   // LIST (ls -l lines), also with flags.
   client.availableListCommands = ['LIST -la'];
   const listed = await client.list('/acme-db/1.0.0');
-  t.deepEqual(listed.map((e) => [e.name, e.size, e.isFile]), [['acme-db-1.0.0.tar.gz', content.length, true]]);
+  t.deepEqual(
+    listed.map((e) => [e.name, e.size, e.isFile]),
+    [['acme-db-1.0.0.tar.gz', content.length, true]],
+  );
   client.availableListCommands = ['LIST'];
   await client.cd('/acme-db');
   t.is(await client.pwd(), '/acme-db');
-  t.deepEqual((await client.list()).map((e) => [e.name, e.isDirectory]), [['1.0.0', true]]);
+  t.deepEqual(
+    (await client.list()).map((e) => [e.name, e.isDirectory]),
+    [['1.0.0', true]],
+  );
   await client.cd('..');
   t.is(await client.pwd(), '/');
   await client.cd('../../..');
@@ -80,8 +93,17 @@ test('a download is byte-identical, and a download resumed with REST completes i
   t.true(part.stdout.equals(content.subarray(cut)), part.stderr);
   // One audit row per RETR with what was sent.
   const events = await auditEvents(chain, 5);
-  t.deepEqual(events.filter((e) => e.outcome === 'complete').map((e) => e.bytes).sort((a, b) => a - b), [0, content.length - cut, content.length - cut, content.length, content.length]);
-  t.true(events.every((e) => e.protocol === 'ftp' && e.path === path && e.clientAddress === HOST), JSON.stringify(events[0]));
+  t.deepEqual(
+    events
+      .filter((e) => e.outcome === 'complete')
+      .map((e) => e.bytes)
+      .sort((a, b) => a - b),
+    [0, content.length - cut, content.length - cut, content.length, content.length],
+  );
+  t.true(
+    events.every((e) => e.protocol === 'ftp' && e.path === path && e.clientAddress === HOST),
+    JSON.stringify(events[0]),
+  );
 });
 
 test('an aborted download is audited as aborted with the bytes sent; ABOR answers in order', async (t) => {

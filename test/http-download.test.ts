@@ -97,7 +97,16 @@ test('forged, expired, missing and mismatched tickets are refused with 403 and a
     ['forged payload', at(`?ticket=${forgePayload(ticket, { c: 'globex', p: path, e: 4_102_444_800 })}`), /signature/],
     ['forged signature', at(`?ticket=${ticket.slice(0, -12)}${'A'.repeat(12)}`), /signature/],
     ['expired', fetch(await chain.web.fulfillment.downloadUrl('globex', path, { ttlMs: -1000 })), /expired at/],
-    ['another file', fetch((await chain.web.fulfillment.downloadUrl('globex', '/acme-db/1.0.0/other.tar.gz')).replace('/other.tar.gz', u.pathname.slice(u.pathname.lastIndexOf('/')))), /another file/],
+    [
+      'another file',
+      fetch(
+        (await chain.web.fulfillment.downloadUrl('globex', '/acme-db/1.0.0/other.tar.gz')).replace(
+          '/other.tar.gz',
+          u.pathname.slice(u.pathname.lastIndexOf('/')),
+        ),
+      ),
+      /another file/,
+    ],
   ];
   for (const [name, pending, reason] of cases) {
     const res = await pending;
@@ -143,7 +152,10 @@ test('each transfer outcome, complete or aborted, lands in the internal-db audit
   const complete = events.filter((e) => e.outcome === 'complete');
   const aborted = events.filter((e) => e.outcome === 'aborted');
   t.is(complete.length, 2);
-  t.deepEqual(complete.map((e) => e.bytes).sort((a, b) => a - b), [10, 16 * 1024 * 1024]);
+  t.deepEqual(
+    complete.map((e) => e.bytes).sort((a, b) => a - b),
+    [10, 16 * 1024 * 1024],
+  );
   t.is(aborted.length, 1);
   t.true(aborted[0]!.bytes < 16 * 1024 * 1024);
   t.true(events.every((e) => e.protocol === 'http' && e.path === '/acme-db/1.0.0/acme db 1.0.0 (x64).tar.gz' && typeof e.artifactId === 'number'));
@@ -167,7 +179,10 @@ test('a download worker that dies is replaced, and the others keep serving', asy
   t.is(before.length, 2);
   process.kill(before[0]!, 'SIGKILL');
   const bodies = await Promise.all(Array.from({ length: 20 }, async () => body(await fetch(staged.files[0]!.url))));
-  t.true(bodies.every((b) => b.equals(content)), 'served throughout');
+  t.true(
+    bodies.every((b) => b.equals(content)),
+    'served throughout',
+  );
   await waitFor(() => other.fileHost.httpWorkerPids.length === 2 && !other.fileHost.httpWorkerPids.includes(before[0]!), 10_000, 'a replacement worker');
   t.true((await body(await fetch(staged.files[0]!.url))).equals(content));
   t.truthy(url);

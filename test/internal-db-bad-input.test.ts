@@ -5,18 +5,47 @@ import { OPERATIONS } from '../services/internal-db/ops/index.js';
 import { seedCatalogue, startInternalDb } from './helpers/internal-db.js';
 import type { CodedError } from '../lib/errors/index.js';
 
-const TABLES = ['vendors', 'eulas', 'products', 'releases', 'artifacts', 'customers', 'ssh_keys', 'api_tokens', 'entitlements', 'eula_acceptances', 'stagings', 'download_events'];
+const TABLES = [
+  'vendors',
+  'eulas',
+  'products',
+  'releases',
+  'artifacts',
+  'customers',
+  'ssh_keys',
+  'api_tokens',
+  'entitlements',
+  'eula_acceptances',
+  'stagings',
+  'download_events',
+];
 
 /** Bad bodies per operation, beyond the unknown field every operation is sent. Each must be refused. */
 const BAD: Record<string, Record<string, unknown>[]> = {
-  'auth.check': [{ login: 'globex', password: 'x', protocol: 'gopher', clientAddress: '1.2.3.4' }, { login: 'globex', protocol: 'ftp', clientAddress: '1.2.3.4' }, { login: 'Globex!', password: 'x', protocol: 'ftp', clientAddress: 'a' }],
+  'auth.check': [
+    { login: 'globex', password: 'x', protocol: 'gopher', clientAddress: '1.2.3.4' },
+    { login: 'globex', protocol: 'ftp', clientAddress: '1.2.3.4' },
+    { login: 'Globex!', password: 'x', protocol: 'ftp', clientAddress: 'a' },
+  ],
   'token.check': [{ token: 42 }, {}],
   'vendor.create': [{ name: '' }, { name: 'a\u0000b' }, { name: 'Acme Software' }],
   'vendor.list': [],
-  'product.create': [{ vendor: 'Acme Software', code: 'Bad Code', name: 'X' }, { vendor: 'Nobody', code: 'x', name: 'X' }, { vendor: 'Acme Software', code: 'acme-db', name: 'dup' }, { vendor: 'Acme Software', code: 'y', name: 'Y', eula: 999 }],
+  'product.create': [
+    { vendor: 'Acme Software', code: 'Bad Code', name: 'X' },
+    { vendor: 'Nobody', code: 'x', name: 'X' },
+    { vendor: 'Acme Software', code: 'acme-db', name: 'dup' },
+    { vendor: 'Acme Software', code: 'y', name: 'Y', eula: 999 },
+  ],
   'product.list': [{ vendor: 7 }],
-  'product.setEula': [{ product: 'acme-db', eula: 999 }, { product: 'nope', eula: null }],
-  'release.create': [{ product: 'acme-db', version: '1.0' }, { product: 'acme-db', version: '2.0.0' }, { product: 'acme-db', version: '9.0.0', channel: 'Not A Channel' }],
+  'product.setEula': [
+    { product: 'acme-db', eula: 999 },
+    { product: 'nope', eula: null },
+  ],
+  'release.create': [
+    { product: 'acme-db', version: '1.0' },
+    { product: 'acme-db', version: '2.0.0' },
+    { product: 'acme-db', version: '9.0.0', channel: 'Not A Channel' },
+  ],
   'release.list': [{ product: 'nope' }],
   'artifact.add': [
     { product: 'acme-db', version: '2.0.0', filename: '../../etc/passwd', size: 1, sha256: 'a'.repeat(64), objectId: 'a'.repeat(64) },
@@ -24,15 +53,36 @@ const BAD: Record<string, Record<string, unknown>[]> = {
     { product: 'acme-db', version: '2.0.0', filename: 'x', size: 1, sha256: 'XYZ', objectId: 'a'.repeat(64) },
     { product: 'acme-db', version: '2.0.0', filename: 'x', size: 1, sha256: 'a'.repeat(64), objectId: 'a'.repeat(64) },
   ],
-  'release.publish': [{ product: 'acme-db', version: '2.0.0' }, { product: 'acme-db', version: '7.7.7' }],
+  'release.publish': [
+    { product: 'acme-db', version: '2.0.0' },
+    { product: 'acme-db', version: '7.7.7' },
+  ],
   'release.yank': [{ product: 'acme-db', version: '7.7.7' }, { product: 'acme-db' }],
-  'customer.create': [{ login: 'globex', name: 'Again', password: 'long enough' }, { login: 'x', name: 'Short login' }, { login: 'newco', name: 'N', password: 'short' }, { login: 'newco', name: 'N', email: 'not-an-email' }],
+  'customer.create': [
+    { login: 'globex', name: 'Again', password: 'long enough' },
+    { login: 'x', name: 'Short login' },
+    { login: 'newco', name: 'N', password: 'short' },
+    { login: 'newco', name: 'N', email: 'not-an-email' },
+  ],
   'customer.get': [{ login: 'nobody' }],
   'customer.list': [],
-  'customer.setPassword': [{ login: 'nobody', password: 'long enough' }, { login: 'globex', password: 'short' }],
-  'customer.setDisabled': [{ login: 'globex', disabled: 'yes' }, { login: 'nobody', disabled: true }],
-  'sshkey.add': [{ login: 'globex', publicKey: 'ssh-dss AAAAB3NzaC1kc3MAAACBAP' }, { login: 'globex', publicKey: 'ssh-ed25519 notbase64!!' }, { login: 'globex', publicKey: 'ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQAB' }],
-  'sshkey.remove': [{ login: 'globex', fingerprint: 'MD5:aa' }, { login: 'globex', fingerprint: `SHA256:${'A'.repeat(43)}` }],
+  'customer.setPassword': [
+    { login: 'nobody', password: 'long enough' },
+    { login: 'globex', password: 'short' },
+  ],
+  'customer.setDisabled': [
+    { login: 'globex', disabled: 'yes' },
+    { login: 'nobody', disabled: true },
+  ],
+  'sshkey.add': [
+    { login: 'globex', publicKey: 'ssh-dss AAAAB3NzaC1kc3MAAACBAP' },
+    { login: 'globex', publicKey: 'ssh-ed25519 notbase64!!' },
+    { login: 'globex', publicKey: 'ssh-ed25519 AAAAB3NzaC1yc2EAAAADAQAB' },
+  ],
+  'sshkey.remove': [
+    { login: 'globex', fingerprint: 'MD5:aa' },
+    { login: 'globex', fingerprint: `SHA256:${'A'.repeat(43)}` },
+  ],
   'token.create': [{ kind: 'root' }, { kind: 'customer' }, { kind: 'customer', owner: 'nobody' }, { kind: 'admin', owner: 'globex' }],
   'token.revoke': [{ id: 0 }, { id: 999 }, { id: 'one' }],
   'token.list': [],
@@ -50,14 +100,48 @@ const BAD: Record<string, Record<string, unknown>[]> = {
   'eula.create': [{ title: 'T' }, { title: '', body: 'x' }],
   'eula.get': [{ id: 999 }],
   'eula.list': [],
-  'eula.accept': [{ customer: 'globex', eula: 999 }, { customer: 'nobody', eula: 1 }],
-  'staging.record': [{ customer: 'globex', product: 'acme-db', version: '7.7.7', host: 'f1' }, { customer: 'globex', product: 'acme-db', version: '2.0.0' }],
+  'eula.accept': [
+    { customer: 'globex', eula: 999 },
+    { customer: 'nobody', eula: 1 },
+  ],
+  'staging.record': [
+    { customer: 'globex', product: 'acme-db', version: '7.7.7', host: 'f1' },
+    { customer: 'globex', product: 'acme-db', version: '2.0.0' },
+  ],
   'staging.remove': [{ customer: 'globex', product: 'acme-db', version: '2.0.0', host: 'never-staged' }],
   'staging.list': [{ customer: 'nobody' }],
   'audit.record': [
     { events: [] },
-    { events: [{ eventId: 'short', customer: 'globex', path: 'p', protocol: 'ftp', clientAddress: 'a', bytes: 1, durationMs: 1, outcome: 'complete', at: '2026-01-01T00:00:00Z' }] },
-    { events: [{ eventId: 'file-1:00000001', customer: 'globex', path: 'p', protocol: 'ftp', clientAddress: 'a', bytes: -5, durationMs: 1, outcome: 'complete', at: '2026-01-01T00:00:00Z' }] },
+    {
+      events: [
+        {
+          eventId: 'short',
+          customer: 'globex',
+          path: 'p',
+          protocol: 'ftp',
+          clientAddress: 'a',
+          bytes: 1,
+          durationMs: 1,
+          outcome: 'complete',
+          at: '2026-01-01T00:00:00Z',
+        },
+      ],
+    },
+    {
+      events: [
+        {
+          eventId: 'file-1:00000001',
+          customer: 'globex',
+          path: 'p',
+          protocol: 'ftp',
+          clientAddress: 'a',
+          bytes: -5,
+          durationMs: 1,
+          outcome: 'complete',
+          at: '2026-01-01T00:00:00Z',
+        },
+      ],
+    },
     { events: 'all of them' },
   ],
   'audit.recordCompact': [
@@ -65,7 +149,18 @@ const BAD: Record<string, Record<string, unknown>[]> = {
     { groups: [{ customer: 'globex', path: '/p', protocol: 'http', clientAddress: 'a', idPrefix: 'short', events: '1 10 1 c 1767225600000' }] },
     { groups: [{ customer: 'globex', path: '/p', protocol: 'http', clientAddress: 'a', idPrefix: 'prefix-0001', events: '1 -10 1 c 1767225600000' }] },
     { groups: [{ customer: 'globex', path: '/p', protocol: 'http', clientAddress: 'a', idPrefix: 'prefix-0001', events: '1 10 1 complete 1767225600000' }] },
-    { groups: [{ customer: 'globex', path: '/p', protocol: 'http', clientAddress: 'a', idPrefix: 'prefix-0001', events: '1 10 1 c 1767225600000\n2 10 1 c 99999999999999999' }] },
+    {
+      groups: [
+        {
+          customer: 'globex',
+          path: '/p',
+          protocol: 'http',
+          clientAddress: 'a',
+          idPrefix: 'prefix-0001',
+          events: '1 10 1 c 1767225600000\n2 10 1 c 99999999999999999',
+        },
+      ],
+    },
     { groups: [{ customer: 'nobody', path: '/p', protocol: 'http', clientAddress: 'a', idPrefix: 'prefix-0001', events: '1 10 1 c 1767225600000' }] },
   ],
   'audit.query': [{ limit: 0 }, { since: 'yesterday' }, { customer: 'nobody' }],
@@ -99,7 +194,10 @@ test('every operation refuses bad input with a typed error and changes nothing',
         t.fail(`${op.name} accepted ${JSON.stringify(body)}`);
       } catch (err) {
         const code = (err as CodedError).code;
-        t.true(['ERR_INVALID_INPUT', 'ERR_NOT_FOUND', 'ERR_CONFLICT', 'ERR_STATE', 'ERR_AUTH_REFUSED', 'ERR_BACKUP_FAILED', 'ERR_TOBJ_TYPE'].includes(code), `${op.name} ${JSON.stringify(body)} → ${code}: ${(err as Error).message}`);
+        t.true(
+          ['ERR_INVALID_INPUT', 'ERR_NOT_FOUND', 'ERR_CONFLICT', 'ERR_STATE', 'ERR_AUTH_REFUSED', 'ERR_BACKUP_FAILED', 'ERR_TOBJ_TYPE'].includes(code),
+          `${op.name} ${JSON.stringify(body)} → ${code}: ${(err as Error).message}`,
+        );
         if (code === 'ERR_INVALID_INPUT' && 'unexpectedField' in body) t.regex((err as Error).message, /unexpectedField/);
         refused++;
       }

@@ -17,10 +17,14 @@ test('scheduled backups run on their interval and keep only the newest ones', as
   backups.schedule(40, (err) => errors.push(err));
   // Three scheduled backups seen (names carry their time): the third was followed by a prune.
   const seen = new Set<string>();
-  await waitFor(async () => {
-    for (const f of await readdir(join(dir, 'backups')).catch(() => [])) if (f.startsWith('scheduled-')) seen.add(f);
-    return seen.size >= 3;
-  }, 10_000, () => `three scheduled backups (seen ${[...seen].join(', ')}; errors ${String(errors)})`);
+  await waitFor(
+    async () => {
+      for (const f of await readdir(join(dir, 'backups')).catch(() => [])) if (f.startsWith('scheduled-')) seen.add(f);
+      return seen.size >= 3;
+    },
+    10_000,
+    () => `three scheduled backups (seen ${[...seen].join(', ')}; errors ${String(errors)})`,
+  );
   await backups.close(); // waits for the backup and prune in progress
   db.close();
   const files = (await readdir(join(dir, 'backups'))).filter((f) => f.startsWith('scheduled-'));

@@ -24,7 +24,14 @@ async function fixture(t: ExecutionContext) {
   const publish = (version: string, at: number, channel = 'stable') => {
     now = at;
     store.catalogue.createRelease('tool', version, channel);
-    store.catalogue.addArtifact('tool', version, { filename: `tool-${version}.zip`, size: 1, sha256: 'c'.repeat(64), platform: 'any', arch: 'any', objectId: 'c'.repeat(64) });
+    store.catalogue.addArtifact('tool', version, {
+      filename: `tool-${version}.zip`,
+      size: 1,
+      sha256: 'c'.repeat(64),
+      platform: 'any',
+      arch: 'any',
+      objectId: 'c'.repeat(64),
+    });
     store.catalogue.publish('tool', version);
   };
   const versionsAt = (at: number) => {
@@ -72,7 +79,8 @@ test('a revoked entitlement grants nothing, whatever its expiry rule; a pending 
 
 test('semver ranges select releases; prereleases only when the range asks; yanked never', async (t) => {
   const f = await fixture(t);
-  for (const [i, v] of ['1.0.0', '1.4.2', '2.0.0', '2.1.0', '3.0.0-beta.1', '3.0.0'].entries()) f.publish(v, T0 + i * DAY, v.includes('beta') ? 'beta' : 'stable');
+  for (const [i, v] of ['1.0.0', '1.4.2', '2.0.0', '2.1.0', '3.0.0-beta.1', '3.0.0'].entries())
+    f.publish(v, T0 + i * DAY, v.includes('beta') ? 'beta' : 'stable');
   const cases: [string, string[]][] = [
     ['^1.0.0', ['1.4.2', '1.0.0']],
     ['~2.0.0', ['2.0.0']],

@@ -54,7 +54,12 @@ test('dial mode: the internal-db connects out to the web host and serves over th
   const { port } = await web.listen(0);
   t.teardown(() => web.close(0));
   const peer = new Promise<Peer>((resolve) => web.once('peer', resolve));
-  const { service } = await startInternalDb(t, { mode: 'dial', dialHost: '127.0.0.1', dialPort: port, commlink: { bag, reconnectMinMs: 20, reconnectMaxMs: 200 } });
+  const { service } = await startInternalDb(t, {
+    mode: 'dial',
+    dialHost: '127.0.0.1',
+    dialPort: port,
+    commlink: { bag, reconnectMinMs: 20, reconnectMaxMs: 200 },
+  });
   t.is(service.address, undefined, 'nothing listens on the internal host');
   const link = await peer;
   t.like(await link.request('vendor.create', { name: 'Acme' }), { name: 'Acme' });
@@ -66,7 +71,10 @@ test('dial mode: the internal-db connects out to the web host and serves over th
   await web2.listen(port, '127.0.0.1');
   t.teardown(() => web2.close(0));
   const { vendors } = (await (await peer2).request('vendor.list')) as { vendors: { name: string }[] };
-  t.deepEqual(vendors.map((v) => v.name), ['Acme']);
+  t.deepEqual(
+    vendors.map((v) => v.name),
+    ['Acme'],
+  );
 });
 
 test('kill -9 during a burst of writes loses no acknowledged write', async (t) => {
@@ -94,7 +102,11 @@ test('kill -9 during a burst of writes loses no acknowledged write', async (t) =
     }
   };
   const writers = Array.from({ length: 16 }, writer);
-  await waitFor(() => acknowledged.length >= 400, 60_000, () => `400 acknowledged writes (have ${acknowledged.length})\n${tail(service)}`);
+  await waitFor(
+    () => acknowledged.length >= 400,
+    60_000,
+    () => `400 acknowledged writes (have ${acknowledged.length})\n${tail(service)}`,
+  );
   service.child.kill('SIGKILL');
   await service.exited;
   t.is(service.child.signalCode, 'SIGKILL');

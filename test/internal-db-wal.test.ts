@@ -58,7 +58,11 @@ test('SIGKILL of the internal-db while writes are in flight loses nothing acknow
     }
   };
   const writers = [...Array.from({ length: COMMLINK_WRITERS }, commlinkWriter), ...Array.from({ length: API_WRITERS }, apiWriter)];
-  await waitFor(() => acked.vendors.length >= 200 && acked.customers.length >= 5, 60_000, () => `writes to be acknowledged (${JSON.stringify({ vendors: acked.vendors.length, customers: acked.customers.length })})\n${tail(backbone.db)}`);
+  await waitFor(
+    () => acked.vendors.length >= 200 && acked.customers.length >= 5,
+    60_000,
+    () => `writes to be acknowledged (${JSON.stringify({ vendors: acked.vendors.length, customers: acked.customers.length })})\n${tail(backbone.db)}`,
+  );
 
   // Killed mid-stream: writers are still sending; what was not acknowledged by now may or may not be there.
   backbone.db.signal('SIGKILL');
@@ -76,9 +80,17 @@ test('SIGKILL of the internal-db while writes are in flight loses nothing acknow
   const info = await call('db.info');
   t.truthy(info);
   const vendors = new Set(((await call('vendor.list')).vendors as { name: string }[]).map((v) => v.name));
-  t.deepEqual(acked.vendors.filter((v) => !vendors.has(v)), [], 'every acknowledged vendor is there');
+  t.deepEqual(
+    acked.vendors.filter((v) => !vendors.has(v)),
+    [],
+    'every acknowledged vendor is there',
+  );
   const customers = new Set(((await call('customer.list')).customers as { login: string }[]).map((c) => c.login));
-  t.deepEqual(acked.customers.filter((c) => !customers.has(c)), [], 'every acknowledged customer is there');
+  t.deepEqual(
+    acked.customers.filter((c) => !customers.has(c)),
+    [],
+    'every acknowledged customer is there',
+  );
   const refused: string[] = [];
   for (const token of acked.tokens) {
     const owner = await call('token.check', { token }).catch(() => undefined);
@@ -94,10 +106,14 @@ test('SIGKILL of the internal-db while writes are in flight loses nothing acknow
   t.is((file.pragma('foreign_key_check') as unknown[]).length, 0);
 
   // The web host dials the internal-db again by itself, and serves reads and writes.
-  await waitFor(async () => {
-    const ready = await fetch(`${webUrl}/readyz`).catch(() => undefined);
-    return ready !== undefined && ((await ready.json()) as { internalDb?: boolean }).internalDb === true;
-  }, 20_000, () => `the web host to reconnect to the internal-db\n${tail(backbone.web)}\n${tail(restarted)}`);
+  await waitFor(
+    async () => {
+      const ready = await fetch(`${webUrl}/readyz`).catch(() => undefined);
+      return ready !== undefined && ((await ready.json()) as { internalDb?: boolean }).internalDb === true;
+    },
+    20_000,
+    () => `the web host to reconnect to the internal-db\n${tail(backbone.web)}\n${tail(restarted)}`,
+  );
   const list = await api('GET', '/api/v1/customers');
   t.is(list.status, 200);
   const listed = new Set(((await list.json()) as { customers: { login: string }[] }).customers.map((c) => c.login));

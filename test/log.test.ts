@@ -28,10 +28,19 @@ test('a line is one JSON object: level as a word, ISO time, the base and child f
 test('levels below the logger’s level are dropped; the default level is info', (t) => {
   const warn = collect({ level: 'warn' });
   for (const level of ['debug', 'info', 'warn', 'error'] as const) warn.log[level](level);
-  t.deepEqual(warn.records().map((r) => [r.level, r.msg]), [['warn', 'warn'], ['error', 'error']]);
+  t.deepEqual(
+    warn.records().map((r) => [r.level, r.msg]),
+    [
+      ['warn', 'warn'],
+      ['error', 'error'],
+    ],
+  );
   const byDefault = collect();
   for (const level of ['debug', 'info', 'warn', 'error'] as const) byDefault.log.child({ c: 1 })[level](level);
-  t.deepEqual(byDefault.records().map((r) => r.level), ['info', 'warn', 'error']);
+  t.deepEqual(
+    byDefault.records().map((r) => r.level),
+    ['info', 'warn', 'error'],
+  );
   const debug = collect({ level: 'debug' });
   debug.log.debug('d');
   t.is(debug.records()[0]!.level, 'debug');
@@ -43,11 +52,14 @@ test('child fields merge: a child carries its parent’s fields and its own, the
   session.child({ transfer: 7 }).info('a', { bytes: 1 });
   session.info('b');
   log.info('c');
-  t.deepEqual(records().map(({ level: _level, time: _time, ...rest }) => rest), [
-    { service: 'ftp', session: 's1', transfer: 7, msg: 'a', bytes: 1 },
-    { service: 'ftp', session: 's1', msg: 'b' },
-    { service: 'ftp', msg: 'c' },
-  ]);
+  t.deepEqual(
+    records().map(({ level: _level, time: _time, ...rest }) => rest),
+    [
+      { service: 'ftp', session: 's1', transfer: 7, msg: 'a', bytes: 1 },
+      { service: 'ftp', session: 's1', msg: 'b' },
+      { service: 'ftp', msg: 'c' },
+    ],
+  );
 });
 
 test('the secret-bearing field names are redacted', (t) => {
@@ -95,9 +107,13 @@ test('errors under any field name are logged whole, with code and cause chain; b
   const many = new AggregateError([new Error('first'), new Error('second')], 'all failed');
   log.error('failed', { failure: outer, err: root, nested: { many }, size: 2n ** 70n });
   const [record] = records();
-  t.like(record!.failure, { name: 'Error', message: 'upload failed', cause: { name: 'TypeError', message: 'write failed', cause: { name: 'Error', message: 'disk full', code: 'ENOSPC' } } });
+  t.like(record!.failure, {
+    name: 'Error',
+    message: 'upload failed',
+    cause: { name: 'TypeError', message: 'write failed', cause: { name: 'Error', message: 'disk full', code: 'ENOSPC' } },
+  });
   t.is((record!.failure as { stack: string }).stack, outer.stack!);
-  t.is(((record!.failure as { cause: { cause: { stack: string } } }).cause.cause).stack, root.stack!);
+  t.is((record!.failure as { cause: { cause: { stack: string } } }).cause.cause.stack, root.stack!);
   t.deepEqual(record!.err, { name: 'Error', message: 'disk full', stack: root.stack, code: 'ENOSPC' }, 'under `err` as under any other name');
   t.like(record!.nested, { many: { name: 'AggregateError', message: 'all failed', errors: [{ message: 'first' }, { message: 'second' }] } });
   t.is(record!.size, (2n ** 70n).toString());
@@ -130,7 +146,13 @@ test('by default lines go to stderr synchronously: a process killed right after 
   const signal = await new Promise<NodeJS.Signals | null>((resolve) => child.on('close', (_code, killedBy) => resolve(killedBy)));
   t.is(signal, 'SIGKILL');
   t.is(stdout, '');
-  const records = stderr.trimEnd().split('\n').map((line) => JSON.parse(line) as { i: number; service: string });
+  const records = stderr
+    .trimEnd()
+    .split('\n')
+    .map((line) => JSON.parse(line) as { i: number; service: string });
   t.is(records.length, lines);
-  t.deepEqual(records.map((r) => r.i), Array.from({ length: lines }, (_, i) => i));
+  t.deepEqual(
+    records.map((r) => r.i),
+    Array.from({ length: lines }, (_, i) => i),
+  );
 });

@@ -135,7 +135,10 @@ test('normalisation: output never holds . or .. segments, and is idempotent', (t
   for (const input of inputs) {
     const out = normalizeVirtualPath(input);
     t.true(out.startsWith('/'), input);
-    t.false(out.split('/').some((s) => s === '.' || s === '..'), input);
+    t.false(
+      out.split('/').some((s) => s === '.' || s === '..'),
+      input,
+    );
     t.is(normalizeVirtualPath(out), out, `idempotent: ${input}`);
     t.is(normalizeVirtualPath(out, { clamp: false }), out, `normal form passes clamp:false: ${input}`);
   }

@@ -17,7 +17,16 @@ async function otherProduct(chain: Chain, code: string, name: string, filename =
   const content = randomBytes(1000);
   const stored = await chain.web.fulfillment.ingest(Readable.from([content]), { size: content.length });
   await chain.call('release.create', { product: code, version: '3.1.4', channel: 'beta' });
-  await chain.call('artifact.add', { product: code, version: '3.1.4', filename, size: content.length, sha256: stored.objectId, objectId: stored.objectId, platform: 'windows', arch: 'arm64' });
+  await chain.call('artifact.add', {
+    product: code,
+    version: '3.1.4',
+    filename,
+    size: content.length,
+    sha256: stored.objectId,
+    objectId: stored.objectId,
+    platform: 'windows',
+    arch: 'arm64',
+  });
   await chain.call('release.publish', { product: code, version: '3.1.4' });
 }
 
@@ -92,7 +101,9 @@ test('EULA gate: a download goes to the EULA page until it is accepted; acceptan
 });
 
 test('Use FTP/SFTP stages the release and shows the ftp:// and sftp:// URLs with the login; both work with the portal password', async (t) => {
-  const { chain, client, content, sha256 } = await portalSetup(t, { fileHost: { ftp: { port: 0, ...PASSIVE, passivePortMax: PASSIVE.passivePortMin + 9 }, sftp: { port: 0, hostKey: generateEd25519().private } } });
+  const { chain, client, content, sha256 } = await portalSetup(t, {
+    fileHost: { ftp: { port: 0, ...PASSIVE, passivePortMax: PASSIVE.passivePortMin + 9 }, sftp: { port: 0, hostKey: generateEd25519().private } },
+  });
   await client.signIn('globex', PASSWORD);
   const page = await client.post('/stage', await stageForm(client));
   t.is(page.status, 200);
@@ -112,7 +123,10 @@ test('Use FTP/SFTP stages the release and shows the ftp:// and sftp:// URLs with
   t.teardown(() => ftp.close());
   await ftp.access({ host: '127.0.0.1', port: chain.fileHost.ftpAddress!.port, user: 'globex', password: PASSWORD });
   const listing = await ftp.list('/acme-db/1.0.0');
-  t.deepEqual(listing.map((f) => [f.name, f.size]), [['acme-db-1.0.0.tar.gz', content.length]]);
+  t.deepEqual(
+    listing.map((f) => [f.name, f.size]),
+    [['acme-db-1.0.0.tar.gz', content.length]],
+  );
   const sftp = await sftpConnect({ port: chain.fileHost.sftpAddress!.port, username: 'globex', password: PASSWORD });
   t.teardown(sftp.close);
   t.true((await readRemote(sftp.sftp, '/acme-db/1.0.0/acme-db-1.0.0.tar.gz')).equals(content));

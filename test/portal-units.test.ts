@@ -18,7 +18,10 @@ test('escapeHtml escapes every character that could end text or an attribute', (
 test('html`` escapes interpolated values, keeps nested fragments, joins arrays, drops null/undefined/false', (t) => {
   const name = '<script>alert(1)</script>';
   const inner = html`<b>${name}</b>`;
-  t.is(html`<p title="${name}">${inner}${['<i>', html`<i>`]}${null}${undefined}${false}${0}</p>`.text, '<p title="&lt;script&gt;alert(1)&lt;/script&gt;"><b>&lt;script&gt;alert(1)&lt;/script&gt;</b>&lt;i&gt;<i>0</p>');
+  t.is(
+    html`<p title="${name}">${inner}${['<i>', html`<i></i>`]}${null}${undefined}${false}${0}</p>`.text,
+    '<p title="&lt;script&gt;alert(1)&lt;/script&gt;"><b>&lt;script&gt;alert(1)&lt;/script&gt;</b>&lt;i&gt;<i>0</p>',
+  );
 });
 
 test('the layout has lang, a skip link, the main landmark, and the one stylesheet the CSP allows by hash', (t) => {
@@ -35,7 +38,18 @@ test('the layout has lang, a skip link, the main landmark, and the one styleshee
 
 test('isLocalPath: paths on this site only', (t) => {
   for (const ok of ['/', '/downloads', '/download/5', '/downloads#release-acme-db-1.0.0', '/eula/1?next=%2Fdownloads']) t.true(isLocalPath(ok), ok);
-  for (const bad of ['', 'downloads', '//evil.example', '/\\evil.example', 'https://evil.example/', '/a b', '/a\nb', 'javascript:alert(1)', `/${'a'.repeat(2048)}`]) t.false(isLocalPath(bad), bad);
+  for (const bad of [
+    '',
+    'downloads',
+    '//evil.example',
+    '/\\evil.example',
+    'https://evil.example/',
+    '/a b',
+    '/a\nb',
+    'javascript:alert(1)',
+    `/${'a'.repeat(2048)}`,
+  ])
+    t.false(isLocalPath(bad), bad);
 });
 
 test('humanSize and humanTime', (t) => {
@@ -56,7 +70,10 @@ test('isLoopbackHost: localhost, *.localhost, 127/8 and ::1', (t) => {
 
 test('entitlementStatus says what expiry means', (t) => {
   const base = { id: 1, product: 'acme-db', range: '^2', startsAt: '2025-01-01T00:00:00.000Z', expiresAt: '2025-06-01T00:00:00.000Z' };
-  t.is(entitlementStatus({ ...base, onExpiry: 'keep', status: 'expired-keep' }), 'versions ^2; expired on 2025-06-01 00:00 UTC: releases published before then remain');
+  t.is(
+    entitlementStatus({ ...base, onExpiry: 'keep', status: 'expired-keep' }),
+    'versions ^2; expired on 2025-06-01 00:00 UTC: releases published before then remain',
+  );
   t.is(entitlementStatus({ ...base, onExpiry: 'revoke', status: 'expired' }), 'versions ^2; expired on 2025-06-01 00:00 UTC: no releases remain');
   t.is(entitlementStatus({ ...base, onExpiry: 'revoke', status: 'pending' }), 'versions ^2; starts on 2025-01-01 00:00 UTC');
   t.is(entitlementStatus({ ...base, range: '*', expiresAt: null, onExpiry: 'keep', status: 'active' }), 'all versions; active, no expiry');

@@ -1,7 +1,11 @@
 import test from 'ava';
 import { csrfOf, PASSWORD, portalSetup, requireEula } from './helpers/browser.js';
 
-const attributes = (line: string) => line.split(';').slice(1).map((a) => a.trim().toLowerCase());
+const attributes = (line: string) =>
+  line
+    .split(';')
+    .slice(1)
+    .map((a) => a.trim().toLowerCase());
 
 test('sign-in: a wrong password shows an error and no session; the right one sets a Secure HttpOnly SameSite session cookie and redirects', async (t) => {
   const { client } = await portalSetup(t);
@@ -21,7 +25,10 @@ test('sign-in: a wrong password shows an error and no session; the right one set
   t.is(wrong.status, 422);
   t.regex(wrong.text, /role="alert">The login or the password is not correct\./);
   t.regex(wrong.text, /value="globex"/, 'the login is kept in the form');
-  t.false(wrong.setCookies.some((c) => c.startsWith('ffs_session=')), 'no session cookie');
+  t.false(
+    wrong.setCookies.some((c) => c.startsWith('ffs_session=')),
+    'no session cookie',
+  );
   t.false(client.jar.has('ffs_session'));
 
   const right = await client.post('/signin', { csrf: csrfOf(wrong.text), login: 'globex', password: PASSWORD });
@@ -35,8 +42,14 @@ test('sign-in: a wrong password shows an error and no session; the right one set
   t.true(attrs.includes('samesite=lax'));
   t.true(attrs.includes('path=/'));
   t.true(attrs.some((a) => a.startsWith('expires=')));
-  t.true(right.setCookies.some((c) => c.startsWith('ffs_session.sig=')), 'signed');
-  t.true(right.setCookies.some((c) => c.startsWith('ffs_signin=;')), 'the sign-in token is spent');
+  t.true(
+    right.setCookies.some((c) => c.startsWith('ffs_session.sig=')),
+    'signed',
+  );
+  t.true(
+    right.setCookies.some((c) => c.startsWith('ffs_signin=;')),
+    'the sign-in token is spent',
+  );
 
   const downloads = await client.get('/downloads');
   t.is(downloads.status, 200);

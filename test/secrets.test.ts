@@ -76,7 +76,9 @@ function parseError(t: ExecutionContext, text: string, line: number, pattern?: R
 }
 
 test('parse rejects a bad header', (t) => {
-  const body = keyLines(formatKeyBag(generateKeys(2))).map((l) => `${l}\n`).join('');
+  const body = keyLines(formatKeyBag(generateKeys(2)))
+    .map((l) => `${l}\n`)
+    .join('');
   parseError(t, '', 1);
   parseError(t, `FFS-KEYBAG/2 n=2\n${body}`, 1);
   parseError(t, `FFS-KEYBAG/1 n=02\n${body}`, 1);
@@ -125,7 +127,10 @@ test('the written bag is 0600 in a 0700 directory, and reads back', async (t) =>
   t.is(await modeOf(path.dirname(file)), 0o700);
   t.is(await modeOf(path.join(dir, 'data')), 0o700);
   const read = await readKeyBagFile(file);
-  t.deepEqual(read.map((k) => k.toString('hex')), keys.map((k) => k.toString('hex')));
+  t.deepEqual(
+    read.map((k) => k.toString('hex')),
+    keys.map((k) => k.toString('hex')),
+  );
   t.deepEqual((await readdir(path.dirname(file))).sort(), ['keybag'], 'no temp file left behind');
 });
 

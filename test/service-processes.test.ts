@@ -21,16 +21,27 @@ test('the three services run as separate processes, joined by configuration, and
   // before reported in its ready message: the web host dials the internal-db, the file host the web host.
   const db = startService(t, 'internal-db', 'internal-db', { ...base, FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: '0' });
   const dbPort = endpointPort(await db.ready(), 'commlinkPort');
-  const web = startService(t, 'web', 'web', { ...base, FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: String(dbPort), FFS_SERVICES__WEB__COMMLINK_PORT: '0', FFS_SERVICES__WEB__PORT: '0' });
+  const web = startService(t, 'web', 'web', {
+    ...base,
+    FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: String(dbPort),
+    FFS_SERVICES__WEB__COMMLINK_PORT: '0',
+    FFS_SERVICES__WEB__PORT: '0',
+  });
   const webReady = await web.ready();
   const webPort = endpointPort(webReady, 'commlinkPort');
   const files = startService(t, 'file-host', 'file-host', { ...base, FFS_SERVICES__WEB__COMMLINK_PORT: String(webPort), FFS_SERVICES__FTP__HTTP_PORT: '0' });
   const httpPort = endpointPort(await files.ready(), 'httpPort');
-  await waitFor(() => web.log().includes('file host registered') && web.log().includes('internal-db connected'), 20_000, () => `the web host to see both\n${tail(web)}`);
+  await waitFor(
+    () => web.log().includes('file host registered') && web.log().includes('internal-db connected'),
+    20_000,
+    () => `the web host to see both\n${tail(web)}`,
+  );
   // A file host's question crosses web → internal-db, each in its own process.
   const bag = new KeyBag(await readKeyBagFile(join(dataDir, 'secrets', 'keybag')));
   const asFileHost = new CommlinkClient({ host: '127.0.0.1', port: webPort, bag, log: silentLogger });
-  const refused = await asFileHost.request('auth.check', { login: 'nobody', password: 'x', protocol: 'ftp', clientAddress: '192.0.2.1' }, { timeoutMs: 10_000 }).catch((e: { code: string }) => e.code);
+  const refused = await asFileHost
+    .request('auth.check', { login: 'nobody', password: 'x', protocol: 'ftp', clientAddress: '192.0.2.1' }, { timeoutMs: 10_000 })
+    .catch((e: { code: string }) => e.code);
   t.is(refused, 'ERR_AUTH_REFUSED');
   await asFileHost.close(0);
   const res = await fetch(`http://127.0.0.1:${httpPort}/files/a/b/c`);

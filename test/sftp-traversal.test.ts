@@ -11,7 +11,9 @@ const hostKey = generateEd25519().private;
 
 /** Every outcome of trying a path: an error code, or what came back. */
 async function attempt(sftp: SFTPWrapper, path: string): Promise<{ stat: number | string; read: Buffer | number; list: string[] | number }> {
-  const stat = await new Promise<number | string>((resolve) => sftp.stat(path, (err, attrs) => resolve(err ? ((err as { code?: number }).code ?? -1) : `size ${attrs.size}`)));
+  const stat = await new Promise<number | string>((resolve) =>
+    sftp.stat(path, (err, attrs) => resolve(err ? ((err as { code?: number }).code ?? -1) : `size ${attrs.size}`)),
+  );
   const read = await new Promise<Buffer | number>((resolve) =>
     sftp.open(path, 'r', (err, handle) => {
       if (err) return resolve((err as { code?: number }).code ?? -1);
@@ -21,7 +23,9 @@ async function attempt(sftp: SFTPWrapper, path: string): Promise<{ stat: number 
       });
     }),
   );
-  const list = await new Promise<string[] | number>((resolve) => sftp.readdir(path, (err, entries) => resolve(err ? ((err as { code?: number }).code ?? -1) : entries.map((e) => e.filename))));
+  const list = await new Promise<string[] | number>((resolve) =>
+    sftp.readdir(path, (err, entries) => resolve(err ? ((err as { code?: number }).code ?? -1) : entries.map((e) => e.filename))),
+  );
   return { stat, read, list };
 }
 
@@ -114,7 +118,10 @@ test('SFTP paths cannot leave the customer area: traversal, encodings, NUL, long
       t.true(read.equals(content.subarray(0, read.length)), `${label}: anything read is the customer's own file`);
     }
     if (Array.isArray(list)) {
-      t.false(list.some((name) => ['secret.txt', 'private', 'initech', 'passwd', 'hostname'].includes(name)), `${label}: no foreign names listed (${list.join(', ')})`);
+      t.false(
+        list.some((name) => ['secret.txt', 'private', 'initech', 'passwd', 'hostname'].includes(name)),
+        `${label}: no foreign names listed (${list.join(', ')})`,
+      );
     }
     t.not(stat, `size ${marker.length}`, `${label}: the secret's size is not seen`);
   }

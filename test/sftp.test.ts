@@ -56,13 +56,22 @@ test('password login, listing, download and resume at an offset, byte-identical;
     10_000,
     'sftp audit events',
   );
-  t.deepEqual(events.map((e) => e.outcome), ['complete', 'complete']);
-  t.deepEqual(events.map((e) => e.bytes).sort((a, b) => a - b), [content.length - cut, content.length]);
+  t.deepEqual(
+    events.map((e) => e.outcome),
+    ['complete', 'complete'],
+  );
+  t.deepEqual(
+    events.map((e) => e.bytes).sort((a, b) => a - b),
+    [content.length - cut, content.length],
+  );
 });
 
 test('wrong password and unknown user are refused; shell, exec and forwarding are refused', async (t) => {
   const { port } = await setup(t);
-  for (const [username, password] of [['globex', 'wrong password'], ['nobody', PASSWORD]]) {
+  for (const [username, password] of [
+    ['globex', 'wrong password'],
+    ['nobody', PASSWORD],
+  ]) {
     const err = await t.throwsAsync(sftpConnect({ port, username, password }));
     t.is((err as { level?: string }).level, 'client-authentication', username);
   }
@@ -93,7 +102,21 @@ test('public-key login with a key registered in the internal-db; OpenSSH sftp fe
   const openssh = (batch: string) =>
     run(
       'sftp',
-      ['-b', batch, '-P', String(port), '-i', join(dir, 'id'), '-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, '-o', 'BatchMode=yes', 'globex@127.0.0.1'],
+      [
+        '-b',
+        batch,
+        '-P',
+        String(port),
+        '-i',
+        join(dir, 'id'),
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+        '-o',
+        'BatchMode=yes',
+        'globex@127.0.0.1',
+      ],
       { timeout: 30_000 }, // the client exits by itself when its batch is done; this only guards against a hang
     );
   await writeFile(join(dir, 'fetch'), `ls -l /acme-db/1.0.0\nget ${path} ${local}\nbye\n`);
@@ -128,7 +151,9 @@ test('every write request is refused with PERMISSION_DENIED and changes nothing'
   }
   // A write through a handle opened for reading is refused too.
   const handle = await new Promise<Buffer>((resolve, reject) => sftp.open(path, 'r', (err, h) => (err ? reject(err) : resolve(h))));
-  const writeCode = await new Promise<number>((resolve) => sftp.write(handle, Buffer.from('x'), 0, 1, 0, (err) => resolve(err ? ((err as { code?: number }).code ?? -1) : 0)));
+  const writeCode = await new Promise<number>((resolve) =>
+    sftp.write(handle, Buffer.from('x'), 0, 1, 0, (err) => resolve(err ? ((err as { code?: number }).code ?? -1) : 0)),
+  );
   t.is(writeCode, DENIED, 'write on a read handle');
   const area = join(chain.fileDir, 'areas', 'globex');
   t.true((await readFile(join(area, path))).equals(content), 'the file is unchanged');
@@ -147,7 +172,9 @@ test('a revoked entitlement is gone at the next login', async (t) => {
   t.teardown(second.close);
   const code = await new Promise<number>((resolve) => second.sftp.stat(path, (err) => resolve(err ? ((err as { code?: number }).code ?? -1) : 0)));
   t.is(code, ssh2.utils.sftp.STATUS_CODE.NO_SUCH_FILE);
-  const root = await new Promise<string[]>((resolve, reject) => second.sftp.readdir('/', (err, list) => (err ? reject(err) : resolve(list.map((e) => e.filename)))));
+  const root = await new Promise<string[]>((resolve, reject) =>
+    second.sftp.readdir('/', (err, list) => (err ? reject(err) : resolve(list.map((e) => e.filename)))),
+  );
   t.deepEqual(root, []);
 });
 

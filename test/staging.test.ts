@@ -26,12 +26,22 @@ test('a 1 GiB file and a 1 KiB file are staged as hard links to the repository o
   await chain.call('vendor.create', { name: 'Acme Software' });
   await chain.call('product.create', { vendor: 'Acme Software', code: 'acme-db', name: 'Acme DB' });
   await chain.call('release.create', { product: 'acme-db', version: '9.0.0' });
-  await chain.call('artifact.add', { product: 'acme-db', version: '9.0.0', filename: 'big.img', size: 1024 ** 3, sha256: big.objectId, objectId: big.objectId });
+  await chain.call('artifact.add', {
+    product: 'acme-db',
+    version: '9.0.0',
+    filename: 'big.img',
+    size: 1024 ** 3,
+    sha256: big.objectId,
+    objectId: big.objectId,
+  });
   await chain.call('release.publish', { product: 'acme-db', version: '9.0.0' });
   const small = await publish(chain, '1.0.0', randomBytes(1024));
   await customer(chain, 'globex');
 
-  for (const [version, objectId, size] of [['9.0.0', big.objectId, 1024 ** 3], ['1.0.0', small, 1024]] as const) {
+  for (const [version, objectId, size] of [
+    ['9.0.0', big.objectId, 1024 ** 3],
+    ['1.0.0', small, 1024],
+  ] as const) {
     const staged = await chain.web.fulfillment.stage('globex', 'acme-db', version);
     t.is(staged.files.length, 1);
     t.is(staged.files[0]!.method, 'link');
@@ -43,7 +53,10 @@ test('a 1 GiB file and a 1 KiB file are staged as hard links to the repository o
     t.is(area.mode & 0o777, 0o444, 'read-only');
     // Idempotent, and safe when repeated concurrently.
     const again = await Promise.all([1, 2, 3].map(() => chain.web.fulfillment.stage('globex', 'acme-db', version)));
-    t.deepEqual(again.map((s) => s.files[0]!.method), ['already', 'already', 'already']);
+    t.deepEqual(
+      again.map((s) => s.files[0]!.method),
+      ['already', 'already', 'already'],
+    );
     t.is((await stat(objectPath(chain, objectId))).nlink, 2);
   }
 });
@@ -162,7 +175,8 @@ test('prune removes what a customer is no longer entitled to, and only that', as
   await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db', range: '>=2.0.0' });
   const removed = await chain.web.fulfillment.prune('globex');
   t.deepEqual(removed, ['/acme-db/1.0.0/acme-db-1.0.0.tar.gz']);
-  const list = async (login: string) => ((await chain.web.fileHosts.ask(chain.web.fileHosts.pick(), FileHost.stagedList, { customer: login })).files).map((f) => f.path);
+  const list = async (login: string) =>
+    (await chain.web.fileHosts.ask(chain.web.fileHosts.pick(), FileHost.stagedList, { customer: login })).files.map((f) => f.path);
   t.deepEqual(await list('globex'), ['/acme-db/2.0.0/acme-db-2.0.0.tar.gz']);
   t.deepEqual(await list('initech'), ['/acme-db/1.0.0/acme-db-1.0.0.tar.gz'], "another customer's staging is untouched");
   t.is((await stat(objectPath(chain, one))).nlink, 2, 'the object stays in the repository');
@@ -186,10 +200,16 @@ test('stage refuses what the customer is not entitled to, and bad names', async 
   const err = await t.throwsAsync(chain.web.fulfillment.stage('globex', 'acme-db', '1.0.0'));
   t.is((err as { code?: string }).code, 'ERR_NOT_ENTITLED');
   const fh = chain.web.fileHosts.pick();
-  for (const bad of [{ product: '..', version: '1', filename: 'x' }, { product: 'a', version: 'b/c', filename: 'x' }, { product: 'a', version: '1', filename: 'x\\y' }]) {
+  for (const bad of [
+    { product: '..', version: '1', filename: 'x' },
+    { product: 'a', version: 'b/c', filename: 'x' },
+    { product: 'a', version: '1', filename: 'x\\y' },
+  ]) {
     const e = await t.throwsAsync(chain.web.fileHosts.ask(fh, FileHost.stage, { customer: 'globex', items: [{ objectId: 'a'.repeat(64), ...bad }] }));
     t.is((e as { code?: string }).code, 'ERR_INVALID_INPUT', JSON.stringify(bad));
   }
-  const missing = await t.throwsAsync(chain.web.fileHosts.ask(fh, FileHost.stage, { customer: 'globex', items: [{ objectId: 'a'.repeat(64), product: 'p', version: '1', filename: 'f' }] }));
+  const missing = await t.throwsAsync(
+    chain.web.fileHosts.ask(fh, FileHost.stage, { customer: 'globex', items: [{ objectId: 'a'.repeat(64), product: 'p', version: '1', filename: 'f' }] }),
+  );
   t.is((missing as { code?: string }).code, 'ERR_NOT_FOUND');
 });

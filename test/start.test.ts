@@ -46,7 +46,9 @@ test('npm start sets up everything, runs the three services in their own process
   const dbPort = Number(/listening on commlink 127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]);
   const client = new CommlinkClient({ host: '127.0.0.1', port: dbPort, bag: new KeyBag(keys), log: silentLogger });
   t.like(await client.request('db.info', {}, { timeoutMs: 5000 }), { schemaVersion: 1, customers: 1 });
-  t.like(await client.request('auth.check', { login: 'demo', password, protocol: 'http', clientAddress: '127.0.0.1' }, { timeoutMs: 10_000 }), { customer: { login: 'demo' } });
+  t.like(await client.request('auth.check', { login: 'demo', password, protocol: 'http', clientAddress: '127.0.0.1' }, { timeoutMs: 10_000 }), {
+    customer: { login: 'demo' },
+  });
   await client.close();
 
   // The demo download over HTTP (the link in endpoints.json), SFTP and FTP.
@@ -60,13 +62,19 @@ test('npm start sets up everything, runs the three services in their own process
   t.true((await readRemote(sftp, DEMO_PATH)).equals(demoArtifactContent('2.0.0')));
   close();
   const ftpPort = Number(new URL(endpoints.ftp).port);
-  const viaFtp = await promisify(execFile)('curl', ['-sS', '--fail', `ftp://demo:${encodeURIComponent(password)}@127.0.0.1:${ftpPort}${DEMO_PATH}`], { encoding: 'buffer', maxBuffer: 4 * 1024 * 1024 });
+  const viaFtp = await promisify(execFile)('curl', ['-sS', '--fail', `ftp://demo:${encodeURIComponent(password)}@127.0.0.1:${ftpPort}${DEMO_PATH}`], {
+    encoding: 'buffer',
+    maxBuffer: 4 * 1024 * 1024,
+  });
   t.true(viaFtp.stdout.equals(demoArtifactContent('2.0.0')));
   // The portal and the API, with the demo tokens.
   t.is((await fetch(`${endpoints.web}/readyz`)).status, 200);
   t.is((await fetch(`${endpoints.web}/`)).status, 200);
   const downloads = await json<{ artifacts: { version: string }[] }>(`${endpoints.api}/downloads`, customerToken);
-  t.deepEqual(downloads.body.artifacts.map((a) => a.version), ['2.0.0', '1.0.0']);
+  t.deepEqual(
+    downloads.body.artifacts.map((a) => a.version),
+    ['2.0.0', '1.0.0'],
+  );
   t.is((await json(`${endpoints.api}/products`, endpoints.demo.vendor.apiToken!)).status, 200);
   t.is((await json(`${endpoints.api}/file-hosts`, endpoints.demo.adminToken!)).status, 200);
 
@@ -133,7 +141,11 @@ test('in reverse-dial mode the internal-db dials the web host; when the web host
   t.is((await fetch(first.download!)).status, 200);
   process.kill(first.services.web.pid!, 'SIGKILL');
   await waitFor(async () => (await system.endpoints()).services.web.restarts === 1, 30_000, 'the web host to be restarted');
-  await waitFor(async () => (await fetch(`${first.web}/readyz`).catch(() => ({ status: 0 }))).status === 200, 30_000, 'the internal-db and the file host to reconnect');
+  await waitFor(
+    async () => (await fetch(`${first.web}/readyz`).catch(() => ({ status: 0 }))).status === 200,
+    30_000,
+    'the internal-db and the file host to reconnect',
+  );
   const second = await system.endpoints();
   t.not(second.services.web.pid, first.services.web.pid);
   t.is(second.services['internal-db'].pid, first.services['internal-db'].pid, 'the internal-db kept running');

@@ -7,7 +7,13 @@ import { rulesFor } from '../scripts/topology/rules.js';
 import { serviceCommandLine, serviceEnv } from '../scripts/topology/services.js';
 import { systemTool } from '../scripts/topology/shell.js';
 
-const options = (over: Partial<TopologyOptions> = {}): TopologyOptions => ({ prefix: 'ffs', subnet: '10.77.0.0/24', internalMode: 'listen', ports: { ...DEFAULT_PORTS }, ...over });
+const options = (over: Partial<TopologyOptions> = {}): TopologyOptions => ({
+  prefix: 'ffs',
+  subnet: '10.77.0.0/24',
+  internalMode: 'listen',
+  ports: { ...DEFAULT_PORTS },
+  ...over,
+});
 
 async function cli(argv: string[]): Promise<{ code: number; out: string; err: string }> {
   let out = '';
@@ -64,7 +70,15 @@ test('the settings of each service are configuration fields that load, with the 
     t.like(web.web, { host: '10.77.0.10', port: 8080, commlinkPort: 7400 });
     t.like(web.internalDb, { mode, host: '10.77.0.30', commlinkPort: 7402, dialPort: 7403 });
     const file = loadConfig({ env: serviceEnv(plan, 'file', '/data/file'), cwd: '/' });
-    t.like(file.services.ftp, { host: '10.77.0.20', httpPort: 8081, ftpPort: 2121, sftpPort: 2222, ftpPassivePortMin: 30000, ftpPassivePortMax: 30199, ftpPassiveAddress: '10.77.0.20' });
+    t.like(file.services.ftp, {
+      host: '10.77.0.20',
+      httpPort: 8081,
+      ftpPort: 2121,
+      sftpPort: 2222,
+      ftpPassivePortMin: 30000,
+      ftpPassivePortMax: 30199,
+      ftpPassiveAddress: '10.77.0.20',
+    });
     t.like(file.services.web, { host: '10.77.0.10', commlinkPort: 7400 });
     t.is(file.dataDir, '/data/file');
   }
@@ -80,7 +94,17 @@ test('system tools are never taken from node_modules/.bin (where @vercel/nft is 
 });
 
 test('topology: usage errors exit 2 with the usage; --help exits 0', async (t) => {
-  for (const argv of [[], ['sideways'], ['up', '--prefix', 'NO'], ['up', '--subnet', '10.0.0.0/8'], ['up', '--ftp-port', 'x'], ['up', '--passive-ports', '5'], ['up', 'extra'], ['down', '--subnet', '10.77.0.0/24'], ['down', '--prefix', 'a_b']]) {
+  for (const argv of [
+    [],
+    ['sideways'],
+    ['up', '--prefix', 'NO'],
+    ['up', '--subnet', '10.0.0.0/8'],
+    ['up', '--ftp-port', 'x'],
+    ['up', '--passive-ports', '5'],
+    ['up', 'extra'],
+    ['down', '--subnet', '10.77.0.0/24'],
+    ['down', '--prefix', 'a_b'],
+  ]) {
     const { code, err } = await cli(argv);
     t.is(code, 2, argv.join(' '));
     t.regex(err, /usage: topology|prefix must be/, argv.join(' '));

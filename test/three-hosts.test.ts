@@ -29,7 +29,12 @@ const MiB = 1024 * 1024;
 const SIZE = 8 * MiB;
 const PASSWORD = 'correct horse battery';
 /** Settings that keep three services light on a small CI machine; nothing about addresses. */
-const LIGHT = { FFS_SERVICES__FTP__HTTP_WORKERS: '1', FFS_SERVICES__FTP__SFTP_WORKERS: '1', FFS_SERVICES__WEB__CRYPTO_THREADS: '1', FFS_SERVICES__INTERNAL_DB__SCRYPT_LOG_N: '14' };
+const LIGHT = {
+  FFS_SERVICES__FTP__HTTP_WORKERS: '1',
+  FFS_SERVICES__FTP__SFTP_WORKERS: '1',
+  FFS_SERVICES__WEB__CRYPTO_THREADS: '1',
+  FFS_SERVICES__INTERNAL_DB__SCRYPT_LOG_N: '14',
+};
 
 /** A topology with a prefix and a /24 of its own, so test runs side by side never meet. */
 async function uniqueTopology(mode: InternalMode): Promise<Topology> {
@@ -44,9 +49,11 @@ async function uniqueTopology(mode: InternalMode): Promise<Topology> {
   }
 }
 
-
 /** Brings a topology up, starts the services in it, and tears all of it down after the test, failed or not. */
-async function startThreeHosts(t: ExecutionContext, mode: InternalMode): Promise<{ topology: Topology; processes: HostProcess[]; adminToken: string; work: string; webUrl: string }> {
+async function startThreeHosts(
+  t: ExecutionContext,
+  mode: InternalMode,
+): Promise<{ topology: Topology; processes: HostProcess[]; adminToken: string; work: string; webUrl: string }> {
   await checkPrerequisites();
   const work = await mkdtemp(join(tmpdir(), 'ffs-three-hosts-'));
   const processes: HostProcess[] = [];
@@ -54,7 +61,8 @@ async function startThreeHosts(t: ExecutionContext, mode: InternalMode): Promise
   let topology: Topology | undefined;
   t.teardown(async () => {
     const codes = await Promise.all(processes.map((p) => p.stop()));
-    if (codes.some((c) => c !== 0)) for (const p of processes) t.log(`${p.role} (exit ${String(p.child.exitCode ?? p.child.signalCode)}):\n${p.output().slice(-4000)}`);
+    if (codes.some((c) => c !== 0))
+      for (const p of processes) t.log(`${p.role} (exit ${String(p.child.exitCode ?? p.child.signalCode)}):\n${p.output().slice(-4000)}`);
     await topology?.down({ killProcesses: true });
     await rm(work, { recursive: true, force: true });
   });
@@ -66,7 +74,12 @@ async function startThreeHosts(t: ExecutionContext, mode: InternalMode): Promise
   const describe = () => processes.map((p) => `${p.role} (exit ${String(p.child.exitCode)}):\n${p.output().slice(-3000)}`).join('\n');
   for (const deadline = Date.now() + 30_000; ; await sleep(200)) {
     if (processes.some((p) => p.child.exitCode !== null)) throw new Error(`a service exited before the web host was ready:\n${describe()}`);
-    if ((await fetch(`${webUrl}/readyz`).then((r) => r.status).catch(() => 0)) === 200) break;
+    if (
+      (await fetch(`${webUrl}/readyz`)
+        .then((r) => r.status)
+        .catch(() => 0)) === 200
+    )
+      break;
     if (Date.now() > deadline) throw new Error(`the web host was not ready (internal-db link up, a file host registered) within 30 s:\n${describe()}`);
   }
   return { topology, processes, adminToken, work, webUrl };
@@ -80,7 +93,13 @@ async function runTheFlow(t: ExecutionContext, topology: Topology, adminToken: s
   const vendor = (await call('POST', '/api/v1/tokens', adminToken, { kind: 'vendor', owner: 'Acme Software' })).body.token as string;
   t.is((await call('POST', '/api/v1/products', vendor, { code: 'acme-db', name: 'Acme DB' })).status, 201);
   t.is((await call('POST', '/api/v1/products/acme-db/releases', vendor, { version: '1.0.0' })).status, 201);
-  const upload = await uploadFile(`${webUrl}/api/v1/products/acme-db/releases/1.0.0/artifacts/acme-db-1.0.0.tar.gz?platform=linux&arch=x64`, vendor, artifact.path, SIZE, { 'x-checksum-sha256': artifact.sha256 });
+  const upload = await uploadFile(
+    `${webUrl}/api/v1/products/acme-db/releases/1.0.0/artifacts/acme-db-1.0.0.tar.gz?platform=linux&arch=x64`,
+    vendor,
+    artifact.path,
+    SIZE,
+    { 'x-checksum-sha256': artifact.sha256 },
+  );
   t.is(upload.status, 201, JSON.stringify(upload.body));
   t.is((await call('POST', '/api/v1/products/acme-db/releases/1.0.0/publish', vendor)).status, 200);
 
@@ -106,7 +125,11 @@ async function runTheFlow(t: ExecutionContext, topology: Topology, adminToken: s
   const sftpUrl = new URL(staged.body.sftpUrl as string);
   t.is(ftpUrl.host, `${topology.addresses.file}:${topology.ports.ftp}`);
   t.is(sftpUrl.host, `${topology.addresses.file}:${topology.ports.sftp}`);
-  const viaFtp = await promisify(execFile)('curl', ['-sS', '--fail', '--max-time', '30', '-o', '-', `ftp://globex:${encodeURIComponent(PASSWORD)}@${ftpUrl.host}${ftpUrl.pathname}acme-db-1.0.0.tar.gz`], { encoding: 'buffer', maxBuffer: SIZE + MiB });
+  const viaFtp = await promisify(execFile)(
+    'curl',
+    ['-sS', '--fail', '--max-time', '30', '-o', '-', `ftp://globex:${encodeURIComponent(PASSWORD)}@${ftpUrl.host}${ftpUrl.pathname}acme-db-1.0.0.tar.gz`],
+    { encoding: 'buffer', maxBuffer: SIZE + MiB },
+  );
   t.deepEqual(await sha256Of(Readable.from([viaFtp.stdout])), { sha256: artifact.sha256, size: SIZE });
   const { sftp, close } = await sftpConnect({ host: sftpUrl.hostname, port: Number(sftpUrl.port), username: 'globex', password: PASSWORD });
   t.deepEqual(await sha256Of(sftp.createReadStream(`${sftpUrl.pathname}acme-db-1.0.0.tar.gz`)), { sha256: artifact.sha256, size: SIZE });
@@ -165,26 +188,35 @@ function firewallProbes(topology: Topology): Expect[] {
     probes.push({ from: ns.web, label: 'web → internal-db commlink (listen mode)', host: at.internal, port: ports.internalCommlink, result: 'connected' });
   } else {
     // Reverse dial: the internal host takes nothing inbound, not even from the web host.
-    probes.push({ from: ns.web, label: 'web → internal host (dial mode: nothing inbound)', host: at.internal, port: ports.internalCommlink, result: 'timeout' });
+    probes.push({
+      from: ns.web,
+      label: 'web → internal host (dial mode: nothing inbound)',
+      host: at.internal,
+      port: ports.internalCommlink,
+      result: 'timeout',
+    });
     probes.push({ from: ns.web, label: 'web → internal host, another port (dial mode)', host: at.internal, port: 22, result: 'timeout' });
   }
   return probes;
 }
 
 for (const mode of ['listen', 'dial'] as const) {
-  test.serial(`three hosts (internal-db ${mode} mode): a customer downloads over HTTP, FTP and SFTP across the firewall, which lets through only what each host needs`, async (t) => {
-    t.timeout(110_000);
-    const { topology, processes, adminToken, work, webUrl } = await startThreeHosts(t, mode);
-    const web = processes.find((p) => p.role === 'web')!;
-    t.true(web.output().includes('internal-db connected'), 'the web host sees the internal-db');
-    await runTheFlow(t, topology, adminToken, work, webUrl);
-    await checkProbes(t, firewallProbes(topology));
-    // The system still works after the probes, and each service stops cleanly.
-    t.is((await fetch(`${webUrl}/readyz`)).status, 200);
-    t.deepEqual(await Promise.all(processes.map((p) => p.stop())), [0, 0, 0]);
-    // The control: without its rules the internal host answers at once (a refusal), so what dropped
-    // the probes above was the firewall, not a missing route.
-    await nftIn(topology.namespaces.internal, ['flush', 'ruleset']);
-    t.is(await probeTcp(undefined, topology.addresses.internal, 22), 'ECONNREFUSED', 'with the rules flushed, the internal host is reachable (and refuses)');
-  });
+  test.serial(
+    `three hosts (internal-db ${mode} mode): a customer downloads over HTTP, FTP and SFTP across the firewall, which lets through only what each host needs`,
+    async (t) => {
+      t.timeout(110_000);
+      const { topology, processes, adminToken, work, webUrl } = await startThreeHosts(t, mode);
+      const web = processes.find((p) => p.role === 'web')!;
+      t.true(web.output().includes('internal-db connected'), 'the web host sees the internal-db');
+      await runTheFlow(t, topology, adminToken, work, webUrl);
+      await checkProbes(t, firewallProbes(topology));
+      // The system still works after the probes, and each service stops cleanly.
+      t.is((await fetch(`${webUrl}/readyz`)).status, 200);
+      t.deepEqual(await Promise.all(processes.map((p) => p.stop())), [0, 0, 0]);
+      // The control: without its rules the internal host answers at once (a refusal), so what dropped
+      // the probes above was the firewall, not a missing route.
+      await nftIn(topology.namespaces.internal, ['flush', 'ruleset']);
+      t.is(await probeTcp(undefined, topology.addresses.internal, 22), 'ECONNREFUSED', 'with the rules flushed, the internal host is reachable (and refuses)');
+    },
+  );
 }

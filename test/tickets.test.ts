@@ -125,9 +125,18 @@ test('the signer refuses a public key', (t) => {
       return true;
     }
   };
-  t.true(throwsAnything(() => new TicketSigner(ticketKeys().publicKeyPem)), 'public key');
-  t.true(throwsAnything(() => new TicketSigner(otherKeys().publicKeyPem)), 'another public key');
-  t.true(throwsAnything(() => new TicketSigner('not a key')), 'not a key');
+  t.true(
+    throwsAnything(() => new TicketSigner(ticketKeys().publicKeyPem)),
+    'public key',
+  );
+  t.true(
+    throwsAnything(() => new TicketSigner(otherKeys().publicKeyPem)),
+    'another public key',
+  );
+  t.true(
+    throwsAnything(() => new TicketSigner('not a key')),
+    'not a key',
+  );
 });
 
 // ---------------------------------------------------------------------------------------------

@@ -59,7 +59,10 @@ test('canonical encodings (these are the spec examples)', (t) => {
   t.is(enc({ n: -0, m: 1.5, k: 1e21 }), '<tobj type="t"><n t="num">0</n><m t="num">1.5</m><k t="num">1e+21</k></tobj>');
   t.is(enc({ b: true, z: null }), '<tobj type="t"><b t="bool">true</b><z t="null"/></tobj>');
   t.is(enc({ d: Buffer.from('hi') }), '<tobj type="t"><d t="bin">aGk=</d></tobj>');
-  t.is(enc({ l: ['a', 2], o: { k: 'v' }, el: [], eo: {} }), '<tobj type="t"><l t="list"><i>a</i><i t="num">2</i></l><o t="obj"><k>v</k></o><el t="list"/><eo t="obj"/></tobj>');
+  t.is(
+    enc({ l: ['a', 2], o: { k: 'v' }, el: [], eo: {} }),
+    '<tobj type="t"><l t="list"><i>a</i><i t="num">2</i></l><o t="obj"><k>v</k></o><el t="list"/><eo t="obj"/></tobj>',
+  );
   t.is(enc({ u: 'é\u{1f680}' }), '<tobj type="t"><u>é\u{1f680}</u></tobj>');
   t.is(encodeMessage({ type: 'a&b', attrs: { id: '1', stream: '"2"' }, body: {} }), '<tobj type="a&amp;b" id="1" stream="&quot;2&quot;"/>');
   t.is(enc({ skipped: undefined as unknown as Value, kept: 'k' }), '<tobj type="t"><kept>k</kept></tobj>');
@@ -69,7 +72,10 @@ test('several messages in one payload, from a string or from UTF-8 bytes', (t) =
   const payload = encodeMessage({ type: 'a', attrs: { id: '1' }, body: { x: 'é' } }) + encodeMessage({ type: 'b', attrs: {}, body: {} });
   for (const input of [payload, Buffer.from(payload, 'utf8')]) {
     const messages = decodeMessages(input);
-    t.deepEqual(messages.map((m) => m.type), ['a', 'b']);
+    t.deepEqual(
+      messages.map((m) => m.type),
+      ['a', 'b'],
+    );
     t.is(messages[0]?.body.x, 'é');
   }
 });
@@ -107,7 +113,11 @@ const malformed: [string, string | Buffer, string][] = [
   ['non-ASCII name', '<tobj type="t"><é>x</é></tobj>', Errors.TOBJ_SYNTAX.code],
   ['lone surrogate in a string', '<tobj type="t"><a>\ud800</a></tobj>', Errors.TOBJ_ENCODING.code],
   ['invalid UTF-8 bytes', Buffer.from([0x3c, 0xff, 0x3e]), Errors.TOBJ_ENCODING.code],
-  ['overlong UTF-8 encoding', Buffer.concat([Buffer.from('<tobj type="t"><a>'), Buffer.from([0xc0, 0xaf]), Buffer.from('</a></tobj>')]), Errors.TOBJ_ENCODING.code],
+  [
+    'overlong UTF-8 encoding',
+    Buffer.concat([Buffer.from('<tobj type="t"><a>'), Buffer.from([0xc0, 0xaf]), Buffer.from('</a></tobj>')]),
+    Errors.TOBJ_ENCODING.code,
+  ],
   ['depth 33', '<tobj type="t">' + '<a t="obj">'.repeat(31) + '<b>x</b>' + '</a>'.repeat(31) + '</tobj>', Errors.TOBJ_LIMIT.code],
   ['65-character name', `<tobj type="t"><${'a'.repeat(65)}>x</${'a'.repeat(65)}></tobj>`, Errors.TOBJ_LIMIT.code],
   ['17 attributes', `<tobj type="t"${Array.from({ length: 16 }, (_, i) => ` a${i}="1"`).join('')}/>`, Errors.TOBJ_LIMIT.code],
@@ -136,22 +146,43 @@ const malformed: [string, string | Buffer, string][] = [
 
 for (const [name, input, code] of malformed) {
   test(`malformed: ${name} → ${code}`, (t) => {
-    t.is(codeOf(() => decodeMessages(input)), code);
+    t.is(
+      codeOf(() => decodeMessages(input)),
+      code,
+    );
   });
 }
 
 test('a 1,000,000-deep nesting is refused by the depth limit, without a stack overflow', (t) => {
   const deep = '<a>'.repeat(1_000_000);
-  t.is(codeOf(() => parseElements(deep)), 'ERR_TOBJ_LIMIT');
-  t.is(codeOf(() => parseElements(deep, { maxBytes: 10 })), 'ERR_TOBJ_LIMIT');
+  t.is(
+    codeOf(() => parseElements(deep)),
+    'ERR_TOBJ_LIMIT',
+  );
+  t.is(
+    codeOf(() => parseElements(deep, { maxBytes: 10 })),
+    'ERR_TOBJ_LIMIT',
+  );
 });
 
 test('size and element-count limits', (t) => {
   const payload = encodeMessage({ type: 't', attrs: {}, body: { l: Array.from({ length: 50 }, (_, i) => i) } });
-  t.is(codeOf(() => decodeMessages(payload, { maxBytes: payload.length - 1 })), Errors.TOBJ_LIMIT.code);
-  t.is(codeOf(() => decodeMessages(Buffer.from(payload), { maxBytes: payload.length - 1 })), Errors.TOBJ_LIMIT.code);
-  t.is(codeOf(() => decodeMessages(payload, { maxElements: 20 })), Errors.TOBJ_LIMIT.code);
-  t.is(codeOf(() => decodeMessages(payload)), 'no error');
+  t.is(
+    codeOf(() => decodeMessages(payload, { maxBytes: payload.length - 1 })),
+    Errors.TOBJ_LIMIT.code,
+  );
+  t.is(
+    codeOf(() => decodeMessages(Buffer.from(payload), { maxBytes: payload.length - 1 })),
+    Errors.TOBJ_LIMIT.code,
+  );
+  t.is(
+    codeOf(() => decodeMessages(payload, { maxElements: 20 })),
+    Errors.TOBJ_LIMIT.code,
+  );
+  t.is(
+    codeOf(() => decodeMessages(payload)),
+    'no error',
+  );
 });
 
 test('errors carry the offset of the fault', (t) => {
@@ -178,21 +209,41 @@ test('values that cannot be encoded are refused with ERR_TOBJ_TYPE', (t) => {
     ['undefined in a list', [1, undefined]],
   ];
   for (const [name, value] of cases) {
-    t.is(codeOf(() => encodeMessage({ type: 't', attrs: {}, body: { v: value as Value } })), Errors.TOBJ_TYPE.code, name);
+    t.is(
+      codeOf(() => encodeMessage({ type: 't', attrs: {}, body: { v: value as Value } })),
+      Errors.TOBJ_TYPE.code,
+      name,
+    );
   }
   for (const key of ['1x', 'a b', '', 'é', '__proto__', 'constructor', 'x'.repeat(65)]) {
-    t.is(codeOf(() => encodeMessage({ type: 't', attrs: {}, body: { [key]: 'v' } })), Errors.TOBJ_TYPE.code, `key ${JSON.stringify(key)}`);
+    t.is(
+      codeOf(() => encodeMessage({ type: 't', attrs: {}, body: { [key]: 'v' } })),
+      Errors.TOBJ_TYPE.code,
+      `key ${JSON.stringify(key)}`,
+    );
   }
-  t.is(codeOf(() => encodeMessage({ type: '', attrs: {}, body: {} })), Errors.TOBJ_TYPE.code);
-  t.is(codeOf(() => encodeMessage({ type: 't', attrs: { 'bad name': '1' }, body: {} })), Errors.TOBJ_TYPE.code);
+  t.is(
+    codeOf(() => encodeMessage({ type: '', attrs: {}, body: {} })),
+    Errors.TOBJ_TYPE.code,
+  );
+  t.is(
+    codeOf(() => encodeMessage({ type: 't', attrs: { 'bad name': '1' }, body: {} })),
+    Errors.TOBJ_TYPE.code,
+  );
   // A shared (not cyclic) sub-object is fine.
   const shared = { k: 'v' };
   t.deepEqual(roundTrip({ a: shared, b: shared }).body, { a: shared, b: shared });
 });
 
 test('decoded objects cannot pollute prototypes', (t) => {
-  t.is(codeOf(() => decodeMessages('<tobj type="t" __proto__="x"/>')), Errors.TOBJ_TYPE.code);
-  t.is(codeOf(() => decodeMessages('<tobj type="t" constructor="x"/>')), Errors.TOBJ_TYPE.code);
+  t.is(
+    codeOf(() => decodeMessages('<tobj type="t" __proto__="x"/>')),
+    Errors.TOBJ_TYPE.code,
+  );
+  t.is(
+    codeOf(() => decodeMessages('<tobj type="t" constructor="x"/>')),
+    Errors.TOBJ_TYPE.code,
+  );
   const [m] = decodeMessages('<tobj type="t"><a t="obj"><toString>1</toString><hasOwnProperty>2</hasOwnProperty></a></tobj>');
   t.deepEqual(m?.body.a, { toString: '1', hasOwnProperty: '2' });
   t.is(typeof ({} as { toString: unknown }).toString, 'function', 'Object.prototype is untouched');

@@ -61,7 +61,8 @@ async function snapshot(chain: Chain) {
 test('malformed JSON, wrong types, unknown fields, wrong media type: 4xx naming the problem, nothing changed', async (t) => {
   const { chain, tokens } = await setup(t);
   const before = await snapshot(chain);
-  const post = (body: string, type = 'application/json') => api(chain, 'POST', '/api/v1/customers', { token: tokens.admin, body, headers: { 'content-type': type } });
+  const post = (body: string, type = 'application/json') =>
+    api(chain, 'POST', '/api/v1/customers', { token: tokens.admin, body, headers: { 'content-type': type } });
   const cases: [string, Awaited<ReturnType<typeof post>>, number, string, string?][] = [
     ['malformed JSON', await post('{"login": "a1", "name": '), 400, 'ERR_MALFORMED_BODY'],
     ['JSON array', await post('[1,2]'), 400, 'ERR_INVALID_INPUT', 'body'],
@@ -155,7 +156,13 @@ test('uploads: over the limit (declared or not), cut off, wrong checksum, not a 
     t.notRegex(reply, /100 Continue/);
   }
   // Undeclared length (chunked): cut at the limit, answered 413.
-  const chunked = await rawPut(port, url, tokens.vendor, 'Transfer-Encoding: chunked\r\n', Array.from({ length: 20 }, () => Buffer.concat([Buffer.from('186a0\r\n'), randomBytes(100_000), Buffer.from('\r\n')])));
+  const chunked = await rawPut(
+    port,
+    url,
+    tokens.vendor,
+    'Transfer-Encoding: chunked\r\n',
+    Array.from({ length: 20 }, () => Buffer.concat([Buffer.from('186a0\r\n'), randomBytes(100_000), Buffer.from('\r\n')])),
+  );
   t.regex(chunked, /^HTTP\/1\.1 413/);
   const mismatch = await api(chain, 'PUT', url, { token: tokens.vendor, body: randomBytes(1000), headers: { 'x-checksum-sha256': 'a'.repeat(64) } });
   t.is(mismatch.status, 422);
@@ -175,7 +182,11 @@ test('uploads: over the limit (declared or not), cut off, wrong checksum, not a 
   const partials = () => readdir(chain.fileHost.repo.tmpDir);
   await waitFor(async () => (await partials()).length > 0, 5000, 'the upload to reach the file host');
   socket.destroy();
-  await waitFor(async () => (await ingestsSettled(chain)) > relaysBefore && (await partials()).length === 0, 5000, 'the relay to end and the file host to drop the partial upload');
+  await waitFor(
+    async () => (await ingestsSettled(chain)) > relaysBefore && (await partials()).length === 0,
+    5000,
+    'the relay to end and the file host to drop the partial upload',
+  );
   t.deepEqual(await snapshot(chain), before, 'nothing stored, nothing recorded');
   // Once published, a release takes no more files.
   t.is((await api(chain, 'PUT', url, { token: tokens.vendor, body: randomBytes(100) })).status, 201);

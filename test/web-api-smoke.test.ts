@@ -11,7 +11,11 @@ test('smoke: vendor uploads, admin entitles, customer gets a 303 that downloads'
   t.is((await api(chain, 'POST', '/api/v1/products', { token: tokens.vendor, json: { code: 'acme-db', name: 'Acme DB' } })).status, 201);
   t.is((await api(chain, 'POST', '/api/v1/products/acme-db/releases', { token: tokens.vendor, json: { version: '1.0.0' } })).status, 201);
   const content = randomBytes(3_000_000);
-  const up = await api(chain, 'PUT', '/api/v1/products/acme-db/releases/1.0.0/artifacts/acme.tar.gz?platform=linux&arch=x64', { token: tokens.vendor, body: content, headers: { 'content-type': 'application/octet-stream' } });
+  const up = await api(chain, 'PUT', '/api/v1/products/acme-db/releases/1.0.0/artifacts/acme.tar.gz?platform=linux&arch=x64', {
+    token: tokens.vendor,
+    body: content,
+    headers: { 'content-type': 'application/octet-stream' },
+  });
   t.is(up.status, 201, up.text);
   t.is(up.body.sha256, createHash('sha256').update(content).digest('hex'));
   t.is((await api(chain, 'POST', '/api/v1/products/acme-db/releases/1.0.0/publish', { token: tokens.vendor })).status, 200);

@@ -19,12 +19,21 @@ async function setup(t: Parameters<typeof startChain>[0], range = '*') {
   const tokens = await makeTokens(chain);
   const contents = new Map<string, Buffer>();
   t.is((await api(chain, 'POST', '/api/v1/products', { token: tokens.vendor, json: { code: 'acme-db', name: 'Acme DB' } })).status, 201);
-  for (const [version, channel] of [['1.0.0', 'stable'], ['1.1.0', 'stable'], ['2.0.0-beta.1', 'beta']] as const) {
+  for (const [version, channel] of [
+    ['1.0.0', 'stable'],
+    ['1.1.0', 'stable'],
+    ['2.0.0-beta.1', 'beta'],
+  ] as const) {
     t.is((await api(chain, 'POST', '/api/v1/products/acme-db/releases', { token: tokens.vendor, json: { version, channel } })).status, 201);
     for (const platform of ['linux', 'windows']) {
       const content = randomBytes(50_000);
       contents.set(`${version}/${platform}`, content);
-      const res = await api(chain, 'PUT', `/api/v1/products/acme-db/releases/${version}/artifacts/acme-${version}-${platform}.zip?platform=${platform}&arch=x64`, { token: tokens.vendor, body: content });
+      const res = await api(
+        chain,
+        'PUT',
+        `/api/v1/products/acme-db/releases/${version}/artifacts/acme-${version}-${platform}.zip?platform=${platform}&arch=x64`,
+        { token: tokens.vendor, body: content },
+      );
       t.is(res.status, 201, res.text);
     }
     t.is((await api(chain, 'POST', `/api/v1/products/acme-db/releases/${version}/publish`, { token: tokens.vendor })).status, 200);
@@ -34,7 +43,12 @@ async function setup(t: Parameters<typeof startChain>[0], range = '*') {
 }
 
 async function artifactsOf(chain: Chain, token: string, query = '') {
-  return ((await api(chain, 'GET', `/api/v1/downloads${query}`, { token })).body.artifacts as { artifactId: number; version: string; platform: string; sha256: string }[]);
+  return (await api(chain, 'GET', `/api/v1/downloads${query}`, { token })).body.artifacts as {
+    artifactId: number;
+    version: string;
+    platform: string;
+    sha256: string;
+  }[];
 }
 
 test('customer: entitlements, downloads filtered, a JSON link and a 303 that both download the right bytes', async (t) => {
@@ -44,7 +58,10 @@ test('customer: entitlements, downloads filtered, a JSON link and a 303 that bot
   const all = await artifactsOf(chain, tokens.customer);
   t.deepEqual([...new Set(all.map((a) => a.version))], ['1.1.0', '1.0.0'], 'newest first; the beta is outside ^1.0.0');
   const linux = await artifactsOf(chain, tokens.customer, '?platform=linux');
-  t.deepEqual(linux.map((a) => `${a.version}/${a.platform}`), ['1.1.0/linux', '1.0.0/linux']);
+  t.deepEqual(
+    linux.map((a) => `${a.version}/${a.platform}`),
+    ['1.1.0/linux', '1.0.0/linux'],
+  );
   const target = linux[1]!;
   const link = await api(chain, 'GET', `/api/v1/artifacts/${target.artifactId}/link`, { token: tokens.customer });
   t.is(link.status, 200);
@@ -102,7 +119,10 @@ test('customer: staging answers the files with links, and where to log in by FTP
   const passive = 31_500 + Math.floor(Math.random() * 20) * 20;
   const chain = await startChain(t, {
     webHttp: {},
-    fileHost: { sftp: { port: 0, hostKey: generateEd25519().private }, ftp: { port: 0, passivePortMin: passive, passivePortMax: passive + 9, passiveAddress: '', requireTls: false } },
+    fileHost: {
+      sftp: { port: 0, hostKey: generateEd25519().private },
+      ftp: { port: 0, passivePortMin: passive, passivePortMax: passive + 9, passiveAddress: '', requireTls: false },
+    },
   });
   await chain.call('vendor.create', { name: 'Acme Software' });
   await chain.call('customer.create', { login: 'globex', name: 'Globex', password: 'correct horse battery' });
@@ -135,8 +155,14 @@ test('vendor: yank withdraws a release (no new links); admin: revoking an entitl
   t.is((await api(chain, 'GET', `/api/v1/artifacts/${older!.artifactId}/link`, { token: tokens.customer })).status, 200);
   const staged = join(chain.fileDir, 'areas', 'globex', 'acme-db', '1.0.0');
   await access(staged);
-  const { entitlements } = (await api(chain, 'GET', '/api/v1/customers/globex/entitlements', { token: tokens.admin })).body as { entitlements: { id: number }[] };
-  t.is((await api(chain, 'DELETE', `/api/v1/customers/initech/entitlements/${entitlements[0]!.id}`, { token: tokens.admin })).status, 404, 'the customer must own the entitlement');
+  const { entitlements } = (await api(chain, 'GET', '/api/v1/customers/globex/entitlements', { token: tokens.admin })).body as {
+    entitlements: { id: number }[];
+  };
+  t.is(
+    (await api(chain, 'DELETE', `/api/v1/customers/initech/entitlements/${entitlements[0]!.id}`, { token: tokens.admin })).status,
+    404,
+    'the customer must own the entitlement',
+  );
   const revoked = await api(chain, 'DELETE', `/api/v1/customers/globex/entitlements/${entitlements[0]!.id}`, { token: tokens.admin });
   t.is(revoked.status, 200);
   t.true((revoked.body.removed as string[]).length > 0);
@@ -146,7 +172,10 @@ test('vendor: yank withdraws a release (no new links); admin: revoking an entitl
 
 test('admin: customers, SSH keys, tokens, vendors, file hosts; conflicts are 409', async (t) => {
   const { chain, tokens } = await setup(t);
-  t.is((await api(chain, 'POST', '/api/v1/customers', { token: tokens.admin, json: { login: 'initech', name: 'Initech', email: 'ops@initech.example' } })).status, 201);
+  t.is(
+    (await api(chain, 'POST', '/api/v1/customers', { token: tokens.admin, json: { login: 'initech', name: 'Initech', email: 'ops@initech.example' } })).status,
+    201,
+  );
   const again = await api(chain, 'POST', '/api/v1/customers', { token: tokens.admin, json: { login: 'initech', name: 'Initech' } });
   t.is(again.status, 409);
   t.is((again.body.error as { code: string }).code, 'ERR_CONFLICT');
@@ -170,7 +199,10 @@ test('admin: customers, SSH keys, tokens, vendors, file hosts; conflicts are 409
   t.is(admins.status, 400, 'an admin names the vendor');
   t.is((await api(chain, 'POST', '/api/v1/products', { token: tokens.admin, json: { code: 'tools', name: 'Tools', vendor: 'Initech Tools' } })).status, 201);
   const hosts = (await api(chain, 'GET', '/api/v1/file-hosts', { token: tokens.admin })).body.fileHosts as { name: string }[];
-  t.deepEqual(hosts.map((h) => h.name), ['file-1']);
+  t.deepEqual(
+    hosts.map((h) => h.name),
+    ['file-1'],
+  );
 });
 
 test('the OpenAPI document lists every route with its method, and the ops endpoints answer', async (t) => {
@@ -180,7 +212,10 @@ test('the OpenAPI document lists every route with its method, and the ops endpoi
   const paths = doc.body.paths as Record<string, Record<string, { parameters: unknown[] }>>;
   const routes = apiRoutes({} as never);
   for (const r of routes) t.truthy(paths[`/api/v1${openApiPath(r.path)}`]?.[r.method], `${r.method} ${r.path}`);
-  t.is(Object.values(paths).reduce((n, p) => n + Object.keys(p).length, 0), routes.length);
+  t.is(
+    Object.values(paths).reduce((n, p) => n + Object.keys(p).length, 0),
+    routes.length,
+  );
   t.deepEqual((await api(chain, 'GET', '/healthz')).body, { status: 'ok' });
   t.is((await api(chain, 'GET', '/readyz')).status, 200);
   const id = 'trace-123.abc';

@@ -12,7 +12,11 @@ test('StagedCache: by customer and release; an entry whose file host is gone is 
   cache.set('initech', 'db\u00001.0', 'file-1', 'initech db 1.0');
   t.is(cache.get('globex', 'db\u00001.0', alive), 'globex db 1.0');
   t.is(cache.get('globex', 'db\u00003.0', alive), undefined);
-  t.is(cache.get('globex', 'db\u00002.0', (host) => host !== 'file-2'), undefined, 'its file host is gone');
+  t.is(
+    cache.get('globex', 'db\u00002.0', (host) => host !== 'file-2'),
+    undefined,
+    'its file host is gone',
+  );
   t.is(cache.get('globex', 'db\u00002.0', alive), undefined, 'and the entry with it');
   cache.dropCustomer('globex');
   t.is(cache.get('globex', 'db\u00001.0', alive), undefined);

@@ -31,7 +31,13 @@ test('end to end: a vendor publishes 100 MiB through the API, an admin entitles 
   // The vendor publishes, streaming 100 MiB through web → commlink → file host.
   t.is((await api(chain, 'POST', '/api/v1/products', { token: vendor, json: { code: 'acme-db', name: 'Acme DB' } })).status, 201);
   t.is((await api(chain, 'POST', '/api/v1/products/acme-db/releases', { token: vendor, json: { version: '3.0.0' } })).status, 201);
-  const upload = await uploadFile(`${chain.web.httpUrl}/api/v1/products/acme-db/releases/3.0.0/artifacts/acme-db-3.0.0.iso?platform=linux&arch=x64`, vendor, artifact.path, SIZE, { 'x-checksum-sha256': artifact.sha256 });
+  const upload = await uploadFile(
+    `${chain.web.httpUrl}/api/v1/products/acme-db/releases/3.0.0/artifacts/acme-db-3.0.0.iso?platform=linux&arch=x64`,
+    vendor,
+    artifact.path,
+    SIZE,
+    { 'x-checksum-sha256': artifact.sha256 },
+  );
   t.is(upload.status, 201, JSON.stringify(upload.body));
   t.like(upload.body, { sha256: artifact.sha256, size: SIZE, filename: 'acme-db-3.0.0.iso' });
   t.is((await api(chain, 'POST', '/api/v1/products/acme-db/releases/3.0.0/publish', { token: vendor })).status, 200);
@@ -59,7 +65,11 @@ test('end to end: a vendor publishes 100 MiB through the API, an admin entitles 
   t.is(ftpUrl.username, 'globex');
   t.is(sftpUrl.username, 'globex');
   t.is(ftpUrl.pathname, '/acme-db/3.0.0/');
-  const viaFtp = await promisify(execFile)('curl', ['-sS', '--fail', '-o', '-', `ftp://globex:${encodeURIComponent(PASSWORD)}@${ftpUrl.host}${ftpUrl.pathname}acme-db-3.0.0.iso`], { encoding: 'buffer', maxBuffer: SIZE + MiB });
+  const viaFtp = await promisify(execFile)(
+    'curl',
+    ['-sS', '--fail', '-o', '-', `ftp://globex:${encodeURIComponent(PASSWORD)}@${ftpUrl.host}${ftpUrl.pathname}acme-db-3.0.0.iso`],
+    { encoding: 'buffer', maxBuffer: SIZE + MiB },
+  );
   t.deepEqual(await sha256Of(Readable.from([viaFtp.stdout])), { sha256: artifact.sha256, size: SIZE });
   const { sftp, close } = await sftpConnect({ host: sftpUrl.hostname, port: Number(sftpUrl.port), username: 'globex', password: PASSWORD });
   t.deepEqual(await sha256Of(sftp.createReadStream(`${sftpUrl.pathname}acme-db-3.0.0.iso`)), { sha256: artifact.sha256, size: SIZE });
@@ -67,10 +77,14 @@ test('end to end: a vendor publishes 100 MiB through the API, an admin entitles 
 
   // The audit, through the admin API: three complete downloads of the whole file, one per protocol.
   let events: { protocol: string; bytes: number; outcome: string }[] = [];
-  await waitFor(async () => {
-    events = (await api(chain, 'GET', '/api/v1/audit?customer=globex&outcome=complete', { token: admin })).body.events as typeof events;
-    return events.length >= 3;
-  }, 10_000, 'three audit events');
+  await waitFor(
+    async () => {
+      events = (await api(chain, 'GET', '/api/v1/audit?customer=globex&outcome=complete', { token: admin })).body.events as typeof events;
+      return events.length >= 3;
+    },
+    10_000,
+    'three audit events',
+  );
   t.deepEqual(events.map((e) => e.protocol).sort(), ['ftp', 'http', 'sftp']);
   t.true(events.every((e) => e.bytes === SIZE && e.outcome === 'complete'));
 });

@@ -10,10 +10,17 @@ test('the file host reaches the internal-db only through the web host, and only 
   const chain = await startChain(t);
   await seedCatalogue(chain.call);
   await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db', range: '<2.0.0' });
-  const ok = await chain.fileHost.link.ask(InternalDb.authCheck, { login: 'globex', password: 'correct horse battery', protocol: 'sftp', clientAddress: '192.0.2.7' });
+  const ok = await chain.fileHost.link.ask(InternalDb.authCheck, {
+    login: 'globex',
+    password: 'correct horse battery',
+    protocol: 'sftp',
+    clientAddress: '192.0.2.7',
+  });
   t.is(ok.customer.login, 'globex');
   t.deepEqual(ok.releases.map((r) => r.version).sort(), ['1.0.0', '1.5.0']);
-  const refused = await t.throwsAsync(chain.fileHost.link.ask(InternalDb.authCheck, { login: 'globex', password: 'wrong', protocol: 'ftp', clientAddress: '192.0.2.7' }));
+  const refused = await t.throwsAsync(
+    chain.fileHost.link.ask(InternalDb.authCheck, { login: 'globex', password: 'wrong', protocol: 'ftp', clientAddress: '192.0.2.7' }),
+  );
   t.is((refused as { code?: string }).code, 'ERR_AUTH_REFUSED', "the internal-db's answer comes through with its own code");
   const resolved = await chain.fileHost.link.ask(InternalDb.releaseResolve, { customer: 'globex' });
   t.is(resolved.artifacts.length, 2);
@@ -29,7 +36,9 @@ test('the file host reaches the internal-db only through the web host, and only 
   const raw = makeClient({ bag: chain.bag, port: chain.web.commlinkAddress.port });
   t.teardown(() => raw.close(0));
   for (const op of admin) t.is(((await t.throwsAsync(raw.request(op.name, {}))) as { code?: string }).code, 'ERR_UNKNOWN_OPERATION', op.name);
-  const malformed = await t.throwsAsync(raw.request(InternalDb.authCheck.name, { login: 'globex', password: 'x', protocol: 'ftp', clientAddress: '192.0.2.7', sql: 'DROP TABLE customers' }));
+  const malformed = await t.throwsAsync(
+    raw.request(InternalDb.authCheck.name, { login: 'globex', password: 'x', protocol: 'ftp', clientAddress: '192.0.2.7', sql: 'DROP TABLE customers' }),
+  );
   t.is((malformed as { code?: string }).code, 'ERR_INVALID_INPUT');
   t.regex(malformed!.message, /unknown field sql/);
 });
@@ -39,7 +48,9 @@ test('with the internal-db down, file host requests fail at once with a temporar
   await chain.service.close(0);
   await waitFor(() => !chain.web.db.connected, 5000, 'the web host to notice');
   const started = Date.now();
-  const err = await t.throwsAsync(chain.fileHost.link.ask(InternalDb.authCheck, { login: 'globex', password: 'x', protocol: 'ftp', clientAddress: '192.0.2.7' }));
+  const err = await t.throwsAsync(
+    chain.fileHost.link.ask(InternalDb.authCheck, { login: 'globex', password: 'x', protocol: 'ftp', clientAddress: '192.0.2.7' }),
+  );
   t.is((err as { code?: string }).code, 'ERR_GATEWAY_UNAVAILABLE');
   t.true(Date.now() - started < 2000, 'no waiting for a timeout');
   // The file host itself keeps serving: its HTTP port still answers.
@@ -60,7 +71,12 @@ test('reverse dial: the internal-db dials out to the web host, which forwards ov
     log: silentLogger,
   });
   t.teardown(() => web.close(0));
-  const db = await startInternalDb(t, { mode: 'dial', dialHost: '127.0.0.1', dialPort: web.db.dialAddress!.port, commlink: { bag, reconnectMinMs: 20, reconnectMaxMs: 100 } });
+  const db = await startInternalDb(t, {
+    mode: 'dial',
+    dialHost: '127.0.0.1',
+    dialPort: web.db.dialAddress!.port,
+    commlink: { bag, reconnectMinMs: 20, reconnectMaxMs: 100 },
+  });
   t.true(await web.db.waitConnected(5000), 'the internal-db dialled in');
   t.is(db.service.address, undefined, 'the internal-db listens on nothing');
   const info = await web.db.ask(InternalDb.dbInfo, {});

@@ -26,7 +26,11 @@ function makeTlsCert(dir: string): { key: string; cert: string } | undefined {
   const key = join(dir, 'key.pem');
   const cert = join(dir, 'cert.pem');
   try {
-    execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'], { stdio: 'ignore' });
+    execFileSync(
+      'openssl',
+      ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-keyout', key, '-out', cert, '-days', '1', '-subj', '/CN=localhost'],
+      { stdio: 'ignore' },
+    );
     return { key, cert };
   } catch {
     return undefined; // no openssl: bulk is reported without its TLS peer
@@ -56,7 +60,9 @@ async function benchSuite(suite: SuiteName, keys: Buffer[], tls: { key: string; 
       piped.push(await pipelined(client, PARAMS.pipelinedSeconds, PARAMS.pipelineDepth));
       bulkRuns.push(await bulk(client, PARAMS.bulkBytes, PARAMS.bulkChunkBytes));
       if (ports.tlsPort) tlsRuns.push(await tlsBulk(ports.tlsPort, PARAMS.bulkBytes, PARAMS.bulkChunkBytes));
-      process.stderr.write(`  ${suite} run ${run + 1}/${PARAMS.runs}: serial ${serial.at(-1)!.toFixed(0)}/s${tlsSerial.length ? ` (tls echo ${tlsSerial.at(-1)!.toFixed(0)}/s)` : ''}, pipelined ${piped.at(-1)!.toFixed(0)}/s, bulk ${bulkRuns.at(-1)!.toFixed(0)} MB/s${tlsRuns.length ? `, tls ${tlsRuns.at(-1)!.toFixed(0)} MB/s` : ''}\n`);
+      process.stderr.write(
+        `  ${suite} run ${run + 1}/${PARAMS.runs}: serial ${serial.at(-1)!.toFixed(0)}/s${tlsSerial.length ? ` (tls echo ${tlsSerial.at(-1)!.toFixed(0)}/s)` : ''}, pipelined ${piped.at(-1)!.toFixed(0)}/s, bulk ${bulkRuns.at(-1)!.toFixed(0)} MB/s${tlsRuns.length ? `, tls ${tlsRuns.at(-1)!.toFixed(0)} MB/s` : ''}\n`,
+      );
     }
     await client.close();
     const target = TARGETS[suite];
@@ -108,7 +114,8 @@ export async function main(): Promise<Result[]> {
 if (import.meta.url === `file://${process.argv[1]}`) {
   main().then(
     (results) => {
-      for (const r of results) console.log(`${r.metric.padEnd(46)} ${r.value.toFixed(0).padStart(10)} ${r.unit}${r.ratio ? `  (${r.ratio.toFixed(2)}× ${r.peer})` : ''}`);
+      for (const r of results)
+        console.log(`${r.metric.padEnd(46)} ${r.value.toFixed(0).padStart(10)} ${r.unit}${r.ratio ? `  (${r.ratio.toFixed(2)}× ${r.peer})` : ''}`);
     },
     (err) => {
       console.error(err);

@@ -37,7 +37,12 @@ process.once('message', async (setup: Setup) => {
   let tlsPort = 0;
   let tlsEchoPort = 0;
   if (setup.tlsKeyPath && setup.tlsCertPath) {
-    const options = { key: readFileSync(setup.tlsKeyPath), cert: readFileSync(setup.tlsCertPath), minVersion: 'TLSv1.3' as const, ciphers: 'TLS_AES_256_GCM_SHA384' };
+    const options = {
+      key: readFileSync(setup.tlsKeyPath),
+      cert: readFileSync(setup.tlsCertPath),
+      minVersion: 'TLSv1.3' as const,
+      ciphers: 'TLS_AES_256_GCM_SHA384',
+    };
     // Bulk peer: counts the bytes of one upload.
     const tls = createTlsServer(options, (socket) => {
       let bytes = 0;

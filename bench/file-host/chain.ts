@@ -55,7 +55,11 @@ export async function startBenchChain(options: BenchChainOptions = {}): Promise<
   chmodSync(dir, 0o755); // the peer (nginx workers) must be able to read the areas
   const keys = Array.from({ length: 128 }, () => randomBytes(32));
   const bag = new KeyBag(keys);
-  const pair = generateKeyPairSync('rsa', { modulusLength: 3072, publicKeyEncoding: { type: 'spki', format: 'pem' }, privateKeyEncoding: { type: 'pkcs8', format: 'pem' } });
+  const pair = generateKeyPairSync('rsa', {
+    modulusLength: 3072,
+    publicKeyEncoding: { type: 'spki', format: 'pem' },
+    privateKeyEncoding: { type: 'pkcs8', format: 'pem' },
+  });
   const db = fork(join(here, 'db-process.js'), [], {
     stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
     execArgv: process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
@@ -84,7 +88,14 @@ export async function startBenchChain(options: BenchChainOptions = {}): Promise<
   const ports = await new Promise<{ httpPort: number; sftpPort: number; ftpPort: number }>((resolve, reject) => {
     child.once('message', (m) => resolve(m as { httpPort: number; sftpPort: number; ftpPort: number }));
     child.once('exit', (code) => reject(new Error(`bench file host exited with ${code}`)));
-    child.send({ keys: keys.map((k) => k.toString('base64')), dir, webPort: web.commlinkAddress.port, publicKeyPem: pair.publicKey, loginCacheSeconds: options.loginCacheSeconds ?? 60, chunkCryptoThreads: options.fileHostChunkCryptoThreads ?? 0 });
+    child.send({
+      keys: keys.map((k) => k.toString('base64')),
+      dir,
+      webPort: web.commlinkAddress.port,
+      publicKeyPem: pair.publicKey,
+      loginCacheSeconds: options.loginCacheSeconds ?? 60,
+      chunkCryptoThreads: options.fileHostChunkCryptoThreads ?? 0,
+    });
   });
   for (let i = 0; i < 500 && web.fileHosts.list().length === 0; i++) await new Promise((r) => setTimeout(r, 10));
   await web.db.ask(InternalDb.vendorCreate, { name: 'Bench Vendor' });

@@ -46,5 +46,12 @@ process.once('message', async ({ keys, dir, webPort, publicKeyPem, loginCacheSec
     sessions: { maxSessionsPerAddress: 1000, maxSessionsPerCustomer: 1000, defenderThreshold: 1_000_000, loginCacheSeconds },
   });
   process.send!({ httpPort: service.httpAddress.port, sftpPort: service.sftpAddress!.port, ftpPort: service.ftpAddress!.port });
-  process.on('disconnect', () => void service.close(1000).then(() => pool?.close()).then(() => process.exit(0)));
+  process.on(
+    'disconnect',
+    () =>
+      void service
+        .close(1000)
+        .then(() => pool?.close())
+        .then(() => process.exit(0)),
+  );
 });

@@ -60,11 +60,27 @@ export async function main(): Promise<Result[]> {
       for (let round = 0; round < PARAMS.rounds; round++) {
         a.push(await fetchAll(ours, streams));
         b.push(await fetchAll(theirs, streams));
-        process.stderr.write(`  ${streams} stream(s) round ${round + 1}: file host ${a.at(-1)!.toFixed(0)} MB/s | ${vsftpd.version} ${b.at(-1)!.toFixed(0)} MB/s\n`);
+        process.stderr.write(
+          `  ${streams} stream(s) round ${round + 1}: file host ${a.at(-1)!.toFixed(0)} MB/s | ${vsftpd.version} ${b.at(-1)!.toFixed(0)} MB/s\n`,
+        );
       }
       const label = `FTP 256 MiB, ${streams === 1 ? 'one stream' : `${streams} parallel streams`}`;
-      results.push({ metric: label, unit: 'MB/s', value: median(a), peer: vsftpd.version, peerValue: median(b), ratio: median(a) / median(b), runs: a.map(Math.round) });
-      results.push({ metric: `${label}: ratio to vsftpd`, unit: '×', value: median(a) / median(b), target: 1, runs: a.map((v, i) => Math.round((v / b[i]!) * 100) / 100) });
+      results.push({
+        metric: label,
+        unit: 'MB/s',
+        value: median(a),
+        peer: vsftpd.version,
+        peerValue: median(b),
+        ratio: median(a) / median(b),
+        runs: a.map(Math.round),
+      });
+      results.push({
+        metric: `${label}: ratio to vsftpd`,
+        unit: '×',
+        value: median(a) / median(b),
+        target: 1,
+        runs: a.map((v, i) => Math.round((v / b[i]!) * 100) / 100),
+      });
     }
   } finally {
     await vsftpd.stop();
@@ -83,7 +99,10 @@ export async function main(): Promise<Result[]> {
 /** p50/p99 of logins, 50 customers at once, with the login cache off and with the default. */
 export async function loginLatency(): Promise<Result[]> {
   const results: Result[] = [];
-  for (const [label, cache] of [['every login checked through the chain', 0], ['default login cache (60 s)', 60]] as const) {
+  for (const [label, cache] of [
+    ['every login checked through the chain', 0],
+    ['default login cache (60 s)', 60],
+  ] as const) {
     const chain = await startBenchChain({ loginCacheSeconds: cache });
     try {
       const logins = Array.from({ length: PARAMS.loginClients }, (_, i) => `login-${i}`);
@@ -96,7 +115,11 @@ export async function loginLatency(): Promise<Result[]> {
       // The client runs in a process of its own, so its clock is not held up by the web host and
       // the internal-db, which run in this one. Its first round (scrypt once per customer in the
       // internal-db, the day's first login) is not counted.
-      const { stdout } = await run(process.execPath, [join(here, 'login-client.js'), String(chain.ftpPort), PARAMS.password, String(PARAMS.loginRounds), ...logins], { maxBuffer: 16 * 1024 * 1024 });
+      const { stdout } = await run(
+        process.execPath,
+        [join(here, 'login-client.js'), String(chain.ftpPort), PARAMS.password, String(PARAMS.loginRounds), ...logins],
+        { maxBuffer: 16 * 1024 * 1024 },
+      );
       const latencies = (JSON.parse(stdout) as number[]).sort((x, y) => x - y);
       const p50 = percentile(latencies, 50);
       const p99 = percentile(latencies, 99);

@@ -49,7 +49,14 @@ async function wrk(url: string, seconds: number): Promise<Load | undefined> {
     return Number(m[1]) * (unit === 'us' ? 0.001 : unit === 's' ? 1000 : 1);
   };
   const errors = number(/Non-2xx or 3xx responses: (\d+)/);
-  return { requestsPerSecond: number(/Requests\/sec:\s+([\d.]+)/), bytesPerSecond: NaN, p50: ms(/ 50%\s+([\d.]+)(us|ms|s)/), p99: ms(/ 99%\s+([\d.]+)(us|ms|s)/), errors: 0, non2xx: Number.isNaN(errors) ? 0 : errors };
+  return {
+    requestsPerSecond: number(/Requests\/sec:\s+([\d.]+)/),
+    bytesPerSecond: NaN,
+    p50: ms(/ 50%\s+([\d.]+)(us|ms|s)/),
+    p99: ms(/ 99%\s+([\d.]+)(us|ms|s)/),
+    errors: 0,
+    non2xx: Number.isNaN(errors) ? 0 : errors,
+  };
 }
 
 const autocannon = (url: string, seconds: number): Promise<Load> => load(url, seconds, PARAMS.connections);
@@ -95,8 +102,11 @@ export async function main(): Promise<Result[]> {
           wa.push(w[0]);
           wb.push(w[1]);
         }
-        const l = (x: Load) => `${Math.round(x.requestsPerSecond)} req/s p99 ${x.p99} ms${x.errors + x.non2xx ? ` (${x.errors} errors, ${x.non2xx} non-2xx)` : ''}`;
-        process.stderr.write(`  ${label} round ${round + 1}: autocannon: file host ${l(a.at(-1)!)} | nginx ${l(b.at(-1)!)} | bare Node ${l(c.at(-1)!)}${w[0] && w[1] ? `; wrk: file host ${l(w[0])} | nginx ${l(w[1])}` : ''}\n`);
+        const l = (x: Load) =>
+          `${Math.round(x.requestsPerSecond)} req/s p99 ${x.p99} ms${x.errors + x.non2xx ? ` (${x.errors} errors, ${x.non2xx} non-2xx)` : ''}`;
+        process.stderr.write(
+          `  ${label} round ${round + 1}: autocannon: file host ${l(a.at(-1)!)} | nginx ${l(b.at(-1)!)} | bare Node ${l(c.at(-1)!)}${w[0] && w[1] ? `; wrk: file host ${l(w[0])} | nginx ${l(w[1])}` : ''}\n`,
+        );
       }
       const peerName = nginx.version; // e.g. nginx/1.22.1
       const figures = (client: string, ours: Load[], theirs: Load[], withTarget: boolean) => {
@@ -105,9 +115,34 @@ export async function main(): Promise<Result[]> {
         const p99 = [ours.map((l) => l.p99), theirs.map((l) => l.p99)] as const;
         const headline = measure === 'requests' ? rps : mbs;
         const rows: Result[] = [
-          { metric: `${label}, ${client}: requests/s`, unit: 'req/s', value: median(rps[0]), peer: peerName, peerValue: median(rps[1]), ratio: median(rps[0]) / median(rps[1]), runs: rps[0].map(Math.round) },
-          { metric: `${label}, ${client}: payload throughput`, unit: 'MB/s', value: median(mbs[0]), peer: peerName, peerValue: median(mbs[1]), ratio: median(mbs[0]) / median(mbs[1]), runs: mbs[0].map(Math.round) },
-          { metric: `${label}, ${client}: p99 latency`, unit: 'ms', value: median(p99[0]), peer: peerName, peerValue: median(p99[1]), ratio: median(p99[0]) / median(p99[1]), better: 'lower', runs: p99[0] },
+          {
+            metric: `${label}, ${client}: requests/s`,
+            unit: 'req/s',
+            value: median(rps[0]),
+            peer: peerName,
+            peerValue: median(rps[1]),
+            ratio: median(rps[0]) / median(rps[1]),
+            runs: rps[0].map(Math.round),
+          },
+          {
+            metric: `${label}, ${client}: payload throughput`,
+            unit: 'MB/s',
+            value: median(mbs[0]),
+            peer: peerName,
+            peerValue: median(mbs[1]),
+            ratio: median(mbs[0]) / median(mbs[1]),
+            runs: mbs[0].map(Math.round),
+          },
+          {
+            metric: `${label}, ${client}: p99 latency`,
+            unit: 'ms',
+            value: median(p99[0]),
+            peer: peerName,
+            peerValue: median(p99[1]),
+            ratio: median(p99[0]) / median(p99[1]),
+            better: 'lower',
+            runs: p99[0],
+          },
           {
             metric: `${label}, ${client}: ${measure === 'requests' ? 'requests/s' : 'throughput'} ratio to nginx`,
             unit: '×',

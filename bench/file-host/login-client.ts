@@ -38,7 +38,6 @@ export function timedLogin(port: number, user: string, password: string): Promis
   });
 }
 
-
 async function main(): Promise<void> {
   const [port, password, rounds, ...logins] = process.argv.slice(2);
   const latencies: number[] = [];

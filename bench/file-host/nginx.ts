@@ -19,7 +19,6 @@ export function nginxBinary(): string | undefined {
   return undefined;
 }
 
-
 /**
  * Starts nginx serving `areaDir` at `/files/`; `workers` is worker_processes. `locations` adds
  * server-block lines (given the port), e.g. a redirect that mirrors the web host's 303.

@@ -31,7 +31,25 @@ export const PARAMS = Object.freeze({
 async function fetchAll(dir: string, port: number, user: string, path: string, streams: number): Promise<number> {
   const batch = join(dir, 'batch');
   writeFileSync(batch, `get ${path} /dev/null\n`);
-  const args = ['-b', batch, '-P', String(port), '-i', join(dir, 'id'), '-c', PARAMS.cipher, '-o', 'StrictHostKeyChecking=no', '-o', 'UserKnownHostsFile=/dev/null', '-o', 'BatchMode=yes', '-o', 'LogLevel=ERROR', `${user}@127.0.0.1`];
+  const args = [
+    '-b',
+    batch,
+    '-P',
+    String(port),
+    '-i',
+    join(dir, 'id'),
+    '-c',
+    PARAMS.cipher,
+    '-o',
+    'StrictHostKeyChecking=no',
+    '-o',
+    'UserKnownHostsFile=/dev/null',
+    '-o',
+    'BatchMode=yes',
+    '-o',
+    'LogLevel=ERROR',
+    `${user}@127.0.0.1`,
+  ];
   const started = performance.now();
   await Promise.all(Array.from({ length: streams }, () => run('sftp', args, { timeout: 600_000 })));
   const seconds = (performance.now() - started) / 1000;
@@ -62,7 +80,9 @@ export async function main(): Promise<Result[]> {
       for (let round = 0; round < PARAMS.rounds; round++) {
         a.push(await fetchAll(chain.dir, chain.sftpPort, 'bench', ours, streams));
         b.push(await fetchAll(chain.dir, sshd.port, sshd.user, theirs, streams));
-        process.stderr.write(`  ${streams} stream(s) round ${round + 1}: file host ${a.at(-1)!.toFixed(0)} MB/s | ${sshd.version} ${b.at(-1)!.toFixed(0)} MB/s\n`);
+        process.stderr.write(
+          `  ${streams} stream(s) round ${round + 1}: file host ${a.at(-1)!.toFixed(0)} MB/s | ${sshd.version} ${b.at(-1)!.toFixed(0)} MB/s\n`,
+        );
       }
       results.push({
         metric: `SFTP 256 MiB, ${streams === 1 ? 'one stream' : `${streams} parallel streams`}`,
@@ -73,7 +93,13 @@ export async function main(): Promise<Result[]> {
         ratio: median(a) / median(b),
         runs: a.map(Math.round),
       });
-      results.push({ metric: `SFTP 256 MiB, ${streams === 1 ? 'one stream' : `${streams} parallel streams`}: ratio to OpenSSH`, unit: '×', value: median(a) / median(b), target: 1, runs: a.map((v, i) => Math.round((v / b[i]!) * 100) / 100) });
+      results.push({
+        metric: `SFTP 256 MiB, ${streams === 1 ? 'one stream' : `${streams} parallel streams`}: ratio to OpenSSH`,
+        unit: '×',
+        value: median(a) / median(b),
+        target: 1,
+        runs: a.map((v, i) => Math.round((v / b[i]!) * 100) / 100),
+      });
     }
   } finally {
     await sshd.stop();

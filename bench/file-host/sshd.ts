@@ -21,7 +21,6 @@ export function sshdBinary(): string | undefined {
   return existsSync('/usr/sbin/sshd') ? '/usr/sbin/sshd' : undefined;
 }
 
-
 /** Starts sshd accepting `authorizedKey` (an authorized_keys line) for the current user. */
 export async function startSshd(dir: string, authorizedKey: string): Promise<SshdPeer> {
   const binary = sshdBinary();

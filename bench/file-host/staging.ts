@@ -61,9 +61,21 @@ export async function main(): Promise<Result[]> {
         await chain.web.fulfillment.stage('bench', 'acme', version);
         full.push(performance.now() - t0);
       }
-      process.stderr.write(`  ${label}: stage ${median(stage).toFixed(3)} ms (file host ${median(staged).toFixed(3)} ms), cp ${median(cp).toFixed(1)} ms, web stage ${median(full).toFixed(2)} ms\n`);
+      process.stderr.write(
+        `  ${label}: stage ${median(stage).toFixed(3)} ms (file host ${median(staged).toFixed(3)} ms), cp ${median(cp).toFixed(1)} ms, web stage ${median(full).toFixed(2)} ms\n`,
+      );
       results.push(
-        { metric: `stage ${label} through the commlink`, unit: 'ms', value: median(stage), peer: 'cp', peerValue: median(cp), ratio: median(stage) / median(cp), target: PARAMS.targetMs, better: 'lower', runs: round(stage) },
+        {
+          metric: `stage ${label} through the commlink`,
+          unit: 'ms',
+          value: median(stage),
+          peer: 'cp',
+          peerValue: median(cp),
+          ratio: median(stage) / median(cp),
+          target: PARAMS.targetMs,
+          better: 'lower',
+          runs: round(stage),
+        },
         { metric: `stage ${label}, file host's own time`, unit: 'ms', value: median(staged), better: 'lower', runs: round(staged) },
         { metric: `stage ${label} via the web host (entitlement check + stage + record)`, unit: 'ms', value: median(full), better: 'lower', runs: round(full) },
       );

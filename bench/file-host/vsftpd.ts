@@ -18,7 +18,6 @@ export function vsftpdBinary(): string | undefined {
   return existsSync('/usr/sbin/vsftpd') ? '/usr/sbin/vsftpd' : undefined;
 }
 
-
 export async function startVsftpd(dir: string, root: string, passive: { min: number; max: number }): Promise<VsftpdPeer> {
   const binary = vsftpdBinary();
   if (!binary) throw new Error('vsftpd is not installed (apt-get install vsftpd)');

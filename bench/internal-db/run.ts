@@ -31,7 +31,12 @@ export const PARAMS = Object.freeze({
 });
 
 const passwordLogin = (i: number): Body => ({ login: `customer-${i % 100}`, password: PARAMS.password, protocol: 'sftp', clientAddress: '198.51.100.7' });
-const keyLogin = (): Body => ({ login: 'customer-0', publicKey: { algorithm: 'ssh-ed25519', key: PARAMS.keyBlob }, protocol: 'sftp', clientAddress: '198.51.100.7' });
+const keyLogin = (): Body => ({
+  login: 'customer-0',
+  publicKey: { algorithm: 'ssh-ed25519', key: PARAMS.keyBlob },
+  protocol: 'sftp',
+  clientAddress: '198.51.100.7',
+});
 
 async function pipelined(client: CommlinkClient, body: (i: number) => Body): Promise<number> {
   const started = performance.now();
@@ -71,7 +76,10 @@ function percentile(sorted: number[], p: number): number {
 export async function main(): Promise<Result[]> {
   const keys = Array.from({ length: 128 }, () => randomBytes(32));
   const dir = mkdtempSync(join(tmpdir(), 'ffs-bench-db-'));
-  const child = fork(join(here, 'server-process.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], execArgv: process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [] });
+  const child = fork(join(here, 'server-process.js'), [], {
+    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+    execArgv: process.env.BENCH_CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROF}`] : [],
+  });
   try {
     const { port } = await new Promise<{ port: number }>((resolve, reject) => {
       child.once('message', (m) => resolve(m as { port: number }));
@@ -93,7 +101,9 @@ export async function main(): Promise<Result[]> {
       const lat = (await fixedRate(client)).sort((a, b) => a - b);
       p50.push(percentile(lat, 50));
       p99.push(percentile(lat, 99));
-      process.stderr.write(`  run ${run + 1}/${PARAMS.runs}: password ${pw.at(-1)!.toFixed(0)}/s, key ${key.at(-1)!.toFixed(0)}/s, at ${PARAMS.fixedRate}/s p50 ${p50.at(-1)!.toFixed(2)} ms p99 ${p99.at(-1)!.toFixed(2)} ms\n`);
+      process.stderr.write(
+        `  run ${run + 1}/${PARAMS.runs}: password ${pw.at(-1)!.toFixed(0)}/s, key ${key.at(-1)!.toFixed(0)}/s, at ${PARAMS.fixedRate}/s p50 ${p50.at(-1)!.toFixed(2)} ms p99 ${p99.at(-1)!.toFixed(2)} ms\n`,
+      );
     }
     await client.close();
     const round = (values: number[]) => values.map((v) => Math.round(v * 100) / 100);

@@ -22,7 +22,14 @@ process.once('message', async ({ keys, dir }: { keys: string[]; dir: string }) =
         const version = `${1 + Math.floor(r / 5)}.${r % 5}.0`;
         catalogue.createRelease(`product-${p}`, version, 'stable');
         for (const platform of ['linux', 'windows']) {
-          catalogue.addArtifact(`product-${p}`, version, { filename: `p${p}-${version}-${platform}.zip`, size: 1e6, sha256: 'd'.repeat(64), platform, arch: 'x64', objectId: 'd'.repeat(64) });
+          catalogue.addArtifact(`product-${p}`, version, {
+            filename: `p${p}-${version}-${platform}.zip`,
+            size: 1e6,
+            sha256: 'd'.repeat(64),
+            platform,
+            arch: 'x64',
+            objectId: 'd'.repeat(64),
+          });
         }
         catalogue.publish(`product-${p}`, version);
       }

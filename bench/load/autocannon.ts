@@ -19,7 +19,22 @@ export interface Load {
 export async function autocannon(url: string, seconds: number, connections: number, headers: Record<string, string> = {}): Promise<Load> {
   const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
   const headerArgs = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}=${value}`]);
-  const { stdout } = await run(process.execPath, [bin, '--json', '-c', String(connections), '-d', String(seconds), ...headerArgs, url], { maxBuffer: 64 * 1024 * 1024 });
-  const r = JSON.parse(stdout) as { requests: { average: number }; throughput: { average: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
-  return { requestsPerSecond: r.requests.average, bytesPerSecond: r.throughput.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors, non2xx: r.non2xx };
+  const { stdout } = await run(process.execPath, [bin, '--json', '-c', String(connections), '-d', String(seconds), ...headerArgs, url], {
+    maxBuffer: 64 * 1024 * 1024,
+  });
+  const r = JSON.parse(stdout) as {
+    requests: { average: number };
+    throughput: { average: number };
+    latency: { p50: number; p99: number };
+    errors: number;
+    non2xx: number;
+  };
+  return {
+    requestsPerSecond: r.requests.average,
+    bytesPerSecond: r.throughput.average,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    errors: r.errors,
+    non2xx: r.non2xx,
+  };
 }

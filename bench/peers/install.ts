@@ -15,7 +15,10 @@ export const POLICY_RC_D = '/usr/sbin/policy-rc.d';
 const DENY_ALL_STARTS = '#!/bin/sh\n# Written by bench/peers/install.ts for the length of one apt-get install.\nexit 101\n';
 
 /** The benchmark runner's one error: peers it needs are missing and may not be installed here. */
-export const PEERS_MISSING = defineError('ERR_BENCH_PEERS_MISSING', 'Tools the chosen benchmarks need are missing, and this process may not install them (the message names the command to run).');
+export const PEERS_MISSING = defineError(
+  'ERR_BENCH_PEERS_MISSING',
+  'Tools the chosen benchmarks need are missing, and this process may not install them (the message names the command to run).',
+);
 
 export interface PeerOptions {
   /** Report what is missing and what would be run; install nothing. */
@@ -81,7 +84,10 @@ export function ensureTools(tools: readonly Tool[], options: PeerOptions = {}): 
     return;
   }
   const root = options.root ?? process.getuid?.() === 0;
-  if (!root) throw PEERS_MISSING(`the benchmarks need packages that are not installed (${names}). As root (e.g. after sudo -i), run:\n  ${installCommand(missing)}\nor run \`npm run bench\` as root to have it install them.`);
+  if (!root)
+    throw PEERS_MISSING(
+      `the benchmarks need packages that are not installed (${names}). As root (e.g. after sudo -i), run:\n  ${installCommand(missing)}\nor run \`npm run bench\` as root to have it install them.`,
+    );
   log(`installing what the benchmarks need: ${names}`);
   apt(['update'], log);
   const packages = missing.map((tool) => {

@@ -39,7 +39,10 @@ export function ratioChartSvg(title: string, comparisons: readonly Comparison[])
   const height = bottom + 40;
   const one = x(1);
   const grid = ticks([lo, hi])
-    .map((t) => `<line x1="${x(t).toFixed(1)}" y1="${top - 6}" x2="${x(t).toFixed(1)}" y2="${bottom}" stroke="#ddd"/><text x="${x(t).toFixed(1)}" y="${bottom + 16}" text-anchor="middle" font-size="11">${tickLabel(t)}</text>`)
+    .map(
+      (t) =>
+        `<line x1="${x(t).toFixed(1)}" y1="${top - 6}" x2="${x(t).toFixed(1)}" y2="${bottom}" stroke="#ddd"/><text x="${x(t).toFixed(1)}" y="${bottom + 16}" text-anchor="middle" font-size="11">${tickLabel(t)}</text>`,
+    )
     .join('\n');
   const rows = bars
     .map((c, i) => {

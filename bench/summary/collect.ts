@@ -32,7 +32,13 @@ export async function collectResults(dir: string): Promise<BenchmarkDigest[]> {
   for (const name of names) {
     const path = join(dir, `${name}.json`);
     const file = await readResultsFile(path, name, (await stat(path)).mtime.toISOString());
-    digests.push({ benchmark: name, title: file.title, measuredAt: file.measuredAt, comparisons: file.comparisons, headlines: headlinesOf(name, file.results) });
+    digests.push({
+      benchmark: name,
+      title: file.title,
+      measuredAt: file.measuredAt,
+      comparisons: file.comparisons,
+      headlines: headlinesOf(name, file.results),
+    });
   }
   return digests;
 }

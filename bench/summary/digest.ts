@@ -50,7 +50,16 @@ function hasPeerProgram(r: Result): r is Result & { peer: string; peerValue: num
 export function comparisonsOf(benchmark: string, results: readonly Result[]): Comparison[] {
   return results.filter(hasPeerProgram).map((r) => {
     const better = r.better ?? 'higher';
-    return { benchmark, scenario: r.metric, unit: r.unit, ours: r.value, peer: r.peerValue, peerName: r.peer, better, ratio: orientedRatio(r.value, r.peerValue, better) };
+    return {
+      benchmark,
+      scenario: r.metric,
+      unit: r.unit,
+      ours: r.value,
+      peer: r.peerValue,
+      peerName: r.peer,
+      better,
+      ratio: orientedRatio(r.value, r.peerValue, better),
+    };
   });
 }
 

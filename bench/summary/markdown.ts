@@ -24,7 +24,8 @@ export function summaryMarkdown(digests: readonly BenchmarkDigest[], chartFile: 
     '| benchmark | scenario | ours | peer | peer name | unit | better | ratio |',
     '|---|---|---:|---:|---|---|---|---:|',
     ...comparisons.map(
-      (c) => `| ${c.benchmark} | ${cell(c.scenario)} | ${formatNumber(c.ours)} | ${formatNumber(c.peer)} | ${cell(c.peerName)} | ${c.unit} | ${c.better} | ${c.ratio.toFixed(2)}× |`,
+      (c) =>
+        `| ${c.benchmark} | ${cell(c.scenario)} | ${formatNumber(c.ours)} | ${formatNumber(c.peer)} | ${cell(c.peerName)} | ${c.unit} | ${c.better} | ${c.ratio.toFixed(2)}× |`,
     ),
     '',
     '## Without a peer program',
@@ -42,7 +43,9 @@ export function summaryMarkdown(digests: readonly BenchmarkDigest[], chartFile: 
     '',
     '| benchmark | measured | comparisons | other figures | details |',
     '|---|---|---:|---:|---|',
-    ...digests.map((d) => `| ${d.benchmark} | ${d.measuredAt.slice(0, 10)} | ${d.comparisons.length} | ${d.headlines.length} | [${d.benchmark}.md](${d.benchmark}.md) |`),
+    ...digests.map(
+      (d) => `| ${d.benchmark} | ${d.measuredAt.slice(0, 10)} | ${d.comparisons.length} | ${d.headlines.length} | [${d.benchmark}.md](${d.benchmark}.md) |`,
+    ),
     '',
   ];
   return lines.join('\n');

@@ -26,7 +26,10 @@ export async function writeSummary(dir: string = RESULTS_DIR): Promise<{ benchma
 
 if (import.meta.url === `file://${process.argv[1]}`) {
   writeSummary().then(
-    ({ benchmarks, comparisons }) => process.stderr.write(`summary of ${benchmarks} benchmarks (${comparisons} comparisons with a peer): bench/results/${SUMMARY_FILES.markdown}, ${SUMMARY_FILES.chart}\n`),
+    ({ benchmarks, comparisons }) =>
+      process.stderr.write(
+        `summary of ${benchmarks} benchmarks (${comparisons} comparisons with a peer): bench/results/${SUMMARY_FILES.markdown}, ${SUMMARY_FILES.chart}\n`,
+      ),
     (err: unknown) => {
       console.error(err);
       process.exit(1);

@@ -98,7 +98,10 @@ class DownloadClient {
   readonly ready: Promise<void>;
 
   constructor() {
-    this.#child = fork(join(here, 'download-client.js'), [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], env: { ...process.env, BENCH_GET_CONCURRENCY: String(PARAMS.getConcurrency) } });
+    this.#child = fork(join(here, 'download-client.js'), [], {
+      stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
+      env: { ...process.env, BENCH_GET_CONCURRENCY: String(PARAMS.getConcurrency) },
+    });
     this.ready = new Promise((resolve) => this.#child.once('message', () => resolve()));
   }
 
@@ -122,9 +125,11 @@ const nextTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
 /** Runs `work` back to back on `concurrency` loops until `deadline`; resolves with when the last ended. */
 async function loops(concurrency: number, deadline: number, work: () => Promise<void>): Promise<number> {
-  await Promise.all(Array.from({ length: concurrency }, async () => {
-    while (performance.now() < deadline) await work();
-  }));
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < deadline) await work();
+    }),
+  );
   return performance.now();
 }
 
@@ -188,7 +193,9 @@ async function measureConfiguration(config: Configuration, client: DownloadClien
     for (let r = 0; r < PARAMS.rounds; r++) {
       const s = await round(chain, client, path, PARAMS.roundSeconds);
       samples.push(s);
-      process.stderr.write(`  ${config.name} pass ${pass + 1} round ${r + 1}: upload ${s.uploadMBs.toFixed(0)} MB/s, ${s.signaturesPerSecond.toFixed(0)} signatures/s, ${s.getsPerSecond.toFixed(0)} GETs/s, event-loop delay p50 ${s.p50.toFixed(2)} p99 ${s.p99.toFixed(2)} max ${s.max.toFixed(1)} ms\n`);
+      process.stderr.write(
+        `  ${config.name} pass ${pass + 1} round ${r + 1}: upload ${s.uploadMBs.toFixed(0)} MB/s, ${s.signaturesPerSecond.toFixed(0)} signatures/s, ${s.getsPerSecond.toFixed(0)} GETs/s, event-loop delay p50 ${s.p50.toFixed(2)} p99 ${s.p99.toFixed(2)} max ${s.max.toFixed(1)} ms\n`,
+      );
     }
     return samples;
   } finally {
@@ -215,7 +222,10 @@ async function measureSha256(client: DownloadClient): Promise<Record<'main' | 'p
     };
     const out = { main: { hashMBs: [] as number[], samples: [] as Sample[] }, pool: { hashMBs: [] as number[], samples: [] as Sample[] } };
     for (let r = 0; r < PARAMS.rounds; r++) {
-      for (const [name, work] of [['main', inline], ['pool', pooled]] as const) {
+      for (const [name, work] of [
+        ['main', inline],
+        ['pool', pooled],
+      ] as const) {
         let hashed = 0;
         const started = performance.now();
         const s = await round(chain, client, path, PARAMS.roundSeconds, async () => {
@@ -225,7 +235,9 @@ async function measureSha256(client: DownloadClient): Promise<Record<'main' | 'p
         const mbs = hashed / 1e6 / ((performance.now() - started) / 1000);
         out[name].hashMBs.push(mbs);
         out[name].samples.push(s);
-        process.stderr.write(`  sha256 on ${name} round ${r + 1}: ${mbs.toFixed(0)} MB/s hashed, upload ${s.uploadMBs.toFixed(0)} MB/s, event-loop delay p99 ${s.p99.toFixed(2)} max ${s.max.toFixed(1)} ms\n`);
+        process.stderr.write(
+          `  sha256 on ${name} round ${r + 1}: ${mbs.toFixed(0)} MB/s hashed, upload ${s.uploadMBs.toFixed(0)} MB/s, event-loop delay p99 ${s.p99.toFixed(2)} max ${s.max.toFixed(1)} ms\n`,
+        );
       }
     }
     return out;
@@ -275,11 +287,21 @@ export async function main(): Promise<Result[]> {
       metric: `SHA-256 of a file on disk, ${name === 'main' ? 'main thread' : 'in the pool'}: hashed`,
       unit: 'MB/s',
       value: median(sha[name].hashMBs),
-      ...(name === 'pool' ? { peer: 'main thread', peerValue: median(sha.main.hashMBs), ratio: median(sha.pool.hashMBs) / median(sha.main.hashMBs), peerKind: 'baseline' as const } : {}),
+      ...(name === 'pool'
+        ? {
+            peer: 'main thread',
+            peerValue: median(sha.main.hashMBs),
+            ratio: median(sha.pool.hashMBs) / median(sha.main.hashMBs),
+            peerKind: 'baseline' as const,
+          }
+        : {}),
       runs: round1(sha[name].hashMBs),
     });
     results.push(hashRow('main'), ...rows('SHA-256 on the main thread', sha.main.samples, undefined, false));
-    results.push(hashRow('pool'), ...rows('SHA-256 in the pool', sha.pool.samples, sha.main.samples, false).map((r) => (r.peer ? { ...r, peer: 'SHA-256 on the main thread' } : r)));
+    results.push(
+      hashRow('pool'),
+      ...rows('SHA-256 in the pool', sha.pool.samples, sha.main.samples, false).map((r) => (r.peer ? { ...r, peer: 'SHA-256 on the main thread' } : r)),
+    );
   } finally {
     client.close();
   }

@@ -70,7 +70,10 @@ export async function main(): Promise<Result[]> {
       const artifactId = artifacts.find((a) => a.version === file.version)!.artifactId;
       const ours = `${chain.web.httpUrl}/api/v1/artifacts/${artifactId}/download`;
       const peer = `http://127.0.0.1:${nginx.port}/download/${file.version}`;
-      for (const [url, headers] of [[ours, auth], [peer, {}]] as const) {
+      for (const [url, headers] of [
+        [ours, auth],
+        [peer, {}],
+      ] as const) {
         const check = await pathLoad(url, headers, 0.2);
         if (check.errors > 0 || check.downloadsPerSecond === 0) throw new Error(`${url}: the path does not work (${check.errors} errors)`);
       }
@@ -91,7 +94,9 @@ export async function main(): Promise<Result[]> {
         path[1].push(await pathLoad(peer, {}, PARAMS.seconds));
         const r = (x: Load) => `${Math.round(x.requestsPerSecond)} req/s p99 ${x.p99} ms${x.errors ? ` (${x.errors} errors)` : ''}`;
         const p = (x: PathLoad) => `${Math.round(x.downloadsPerSecond)} downloads/s p99 ${x.p99.toFixed(1)} ms${x.errors ? ` (${x.errors} errors)` : ''}`;
-        process.stderr.write(`  ${label} round ${round + 1}: 303 leg: web ${r(redirect[0].at(-1)!)} | nginx ${r(redirect[1].at(-1)!)}; full path: ours ${p(path[0].at(-1)!)} | nginx ${p(path[1].at(-1)!)}\n`);
+        process.stderr.write(
+          `  ${label} round ${round + 1}: 303 leg: web ${r(redirect[0].at(-1)!)} | nginx ${r(redirect[1].at(-1)!)}; full path: ours ${p(path[0].at(-1)!)} | nginx ${p(path[1].at(-1)!)}\n`,
+        );
       }
       const peerName = nginx.version;
       const rps = redirect.map((loads) => loads.map((l) => l.requestsPerSecond)) as [number[], number[]];
@@ -99,13 +104,56 @@ export async function main(): Promise<Result[]> {
       const p99 = path.map((loads) => loads.map((l) => l.p99)) as [number[], number[]];
       const mbs = path.map((loads) => loads.map((l) => l.bytesPerSecond / 1e6)) as [number[], number[]];
       const hopRps = hop.map((loads) => loads.map((l) => l.requestsPerSecond)) as [number[], number[]];
-      const errors = [...redirect[0], ...redirect[1], ...hop[0], ...hop[1]].reduce((sum, l) => sum + l.errors, 0) + [...path[0], ...path[1]].reduce((sum, l) => sum + l.errors, 0);
+      const errors =
+        [...redirect[0], ...redirect[1], ...hop[0], ...hop[1]].reduce((sum, l) => sum + l.errors, 0) +
+        [...path[0], ...path[1]].reduce((sum, l) => sum + l.errors, 0);
       results.push(
-        { metric: `${label}: full path (303 + download), downloads/s`, unit: '/s', value: median(dps[0]), peer: peerName, peerValue: median(dps[1]), ratio: median(dps[0]) / median(dps[1]), runs: dps[0].map(Math.round) },
-        { metric: `${label}: full path, payload throughput`, unit: 'MB/s', value: median(mbs[0]), peer: peerName, peerValue: median(mbs[1]), ratio: median(mbs[0]) / median(mbs[1]), runs: mbs[0].map(Math.round) },
-        { metric: `${label}: full path, p99 latency`, unit: 'ms', value: median(p99[0]), peer: peerName, peerValue: median(p99[1]), ratio: median(p99[0]) / median(p99[1]), better: 'lower', runs: p99[0].map((v) => Math.round(v * 10) / 10) },
-        { metric: `${label}: the 303 alone (autocannon), requests/s`, unit: 'req/s', value: median(rps[0]), peer: peerName, peerValue: median(rps[1]), ratio: median(rps[0]) / median(rps[1]), runs: rps[0].map(Math.round) },
-        { metric: `${label}: the download alone (autocannon), requests/s`, unit: 'req/s', value: median(hopRps[0]), peer: peerName, peerValue: median(hopRps[1]), ratio: median(hopRps[0]) / median(hopRps[1]), runs: hopRps[0].map(Math.round) },
+        {
+          metric: `${label}: full path (303 + download), downloads/s`,
+          unit: '/s',
+          value: median(dps[0]),
+          peer: peerName,
+          peerValue: median(dps[1]),
+          ratio: median(dps[0]) / median(dps[1]),
+          runs: dps[0].map(Math.round),
+        },
+        {
+          metric: `${label}: full path, payload throughput`,
+          unit: 'MB/s',
+          value: median(mbs[0]),
+          peer: peerName,
+          peerValue: median(mbs[1]),
+          ratio: median(mbs[0]) / median(mbs[1]),
+          runs: mbs[0].map(Math.round),
+        },
+        {
+          metric: `${label}: full path, p99 latency`,
+          unit: 'ms',
+          value: median(p99[0]),
+          peer: peerName,
+          peerValue: median(p99[1]),
+          ratio: median(p99[0]) / median(p99[1]),
+          better: 'lower',
+          runs: p99[0].map((v) => Math.round(v * 10) / 10),
+        },
+        {
+          metric: `${label}: the 303 alone (autocannon), requests/s`,
+          unit: 'req/s',
+          value: median(rps[0]),
+          peer: peerName,
+          peerValue: median(rps[1]),
+          ratio: median(rps[0]) / median(rps[1]),
+          runs: rps[0].map(Math.round),
+        },
+        {
+          metric: `${label}: the download alone (autocannon), requests/s`,
+          unit: 'req/s',
+          value: median(hopRps[0]),
+          peer: peerName,
+          peerValue: median(hopRps[1]),
+          ratio: median(hopRps[0]) / median(hopRps[1]),
+          runs: hopRps[0].map(Math.round),
+        },
         { metric: `${label}: errors in all rounds`, unit: '', value: errors, target: 0, better: 'lower' },
       );
     }
@@ -115,11 +163,17 @@ export async function main(): Promise<Result[]> {
   }
   const intro = [
     `${PARAMS.connections} concurrent customers, keep-alive, ${PARAMS.seconds} s per round, ${PARAMS.rounds} rounds alternating between the project and nginx (${new Date().toISOString().slice(0, 10)}, ${process.version}, 2 cores shared by clients and servers); medians.`,
-    'Ours: the web host (koa; API token checked with the internal-db and remembered 10 s as configured by default; entitlement checked with the internal-db on every request; the release staged on the file host once and remembered 10 s; a fresh RSA-signed ticket per request; 303) in the benchmark process, the internal-db and the file host in processes of their own; then the file host\'s download workers (ticket verified, path resolved, sendfile, audited).',
+    "Ours: the web host (koa; API token checked with the internal-db and remembered 10 s as configured by default; entitlement checked with the internal-db on every request; the release staged on the file host once and remembered 10 s; a fresh RSA-signed ticket per request; 303) in the benchmark process, the internal-db and the file host in processes of their own; then the file host's download workers (ticket verified, path resolved, sendfile, audited).",
     `Peer: nginx (worker_processes ${PARAMS.nginxWorkers}, sendfile) answering the same kind of 303 (\`return 303\`) to the same files in the same staged area; no token, no entitlement, no ticket, no audit.`,
     'The "full path" rows come from a Node.js client in its own process that follows each 303 and reads the file (autocannon cannot follow a redirect to another host); the "303 alone" and "download alone" rows are autocannon on each hop by itself.',
   ].join('\n');
-  await writeResults(join(here, '..', '..', '..', 'bench', 'results'), 'entitled-downloads', 'Entitled downloads: web 303 + file host vs nginx', intro, results);
+  await writeResults(
+    join(here, '..', '..', '..', 'bench', 'results'),
+    'entitled-downloads',
+    'Entitled downloads: web 303 + file host vs nginx',
+    intro,
+    results,
+  );
   return results;
 }
 

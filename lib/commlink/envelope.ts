@@ -36,6 +36,7 @@ export function errorBody(error: CodedError): Body {
 export function remoteError(body: Body): RemoteError {
   const code = typeof body.code === 'string' ? body.code : Errors.REMOTE_INTERNAL.code;
   const message = typeof body.message === 'string' ? body.message : 'remote error';
-  const details = body.details && typeof body.details === 'object' && !Array.isArray(body.details) && !(body.details instanceof Uint8Array) ? (body.details as Body) : {};
+  const details =
+    body.details && typeof body.details === 'object' && !Array.isArray(body.details) && !(body.details instanceof Uint8Array) ? (body.details as Body) : {};
   return new RemoteError(code, message, details);
 }

@@ -30,7 +30,10 @@ export const Errors = {
   UNKNOWN_OPERATION: defineError('ERR_UNKNOWN_OPERATION', 'The peer serves no operation of that name.'),
   REMOTE_INTERNAL: defineError('ERR_REMOTE_INTERNAL', 'The peer failed while handling the request (details are in its log).'),
   TOO_MANY_IN_FLIGHT: defineError('ERR_TOO_MANY_IN_FLIGHT', 'The peer has reached its limit of requests in flight.'),
-  REPLY_INVALID: defineError('ERR_REPLY_INVALID', "A peer's reply does not match the operation's contract (the field is named); the two ends run different versions, or the peer is faulty."),
+  REPLY_INVALID: defineError(
+    'ERR_REPLY_INVALID',
+    "A peer's reply does not match the operation's contract (the field is named); the two ends run different versions, or the peer is faulty.",
+  ),
   STREAM_ABORTED: defineError('ERR_STREAM_ABORTED', 'A bulk stream was aborted by its sender, its receiver or a closed connection.'),
   STREAM_PROTOCOL: defineError('ERR_STREAM_PROTOCOL', 'A bulk stream broke the flow-control rules (unknown stream, credit overrun).'),
   CONFIG: CommonErrors.CONFIG,

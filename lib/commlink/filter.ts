@@ -91,5 +91,4 @@ export function fromSevenBit(line: Buffer): Buffer {
     written += n;
   }
   return decoded; // every slice decoded whole: `expected` bytes
-
 }

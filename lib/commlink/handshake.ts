@@ -68,7 +68,8 @@ export function readHello(packet: Buffer, reader: HelloReader): PeerHello {
     }
     suite = offered;
   } else {
-    if (!reader.offered || offered !== reader.offered) throw Errors.HANDSHAKE(`peer answered with suite #${header.suiteId}, we offered ${reader.offered?.name}`);
+    if (!reader.offered || offered !== reader.offered)
+      throw Errors.HANDSHAKE(`peer answered with suite #${header.suiteId}, we offered ${reader.offered?.name}`);
     suite = reader.offered;
   }
   const bagKey = reader.bag.keyForPort(reader.clientPort);
@@ -76,7 +77,10 @@ export function readHello(packet: Buffer, reader: HelloReader): PeerHello {
   const helloKey = suite.prepare(helloKeyMaterial(bagKey, peerSalt, isServer ? 'c2s' : 's2c', suite));
   const plaintext = suite.open(helloKey, 0n, header.bytes, body);
   if (!plaintext) {
-    throw Errors.PACKET_AUTH('hello does not authenticate: same bag but another key (do both ends see the same client port? address translation breaks the key index) or a forged hello');
+    throw Errors.PACKET_AUTH(
+      'hello does not authenticate: same bag but another key (do both ends see the same client port? ' +
+        'address translation breaks the key index) or a forged hello',
+    );
   }
   const messages = decodeMessages(plaintext);
   const hello = messages[0];
@@ -87,7 +91,13 @@ export function readHello(packet: Buffer, reader: HelloReader): PeerHello {
 }
 
 /** The data keys' material, ours to send with and the peer's to open with. */
-export function dataKeys(suite: CipherSuite, bagKey: Buffer, clientSalt: Buffer, serverSalt: Buffer, role: 'client' | 'server'): { send: Buffer; recv: Buffer } {
+export function dataKeys(
+  suite: CipherSuite,
+  bagKey: Buffer,
+  clientSalt: Buffer,
+  serverSalt: Buffer,
+  role: 'client' | 'server',
+): { send: Buffer; recv: Buffer } {
   const outDir: Direction = role === 'client' ? 'c2s' : 's2c';
   const inDir: Direction = outDir === 'c2s' ? 's2c' : 'c2s';
   return { send: dataKeyMaterial(bagKey, clientSalt, serverSalt, outDir, suite), recv: dataKeyMaterial(bagKey, clientSalt, serverSalt, inDir, suite) };

@@ -24,7 +24,8 @@ export const MAX_KEYS = 65536;
 const HEADER = /^FFS-KEYBAG\/1 n=([1-9][0-9]*)$/;
 
 function checkKeys(keys: readonly Buffer[]): void {
-  if (keys.length < 1 || keys.length > MAX_KEYS) throw Errors.KEYBAG_FORMAT(`a key bag holds 1 to ${MAX_KEYS} keys, not ${keys.length}`, { count: keys.length });
+  if (keys.length < 1 || keys.length > MAX_KEYS)
+    throw Errors.KEYBAG_FORMAT(`a key bag holds 1 to ${MAX_KEYS} keys, not ${keys.length}`, { count: keys.length });
   keys.forEach((key, i) => {
     if (!Buffer.isBuffer(key) || key.length !== KEY_LENGTH) {
       throw Errors.KEYBAG_FORMAT(`key ${i} is ${Buffer.isBuffer(key) ? key.length : typeof key} bytes, not ${KEY_LENGTH}`, { key: i });

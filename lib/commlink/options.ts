@@ -116,7 +116,8 @@ function checkChunkCrypto(hook: ChunkCrypto): void {
     throw invalid('chunkCrypto', 'must have sealChunk and openChunk functions');
   }
   const max = hook.maxPendingChunks;
-  if (!Number.isInteger(max) || max < 1 || max > 1024) throw invalid('chunkCrypto', `maxPendingChunks must be an integer between 1 and 1024, got ${String(max)}`);
+  if (!Number.isInteger(max) || max < 1 || max > 1024)
+    throw invalid('chunkCrypto', `maxPendingChunks must be an integer between 1 and 1024, got ${String(max)}`);
 }
 
 function invalid(field: string, message: string) {

@@ -296,7 +296,11 @@ export class Peer extends EventEmitter {
       done(undefined, err);
       return;
     }
-    if (result instanceof Promise) result.then((value) => done(value, undefined), (err: unknown) => done(undefined, err ?? new Error('rejected')));
+    if (result instanceof Promise)
+      result.then(
+        (value) => done(value, undefined),
+        (err: unknown) => done(undefined, err ?? new Error('rejected')),
+      );
     else done(result, undefined);
   }
 

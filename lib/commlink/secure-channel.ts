@@ -8,16 +8,7 @@ import { dataKeys, helloLine, PROTOCOL_NAME, readHello } from './handshake.js';
 import type { Direction } from './kdf.js';
 import type { KeyBag } from './keybag.js';
 import { LineReader } from './line-reader.js';
-import {
-  BASE_HEADER_LENGTH,
-  decodeHeader,
-  KIND_CHUNK,
-  KIND_HELLO,
-  KIND_MESSAGES,
-  SALT_LENGTH,
-  VERSION,
-  type PacketKind,
-} from './packet.js';
+import { BASE_HEADER_LENGTH, decodeHeader, KIND_CHUNK, KIND_HELLO, KIND_MESSAGES, SALT_LENGTH, VERSION, type PacketKind } from './packet.js';
 import { CodedError } from '../errors/index.js';
 import { chunkParts, sealedLine, STREAM_ID_LENGTH } from './packet-codec.js';
 import { suiteByName, type CipherSuite, type SuiteKey, type SuiteName } from './suites/index.js';
@@ -288,10 +279,13 @@ export class SecureChannel {
     }
     if (header.kind === KIND_HELLO) throw Errors.PACKET_MALFORMED('unexpected hello after the handshake');
     if (header.seq !== this.#recv.seq) {
-      throw Errors.PACKET_SEQUENCE(`expected packet ${this.#recv.seq}, got ${header.seq} (${header.seq < this.#recv.seq ? 'replayed' : 'reordered or dropped'})`, {
-        expected: this.#recv.seq.toString(),
-        got: header.seq.toString(),
-      });
+      throw Errors.PACKET_SEQUENCE(
+        `expected packet ${this.#recv.seq}, got ${header.seq} (${header.seq < this.#recv.seq ? 'replayed' : 'reordered or dropped'})`,
+        {
+          expected: this.#recv.seq.toString(),
+          got: header.seq.toString(),
+        },
+      );
     }
     const plaintext = this.#suite!.open(this.#recv.key, header.seq, header.bytes, body);
     if (!plaintext) throw Errors.PACKET_AUTH(`packet ${header.seq} does not authenticate (forged, tampered or truncated)`);
@@ -300,7 +294,8 @@ export class SecureChannel {
       throw Errors.PACKET_MALFORMED('chunk packet without a stream id');
     }
     const offload = this.#offload;
-    if (!offload || offload.opening === 0) this.#accept(header.kind, plaintext); // no hook, or nothing in it
+    if (!offload || offload.opening === 0)
+      this.#accept(header.kind, plaintext); // no hook, or nothing in it
     else offload.received(header.kind, plaintext); // behind chunks still being opened
   }
 
@@ -375,8 +370,7 @@ export class SecureChannel {
   #fail(err: unknown): void {
     if (this.#failed || (this.#closed && !this.#closeWhenDelivered)) return;
     this.#failed = true;
-    const error =
-      err instanceof CodedError ? err : Errors.PACKET_MALFORMED(`unexpected failure on receive: ${(err as Error)?.message}`, {}, err);
+    const error = err instanceof CodedError ? err : Errors.PACKET_MALFORMED(`unexpected failure on receive: ${(err as Error)?.message}`, {}, err);
     this.#closeError = error;
     this.#log.warn('commlink connection rejected', { reason: error.message, code: error.code });
     this.#offload?.clear(); // nothing received after the bad packet is delivered

@@ -85,7 +85,8 @@ function scalarType(schema: AnySchema, where: string): { valueType: Exclude<Valu
   }
   if (schema instanceof z.ZodLiteral) {
     const values = [...schema.values] as (string | number)[];
-    if (values.some((v) => typeof v !== 'string' && typeof v !== 'number')) throw new TypeError(`config schema: ${where}: only string and number literals are supported`);
+    if (values.some((v) => typeof v !== 'string' && typeof v !== 'number'))
+      throw new TypeError(`config schema: ${where}: only string and number literals are supported`);
     return { valueType: { type: 'enum', values }, expectation: values.length === 1 ? `${String(values[0])}` : `one of ${values.join(', ')}` };
   }
   throw new TypeError(`config schema: ${where}: unsupported field type ${schema._zod.def.type}`);

@@ -27,7 +27,10 @@ export function loadConfig(options: LoadConfigOptions = {}): Config {
 
   const parsed = configSchema.safeParse(values, { reportInput: true });
   if (!parsed.success) {
-    throw new ConfigError(parsed.error.issues.map((issue) => issueProblem(issue, fields, sources)), parsed.error);
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => issueProblem(issue, fields, sources)),
+      parsed.error,
+    );
   }
   const config = parsed.data as unknown as Record<string, unknown>;
   resolvePaths(config, fields, sources, path.resolve(cwd));
@@ -62,7 +65,11 @@ function applyOverrides(
         sources.set(dotted, { raw: value, from: 'overrides' });
       } else if (sections.has(dotted)) {
         if (isPlainObject(value)) visit(value, segments);
-        else problems.push({ field: dotted, message: `config: ${dotted} is a section and must be an object (got ${JSON.stringify(value) ?? String(value)} from overrides)` });
+        else
+          problems.push({
+            field: dotted,
+            message: `config: ${dotted} is a section and must be an object (got ${JSON.stringify(value) ?? String(value)} from overrides)`,
+          });
       } else {
         const hint = suggest(dotted, [...byPath.keys(), ...sections]);
         problems.push({ field: dotted, message: `config: ${dotted} matches no configuration field (from overrides)${hint ? `; did you mean ${hint}?` : ''}` });
@@ -117,7 +124,10 @@ function resolvePaths(config: Record<string, unknown>, fields: readonly FieldInf
   const rawDataDir = config.dataDir as string;
   if (rawDataDir.includes(DATA_DIR_TOKEN)) {
     const source = sources.get('dataDir');
-    throw new ConfigError({ field: 'dataDir', message: `config: dataDir cannot refer to ${DATA_DIR_TOKEN} (got ${JSON.stringify(rawDataDir)}${source ? ` from ${source.from}` : ''})` });
+    throw new ConfigError({
+      field: 'dataDir',
+      message: `config: dataDir cannot refer to ${DATA_DIR_TOKEN} (got ${JSON.stringify(rawDataDir)}${source ? ` from ${source.from}` : ''})`,
+    });
   }
   const dataDir = path.resolve(cwd, rawDataDir);
   for (const field of fields) {

@@ -80,7 +80,11 @@ export function commlinkRuleBreaks(c: CommlinkRuleFields, prefix: string): Comml
     breaks.push({ field: 'reconnectMaxMs', input: c.reconnectMaxMs, message: `must be >= ${prefix}reconnectMinMs, which is ${c.reconnectMinMs}` });
   }
   if (c.heartbeatTimeoutMs <= c.heartbeatIntervalMs) {
-    breaks.push({ field: 'heartbeatTimeoutMs', input: c.heartbeatTimeoutMs, message: `must be > ${prefix}heartbeatIntervalMs, which is ${c.heartbeatIntervalMs}` });
+    breaks.push({
+      field: 'heartbeatTimeoutMs',
+      input: c.heartbeatTimeoutMs,
+      message: `must be > ${prefix}heartbeatIntervalMs, which is ${c.heartbeatIntervalMs}`,
+    });
   }
   return breaks;
 }
@@ -112,21 +116,32 @@ const services = z
           .regex(/^$|^https?:\/\/[^\s/?#]+$/, 'empty, or http(s)://host[:port] with no path')
           .default('')
           .describe('Base URL people use for the portal and the API (empty: http://host:port).'),
-        sessionKeyPath: pathField(`${DATA_DIR_TOKEN}/secrets/web-session.key`, 'Keys that sign portal session cookies (mode 0600; made by scripts/gen-session-key).'),
+        sessionKeyPath: pathField(
+          `${DATA_DIR_TOKEN}/secrets/web-session.key`,
+          'Keys that sign portal session cookies (mode 0600; made by scripts/gen-session-key).',
+        ),
         sessionMinutes: intField(5, 43_200, 480, 'A portal session ends this long after sign-in, in minutes.'),
         secureCookies: z
           .enum(['auto', 'always', 'never'])
           .default('auto')
           .describe('Secure flag on cookies: auto sets it over HTTPS and on loopback addresses (browsers accept it there); always; never.'),
         trustProxy: z.boolean().default(false).describe('Trust X-Forwarded-For and X-Forwarded-Proto from a reverse proxy in front of the web host.'),
-        loginFailuresPerAddress: intField(1, 10_000, 10, 'Failed portal sign-ins one client address may make within loginWindowSeconds before it is refused (429).'),
+        loginFailuresPerAddress: intField(
+          1,
+          10_000,
+          10,
+          'Failed portal sign-ins one client address may make within loginWindowSeconds before it is refused (429).',
+        ),
         loginFailuresPerLogin: intField(1, 10_000, 5, 'Failed portal sign-ins for one login within loginWindowSeconds before that login is refused (429).'),
         loginWindowSeconds: intField(1, 86_400, 900, 'Window of the portal sign-in rate limits, in seconds.'),
         apiTokenCacheSeconds: intField(0, 3600, 10, 'How long a checked API token is remembered (a revoked token may work this long); 0: check every request.'),
         maxJsonBytes: intField(1024, 64 * 1024 * 1024, 2 * 1024 * 1024, 'Largest JSON or form request body accepted, in bytes (413 beyond).'),
         maxUploadBytes: intField(1, Number.MAX_SAFE_INTEGER, 64 * 1024 * 1024 * 1024, 'Largest artifact upload accepted, in bytes (413 beyond).'),
         cryptoThreads: intField(0, 64, 0, 'Threads of the crypto pool (lib/crypto-pool), when anything is offloaded to it (0: one per CPU core).'),
-        poolTicketSigning: z.boolean().default(true).describe('Sign download tickets (RSA) in the crypto pool, off the event loop (measured to win: bench/results/crypto-pool.md).'),
+        poolTicketSigning: z
+          .boolean()
+          .default(true)
+          .describe('Sign download tickets (RSA) in the crypto pool, off the event loop (measured to win: bench/results/crypto-pool.md).'),
         poolChunkCrypto: z
           .boolean()
           .default(false)
@@ -159,7 +174,12 @@ const services = z
         ticketCacheEntries: intField(0, 1_000_000, 10_000, 'Verified download tickets remembered until they expire (0: verify every request).'),
         httpWorkers: intField(0, 64, 0, 'HTTP download worker processes sharing the download port (0: one per CPU core).'),
         ftpPort: intField(0, 65535, 2121, 'FTP control port (0: any free port).'),
-        ftpPassivePortMin: intField(1024, 65535, 30000, 'First port of the FTP passive-mode range (keep it outside the ephemeral range, 32768-60999 on Linux).'),
+        ftpPassivePortMin: intField(
+          1024,
+          65535,
+          30000,
+          'First port of the FTP passive-mode range (keep it outside the ephemeral range, 32768-60999 on Linux).',
+        ),
         ftpPassivePortMax: intField(1024, 65535, 30199, 'Last port of the FTP passive-mode range (>= ftpPassivePortMin).'),
         ftpPassiveAddress: z.string().default('').describe('Address announced to FTP clients for passive connections (empty: the host address).'),
         ftpRequireTls: z.boolean().default(false).describe('Refuse FTP logins that did not first switch to TLS (AUTH TLS).'),
@@ -176,12 +196,27 @@ const services = z
         defenderObservationSeconds: intField(1, 86_400, 1800, 'Brute-force defender: how long a failed login counts towards the score, in seconds.'),
         defenderBanSeconds: intField(1, 604_800, 1800, 'Brute-force defender: first ban, in seconds; each further ban of the address lasts longer.'),
         defenderBanIncrementPercent: intField(0, 1000, 50, 'Brute-force defender: how much longer each repeated ban lasts, in percent.'),
-        loginCacheSeconds: intField(0, 3600, 60, 'How long a successful FTP/SFTP login is remembered; a revocation takes effect within it (at once when the web host prunes). 0: check every login.'),
-        openFileCacheMs: intField(0, 60_000, 1000, 'How long an opened file is reused by later downloads of it, in ms (0: open per request). Staging changes drop it at once.'),
+        loginCacheSeconds: intField(
+          0,
+          3600,
+          60,
+          'How long a successful FTP/SFTP login is remembered; a revocation takes effect within it (at once when the web host prunes). 0: check every login.',
+        ),
+        openFileCacheMs: intField(
+          0,
+          60_000,
+          1000,
+          'How long an opened file is reused by later downloads of it, in ms (0: open per request). Staging changes drop it at once.',
+        ),
       })
       .superRefine((c, ctx) => {
         if (c.ftpPassivePortMax < c.ftpPassivePortMin) {
-          ctx.addIssue({ code: 'custom', path: ['ftpPassivePortMax'], input: c.ftpPassivePortMax, message: `must be >= services.ftp.ftpPassivePortMin, which is ${c.ftpPassivePortMin}` });
+          ctx.addIssue({
+            code: 'custom',
+            path: ['ftpPassivePortMax'],
+            input: c.ftpPassivePortMax,
+            message: `must be >= services.ftp.ftpPassivePortMin, which is ${c.ftpPassivePortMin}`,
+          });
         }
       })
       .prefault({}),
@@ -194,7 +229,12 @@ const services = z
           .default('listen')
           .describe('listen: the web host dials internal-db; dial: internal-db dials out to the web host (reverse dial through a firewall).'),
         dialHost: hostField('dial mode: address of the web host that internal-db dials.'),
-        dialPort: intField(0, 65535, 7403, "dial mode: the web host's commlink port for internal-db (0: any free port; npm start tells the internal-db the one the web host got)."),
+        dialPort: intField(
+          0,
+          65535,
+          7403,
+          "dial mode: the web host's commlink port for internal-db (0: any free port; npm start tells the internal-db the one the web host got).",
+        ),
         dbPath: pathField(`${DATA_DIR_TOKEN}/internal-db/fulfillment.sqlite`, 'SQLite database file (WAL mode; the -wal and -shm files sit beside it).'),
         synchronous: z
           .enum(['full', 'normal'])
@@ -224,11 +264,7 @@ export const configSchema = z.strictObject({
   log,
 });
 
-type DeepReadonly<T> = T extends readonly (infer U)[]
-  ? readonly DeepReadonly<U>[]
-  : T extends object
-    ? { readonly [K in keyof T]: DeepReadonly<T[K]> }
-    : T;
+type DeepReadonly<T> = T extends readonly (infer U)[] ? readonly DeepReadonly<U>[] : T extends object ? { readonly [K in keyof T]: DeepReadonly<T[K]> } : T;
 
 type DeepPartial<T> = T extends readonly unknown[] ? T : T extends object ? { [K in keyof T]?: DeepPartial<T[K]> } : T;
 

@@ -125,10 +125,10 @@ export function fieldTable(schema: z.ZodType, io: 'input' | 'output'): string {
 /** A Markdown table of the operations, then a section per operation with its request and reply fields. */
 export function describeOperations(operations: readonly Operation[]): string {
   const index = operations.map((o) => `| [\`${o.name}\`](#${anchor(o.name)}) | ${cell(o.summary)} |`).join('\n');
-  const sections = operations.map(
-    (o) =>
-      `### ${o.name}\n\n${o.summary}${o.stream ? ' The request carries a bulk stream (PROTOCOL.md §12).' : ''}\n\nRequest:\n\n${fieldTable(o.request, 'input')}\n\nReply:\n\n${fieldTable(o.reply, 'output')}`,
-  );
+  const sections = operations.map((o) => {
+    const stream = o.stream ? ' The request carries a bulk stream (PROTOCOL.md §12).' : '';
+    return `### ${o.name}\n\n${o.summary}${stream}\n\nRequest:\n\n${fieldTable(o.request, 'input')}\n\nReply:\n\n${fieldTable(o.reply, 'output')}`;
+  });
   return `| operation | what it does |\n|---|---|\n${index}\n\n${sections.join('\n\n')}`;
 }
 

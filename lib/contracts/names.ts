@@ -58,7 +58,10 @@ export const productCode = z.string().regex(PRODUCT_CODE, 'a product code is 1-6
 /** A release version as it is written (release.create checks it is a valid semantic version). */
 export const version = z.string().regex(/^[0-9A-Za-z][0-9A-Za-z.+-]{0,127}$/, 'a semantic version such as 2.1.0 (at most 128 of 0-9 A-Z a-z . + -)');
 /** A complete semantic version, MAJOR.MINOR.PATCH with an optional prerelease and build (what a client says it runs). */
-export const semanticVersion = z.string().max(128).regex(/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'a semantic version such as 2.1.0');
+export const semanticVersion = z
+  .string()
+  .max(128)
+  .regex(/^\d+\.\d+\.\d+(?:-[0-9A-Za-z.-]+)?(?:\+[0-9A-Za-z.-]+)?$/, 'a semantic version such as 2.1.0');
 export const channel = z.string().regex(/^[a-z][a-z0-9-]{0,31}$/, 'a channel is a lowercase word such as stable or beta');
 /** A platform or an architecture. */
 export const label = z.string().regex(/^[a-z0-9][a-z0-9_.-]{0,31}$/, 'a platform or arch is 1-32 of a-z 0-9 _ . -');

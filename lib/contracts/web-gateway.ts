@@ -10,7 +10,8 @@ import { ftpBaseUrl, hostName, httpBaseUrl, isoTime, sftpBaseUrl } from './names
 
 export const fileHostRegister = defineOperation({
   name: 'filehost.register',
-  summary: 'A file host announces itself (sent each time its link comes up): its name, unique among the file hosts of this web host, and where customers reach it.',
+  summary:
+    'A file host announces itself (sent each time its link comes up): its name, unique among the file hosts of this web host, and where customers reach it.',
   request: z.strictObject({ name: hostName, httpUrl: httpBaseUrl, ftpUrl: ftpBaseUrl.optional(), sftpUrl: sftpBaseUrl.optional() }),
   reply: z.strictObject({ registered: hostName, at: isoTime }),
 });

@@ -43,8 +43,10 @@ export function resolveCryptoPoolOptions(input: Partial<CryptoPoolOptions> = {})
   for (const [field, [min, max, infinite]] of Object.entries(RANGES) as [keyof CryptoPoolOptions, [number, number, boolean]][]) {
     const value = merged[field];
     const ok = typeof value === 'number' && ((infinite && value === Infinity) || (Number.isInteger(value) && value >= min && value <= max));
-    if (!ok) throw CryptoPoolErrors.OPTIONS(`options.${field} must be an integer between ${min} and ${max}${infinite ? ' or Infinity' : ''}, got ${String(value)}`);
+    if (!ok)
+      throw CryptoPoolErrors.OPTIONS(`options.${field} must be an integer between ${min} and ${max}${infinite ? ' or Infinity' : ''}, got ${String(value)}`);
   }
-  if (merged.minThreads > merged.maxThreads) throw CryptoPoolErrors.OPTIONS(`options.minThreads must be <= maxThreads (${merged.maxThreads}), got ${merged.minThreads}`);
+  if (merged.minThreads > merged.maxThreads)
+    throw CryptoPoolErrors.OPTIONS(`options.minThreads must be <= maxThreads (${merged.maxThreads}), got ${merged.minThreads}`);
   return Object.freeze(merged);
 }

@@ -26,7 +26,11 @@ export function isReadyMessage(message: unknown): message is ReadyMessage {
  * endpoints once it serves, and closes when the channel goes away: a service never outlives a
  * supervisor that was killed.
  */
-export async function runService<S extends { close(): Promise<void> }>(name: string, start: (config: Config, log: Logger) => Promise<S>, endpoints: (service: S) => ServiceEndpoints = () => ({})): Promise<number> {
+export async function runService<S extends { close(): Promise<void> }>(
+  name: string,
+  start: (config: Config, log: Logger) => Promise<S>,
+  endpoints: (service: S) => ServiceEndpoints = () => ({}),
+): Promise<number> {
   let config: Config;
   try {
     config = loadConfig();

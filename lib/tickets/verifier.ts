@@ -49,7 +49,8 @@ export class TicketVerifier {
     // have many spellings (each a cache miss, each a way around anything keyed on the ticket).
     const encoded = ticket.slice(lastDot + 1);
     const signature = Buffer.from(encoded, 'base64url');
-    if (!BASE64URL.test(encoded) || signature.toString('base64url') !== encoded) return { ok: false, reason: 'signature', message: 'the ticket signature is not valid' };
+    if (!BASE64URL.test(encoded) || signature.toString('base64url') !== encoded)
+      return { ok: false, reason: 'signature', message: 'the ticket signature is not valid' };
     let valid: boolean;
     try {
       valid = signature.length > 0 && this.#key.verify(Buffer.from(ticket.slice(0, lastDot)), signature);

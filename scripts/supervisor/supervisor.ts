@@ -94,10 +94,18 @@ export class Supervisor {
       if (dialMode) pairs.push(['FFS_SERVICES__INTERNAL_DB__DIAL_PORT', port('web', 'dialPort')]);
     } else if (name === 'web') {
       pairs.push(['FFS_SERVICES__WEB__PORT', port('web', 'port')], ['FFS_SERVICES__WEB__COMMLINK_PORT', port('web', 'commlinkPort')]);
-      pairs.push(dialMode ? ['FFS_SERVICES__INTERNAL_DB__DIAL_PORT', port('web', 'dialPort')] : ['FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT', port('internal-db', 'commlinkPort')]);
+      pairs.push(
+        dialMode
+          ? ['FFS_SERVICES__INTERNAL_DB__DIAL_PORT', port('web', 'dialPort')]
+          : ['FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT', port('internal-db', 'commlinkPort')],
+      );
     } else {
       pairs.push(['FFS_SERVICES__WEB__COMMLINK_PORT', port('web', 'commlinkPort')]);
-      pairs.push(['FFS_SERVICES__FTP__HTTP_PORT', port('file-host', 'httpPort')], ['FFS_SERVICES__FTP__FTP_PORT', port('file-host', 'ftpPort')], ['FFS_SERVICES__FTP__SFTP_PORT', port('file-host', 'sftpPort')]);
+      pairs.push(
+        ['FFS_SERVICES__FTP__HTTP_PORT', port('file-host', 'httpPort')],
+        ['FFS_SERVICES__FTP__FTP_PORT', port('file-host', 'ftpPort')],
+        ['FFS_SERVICES__FTP__SFTP_PORT', port('file-host', 'sftpPort')],
+      );
     }
     return Object.fromEntries(pairs.filter((pair): pair is [string, string] => pair[1] !== undefined && pair[1] !== ''));
   }

@@ -34,10 +34,14 @@ export class TopologyError extends Error {
 export async function checkPrerequisites(): Promise<void> {
   const missing: string[] = [];
   if (process.getuid?.() !== 0) missing.push(`root (running as uid ${String(process.getuid?.())}; network namespaces need CAP_SYS_ADMIN and CAP_NET_ADMIN)`);
-  for (const [tool, args, pkg, banner] of [['ip', ['-V'], 'iproute2', /iproute2/], ['nft', ['-v'], 'nftables', /^nftables/]] as const) {
+  for (const [tool, args, pkg, banner] of [
+    ['ip', ['-V'], 'iproute2', /iproute2/],
+    ['nft', ['-v'], 'nftables', /^nftables/],
+  ] as const) {
     try {
       const version = await run(systemTool(tool), args);
-      if (!banner.test(version.trim())) missing.push(`${tool} (package ${pkg}): ${systemTool(tool)} is something else (${JSON.stringify(version.trim().slice(0, 60))})`);
+      if (!banner.test(version.trim()))
+        missing.push(`${tool} (package ${pkg}): ${systemTool(tool)} is something else (${JSON.stringify(version.trim().slice(0, 60))})`);
     } catch (e) {
       missing.push(`${tool} (package ${pkg}): ${e instanceof Error ? e.message : String(e)}`);
     }
@@ -47,7 +51,12 @@ export async function checkPrerequisites(): Promise<void> {
 
 async function namespaceNames(): Promise<Set<string>> {
   const listing = await ip('netns', 'list');
-  return new Set(listing.split('\n').map((line) => line.trim().split(/\s+/)[0] ?? '').filter((name) => name !== ''));
+  return new Set(
+    listing
+      .split('\n')
+      .map((line) => line.trim().split(/\s+/)[0] ?? '')
+      .filter((name) => name !== ''),
+  );
 }
 
 async function rootLinkNames(): Promise<Set<string>> {
@@ -61,13 +70,16 @@ async function checkFree(plan: TopologyPlan): Promise<void> {
   const taken = Object.values(plan.namespaces).filter((ns) => existing.has(ns));
   if ((await rootLinkNames()).has(plan.customerInterface)) taken.push(plan.customerInterface);
   if (taken.length > 0) {
-    throw new TopologyError(`a topology with prefix "${plan.prefix}" exists already (${taken.join(', ')}); run \`topology down --prefix ${plan.prefix}\` first`);
+    throw new TopologyError(
+      `a topology with prefix "${plan.prefix}" exists already (${taken.join(', ')}); run \`topology down --prefix ${plan.prefix}\` first`,
+    );
   }
   const ours = { address: plan.addresses.customer, length: plan.prefixLength };
   const addrs = JSON.parse(await ip('-j', '-4', 'addr', 'show')) as { ifname: string; addr_info: { local: string; prefixlen: number }[] }[];
   for (const link of addrs) {
     for (const a of link.addr_info) {
-      if (networksOverlap(ours, { address: a.local, length: a.prefixlen })) throw new TopologyError(`subnet ${plan.subnet} overlaps ${a.local}/${a.prefixlen} on ${link.ifname}; choose another --subnet`);
+      if (networksOverlap(ours, { address: a.local, length: a.prefixlen }))
+        throw new TopologyError(`subnet ${plan.subnet} overlaps ${a.local}/${a.prefixlen} on ${link.ifname}; choose another --subnet`);
     }
   }
   const routes = JSON.parse(await ip('-j', '-4', 'route', 'show', 'table', 'all')) as { dst: string; dev?: string }[];
@@ -123,7 +135,10 @@ export async function bringUp(options: TopologyOptions): Promise<Topology> {
 
 async function pidsIn(namespace: string): Promise<number[]> {
   const text = await ip('netns', 'pids', namespace).catch((e: unknown) => (e instanceof CommandError ? '' : Promise.reject(e)));
-  return text.split('\n').filter((line) => /^\d+$/.test(line.trim())).map(Number);
+  return text
+    .split('\n')
+    .filter((line) => /^\d+$/.test(line.trim()))
+    .map(Number);
 }
 
 function signal(pid: number, name: NodeJS.Signals): void {

@@ -93,15 +93,18 @@ export function parseSubnet(subnet: string): [number, number, number] {
 
 function checkPorts(ports: TopologyPorts): void {
   for (const [name, port] of Object.entries(ports)) {
-    if (!Number.isInteger(port) || port < 1 || port > 65535) throw new TopologyUsageError(`port ${name} must be an integer from 1 to 65535 (got ${String(port)})`);
+    if (!Number.isInteger(port) || port < 1 || port > 65535)
+      throw new TopologyUsageError(`port ${name} must be an integer from 1 to 65535 (got ${String(port)})`);
   }
   if (ports.passiveMin > ports.passiveMax) throw new TopologyUsageError(`the passive range is empty (${ports.passiveMin}-${ports.passiveMax})`);
 }
 
 /** Validates the options and derives every name and address. */
 export function planTopology(options: TopologyOptions): TopologyPlan {
-  if (!PREFIX_PATTERN.test(options.prefix)) throw new TopologyUsageError(`prefix must be 1-10 lowercase letters and digits, starting with a letter (got ${JSON.stringify(options.prefix)})`);
-  if (options.internalMode !== 'listen' && options.internalMode !== 'dial') throw new TopologyUsageError(`internal mode must be listen or dial (got ${JSON.stringify(options.internalMode)})`);
+  if (!PREFIX_PATTERN.test(options.prefix))
+    throw new TopologyUsageError(`prefix must be 1-10 lowercase letters and digits, starting with a letter (got ${JSON.stringify(options.prefix)})`);
+  if (options.internalMode !== 'listen' && options.internalMode !== 'dial')
+    throw new TopologyUsageError(`internal mode must be listen or dial (got ${JSON.stringify(options.internalMode)})`);
   checkPorts(options.ports);
   const [a, b, c] = parseSubnet(options.subnet);
   const address = (role: HostRole | 'customer') => `${a}.${b}.${c}.${HOST_NUMBER[role]}`;
@@ -120,7 +123,8 @@ export function planTopology(options: TopologyOptions): TopologyPlan {
 
 /** The namespaces and the root interface a prefix names, whatever subnet or mode made them (for `down`). */
 export function namesOf(prefix: string): { namespaces: string[]; customerInterface: string } {
-  if (!PREFIX_PATTERN.test(prefix)) throw new TopologyUsageError(`prefix must be 1-10 lowercase letters and digits, starting with a letter (got ${JSON.stringify(prefix)})`);
+  if (!PREFIX_PATTERN.test(prefix))
+    throw new TopologyUsageError(`prefix must be 1-10 lowercase letters and digits, starting with a letter (got ${JSON.stringify(prefix)})`);
   return { namespaces: [`${prefix}-web`, `${prefix}-file`, `${prefix}-internal`, `${prefix}-lan`], customerInterface: `${prefix}-cust` };
 }
 

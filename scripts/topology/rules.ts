@@ -20,7 +20,9 @@ function acceptsOf(plan: TopologyPlan, role: HostRole): string[] {
       return [
         `tcp dport ${ports.webHttp} accept comment "customers: portal and REST API"`,
         `ip saddr ${addresses.file} tcp dport ${ports.webCommlink} accept comment "the file host dials in"`,
-        ...(plan.internalMode === 'dial' ? [`ip saddr ${addresses.internal} tcp dport ${ports.dial} accept comment "the internal-db dials out to the web host"`] : []),
+        ...(plan.internalMode === 'dial'
+          ? [`ip saddr ${addresses.internal} tcp dport ${ports.dial} accept comment "the internal-db dials out to the web host"`]
+          : []),
       ];
     case 'file':
       return [
@@ -28,7 +30,9 @@ function acceptsOf(plan: TopologyPlan, role: HostRole): string[] {
         `tcp dport ${ports.passiveMin}-${ports.passiveMax} accept comment "customers: FTP passive data connections"`,
       ];
     case 'internal':
-      return plan.internalMode === 'listen' ? [`ip saddr ${addresses.web} tcp dport ${ports.internalCommlink} accept comment "only the web host dials the internal-db"`] : [];
+      return plan.internalMode === 'listen'
+        ? [`ip saddr ${addresses.web} tcp dport ${ports.internalCommlink} accept comment "only the web host dials the internal-db"`]
+        : [];
   }
 }
 

@@ -33,7 +33,10 @@ export class CommandError extends Error {
     readonly stderr: string,
     cause?: unknown,
   ) {
-    super(`${command} failed${exitCode === null ? '' : ` (exit ${exitCode})`}: ${stderr.trim() || String(cause ?? 'no message')}`, cause === undefined ? undefined : { cause });
+    super(
+      `${command} failed${exitCode === null ? '' : ` (exit ${exitCode})`}: ${stderr.trim() || String(cause ?? 'no message')}`,
+      cause === undefined ? undefined : { cause },
+    );
   }
 }
 
@@ -46,7 +49,16 @@ export function run(file: string, args: readonly string[], input?: string): Prom
     let stderr = '';
     child.stdout.setEncoding('utf8').on('data', (text: string) => (stdout += text));
     child.stderr.setEncoding('utf8').on('data', (text: string) => (stderr += text));
-    child.on('error', (err: NodeJS.ErrnoException) => reject(new CommandError(command, null, err.code === 'ENOENT' ? `${file} is not installed (not found in ${SYSTEM_DIRS.join(', ')} or on PATH)` : err.message, err)));
+    child.on('error', (err: NodeJS.ErrnoException) =>
+      reject(
+        new CommandError(
+          command,
+          null,
+          err.code === 'ENOENT' ? `${file} is not installed (not found in ${SYSTEM_DIRS.join(', ')} or on PATH)` : err.message,
+          err,
+        ),
+      ),
+    );
     child.on('close', (code) => (code === 0 ? resolve(stdout) : reject(new CommandError(command, code, stderr))));
     child.stdin.on('error', () => {}); // a tool that exits before reading its input reports through its exit code
     child.stdin.end(input ?? '');
@@ -57,4 +69,5 @@ export function run(file: string, args: readonly string[], input?: string): Prom
 export const ip = (...args: string[]): Promise<string> => run(systemTool('ip'), args);
 
 /** `ip netns exec <namespace> nft args…`, writing `input` (a rule set for `-f -`) to its stdin. */
-export const nftIn = (namespace: string, args: string[], input?: string): Promise<string> => run(systemTool('ip'), ['netns', 'exec', namespace, systemTool('nft'), ...args], input);
+export const nftIn = (namespace: string, args: string[], input?: string): Promise<string> =>
+  run(systemTool('ip'), ['netns', 'exec', namespace, systemTool('nft'), ...args], input);

@@ -12,26 +12,36 @@ import { runService } from '../../lib/service/run-service.js';
 import { FileHostService } from './service.js';
 
 export function main(): Promise<number> {
-  return runService('file-host', async (config, log) => {
-    const { ftp, web } = config.services;
-    return FileHostService.start({
-      ...ftp,
-      sessions: ftp,
-      sftp: { port: ftp.sftpPort, hostKey: await readFile(ftp.sftpHostKeyPath), workers: ftp.sftpWorkers || availableParallelism() },
-      ftp: {
-        port: ftp.ftpPort,
-        passivePortMin: ftp.ftpPassivePortMin,
-        passivePortMax: ftp.ftpPassivePortMax,
-        passiveAddress: ftp.ftpPassiveAddress,
-        requireTls: ftp.ftpRequireTls,
-        tls: { cert: await readFile(ftp.ftpTlsCertPath, 'utf8'), key: await readFile(ftp.ftpTlsKeyPath, 'utf8') },
-      },
-      ticketPublicKeyPem: await readFile(config.rsa.publicKeyPath, 'utf8'),
-      web: { host: web.host, port: web.commlinkPort },
-      commlink: { ...optionsFromConfig(config.commlink), bag: new KeyBag(await readKeyBagFile(config.commlink.keyBagPath)) },
-      log,
-    });
-  }, (host) => ({ name: host.name, url: host.httpUrl, httpPort: host.httpAddress.port, ftpPort: host.ftpAddress?.port ?? null, sftpPort: host.sftpAddress?.port ?? null }));
+  return runService(
+    'file-host',
+    async (config, log) => {
+      const { ftp, web } = config.services;
+      return FileHostService.start({
+        ...ftp,
+        sessions: ftp,
+        sftp: { port: ftp.sftpPort, hostKey: await readFile(ftp.sftpHostKeyPath), workers: ftp.sftpWorkers || availableParallelism() },
+        ftp: {
+          port: ftp.ftpPort,
+          passivePortMin: ftp.ftpPassivePortMin,
+          passivePortMax: ftp.ftpPassivePortMax,
+          passiveAddress: ftp.ftpPassiveAddress,
+          requireTls: ftp.ftpRequireTls,
+          tls: { cert: await readFile(ftp.ftpTlsCertPath, 'utf8'), key: await readFile(ftp.ftpTlsKeyPath, 'utf8') },
+        },
+        ticketPublicKeyPem: await readFile(config.rsa.publicKeyPath, 'utf8'),
+        web: { host: web.host, port: web.commlinkPort },
+        commlink: { ...optionsFromConfig(config.commlink), bag: new KeyBag(await readKeyBagFile(config.commlink.keyBagPath)) },
+        log,
+      });
+    },
+    (host) => ({
+      name: host.name,
+      url: host.httpUrl,
+      httpPort: host.httpAddress.port,
+      ftpPort: host.ftpAddress?.port ?? null,
+      sftpPort: host.sftpAddress?.port ?? null,
+    }),
+  );
 }
 
 if (isEntryPoint(import.meta.url)) {

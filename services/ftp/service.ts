@@ -176,7 +176,11 @@ export class FileHostService {
     try {
       const repo = await Repository.open(options.repositoryDir, hashPool, options.log, options.name);
       const linkable = await checkLinkable(repo.tmpDir, options.areasDir, options.allowCrossDevice);
-      if (!linkable) options.log.warn('repository and areas are on different filesystems: staging will copy', { repository: options.repositoryDir, areas: options.areasDir });
+      if (!linkable)
+        options.log.warn('repository and areas are on different filesystems: staging will copy', {
+          repository: options.repositoryDir,
+          areas: options.areasDir,
+        });
       service = new FileHostService(options, { hashPool, repo, linkable });
       service.#httpAddress = await service.#http.start();
       const { address, port } = service.#httpAddress;
@@ -191,12 +195,25 @@ export class FileHostService {
               count: options.sftp.workers,
               host: options.host,
               port: options.sftp.port,
-              settings: { ...common, hostKey: options.sftp.hostKey.toString(), areasDir: options.areasDir, outcomeFlushMs: Math.min(100, options.auditFlushMs) },
+              settings: {
+                ...common,
+                hostKey: options.sftp.hostKey.toString(),
+                areasDir: options.areasDir,
+                outcomeFlushMs: Math.min(100, options.auditFlushMs),
+              },
               logins: service.logins,
               onOutcome: (outcome) => audit.report(outcome),
               log: options.log,
             })
-          : new SftpServer({ host: options.host, port: options.sftp.port, hostKey: options.sftp.hostKey, ...common, logins: service.logins, outcomes: service.audit, log: options.log });
+          : new SftpServer({
+              host: options.host,
+              port: options.sftp.port,
+              hostKey: options.sftp.hostKey,
+              ...common,
+              logins: service.logins,
+              outcomes: service.audit,
+              log: options.log,
+            });
         const sftp = await service.#sftp.start();
         options.log.info('sftp listening', { address: `${sftp.address}:${sftp.port}`, workers: options.sftp.workers ?? 0 });
       }
@@ -212,7 +229,11 @@ export class FileHostService {
           log: options.log,
         });
         const ftp = await service.#ftp.start();
-        options.log.info('ftp listening', { address: `${ftp.address}:${ftp.port}`, passive: `${options.ftp.passivePortMin}-${options.ftp.passivePortMax}`, tls: Boolean(options.ftp.tls) });
+        options.log.info('ftp listening', {
+          address: `${ftp.address}:${ftp.port}`,
+          passive: `${options.ftp.passivePortMin}-${options.ftp.passivePortMax}`,
+          tls: Boolean(options.ftp.tls),
+        });
       }
       const connected = await service.link.start(options.webWaitMs ?? 5000);
       if (!connected) options.log.warn('the web host is not reachable yet; still dialling', { web: `${options.web.host}:${options.web.port}` });

@@ -9,11 +9,15 @@ import { runService } from '../../lib/service/run-service.js';
 import { InternalDbService } from './service.js';
 
 export function main(): Promise<number> {
-  return runService('internal-db', async (config, log) => {
-    const c = config.services.internalDb;
-    const bag = new KeyBag(await readKeyBagFile(config.commlink.keyBagPath));
-    return InternalDbService.start({ ...c, listenHost: c.host, listenPort: c.commlinkPort, commlink: { ...optionsFromConfig(config.commlink), bag }, log });
-  }, (db) => ({ commlinkPort: db.address?.port ?? null }));
+  return runService(
+    'internal-db',
+    async (config, log) => {
+      const c = config.services.internalDb;
+      const bag = new KeyBag(await readKeyBagFile(config.commlink.keyBagPath));
+      return InternalDbService.start({ ...c, listenHost: c.host, listenPort: c.commlinkPort, commlink: { ...optionsFromConfig(config.commlink), bag }, log });
+    },
+    (db) => ({ commlinkPort: db.address?.port ?? null }),
+  );
 }
 
 if (isEntryPoint(import.meta.url)) {

@@ -18,10 +18,13 @@ export function parseSshPublicKey(line: string): SshPublicKey {
   const [algorithm, keyB64] = parts;
   const comment = parts.slice(2).join(' ');
   if (!algorithm || !keyB64 || !(SSH_KEY_ALGORITHMS as readonly string[]).includes(algorithm)) {
-    throw InternalDbErrors.INVALID_INPUT(`publicKey: expected "<algorithm> <base64> [comment]" with algorithm one of ${SSH_KEY_ALGORITHMS.join(', ')}`, { field: 'publicKey' });
+    throw InternalDbErrors.INVALID_INPUT(`publicKey: expected "<algorithm> <base64> [comment]" with algorithm one of ${SSH_KEY_ALGORITHMS.join(', ')}`, {
+      field: 'publicKey',
+    });
   }
   const blob = Buffer.from(keyB64, 'base64');
-  if (blob.toString('base64') !== keyB64 || blob.length < 8) throw InternalDbErrors.INVALID_INPUT('publicKey: the key is not valid base64', { field: 'publicKey' });
+  if (blob.toString('base64') !== keyB64 || blob.length < 8)
+    throw InternalDbErrors.INVALID_INPUT('publicKey: the key is not valid base64', { field: 'publicKey' });
   const nameLength = blob.readUInt32BE(0);
   if (4 + nameLength > blob.length || blob.subarray(4, 4 + nameLength).toString('latin1') !== algorithm) {
     throw InternalDbErrors.INVALID_INPUT('publicKey: the key blob does not match its algorithm', { field: 'publicKey' });

@@ -44,7 +44,9 @@ export class FileHostRegistry extends EventEmitter {
     const previous = this.#hosts.get(name);
     if (previous && previous.peer !== peer && !previous.peer.closed) {
       if (previous.peer.remoteAddress !== peer.remoteAddress) {
-        throw WebErrors.CONFLICT(`file host name ${name} is in use by ${previous.peer.remoteAddress}; give each file host its own services.ftp.name`, { field: 'name' });
+        throw WebErrors.CONFLICT(`file host name ${name} is in use by ${previous.peer.remoteAddress}; give each file host its own services.ftp.name`, {
+          field: 'name',
+        });
       }
       previous.peer.close(1000).catch(() => {});
     }
@@ -86,12 +88,19 @@ export class FileHostRegistry extends EventEmitter {
     let entry: FileHostEntry | undefined;
     if (name !== undefined) entry = this.#hosts.get(name);
     else entry = [...this.#hosts.values()].find((e) => live(e) && !except?.has(e.name));
-    if (!live(entry)) throw WebErrors.NO_FILE_HOST(name === undefined ? 'no file host is connected' : `file host ${name} is not connected`, { host: name ?? null });
+    if (!live(entry))
+      throw WebErrors.NO_FILE_HOST(name === undefined ? 'no file host is connected' : `file host ${name} is not connected`, { host: name ?? null });
     return entry;
   }
 
   /** Asks a file host by contract; its own errors pass through, a request that does not get through is ERR_GATEWAY_UNAVAILABLE. */
   async ask<O extends Operation>(entry: FileHostEntry, operation: O, body: RequestIn<O>, options: RequestOptions = {}): Promise<ReplyOut<O>> {
-    return ask(entry.peer, operation, body, { timeoutMs: 60_000, ...options, who: `file host ${entry.name}`, observe: this.observe, details: { host: entry.name } });
+    return ask(entry.peer, operation, body, {
+      timeoutMs: 60_000,
+      ...options,
+      who: `file host ${entry.name}`,
+      observe: this.observe,
+      details: { host: entry.name },
+    });
   }
 }

@@ -121,7 +121,10 @@ export class Fulfillment {
    * again elsewhere is safe. With no host left, the last ERR_GATEWAY_UNAVAILABLE (or
    * ERR_NO_FILE_HOST) is the answer.
    */
-  async #stageOnSomeHost(host: string | undefined, body: RequestIn<typeof FileHost.stage>): Promise<{ fileHost: FileHostEntry; reply: ReplyOut<typeof FileHost.stage> }> {
+  async #stageOnSomeHost(
+    host: string | undefined,
+    body: RequestIn<typeof FileHost.stage>,
+  ): Promise<{ fileHost: FileHostEntry; reply: ReplyOut<typeof FileHost.stage> }> {
     const failed = new Set<string>();
     let lastFailure: unknown;
     for (;;) {
@@ -150,14 +153,25 @@ export class Fulfillment {
     const all = await this.entitledArtifacts(customer);
     const artifact = all.find((a) => a.artifactId === artifactId);
     if (!artifact) throw WebErrors.NOT_ENTITLED(`${customer} is not entitled to artifact ${artifactId} (or it does not exist)`, { artifactId });
-    if (!artifact.eulaAccepted) throw WebErrors.EULA_REQUIRED(`${artifact.product} ${artifact.version}: the EULA must be accepted first`, { eulaId: artifact.eulaId });
+    if (!artifact.eulaAccepted)
+      throw WebErrors.EULA_REQUIRED(`${artifact.product} ${artifact.version}: the EULA must be accepted first`, { eulaId: artifact.eulaId });
     const key = `${artifact.product}\u0000${artifact.version}`;
     for (let attempt = 1; ; attempt++) {
-      const staged = this.#staged.get(customer, key, (name) => this.#fileHosts.has(name)) ?? (await this.#measured(performance.now(), this.#stageFrom(all, customer, artifact.product, artifact.version, undefined)));
+      const staged =
+        this.#staged.get(customer, key, (name) => this.#fileHosts.has(name)) ??
+        (await this.#measured(performance.now(), this.#stageFrom(all, customer, artifact.product, artifact.version, undefined)));
       const file = staged.files.find((f) => f.artifactId === artifactId)!;
       try {
         const { url, expiresAt } = await this.#signedLink(customer, staged.host, file.path, artifactId);
-        return { url, expiresAt: new Date(expiresAt).toISOString(), artifactId, filename: file.filename, size: file.size, sha256: file.sha256, host: staged.host };
+        return {
+          url,
+          expiresAt: new Date(expiresAt).toISOString(),
+          artifactId,
+          filename: file.filename,
+          size: file.size,
+          sha256: file.sha256,
+          host: staged.host,
+        };
       } catch (err) {
         // Its file host left between the staging and the signature: stage once more, elsewhere.
         if (attempt > 1 || !isError(err, WebErrors.NO_FILE_HOST)) throw err;
@@ -239,4 +253,3 @@ export class Fulfillment {
 function withLogin(base: string, login: string): string {
   return base.replace('://', `://${encodeURIComponent(login)}@`);
 }
-

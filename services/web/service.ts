@@ -95,12 +95,19 @@ export class WebService {
     const crypto = options.crypto;
     if (crypto && (crypto.ticketSigning || crypto.chunkCrypto)) this.#pool = new CryptoPool(crypto.threads > 0 ? { maxThreads: crypto.threads } : {});
     const commlink = this.#pool && crypto?.chunkCrypto ? { ...options.commlink, chunkCrypto: this.#pool } : options.commlink;
-    this.db = new InternalDbLink({ ...options.internalDb, commlink, log: options.log, observe: (op, seconds, outcome) => this.metrics.commlink('internal-db', op, seconds, outcome) });
+    this.db = new InternalDbLink({
+      ...options.internalDb,
+      commlink,
+      log: options.log,
+      observe: (op, seconds, outcome) => this.metrics.commlink('internal-db', op, seconds, outcome),
+    });
     this.fileHosts.observe = (op, seconds, outcome) => this.metrics.commlink('file-host', op, seconds, outcome);
     this.fulfillment = new Fulfillment({
       db: this.db,
       fileHosts: this.fileHosts,
-      signer: options.signer ?? (this.#pool && crypto?.ticketSigning ? new PooledTicketSigner(this.#pool, options.ticketPrivateKeyPem) : new TicketSigner(options.ticketPrivateKeyPem)),
+      signer:
+        options.signer ??
+        (this.#pool && crypto?.ticketSigning ? new PooledTicketSigner(this.#pool, options.ticketPrivateKeyPem) : new TicketSigner(options.ticketPrivateKeyPem)),
       ticketTtlSeconds: options.ticketTtlSeconds,
       metrics: this.metrics,
       log: options.log,
@@ -127,8 +134,27 @@ export class WebService {
         loginWindowSeconds: s.loginWindowSeconds,
         maxFormBytes: s.maxJsonBytes,
       });
-      const api = apiRouter({ db: this.db, fulfillment: this.fulfillment, fileHosts: this.fileHosts, tokens, metrics: this.metrics, log, maxJsonBytes: s.maxJsonBytes, maxUploadBytes: s.maxUploadBytes }, () => this.httpUrl);
-      const app = createWebApp({ log, metrics: this.metrics, keys: options.http.sessionKeys, trustProxy: s.trustProxy, routers: [opsRouter(this.db, this.fileHosts, this.metrics), api, portal.router], errorPage: portal.errorPage });
+      const api = apiRouter(
+        {
+          db: this.db,
+          fulfillment: this.fulfillment,
+          fileHosts: this.fileHosts,
+          tokens,
+          metrics: this.metrics,
+          log,
+          maxJsonBytes: s.maxJsonBytes,
+          maxUploadBytes: s.maxUploadBytes,
+        },
+        () => this.httpUrl,
+      );
+      const app = createWebApp({
+        log,
+        metrics: this.metrics,
+        keys: options.http.sessionKeys,
+        trustProxy: s.trustProxy,
+        routers: [opsRouter(this.db, this.fileHosts, this.metrics), api, portal.router],
+        errorPage: portal.errorPage,
+      });
       this.#http = new WebHttpServer(app, { maxBodyBytes: Math.max(s.maxUploadBytes, s.maxJsonBytes) });
     }
   }

@@ -35,7 +35,14 @@ export async function apiAt(baseUrl: string, method: string, path: string, optio
     body = JSON.stringify(options.json);
   }
   const signal = options.timeoutMs === undefined ? undefined : AbortSignal.timeout(options.timeoutMs);
-  const res = await fetch(`${baseUrl}${path}`, { method, headers, body, redirect: 'manual', signal, ...(body instanceof ReadableStream ? { duplex: 'half' } : {}) } as RequestInit);
+  const res = await fetch(`${baseUrl}${path}`, {
+    method,
+    headers,
+    body,
+    redirect: 'manual',
+    signal,
+    ...(body instanceof ReadableStream ? { duplex: 'half' } : {}),
+  } as RequestInit);
   const text = await res.text();
   let parsed: Record<string, unknown>;
   try {
@@ -53,14 +60,24 @@ export async function makeTokens(chain: Chain, customer = 'globex'): Promise<{ a
 }
 
 /** Streams a file to the API with node:http (Content-Length declared, never buffered whole). */
-export function uploadFile(url: string, token: string, file: string, size: number, headers: Record<string, string> = {}): Promise<{ status: number; body: Record<string, unknown> }> {
+export function uploadFile(
+  url: string,
+  token: string,
+  file: string,
+  size: number,
+  headers: Record<string, string> = {},
+): Promise<{ status: number; body: Record<string, unknown> }> {
   return new Promise((resolve, reject) => {
-    const req = request(url, { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': String(size), ...headers } }, (res) => {
-      let text = '';
-      res.setEncoding('utf8');
-      res.on('data', (chunk: string) => (text += chunk));
-      res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
-    });
+    const req = request(
+      url,
+      { method: 'PUT', headers: { authorization: `Bearer ${token}`, 'content-type': 'application/octet-stream', 'content-length': String(size), ...headers } },
+      (res) => {
+        let text = '';
+        res.setEncoding('utf8');
+        res.on('data', (chunk: string) => (text += chunk));
+        res.on('end', () => resolve({ status: res.statusCode ?? 0, body: text ? (JSON.parse(text) as Record<string, unknown>) : {} }));
+      },
+    );
     req.on('error', reject);
     createReadStream(file, { highWaterMark: 1024 * 1024 }).pipe(req);
   });
@@ -82,7 +99,7 @@ export async function writeRandomFile(path: string, size: number): Promise<{ pat
   const handle = await open(path, 'w', 0o600);
   const hash = createHash('sha256');
   try {
-    for (let written = 0; written < size; ) {
+    for (let written = 0; written < size;) {
       const block = randomBytes(Math.min(4 * 1024 * 1024, size - written));
       hash.update(block);
       await handle.write(block);

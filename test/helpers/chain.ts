@@ -100,7 +100,6 @@ export async function startChain(t: ExecutionContext, options: ChainOptions = {}
   return { ...db, web, fileHost, fileDir };
 }
 
-
 /**
  * Publishes `acme-db <version>` with one artifact holding `content` (ingested through the web host
  * into the file host's repository) and returns the artifact's object id.

@@ -28,7 +28,23 @@ export function tlsCert(): Promise<{ cert: string; key: string }> {
   certs ??= (async () => {
     certDir = await mkdtemp(join(tmpdir(), 'ffs-ftp-tls-'));
     const [key, cert] = [join(certDir, 'key.pem'), join(certDir, 'cert.pem')];
-    await run('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-subj', '/CN=localhost', '-days', '2', '-keyout', key, '-out', cert]);
+    await run('openssl', [
+      'req',
+      '-x509',
+      '-newkey',
+      'ec',
+      '-pkeyopt',
+      'ec_paramgen_curve:P-256',
+      '-nodes',
+      '-subj',
+      '/CN=localhost',
+      '-days',
+      '2',
+      '-keyout',
+      key,
+      '-out',
+      cert,
+    ]);
     return { cert: await readFile(cert, 'utf8'), key: await readFile(key, 'utf8') };
   })();
   return certs;
@@ -54,7 +70,10 @@ export function passiveRange(size: number): { passivePortMin: number; passivePor
 }
 
 export async function startFtp(t: ExecutionContext, chain: Chain, options: Partial<FtpServerOptions> = {}): Promise<FtpServer> {
-  const range = options.passivePortMin !== undefined && options.passivePortMax !== undefined ? { passivePortMin: options.passivePortMin, passivePortMax: options.passivePortMax } : passiveRange(20);
+  const range =
+    options.passivePortMin !== undefined && options.passivePortMax !== undefined
+      ? { passivePortMin: options.passivePortMin, passivePortMax: options.passivePortMax }
+      : passiveRange(20);
   const server = new FtpServer({
     host: HOST,
     port: 0,
@@ -86,7 +105,10 @@ export interface Setup {
   range: { passivePortMin: number; passivePortMax: number };
 }
 
-export async function setup(t: ExecutionContext, options: { size?: number; chain?: ChainOptions; ftp?: Partial<FtpServerOptions>; ports?: number } = {}): Promise<Setup> {
+export async function setup(
+  t: ExecutionContext,
+  options: { size?: number; chain?: ChainOptions; ftp?: Partial<FtpServerOptions>; ports?: number } = {},
+): Promise<Setup> {
   const chain = await startChain(t, options.chain);
   const content = randomBytes(options.size ?? 300_000);
   await publish(chain, '1.0.0', content);
@@ -102,7 +124,15 @@ export async function setup(t: ExecutionContext, options: { size?: number; chain
 export async function login(t: ExecutionContext, ftp: FtpServer, options: { user?: string; password?: string; secure?: boolean } = {}): Promise<Client> {
   const client = new Client(15_000);
   t.teardown(() => client.close());
-  await client.access({ host: HOST, port: ftp.address.port, user: 'globex', password: PASSWORD, secure: false, secureOptions: { rejectUnauthorized: false }, ...options });
+  await client.access({
+    host: HOST,
+    port: ftp.address.port,
+    user: 'globex',
+    password: PASSWORD,
+    secure: false,
+    secureOptions: { rejectUnauthorized: false },
+    ...options,
+  });
   return client;
 }
 

@@ -48,6 +48,11 @@ export async function prepareHostDirs(base: string): Promise<HostDirs> {
 
 /** An admin API token, made with the admin CLI on the internal host's database file (before the service opens it). */
 export async function seedAdminToken(internalDir: string): Promise<string> {
-  const out = await runScript('admin', (argv, io) => adminCli(argv, io), ['token', 'create', '--kind', 'admin', '--label', 'three-hosts', '--json'], internalDir);
+  const out = await runScript(
+    'admin',
+    (argv, io) => adminCli(argv, io),
+    ['token', 'create', '--kind', 'admin', '--label', 'three-hosts', '--json'],
+    internalDir,
+  );
   return (JSON.parse(out) as { token: string }).token;
 }

@@ -41,7 +41,9 @@ function probeHere(host: string, port: number, timeoutMs: number): Promise<Probe
 export function probeTcp(from: string | undefined, host: string, port: number, timeoutMs = 1500): Promise<ProbeResult> {
   if (from === undefined) return probeHere(host, port, timeoutMs);
   return new Promise((resolve, reject) => {
-    const child = spawn(systemTool('ip'), ['netns', 'exec', from, process.execPath, '-e', PROBE_SCRIPT, host, String(port), String(timeoutMs)], { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(systemTool('ip'), ['netns', 'exec', from, process.execPath, '-e', PROBE_SCRIPT, host, String(port), String(timeoutMs)], {
+      stdio: ['ignore', 'pipe', 'pipe'],
+    });
     let out = '';
     child.stdout.setEncoding('utf8').on('data', (text: string) => (out += text));
     child.stderr.setEncoding('utf8').on('data', (text: string) => (out += text));

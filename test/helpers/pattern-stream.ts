@@ -25,7 +25,10 @@ export function patternStream(total: number, chunkSize = 64 * 1024, onRead?: (by
   });
 }
 
-export async function sha256OfStream(stream: AsyncIterable<Buffer>, onChunk?: (chunk: Buffer) => Promise<void> | void): Promise<{ hash: string; bytes: number }> {
+export async function sha256OfStream(
+  stream: AsyncIterable<Buffer>,
+  onChunk?: (chunk: Buffer) => Promise<void> | void,
+): Promise<{ hash: string; bytes: number }> {
   const hash = createHash('sha256');
   let bytes = 0;
   for await (const chunk of stream) {

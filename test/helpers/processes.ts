@@ -70,7 +70,11 @@ export interface ServiceProcess {
  * the service stops when the channel closes). Teardown kills the group (a frozen one too).
  */
 export function startService(t: ExecutionContext, name: string, entry: keyof typeof ENTRY, env: Record<string, string>): ServiceProcess {
-  const child = spawn(process.execPath, [join(dist, ENTRY[entry])], { env: { ...process.env, ...env }, stdio: ['ignore', 'ignore', 'pipe', 'ipc'], detached: true });
+  const child = spawn(process.execPath, [join(dist, ENTRY[entry])], {
+    env: { ...process.env, ...env },
+    stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
+    detached: true,
+  });
   let log = '';
   let gone = false;
   child.stderr!.on('data', (chunk: Buffer) => {
@@ -125,7 +129,11 @@ export function endpointPort(ready: ReadyMessage, key: string): number {
 }
 
 /** A commlink client to the internal-db (as the admin CLI talks to it), with the data dir's key bag. */
-export async function internalDbClient(t: ExecutionContext, dataDir: string, port: number): Promise<{ call: (op: string, body?: Record<string, unknown>) => Promise<Record<string, unknown>>; client: CommlinkClient }> {
+export async function internalDbClient(
+  t: ExecutionContext,
+  dataDir: string,
+  port: number,
+): Promise<{ call: (op: string, body?: Record<string, unknown>) => Promise<Record<string, unknown>>; client: CommlinkClient }> {
   const bag = new KeyBag(await readKeyBagFile(join(dataDir, 'secrets', 'keybag')));
   const client = new CommlinkClient({ host: '127.0.0.1', port, bag, log: silentLogger, reconnectMinMs: 50, reconnectMaxMs: 500 });
   t.teardown(() => client.close(0));

@@ -12,7 +12,10 @@ export const SLOW_RECEIVER_WINDOW = 256 * 1024;
  * and measures how far the sender's source ran ahead of what the receiver had consumed. Flow
  * control holds when that stays near one window (plus one stream buffer on each side).
  */
-export async function streamToSlowReceiver(t: ExecutionContext, crypto: { server?: ChunkCrypto; client?: ChunkCrypto } = {}): Promise<{ total: number; bytes: unknown; maxAhead: number }> {
+export async function streamToSlowReceiver(
+  t: ExecutionContext,
+  crypto: { server?: ChunkCrypto; client?: ChunkCrypto } = {},
+): Promise<{ total: number; bytes: unknown; maxAhead: number }> {
   const bag = makeBag();
   let consumed = 0;
   let produced = 0;

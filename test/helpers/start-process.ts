@@ -19,7 +19,12 @@ export interface StartedSystem {
 }
 
 /** Runs `npm start`'s script (the supervisor) on port 0 everywhere, in a fresh data directory (or the one given), until it says it is up. */
-export async function startSystem(t: ExecutionContext, passivePortMin: number, env: Record<string, string> = {}, existingDataDir?: string): Promise<StartedSystem> {
+export async function startSystem(
+  t: ExecutionContext,
+  passivePortMin: number,
+  env: Record<string, string> = {},
+  existingDataDir?: string,
+): Promise<StartedSystem> {
   const dataDir = existingDataDir ?? (await mkdtemp(join(tmpdir(), 'ffs-start-')));
   const child = spawn(process.execPath, [startScript], {
     env: {

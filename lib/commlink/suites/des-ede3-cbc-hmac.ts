@@ -50,7 +50,6 @@ export const desEde3CbcHmac: CipherSuite = {
     return [desEde3CbcHmac.seal(key, seq, header, plaintext.length === 1 ? plaintext[0]! : Buffer.concat(plaintext))];
   },
 
-
   open(key: SuiteKey, _seq: bigint, header: Buffer, body: Buffer): Buffer | null {
     const k = key as DesKey;
     const sealedLength = body.length - MAC_LENGTH;

@@ -45,7 +45,11 @@ export function encodeValue(name: string, value: Value, out: string[], seen: Set
         return;
       }
       if (value instanceof Uint8Array) {
-        out.push(value.length === 0 ? `<${name} t="bin"/>` : `<${name} t="bin">${Buffer.from(value.buffer, value.byteOffset, value.length).toString('base64')}</${name}>`);
+        out.push(
+          value.length === 0
+            ? `<${name} t="bin"/>`
+            : `<${name} t="bin">${Buffer.from(value.buffer, value.byteOffset, value.length).toString('base64')}</${name}>`,
+        );
         return;
       }
       if (seen.has(value)) throw Errors.TOBJ_TYPE(`${name}: cyclic value`, { key: name });
@@ -68,7 +72,7 @@ export function encodeValue(name: string, value: Value, out: string[], seen: Set
         if (out.length === start + 1) out[start] = `<${name} t="obj"/>`;
         else out.push(`</${name}>`);
       } else {
-        throw Errors.TOBJ_TYPE(`${name}: ${(value as object).constructor?.name ?? "object"} values cannot be encoded`, { key: name });
+        throw Errors.TOBJ_TYPE(`${name}: ${(value as object).constructor?.name ?? 'object'} values cannot be encoded`, { key: name });
       }
       seen.delete(value);
       return;

@@ -8,12 +8,18 @@ import { fileName, hostName, httpBaseUrl, login, productCode, sha256, version } 
  */
 
 const byteCount = z.int().min(0).max(Number.MAX_SAFE_INTEGER);
-const expectation = { sha256: sha256.optional().describe('the SHA-256 the bytes must have'), size: byteCount.optional().describe('the number of bytes there must be') };
+const expectation = {
+  sha256: sha256.optional().describe('the SHA-256 the bytes must have'),
+  size: byteCount.optional().describe('the number of bytes there must be'),
+};
 const stored = z.strictObject({ objectId: sha256, size: byteCount, created: z.boolean().describe('false when the object was there already') });
 const release = z.strictObject({ product: productCode, version });
 /** A path in a customer's area: `/product/version/filename`. */
 const areaPath = z.string().min(1);
-/** How a file was staged: a hard link (the normal case), already there, a link to a fresh repository copy (link-count limit), or a reflink or copy (another filesystem). */
+/**
+ * How a file was staged: a hard link (the normal case), already there, a link to a fresh repository
+ * copy (the object reached the link-count limit), or a reflink or copy (another filesystem).
+ */
 export const stageMethod = z.enum(['link', 'already', 'link-to-copy', 'reflink', 'copy']);
 export const stagedFile = z.strictObject({ path: areaPath, method: stageMethod, size: byteCount });
 export type StagedFile = z.output<typeof stagedFile>;
@@ -45,7 +51,10 @@ export const stage = defineOperation({
   summary: "Hard-links objects into a customer's area (fallbacks reported per file); with `entitled`, also prunes releases not in it.",
   request: z.strictObject({
     customer: login,
-    items: z.array(z.strictObject({ objectId: sha256, product: productCode, version, filename: fileName })).min(1).max(10_000),
+    items: z
+      .array(z.strictObject({ objectId: sha256, product: productCode, version, filename: fileName }))
+      .min(1)
+      .max(10_000),
     entitled: z.array(release).max(100_000).optional(),
   }),
   reply: z.strictObject({
@@ -81,7 +90,12 @@ export const fileHostInfo = defineOperation({
   name: 'filehost.info',
   summary: 'Name, download URL and repository size of this file host.',
   request: z.strictObject({}),
-  reply: z.strictObject({ name: hostName, httpUrl: httpBaseUrl, objects: z.int().min(0), linkable: z.boolean().describe('false when staging copies (repository and areas on different filesystems)') }),
+  reply: z.strictObject({
+    name: hostName,
+    httpUrl: httpBaseUrl,
+    objects: z.int().min(0),
+    linkable: z.boolean().describe('false when staging copies (repository and areas on different filesystems)'),
+  }),
 });
 
 /** Every operation a file host serves, in the order OPERATIONS.md lists them. */

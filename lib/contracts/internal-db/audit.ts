@@ -30,7 +30,8 @@ export const auditRecord = defineOperation({
 
 export const auditRecordCompact = defineOperation({
   name: 'audit.recordCompact',
-  summary: 'audit.record for file hosts: transfers grouped by customer, artifact, path, protocol and address, one text line each (far cheaper to send and parse).',
+  summary:
+    'audit.record for file hosts: transfers grouped by customer, artifact, path, protocol and address, one text line each (far cheaper to send and parse).',
   request: z.strictObject({ groups: z.array(compactGroup).min(1).max(10_000) }),
   reply: recorded,
 });

@@ -36,7 +36,14 @@ export const customerList = defineOperation({
   request: z.strictObject({}),
   reply: z.strictObject({
     customers: z.array(
-      z.strictObject({ login: storedName, name: z.string(), email: z.string().nullable(), disabled: z.boolean(), hasPassword: z.boolean(), sshKeys: z.int().min(0) }),
+      z.strictObject({
+        login: storedName,
+        name: z.string(),
+        email: z.string().nullable(),
+        disabled: z.boolean(),
+        hasPassword: z.boolean(),
+        sshKeys: z.int().min(0),
+      }),
     ),
   }),
 });

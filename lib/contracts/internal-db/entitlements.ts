@@ -34,7 +34,13 @@ export const entitlementsList = defineOperation({
 export const releaseResolve = defineOperation({
   name: 'release.resolve',
   summary: 'The artifacts a customer may download now (newest first), optionally narrowed by product, platform, arch and channel.',
-  request: z.strictObject({ customer: login, product: productCode.optional(), platform: label.optional(), arch: label.optional(), channel: channel.optional() }),
+  request: z.strictObject({
+    customer: login,
+    product: productCode.optional(),
+    platform: label.optional(),
+    arch: label.optional(),
+    channel: channel.optional(),
+  }),
   reply: z.strictObject({ artifacts: z.array(resolvedArtifact) }),
 });
 

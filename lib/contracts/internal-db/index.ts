@@ -2,8 +2,30 @@ import type { Operation } from '../operation.js';
 import { adminBackup, dbInfo } from './admin.js';
 import { auditQuery, auditRecord, auditRecordCompact } from './audit.js';
 import { authCheck, tokenCheck } from './auth.js';
-import { artifactAdd, productCreate, productList, productSetEula, releaseCreate, releaseList, releasePublish, releaseYank, vendorCreate, vendorList } from './catalogue.js';
-import { customerCreate, customerGet, customerList, customerSetDisabled, customerSetPassword, sshKeyAdd, sshKeyRemove, tokenCreate, tokenList, tokenRevoke } from './customers.js';
+import {
+  artifactAdd,
+  productCreate,
+  productList,
+  productSetEula,
+  releaseCreate,
+  releaseList,
+  releasePublish,
+  releaseYank,
+  vendorCreate,
+  vendorList,
+} from './catalogue.js';
+import {
+  customerCreate,
+  customerGet,
+  customerList,
+  customerSetDisabled,
+  customerSetPassword,
+  sshKeyAdd,
+  sshKeyRemove,
+  tokenCreate,
+  tokenList,
+  tokenRevoke,
+} from './customers.js';
 import { entitlementGrant, entitlementRevoke, entitlementsList, releaseResolve, stagingList, stagingRecord, stagingRemove } from './entitlements.js';
 import { eulaAccept, eulaCreate, eulaGet, eulaList } from './eulas.js';
 

@@ -88,7 +88,10 @@ export class AuditReporter {
           this.#options.log.warn('audit batch not delivered; will retry', { events: batch.length, code });
           return;
         }
-        this.#options.log.error('audit batch refused by the internal-db; dropped', { err, events: batch.map((q) => ({ ...q.outcome, eventId: `${this.#idPrefix}:${q.id}` })) });
+        this.#options.log.error('audit batch refused by the internal-db; dropped', {
+          err,
+          events: batch.map((q) => ({ ...q.outcome, eventId: `${this.#idPrefix}:${q.id}` })),
+        });
       }
       this.#queue.splice(0, batch.length);
     }
@@ -105,7 +108,16 @@ export class AuditReporter {
       const line = `${id} ${o.bytes} ${o.durationMs} ${o.outcome === 'complete' ? 'c' : 'a'} ${atMs}`;
       const group = groups.get(key);
       if (group) group.events += `\n${line}`;
-      else groups.set(key, { customer: o.customer, artifactId: o.artifactId ?? null, path: o.path, protocol: o.protocol, clientAddress: o.clientAddress, idPrefix: this.#idPrefix, events: line });
+      else
+        groups.set(key, {
+          customer: o.customer,
+          artifactId: o.artifactId ?? null,
+          path: o.path,
+          protocol: o.protocol,
+          clientAddress: o.clientAddress,
+          idPrefix: this.#idPrefix,
+          events: line,
+        });
     }
     return [...groups.values()];
   }
@@ -122,6 +134,9 @@ export class AuditReporter {
     }
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#queue.length > 0) this.#options.log.error('audit outcomes not delivered at close', { events: this.#queue.map((q) => ({ ...q.outcome, eventId: `${this.#idPrefix}:${q.id}` })) });
+    if (this.#queue.length > 0)
+      this.#options.log.error('audit outcomes not delivered at close', {
+        events: this.#queue.map((q) => ({ ...q.outcome, eventId: `${this.#idPrefix}:${q.id}` })),
+      });
   }
 }

@@ -59,7 +59,15 @@ export class CustomerLogins implements LoginAuthority {
   readonly #log: Logger;
   readonly #cache: LoginCache;
 
-  constructor(options: { link: Pick<WebLink, 'ask'>; stager: Stager; areas: Areas; defender: Defender; limits: SessionLimits; cache: LoginCache; log: Logger }) {
+  constructor(options: {
+    link: Pick<WebLink, 'ask'>;
+    stager: Stager;
+    areas: Areas;
+    defender: Defender;
+    limits: SessionLimits;
+    cache: LoginCache;
+    log: Logger;
+  }) {
     this.#cache = options.cache;
     this.#link = options.link;
     this.#stager = options.stager;
@@ -98,12 +106,14 @@ export class CustomerLogins implements LoginAuthority {
     if (!LOGIN.test(login) || (request.password === undefined && request.publicKey === undefined)) {
       this.#refused(clientAddress, login, protocol, SCORE.unknownLogin, 'malformed login');
     }
-    const credential = request.password !== undefined ? `password\u0000${request.password}` : `key\u0000${request.publicKey!.algorithm}\u0000${request.publicKey!.key}`;
+    const credential =
+      request.password !== undefined ? `password\u0000${request.password}` : `key\u0000${request.publicKey!.algorithm}\u0000${request.publicKey!.key}`;
     let who;
     try {
       who = await this.#cache.get(this.#cache.key(login, credential), () => this.#check(request));
     } catch (err) {
-      if (isError(err, FileHostErrors.AUTH_REFUSED) || isError(err, FileHostErrors.INVALID_INPUT)) this.#refused(clientAddress, login, protocol, SCORE.wrongPassword, err.code);
+      if (isError(err, FileHostErrors.AUTH_REFUSED) || isError(err, FileHostErrors.INVALID_INPUT))
+        this.#refused(clientAddress, login, protocol, SCORE.wrongPassword, err.code);
       throw err; // ERR_GATEWAY_UNAVAILABLE and the unexpected: temporary, not the client's fault
     }
     const end = this.#limits.login(who.customer);

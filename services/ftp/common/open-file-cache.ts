@@ -45,7 +45,9 @@ export class OpenFileCache {
 
   constructor(options: { ttlMs: number; maxEntries?: number }) {
     this.#entries =
-      options.ttlMs > 0 ? new LRUCache<string, Entry>({ max: options.maxEntries ?? MAX_OPEN_FILES, ttl: options.ttlMs, ttlAutopurge: true, dispose: drop }) : undefined;
+      options.ttlMs > 0
+        ? new LRUCache<string, Entry>({ max: options.maxEntries ?? MAX_OPEN_FILES, ttl: options.ttlMs, ttlAutopurge: true, dispose: drop })
+        : undefined;
   }
 
   /**
@@ -58,7 +60,8 @@ export class OpenFileCache {
     if (!entry) {
       const opened = root().openFile(virtualPath);
       entry = { file: { fd: opened.fd, stats: opened.stats, realPath: opened.realPath }, holders: 0, dropped: false };
-      if (this.#entries) this.#entries.set(key, entry); // may evict the least recently used (disposed of)
+      if (this.#entries)
+        this.#entries.set(key, entry); // may evict the least recently used (disposed of)
       else entry.dropped = true; // not cached: closed on release
     }
     const held = entry;

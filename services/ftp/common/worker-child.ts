@@ -16,7 +16,8 @@ export function sendToParent(message: { type: string } & Record<string, unknown>
 export function parentLogger(fields: Record<string, unknown>): Logger {
   const at = (level: LogLevel) => (msg: string, more?: Record<string, unknown>) => {
     const record: Record<string, unknown> = { ...fields, ...more };
-    for (const [k, v] of Object.entries(record)) if (v instanceof Error) record[k] = { name: v.name, message: v.message, stack: v.stack, code: (v as { code?: unknown }).code };
+    for (const [k, v] of Object.entries(record))
+      if (v instanceof Error) record[k] = { name: v.name, message: v.message, stack: v.stack, code: (v as { code?: unknown }).code };
     sendToParent({ type: 'log', level, msg, fields: record });
   };
   return { debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error'), child: (more) => parentLogger({ ...fields, ...more }) };
@@ -60,45 +61,48 @@ export function runWorker<Settings>(options: {
   let listening: NetServer | undefined;
   let server: WorkerServer | undefined;
   let outcomes: OutcomeBatch | undefined;
-  process.on('message', (message: { type: string; settings?: Settings & { workerId: number }; graceMs?: number } & Record<string, unknown>, handle?: NetServer) => {
-    switch (message.type) {
-      case 'init': {
-        if (!handle || !message.settings) return;
-        const log = parentLogger({ worker: `${options.name}-${message.settings.workerId}` });
-        listening = handle;
-        outcomes = new OutcomeBatch(options.outcomeFlushMs(message.settings));
-        process.on('uncaughtException', (err) => {
-          log.error(`${options.name} worker failed`, { err });
-          outcomes?.flush();
-          process.exit(1);
-        });
-        options.start(message.settings, handle, log, outcomes).then(
-          (started) => {
-            server = started;
-            sendToParent({ type: 'ready' });
-          },
-          (err: Error) => {
-            log.error(`${options.name} worker cannot serve`, { err });
+  process.on(
+    'message',
+    (message: { type: string; settings?: Settings & { workerId: number }; graceMs?: number } & Record<string, unknown>, handle?: NetServer) => {
+      switch (message.type) {
+        case 'init': {
+          if (!handle || !message.settings) return;
+          const log = parentLogger({ worker: `${options.name}-${message.settings.workerId}` });
+          listening = handle;
+          outcomes = new OutcomeBatch(options.outcomeFlushMs(message.settings));
+          process.on('uncaughtException', (err) => {
+            log.error(`${options.name} worker failed`, { err });
+            outcomes?.flush();
             process.exit(1);
-          },
-        );
-        break;
+          });
+          options.start(message.settings, handle, log, outcomes).then(
+            (started) => {
+              server = started;
+              sendToParent({ type: 'ready' });
+            },
+            (err: Error) => {
+              log.error(`${options.name} worker cannot serve`, { err });
+              process.exit(1);
+            },
+          );
+          break;
+        }
+        case 'handle.request':
+          if (listening) sendToParent({ type: 'handle' }, listening);
+          break;
+        case 'close':
+          void (async () => {
+            await server?.close(message.graceMs ?? 5000);
+            outcomes?.flush();
+            sendToParent({ type: 'closed' });
+            process.disconnect();
+          })();
+          break;
+        default:
+          options.onMessage?.(message);
       }
-      case 'handle.request':
-        if (listening) sendToParent({ type: 'handle' }, listening);
-        break;
-      case 'close':
-        void (async () => {
-          await server?.close(message.graceMs ?? 5000);
-          outcomes?.flush();
-          sendToParent({ type: 'closed' });
-          process.disconnect();
-        })();
-        break;
-      default:
-        options.onMessage?.(message);
-    }
-  });
+    },
+  );
   process.once('disconnect', () => process.exit(0)); // the parent is gone (or we are done)
   sendToParent({ type: 'booted' }); // loaded: the parent may now hand over the socket
 }

@@ -4,8 +4,14 @@ import { backoffDelay } from '../../../lib/backoff.js';
 import type { Logger, LogLevel } from '../../../lib/log/logger.js';
 
 /** Messages every worker kind shares; each kind adds its own. */
-export type BaseToWorker<Settings> = { type: 'init'; settings: Settings & { workerId: number } } | { type: 'handle.request' } | { type: 'close'; graceMs: number };
-export type BaseFromWorker = { type: 'booted' } | { type: 'ready' } | { type: 'handle' } | { type: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> } | { type: 'closed' };
+export type BaseToWorker<Settings> =
+  { type: 'init'; settings: Settings & { workerId: number } } | { type: 'handle.request' } | { type: 'close'; graceMs: number };
+export type BaseFromWorker =
+  | { type: 'booted' }
+  | { type: 'ready' }
+  | { type: 'handle' }
+  | { type: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> }
+  | { type: 'closed' };
 
 /** One worker as its message handler sees it. */
 export interface WorkerSlot<ToWorker> {

@@ -26,7 +26,8 @@ export const AUTH_COMMANDS: CommandTable = {
     async run(s, arg) {
       const mechanism = arg.trim().toUpperCase();
       if (!s.secureContext) return s.reply(502, 'AUTH is not available: this server has no TLS certificate');
-      if (mechanism !== 'TLS' && mechanism !== 'TLS-C' && mechanism !== 'SSL') return s.reply(504, `AUTH ${oneLine(mechanism, 16)} is not supported: use AUTH TLS`);
+      if (mechanism !== 'TLS' && mechanism !== 'TLS-C' && mechanism !== 'SSL')
+        return s.reply(504, `AUTH ${oneLine(mechanism, 16)} is not supported: use AUTH TLS`);
       if (s.secure) return s.reply(503, 'Already using TLS');
       if (s.login || s.user !== undefined) return s.reply(503, 'AUTH TLS must come before USER');
       return s.startTls(s.secureContext);

@@ -39,14 +39,35 @@ const SESSION_COMMANDS: CommandTable = {
   },
   HELP: {
     auth: false,
-    run: (s) => s.replyLines(214, 'The following commands are recognized:', [` ${Object.keys(TABLE).concat([...DELEGATED]).sort().join(' ')}`], 'Help OK'),
+    run: (s) =>
+      s.replyLines(
+        214,
+        'The following commands are recognized:',
+        [
+          ` ${Object.keys(TABLE)
+            .concat([...DELEGATED])
+            .sort()
+            .join(' ')}`,
+        ],
+        'Help OK',
+      ),
   },
   STAT: {
     auth: false,
     async run(s, arg) {
       if (arg.trim() !== '') return s.reply(504, 'STAT with a path is not supported: use LIST or MLSD');
       const who = s.login ? ` Logged in as ${s.login.customer}` : ' Not logged in';
-      return s.replyLines(211, 'FTP server status:', [` Connected from ${s.clientAddress}`, who, ` TLS: ${s.secure ? 'yes' : 'no'}, data protection: ${s.protectData ? 'private' : 'clear'}`, ' Read-only access'], 'End of status');
+      return s.replyLines(
+        211,
+        'FTP server status:',
+        [
+          ` Connected from ${s.clientAddress}`,
+          who,
+          ` TLS: ${s.secure ? 'yes' : 'no'}, data protection: ${s.protectData ? 'private' : 'clear'}`,
+          ' Read-only access',
+        ],
+        'End of status',
+      );
     },
   },
   QUIT: {

@@ -41,7 +41,8 @@ function decode(bytes: Buffer): string {
   if (bytes.includes(0xff)) {
     const kept: number[] = [];
     for (let i = 0; i < bytes.length; i++) {
-      if (bytes[i] === 0xff) i++; // IAC and the byte after it
+      if (bytes[i] === 0xff)
+        i++; // IAC and the byte after it
       else kept.push(bytes[i]!);
     }
     bytes = Buffer.from(kept);

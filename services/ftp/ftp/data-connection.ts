@@ -108,7 +108,12 @@ export class DataConnection {
   #accept(socket: Socket): void {
     socket.on('error', (err) => this.#options.log.debug('data connection error', { err, port: this.port }));
     if (this.#closed || this.#socket || sameAddress(socket.remoteAddress) !== this.#options.clientAddress) {
-      if (!this.#closed && !this.#socket) this.#options.log.warn('data connection from another address dropped', { port: this.port, from: socket.remoteAddress, clientAddress: this.#options.clientAddress });
+      if (!this.#closed && !this.#socket)
+        this.#options.log.warn('data connection from another address dropped', {
+          port: this.port,
+          from: socket.remoteAddress,
+          clientAddress: this.#options.clientAddress,
+        });
       socket.destroy();
       return;
     }

@@ -35,5 +35,6 @@ export function listPathArg(arg: string): string {
 
 /** MDTM's and MLST's time: YYYYMMDDHHMMSS in UTC (RFC 3659). */
 export function ftpTime(date: Date): string {
-  return `${date.getUTCFullYear()}${pad2(date.getUTCMonth() + 1)}${pad2(date.getUTCDate())}${pad2(date.getUTCHours())}${pad2(date.getUTCMinutes())}${pad2(date.getUTCSeconds())}`;
+  const day = `${date.getUTCFullYear()}${pad2(date.getUTCMonth() + 1)}${pad2(date.getUTCDate())}`;
+  return `${day}${pad2(date.getUTCHours())}${pad2(date.getUTCMinutes())}${pad2(date.getUTCSeconds())}`;
 }

@@ -45,9 +45,11 @@ export function validateOptions(options: FtpServerOptions): Readonly<FtpServerOp
   port(options, 'passivePortMax', 1);
   if (options.passivePortMax < options.passivePortMin) invalid('passivePortMax', `must be >= options.passivePortMin, which is ${options.passivePortMin}`);
   if (typeof options.passiveAddress !== 'string') invalid('passiveAddress', 'must be a string (empty: the host)');
-  if (options.passiveAddress !== '' && isIP(options.passiveAddress) !== 4) invalid('passiveAddress', 'must be an IPv4 address (PASV announces IPv4 only) or empty');
+  if (options.passiveAddress !== '' && isIP(options.passiveAddress) !== 4)
+    invalid('passiveAddress', 'must be an IPv4 address (PASV announces IPv4 only) or empty');
   if (typeof options.requireTls !== 'boolean') invalid('requireTls', 'must be a boolean');
-  if (options.tls !== undefined && (typeof options.tls?.cert !== 'string' || typeof options.tls?.key !== 'string')) invalid('tls', 'must hold a PEM cert and key');
+  if (options.tls !== undefined && (typeof options.tls?.cert !== 'string' || typeof options.tls?.key !== 'string'))
+    invalid('tls', 'must hold a PEM cert and key');
   if (options.requireTls && !options.tls) invalid('requireTls', 'needs options.tls (a certificate and key)');
   positive(options, 'loginTimeoutMs');
   positive(options, 'idleTimeoutMs');

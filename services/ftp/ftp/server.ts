@@ -56,7 +56,13 @@ export class FtpServer {
   async start(): Promise<AddressInfo> {
     await this.#srv.listen();
     this.#address = this.#srv.server.address() as AddressInfo;
-    this.#o.log.info('ftp listening', { address: this.#address.address, port: this.#address.port, passivePorts: `${this.#o.passivePortMin}-${this.#o.passivePortMax}`, tls: this.#secureContext !== undefined, requireTls: this.#o.requireTls });
+    this.#o.log.info('ftp listening', {
+      address: this.#address.address,
+      port: this.#address.port,
+      passivePorts: `${this.#o.passivePortMin}-${this.#o.passivePortMax}`,
+      tls: this.#secureContext !== undefined,
+      requireTls: this.#o.requireTls,
+    });
     return this.#address;
   }
 

@@ -47,16 +47,18 @@ interface BunyanLike {
  * failures are logged by our own layer, which handles every command that can fail.
  */
 function bunyanAdapter(log: Logger): BunyanLike {
-  const emit = (level: 'debug' | 'warn' | 'error') => (...args: BunyanArg[]) => {
-    const fields: Record<string, unknown> = {};
-    const words: string[] = [];
-    for (const arg of args) {
-      if (arg instanceof Error) fields.err = arg;
-      else if (arg && typeof arg === 'object') Object.assign(fields, arg);
-      else words.push(String(arg));
-    }
-    log[level](`ftp-srv: ${words.join(' ')}`, fields);
-  };
+  const emit =
+    (level: 'debug' | 'warn' | 'error') =>
+    (...args: BunyanArg[]) => {
+      const fields: Record<string, unknown> = {};
+      const words: string[] = [];
+      for (const arg of args) {
+        if (arg instanceof Error) fields.err = arg;
+        else if (arg && typeof arg === 'object') Object.assign(fields, arg);
+        else words.push(String(arg));
+      }
+      log[level](`ftp-srv: ${words.join(' ')}`, fields);
+    };
   return {
     trace: () => {},
     debug: emit('debug'),

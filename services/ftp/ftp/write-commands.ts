@@ -37,7 +37,8 @@ export const WRITE_COMMANDS: CommandTable = {
     async run(s, arg) {
       const sub = arg.trim().split(/\s+/)[0]!.toUpperCase();
       if (sub === '') return s.reply(501, 'SITE needs a command');
-      if (sub === 'CHMOD' || sub === 'UTIME' || sub === 'SYMLINK') throw FileHostErrors.READ_ONLY(`SITE ${sub} is refused: this area is read-only`, { command: `SITE ${sub}` });
+      if (sub === 'CHMOD' || sub === 'UTIME' || sub === 'SYMLINK')
+        throw FileHostErrors.READ_ONLY(`SITE ${sub} is refused: this area is read-only`, { command: `SITE ${sub}` });
       return s.reply(502, `SITE ${oneLine(sub, 32)} is not supported by this server`);
     },
   },

@@ -1,9 +1,7 @@
 import parseRange from 'range-parser';
 
 export type RangeDecision =
-  | { readonly kind: 'full' }
-  | { readonly kind: 'partial'; readonly start: number; readonly end: number }
-  | { readonly kind: 'unsatisfiable' };
+  { readonly kind: 'full' } | { readonly kind: 'partial'; readonly start: number; readonly end: number } | { readonly kind: 'unsatisfiable' };
 
 /**
  * What to send for a Range header on a file of `size` bytes. One range is served as 206; a header

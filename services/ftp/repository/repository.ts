@@ -62,7 +62,8 @@ export class Repository {
    * whole of `tmp/` is this process's (a repository no other host shares).
    */
   static async open(dir: string, hashPool: HashPool, log: Logger, owner = ''): Promise<Repository> {
-    if (owner !== '' && !OWNER.test(owner)) throw FileHostErrors.INVALID_INPUT(`not a file host name: ${JSON.stringify(owner).slice(0, 80)}`, { field: 'name' });
+    if (owner !== '' && !OWNER.test(owner))
+      throw FileHostErrors.INVALID_INPUT(`not a file host name: ${JSON.stringify(owner).slice(0, 80)}`, { field: 'name' });
     const repo = new Repository(dir, hashPool, log, owner);
     await mkdir(repo.objectsDir, { recursive: true, mode: 0o755 });
     await rm(repo.tmpDir, { recursive: true, force: true });

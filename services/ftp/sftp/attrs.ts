@@ -18,7 +18,8 @@ export function longname(name: string, stats: Stats): string {
   const dir = stats.isDirectory();
   const date = stats.mtime;
   const recent = Date.now() - date.getTime() < 180 * 86_400_000;
-  const when = `${MONTHS[date.getUTCMonth()]} ${String(date.getUTCDate()).padStart(2)} ${recent ? `${String(date.getUTCHours()).padStart(2, '0')}:${String(date.getUTCMinutes()).padStart(2, '0')}` : ` ${date.getUTCFullYear()}`}`;
+  const clock = `${String(date.getUTCHours()).padStart(2, '0')}:${String(date.getUTCMinutes()).padStart(2, '0')}`;
+  const when = `${MONTHS[date.getUTCMonth()]} ${String(date.getUTCDate()).padStart(2)} ${recent ? clock : ` ${date.getUTCFullYear()}`}`;
   return `${dir ? 'dr-xr-xr-x' : '-r--r--r--'}    1 ftp      ftp      ${String(stats.size).padStart(12)} ${when} ${name}`;
 }
 

@@ -108,12 +108,15 @@ export class SftpServer {
     client.on('authentication', (ctx: AuthContext) => void admitted.then((ok) => (ok ? authenticate(ctx) : ctx.reject())));
     const authenticate = (ctx: AuthContext) => {
       const accept = (s: Session) => {
-        if (session && s !== session) s.end(); // a second success (should not happen) keeps the first
+        if (session && s !== session)
+          s.end(); // a second success (should not happen) keeps the first
         else if (!session) session = s;
         ctx.accept();
       };
       if (ctx.method === 'password') {
-        logins.login({ login: ctx.username, password: ctx.password, protocol: 'sftp', clientAddress: address }).then(accept, (err: Error) => this.#refuse(ctx, address, err));
+        logins
+          .login({ login: ctx.username, password: ctx.password, protocol: 'sftp', clientAddress: address })
+          .then(accept, (err: Error) => this.#refuse(ctx, address, err));
         return;
       }
       if (ctx.method === 'publickey') {
@@ -136,13 +139,25 @@ export class SftpServer {
       touch();
       const customer = session!;
       // A key probed but then not used for the login leaves no session behind.
-      if (probe) void probe.result.then((s) => s !== customer && s.end(), () => {});
+      if (probe)
+        void probe.result.then(
+          (s) => s !== customer && s.end(),
+          () => {},
+        );
       client.on('session', (acceptSession) => {
         const channel = acceptSession();
         channel.on('sftp', (acceptSftp) => {
           const sftp = acceptSftp();
           sftpSessions.add(
-            new SftpSession(sftp, { customer: customer.customer, clientAddress: address, root: customer.root, outcomes: this.#o.outcomes, log, onActivity: touch, socket: socketOf(client) }),
+            new SftpSession(sftp, {
+              customer: customer.customer,
+              clientAddress: address,
+              root: customer.root,
+              outcomes: this.#o.outcomes,
+              log,
+              onActivity: touch,
+              socket: socketOf(client),
+            }),
           );
         });
         for (const refused of ['exec', 'shell', 'pty', 'env', 'x11', 'auth-agent', 'signal', 'window-change'] as const) {
@@ -161,7 +176,11 @@ export class SftpServer {
       if (idleTimer) clearTimeout(idleTimer);
       for (const s of sftpSessions) s.end();
       session?.end();
-      if (probe) void probe.result.then((s) => s.end(), () => {});
+      if (probe)
+        void probe.result.then(
+          (s) => s.end(),
+          () => {},
+        );
       releaseAddress?.();
       this.#connections.delete(client);
     });
@@ -172,10 +191,15 @@ export class SftpServer {
    * checked then, once, and remembered for this connection. With the signature, the signature is
    * verified against the key, and the remembered login (or a fresh one) is the session.
    */
-  async #publicKey(ctx: PublicKeyAuthContext, address: string, probe: { key: string; result: Promise<Session> } | undefined): Promise<{ kind: 'probe'; probe: { key: string; result: Promise<Session> } } | { kind: 'session'; session: Session }> {
+  async #publicKey(
+    ctx: PublicKeyAuthContext,
+    address: string,
+    probe: { key: string; result: Promise<Session> } | undefined,
+  ): Promise<{ kind: 'probe'; probe: { key: string; result: Promise<Session> } } | { kind: 'session'; session: Session }> {
     const keyB64 = ctx.key.data.toString('base64');
     const id = `${ctx.username}\u0000${ctx.key.algo}\u0000${keyB64}`;
-    const login = () => this.#o.logins.login({ login: ctx.username, publicKey: { algorithm: ctx.key.algo, key: keyB64 }, protocol: 'sftp', clientAddress: address });
+    const login = () =>
+      this.#o.logins.login({ login: ctx.username, publicKey: { algorithm: ctx.key.algo, key: keyB64 }, protocol: 'sftp', clientAddress: address });
     if (!ctx.signature) {
       const result = login();
       await result;
@@ -203,5 +227,7 @@ export class SftpServer {
 /** The TCP socket under an ssh2 connection (a private field: ssh2 exposes only setNoDelay). */
 function socketOf(client: Connection): { cork(): void; uncork(): void; destroyed: boolean } | undefined {
   const socket = (client as unknown as { _sock?: { cork?: () => void; uncork?: () => void; destroyed: boolean } })._sock;
-  return socket && typeof socket.cork === 'function' && typeof socket.uncork === 'function' ? (socket as { cork(): void; uncork(): void; destroyed: boolean }) : undefined;
+  return socket && typeof socket.cork === 'function' && typeof socket.uncork === 'function'
+    ? (socket as { cork(): void; uncork(): void; destroyed: boolean })
+    : undefined;
 }

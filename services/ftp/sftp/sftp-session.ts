@@ -172,7 +172,16 @@ export class SftpSession {
     const virtual = this.#virtual(path);
     const opened = this.#o.root.openFile(virtual);
     const id = this.#nextHandle++;
-    this.#handles.set(id, { kind: 'file', fd: opened.fd, path: virtual, stats: opened.stats, bytes: 0, reachedEnd: false, started: performance.now(), windows: [] });
+    this.#handles.set(id, {
+      kind: 'file',
+      fd: opened.fd,
+      path: virtual,
+      stats: opened.stats,
+      bytes: 0,
+      reachedEnd: false,
+      started: performance.now(),
+      windows: [],
+    });
     this.#sftp.handle(reqid, handleBuffer(id));
   }
 
@@ -309,7 +318,8 @@ export class SftpSession {
 
   #extended(reqid: number, name: string): void {
     // Writes dressed as extensions are refused like writes; the rest are not offered here.
-    if (/rename|hardlink|fsync|lsetstat|copy-data|posix-rename/.test(name)) return this.#sftp.status(reqid, STATUS_CODE.PERMISSION_DENIED, 'read-only: downloads only');
+    if (/rename|hardlink|fsync|lsetstat|copy-data|posix-rename/.test(name))
+      return this.#sftp.status(reqid, STATUS_CODE.PERMISSION_DENIED, 'read-only: downloads only');
     this.#sftp.status(reqid, STATUS_CODE.OP_UNSUPPORTED, `${name} is not supported`);
   }
 
@@ -331,4 +341,3 @@ function handleBuffer(id: number): Buffer {
   buffer.writeUInt32BE(id, 0);
   return buffer;
 }
-

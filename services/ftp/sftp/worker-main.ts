@@ -35,7 +35,8 @@ function authority(areasDir: string): LoginAuthority {
   return {
     async admit(clientAddress: string) {
       const reply = await ask((id) => ({ type: 'admit', id, clientAddress }));
-      if (reply.type !== 'admitted' || reply.error) throw failure(reply.type === 'admitted' && reply.error ? reply.error : { code: FileHostErrors.INTERNAL.code, message: 'no admission' });
+      if (reply.type !== 'admitted' || reply.error)
+        throw failure(reply.type === 'admitted' && reply.error ? reply.error : { code: FileHostErrors.INTERNAL.code, message: 'no admission' });
       let released = false;
       return () => {
         if (released) return;
@@ -45,7 +46,8 @@ function authority(areasDir: string): LoginAuthority {
     },
     async login(request: LoginRequest): Promise<Session> {
       const reply = await ask((id) => ({ type: 'login', id, request }));
-      if (reply.type !== 'logged-in' || reply.error || !reply.customer) throw failure(reply.type === 'logged-in' && reply.error ? reply.error : { code: FileHostErrors.INTERNAL.code, message: 'no login' });
+      if (reply.type !== 'logged-in' || reply.error || !reply.customer)
+        throw failure(reply.type === 'logged-in' && reply.error ? reply.error : { code: FileHostErrors.INTERNAL.code, message: 'no login' });
       let ended = false;
       return {
         customer: reply.customer,

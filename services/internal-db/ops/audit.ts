@@ -11,7 +11,10 @@ function expandGroup(group: CompactGroup, customerId: number, n: number): Downlo
   return group.events.split('\n').map((line, m) => {
     const match = COMPACT_LINE.exec(line);
     const atMs = match ? Number(match[5]) : NaN;
-    if (!match || !(atMs < 8.64e15)) throw InternalDbErrors.INVALID_INPUT(`audit.recordCompact: groups.${n}.events line ${m + 1} is not "<id> <bytes> <ms> <c|a> <epoch ms>"`, { field: `groups.${n}.events` });
+    if (!match || !(atMs < 8.64e15))
+      throw InternalDbErrors.INVALID_INPUT(`audit.recordCompact: groups.${n}.events line ${m + 1} is not "<id> <bytes> <ms> <c|a> <epoch ms>"`, {
+        field: `groups.${n}.events`,
+      });
     return {
       eventId: `${group.idPrefix}:${match[1]}`,
       customerId,

@@ -26,7 +26,12 @@ async function refuse(ctx: OpContext, fields: Record<string, unknown>, reason: s
 
 export const authCheck = defineOp(InternalDb.authCheck, async (input, ctx) => {
   const { store } = ctx;
-  const fields = { login: input.login, protocol: input.protocol, clientAddress: input.clientAddress, method: input.password !== undefined ? 'password' : 'publickey' };
+  const fields = {
+    login: input.login,
+    protocol: input.protocol,
+    clientAddress: input.clientAddress,
+    method: input.password !== undefined ? 'password' : 'publickey',
+  };
   const customer = store.customers.find(input.login);
   if (input.password !== undefined) {
     const stored = customer?.password_hash ?? null;
@@ -43,7 +48,8 @@ export const authCheck = defineOp(InternalDb.authCheck, async (input, ctx) => {
     return customerState(store, customer.id);
   }
   const key = input.publicKey!;
-  if (!customer || !store.customers.hasSshKey(customer.id, key.algorithm, key.key)) return refuse(ctx, fields, !customer ? 'unknown login' : 'key not registered');
+  if (!customer || !store.customers.hasSshKey(customer.id, key.algorithm, key.key))
+    return refuse(ctx, fields, !customer ? 'unknown login' : 'key not registered');
   if (customer.disabled) return refuse(ctx, fields, 'disabled');
   return customerState(store, customer.id);
 });

@@ -15,7 +15,15 @@ export const customerOps = [
   }),
   defineOp(InternalDb.customerGet, (i, { store }) => {
     const c = store.customers.get(i.login);
-    return { id: c.id, login: c.login, name: c.name, email: c.email, disabled: c.disabled === 1, hasPassword: c.password_hash !== null, sshKeys: store.customers.sshKeys(i.login) };
+    return {
+      id: c.id,
+      login: c.login,
+      name: c.name,
+      email: c.email,
+      disabled: c.disabled === 1,
+      hasPassword: c.password_hash !== null,
+      sshKeys: store.customers.sshKeys(i.login),
+    };
   }),
   defineOp(InternalDb.customerList, (_i, { store }) => ({ customers: store.customers.list() })),
   defineOp(InternalDb.customerSetPassword, async (i, { store }) => {

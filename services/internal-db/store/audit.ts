@@ -34,7 +34,8 @@ export class Audit {
   constructor(db: Db) {
     this.#db = db;
     this.#insert = db.prepare(
-      'INSERT OR IGNORE INTO download_events (event_id, customer_id, artifact_id, path, protocol, client_address, bytes, duration_ms, outcome, at) VALUES (@eventId, @customerId, @artifactId, @path, @protocol, @clientAddress, @bytes, @durationMs, @outcome, @at)',
+      `INSERT OR IGNORE INTO download_events (event_id, customer_id, artifact_id, path, protocol, client_address, bytes, duration_ms, outcome, at)
+       VALUES (@eventId, @customerId, @artifactId, @path, @protocol, @clientAddress, @bytes, @durationMs, @outcome, @at)`,
     );
   }
 

@@ -43,7 +43,8 @@ export class Catalogue {
         'SELECT id, code, name, eula_id, vendor_id FROM products WHERE code = ?',
       ),
       products: db.prepare<[string | null, string | null], { id: number; code: string; name: string; vendor: string; eulaId: number | null }>(
-        'SELECT p.id, p.code, p.name, v.name AS vendor, p.eula_id AS eulaId FROM products p JOIN vendors v ON v.id = p.vendor_id WHERE (? IS NULL OR v.name = ?) ORDER BY p.code',
+        `SELECT p.id, p.code, p.name, v.name AS vendor, p.eula_id AS eulaId FROM products p JOIN vendors v ON v.id = p.vendor_id
+         WHERE (? IS NULL OR v.name = ?) ORDER BY p.code`,
       ),
       setProductEula: db.prepare('UPDATE products SET eula_id = ? WHERE id = ?'),
       eulaExists: db.prepare<[number], { id: number }>('SELECT id FROM eulas WHERE id = ?'),
@@ -110,7 +111,8 @@ export class Catalogue {
   createRelease(productCode: string, version: string, channel: string) {
     const product = this.product(productCode);
     const clean = semver.valid(version);
-    if (!clean || clean !== version) throw InternalDbErrors.INVALID_INPUT(`version "${version}" is not a semantic version (e.g. 2.1.0 or 3.0.0-beta.1)`, { field: 'version' });
+    if (!clean || clean !== version)
+      throw InternalDbErrors.INVALID_INPUT(`version "${version}" is not a semantic version (e.g. 2.1.0 or 3.0.0-beta.1)`, { field: 'version' });
     if (this.#q.release.get(product.id, version)) throw InternalDbErrors.CONFLICT(`${productCode} ${version} exists`, { field: 'version' });
     const id = Number(this.#q.insertRelease.run(product.id, version, channel, iso(this.#now())).lastInsertRowid);
     this.generation++;
@@ -131,7 +133,8 @@ export class Catalogue {
       const id = Number(this.#q.insertArtifact.run(release.id, a.filename, a.size, a.sha256, a.platform, a.arch, a.objectId, iso(this.#now())).lastInsertRowid);
       return { id, product: productCode, version, ...a };
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw InternalDbErrors.CONFLICT(`${productCode} ${version} has a file "${a.filename}"`, { field: 'filename' });
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw InternalDbErrors.CONFLICT(`${productCode} ${version} has a file "${a.filename}"`, { field: 'filename' });
       throw err;
     }
   }

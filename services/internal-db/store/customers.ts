@@ -27,7 +27,8 @@ export class Customers {
       byLogin: db.prepare<[string], CustomerRow>('SELECT id, login, name, email, password_hash, disabled FROM customers WHERE login = ?'),
       byId: db.prepare<[number], CustomerRow>('SELECT id, login, name, email, password_hash, disabled FROM customers WHERE id = ?'),
       list: db.prepare<[], { login: string; name: string; email: string | null; disabled: 0 | 1; hasPassword: 0 | 1; sshKeys: number }>(
-        'SELECT c.login, c.name, c.email, c.disabled, (c.password_hash IS NOT NULL) AS hasPassword, (SELECT count(*) FROM ssh_keys k WHERE k.customer_id = c.id) AS sshKeys FROM customers c ORDER BY c.login',
+        `SELECT c.login, c.name, c.email, c.disabled, (c.password_hash IS NOT NULL) AS hasPassword,
+         (SELECT count(*) FROM ssh_keys k WHERE k.customer_id = c.id) AS sshKeys FROM customers c ORDER BY c.login`,
       ),
       setPassword: db.prepare('UPDATE customers SET password_hash = ? WHERE id = ?'),
       setDisabled: db.prepare('UPDATE customers SET disabled = ? WHERE id = ?'),
@@ -42,7 +43,9 @@ export class Customers {
         'SELECT id, owner_kind, owner_id, revoked_at FROM api_tokens WHERE token_hash = ?',
       ),
       revokeToken: db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
-      tokens: db.prepare<[], { id: number; ownerKind: TokenOwnerKind; ownerId: number | null; label: string; createdAt: string; revokedAt: string | null }>('SELECT id, owner_kind AS ownerKind, owner_id AS ownerId, label, created_at AS createdAt, revoked_at AS revokedAt FROM api_tokens ORDER BY id'),
+      tokens: db.prepare<[], { id: number; ownerKind: TokenOwnerKind; ownerId: number | null; label: string; createdAt: string; revokedAt: string | null }>(
+        'SELECT id, owner_kind AS ownerKind, owner_id AS ownerId, label, created_at AS createdAt, revoked_at AS revokedAt FROM api_tokens ORDER BY id',
+      ),
     };
   }
 
@@ -85,7 +88,8 @@ export class Customers {
     try {
       this.#q.insertKey.run(customer.id, key.algorithm, key.keyB64, key.fingerprint, key.comment, iso(this.#now()));
     } catch (err) {
-      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE') throw InternalDbErrors.CONFLICT(`${login} has key ${key.fingerprint} already`, { field: 'publicKey' });
+      if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
+        throw InternalDbErrors.CONFLICT(`${login} has key ${key.fingerprint} already`, { field: 'publicKey' });
       throw err;
     }
     return { login, fingerprint: key.fingerprint, algorithm: key.algorithm };

@@ -71,11 +71,14 @@ export class Entitlements {
     this.#now = now;
     this.#catalogue = catalogue;
     this.#q = {
-      insert: db.prepare('INSERT INTO entitlements (customer_id, product_id, version_range, starts_at, expires_at, on_expiry, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)'),
+      insert: db.prepare(
+        'INSERT INTO entitlements (customer_id, product_id, version_range, starts_at, expires_at, on_expiry, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+      ),
       byId: db.prepare<[number], { id: number; revoked_at: string | null }>('SELECT id, revoked_at FROM entitlements WHERE id = ?'),
       revoke: db.prepare('UPDATE entitlements SET revoked_at = ? WHERE id = ?'),
       ofCustomer: db.prepare<[number], EntitlementRow>(
-        'SELECT e.id, p.code AS product, p.id AS product_id, p.eula_id, e.version_range, e.starts_at, e.expires_at, e.on_expiry, e.revoked_at FROM entitlements e JOIN products p ON p.id = e.product_id WHERE e.customer_id = ? ORDER BY e.id',
+        `SELECT e.id, p.code AS product, p.id AS product_id, p.eula_id, e.version_range, e.starts_at, e.expires_at, e.on_expiry, e.revoked_at
+         FROM entitlements e JOIN products p ON p.id = e.product_id WHERE e.customer_id = ? ORDER BY e.id`,
       ),
       published: db.prepare<[number], PublishedRelease>(
         "SELECT id AS release_id, version, channel, published_at FROM releases WHERE product_id = ? AND status = 'published'",
@@ -87,7 +90,8 @@ export class Entitlements {
 
   grant(customerId: number, productCode: string, range: string, startsAt: number | null, expiresAt: number | null, onExpiry: ExpiryRule) {
     const product = this.#catalogue.product(productCode);
-    if (semver.validRange(range) === null) throw InternalDbErrors.INVALID_INPUT(`range "${range}" is not a semver range (e.g. ^2.0.0, >=1.2 <3, *)`, { field: 'range' });
+    if (semver.validRange(range) === null)
+      throw InternalDbErrors.INVALID_INPUT(`range "${range}" is not a semver range (e.g. ^2.0.0, >=1.2 <3, *)`, { field: 'range' });
     const start = startsAt ?? this.#now();
     if (expiresAt !== null && expiresAt <= start) throw InternalDbErrors.INVALID_INPUT('expiresAt must be after startsAt', { field: 'expiresAt' });
     const id = Number(
@@ -141,7 +145,14 @@ export class Entitlements {
         if (filter.channel !== undefined && r.channel !== filter.channel) continue;
         if (status === 'expired-keep' && r.published_at > (e.expires_at as string)) continue;
         if (!range.test(r.parsed)) continue;
-        granted.set(r.release_id, { releaseId: r.release_id, product: e.product, version: r.version, channel: r.channel, publishedAt: r.published_at, eulaId: e.eula_id });
+        granted.set(r.release_id, {
+          releaseId: r.release_id,
+          product: e.product,
+          version: r.version,
+          channel: r.channel,
+          publishedAt: r.published_at,
+          eulaId: e.eula_id,
+        });
       }
     }
     const order = new Map([...granted.values()].map((r) => [r, this.#parsedVersion(r)]));

@@ -11,11 +11,13 @@ export class Stagings {
     this.#now = now;
     this.#q = {
       upsert: db.prepare(
-        'INSERT INTO stagings (customer_id, release_id, host, staged_at) VALUES (?, ?, ?, ?) ON CONFLICT (customer_id, release_id, host) DO UPDATE SET staged_at = excluded.staged_at',
+        `INSERT INTO stagings (customer_id, release_id, host, staged_at) VALUES (?, ?, ?, ?)
+         ON CONFLICT (customer_id, release_id, host) DO UPDATE SET staged_at = excluded.staged_at`,
       ),
       remove: db.prepare('DELETE FROM stagings WHERE customer_id = ? AND release_id = ? AND host = ?'),
       list: db.prepare<[number], { product: string; version: string; host: string; stagedAt: string }>(
-        'SELECT p.code AS product, r.version, s.host, s.staged_at AS stagedAt FROM stagings s JOIN releases r ON r.id = s.release_id JOIN products p ON p.id = r.product_id WHERE s.customer_id = ? ORDER BY p.code, r.id',
+        `SELECT p.code AS product, r.version, s.host, s.staged_at AS stagedAt FROM stagings s JOIN releases r ON r.id = s.release_id
+         JOIN products p ON p.id = r.product_id WHERE s.customer_id = ? ORDER BY p.code, r.id`,
       ),
     };
   }

@@ -9,7 +9,14 @@ import { idParam, limitParam } from './fields.js';
 const customerParams = z.strictObject({ login });
 const fileHosts = z.strictObject({
   fileHosts: z.array(
-    z.strictObject({ name: hostName, httpUrl: httpBaseUrl, ftpUrl: z.string().nullable(), sftpUrl: z.string().nullable(), since: isoTime, address: z.string().describe('The address its link comes from.') }),
+    z.strictObject({
+      name: hostName,
+      httpUrl: httpBaseUrl,
+      ftpUrl: z.string().nullable(),
+      sftpUrl: z.string().nullable(),
+      since: isoTime,
+      address: z.string().describe('The address its link comes from.'),
+    }),
   ),
 });
 
@@ -72,7 +79,9 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'admin',
       roles: admin,
       params: customerParams,
-      body: z.strictObject({ disabled: z.boolean().optional(), password: newPassword.nullable().optional() }).refine((b) => b.disabled !== undefined || b.password !== undefined, { message: 'give disabled or password', path: ['disabled'] }),
+      body: z
+        .strictObject({ disabled: z.boolean().optional(), password: newPassword.nullable().optional() })
+        .refine((b) => b.disabled !== undefined || b.password !== undefined, { message: 'give disabled or password', path: ['disabled'] }),
       responses: { 200: { description: 'Changed: the customer now.', body: InternalDb.customerGet.reply } },
       handler: async ({ params, body }) => {
         if (body.password !== undefined) await db.ask(InternalDb.customerSetPassword, { login: params.login, password: body.password });
@@ -115,7 +124,9 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
     route({
       method: 'post',
       path: '/customers/:login/entitlements',
-      summary: 'Grants a customer a product: a semver range, from a start (default now) until an optional expiry, and what expiry means (keep: releases published before it stay; revoke: nothing does).',
+      summary:
+        'Grants a customer a product: a semver range, from a start (default now) until an optional expiry, and what expiry means ' +
+        '(keep: releases published before it stay; revoke: nothing does).',
       tag: 'admin',
       roles: admin,
       params: customerParams,
@@ -188,7 +199,17 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'admin',
       roles: admin,
       responses: { 200: { description: 'The file hosts.', body: fileHosts } },
-      handler: async () => ok({ fileHosts: deps.fileHosts.list().map((h) => ({ name: h.name, httpUrl: h.httpUrl, ftpUrl: h.ftpUrl ?? null, sftpUrl: h.sftpUrl ?? null, since: h.since.toISOString(), address: h.peer.remoteAddress })) }),
+      handler: async () =>
+        ok({
+          fileHosts: deps.fileHosts.list().map((h) => ({
+            name: h.name,
+            httpUrl: h.httpUrl,
+            ftpUrl: h.ftpUrl ?? null,
+            sftpUrl: h.sftpUrl ?? null,
+            since: h.since.toISOString(),
+            address: h.peer.remoteAddress,
+          })),
+        }),
     }),
   ];
 }

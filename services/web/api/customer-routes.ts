@@ -72,7 +72,7 @@ export function customerRoutes(deps: ApiDeps): ApiRoute[] {
     route({
       method: 'post',
       path: '/stagings',
-      summary: "Stages a release in your area on a file host: HTTP links, and the ftp:// and sftp:// locations to log in to.",
+      summary: 'Stages a release in your area on a file host: HTTP links, and the ftp:// and sftp:// locations to log in to.',
       tag: 'customer',
       roles: ['customer'],
       body: z.strictObject({ product: productCode, version }),
@@ -85,12 +85,22 @@ export function customerRoutes(deps: ApiDeps): ApiRoute[] {
     route({
       method: 'get',
       path: '/upgrade',
-      summary: 'The newest release you may have of a product (for a platform, arch and channel) newer than `current`: 303 to its download, 204 when there is none.',
+      summary:
+        'The newest release you may have of a product (for a platform, arch and channel) newer than `current`: 303 to its download, 204 when there is none.',
       tag: 'customer',
       roles: ['customer'],
-      query: z.strictObject({ product: productCode, current: semanticVersion, platform: label.optional(), arch: label.optional(), channel: channel.optional() }),
+      query: z.strictObject({
+        product: productCode,
+        current: semanticVersion,
+        platform: label.optional(),
+        arch: label.optional(),
+        channel: channel.optional(),
+      }),
       responses: {
-        303: { description: 'See Other: the download of the newest artifact (the body lists the release).', body: z.strictObject({ version, artifacts: z.array(publicArtifact), link: downloadLink }) },
+        303: {
+          description: 'See Other: the download of the newest artifact (the body lists the release).',
+          body: z.strictObject({ version, artifacts: z.array(publicArtifact), link: downloadLink }),
+        },
         204: { description: 'No newer release: up to date.' },
       },
       handler: async ({ principal, query }) => {

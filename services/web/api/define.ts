@@ -7,9 +7,7 @@ type Shape = z.ZodObject;
 
 /** What a handler returns: a JSON body (200 unless `status` says otherwise), a redirect, or nothing (204). */
 export type ApiResult =
-  | { status?: number; body: unknown; headers?: Record<string, string> }
-  | { redirect: string; status: 303 | 307; body?: unknown }
-  | { status: 204 };
+  { status?: number; body: unknown; headers?: Record<string, string> } | { redirect: string; status: 303 | 307; body?: unknown } | { status: 204 };
 
 /** One documented answer of a route: what it means and, for a JSON answer, the schema of its body. */
 export interface ApiResponse {
@@ -56,9 +54,12 @@ export interface ApiRoute<
 }
 
 /** Defines a route with its types inferred from its schemas. */
-export function route<P extends Shape | undefined = undefined, Q extends Shape | undefined = undefined, B extends Shape | undefined = undefined, H extends Shape | undefined = undefined>(
-  definition: ApiRoute<P, Q, B, H>,
-): ApiRoute {
+export function route<
+  P extends Shape | undefined = undefined,
+  Q extends Shape | undefined = undefined,
+  B extends Shape | undefined = undefined,
+  H extends Shape | undefined = undefined,
+>(definition: ApiRoute<P, Q, B, H>): ApiRoute {
   return definition as unknown as ApiRoute;
 }
 

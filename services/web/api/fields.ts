@@ -6,6 +6,13 @@ import { z } from 'zod';
  */
 
 /** A positive integer in a path or query string. */
-export const idParam = z.string().regex(/^[1-9][0-9]{0,15}$/, 'a positive integer').transform(Number);
+export const idParam = z
+  .string()
+  .regex(/^[1-9][0-9]{0,15}$/, 'a positive integer')
+  .transform(Number);
 /** A count in a query string (1 to 10000). */
-export const limitParam = z.string().regex(/^[1-9][0-9]{0,4}$/, 'an integer from 1 to 10000').transform(Number).pipe(z.int().max(10_000));
+export const limitParam = z
+  .string()
+  .regex(/^[1-9][0-9]{0,4}$/, 'an integer from 1 to 10000')
+  .transform(Number)
+  .pipe(z.int().max(10_000));

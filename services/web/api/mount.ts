@@ -30,7 +30,8 @@ export function mountRoutes(router: WebRouter, routes: readonly ApiRoute[], toke
       ctx.state.route = `/api/v1${r.path}`;
       const principal = await tokens.authenticate(ctx.get('authorization'));
       ctx.state.principal = principal;
-      if (!r.roles.includes(principal.kind)) throw WebErrors.FORBIDDEN(`${principal.kind} tokens may not ${r.method.toUpperCase()} ${ctx.state.route}; this needs a ${r.roles.join(' or ')} token`);
+      if (!r.roles.includes(principal.kind))
+        throw WebErrors.FORBIDDEN(`${principal.kind} tokens may not ${r.method.toUpperCase()} ${ctx.state.route}; this needs a ${r.roles.join(' or ')} token`);
       const params = validate(r.params ?? EMPTY, { ...ctx.params }, 'path');
       const query = readQuery(ctx, r.query ?? EMPTY);
       const headers = r.headers ? validate(r.headers, headersOf(ctx, r.headers), 'header') : {};
@@ -61,5 +62,8 @@ function checkResponse(r: ApiRoute, result: ApiResult): void {
   if (status === 204 || documented.body === undefined) return;
   const body = 'redirect' in result ? result.body : (result as { body: unknown }).body;
   const parsed = documented.body.safeParse(body);
-  if (!parsed.success) throw new Error(`${r.method.toUpperCase()} ${r.path} ${status}: the answer does not match its documented schema: ${JSON.stringify(parsed.error.issues.slice(0, 3))}`);
+  if (!parsed.success)
+    throw new Error(
+      `${r.method.toUpperCase()} ${r.path} ${status}: the answer does not match its documented schema: ${JSON.stringify(parsed.error.issues.slice(0, 3))}`,
+    );
 }

@@ -9,7 +9,11 @@ const ERROR_SCHEMA = {
     error: {
       type: 'object',
       required: ['code', 'message'],
-      properties: { code: { type: 'string', description: 'Stable error code (services/web/README.md lists them).' }, message: { type: 'string' }, field: { type: 'string', description: 'The field at fault, when one is.' } },
+      properties: {
+        code: { type: 'string', description: 'Stable error code (services/web/README.md lists them).' },
+        message: { type: 'string' },
+        field: { type: 'string', description: 'The field at fault, when one is.' },
+      },
     },
     requestId: { type: 'string' },
   },
@@ -40,12 +44,22 @@ export function openApiDocument(routes: readonly ApiRoute[], serverUrl: string, 
   for (const r of routes) {
     const responses: Record<string, unknown> = {};
     for (const [status, answer] of Object.entries(r.responses)) {
-      responses[status] = answer.body ? { description: answer.description, content: { 'application/json': { schema: jsonSchema(answer.body, 'output') } } } : { description: answer.description };
+      responses[status] = answer.body
+        ? { description: answer.description, content: { 'application/json': { schema: jsonSchema(answer.body, 'output') } } }
+        : { description: answer.description };
     }
-    responses['4XX'] = { description: 'Refused: the error code says why (invalid input names the field).', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
-    responses['5XX'] = { description: 'A service behind the web host is unavailable, or an internal error (logged with the request id).', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } };
+    responses['4XX'] = {
+      description: 'Refused: the error code says why (invalid input names the field).',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    };
+    responses['5XX'] = {
+      description: 'A service behind the web host is unavailable, or an internal error (logged with the request id).',
+      content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+    };
     const operation: Record<string, unknown> = {
-      operationId: `${r.method}${openApiPath(r.path).replace(/[{}]/g, '').replace(/[/-](.)/g, (_m, c: string) => c.toUpperCase())}`,
+      operationId: `${r.method}${openApiPath(r.path)
+        .replace(/[{}]/g, '')
+        .replace(/[/-](.)/g, (_m, c: string) => c.toUpperCase())}`,
       summary: r.summary,
       tags: [r.tag],
       description: `Roles: ${r.roles.join(', ')}.`,
@@ -62,9 +76,18 @@ export function openApiDocument(routes: readonly ApiRoute[], serverUrl: string, 
   }
   return {
     openapi: '3.1.0',
-    info: { title: 'Fulfillment server API', version, description: 'Customers: entitlements, download links, staging, upgrades. Vendors: products, releases, artifact uploads. Admins: customers, keys, tokens, entitlements, EULAs, audit.' },
+    info: {
+      title: 'Fulfillment server API',
+      version,
+      description:
+        'Customers: entitlements, download links, staging, upgrades. Vendors: products, releases, artifact uploads. ' +
+        'Admins: customers, keys, tokens, entitlements, EULAs, audit.',
+    },
     servers: [{ url: serverUrl }],
-    components: { securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token (made with token.create / POST /api/v1/tokens; shown once).' } }, schemas: { Error: ERROR_SCHEMA } },
+    components: {
+      securitySchemes: { bearer: { type: 'http', scheme: 'bearer', description: 'An API token (made with token.create / POST /api/v1/tokens; shown once).' } },
+      schemas: { Error: ERROR_SCHEMA },
+    },
     paths,
   };
 }

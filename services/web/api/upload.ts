@@ -2,7 +2,10 @@ import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import { WebErrors } from '../errors.js';
 import type { WebContext } from '../http/context.js';
 
-/** Pieces are gathered up to this size before they are relayed: one commlink packet per 512 KiB (under a packet's largest chunk at the default commlink.maxPacketLength), not per socket read. */
+/**
+ * Pieces are gathered up to this size before they are relayed: one commlink packet per 512 KiB
+ * (under a packet's largest chunk at the default commlink.maxPacketLength), not per socket read.
+ */
 const RELAY_PIECE_BYTES = 512 * 1024;
 
 /**
@@ -61,10 +64,12 @@ export interface UploadStream {
 export function uploadStream(ctx: WebContext, limit: number): UploadStream {
   const header = ctx.get('content-length');
   const declared = header === '' ? undefined : Number(header);
-  if (declared !== undefined && !(Number.isSafeInteger(declared) && declared >= 0)) throw WebErrors.INVALID_INPUT('Content-Length is not a byte count', { field: 'content-length' });
+  if (declared !== undefined && !(Number.isSafeInteger(declared) && declared >= 0))
+    throw WebErrors.INVALID_INPUT('Content-Length is not a byte count', { field: 'content-length' });
   if (declared !== undefined && declared > limit) throw WebErrors.BODY_TOO_LARGE(`the upload is ${declared} bytes; at most ${limit} are accepted`, { limit });
   if (declared === 0) throw WebErrors.INVALID_INPUT('the upload is empty (Content-Length: 0): an artifact has at least one byte', { field: 'content-length' });
-  if (declared === undefined && ctx.get('transfer-encoding') === '') throw WebErrors.INVALID_INPUT('an upload needs a body: give Content-Length (or send it chunked)', { field: 'content-length' });
+  if (declared === undefined && ctx.get('transfer-encoding') === '')
+    throw WebErrors.INVALID_INPUT('an upload needs a body: give Content-Length (or send it chunked)', { field: 'content-length' });
   const limiter = new UploadRelay(limit);
   let failure: Error | undefined;
   pipeline(ctx.req, limiter, (err) => {

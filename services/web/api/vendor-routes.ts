@@ -59,7 +59,8 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       handler: async ({ principal, body }) => {
         let vendor = body.vendor;
         if (principal.kind === 'vendor') {
-          if (vendor !== undefined && vendor !== principal.vendor) throw WebErrors.FORBIDDEN('a vendor token creates products for its own vendor only', { field: 'body.vendor' });
+          if (vendor !== undefined && vendor !== principal.vendor)
+            throw WebErrors.FORBIDDEN('a vendor token creates products for its own vendor only', { field: 'body.vendor' });
           vendor = principal.vendor;
         } else if (vendor === undefined) throw WebErrors.INVALID_INPUT('body.vendor: an admin names the vendor', { field: 'body.vendor' });
         const { vendor: _v, ...rest } = body;
@@ -97,19 +98,26 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       method: 'put',
       path: '/products/:product/releases/:version/artifacts/:filename',
       summary:
-        'Uploads an artifact to a draft release: the body is the file, streamed to a file host (never buffered whole), hashed there and stored by its SHA-256. Give Content-Length; X-Checksum-SHA256 (hex) is checked when given.',
+        'Uploads an artifact to a draft release: the body is the file, streamed to a file host (never buffered whole), ' +
+        'hashed there and stored by its SHA-256. Give Content-Length; X-Checksum-SHA256 (hex) is checked when given.',
       tag: 'vendor',
       roles: ['vendor', 'admin'],
       params: z.strictObject({ product: productCode, version, filename: fileName }),
       query: z.strictObject({ platform: label.default('any'), arch: label.default('any') }),
-      headers: z.object({ 'x-checksum-sha256': checksumHeader.optional().describe('The SHA-256 of the body (hex): the upload is refused, and nothing stored, when the bytes differ.') }),
+      headers: z.object({
+        'x-checksum-sha256': checksumHeader
+          .optional()
+          .describe('The SHA-256 of the body (hex): the upload is refused, and nothing stored, when the bytes differ.'),
+      }),
       body: 'binary',
       responses: { 201: { description: 'Stored and added: the artifact with its size and SHA-256.', body: InternalDb.artifactAdd.reply } },
       handler: async ({ principal, params, query, headers, ctx }) => {
         await ownProduct(principal, params.product);
         const draft = await release(params.product, params.version);
-        if (draft.status !== 'draft') throw InternalDb.InternalDbErrors.STATE(`${params.product} ${params.version} is ${draft.status}; artifacts are added to drafts only`);
-        if (draft.artifacts.some((a) => a.filename === params.filename)) throw WebErrors.CONFLICT(`${params.product} ${params.version} has a file "${params.filename}"`, { field: 'filename' });
+        if (draft.status !== 'draft')
+          throw InternalDb.InternalDbErrors.STATE(`${params.product} ${params.version} is ${draft.status}; artifacts are added to drafts only`);
+        if (draft.artifacts.some((a) => a.filename === params.filename))
+          throw WebErrors.CONFLICT(`${params.product} ${params.version} has a file "${params.filename}"`, { field: 'filename' });
         const checksum = headers['x-checksum-sha256'];
         const upload = uploadStream(ctx, deps.maxUploadBytes);
         let stored;
@@ -123,14 +131,31 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
           const cut = upload.failure();
           if (isError(cut, WebErrors.BODY_TOO_LARGE)) throw cut;
           if (cut) throw WebErrors.UPLOAD_INCOMPLETE(`the upload was cut off after ${upload.bytes()} bytes; nothing was stored`);
-          if (isError(err, CommlinkErrors.STREAM_ABORTED)) throw WebErrors.GATEWAY_UNAVAILABLE(`the relay of the upload to the file host broke: ${err.message}`, { cause: err.code });
+          if (isError(err, CommlinkErrors.STREAM_ABORTED))
+            throw WebErrors.GATEWAY_UNAVAILABLE(`the relay of the upload to the file host broke: ${err.message}`, { cause: err.code });
           throw err;
         } finally {
           metrics.upload(upload.bytes());
         }
         const { objectId, size } = stored;
-        const artifact = await db.ask(InternalDb.artifactAdd, { product: params.product, version: params.version, filename: params.filename, size, sha256: objectId, objectId, platform: query.platform, arch: query.arch });
-        deps.log.info('artifact uploaded', { product: params.product, version: params.version, filename: params.filename, size, sha256: objectId, principal: principal.label });
+        const artifact = await db.ask(InternalDb.artifactAdd, {
+          product: params.product,
+          version: params.version,
+          filename: params.filename,
+          size,
+          sha256: objectId,
+          objectId,
+          platform: query.platform,
+          arch: query.arch,
+        });
+        deps.log.info('artifact uploaded', {
+          product: params.product,
+          version: params.version,
+          filename: params.filename,
+          size,
+          sha256: objectId,
+          principal: principal.label,
+        });
         return created(artifact);
       },
     }),

@@ -65,7 +65,8 @@ export class ApiTokens {
 
 function principalOf(reply: { tokenId: number; kind: string; customer: string | null; vendor: string | null }): Principal {
   const label = `token:${reply.tokenId}`;
-  if (reply.kind === 'customer' && reply.customer) return { kind: 'customer', customer: reply.customer, via: 'token', label: `${label}:customer:${reply.customer}` };
+  if (reply.kind === 'customer' && reply.customer)
+    return { kind: 'customer', customer: reply.customer, via: 'token', label: `${label}:customer:${reply.customer}` };
   if (reply.kind === 'vendor' && reply.vendor) return { kind: 'vendor', vendor: reply.vendor, via: 'token', label: `${label}:vendor` };
   if (reply.kind === 'admin') return { kind: 'admin', via: 'token', label: `${label}:admin` };
   throw WebErrors.UNAUTHENTICATED('the API token has no live owner');

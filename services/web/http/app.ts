@@ -30,7 +30,10 @@ const securityHeaders: WebMiddleware = async (ctx, next) => {
 const methodCheck: WebMiddleware = async (ctx, next) => {
   await next();
   if ((ctx.status === 405 || ctx.status === 501) && ctx.body === undefined) {
-    throw WebErrors.METHOD_NOT_ALLOWED(`${ctx.method} is not allowed on ${ctx.path}${ctx.response.get('allow') ? `; allowed: ${ctx.response.get('allow')}` : ''}`, { allow: ctx.response.get('allow') });
+    throw WebErrors.METHOD_NOT_ALLOWED(
+      `${ctx.method} is not allowed on ${ctx.path}${ctx.response.get('allow') ? `; allowed: ${ctx.response.get('allow')}` : ''}`,
+      { allow: ctx.response.get('allow') },
+    );
   }
 };
 

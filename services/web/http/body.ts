@@ -36,7 +36,8 @@ export function validate<S extends z.ZodType>(schema: S, value: unknown, where: 
 export async function readJson<S extends z.ZodType>(ctx: WebContext, schema: S, limit: number): Promise<z.output<S>> {
   const empty = ctx.get('content-length') === '0' || (ctx.get('content-length') === '' && ctx.get('transfer-encoding') === '');
   if (empty) return validate(schema, {}, 'body');
-  if (!ctx.is('application/json')) throw WebErrors.UNSUPPORTED_MEDIA_TYPE(`the body must be application/json (got ${ctx.get('content-type') || 'no Content-Type'})`);
+  if (!ctx.is('application/json'))
+    throw WebErrors.UNSUPPORTED_MEDIA_TYPE(`the body must be application/json (got ${ctx.get('content-type') || 'no Content-Type'})`);
   const bytes = await readBytes(ctx, limit);
   let value: unknown;
   try {
@@ -53,7 +54,8 @@ export async function readJson<S extends z.ZodType>(ctx: WebContext, schema: S, 
  * refused), values as strings.
  */
 export async function readForm<S extends z.ZodType>(ctx: WebContext, schema: S, limit: number): Promise<z.output<S>> {
-  if (!ctx.is('application/x-www-form-urlencoded')) throw WebErrors.UNSUPPORTED_MEDIA_TYPE(`a form must be application/x-www-form-urlencoded (got ${ctx.get('content-type') || 'no Content-Type'})`);
+  if (!ctx.is('application/x-www-form-urlencoded'))
+    throw WebErrors.UNSUPPORTED_MEDIA_TYPE(`a form must be application/x-www-form-urlencoded (got ${ctx.get('content-type') || 'no Content-Type'})`);
   const bytes = await readBytes(ctx, limit);
   let text: string;
   try {

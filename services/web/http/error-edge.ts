@@ -38,7 +38,8 @@ export function errorEdge(htmlPage: HtmlErrorPage): WebMiddleware {
       if (typeof retryAfter === 'number') ctx.set('Retry-After', String(retryAfter));
       if (answer.status === 405 && typeof (err as CodedError).details?.allow === 'string') ctx.set('Allow', (err as CodedError).details.allow as string);
       ctx.set('Cache-Control', 'no-store');
-      const html = ctx.state.errorFormat === 'html' || (ctx.state.errorFormat === undefined && !ctx.path.startsWith('/api/') && ctx.accepts('json', 'html') === 'html');
+      const html =
+        ctx.state.errorFormat === 'html' || (ctx.state.errorFormat === undefined && !ctx.path.startsWith('/api/') && ctx.accepts('json', 'html') === 'html');
       if (html) {
         ctx.type = 'text/html; charset=utf-8';
         ctx.body = htmlPage(ctx, answer);

@@ -22,7 +22,9 @@ export class WebHttpServer {
     this.#server.on('checkContinue', (req: IncomingMessage, res: ServerResponse) => {
       const declared = Number(req.headers['content-length']);
       if (options.maxBodyBytes !== undefined && declared > options.maxBodyBytes) {
-        const body = JSON.stringify({ error: { code: WebErrors.BODY_TOO_LARGE.code, message: `the body is ${declared} bytes; at most ${options.maxBodyBytes} are accepted` } });
+        const body = JSON.stringify({
+          error: { code: WebErrors.BODY_TOO_LARGE.code, message: `the body is ${declared} bytes; at most ${options.maxBodyBytes} are accepted` },
+        });
         res.writeHead(413, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(body), connection: 'close' });
         res.end(body);
         return;

@@ -5,7 +5,8 @@ import { type CommonErrors, type CodeOf } from '../../../lib/errors/index.js';
 import { type WebErrors } from '../errors.js';
 
 /** Every code that can reach the web host's HTTP edge: its own, and those passed through from the internal-db, a file host and the commlink. */
-export type WebEdgeCode = CodeOf<typeof WebErrors> | CodeOf<typeof InternalDbErrors> | CodeOf<typeof FileHostErrors> | CodeOf<typeof CommlinkErrors> | CodeOf<typeof CommonErrors>;
+export type WebEdgeCode =
+  CodeOf<typeof WebErrors> | CodeOf<typeof InternalDbErrors> | CodeOf<typeof FileHostErrors> | CodeOf<typeof CommlinkErrors> | CodeOf<typeof CommonErrors>;
 
 /**
  * The one translation of error codes to HTTP statuses at the web host. Every code has its status

@@ -23,7 +23,11 @@ export function opsRouter(db: InternalDbLink, fileHosts: FileHostRegistry, metri
     const ready = checks.internalDb && hosts.length > 0;
     ctx.set('Cache-Control', 'no-store');
     ctx.status = ready ? 200 : 503;
-    ctx.body = { status: ready ? 'ready' : 'not ready', ...checks, ...(ready ? {} : { missing: [...(checks.internalDb ? [] : ['internal-db']), ...(hosts.length ? [] : ['file host'])] }) };
+    ctx.body = {
+      status: ready ? 'ready' : 'not ready',
+      ...checks,
+      ...(ready ? {} : { missing: [...(checks.internalDb ? [] : ['internal-db']), ...(hosts.length ? [] : ['file host'])] }),
+    };
   });
   router.get('/metrics', async (ctx) => {
     ctx.state.route = '/metrics';

@@ -23,7 +23,12 @@ export class WebMetrics {
   constructor() {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
-    this.#requests = new Counter({ name: 'ffs_web_http_requests_total', help: 'HTTP requests answered, by method, route and status.', labelNames: ['method', 'route', 'status'], registers });
+    this.#requests = new Counter({
+      name: 'ffs_web_http_requests_total',
+      help: 'HTTP requests answered, by method, route and status.',
+      labelNames: ['method', 'route', 'status'],
+      registers,
+    });
     this.#duration = new Histogram({
       name: 'ffs_web_http_request_duration_seconds',
       help: 'Time to answer an HTTP request (until the response is written).',
@@ -47,7 +52,12 @@ export class WebMetrics {
       buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.1, 1, 10],
       registers,
     });
-    this.#auth = new Counter({ name: 'ffs_web_auth_total', help: 'Authentication outcomes, by method (password, token, session).', labelNames: ['method', 'outcome'], registers });
+    this.#auth = new Counter({
+      name: 'ffs_web_auth_total',
+      help: 'Authentication outcomes, by method (password, token, session).',
+      labelNames: ['method', 'outcome'],
+      registers,
+    });
     this.fileHosts = new Gauge({ name: 'ffs_web_file_hosts', help: 'File hosts connected to this web host.', registers });
     this.internalDbUp = new Gauge({ name: 'ffs_web_internal_db_up', help: '1 when the internal-db link is up.', registers });
   }

@@ -29,7 +29,8 @@ export function checkOrigin(ctx: WebContext): void {
 
 /** Throws ERR_CSRF unless `given` is the expected token (compared in constant time). */
 export function checkToken(expected: string | undefined, given: string | undefined, hint: string): void {
-  if (expected === undefined || given === undefined || !sameToken(expected, given)) throw WebErrors.CSRF(`The form's security token is missing or wrong (${hint}); nothing was changed. Reload the page and try again.`);
+  if (expected === undefined || given === undefined || !sameToken(expected, given))
+    throw WebErrors.CSRF(`The form's security token is missing or wrong (${hint}); nothing was changed. Reload the page and try again.`);
 }
 
 function sameToken(a: string, b: string): boolean {

@@ -32,7 +32,13 @@ const anyFields = z.record(z.string(), z.string());
  * A POSTed form: the origin check first, then the anti-forgery token against `expected`, and only
  * then the strict validation of its fields. Nothing is changed before all three pass.
  */
-export async function readPostedForm<S extends z.ZodType>(ctx: WebContext, schema: S, limit: number, expected: string | undefined, hint: string): Promise<z.output<S>> {
+export async function readPostedForm<S extends z.ZodType>(
+  ctx: WebContext,
+  schema: S,
+  limit: number,
+  expected: string | undefined,
+  hint: string,
+): Promise<z.output<S>> {
   checkOrigin(ctx);
   const fields = await readForm(ctx, anyFields, limit);
   checkToken(expected, fields.csrf, hint);

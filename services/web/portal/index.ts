@@ -27,7 +27,11 @@ export function createPortal(deps: PortalDeps): Portal {
   const kit: PortalKit = {
     deps,
     sessions: new Sessions({ minutes: deps.sessionMinutes, secureCookies: deps.secureCookies }),
-    limiter: new LoginLimiter({ failuresPerAddress: deps.loginFailuresPerAddress, failuresPerLogin: deps.loginFailuresPerLogin, windowSeconds: deps.loginWindowSeconds }),
+    limiter: new LoginLimiter({
+      failuresPerAddress: deps.loginFailuresPerAddress,
+      failuresPerLogin: deps.loginFailuresPerLogin,
+      windowSeconds: deps.loginWindowSeconds,
+    }),
   };
   const router = new Router<WebState>();
   authRoutes(router, kit);

@@ -10,7 +10,8 @@ a{color:var(--accent)}
 a:focus-visible,button:focus-visible,input:focus-visible{outline:3px solid #f5a300;outline-offset:2px}
 .skip{position:absolute;left:-999px;top:0;padding:.5rem 1rem;background:var(--fg);color:#fff}
 .skip:focus{left:0;z-index:1}
-header{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center;justify-content:space-between;padding:.75rem 1.25rem;border-bottom:1px solid var(--line);background:var(--soft)}
+header{display:flex;flex-wrap:wrap;gap:.5rem 1.5rem;align-items:center;justify-content:space-between;
+  padding:.75rem 1.25rem;border-bottom:1px solid var(--line);background:var(--soft)}
 header .site{font-weight:700;color:var(--fg);text-decoration:none}
 header form{display:inline}
 main{max-width:72rem;margin:0 auto;padding:1rem 1.25rem 3rem}
@@ -40,7 +41,14 @@ dl.where dd{margin:0;word-break:break-all}
 const STYLE_HASH = createHash('sha256').update(STYLE).digest('base64');
 
 /** The pages' policy: nothing runs, nothing loads from elsewhere; forms post only here. */
-export const CONTENT_SECURITY_POLICY = `default-src 'none'; style-src 'sha256-${STYLE_HASH}'; img-src 'self'; form-action 'self'; base-uri 'none'; frame-ancestors 'none'`;
+export const CONTENT_SECURITY_POLICY = [
+  "default-src 'none'",
+  `style-src 'sha256-${STYLE_HASH}'`,
+  "img-src 'self'",
+  "form-action 'self'",
+  "base-uri 'none'",
+  "frame-ancestors 'none'",
+].join('; ');
 
 export interface Viewer {
   login: string;
@@ -56,24 +64,28 @@ export interface PageOptions {
 /** A whole page: language, skip link, header (with sign-out for a signed-in viewer), main. */
 export function layout(title: string, main: Interpolated, viewer?: Viewer, options: PageOptions = {}): Html {
   const account = viewer
-    ? html`<nav aria-label="Account"><a href="/downloads">My downloads</a> · <span>Signed in as ${viewer.name} (<code>${viewer.login}</code>)</span>
-<form method="post" action="/signout"><input type="hidden" name="csrf" value="${viewer.csrf}"> <button type="submit" class="secondary">Sign out</button></form></nav>`
+    ? html`<nav aria-label="Account">
+        <a href="/downloads">My downloads</a> · <span>Signed in as ${viewer.name} (<code>${viewer.login}</code>)</span>
+        <form method="post" action="/signout">
+          <input type="hidden" name="csrf" value="${viewer.csrf}" /> <button type="submit" class="secondary">Sign out</button>
+        </form>
+      </nav>`
     : '';
   return html`<!doctype html>
-<html lang="en">
-<head>
-<meta charset="utf-8">
-<meta name="viewport" content="width=device-width, initial-scale=1">
-<title>${title} · Software downloads</title>
-${options.refreshTo ? html`<meta http-equiv="refresh" content="0; url=${options.refreshTo}">\n` : ''}<style>${trusted(STYLE)}</style>
-</head>
-<body>
-<a class="skip" href="#main">Skip to main content</a>
-<header><a class="site" href="/">Software downloads</a>${account}</header>
-<main id="main" tabindex="-1">
-${main}
-</main>
-</body>
-</html>
-`;
+    <html lang="en">
+      <head>
+        <meta charset="utf-8" />
+        <meta name="viewport" content="width=device-width, initial-scale=1" />
+        <title>${title} · Software downloads</title>
+        ${options.refreshTo ? html`<meta http-equiv="refresh" content="0; url=${options.refreshTo}" /> ` : ''}
+        <style>
+          ${trusted(STYLE)}
+        </style>
+      </head>
+      <body>
+        <a class="skip" href="#main">Skip to main content</a>
+        <header><a class="site" href="/">Software downloads</a>${account}</header>
+        <main id="main" tabindex="-1">${main}</main>
+      </body>
+    </html> `;
 }

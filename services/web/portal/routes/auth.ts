@@ -17,12 +17,18 @@ export function authRoutes(router: WebRouter, kit: PortalKit): void {
   const { deps, sessions, limiter } = kit;
   const mode = deps.secureCookies;
 
-  router.get('/', portalRoute('/', (ctx) => seeOther(ctx, sessions.read(ctx) ? '/downloads' : '/signin')));
+  router.get(
+    '/',
+    portalRoute('/', (ctx) => seeOther(ctx, sessions.read(ctx) ? '/downloads' : '/signin')),
+  );
   // Browsers ask for it on every site; nothing to show, nothing to log as a 404.
-  router.get('/favicon.ico', portalRoute('/favicon.ico', (ctx) => {
-    ctx.set('Cache-Control', 'public, max-age=86400');
-    ctx.status = 204;
-  }));
+  router.get(
+    '/favicon.ico',
+    portalRoute('/favicon.ico', (ctx) => {
+      ctx.set('Cache-Control', 'public, max-age=86400');
+      ctx.status = 204;
+    }),
+  );
 
   router.get(
     '/signin',
@@ -56,7 +62,11 @@ export function authRoutes(router: WebRouter, kit: PortalKit): void {
         limiter.failed(address, form.login);
         deps.metrics.auth('password', 'refused');
         ctx.state.log.info('portal sign-in refused', { login: form.login, address });
-        return sendPage(ctx, signinPage({ csrf: signinToken(ctx, mode), next: form.next, login: form.login, error: 'The login or the password is not correct.' }), 422);
+        return sendPage(
+          ctx,
+          signinPage({ csrf: signinToken(ctx, mode), next: form.next, login: form.login, error: 'The login or the password is not correct.' }),
+          422,
+        );
       }
       limiter.succeeded(form.login);
       deps.metrics.auth('password', 'ok');
