@@ -48,6 +48,7 @@ test('an empty environment loads the defaults', (t) => {
       apiTokenCacheSeconds: 10,
       maxJsonBytes: 2 * 1024 * 1024,
       maxUploadBytes: 64 * 1024 ** 3,
+      checkApiResponses: false,
       cryptoThreads: 0,
       poolTicketSigning: true,
       poolChunkCrypto: false,

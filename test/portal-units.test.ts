@@ -19,7 +19,7 @@ test('html`` escapes interpolated values, keeps nested fragments, joins arrays, 
   const name = '<script>alert(1)</script>';
   const inner = html`<b>${name}</b>`;
   t.is(
-    html`<p title="${name}">${inner}${['<i>', html`<i></i>`]}${null}${undefined}${false}${0}</p>`.text,
+    html`<p title="${name}">${inner}${['<i>', html`<i>`]}${null}${undefined}${false}${0}</p>`.text,
     '<p title="&lt;script&gt;alert(1)&lt;/script&gt;"><b>&lt;script&gt;alert(1)&lt;/script&gt;</b>&lt;i&gt;<i>0</p>',
   );
 });

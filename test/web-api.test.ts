@@ -216,6 +216,17 @@ test('the OpenAPI document lists every route with its method, and the ops endpoi
     Object.values(paths).reduce((n, p) => n + Object.keys(p).length, 0),
     routes.length,
   );
+  // Every success answer that has a body says what is in it; the upload documents its checksum header.
+  type Operation = { parameters: { name: string; in: string }[]; responses: Record<string, { content?: Record<string, { schema: { properties?: object } }> }> };
+  for (const r of routes) {
+    const operation = paths[`/api/v1${openApiPath(r.path)}`]![r.method] as unknown as Operation;
+    for (const status of Object.keys(r.responses).filter((s) => s !== '204')) {
+      const schema = operation.responses[status]?.content?.['application/json']?.schema;
+      t.truthy(schema?.properties, `${r.method} ${r.path} ${status}: its body's fields are described`);
+    }
+  }
+  const upload = paths['/api/v1/products/{product}/releases/{version}/artifacts/{filename}']!.put as unknown as Operation;
+  t.truthy(upload.parameters.find((p) => p.in === 'header' && p.name === 'x-checksum-sha256'));
   t.deepEqual((await api(chain, 'GET', '/healthz')).body, { status: 'ok' });
   t.is((await api(chain, 'GET', '/readyz')).status, 200);
   const id = 'trace-123.abc';

@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { HTTP_BASE_URL, hostName } from '../contracts/names.js';
+
+/** Empty (derive it), or a base URL. */
+const EMPTY_OR_HTTP_BASE_URL = new RegExp(`^$|${HTTP_BASE_URL.source}`);
 
 /**
  * The configuration schema: every field, its type, range, default and meaning, in one place.
@@ -113,7 +117,7 @@ const services = z
         ticketTtlSeconds: intField(10, 86_400, 900, 'Lifetime of a signed download ticket, in seconds.'),
         publicUrl: z
           .string()
-          .regex(/^$|^https?:\/\/[^\s/?#]+$/, 'empty, or http(s)://host[:port] with no path')
+          .regex(EMPTY_OR_HTTP_BASE_URL, 'empty, or http(s)://host[:port] with no path')
           .default('')
           .describe('Base URL people use for the portal and the API (empty: http://host:port).'),
         sessionKeyPath: pathField(
@@ -137,6 +141,10 @@ const services = z
         apiTokenCacheSeconds: intField(0, 3600, 10, 'How long a checked API token is remembered (a revoked token may work this long); 0: check every request.'),
         maxJsonBytes: intField(1024, 64 * 1024 * 1024, 2 * 1024 * 1024, 'Largest JSON or form request body accepted, in bytes (413 beyond).'),
         maxUploadBytes: intField(1, Number.MAX_SAFE_INTEGER, 64 * 1024 * 1024 * 1024, 'Largest artifact upload accepted, in bytes (413 beyond).'),
+        checkApiResponses: z
+          .boolean()
+          .default(false)
+          .describe('Check every REST API answer against the schema the OpenAPI document gives it (a mismatch is a 500); for tests and staging, it costs CPU.'),
         cryptoThreads: intField(0, 64, 0, 'Threads of the crypto pool (lib/crypto-pool), when anything is offloaded to it (0: one per CPU core).'),
         poolTicketSigning: z
           .boolean()
@@ -151,15 +159,11 @@ const services = z
     ftp: z
       .strictObject({
         host: hostField('Address the file host listens on (HTTP downloads; FTP and SFTP next).'),
-        name: z
-          .string()
-          .regex(/^[a-z0-9][a-z0-9.-]{0,62}$/, 'a host name of a-z 0-9 . -')
-          .default('file-1')
-          .describe('Name of this file host, unique among the file hosts of one web host.'),
+        name: hostName.default('file-1').describe('Name of this file host, unique among the file hosts of one web host.'),
         httpPort: intField(0, 65535, 8081, 'HTTP download port of the file host (0: any free port).'),
         publicHttpUrl: z
           .string()
-          .regex(/^$|^https?:\/\/[^\s/?#]+$/, 'empty, or http(s)://host[:port] with no path')
+          .regex(EMPTY_OR_HTTP_BASE_URL, 'empty, or http(s)://host[:port] with no path')
           .default('')
           .describe('Base URL customers use for HTTP downloads (empty: http://host:httpPort).'),
         repositoryDir: pathField(`${DATA_DIR_TOKEN}/repository`, 'Content-addressed repository of read-only objects (same filesystem as areasDir).'),

@@ -27,6 +27,8 @@ export const LOGIN = /^[a-z0-9][a-z0-9._-]{1,63}$/;
 export const PRODUCT_CODE = /^[a-z0-9][a-z0-9._-]{0,63}$/;
 export const HOST_NAME = /^[a-z0-9][a-z0-9.-]{0,62}$/;
 export const SHA256_HEX = /^[0-9a-f]{64}$/;
+/** `http(s)://host[:port]` with no path. */
+export const HTTP_BASE_URL = /^https?:\/\/[^\s/?#]+$/;
 
 /** Why a file name is refused, or undefined when it is a plain name any protocol can serve. */
 export function fileNameProblem(name: string): string | undefined {
@@ -81,6 +83,6 @@ export const protocol = z.enum(['http', 'ftp', 'sftp']);
 export const password = z.string().min(1).max(1024);
 export const newPassword = z.string().min(8).max(1024);
 /** `http(s)://host[:port]` with no path: where a file host's downloads or the portal are. */
-export const httpBaseUrl = z.string().regex(/^https?:\/\/[^\s/?#]+$/, 'http(s)://host[:port] with no path');
+export const httpBaseUrl = z.string().regex(HTTP_BASE_URL, 'http(s)://host[:port] with no path');
 export const ftpBaseUrl = z.string().regex(/^ftps?:\/\/[^\s/?#@]+$/, 'ftp(s)://host[:port] with no path or login');
 export const sftpBaseUrl = z.string().regex(/^sftp:\/\/[^\s/?#@]+$/, 'sftp://host[:port] with no path or login');

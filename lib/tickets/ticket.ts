@@ -1,3 +1,5 @@
+import { LOGIN } from '../contracts/names.js';
+
 /**
  * Download tickets: what the web host grants and the file host checks. A ticket binds a customer,
  * one path in that customer's area and an expiry; it is signed by the web host's RSA private key
@@ -33,8 +35,6 @@ export function encodePayload(claims: TicketClaims): string {
   if (claims.artifactId !== undefined) payload.a = claims.artifactId;
   return `${TICKET_VERSION}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
 }
-
-const LOGIN = /^[a-z0-9][a-z0-9._-]{1,63}$/;
 
 /** Parses a signed part's payload; returns undefined for anything malformed. */
 export function decodePayload(signed: string): TicketClaims | undefined {

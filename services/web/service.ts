@@ -30,6 +30,7 @@ export interface WebHttpSettings {
   apiTokenCacheSeconds: number;
   maxJsonBytes: number;
   maxUploadBytes: number;
+  checkApiResponses: boolean;
 }
 
 /** The services.web fields that are the HTTP front end's settings. */
@@ -45,6 +46,7 @@ export const HTTP_SETTING_FIELDS = [
   'apiTokenCacheSeconds',
   'maxJsonBytes',
   'maxUploadBytes',
+  'checkApiResponses',
 ] as const satisfies readonly (keyof WebHttpSettings)[];
 
 /** The configuration's defaults (lib/config/schema.ts is the one place they are set). */
@@ -144,6 +146,7 @@ export class WebService {
           log,
           maxJsonBytes: s.maxJsonBytes,
           maxUploadBytes: s.maxUploadBytes,
+          checkResponses: s.checkApiResponses,
         },
         () => this.httpUrl,
       );

@@ -80,7 +80,9 @@ export async function startChain(t: ExecutionContext, options: ChainOptions = {}
     commlink: { bag: db.bag, reconnectMinMs: 20, reconnectMaxMs: 200 },
     ticketPrivateKeyPem: privateKeyPem,
     ticketTtlSeconds: 300,
-    ...(options.webHttp ? { http: { port: 0, apiTokenCacheSeconds: 0, ...options.webHttp, sessionKeys: [randomBytes(32).toString('base64')] } } : {}),
+    ...(options.webHttp
+      ? { http: { port: 0, apiTokenCacheSeconds: 0, checkApiResponses: true, ...options.webHttp, sessionKeys: [randomBytes(32).toString('base64')] } }
+      : {}),
     log,
   });
   if (!(await web.db.waitConnected(5000))) throw new Error('the web host did not connect to the internal-db within 5 s');

@@ -7,12 +7,10 @@ import type { Logger } from '../../../lib/log/logger.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 import { DigestIndex } from './digest-index.js';
 import type { HashPool } from './hash-pool.js';
+import { HOST_NAME, SHA256_HEX } from '../../../lib/contracts/names.js';
 
 /** An object id: the lowercase hex SHA-256 of its bytes. */
-export const OBJECT_ID = /^[0-9a-f]{64}$/;
-
-/** A repository owner: a file host name (services.ftp.name), safe as one folder name. */
-const OWNER = /^[a-z0-9][a-z0-9.-]{0,62}$/;
+const OBJECT_ID = SHA256_HEX;
 
 export interface IngestExpectation {
   /** The SHA-256 the bytes must have (lowercase hex). */
@@ -62,7 +60,7 @@ export class Repository {
    * whole of `tmp/` is this process's (a repository no other host shares).
    */
   static async open(dir: string, hashPool: HashPool, log: Logger, owner = ''): Promise<Repository> {
-    if (owner !== '' && !OWNER.test(owner))
+    if (owner !== '' && !HOST_NAME.test(owner))
       throw FileHostErrors.INVALID_INPUT(`not a file host name: ${JSON.stringify(owner).slice(0, 80)}`, { field: 'name' });
     const repo = new Repository(dir, hashPool, log, owner);
     await mkdir(repo.objectsDir, { recursive: true, mode: 0o755 });

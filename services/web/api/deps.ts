@@ -15,4 +15,6 @@ export interface ApiDeps {
   log: Logger;
   maxJsonBytes: number;
   maxUploadBytes: number;
+  /** Check each JSON answer against the schema its route documents (services.web.checkApiResponses). */
+  checkResponses?: boolean;
 }

@@ -64,28 +64,25 @@ export interface PageOptions {
 /** A whole page: language, skip link, header (with sign-out for a signed-in viewer), main. */
 export function layout(title: string, main: Interpolated, viewer?: Viewer, options: PageOptions = {}): Html {
   const account = viewer
-    ? html`<nav aria-label="Account">
-        <a href="/downloads">My downloads</a> · <span>Signed in as ${viewer.name} (<code>${viewer.login}</code>)</span>
-        <form method="post" action="/signout">
-          <input type="hidden" name="csrf" value="${viewer.csrf}" /> <button type="submit" class="secondary">Sign out</button>
-        </form>
-      </nav>`
+    ? html`<nav aria-label="Account"><a href="/downloads">My downloads</a> · <span>Signed in as ${viewer.name} (<code>${viewer.login}</code>)</span>
+<form method="post" action="/signout"><input type="hidden" name="csrf" value="${viewer.csrf}">
+<button type="submit" class="secondary">Sign out</button></form></nav>`
     : '';
   return html`<!doctype html>
-    <html lang="en">
-      <head>
-        <meta charset="utf-8" />
-        <meta name="viewport" content="width=device-width, initial-scale=1" />
-        <title>${title} · Software downloads</title>
-        ${options.refreshTo ? html`<meta http-equiv="refresh" content="0; url=${options.refreshTo}" /> ` : ''}
-        <style>
-          ${trusted(STYLE)}
-        </style>
-      </head>
-      <body>
-        <a class="skip" href="#main">Skip to main content</a>
-        <header><a class="site" href="/">Software downloads</a>${account}</header>
-        <main id="main" tabindex="-1">${main}</main>
-      </body>
-    </html> `;
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>${title} · Software downloads</title>
+${options.refreshTo ? html`<meta http-equiv="refresh" content="0; url=${options.refreshTo}">\n` : ''}<style>${trusted(STYLE)}</style>
+</head>
+<body>
+<a class="skip" href="#main">Skip to main content</a>
+<header><a class="site" href="/">Software downloads</a>${account}</header>
+<main id="main" tabindex="-1">
+${main}
+</main>
+</body>
+</html>
+`;
 }

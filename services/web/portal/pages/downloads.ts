@@ -50,51 +50,37 @@ function releaseSection(viewer: Viewer, files: readonly ResolvedArtifact[]): Htm
   const gate = files.find((f) => !f.eulaAccepted && f.eulaId !== null);
   const back = `/downloads#${anchor}`;
   return html`<section aria-labelledby="${anchor}-h">
-    <h3 id="${anchor}-h">${first.product} ${first.version}</h3>
-    <p class="muted">Channel ${first.channel} · published <time datetime="${first.publishedAt}">${humanTime(first.publishedAt)}</time></p>
-    ${
-      gate
-        ? html`<p class="note">
-            This release needs its license agreement accepted before download.
-            <a href="/eula/${gate.eulaId}?next=${encodeURIComponent(back)}">Read and accept the license agreement</a>
-          </p>`
-        : ''
-    }
-    <div class="table">
-      <table id="${anchor}">
-        <caption>
-          Files of ${first.product} ${first.version}
-        </caption>
-        <thead>
-          <tr>
-            <th scope="col">File</th>
-            <th scope="col">Platform</th>
-            <th scope="col">Size</th>
-            <th scope="col">SHA-256</th>
-            <th scope="col">Download</th>
-          </tr>
-        </thead>
-        <tbody>
-          ${files.map(
-            (f) =>
-              html`<tr>
-                <th scope="row">${f.filename}</th>
-                <td>${f.platform}/${f.arch}</td>
-                <td><data value="${f.size}" title="${grouped(f.size)} bytes">${humanSize(f.size)}</data></td>
-                <td><code class="hash">${f.sha256}</code></td>
-                <td><a href="/download/${f.artifactId}" aria-label="Download ${f.filename}">Download</a></td>
-              </tr> `,
-          )}
-        </tbody>
-      </table>
-    </div>
-    <form method="post" action="/stage">
-      <input type="hidden" name="csrf" value="${viewer.csrf}" />
-      <input type="hidden" name="product" value="${first.product}" />
-      <input type="hidden" name="version" value="${first.version}" />
-      <button type="submit" class="secondary" aria-label="Use FTP/SFTP for ${first.product} ${first.version}">Use FTP/SFTP</button>
-    </form>
-  </section> `;
+<h3 id="${anchor}-h">${first.product} ${first.version}</h3>
+<p class="muted">Channel ${first.channel} · published <time datetime="${first.publishedAt}">${humanTime(first.publishedAt)}</time></p>
+${
+  gate
+    ? html`<p class="note">This release needs its license agreement accepted before download.
+<a href="/eula/${gate.eulaId}?next=${encodeURIComponent(back)}">Read and accept the license agreement</a></p>`
+    : ''
+}
+<div class="table"><table id="${anchor}">
+<caption>Files of ${first.product} ${first.version}</caption>
+<thead><tr><th scope="col">File</th><th scope="col">Platform</th><th scope="col">Size</th><th scope="col">SHA-256</th><th scope="col">Download</th></tr></thead>
+<tbody>
+${files.map(
+  (f) => html`<tr>
+<th scope="row">${f.filename}</th>
+<td>${f.platform}/${f.arch}</td>
+<td><data value="${f.size}" title="${grouped(f.size)} bytes">${humanSize(f.size)}</data></td>
+<td><code class="hash">${f.sha256}</code></td>
+<td><a href="/download/${f.artifactId}" aria-label="Download ${f.filename}">Download</a></td>
+</tr>
+`,
+)}</tbody>
+</table></div>
+<form method="post" action="/stage">
+<input type="hidden" name="csrf" value="${viewer.csrf}">
+<input type="hidden" name="product" value="${first.product}">
+<input type="hidden" name="version" value="${first.version}">
+<button type="submit" class="secondary" aria-label="Use FTP/SFTP for ${first.product} ${first.version}">Use FTP/SFTP</button>
+</form>
+</section>
+`;
 }
 
 /** "My downloads": per product its entitlements' status, then a table per release. */
@@ -110,26 +96,23 @@ export function downloadsPage(view: DownloadsView): Html {
     }
     const name = view.productNames.get(product) ?? product;
     return html`<section aria-labelledby="${productAnchor(product)}">
-      <h2 id="${productAnchor(product)}">${name} <span class="muted">(${product})</span></h2>
-      <ul>
-        ${entitlements.map((e) => html`<li>Entitlement: ${entitlementStatus(e)}</li>`)}
-      </ul>
-      ${releases.size === 0 ? html`<p>No releases are available to you now.</p>` : [...releases.values()].map((files) => releaseSection(view.viewer, files))}
-    </section> `;
+<h2 id="${productAnchor(product)}">${name} <span class="muted">(${product})</span></h2>
+<ul>${entitlements.map((e) => html`<li>Entitlement: ${entitlementStatus(e)}</li>`)}</ul>
+${releases.size === 0 ? html`<p>No releases are available to you now.</p>` : [...releases.values()].map((files) => releaseSection(view.viewer, files))}
+</section>
+`;
   });
   const starting = view.starting;
   return layout(
     'My downloads',
     html`<h1>My downloads</h1>
-      ${
-        starting
-          ? html`<p class="note" role="status">
-              Your download of ${starting.filename} (${starting.product} ${starting.version}) starts now. If it does not,
-              <a href="/download/${starting.artifactId}">download it here</a>.
-            </p>`
-          : ''
-      }
-      ${products.length === 0 ? html`<p>You are not entitled to any product yet.</p>` : sections}`,
+${
+  starting
+    ? html`<p class="note" role="status">Your download of ${starting.filename} (${starting.product} ${starting.version}) starts now.
+If it does not, <a href="/download/${starting.artifactId}">download it here</a>.</p>`
+    : ''
+}
+${products.length === 0 ? html`<p>You are not entitled to any product yet.</p>` : sections}`,
     view.viewer,
     { refreshTo: starting ? `/download/${starting.artifactId}` : undefined },
   );

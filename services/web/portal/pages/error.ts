@@ -22,9 +22,9 @@ export function errorPageHtml(answer: ErrorAnswer): Html {
   return layout(
     title,
     html`<h1>${title}</h1>
-      <p class="error" role="alert">${answer.message}</p>
-      ${answer.field ? html`<p>Field: <code>${answer.field}</code></p>` : ''}
-      <p class="muted">Error <code>${answer.code}</code> (HTTP ${answer.status}). If you contact support, quote request id <code>${answer.requestId}</code>.</p>
-      <p><a href="/downloads">Back to my downloads</a></p>`,
+<p class="error" role="alert">${answer.message}</p>
+${answer.field ? html`<p>Field: <code>${answer.field}</code></p>` : ''}
+<p class="muted">Error <code>${answer.code}</code> (HTTP ${answer.status}). If you contact support, quote request id <code>${answer.requestId}</code>.</p>
+<p><a href="/downloads">Back to my downloads</a></p>`,
   );
 }

@@ -17,27 +17,17 @@ export function signinPage(view: SigninView): Html {
   return layout(
     'Sign in',
     html`<h1>Sign in</h1>
-      ${notice}${error}
-      <form method="post" action="/signin">
-        <input type="hidden" name="csrf" value="${view.csrf}" />
-        ${view.next ? html`<input type="hidden" name="next" value="${view.next}" />` : ''}
-        <label for="login">Login</label>
-        <input
-          type="text"
-          id="login"
-          name="login"
-          value="${view.login ?? ''}"
-          autocomplete="username"
-          autocapitalize="none"
-          spellcheck="false"
-          required
-          maxlength="128"
-          ${described}
-        />
-        <label for="password">Password</label>
-        <input type="password" id="password" name="password" autocomplete="current-password" required maxlength="1024" ${described} />
-        <p><button type="submit">Sign in</button></p>
-      </form>
-      <p class="muted">The same login and password work for FTP and SFTP.</p>`,
+${notice}${error}
+<form method="post" action="/signin">
+<input type="hidden" name="csrf" value="${view.csrf}">
+${view.next ? html`<input type="hidden" name="next" value="${view.next}">` : ''}
+<label for="login">Login</label>
+<input type="text" id="login" name="login" value="${view.login ?? ''}" autocomplete="username"
+  autocapitalize="none" spellcheck="false" required maxlength="128"${described}>
+<label for="password">Password</label>
+<input type="password" id="password" name="password" autocomplete="current-password" required maxlength="1024"${described}>
+<p><button type="submit">Sign in</button></p>
+</form>
+<p class="muted">The same login and password work for FTP and SFTP.</p>`,
   );
 }
