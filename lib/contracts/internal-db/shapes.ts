@@ -26,17 +26,18 @@ export const entitlement = z.strictObject({
 /** A release a customer may have now (auth.check). */
 export const grantedRelease = z.strictObject({ product: storedName, version: storedName });
 
-/** An artifact of a release, as the catalogue holds it. */
-export const artifact = z.strictObject({
-  id,
+/** A file of a release: its name, size, SHA-256, platform and arch, and the repository object (its SHA-256) holding its bytes. */
+const artifactFields = {
   filename: storedName,
   size: z.int().min(0),
   sha256,
   platform: storedName,
   arch: storedName,
-  /** The repository object (its SHA-256). */
   objectId: sha256,
-});
+};
+
+/** An artifact of a release, as the catalogue holds it. */
+export const artifact = z.strictObject({ id, ...artifactFields });
 
 /** An artifact a customer may download now, with its release and whether a EULA stands before it. */
 export const resolvedArtifact = z.strictObject({
@@ -45,12 +46,7 @@ export const resolvedArtifact = z.strictObject({
   channel: storedName,
   publishedAt: isoTime,
   artifactId: id,
-  filename: storedName,
-  size: z.int().min(0),
-  sha256,
-  platform: storedName,
-  arch: storedName,
-  objectId: sha256,
+  ...artifactFields,
   eulaId: id.nullable(),
   eulaAccepted: z.boolean(),
 });
