@@ -39,33 +39,10 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
       out(`SSH host key exists: ${f.sftpHostKeyPath}; kept (--force replaces it)`);
     }
     if (force || !(await exists(f.ftpTlsKeyPath)) || !(await exists(f.ftpTlsCertPath))) {
-      const work = await mkdtemp(join(tmpdir(), 'ffs-cert-'));
-      try {
-        const names = [...new Set(['DNS:localhost', 'IP:127.0.0.1', 'IP:::1', /^[\d.]+$/.test(f.host) ? `IP:${f.host}` : `DNS:${f.host}`])];
-        await run('openssl', [
-          'req',
-          '-x509',
-          '-newkey',
-          'ec',
-          '-pkeyopt',
-          'ec_paramgen_curve:P-256',
-          '-nodes',
-          '-days',
-          '825',
-          '-subj',
-          '/CN=fulfillment file host',
-          '-addext',
-          `subjectAltName=${names.join(',')}`,
-          '-keyout',
-          join(work, 'key.pem'),
-          '-out',
-          join(work, 'cert.pem'),
-        ]);
-        await writeFileAtomic(f.ftpTlsKeyPath, await readFile(join(work, 'key.pem')), { mode: 0o600, overwrite: true, dirMode: 0o700 });
-        await writeFileAtomic(f.ftpTlsCertPath, await readFile(join(work, 'cert.pem')), { mode: 0o644, overwrite: true, dirMode: 0o700 });
-      } finally {
-        await rm(work, { recursive: true, force: true });
-      }
+      const names = [...new Set(['DNS:localhost', 'IP:127.0.0.1', 'IP:::1', /^[\d.]+$/.test(f.host) ? `IP:${f.host}` : `DNS:${f.host}`])];
+      const { key, cert } = await selfSignedCertificate({ subject: '/CN=fulfillment file host', names, days: 825 });
+      await writeFileAtomic(f.ftpTlsKeyPath, key, { mode: 0o600, overwrite: true, dirMode: 0o700 });
+      await writeFileAtomic(f.ftpTlsCertPath, cert, { mode: 0o644, overwrite: true, dirMode: 0o700 });
       out(`FTPS certificate written: ${f.ftpTlsCertPath} (self-signed, ${f.ftpTlsKeyPath})`);
     } else {
       out(`FTPS certificate exists: ${f.ftpTlsCertPath}; kept (--force replaces it)`);
@@ -74,6 +51,35 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
   } catch (e) {
     err(`gen-host-keys: ${errorText(e)}`);
     return 1;
+  }
+}
+
+/** A self-signed ECDSA P-256 certificate and its key (PEM), made by openssl for the given subject alternative names. */
+export async function selfSignedCertificate(options: { subject: string; names: readonly string[]; days: number }): Promise<{ key: string; cert: string }> {
+  const work = await mkdtemp(join(tmpdir(), 'ffs-cert-'));
+  try {
+    const [keyPath, certPath] = [join(work, 'key.pem'), join(work, 'cert.pem')];
+    const san = ['-addext', `subjectAltName=${options.names.join(',')}`];
+    await run(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'ec',
+        '-pkeyopt',
+        'ec_paramgen_curve:P-256',
+        '-nodes',
+        '-days',
+        String(options.days),
+        '-subj',
+        options.subject,
+        ...san,
+      ].concat(['-keyout', keyPath, '-out', certPath]),
+    );
+    return { key: await readFile(keyPath, 'utf8'), cert: await readFile(certPath, 'utf8') };
+  } finally {
+    await rm(work, { recursive: true, force: true });
   }
 }
 

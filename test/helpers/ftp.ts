@@ -1,15 +1,14 @@
 /** Shared setup and clients of the FTP tests (ftp*.test.ts). */
-import test, { type ExecutionContext } from 'ava';
+import type { ExecutionContext } from 'ava';
 import { Client, FTPError } from 'basic-ftp';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { createServer, connect as tcpConnect, type Server, type Socket } from 'node:net';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { promisify } from 'node:util';
 import { createLogger, silentLogger } from '../../lib/log/logger.js';
+import { selfSignedCertificate } from '../../scripts/gen-host-keys.js';
 import { FtpServer, type FtpServerOptions } from '../../services/ftp/ftp/server.js';
 import { publish, startChain, waitFor, type Chain, type ChainOptions } from './chain.js';
 
@@ -20,39 +19,13 @@ export const HOST = '127.0.0.1';
 // ---------------------------------------------------------------------------------------------
 // Fixtures
 
-let certDir: string | undefined;
 let certs: Promise<{ cert: string; key: string }> | undefined;
 
-/** A self-signed P-256 certificate for localhost, made once per test process. */
+/** A self-signed P-256 certificate for localhost (as scripts/gen-host-keys makes them), made once per test process. */
 export function tlsCert(): Promise<{ cert: string; key: string }> {
-  certs ??= (async () => {
-    certDir = await mkdtemp(join(tmpdir(), 'ffs-ftp-tls-'));
-    const [key, cert] = [join(certDir, 'key.pem'), join(certDir, 'cert.pem')];
-    await run('openssl', [
-      'req',
-      '-x509',
-      '-newkey',
-      'ec',
-      '-pkeyopt',
-      'ec_paramgen_curve:P-256',
-      '-nodes',
-      '-subj',
-      '/CN=localhost',
-      '-days',
-      '2',
-      '-keyout',
-      key,
-      '-out',
-      cert,
-    ]);
-    return { cert: await readFile(cert, 'utf8'), key: await readFile(key, 'utf8') };
-  })();
+  certs ??= selfSignedCertificate({ subject: '/CN=localhost', names: ['DNS:localhost', 'IP:127.0.0.1'], days: 2 });
   return certs;
 }
-
-test.after.always(async () => {
-  if (certDir) await rm(certDir, { recursive: true, force: true });
-});
 
 /**
  * Passive ranges: blocks below the kernel's ephemeral range (32768+). Each FTP test file takes a
