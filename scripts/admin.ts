@@ -10,7 +10,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
-import type { Body } from '../lib/commlink/index.js';
+import type { Body, Value } from '../lib/commlink/index.js';
 import { loadConfig } from '../lib/config/index.js';
 import { silentLogger } from '../lib/log/logger.js';
 import { Backups } from '../services/internal-db/backup.js';
@@ -18,6 +18,7 @@ import { openDatabase } from '../services/internal-db/db/open.js';
 import { seedDemo } from '../services/internal-db/demo.js';
 import * as InternalDb from '../lib/contracts/internal-db/index.js';
 import type { Operation } from '../lib/contracts/operation.js';
+import { MAX_PAGE } from '../lib/contracts/page.js';
 import { OPERATIONS } from '../services/internal-db/ops/index.js';
 import { Store } from '../services/internal-db/store/index.js';
 import { errorText, resolveIo, runIfEntryPoint, type ResolvedIo, type ScriptIo } from './cli.js';
@@ -37,6 +38,8 @@ interface Command {
 interface CommandContext {
   /** Runs an operation of the internal-db in this process, validated as the service validates it. */
   op(operation: Operation, body: Record<string, unknown>): Promise<Body>;
+  /** Runs a listing page after page and answers every item under `key` (a CLI prints the whole list). */
+  all(operation: Operation, body: Record<string, unknown>, key: string): Promise<Body>;
   store: Store;
   backups: Backups;
   stdin: () => Promise<string>;
@@ -77,7 +80,7 @@ const COMMANDS: Record<string, Command> = {
     usage: '--name NAME',
     run: (f, c) => c.op(InternalDb.vendorCreate, { name: s(f.name)! }),
   },
-  'vendor list': { flags: {}, usage: '', run: (_f, c) => c.op(InternalDb.vendorList, {}), print: listOf('vendors', ['name', 'createdAt']) },
+  'vendor list': { flags: {}, usage: '', run: (_f, c) => c.all(InternalDb.vendorList, {}, 'vendors'), print: listOf('vendors', ['name', 'createdAt']) },
   'product create': {
     flags: {
       vendor: { type: 'string', required: true },
@@ -91,7 +94,7 @@ const COMMANDS: Record<string, Command> = {
   'product list': {
     flags: { vendor: { type: 'string' } },
     usage: '[--vendor NAME]',
-    run: (f, c) => c.op(InternalDb.productList, { vendor: s(f.vendor) as string }),
+    run: (f, c) => c.all(InternalDb.productList, { vendor: s(f.vendor) as string }, 'products'),
     print: listOf('products', ['code', 'name', 'vendor', 'eulaId']),
   },
   'release create': {
@@ -102,7 +105,7 @@ const COMMANDS: Record<string, Command> = {
   'release list': {
     flags: { product: { type: 'string', required: true } },
     usage: '--product CODE',
-    run: (f, c) => c.op(InternalDb.releaseList, { product: s(f.product)! }),
+    run: (f, c) => c.all(InternalDb.releaseList, { product: s(f.product)! }, 'releases'),
     print: (r, io) =>
       table(
         (r.releases as Record<string, unknown>[]).map((x) => ({ ...x, artifacts: (x.artifacts as unknown[]).length })),
@@ -148,7 +151,7 @@ const COMMANDS: Record<string, Command> = {
   'customer list': {
     flags: {},
     usage: '',
-    run: (_f, c) => c.op(InternalDb.customerList, {}),
+    run: (_f, c) => c.all(InternalDb.customerList, {}, 'customers'),
     print: listOf('customers', ['login', 'name', 'email', 'disabled', 'hasPassword', 'sshKeys']),
   },
   'entitlement grant': {
@@ -174,7 +177,7 @@ const COMMANDS: Record<string, Command> = {
   'entitlement list': {
     flags: { customer: { type: 'string', required: true } },
     usage: '--customer LOGIN',
-    run: (f, c) => c.op(InternalDb.entitlementsList, { customer: s(f.customer)! }),
+    run: (f, c) => c.all(InternalDb.entitlementsList, { customer: s(f.customer)! }, 'entitlements'),
     print: listOf('entitlements', ['id', 'product', 'range', 'startsAt', 'expiresAt', 'onExpiry', 'status']),
   },
   'entitlement revoke': {
@@ -280,12 +283,23 @@ export async function main(argv: string[], io: ScriptIo = {}, stdinText?: string
     const store = new Store(db, { scryptLogN: c.scryptLogN, authCacheMs: 0 });
     const backups = new Backups(db, c.backupDir, c.backupKeep);
     const ops = new Map<Operation, (typeof OPERATIONS)[number]>(OPERATIONS.map((op) => [op.operation, op]));
+    const op = async (operation: Operation, body: Record<string, unknown>) => {
+      const clean = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)) as Body;
+      return (ops.get(operation) as (typeof OPERATIONS)[number]).run(clean, { store, log: silentLogger });
+    };
     const ctx: CommandContext = {
       store,
       backups,
-      op: async (operation, body) => {
-        const clean = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)) as Body;
-        return (ops.get(operation) as (typeof OPERATIONS)[number]).run(clean, { store, log: silentLogger });
+      op,
+      all: async (operation, body, key) => {
+        const items: Value[] = [];
+        let cursor: string | undefined;
+        do {
+          const page = await op(operation, { ...body, cursor, limit: MAX_PAGE });
+          items.push(...(page[key] as Value[]));
+          cursor = typeof page.next === 'string' ? page.next : undefined;
+        } while (cursor !== undefined);
+        return { [key]: items };
       },
       stdin: async () => stdinText ?? (await readStdin()),
     };

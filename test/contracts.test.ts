@@ -34,16 +34,17 @@ function fakeEnd(answer: () => Promise<Body>) {
 }
 
 test('ask(): a reply that matches the contract comes back parsed; one that does not is ERR_REPLY_INVALID naming the field', async (t) => {
-  const good = fakeEnd(async () => ({ artifacts: [ARTIFACT] }));
+  const good = fakeEnd(async () => ({ artifacts: [ARTIFACT], next: null }));
   const reply = await ask(good.end, InternalDb.releaseResolve, { customer: 'globex' }, { who: 'the internal-db', observe: good.observe });
   t.deepEqual(reply.artifacts[0], ARTIFACT);
   t.deepEqual(good.outcomes, ['ok']);
   const cases: [string, Body, string][] = [
-    ['a wrong type', { artifacts: [{ ...ARTIFACT, size: '10' }] }, 'artifacts.0.size'],
-    ['a missing field', { artifacts: [{ ...ARTIFACT, sha256: undefined as never }] }, 'artifacts.0.sha256'],
-    ['a field the contract does not name', { artifacts: [{ ...ARTIFACT, internalPath: '/srv/repo' }] }, 'internalPath'],
-    ['not an object id', { artifacts: [{ ...ARTIFACT, objectId: '../../etc/passwd' }] }, 'artifacts.0.objectId'],
-    ['no list at all', { artifacts: 'all of them' }, 'artifacts'],
+    ['a wrong type', { artifacts: [{ ...ARTIFACT, size: '10' }], next: null }, 'artifacts.0.size'],
+    ['a missing field', { artifacts: [{ ...ARTIFACT, sha256: undefined as never }], next: null }, 'artifacts.0.sha256'],
+    ['a field the contract does not name', { artifacts: [{ ...ARTIFACT, internalPath: '/srv/repo' }], next: null }, 'internalPath'],
+    ['not an object id', { artifacts: [{ ...ARTIFACT, objectId: '../../etc/passwd' }], next: null }, 'artifacts.0.objectId'],
+    ['no list at all', { artifacts: 'all of them', next: null }, 'artifacts'],
+    ['a cursor that is not one', { artifacts: [], next: 'not a cursor!' }, 'next'],
   ];
   for (const [what, body, field] of cases) {
     const bad = fakeEnd(async () => body);
@@ -90,8 +91,8 @@ test('a rogue internal-db: a reply against the contract is refused at the web ho
     bag,
     handlers: new Map<string, Handler>([
       [InternalDb.tokenCheck.name, () => ({ tokenId: 1, kind: 'customer', customer: 'globex', vendor: null })],
-      [InternalDb.releaseResolve.name, () => ({ artifacts: [{ ...ARTIFACT, objectId: '../../../etc/shadow', size: -1 }] })],
-      [InternalDb.entitlementsList.name, () => ({ entitlements: [{ id: 1, product: 'acme-db' }], sql: 'SELECT * FROM customers' })],
+      [InternalDb.releaseResolve.name, () => ({ artifacts: [{ ...ARTIFACT, objectId: '../../../etc/shadow', size: -1 }], next: null })],
+      [InternalDb.entitlementsList.name, () => ({ entitlements: [{ id: 1, product: 'acme-db' }], next: null, sql: 'SELECT * FROM customers' })],
     ]),
   });
   t.teardown(() => rogue.server.close(0));

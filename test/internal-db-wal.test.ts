@@ -9,6 +9,7 @@ import { stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import { startBackbone, startService, tail } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
+import { listAll } from './helpers/internal-db.js';
 
 /** Requests kept in flight at once by each kind of writer. */
 const COMMLINK_WRITERS = 12;
@@ -79,13 +80,13 @@ test('SIGKILL of the internal-db while writes are in flight loses nothing acknow
   const restarted = startService(t, 'internal-db (restarted)', 'internal-db', env);
   const info = await call('db.info');
   t.truthy(info);
-  const vendors = new Set(((await call('vendor.list')).vendors as { name: string }[]).map((v) => v.name));
+  const vendors = new Set((await listAll(call, 'vendor.list', 'vendors')).map((v) => v.name));
   t.deepEqual(
     acked.vendors.filter((v) => !vendors.has(v)),
     [],
     'every acknowledged vendor is there',
   );
-  const customers = new Set(((await call('customer.list')).customers as { login: string }[]).map((c) => c.login));
+  const customers = new Set((await listAll(call, 'customer.list', 'customers')).map((c) => c.login));
   t.deepEqual(
     acked.customers.filter((c) => !customers.has(c)),
     [],

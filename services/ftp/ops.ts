@@ -4,6 +4,7 @@ import * as FileHost from '../../lib/contracts/file-host/operations.js';
 import { FileHostErrors } from '../../lib/contracts/file-host/errors.js';
 import * as InternalDb from '../../lib/contracts/internal-db/index.js';
 import type { Operation, ReplyIn, RequestOut } from '../../lib/contracts/operation.js';
+import { decodeCursor, everyPage, MAX_PAGE, pageOf } from '../../lib/contracts/page.js';
 import { handlersOf, implement, type Implementation } from '../../lib/contracts/serve.js';
 import type { WebLink } from './common/web-link.js';
 import type { Repository } from './repository/repository.js';
@@ -28,7 +29,10 @@ function op<O extends Operation>(
 async function pruneTo(ctx: FileHostOpsContext, customer: string, releases: readonly { product: string; version: string }[] | undefined): Promise<string[]> {
   let allowed = releases;
   if (allowed === undefined) {
-    const { artifacts } = await ctx.link.ask(InternalDb.releaseResolve, { customer });
+    const artifacts = await everyPage(async (cursor) => {
+      const { artifacts: items, next } = await ctx.link.ask(InternalDb.releaseResolve, { customer, cursor, limit: MAX_PAGE });
+      return { items, next };
+    });
     allowed = artifacts.map((a) => ({ product: a.product, version: a.version }));
   }
   return ctx.stager.prune(customer, allowed);
@@ -53,7 +57,12 @@ export const FILE_HOST_OPS: readonly Implementation<FileHostOpsContext>[] = [
   }),
   op(FileHost.unstage, async (i, ctx) => ({ removed: await ctx.stager.unstage(i.customer, i.product, i.version) })),
   op(FileHost.prune, async (i, ctx) => ({ removed: await pruneTo(ctx, i.customer, i.releases) })),
-  op(FileHost.stagedList, async (i, ctx) => ({ files: (await ctx.stager.list(i.customer)).map((f) => ({ ...f })) })),
+  op(FileHost.stagedList, async (i, ctx) => {
+    const [path] = i.cursor === undefined ? [''] : decodeCursor(i.cursor, ['string']);
+    const files = (await ctx.stager.list(i.customer)).filter((f) => f.path > path).sort((a, b) => (a.path < b.path ? -1 : 1));
+    const { items, next } = pageOf(files, i.limit, (f) => [f.path]);
+    return { files: items.map((f) => ({ ...f })), next };
+  }),
   op(FileHost.fileHostInfo, (_i, ctx) => ctx.info()),
 ];
 

@@ -18,7 +18,7 @@ export function demoArtifactContent(version: string): Buffer {
  * bytes in a file host's repository is the caller's part (npm start does it).
  */
 export async function seedDemo(store: Store): Promise<Record<string, string | boolean>> {
-  if (store.catalogue.listVendors().some((v) => v.name === DEMO.vendor)) return { created: false };
+  if (store.catalogue.hasVendor(DEMO.vendor)) return { created: false };
   const password = randomBytes(18).toString('base64url');
   const hash = await hashPassword(password, store.scryptLogN);
   return store.transaction(() => {

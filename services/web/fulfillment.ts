@@ -3,6 +3,7 @@ import semver from 'semver';
 import * as FileHost from '../../lib/contracts/file-host/operations.js';
 import * as InternalDb from '../../lib/contracts/internal-db/index.js';
 import type { ReplyOut, RequestIn } from '../../lib/contracts/operation.js';
+import { everyPage, MAX_PAGE } from '../../lib/contracts/page.js';
 import { isError } from '../../lib/errors/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { TicketSigning } from '../../lib/tickets/index.js';
@@ -17,7 +18,7 @@ import { TicketReuse } from './ticket-reuse.js';
 type ResolvedArtifact = InternalDb.ResolvedArtifact;
 
 /** What narrows the artifacts a customer may have (release.resolve's filters). */
-export type ResolveFilter = Omit<RequestIn<typeof InternalDb.releaseResolve>, 'customer'>;
+export type ResolveFilter = Omit<RequestIn<typeof InternalDb.releaseResolve>, 'customer' | 'limit' | 'cursor'>;
 
 export interface FulfillmentOptions {
   db: InternalDbLink;
@@ -64,8 +65,10 @@ export class Fulfillment {
 
   /** The artifacts the customer may download now (newest release first within a product). */
   async entitledArtifacts(customer: string, filter: ResolveFilter = {}): Promise<ResolvedArtifact[]> {
-    const { artifacts } = await this.#db.ask(InternalDb.releaseResolve, { customer, ...filter });
-    return artifacts;
+    return everyPage(async (cursor) => {
+      const { artifacts, next } = await this.#db.ask(InternalDb.releaseResolve, { ...filter, customer, cursor, limit: MAX_PAGE });
+      return { items: artifacts, next };
+    });
   }
 
   /**

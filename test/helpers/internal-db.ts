@@ -48,6 +48,18 @@ export async function startInternalDb(t: ExecutionContext, overrides: Partial<In
 }
 
 /** A vendor, a product with three published releases (1.0.0, 1.5.0, 2.0.0) and a customer. */
+/** Every item of a listing operation (`key` holds the page's items), page after page. */
+export async function listAll(call: DbFixture['call'], op: string, key: string, body: Record<string, unknown> = {}): Promise<Record<string, unknown>[]> {
+  const all: Record<string, unknown>[] = [];
+  let cursor: string | undefined;
+  do {
+    const page = await call(op, { ...body, limit: 500, ...(cursor === undefined ? {} : { cursor }) });
+    all.push(...(page[key] as Record<string, unknown>[]));
+    cursor = typeof page.next === 'string' ? page.next : undefined;
+  } while (cursor !== undefined);
+  return all;
+}
+
 export async function seedCatalogue(call: DbFixture['call']): Promise<void> {
   await call('vendor.create', { name: 'Acme Software' });
   await call('product.create', { vendor: 'Acme Software', code: 'acme-db', name: 'Acme DB' });

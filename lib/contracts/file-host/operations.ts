@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineOperation, type Operation } from '../operation.js';
+import { pageReply, pageRequest } from '../page.js';
 import { fileName, hostName, httpBaseUrl, login, productCode, sha256, version } from '../names.js';
 
 /**
@@ -81,9 +82,9 @@ export const prune = defineOperation({
 
 export const stagedList = defineOperation({
   name: 'staged.list',
-  summary: "The files in a customer's area.",
-  request: z.strictObject({ customer: login }),
-  reply: z.strictObject({ files: z.array(z.strictObject({ path: areaPath, size: byteCount })) }),
+  summary: "The files in a customer's area, by path, a page at a time.",
+  request: z.strictObject({ customer: login, ...pageRequest }),
+  reply: pageReply('files', z.strictObject({ path: areaPath, size: byteCount })),
 });
 
 export const fileHostInfo = defineOperation({

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineOperation } from '../operation.js';
+import { pageReply, pageRequest } from '../page.js';
 import { id, isoTime, login, protocol } from '../names.js';
 import { auditEvent, clientAddress, outcome, recordedEvent } from './shapes.js';
 
@@ -38,14 +39,14 @@ export const auditRecordCompact = defineOperation({
 
 export const auditQuery = defineOperation({
   name: 'audit.query',
-  summary: 'Download events, newest first, filtered by customer, protocol, outcome and time.',
+  summary: 'Download events, newest first, filtered by customer, protocol, outcome and time, a page at a time.',
   request: z.strictObject({
     customer: login.optional(),
     protocol: protocol.optional(),
     outcome: outcome.optional(),
     since: isoTime.optional(),
     until: isoTime.optional(),
-    limit: z.int().min(1).max(10_000).default(100),
+    ...pageRequest,
   }),
-  reply: z.strictObject({ events: z.array(recordedEvent) }),
+  reply: pageReply('events', recordedEvent),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineOperation } from '../operation.js';
+import { pageReply, pageRequest } from '../page.js';
 import { channel, fileName, id, isoTime, label, productCode, sha256, text, version } from '../names.js';
 import { artifact, storedName } from './shapes.js';
 
@@ -16,9 +17,9 @@ export const vendorCreate = defineOperation({
 
 export const vendorList = defineOperation({
   name: 'vendor.list',
-  summary: 'Lists vendors.',
-  request: z.strictObject({}),
-  reply: z.strictObject({ vendors: z.array(z.strictObject({ id, name: z.string(), createdAt: isoTime })) }),
+  summary: 'Lists vendors, by name, a page at a time.',
+  request: z.strictObject({ ...pageRequest }),
+  reply: pageReply('vendors', z.strictObject({ id, name: z.string(), createdAt: isoTime })),
 });
 
 export const productCreate = defineOperation({
@@ -30,9 +31,9 @@ export const productCreate = defineOperation({
 
 export const productList = defineOperation({
   name: 'product.list',
-  summary: 'Lists products, of one vendor or all.',
-  request: z.strictObject({ vendor: vendorName.optional() }),
-  reply: z.strictObject({ products: z.array(product) }),
+  summary: 'Lists products by code, of one vendor or all (or the one product `code`), a page at a time.',
+  request: z.strictObject({ vendor: vendorName.optional(), code: productCode.optional(), ...pageRequest }),
+  reply: pageReply('products', product),
 });
 
 export const productSetEula = defineOperation({
@@ -51,20 +52,19 @@ export const releaseCreate = defineOperation({
 
 export const releaseList = defineOperation({
   name: 'release.list',
-  summary: 'Lists the releases of a product with their artifacts.',
-  request: z.strictObject({ product: productCode }),
-  reply: z.strictObject({
-    releases: z.array(
-      z.strictObject({
-        version: storedName,
-        channel: storedName,
-        status: z.enum(['draft', 'published', 'yanked']),
-        publishedAt: isoTime.nullable(),
-        yankedAt: isoTime.nullable(),
-        artifacts: z.array(artifact),
-      }),
-    ),
-  }),
+  summary: 'Lists the releases of a product (or the one release `version`) with their artifacts, oldest first, a page at a time.',
+  request: z.strictObject({ product: productCode, version: version.optional(), ...pageRequest }),
+  reply: pageReply(
+    'releases',
+    z.strictObject({
+      version: storedName,
+      channel: storedName,
+      status: z.enum(['draft', 'published', 'yanked']),
+      publishedAt: isoTime.nullable(),
+      yankedAt: isoTime.nullable(),
+      artifacts: z.array(artifact),
+    }),
+  ),
 });
 
 export const artifactAdd = defineOperation({

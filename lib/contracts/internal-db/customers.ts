@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineOperation } from '../operation.js';
+import { pageReply, pageRequest } from '../page.js';
 import { id, isoTime, login, newPassword, sshFingerprint, text } from '../names.js';
 import { storedName } from './shapes.js';
 
@@ -32,20 +33,19 @@ export const customerGet = defineOperation({
 
 export const customerList = defineOperation({
   name: 'customer.list',
-  summary: 'Lists customers.',
-  request: z.strictObject({}),
-  reply: z.strictObject({
-    customers: z.array(
-      z.strictObject({
-        login: storedName,
-        name: z.string(),
-        email: z.string().nullable(),
-        disabled: z.boolean(),
-        hasPassword: z.boolean(),
-        sshKeys: z.int().min(0),
-      }),
-    ),
-  }),
+  summary: 'Lists customers by login, a page at a time.',
+  request: z.strictObject({ ...pageRequest }),
+  reply: pageReply(
+    'customers',
+    z.strictObject({
+      login: storedName,
+      name: z.string(),
+      email: z.string().nullable(),
+      disabled: z.boolean(),
+      hasPassword: z.boolean(),
+      sshKeys: z.int().min(0),
+    }),
+  ),
 });
 
 export const customerSetPassword = defineOperation({
@@ -92,9 +92,10 @@ export const tokenRevoke = defineOperation({
 
 export const tokenList = defineOperation({
   name: 'token.list',
-  summary: 'Lists API tokens (never the tokens themselves).',
-  request: z.strictObject({}),
-  reply: z.strictObject({
-    tokens: z.array(z.strictObject({ id, ownerKind: tokenKind, ownerId: id.nullable(), label: z.string(), createdAt: isoTime, revokedAt: isoTime.nullable() })),
-  }),
+  summary: 'Lists API tokens (never the tokens themselves), oldest first, a page at a time.',
+  request: z.strictObject({ ...pageRequest }),
+  reply: pageReply(
+    'tokens',
+    z.strictObject({ id, ownerKind: tokenKind, ownerId: id.nullable(), label: z.string(), createdAt: isoTime, revokedAt: isoTime.nullable() }),
+  ),
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineOperation } from '../operation.js';
+import { pageReply, pageRequest } from '../page.js';
 import { channel, hostName, id, isoTime, label, login, productCode, version } from '../names.js';
 import { entitlement, resolvedArtifact, storedName } from './shapes.js';
 
@@ -19,29 +20,33 @@ export const entitlementGrant = defineOperation({
 
 export const entitlementRevoke = defineOperation({
   name: 'entitlement.revoke',
-  summary: 'Revokes an entitlement: it grants nothing from now on.',
-  request: z.strictObject({ id }),
+  summary: "Revokes an entitlement: it grants nothing from now on. With `customer`, only that customer's (else ERR_NOT_FOUND).",
+  request: z.strictObject({ id, customer: login.optional() }),
   reply: z.strictObject({ id, revoked: z.literal(true) }),
 });
 
 export const entitlementsList = defineOperation({
   name: 'entitlements.list',
-  summary: "A customer's entitlements with their status now.",
-  request: z.strictObject({ customer: login }),
-  reply: z.strictObject({ entitlements: z.array(entitlement) }),
+  summary: "A customer's entitlements with their status now, oldest first, a page at a time.",
+  request: z.strictObject({ customer: login, ...pageRequest }),
+  reply: pageReply('entitlements', entitlement),
 });
 
 export const releaseResolve = defineOperation({
   name: 'release.resolve',
-  summary: 'The artifacts a customer may download now (newest first), optionally narrowed by product, platform, arch and channel.',
+  summary:
+    'The artifacts a customer may download now, by product and newest release first, optionally narrowed by product, version, platform, arch ' +
+    'and channel, a page at a time (a page boundary may shift if releases change between pages).',
   request: z.strictObject({
     customer: login,
     product: productCode.optional(),
+    version: version.optional(),
     platform: label.optional(),
     arch: label.optional(),
     channel: channel.optional(),
+    ...pageRequest,
   }),
-  reply: z.strictObject({ artifacts: z.array(resolvedArtifact) }),
+  reply: pageReply('artifacts', resolvedArtifact),
 });
 
 const staging = z.strictObject({ customer: login, product: productCode, version, host: hostName });
@@ -62,7 +67,7 @@ export const stagingRemove = defineOperation({
 
 export const stagingList = defineOperation({
   name: 'staging.list',
-  summary: "A customer's stagings.",
-  request: z.strictObject({ customer: login }),
-  reply: z.strictObject({ stagings: z.array(z.strictObject({ product: storedName, version: storedName, host: z.string(), stagedAt: isoTime })) }),
+  summary: "A customer's stagings, in the order they were first made, a page at a time.",
+  request: z.strictObject({ customer: login, ...pageRequest }),
+  reply: pageReply('stagings', z.strictObject({ product: storedName, version: storedName, host: z.string(), stagedAt: isoTime })),
 });

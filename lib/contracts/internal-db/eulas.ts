@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { defineOperation } from '../operation.js';
+import { pageReply, pageRequest } from '../page.js';
 import { id, isoTime, login, text } from '../names.js';
 
 export const eulaCreate = defineOperation({
@@ -18,9 +19,9 @@ export const eulaGet = defineOperation({
 
 export const eulaList = defineOperation({
   name: 'eula.list',
-  summary: 'Lists EULAs.',
-  request: z.strictObject({}),
-  reply: z.strictObject({ eulas: z.array(z.strictObject({ id, title: z.string(), createdAt: isoTime })) }),
+  summary: 'Lists EULAs, oldest first, a page at a time.',
+  request: z.strictObject({ ...pageRequest }),
+  reply: pageReply('eulas', z.strictObject({ id, title: z.string(), createdAt: isoTime })),
 });
 
 export const eulaAccept = defineOperation({

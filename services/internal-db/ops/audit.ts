@@ -56,14 +56,15 @@ export const auditOps = [
       return { recorded: store.audit.record(events), received: events.length };
     }),
   ),
-  defineOp(InternalDb.auditQuery, (i, { store }) => ({
-    events: store.audit.query({
+  defineOp(InternalDb.auditQuery, (i, { store }) => {
+    const filter = {
       customerId: i.customer === undefined ? undefined : store.customers.get(i.customer).id,
       protocol: i.protocol,
       outcome: i.outcome,
       since: i.since === undefined ? undefined : new Date(i.since).toISOString(),
       until: i.until === undefined ? undefined : new Date(i.until).toISOString(),
-      limit: i.limit,
-    }),
-  })),
+    };
+    const { items, next } = store.audit.query(filter, i);
+    return { events: items, next };
+  }),
 ];

@@ -1,6 +1,7 @@
 import * as InternalDb from '../../../lib/contracts/internal-db/index.js';
 import { hashPassword } from '../passwords.js';
 import { parseSshPublicKey } from '../ssh-keys.js';
+import { after, pageOf } from '../store/page.js';
 import { defineOp } from './define.js';
 
 const { InternalDbErrors } = InternalDb;
@@ -25,7 +26,10 @@ export const customerOps = [
       sshKeys: store.customers.sshKeys(i.login),
     };
   }),
-  defineOp(InternalDb.customerList, (_i, { store }) => ({ customers: store.customers.list() })),
+  defineOp(InternalDb.customerList, (i, { store }) => {
+    const { items, next } = store.customers.list(i);
+    return { customers: items, next };
+  }),
   defineOp(InternalDb.customerSetPassword, async (i, { store }) => {
     store.customers.get(i.login);
     const hash = i.password === null ? null : await hashPassword(i.password, store.scryptLogN);
@@ -45,19 +49,39 @@ export const customerOps = [
     return store.customers.createToken(i.kind, ownerId, i.label);
   }),
   defineOp(InternalDb.tokenRevoke, (i, { store }) => store.customers.revokeToken(i.id)),
-  defineOp(InternalDb.tokenList, (_i, { store }) => ({ tokens: store.customers.listTokens() })),
+  defineOp(InternalDb.tokenList, (i, { store }) => {
+    const { items, next } = store.customers.listTokens(i);
+    return { tokens: items, next };
+  }),
 ];
 
 export const entitlementOps = [
   defineOp(InternalDb.entitlementGrant, (i, { store }) =>
     store.entitlements.grant(store.customers.get(i.customer).id, i.product, i.range, epochMs(i.startsAt), epochMs(i.expiresAt), i.onExpiry),
   ),
-  defineOp(InternalDb.entitlementRevoke, (i, { store }) => store.entitlements.revoke(i.id)),
-  defineOp(InternalDb.entitlementsList, (i, { store }) => ({ entitlements: store.entitlements.list(store.customers.get(i.customer).id) })),
-  defineOp(InternalDb.releaseResolve, (i, { store }) => ({ artifacts: store.entitlements.resolve(store.customers.get(i.customer).id, i) })),
+  defineOp(InternalDb.entitlementRevoke, (i, { store }) =>
+    store.entitlements.revoke(i.id, i.customer === undefined ? undefined : store.customers.get(i.customer).id),
+  ),
+  defineOp(InternalDb.entitlementsList, (i, { store }) => {
+    // A customer has few entitlements: the page is cut from the list in memory, by id.
+    const [id] = after(i, ['number']) ?? [0];
+    const all = store.entitlements.list(store.customers.get(i.customer).id).filter((e) => e.id > id);
+    const { items, next } = pageOf(all, i.limit, (e) => [e.id]);
+    return { entitlements: items, next };
+  }),
+  defineOp(InternalDb.releaseResolve, (i, { store }) => {
+    // The list is computed whole (it is ordered by semver, not by a column): a page is an offset in it.
+    const [offset] = after(i, ['number']) ?? [0];
+    const all = store.entitlements.resolve(store.customers.get(i.customer).id, i).slice(offset);
+    const { items, next } = pageOf(all, i.limit, () => [offset + i.limit]);
+    return { artifacts: items, next };
+  }),
   defineOp(InternalDb.eulaCreate, (i, { store }) => store.eulas.create(i.title, i.body)),
   defineOp(InternalDb.eulaGet, (i, { store }) => store.eulas.get(i.id)),
-  defineOp(InternalDb.eulaList, (_i, { store }) => ({ eulas: store.eulas.list() })),
+  defineOp(InternalDb.eulaList, (i, { store }) => {
+    const { items, next } = store.eulas.list(i);
+    return { eulas: items, next };
+  }),
   defineOp(InternalDb.eulaAccept, (i, { store }) => store.eulas.accept(store.customers.get(i.customer).id, i.eula)),
   defineOp(InternalDb.stagingRecord, (i, { store }) =>
     store.stagings.record(store.customers.get(i.customer).id, store.catalogue.release(i.product, i.version).id, i.host),
@@ -65,5 +89,8 @@ export const entitlementOps = [
   defineOp(InternalDb.stagingRemove, (i, { store }) =>
     store.stagings.remove(store.customers.get(i.customer).id, store.catalogue.release(i.product, i.version).id, i.host),
   ),
-  defineOp(InternalDb.stagingList, (i, { store }) => ({ stagings: store.stagings.list(store.customers.get(i.customer).id) })),
+  defineOp(InternalDb.stagingList, (i, { store }) => {
+    const { items, next } = store.stagings.list(store.customers.get(i.customer).id, i);
+    return { stagings: items, next };
+  }),
 ];

@@ -1,4 +1,5 @@
 import type { Db } from '../db/open.js';
+import { after, pageOf, type Page, type PageQuery } from './page.js';
 
 /** A recorded event as audit.query answers it (the customer by login). */
 export type RecordedEvent = Omit<DownloadEvent, 'customerId'> & { customer: string };
@@ -23,7 +24,6 @@ export interface AuditQuery {
   outcome?: string | undefined;
   since?: string | undefined;
   until?: string | undefined;
-  limit: number;
 }
 
 /** The download audit: every transfer's outcome, recorded in batches. */
@@ -48,7 +48,8 @@ export class Audit {
     })(events);
   }
 
-  query(q: AuditQuery): RecordedEvent[] {
+  /** Events newest first, filtered, a page at a time (the cursor holds the last event's time and row id). */
+  query(q: AuditQuery, page: PageQuery): Page<RecordedEvent> {
     const where: string[] = [];
     const params: (string | number)[] = [];
     const filter = (clause: string, value: string | number | undefined) => {
@@ -61,10 +62,17 @@ export class Audit {
     filter('e.outcome = ?', q.outcome);
     filter('e.at >= ?', q.since);
     filter('e.at < ?', q.until);
+    const last = after(page, ['string', 'number']);
+    if (last) {
+      where.push('(e.at < ? OR (e.at = ? AND e.id < ?))');
+      params.push(last[0], last[0], last[1]);
+    }
     // Only fixed clauses are joined here; every value is a bound parameter.
-    const sql = `SELECT e.event_id AS eventId, c.login AS customer, e.artifact_id AS artifactId, e.path, e.protocol, e.client_address AS clientAddress,
+    const sql = `SELECT e.id, e.event_id AS eventId, c.login AS customer, e.artifact_id AS artifactId, e.path, e.protocol, e.client_address AS clientAddress,
       e.bytes, e.duration_ms AS durationMs, e.outcome, e.at FROM download_events e JOIN customers c ON c.id = e.customer_id
       ${where.length ? `WHERE ${where.join(' AND ')}` : ''} ORDER BY e.at DESC, e.id DESC LIMIT ?`;
-    return this.#db.prepare<unknown[], RecordedEvent>(sql).all(...params, q.limit);
+    const rows = this.#db.prepare<unknown[], RecordedEvent & { id: number }>(sql).all(...params, page.limit + 1);
+    const { items, next } = pageOf(rows, page.limit, (e) => [e.at, e.id]);
+    return { items: items.map(({ id: _id, ...event }) => event), next };
   }
 }

@@ -2,6 +2,7 @@ import semver from 'semver';
 import type { Db } from '../db/open.js';
 import { InternalDbErrors } from '../../../lib/contracts/internal-db/errors.js';
 import { iso, type Clock } from './clock.js';
+import { after, pageOf, type PageQuery } from './page.js';
 
 export interface ArtifactInput {
   filename: string;
@@ -36,21 +37,30 @@ export class Catalogue {
     this.#q = {
       insertVendor: db.prepare('INSERT INTO vendors (name, created_at) VALUES (?, ?)'),
       vendorByName: db.prepare<[string], { id: number; name: string }>('SELECT id, name FROM vendors WHERE name = ?'),
-      vendors: db.prepare<[], { id: number; name: string; createdAt: string }>('SELECT id, name, created_at AS createdAt FROM vendors ORDER BY name'),
+      vendors: db.prepare<[string | null, string | null, number], { id: number; name: string; createdAt: string }>(
+        'SELECT id, name, created_at AS createdAt FROM vendors WHERE (? IS NULL OR name > ?) ORDER BY name LIMIT ?',
+      ),
       vendorById: db.prepare<[number], { name: string }>('SELECT name FROM vendors WHERE id = ?'),
       insertProduct: db.prepare('INSERT INTO products (vendor_id, code, name, eula_id, created_at) VALUES (?, ?, ?, ?, ?)'),
       productByCode: db.prepare<[string], { id: number; code: string; name: string; eula_id: number | null; vendor_id: number }>(
         'SELECT id, code, name, eula_id, vendor_id FROM products WHERE code = ?',
       ),
-      products: db.prepare<[string | null, string | null], { id: number; code: string; name: string; vendor: string; eulaId: number | null }>(
+      products: db.prepare<
+        { vendor: string | null; code: string | null; after: string | null; limit: number },
+        { id: number; code: string; name: string; vendor: string; eulaId: number | null }
+      >(
         `SELECT p.id, p.code, p.name, v.name AS vendor, p.eula_id AS eulaId FROM products p JOIN vendors v ON v.id = p.vendor_id
-         WHERE (? IS NULL OR v.name = ?) ORDER BY p.code`,
+         WHERE (@vendor IS NULL OR v.name = @vendor) AND (@code IS NULL OR p.code = @code) AND (@after IS NULL OR p.code > @after)
+         ORDER BY p.code LIMIT @limit`,
       ),
       setProductEula: db.prepare('UPDATE products SET eula_id = ? WHERE id = ?'),
       eulaExists: db.prepare<[number], { id: number }>('SELECT id FROM eulas WHERE id = ?'),
       insertRelease: db.prepare("INSERT INTO releases (product_id, version, channel, status, created_at) VALUES (?, ?, ?, 'draft', ?)"),
       release: db.prepare<[number, string], ReleaseRow>('SELECT * FROM releases WHERE product_id = ? AND version = ?'),
-      releases: db.prepare<[number], ReleaseRow>('SELECT * FROM releases WHERE product_id = ? ORDER BY id'),
+      releases: db.prepare<{ product: number; version: string | null; after: number | null; limit: number }, ReleaseRow>(
+        `SELECT * FROM releases WHERE product_id = @product AND (@version IS NULL OR version = @version) AND (@after IS NULL OR id > @after)
+         ORDER BY id LIMIT @limit`,
+      ),
       publish: db.prepare("UPDATE releases SET status = 'published', published_at = ? WHERE id = ?"),
       yank: db.prepare("UPDATE releases SET status = 'yanked', yanked_at = ? WHERE id = ?"),
       insertArtifact: db.prepare(
@@ -69,8 +79,15 @@ export class Catalogue {
     return { id, name };
   }
 
-  listVendors() {
-    return this.#q.vendors.all();
+  /** Vendors by name, a page at a time. */
+  listVendors(page: PageQuery) {
+    const [name] = after(page, ['string']) ?? [null];
+    return pageOf(this.#q.vendors.all(name, name, page.limit + 1), page.limit, (v) => [v.name]);
+  }
+
+  /** Whether a vendor of that name exists. */
+  hasVendor(name: string): boolean {
+    return this.#q.vendorByName.get(name) !== undefined;
   }
 
   vendorName(id: number): string | undefined {
@@ -98,8 +115,10 @@ export class Catalogue {
     return { code, eulaId };
   }
 
-  listProducts(vendor: string | null) {
-    return this.#q.products.all(vendor, vendor);
+  /** Products by code, of one vendor or all, or the one product `code`; a page at a time. */
+  listProducts(filter: { vendor: string | null; code: string | null }, page: PageQuery) {
+    const [code] = after(page, ['string']) ?? [null];
+    return pageOf(this.#q.products.all({ ...filter, after: code, limit: page.limit + 1 }), page.limit, (p) => [p.code]);
   }
 
   product(code: string) {
@@ -158,9 +177,12 @@ export class Catalogue {
     return { product: productCode, version, status: 'yanked' as const, yankedAt: at };
   }
 
-  listReleases(productCode: string) {
+  /** The releases of a product (or the one release `version`), oldest first, a page at a time. */
+  listReleases(productCode: string, version: string | null, page: PageQuery) {
     const product = this.product(productCode);
-    return this.#q.releases.all(product.id).map((r) => ({
+    const [id] = after(page, ['number']) ?? [null];
+    const { items, next } = pageOf(this.#q.releases.all({ product: product.id, version, after: id, limit: page.limit + 1 }), page.limit, (r) => [r.id]);
+    const releases = items.map((r) => ({
       version: r.version,
       channel: r.channel,
       status: r.status,
@@ -168,6 +190,7 @@ export class Catalogue {
       yankedAt: r.yanked_at,
       artifacts: this.#q.artifacts.all(r.id),
     }));
+    return { items: releases, next };
   }
 
   /** Artifacts of one release (for resolve). */

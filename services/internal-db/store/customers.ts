@@ -3,6 +3,7 @@ import { InternalDbErrors } from '../../../lib/contracts/internal-db/errors.js';
 import type { SshPublicKey } from '../ssh-keys.js';
 import { newToken, tokenHash } from '../tokens.js';
 import { iso, type Clock } from './clock.js';
+import { after, pageOf, type PageQuery } from './page.js';
 
 export interface CustomerRow {
   id: number;
@@ -26,9 +27,12 @@ export class Customers {
       insert: db.prepare('INSERT INTO customers (login, name, email, password_hash, created_at) VALUES (?, ?, ?, ?, ?)'),
       byLogin: db.prepare<[string], CustomerRow>('SELECT id, login, name, email, password_hash, disabled FROM customers WHERE login = ?'),
       byId: db.prepare<[number], CustomerRow>('SELECT id, login, name, email, password_hash, disabled FROM customers WHERE id = ?'),
-      list: db.prepare<[], { login: string; name: string; email: string | null; disabled: 0 | 1; hasPassword: 0 | 1; sshKeys: number }>(
+      list: db.prepare<
+        [string | null, string | null, number],
+        { login: string; name: string; email: string | null; disabled: 0 | 1; hasPassword: 0 | 1; sshKeys: number }
+      >(
         `SELECT c.login, c.name, c.email, c.disabled, (c.password_hash IS NOT NULL) AS hasPassword,
-         (SELECT count(*) FROM ssh_keys k WHERE k.customer_id = c.id) AS sshKeys FROM customers c ORDER BY c.login`,
+         (SELECT count(*) FROM ssh_keys k WHERE k.customer_id = c.id) AS sshKeys FROM customers c WHERE (? IS NULL OR c.login > ?) ORDER BY c.login LIMIT ?`,
       ),
       setPassword: db.prepare('UPDATE customers SET password_hash = ? WHERE id = ?'),
       setDisabled: db.prepare('UPDATE customers SET disabled = ? WHERE id = ?'),
@@ -43,8 +47,12 @@ export class Customers {
         'SELECT id, owner_kind, owner_id, revoked_at FROM api_tokens WHERE token_hash = ?',
       ),
       revokeToken: db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
-      tokens: db.prepare<[], { id: number; ownerKind: TokenOwnerKind; ownerId: number | null; label: string; createdAt: string; revokedAt: string | null }>(
-        'SELECT id, owner_kind AS ownerKind, owner_id AS ownerId, label, created_at AS createdAt, revoked_at AS revokedAt FROM api_tokens ORDER BY id',
+      tokens: db.prepare<
+        [number, number],
+        { id: number; ownerKind: TokenOwnerKind; ownerId: number | null; label: string; createdAt: string; revokedAt: string | null }
+      >(
+        `SELECT id, owner_kind AS ownerKind, owner_id AS ownerId, label, created_at AS createdAt, revoked_at AS revokedAt
+         FROM api_tokens WHERE id > ? ORDER BY id LIMIT ?`,
       ),
     };
   }
@@ -69,8 +77,11 @@ export class Customers {
     return this.#q.byId.get(id);
   }
 
-  list() {
-    return this.#q.list.all().map((c) => ({ ...c, disabled: c.disabled === 1, hasPassword: c.hasPassword === 1 }));
+  /** Customers by login, a page at a time. */
+  list(page: PageQuery) {
+    const [login] = after(page, ['string']) ?? [null];
+    const { items, next } = pageOf(this.#q.list.all(login, login, page.limit + 1), page.limit, (c) => [c.login]);
+    return { items: items.map((c) => ({ ...c, disabled: c.disabled === 1, hasPassword: c.hasPassword === 1 })), next };
   }
 
   setPasswordHash(login: string, hash: string | null) {
@@ -128,7 +139,9 @@ export class Customers {
     return { id, revoked: true as const };
   }
 
-  listTokens() {
-    return this.#q.tokens.all();
+  /** API tokens, oldest first, a page at a time. */
+  listTokens(page: PageQuery) {
+    const [id] = after(page, ['number']) ?? [0];
+    return pageOf(this.#q.tokens.all(id, page.limit + 1), page.limit, (t) => [t.id]);
   }
 }

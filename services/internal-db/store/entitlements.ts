@@ -42,6 +42,7 @@ export interface GrantedRelease {
 
 export interface ResolveFilter {
   product?: string | undefined;
+  version?: string | undefined;
   platform?: string | undefined;
   arch?: string | undefined;
   channel?: string | undefined;
@@ -74,7 +75,9 @@ export class Entitlements {
       insert: db.prepare(
         'INSERT INTO entitlements (customer_id, product_id, version_range, starts_at, expires_at, on_expiry, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
       ),
-      byId: db.prepare<[number], { id: number; revoked_at: string | null }>('SELECT id, revoked_at FROM entitlements WHERE id = ?'),
+      byId: db.prepare<[number], { id: number; customer_id: number; revoked_at: string | null }>(
+        'SELECT id, customer_id, revoked_at FROM entitlements WHERE id = ?',
+      ),
       revoke: db.prepare('UPDATE entitlements SET revoked_at = ? WHERE id = ?'),
       ofCustomer: db.prepare<[number], EntitlementRow>(
         `SELECT e.id, p.code AS product, p.id AS product_id, p.eula_id, e.version_range, e.starts_at, e.expires_at, e.on_expiry, e.revoked_at
@@ -100,9 +103,10 @@ export class Entitlements {
     return { id, product: productCode, range, startsAt: iso(start), expiresAt: expiresAt === null ? null : iso(expiresAt), onExpiry };
   }
 
-  revoke(id: number) {
+  /** Revokes an entitlement; with `customerId`, only one of that customer's. */
+  revoke(id: number, customerId?: number) {
     const row = this.#q.byId.get(id);
-    if (!row) throw InternalDbErrors.NOT_FOUND(`no entitlement ${id}`, { field: 'id' });
+    if (!row || (customerId !== undefined && row.customer_id !== customerId)) throw InternalDbErrors.NOT_FOUND(`no entitlement ${id}`, { field: 'id' });
     if (row.revoked_at !== null) throw InternalDbErrors.STATE(`entitlement ${id} is revoked already`);
     this.#q.revoke.run(iso(this.#now()), id);
     return { id, revoked: true as const };
@@ -143,6 +147,7 @@ export class Entitlements {
       for (const r of this.#publishedOf(e.product_id)) {
         if (granted.has(r.release_id)) continue;
         if (filter.channel !== undefined && r.channel !== filter.channel) continue;
+        if (filter.version !== undefined && r.version !== filter.version) continue;
         if (status === 'expired-keep' && r.published_at > (e.expires_at as string)) continue;
         if (!range.test(r.parsed)) continue;
         granted.set(r.release_id, {

@@ -1,6 +1,7 @@
 import type { Db } from '../db/open.js';
 import { InternalDbErrors } from '../../../lib/contracts/internal-db/errors.js';
 import { iso, type Clock } from './clock.js';
+import { after, pageOf, type PageQuery } from './page.js';
 
 /** EULA texts and who accepted which. Acceptance is recorded once; accepting again is a no-op. */
 export class Eulas {
@@ -12,7 +13,9 @@ export class Eulas {
     this.#q = {
       insert: db.prepare('INSERT INTO eulas (title, body, created_at) VALUES (?, ?, ?)'),
       get: db.prepare<[number], { id: number; title: string; body: string; created_at: string }>('SELECT id, title, body, created_at FROM eulas WHERE id = ?'),
-      list: db.prepare<[], { id: number; title: string; createdAt: string }>('SELECT id, title, created_at AS createdAt FROM eulas ORDER BY id'),
+      list: db.prepare<[number, number], { id: number; title: string; createdAt: string }>(
+        'SELECT id, title, created_at AS createdAt FROM eulas WHERE id > ? ORDER BY id LIMIT ?',
+      ),
       accept: db.prepare('INSERT OR IGNORE INTO eula_acceptances (customer_id, eula_id, accepted_at) VALUES (?, ?, ?)'),
       acceptance: db.prepare<[number, number], { accepted_at: string }>('SELECT accepted_at FROM eula_acceptances WHERE customer_id = ? AND eula_id = ?'),
     };
@@ -29,8 +32,10 @@ export class Eulas {
     return { id: eula.id, title: eula.title, body: eula.body, createdAt: eula.created_at };
   }
 
-  list() {
-    return this.#q.list.all();
+  /** EULAs, oldest first, a page at a time. */
+  list(page: PageQuery) {
+    const [id] = after(page, ['number']) ?? [0];
+    return pageOf(this.#q.list.all(id, page.limit + 1), page.limit, (e) => [e.id]);
   }
 
   accept(customerId: number, eulaId: number) {

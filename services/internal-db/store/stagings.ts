@@ -1,6 +1,7 @@
 import type { Db } from '../db/open.js';
 import { InternalDbErrors } from '../../../lib/contracts/internal-db/errors.js';
 import { iso, type Clock } from './clock.js';
+import { after, pageOf, type PageQuery } from './page.js';
 
 /** Which releases are staged for which customer on which file host (the file host reports). */
 export class Stagings {
@@ -15,9 +16,9 @@ export class Stagings {
          ON CONFLICT (customer_id, release_id, host) DO UPDATE SET staged_at = excluded.staged_at`,
       ),
       remove: db.prepare('DELETE FROM stagings WHERE customer_id = ? AND release_id = ? AND host = ?'),
-      list: db.prepare<[number], { product: string; version: string; host: string; stagedAt: string }>(
-        `SELECT p.code AS product, r.version, s.host, s.staged_at AS stagedAt FROM stagings s JOIN releases r ON r.id = s.release_id
-         JOIN products p ON p.id = r.product_id WHERE s.customer_id = ? ORDER BY p.code, r.id`,
+      list: db.prepare<{ customer: number; afterId: number; limit: number }, { id: number; product: string; version: string; host: string; stagedAt: string }>(
+        `SELECT s.id, p.code AS product, r.version, s.host, s.staged_at AS stagedAt FROM stagings s JOIN releases r ON r.id = s.release_id
+         JOIN products p ON p.id = r.product_id WHERE s.customer_id = @customer AND s.id > @afterId ORDER BY s.id LIMIT @limit`,
       ),
     };
   }
@@ -33,7 +34,10 @@ export class Stagings {
     return { removed: true as const };
   }
 
-  list(customerId: number) {
-    return this.#q.list.all(customerId);
+  /** A customer's stagings, in the order they were first made, a page at a time. */
+  list(customerId: number, page: PageQuery) {
+    const [afterId] = after(page, ['number']) ?? [0];
+    const { items, next } = pageOf(this.#q.list.all({ customer: customerId, afterId, limit: page.limit + 1 }), page.limit, (s) => [s.id]);
+    return { items: items.map(({ id: _id, ...staging }) => staging), next };
   }
 }

@@ -1,24 +1,24 @@
 import { z } from 'zod';
 import * as InternalDb from '../../../lib/contracts/internal-db/index.js';
 import { hostName, httpBaseUrl, isoTime, login, newPassword, sshFingerprint } from '../../../lib/contracts/names.js';
-import { WebErrors } from '../errors.js';
+import { decodeCursor, DEFAULT_PAGE, pageOf, pageReply } from '../../../lib/contracts/page.js';
 import { created, ok, route, type ApiRoute } from './define.js';
 import type { ApiDeps } from './deps.js';
-import { idParam, limitParam } from './fields.js';
+import { idParam, pageQuery } from './fields.js';
 
 const customerParams = z.strictObject({ login });
-const fileHosts = z.strictObject({
-  fileHosts: z.array(
-    z.strictObject({
-      name: hostName,
-      httpUrl: httpBaseUrl,
-      ftpUrl: z.string().nullable(),
-      sftpUrl: z.string().nullable(),
-      since: isoTime,
-      address: z.string().describe('The address its link comes from.'),
-    }),
-  ),
-});
+const page = z.strictObject(pageQuery);
+const fileHosts = pageReply(
+  'fileHosts',
+  z.strictObject({
+    name: hostName,
+    httpUrl: httpBaseUrl,
+    ftpUrl: z.string().nullable(),
+    sftpUrl: z.string().nullable(),
+    since: isoTime,
+    address: z.string().describe('The address its link comes from.'),
+  }),
+);
 
 export function adminRoutes(deps: ApiDeps): ApiRoute[] {
   const { db, fulfillment, tokens } = deps;
@@ -31,7 +31,8 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'admin',
       roles: admin,
       responses: { 200: { description: 'The vendors.', body: InternalDb.vendorList.reply } },
-      handler: async () => ok(await db.ask(InternalDb.vendorList, {})),
+      query: page,
+      handler: async ({ query }) => ok(await db.ask(InternalDb.vendorList, query)),
     }),
     route({
       method: 'post',
@@ -50,7 +51,8 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'admin',
       roles: admin,
       responses: { 200: { description: 'The customers.', body: InternalDb.customerList.reply } },
-      handler: async () => ok(await db.ask(InternalDb.customerList, {})),
+      query: page,
+      handler: async ({ query }) => ok(await db.ask(InternalDb.customerList, query)),
     }),
     route({
       method: 'post',
@@ -119,7 +121,8 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       roles: admin,
       params: customerParams,
       responses: { 200: { description: 'The entitlements.', body: InternalDb.entitlementsList.reply } },
-      handler: async ({ params }) => ok(await db.ask(InternalDb.entitlementsList, { customer: params.login })),
+      query: page,
+      handler: async ({ params, query }) => ok(await db.ask(InternalDb.entitlementsList, { customer: params.login, ...query })),
     }),
     route({
       method: 'post',
@@ -143,9 +146,7 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       params: z.strictObject({ login, id: idParam }),
       responses: { 200: { description: 'Revoked: what left the areas.', body: InternalDb.entitlementRevoke.reply.extend({ removed: z.array(z.string()) }) } },
       handler: async ({ params }) => {
-        const { entitlements } = await db.ask(InternalDb.entitlementsList, { customer: params.login });
-        if (!entitlements.some((e) => e.id === params.id)) throw WebErrors.NOT_FOUND(`${params.login} has no entitlement ${params.id}`, { field: 'id' });
-        const reply = await db.ask(InternalDb.entitlementRevoke, { id: params.id });
+        const reply = await db.ask(InternalDb.entitlementRevoke, { id: params.id, customer: params.login });
         return ok({ ...reply, removed: await fulfillment.pruneEverywhere(params.login) });
       },
     }),
@@ -156,7 +157,8 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'admin',
       roles: admin,
       responses: { 200: { description: 'The tokens.', body: InternalDb.tokenList.reply } },
-      handler: async () => ok(await db.ask(InternalDb.tokenList, {})),
+      query: page,
+      handler: async ({ query }) => ok(await db.ask(InternalDb.tokenList, query)),
     }),
     route({
       method: 'post',
@@ -188,7 +190,7 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'Download events, newest first: who, what, protocol, bytes, duration, complete or aborted.',
       tag: 'admin',
       roles: admin,
-      query: InternalDb.auditQuery.request.extend({ limit: limitParam.optional() }),
+      query: InternalDb.auditQuery.request.extend(pageQuery),
       responses: { 200: { description: 'The events.', body: InternalDb.auditQuery.reply } },
       handler: async ({ query }) => ok(await db.ask(InternalDb.auditQuery, query)),
     }),
@@ -198,18 +200,25 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'The file hosts connected to this web host.',
       tag: 'admin',
       roles: admin,
-      responses: { 200: { description: 'The file hosts.', body: fileHosts } },
-      handler: async () =>
-        ok({
-          fileHosts: deps.fileHosts.list().map((h) => ({
-            name: h.name,
-            httpUrl: h.httpUrl,
-            ftpUrl: h.ftpUrl ?? null,
-            sftpUrl: h.sftpUrl ?? null,
-            since: h.since.toISOString(),
-            address: h.peer.remoteAddress,
-          })),
-        }),
+      query: page,
+      responses: { 200: { description: 'The file hosts, by name.', body: fileHosts } },
+      handler: async ({ query }) => {
+        const [name] = query.cursor === undefined ? [''] : decodeCursor(query.cursor, ['string']);
+        const hosts = deps.fileHosts
+          .list()
+          .filter((h) => h.name > name)
+          .sort((a, b) => (a.name < b.name ? -1 : 1));
+        const { items, next } = pageOf(hosts, query.limit ?? DEFAULT_PAGE, (h) => [h.name]);
+        const described = items.map((h) => ({
+          name: h.name,
+          httpUrl: h.httpUrl,
+          ftpUrl: h.ftpUrl ?? null,
+          sftpUrl: h.sftpUrl ?? null,
+          since: h.since.toISOString(),
+          address: h.peer.remoteAddress,
+        }));
+        return ok({ fileHosts: described, next });
+      },
     }),
   ];
 }

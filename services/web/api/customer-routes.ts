@@ -1,12 +1,13 @@
 import { z } from 'zod';
 import * as InternalDb from '../../../lib/contracts/internal-db/index.js';
 import { channel, label, productCode, semanticVersion, version } from '../../../lib/contracts/names.js';
+import { pageReply } from '../../../lib/contracts/page.js';
 import { WebErrors } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
 import { downloadLink, publicArtifact, stagedRelease, type PublicArtifact } from '../shapes.js';
 import { created, ok, route, type ApiRoute } from './define.js';
 import type { ApiDeps } from './deps.js';
-import { idParam } from './fields.js';
+import { idParam, pageQuery } from './fields.js';
 
 /** The customer a customer token acts for. */
 export function customerOf(principal: Principal): string {
@@ -19,9 +20,15 @@ export function toPublic({ objectId: _objectId, ...visible }: InternalDb.Resolve
   return visible;
 }
 
-const artifacts = z.strictObject({ artifacts: z.array(publicArtifact) });
+const artifacts = pageReply('artifacts', publicArtifact);
 
-const filter = z.strictObject({ product: productCode.optional(), platform: label.optional(), arch: label.optional(), channel: channel.optional() });
+const filter = z.strictObject({
+  product: productCode.optional(),
+  platform: label.optional(),
+  arch: label.optional(),
+  channel: channel.optional(),
+  ...pageQuery,
+});
 const artifactParams = z.strictObject({ id: idParam });
 
 export function customerRoutes(deps: ApiDeps): ApiRoute[] {
@@ -34,7 +41,8 @@ export function customerRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'customer',
       roles: ['customer'],
       responses: { 200: { description: 'The entitlements.', body: InternalDb.entitlementsList.reply } },
-      handler: async ({ principal }) => ok(await db.ask(InternalDb.entitlementsList, { customer: customerOf(principal) })),
+      query: z.strictObject(pageQuery),
+      handler: async ({ principal, query }) => ok(await db.ask(InternalDb.entitlementsList, { customer: customerOf(principal), ...query })),
     }),
     route({
       method: 'get',
@@ -44,7 +52,10 @@ export function customerRoutes(deps: ApiDeps): ApiRoute[] {
       roles: ['customer'],
       query: filter,
       responses: { 200: { description: 'The artifacts, with size and SHA-256.', body: artifacts } },
-      handler: async ({ principal, query }) => ok({ artifacts: (await fulfillment.entitledArtifacts(customerOf(principal), query)).map(toPublic) }),
+      handler: async ({ principal, query }) => {
+        const page = await db.ask(InternalDb.releaseResolve, { customer: customerOf(principal), ...query });
+        return ok({ artifacts: page.artifacts.map(toPublic), next: page.next });
+      },
     }),
     route({
       method: 'get',

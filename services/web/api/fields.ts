@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { cursor, limit } from '../../../lib/contracts/page.js';
 
 /**
  * Fields of the REST API's own: path and query parameters arrive as strings. Every name rule is in
@@ -10,9 +11,14 @@ export const idParam = z
   .string()
   .regex(/^[1-9][0-9]{0,15}$/, 'a positive integer')
   .transform(Number);
-/** A count in a query string (1 to 10000). */
-export const limitParam = z
-  .string()
-  .regex(/^[1-9][0-9]{0,4}$/, 'an integer from 1 to 10000')
-  .transform(Number)
-  .pipe(z.int().max(10_000));
+
+/** The query parameters of a listing: `?limit=` (1-500, default 100) and `?cursor=` (the previous page's `next`). */
+export const pageQuery = {
+  limit: z
+    .string()
+    .regex(/^[1-9][0-9]{0,3}$/, 'an integer from 1 to 500')
+    .transform(Number)
+    .pipe(limit)
+    .optional(),
+  cursor: cursor.optional(),
+};

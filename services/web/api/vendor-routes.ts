@@ -8,6 +8,7 @@ import { WebErrors } from '../errors.js';
 import type { Principal } from '../auth/principal.js';
 import { created, ok, route, type ApiRoute } from './define.js';
 import type { ApiDeps } from './deps.js';
+import { pageQuery } from './fields.js';
 import { uploadStream } from './upload.js';
 
 type ReleaseInfo = ReplyOut<typeof InternalDb.releaseList>['releases'][number];
@@ -27,13 +28,13 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
   async function ownProduct(principal: Principal, product: string): Promise<void> {
     if (principal.kind === 'admin') return;
     if (principal.kind !== 'vendor') throw WebErrors.FORBIDDEN('this needs a vendor or admin token');
-    const { products } = await db.ask(InternalDb.productList, { vendor: principal.vendor });
-    if (!products.some((p) => p.code === product)) throw WebErrors.FORBIDDEN(`product ${product} is not one of ${principal.vendor}'s`, { field: 'product' });
+    const { products } = await db.ask(InternalDb.productList, { vendor: principal.vendor, code: product });
+    if (products.length === 0) throw WebErrors.FORBIDDEN(`product ${product} is not one of ${principal.vendor}'s`, { field: 'product' });
   }
 
   async function release(product: string, wanted: string): Promise<ReleaseInfo> {
-    const { releases } = await db.ask(InternalDb.releaseList, { product });
-    const found = releases.find((r) => r.version === wanted);
+    const { releases } = await db.ask(InternalDb.releaseList, { product, version: wanted });
+    const found = releases[0];
     if (!found) throw WebErrors.NOT_FOUND(`no release ${product} ${wanted}`, { field: 'version' });
     return found;
   }
@@ -46,7 +47,9 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'vendor',
       roles: ['vendor', 'admin'],
       responses: { 200: { description: 'The products.', body: InternalDb.productList.reply } },
-      handler: async ({ principal }) => ok(await db.ask(InternalDb.productList, principal.kind === 'vendor' ? { vendor: principal.vendor } : {})),
+      query: z.strictObject(pageQuery),
+      handler: async ({ principal, query }) =>
+        ok(await db.ask(InternalDb.productList, principal.kind === 'vendor' ? { vendor: principal.vendor, ...query } : query)),
     }),
     route({
       method: 'post',
@@ -75,9 +78,10 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       roles: ['vendor', 'admin'],
       params: productParams,
       responses: { 200: { description: 'The releases.', body: InternalDb.releaseList.reply } },
-      handler: async ({ principal, params }) => {
+      query: z.strictObject(pageQuery),
+      handler: async ({ principal, params, query }) => {
         await ownProduct(principal, params.product);
-        return ok(await db.ask(InternalDb.releaseList, { product: params.product }));
+        return ok(await db.ask(InternalDb.releaseList, { product: params.product, ...query }));
       },
     }),
     route({
@@ -220,7 +224,8 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'vendor',
       roles: ['vendor', 'admin'],
       responses: { 200: { description: 'The EULAs (titles).', body: InternalDb.eulaList.reply } },
-      handler: async () => ok(await db.ask(InternalDb.eulaList, {})),
+      query: z.strictObject(pageQuery),
+      handler: async ({ query }) => ok(await db.ask(InternalDb.eulaList, query)),
     }),
   ];
 }

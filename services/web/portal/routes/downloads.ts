@@ -7,6 +7,7 @@ import { downloadsPage, releaseAnchor } from '../pages/downloads.js';
 import { stagePage } from '../pages/stage.js';
 import { signedIn } from '../viewer.js';
 import * as InternalDb from '../../../../lib/contracts/internal-db/index.js';
+import { everyPage, MAX_PAGE } from '../../../../lib/contracts/page.js';
 import { isError } from '../../../../lib/errors/index.js';
 import { WebErrors } from '../../errors.js';
 
@@ -28,14 +29,19 @@ export function downloadRoutes(router: WebRouter, kit: PortalKit): void {
       if (!me) return seeOther(ctx, signinUrlFor(ctx));
       const customer = me.viewer.login;
       const { download } = readQuery(ctx, downloadsQuery);
-      const [artifacts, entitlements, products] = await Promise.all([
+      const [artifacts, entitlements] = await Promise.all([
         deps.fulfillment.entitledArtifacts(customer),
-        deps.db.ask(InternalDb.entitlementsList, { customer }),
-        deps.db.ask(InternalDb.productList, {}),
+        everyPage(async (cursor) => {
+          const { entitlements: items, next } = await deps.db.ask(InternalDb.entitlementsList, { customer, cursor, limit: MAX_PAGE });
+          return { items, next };
+        }),
       ]);
-      const productNames = new Map(products.products.map((p) => [p.code, p.name]));
+      // The names of the products the customer holds entitlements to (a customer has few).
+      const codes = [...new Set(entitlements.map((e) => e.product))];
+      const products = await Promise.all(codes.map((code) => deps.db.ask(InternalDb.productList, { code })));
+      const productNames = new Map(products.flatMap((p) => p.products).map((p) => [p.code, p.name]));
       const starting = artifacts.find((a) => a.artifactId === download);
-      sendPage(ctx, downloadsPage({ viewer: me.viewer, artifacts, entitlements: entitlements.entitlements, productNames, starting }));
+      sendPage(ctx, downloadsPage({ viewer: me.viewer, artifacts, entitlements, productNames, starting }));
     }),
   );
 
