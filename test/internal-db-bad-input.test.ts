@@ -29,7 +29,12 @@ const BAD: Record<string, Record<string, unknown>[]> = {
   ],
   'token.check': [{ token: 42 }, {}],
   'vendor.create': [{ name: '' }, { name: 'a\u0000b' }, { name: 'Acme Software' }],
-  'vendor.list': [],
+  'vendor.list': [{ limit: 0 }, { limit: 501 }, { cursor: 'not a cursor!' }, { cursor: Buffer.from('[1]').toString('base64url') }],
+  'vendor.setDisabled': [
+    { name: 'Nobody', disabled: true },
+    { name: 'Acme Software', disabled: 'yes' },
+    { name: 'Acme\u202Eerawtfos', disabled: true },
+  ],
   'product.create': [
     { vendor: 'Acme Software', code: 'Bad Code', name: 'X' },
     { vendor: 'Nobody', code: 'x', name: 'X' },
@@ -74,6 +79,15 @@ const BAD: Record<string, Record<string, unknown>[]> = {
     { login: 'globex', disabled: 'yes' },
     { login: 'nobody', disabled: true },
   ],
+  'session.check': [
+    { login: 'nobody', sid: 'a'.repeat(22), startedAt: '2026-01-01T00:00:00Z' },
+    { login: 'globex', sid: 'short', startedAt: '2026-01-01T00:00:00Z' },
+    { login: 'globex', sid: 'a'.repeat(22), startedAt: 'yesterday' },
+  ],
+  'session.end': [
+    { login: 'nobody', sid: 'a'.repeat(22), expiresAt: '2099-01-01T00:00:00Z' },
+    { login: 'globex', sid: 'a'.repeat(22) },
+  ],
   'sshkey.add': [
     { login: 'globex', publicKey: 'ssh-dss AAAAB3NzaC1kc3MAAACBAP' },
     { login: 'globex', publicKey: 'ssh-ed25519 notbase64!!' },
@@ -110,6 +124,7 @@ const BAD: Record<string, Record<string, unknown>[]> = {
   ],
   'staging.remove': [{ customer: 'globex', product: 'acme-db', version: '2.0.0', host: 'never-staged' }],
   'staging.list': [{ customer: 'nobody' }],
+  'staging.customers': [{ product: 'Bad Code' }, { product: 'acme-db', limit: 1000 }],
   'audit.record': [
     { events: [] },
     {

@@ -33,7 +33,8 @@ async function pruneTo(ctx: FileHostOpsContext, customer: string, releases: read
       const { artifacts: items, next } = await ctx.link.ask(InternalDb.releaseResolve, { customer, cursor, limit: MAX_PAGE });
       return { items, next };
     });
-    allowed = artifacts.map((a) => ({ product: a.product, version: a.version }));
+    // What may stay staged: granted now, and not behind a EULA the customer has not accepted.
+    allowed = artifacts.filter((a) => a.eulaAccepted).map((a) => ({ product: a.product, version: a.version }));
   }
   return ctx.stager.prune(customer, allowed);
 }

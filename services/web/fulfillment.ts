@@ -98,7 +98,9 @@ export class Fulfillment {
     if (artifacts.length === 0) throw WebErrors.NOT_ENTITLED(`${customer} is not entitled to ${product} ${version}`, { customer, product, version });
     const eula = artifacts.find((a) => !a.eulaAccepted);
     if (eula) throw WebErrors.EULA_REQUIRED(`${product} ${version}: the EULA must be accepted first`, { eulaId: eula.eulaId });
-    const entitled = [...new Map(all.map((a) => [`${a.product}\u0000${a.version}`, { product: a.product, version: a.version }])).values()];
+    // What may stay staged beside it: granted, and not behind a EULA the customer has not accepted.
+    const servable = all.filter((a) => a.eulaAccepted);
+    const entitled = [...new Map(servable.map((a) => [`${a.product}\u0000${a.version}`, { product: a.product, version: a.version }])).values()];
     const items = artifacts.map((a) => ({ objectId: a.objectId, product, version, filename: a.filename }));
     const { fileHost, reply } = await this.#stageOnSomeHost(host, { customer, items, entitled });
     await this.#db.ask(InternalDb.stagingRecord, { customer, product, version, host: fileHost.name });
@@ -237,6 +239,31 @@ export class Fulfillment {
         this.#log.warn('prune on a file host failed; it prunes at the next login', { customer, host: host.name, err });
       }
     }
+    return removed;
+  }
+
+  /**
+   * A customer was disabled: nothing of it is remembered here any more (stagings, links), and its
+   * areas are emptied on every file host (the internal-db grants a disabled customer nothing).
+   */
+  async customerDisabled(customer: string): Promise<string[]> {
+    this.#tickets.dropCustomer(customer);
+    return this.pruneEverywhere(customer);
+  }
+
+  /**
+   * What a product or release may no longer be served as staged (a yank, a EULA put before it):
+   * every customer who has it staged has its areas pruned on every file host to what it may have
+   * now (a yanked release is granted to no one; a release behind an unaccepted EULA is not served).
+   */
+  async withdraw(product: string, version?: string): Promise<string[]> {
+    this.forgetStagings();
+    const customers = await everyPage(async (cursor) => {
+      const page = await this.#db.ask(InternalDb.stagingCustomers, { product, version, cursor, limit: MAX_PAGE });
+      return { items: page.customers, next: page.next };
+    });
+    const removed: string[] = [];
+    for (const customer of customers) removed.push(...(await this.pruneEverywhere(customer)));
     return removed;
   }
 

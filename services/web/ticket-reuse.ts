@@ -37,6 +37,12 @@ export class TicketReuse {
     return signed;
   }
 
+  /** Forgets every link handed out to a customer (keys start with the customer's login and a NUL). */
+  dropCustomer(customer: string): void {
+    const prefix = `${customer}\u0000`;
+    for (const links of this.#byHost.values()) for (const key of links.keys()) if (key.startsWith(prefix)) links.delete(key);
+  }
+
   /** Forgets every link to `host` (it left). */
   dropHost(host: string): void {
     this.#byHost.delete(host);

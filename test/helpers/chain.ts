@@ -39,6 +39,8 @@ export interface ChainOptions {
   fileHost?: Partial<FileHostOptions>;
   /** Runs the web host's portal and REST API (on port 0) with these settings. */
   webHttp?: Partial<WebHttpSettings>;
+  /** The portal's session keys (default: random ones of this web host's own). */
+  sessionKeys?: string[];
   log?: Logger;
 }
 
@@ -81,7 +83,15 @@ export async function startChain(t: ExecutionContext, options: ChainOptions = {}
     ticketPrivateKeyPem: privateKeyPem,
     ticketTtlSeconds: 300,
     ...(options.webHttp
-      ? { http: { port: 0, apiTokenCacheSeconds: 0, checkApiResponses: true, ...options.webHttp, sessionKeys: [randomBytes(32).toString('base64')] } }
+      ? {
+          http: {
+            port: 0,
+            apiTokenCacheSeconds: 0,
+            checkApiResponses: true,
+            ...options.webHttp,
+            sessionKeys: options.sessionKeys ?? [randomBytes(32).toString('base64')],
+          },
+        }
       : {}),
     log,
   });

@@ -19,7 +19,7 @@ export const authCheck = defineOperation({
     customer: z.strictObject({ id, login: storedName, name: z.string() }),
     /** Every entitlement but revoked ones, with its status now. */
     entitlements: z.array(entitlement),
-    /** The releases the customer may have now. */
+    /** The releases the customer may download now (granted, and any EULA before them accepted). */
     releases: z.array(grantedRelease),
   }),
 });

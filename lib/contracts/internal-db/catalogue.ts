@@ -19,7 +19,14 @@ export const vendorList = defineOperation({
   name: 'vendor.list',
   summary: 'Lists vendors, by name, a page at a time.',
   request: z.strictObject({ ...pageRequest }),
-  reply: pageReply('vendors', z.strictObject({ id, name: z.string(), createdAt: isoTime })),
+  reply: pageReply('vendors', z.strictObject({ id, name: z.string(), disabled: z.boolean(), createdAt: isoTime })),
+});
+
+export const vendorSetDisabled = defineOperation({
+  name: 'vendor.setDisabled',
+  summary: "Disables or enables a vendor (a disabled vendor's API tokens are refused).",
+  request: z.strictObject({ name: vendorName, disabled: z.boolean() }),
+  reply: z.strictObject({ name: z.string(), disabled: z.boolean() }),
 });
 
 export const productCreate = defineOperation({

@@ -71,3 +71,10 @@ export const stagingList = defineOperation({
   request: z.strictObject({ customer: login, ...pageRequest }),
   reply: pageReply('stagings', z.strictObject({ product: storedName, version: storedName, host: z.string(), stagedAt: isoTime })),
 });
+
+export const stagingCustomers = defineOperation({
+  name: 'staging.customers',
+  summary: 'The customers who have a product (or one release of it) staged on some file host, by login, a page at a time.',
+  request: z.strictObject({ product: productCode, version: version.optional(), ...pageRequest }),
+  reply: pageReply('customers', storedName),
+});

@@ -13,6 +13,7 @@ import {
   releaseYank,
   vendorCreate,
   vendorList,
+  vendorSetDisabled,
 } from './catalogue.js';
 import {
   customerCreate,
@@ -26,8 +27,18 @@ import {
   tokenList,
   tokenRevoke,
 } from './customers.js';
-import { entitlementGrant, entitlementRevoke, entitlementsList, releaseResolve, stagingList, stagingRecord, stagingRemove } from './entitlements.js';
+import {
+  entitlementGrant,
+  entitlementRevoke,
+  entitlementsList,
+  releaseResolve,
+  stagingCustomers,
+  stagingList,
+  stagingRecord,
+  stagingRemove,
+} from './entitlements.js';
 import { eulaAccept, eulaCreate, eulaGet, eulaList } from './eulas.js';
+import { sessionCheck, sessionEnd } from './sessions.js';
 
 /**
  * The internal-db's operations: the API of the internal host. Every query is one of these, asked by
@@ -41,6 +52,7 @@ export * from './catalogue.js';
 export * from './customers.js';
 export * from './entitlements.js';
 export * from './eulas.js';
+export * from './sessions.js';
 export { InternalDbErrors } from './errors.js';
 export * from './shapes.js';
 
@@ -50,6 +62,7 @@ export const INTERNAL_DB_OPERATIONS: readonly Operation[] = [
   tokenCheck,
   vendorCreate,
   vendorList,
+  vendorSetDisabled,
   productCreate,
   productList,
   productSetEula,
@@ -63,6 +76,8 @@ export const INTERNAL_DB_OPERATIONS: readonly Operation[] = [
   customerList,
   customerSetPassword,
   customerSetDisabled,
+  sessionCheck,
+  sessionEnd,
   sshKeyAdd,
   sshKeyRemove,
   tokenCreate,
@@ -79,6 +94,7 @@ export const INTERNAL_DB_OPERATIONS: readonly Operation[] = [
   stagingRecord,
   stagingRemove,
   stagingList,
+  stagingCustomers,
   auditRecord,
   auditRecordCompact,
   auditQuery,

@@ -126,4 +126,18 @@ CREATE INDEX download_events_by_customer ON download_events (customer_id, at);
 CREATE INDEX download_events_by_time ON download_events (at);
 `,
   },
+  {
+    version: 2,
+    description: "disabled vendors; portal sessions ended at sign-out, and a time before which a customer's sessions are void",
+    sql: `
+ALTER TABLE vendors ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0 CHECK (disabled IN (0, 1));
+ALTER TABLE customers ADD COLUMN sessions_valid_after TEXT;
+CREATE TABLE ended_sessions (
+  sid          TEXT PRIMARY KEY,
+  customer_id  INTEGER NOT NULL REFERENCES customers(id) ON DELETE CASCADE,
+  expires_at   TEXT NOT NULL
+);
+CREATE INDEX ended_sessions_by_expiry ON ended_sessions (expires_at);
+`,
+  },
 ];

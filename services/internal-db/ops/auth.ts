@@ -12,11 +12,12 @@ function customerState(store: Store, customerId: number): ReplyIn<typeof Interna
   const customer = store.customers.byId(customerId)!;
   const rows = store.entitlements.rows(customerId); // one query serves both lists below
   const entitlements = store.entitlements.list(customerId, rows).filter((e) => e.status !== 'revoked');
-  return {
-    customer: { id: customer.id, login: customer.login, name: customer.name },
-    entitlements,
-    releases: store.entitlements.grantedReleases(customerId, {}, rows).map((r) => ({ product: r.product, version: r.version })),
-  };
+  // What may be served now: granted, and not behind a EULA the customer has not accepted.
+  const releases = store.entitlements
+    .grantedReleases(customerId, {}, rows)
+    .filter((r) => r.eulaId === null || store.eulas.acceptedAt(customerId, r.eulaId) !== null)
+    .map((r) => ({ product: r.product, version: r.version }));
+  return { customer: { id: customer.id, login: customer.login, name: customer.name }, entitlements, releases };
 }
 
 async function refuse(ctx: OpContext, fields: Record<string, unknown>, reason: string): Promise<never> {
@@ -54,10 +55,29 @@ export const authCheck = defineOp(InternalDb.authCheck, async (input, ctx) => {
   return customerState(store, customer.id);
 });
 
-export const tokenCheck = defineOp(InternalDb.tokenCheck, (input, { store }) => {
+export const tokenCheck = defineOp(InternalDb.tokenCheck, (input, ctx) => {
+  const { store } = ctx;
   const owner = store.customers.tokenOwner(input.token);
   if (!owner) throw InternalDbErrors.AUTH_REFUSED('token refused');
   const customer = owner.ownerKind === 'customer' && owner.ownerId !== null ? store.customers.byId(owner.ownerId) : undefined;
-  const vendor = owner.ownerKind === 'vendor' && owner.ownerId !== null ? store.catalogue.vendorName(owner.ownerId) : undefined;
-  return { tokenId: owner.tokenId, kind: owner.ownerKind, customer: customer?.login ?? null, vendor: vendor ?? null };
+  const vendor = owner.ownerKind === 'vendor' && owner.ownerId !== null ? store.catalogue.vendorById(owner.ownerId) : undefined;
+  // A token is only as good as its owner: a disabled (or vanished) customer's or vendor's is refused.
+  const ownerGone = (owner.ownerKind === 'customer' && (!customer || customer.disabled)) || (owner.ownerKind === 'vendor' && (!vendor || vendor.disabled));
+  if (ownerGone) {
+    ctx.log.info('token refused', { tokenId: owner.tokenId, reason: 'owner disabled' });
+    throw InternalDbErrors.AUTH_REFUSED('token refused');
+  }
+  return { tokenId: owner.tokenId, kind: owner.ownerKind, customer: customer?.login ?? null, vendor: vendor?.name ?? null };
+});
+
+export const sessionCheck = defineOp(InternalDb.sessionCheck, (input, { store }) => {
+  const customer = store.customers.find(input.login);
+  if (!customer || customer.disabled || !store.sessions.live(customer.id, input.sid, Date.parse(input.startedAt)))
+    throw InternalDbErrors.AUTH_REFUSED('session ended');
+  return { login: customer.login, name: customer.name };
+});
+
+export const sessionEnd = defineOp(InternalDb.sessionEnd, (input, { store }) => {
+  store.sessions.end(store.customers.get(input.login).id, input.sid, Date.parse(input.expiresAt));
+  return { ended: true as const };
 });

@@ -7,6 +7,7 @@ export const catalogueOps = [
     const { items, next } = store.catalogue.listVendors(i);
     return { vendors: items, next };
   }),
+  defineOp(InternalDb.vendorSetDisabled, (i, { store }) => store.catalogue.setVendorDisabled(i.name, i.disabled)),
   defineOp(InternalDb.productCreate, (i, { store }) => store.catalogue.createProduct(i.vendor, i.code, i.name, i.eula ?? null)),
   defineOp(InternalDb.productList, (i, { store }) => {
     const { items, next } = store.catalogue.listProducts({ vendor: i.vendor ?? null, code: i.code ?? null }, i);

@@ -31,11 +31,19 @@ export const customerOps = [
     return { customers: items, next };
   }),
   defineOp(InternalDb.customerSetPassword, async (i, { store }) => {
-    store.customers.get(i.login);
+    const customer = store.customers.get(i.login);
     const hash = i.password === null ? null : await hashPassword(i.password, store.scryptLogN);
-    return store.customers.setPasswordHash(i.login, hash);
+    return store.transaction(() => {
+      store.sessions.endAll(customer.id); // a changed password signs every portal session out
+      return store.customers.setPasswordHash(i.login, hash);
+    });
   }),
-  defineOp(InternalDb.customerSetDisabled, (i, { store }) => store.customers.setDisabled(i.login, i.disabled)),
+  defineOp(InternalDb.customerSetDisabled, (i, { store }) =>
+    store.transaction(() => {
+      if (i.disabled) store.sessions.endAll(store.customers.get(i.login).id);
+      return store.customers.setDisabled(i.login, i.disabled);
+    }),
+  ),
   defineOp(InternalDb.sshKeyAdd, (i, { store }) => store.customers.addSshKey(i.login, parseSshPublicKey(i.publicKey))),
   defineOp(InternalDb.sshKeyRemove, (i, { store }) => store.customers.removeSshKey(i.login, i.fingerprint)),
   defineOp(InternalDb.tokenCreate, (i, { store }) => {
@@ -72,7 +80,9 @@ export const entitlementOps = [
   defineOp(InternalDb.releaseResolve, (i, { store }) => {
     // The list is computed whole (it is ordered by semver, not by a column): a page is an offset in it.
     const [offset] = after(i, ['number']) ?? [0];
-    const all = store.entitlements.resolve(store.customers.get(i.customer).id, i).slice(offset);
+    const customer = store.customers.get(i.customer);
+    // A disabled customer may have nothing now (what its areas hold is pruned to this).
+    const all = customer.disabled ? [] : store.entitlements.resolve(customer.id, i).slice(offset);
     const { items, next } = pageOf(all, i.limit, () => [offset + i.limit]);
     return { artifacts: items, next };
   }),
@@ -92,5 +102,9 @@ export const entitlementOps = [
   defineOp(InternalDb.stagingList, (i, { store }) => {
     const { items, next } = store.stagings.list(store.customers.get(i.customer).id, i);
     return { stagings: items, next };
+  }),
+  defineOp(InternalDb.stagingCustomers, (i, { store }) => {
+    const { items, next } = store.stagings.customersOf(i.product, i.version ?? null, i);
+    return { customers: items, next };
   }),
 ];

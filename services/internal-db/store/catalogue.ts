@@ -37,10 +37,11 @@ export class Catalogue {
     this.#q = {
       insertVendor: db.prepare('INSERT INTO vendors (name, created_at) VALUES (?, ?)'),
       vendorByName: db.prepare<[string], { id: number; name: string }>('SELECT id, name FROM vendors WHERE name = ?'),
-      vendors: db.prepare<[string | null, string | null, number], { id: number; name: string; createdAt: string }>(
-        'SELECT id, name, created_at AS createdAt FROM vendors WHERE (? IS NULL OR name > ?) ORDER BY name LIMIT ?',
+      vendors: db.prepare<[string | null, string | null, number], { id: number; name: string; disabled: 0 | 1; createdAt: string }>(
+        'SELECT id, name, disabled, created_at AS createdAt FROM vendors WHERE (? IS NULL OR name > ?) ORDER BY name LIMIT ?',
       ),
-      vendorById: db.prepare<[number], { name: string }>('SELECT name FROM vendors WHERE id = ?'),
+      vendorById: db.prepare<[number], { name: string; disabled: 0 | 1 }>('SELECT name, disabled FROM vendors WHERE id = ?'),
+      setVendorDisabled: db.prepare('UPDATE vendors SET disabled = ? WHERE id = ?'),
       insertProduct: db.prepare('INSERT INTO products (vendor_id, code, name, eula_id, created_at) VALUES (?, ?, ?, ?, ?)'),
       productByCode: db.prepare<[string], { id: number; code: string; name: string; eula_id: number | null; vendor_id: number }>(
         'SELECT id, code, name, eula_id, vendor_id FROM products WHERE code = ?',
@@ -82,7 +83,8 @@ export class Catalogue {
   /** Vendors by name, a page at a time. */
   listVendors(page: PageQuery) {
     const [name] = after(page, ['string']) ?? [null];
-    return pageOf(this.#q.vendors.all(name, name, page.limit + 1), page.limit, (v) => [v.name]);
+    const { items, next } = pageOf(this.#q.vendors.all(name, name, page.limit + 1), page.limit, (v) => [v.name]);
+    return { items: items.map((v) => ({ ...v, disabled: v.disabled === 1 })), next };
   }
 
   /** Whether a vendor of that name exists. */
@@ -90,8 +92,16 @@ export class Catalogue {
     return this.#q.vendorByName.get(name) !== undefined;
   }
 
-  vendorName(id: number): string | undefined {
-    return this.#q.vendorById.get(id)?.name;
+  /** A vendor's name and whether it is disabled, by id. */
+  vendorById(id: number): { name: string; disabled: boolean } | undefined {
+    const vendor = this.#q.vendorById.get(id);
+    return vendor && { name: vendor.name, disabled: vendor.disabled === 1 };
+  }
+
+  /** Disables or enables a vendor: a disabled vendor's tokens are refused. */
+  setVendorDisabled(name: string, disabled: boolean) {
+    this.#q.setVendorDisabled.run(disabled ? 1 : 0, this.vendorId(name));
+    return { name, disabled };
   }
 
   vendorId(name: string): number {

@@ -6,6 +6,7 @@ import { systemClock, type Clock } from './clock.js';
 import { Customers } from './customers.js';
 import { Entitlements } from './entitlements.js';
 import { Eulas } from './eulas.js';
+import { Sessions } from './sessions.js';
 import { Stagings } from './stagings.js';
 
 export interface StoreOptions {
@@ -26,6 +27,7 @@ export class Store {
   readonly entitlements: Entitlements;
   readonly eulas: Eulas;
   readonly stagings: Stagings;
+  readonly sessions: Sessions;
   readonly audit: Audit;
   readonly passwordCache: VerifiedPasswordCache;
 
@@ -38,6 +40,7 @@ export class Store {
     this.entitlements = new Entitlements(db, this.clock, this.catalogue);
     this.eulas = new Eulas(db, this.clock);
     this.stagings = new Stagings(db, this.clock);
+    this.sessions = new Sessions(db, this.clock);
     this.audit = new Audit(db);
     this.passwordCache = new VerifiedPasswordCache(options.authCacheMs ?? 300_000);
   }

@@ -45,6 +45,21 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       handler: async ({ body }) => created(await db.ask(InternalDb.vendorCreate, body)),
     }),
     route({
+      method: 'patch',
+      path: '/vendors/:name',
+      summary: "Disables or enables a vendor: a disabled vendor's API tokens are refused from this answer on.",
+      tag: 'admin',
+      roles: admin,
+      params: z.strictObject({ name: InternalDb.vendorSetDisabled.request.shape.name }),
+      body: InternalDb.vendorSetDisabled.request.pick({ disabled: true }),
+      responses: { 200: { description: 'Changed.', body: InternalDb.vendorSetDisabled.reply } },
+      handler: async ({ params, body }) => {
+        const reply = await db.ask(InternalDb.vendorSetDisabled, { name: params.name, disabled: body.disabled });
+        if (body.disabled) tokens.forgetOwner({ vendor: params.name });
+        return ok(reply);
+      },
+    }),
+    route({
       method: 'get',
       path: '/customers',
       summary: 'Lists customers.',
@@ -77,7 +92,9 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
     route({
       method: 'patch',
       path: '/customers/:login',
-      summary: 'Disables or enables a customer, sets or (null) removes its password.',
+      summary:
+        "Disables or enables a customer, sets or (null) removes its password. Disabling refuses the customer's tokens, logins and portal sessions, " +
+        'and empties its areas on every connected file host, before this answers; a password change signs its portal sessions out.',
       tag: 'admin',
       roles: admin,
       params: customerParams,
@@ -88,6 +105,12 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       handler: async ({ params, body }) => {
         if (body.password !== undefined) await db.ask(InternalDb.customerSetPassword, { login: params.login, password: body.password });
         if (body.disabled !== undefined) await db.ask(InternalDb.customerSetDisabled, { login: params.login, disabled: body.disabled });
+        if (body.disabled === true) {
+          // Nothing of a disabled customer outlives this answer here: its remembered tokens and
+          // links, its stagings, its areas on every file host.
+          tokens.forgetOwner({ customer: params.login });
+          await fulfillment.customerDisabled(params.login);
+        }
         return ok(await db.ask(InternalDb.customerGet, params));
       },
     }),

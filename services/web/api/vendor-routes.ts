@@ -179,7 +179,9 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
     route({
       method: 'post',
       path: '/products/:product/releases/:version/yank',
-      summary: 'Withdraws a published release: no new links are given for it, and it leaves customer areas at their next staging or login.',
+      summary:
+        'Withdraws a published release: no new links are given for it, and it leaves every customer area on every connected file host before ' +
+        'this answers (links handed out before find nothing to download).',
       tag: 'vendor',
       roles: ['vendor', 'admin'],
       params: releaseParams,
@@ -187,14 +189,16 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       handler: async ({ principal, params }) => {
         await ownProduct(principal, params.product);
         const reply = await db.ask(InternalDb.releaseYank, params);
-        fulfillment.forgetStagings();
+        await fulfillment.withdraw(params.product, params.version);
         return ok(reply);
       },
     }),
     route({
       method: 'put',
       path: '/products/:product/eula',
-      summary: 'Puts a product behind a EULA (customers must accept it before downloading), or removes it with null.',
+      summary:
+        'Puts a product behind a EULA (customers must accept it before downloading; what is staged for those who have not leaves their areas ' +
+        'before this answers), or removes it with null.',
       tag: 'vendor',
       roles: ['vendor', 'admin'],
       params: productParams,
@@ -203,7 +207,8 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       handler: async ({ principal, params, body }) => {
         await ownProduct(principal, params.product);
         const reply = await db.ask(InternalDb.productSetEula, { product: params.product, eula: body.eula });
-        fulfillment.forgetStagings();
+        if (body.eula === null) fulfillment.forgetStagings();
+        else await fulfillment.withdraw(params.product);
         return ok(reply);
       },
     }),

@@ -61,6 +61,18 @@ export class ApiTokens {
   forget(): void {
     this.#cache?.clear();
   }
+
+  /** Forgets the remembered tokens of one customer or vendor (it was disabled). */
+  forgetOwner(owner: { customer: string } | { vendor: string }): void {
+    if (!this.#cache) return;
+    for (const [key, principal] of this.#cache.entries()) {
+      const held =
+        'customer' in owner
+          ? principal.kind === 'customer' && principal.customer === owner.customer
+          : principal.kind === 'vendor' && principal.vendor === owner.vendor;
+      if (held) this.#cache.delete(key);
+    }
+  }
 }
 
 function principalOf(reply: { tokenId: number; kind: string; customer: string | null; vendor: string | null }): Principal {

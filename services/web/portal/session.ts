@@ -1,20 +1,18 @@
 import { randomBytes } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import { z } from 'zod';
-import { cacheClock } from '../../../lib/cache-clock.js';
+import { sessionId } from '../../../lib/contracts/internal-db/sessions.js';
 import type { WebContext } from '../http/context.js';
 import { clearCookie, readSigned, setSigned, type SecureCookies } from './cookies.js';
 
 export const SESSION_COOKIE = 'ffs_session';
 
-/** The default of SessionOptions.maxEnded. */
-const MAX_ENDED = 100_000;
-
 /** What the session cookie holds (signed, not encrypted: nothing secret from its owner). */
 export interface Session {
-  /** Random; remembered as ended at sign-out. */
+  /** Random; ended at sign-out (in the internal-db, where every web host sees it). */
   sid: string;
   login: string;
+  /** When it started, ms since the epoch (a password change ends the sessions started before). */
+  startedAt: number;
   /** ms since the epoch. */
   expiresAt: number;
   /** The anti-forgery token of this session's forms. */
@@ -22,9 +20,10 @@ export interface Session {
 }
 
 const stored = z.strictObject({
-  v: z.literal(1),
-  sid: z.string().regex(/^[A-Za-z0-9_-]{22,64}$/),
+  v: z.literal(2),
+  sid: sessionId,
   login: z.string().min(1).max(128),
+  iat: z.int().positive(),
   exp: z.int().positive(),
   csrf: z.string().regex(/^[A-Za-z0-9_-]{22,64}$/),
 });
@@ -32,9 +31,7 @@ const stored = z.strictObject({
 export interface SessionOptions {
   minutes: number;
   secureCookies: SecureCookies;
-  /** Ended sessions remembered at most (beyond, the least recently seen are forgotten). */
-  maxEnded?: number;
-  /** A clock for tests (ms since the epoch; see cacheClock). */
+  /** A clock for tests (ms since the epoch). */
   now?: () => number;
 }
 
@@ -43,28 +40,26 @@ export function randomToken(): string {
 }
 
 /**
- * Stateless portal sessions: a signed cookie (koa's keys) with a random id, the login, the expiry
- * and a CSRF token. Nothing is stored per session on this web host except, after sign-out, the
- * ended session's id until its expiry, so a copied cookie stops working here.
+ * Portal sessions: a signed cookie (koa's keys) with a random id, the login, when it started and
+ * expires, and a CSRF token. Nothing is stored per session on this web host: what ends a session
+ * early (a sign-out, a password change, a disabled customer) is kept by the internal-db, which the
+ * viewer asks on every request (session.check), so every web host and a restarted one agree.
  */
 export class Sessions {
   readonly #options: SessionOptions;
-  /** Ended session ids, each until its session's expiry. */
-  readonly #ended: LRUCache<string, true>;
   readonly #now: () => number;
 
   constructor(options: SessionOptions) {
     this.#options = options;
     this.#now = options.now ?? Date.now;
-    this.#ended = new LRUCache({ max: options.maxEnded ?? MAX_ENDED, ...cacheClock(options.now) });
   }
 
-  /** The request's live session: signature verified, not expired, not ended. */
+  /** The request's session cookie: signature verified, not expired (whether it was ended early is the internal-db's to say). */
   read(ctx: WebContext): Session | undefined {
     const value = readSigned(ctx, SESSION_COOKIE, this.#options.secureCookies);
     if (value === undefined) return undefined;
     const session = decode(value);
-    if (!session || session.expiresAt <= this.#now() || this.#ended.get(session.sid)) return undefined;
+    if (!session || session.expiresAt <= this.#now()) return undefined;
     return session;
   }
 
@@ -74,15 +69,16 @@ export class Sessions {
   }
 
   start(ctx: WebContext, login: string): Session {
-    const session: Session = { sid: randomToken(), login, expiresAt: this.#now() + this.#options.minutes * 60_000, csrf: randomToken() };
-    const value = Buffer.from(JSON.stringify({ v: 1, sid: session.sid, login, exp: session.expiresAt, csrf: session.csrf })).toString('base64url');
+    const startedAt = this.#now();
+    const session: Session = { sid: randomToken(), login, startedAt, expiresAt: startedAt + this.#options.minutes * 60_000, csrf: randomToken() };
+    const cookie = { v: 2, sid: session.sid, login, iat: startedAt, exp: session.expiresAt, csrf: session.csrf };
+    const value = Buffer.from(JSON.stringify(cookie)).toString('base64url');
     setSigned(ctx, SESSION_COOKIE, value, this.#options.secureCookies, this.#options.minutes * 60_000);
     return session;
   }
 
-  end(ctx: WebContext, session: Session | undefined): void {
-    const left = (session?.expiresAt ?? 0) - this.#now();
-    if (session && left > 0) this.#ended.set(session.sid, true, { ttl: left });
+  /** Clears the session cookie (the caller ends the session itself with the internal-db). */
+  clear(ctx: WebContext): void {
     clearCookie(ctx, SESSION_COOKIE, this.#options.secureCookies);
   }
 }
@@ -91,7 +87,7 @@ function decode(value: string): Session | undefined {
   try {
     const parsed = stored.safeParse(JSON.parse(Buffer.from(value, 'base64url').toString('utf8')));
     if (!parsed.success) return undefined;
-    return { sid: parsed.data.sid, login: parsed.data.login, expiresAt: parsed.data.exp, csrf: parsed.data.csrf };
+    return { sid: parsed.data.sid, login: parsed.data.login, startedAt: parsed.data.iat, expiresAt: parsed.data.exp, csrf: parsed.data.csrf };
   } catch {
     return undefined;
   }

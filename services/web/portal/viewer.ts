@@ -1,4 +1,4 @@
-import { customerGet } from '../../../lib/contracts/internal-db/index.js';
+import { sessionCheck } from '../../../lib/contracts/internal-db/index.js';
 import { isError } from '../../../lib/errors/index.js';
 import { WebErrors } from '../errors.js';
 import type { WebContext } from '../http/context.js';
@@ -14,8 +14,9 @@ export interface SignedIn {
 
 /**
  * The signed-in customer of this request, or undefined. The session cookie must verify and be
- * live; the customer is then asked of the internal-db each time, so a disabled or deleted customer
- * is signed out at the next request. Sets ctx.state.principal.
+ * unexpired; the internal-db then checks the session each time (session.check), so a session
+ * signed out anywhere, a changed password or a disabled or deleted customer signs it out at the
+ * next request, on every web host. Sets ctx.state.principal.
  */
 export async function signedIn(ctx: WebContext, sessions: Sessions, db: InternalDbLink, metrics: WebMetrics): Promise<SignedIn | undefined> {
   const session = sessions.read(ctx);
@@ -23,19 +24,16 @@ export async function signedIn(ctx: WebContext, sessions: Sessions, db: Internal
     if (sessions.offered(ctx)) metrics.auth('session', 'refused');
     return undefined;
   }
-  let customer: { login: string; name: string; disabled: boolean };
+  let customer: { login: string; name: string };
   try {
-    customer = await db.ask(customerGet, { login: session.login });
+    customer = await db.ask(sessionCheck, { login: session.login, sid: session.sid, startedAt: new Date(session.startedAt).toISOString() });
   } catch (err) {
-    if (isError(err, WebErrors.NOT_FOUND) || isError(err, WebErrors.INVALID_INPUT)) customer = { login: session.login, name: '', disabled: true };
-    else {
+    if (!isError(err, WebErrors.AUTH_REFUSED) && !isError(err, WebErrors.INVALID_INPUT)) {
       metrics.auth('session', 'unavailable');
       throw err;
     }
-  }
-  if (customer.disabled) {
     metrics.auth('session', 'refused');
-    sessions.end(ctx, session);
+    sessions.clear(ctx);
     return undefined;
   }
   metrics.auth('session', 'ok');

@@ -1,4 +1,4 @@
-import { authCheck } from '../../../../lib/contracts/internal-db/index.js';
+import { authCheck, sessionEnd } from '../../../../lib/contracts/internal-db/index.js';
 import { isError } from '../../../../lib/errors/index.js';
 import { WebErrors } from '../../errors.js';
 import { readQuery } from '../../http/body.js';
@@ -81,8 +81,16 @@ export function authRoutes(router: WebRouter, kit: PortalKit): void {
     '/signout',
     portalRoute('/signout', async (ctx: WebContext) => {
       const session = sessions.read(ctx);
-      if (session) await readPostedForm(ctx, csrfOnlyForm, deps.maxFormBytes, session.csrf, 'sign-out');
-      sessions.end(ctx, session);
+      if (session) {
+        await readPostedForm(ctx, csrfOnlyForm, deps.maxFormBytes, session.csrf, 'sign-out');
+        // Ended where every web host looks (a copied cookie stops working everywhere, restarts included).
+        await deps.db
+          .ask(sessionEnd, { login: session.login, sid: session.sid, expiresAt: new Date(session.expiresAt).toISOString() })
+          .catch((err: unknown) => {
+            if (!isError(err, WebErrors.NOT_FOUND)) throw err; // no such customer now: nothing to end
+          });
+      }
+      sessions.clear(ctx);
       seeOther(ctx, '/signin?signedOut=1');
     }),
   );
