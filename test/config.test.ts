@@ -61,6 +61,7 @@ test('an empty environment loads the defaults', (t) => {
       repositoryDir: path.join(cwd, 'var', 'repository'),
       areasDir: path.join(cwd, 'var', 'areas'),
       inboxDir: path.join(cwd, 'var', 'inbox'),
+      auditJournalDir: path.join(cwd, 'var', 'audit-journal'),
       allowCrossDevice: false,
       auditBatchSize: 500,
       auditFlushMs: 1000,

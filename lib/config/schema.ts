@@ -169,6 +169,10 @@ const services = z
         repositoryDir: pathField(`${DATA_DIR_TOKEN}/repository`, 'Content-addressed repository of read-only objects (same filesystem as areasDir).'),
         areasDir: pathField(`${DATA_DIR_TOKEN}/areas`, 'Customer areas: areas/<customer>/<product>/<version>/<file>, hard links into the repository.'),
         inboxDir: pathField(`${DATA_DIR_TOKEN}/inbox`, 'Vendor inbox: files placed here are ingested into the repository by name.'),
+        auditJournalDir: pathField(
+          `${DATA_DIR_TOKEN}/audit-journal`,
+          'Where the file host keeps transfer outcomes not yet recorded (a killed file host sends them at its next start).',
+        ),
         allowCrossDevice: z
           .boolean()
           .default(false)

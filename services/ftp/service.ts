@@ -1,4 +1,5 @@
 import { mkdir } from 'node:fs/promises';
+import { join } from 'node:path';
 import type { AddressInfo } from 'node:net';
 import type { CommlinkOptions, KeyBag } from '../../lib/commlink/index.js';
 import type { RequestIn } from '../../lib/contracts/operation.js';
@@ -6,6 +7,7 @@ import type { fileHostRegister } from '../../lib/contracts/web-gateway.js';
 import { CONFIG_DEFAULTS, pickFields } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { Areas } from './common/areas.js';
+import { AuditJournal, type PendingOutcome } from './common/audit-journal.js';
 import { AuditReporter } from './common/audit-reporter.js';
 import { CustomerLogins } from './common/customer-login.js';
 import { Defender } from './common/defender.js';
@@ -59,6 +61,8 @@ export interface FileHostOptions {
   repositoryDir: string;
   areasDir: string;
   inboxDir: string;
+  /** Where outcomes not yet recorded are kept (a file per file host name); absent: in memory only. */
+  auditJournalDir?: string;
   allowCrossDevice: boolean;
   auditBatchSize: number;
   auditFlushMs: number;
@@ -109,7 +113,10 @@ export class FileHostService {
   #httpUrl = '';
   #closing: Promise<void> | undefined;
 
-  private constructor(options: FileHostOptions, parts: { hashPool: HashPool; repo: Repository; linkable: boolean }) {
+  private constructor(
+    options: FileHostOptions,
+    parts: { hashPool: HashPool; repo: Repository; linkable: boolean; journal?: { journal: AuditJournal; left: PendingOutcome[] } | undefined },
+  ) {
     this.name = options.name;
     this.#log = options.log;
     this.#hashPool = parts.hashPool;
@@ -151,7 +158,14 @@ export class FileHostService {
       cache: this.#loginCache,
       log: options.log,
     });
-    this.audit = new AuditReporter({ link: this.link, batchSize: options.auditBatchSize, flushMs: options.auditFlushMs, log: options.log });
+    this.audit = new AuditReporter({
+      link: this.link,
+      batchSize: options.auditBatchSize,
+      flushMs: options.auditFlushMs,
+      journal: parts.journal?.journal,
+      left: parts.journal?.left,
+      log: options.log,
+    });
     this.#http = new DownloadWorkers({
       count: options.httpWorkers === 0 ? availableParallelism() : options.httpWorkers,
       host: options.host,
@@ -181,7 +195,9 @@ export class FileHostService {
           repository: options.repositoryDir,
           areas: options.areasDir,
         });
-      service = new FileHostService(options, { hashPool, repo, linkable });
+      const journal =
+        options.auditJournalDir === undefined ? undefined : await AuditJournal.open(join(options.auditJournalDir, `${options.name}.jsonl`), options.log);
+      service = new FileHostService(options, { hashPool, repo, linkable, journal });
       service.#httpAddress = await service.#http.start();
       const { address, port } = service.#httpAddress;
       service.#httpUrl = options.publicHttpUrl || `http://${address.includes(':') ? `[${address}]` : address}:${port}`;

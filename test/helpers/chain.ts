@@ -57,6 +57,7 @@ export function chainFileHostOptions(at: { fileDir: string; bag: KeyBag; web: We
     repositoryDir: join(at.fileDir, 'repository'),
     areasDir: join(at.fileDir, 'areas'),
     inboxDir: join(at.fileDir, 'inbox'),
+    auditJournalDir: join(at.fileDir, 'audit-journal'),
     allowCrossDevice: false,
     auditBatchSize: 50,
     auditFlushMs: 50,

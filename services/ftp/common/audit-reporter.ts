@@ -3,6 +3,7 @@ import { auditRecordCompact, type AuditEvent, type CompactGroup } from '../../..
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 import { codeOf } from '../../../lib/errors/index.js';
 import type { Logger } from '../../../lib/log/logger.js';
+import type { AuditJournal, PendingOutcome } from './audit-journal.js';
 import type { WebLink } from './web-link.js';
 
 /** One transfer's outcome: an audit event (the internal-db's contract) before it gets its id and time. */
@@ -14,15 +15,14 @@ export interface AuditReporterOptions {
   flushMs: number;
   /** Outcomes held while the internal-db cannot be reached; beyond this the oldest are dropped (logged). */
   maxQueued?: number;
+  /** Where each outcome is written before it is queued, so that a killed file host sends it at its next start. */
+  journal?: AuditJournal | undefined;
+  /** Outcomes a previous run left in the journal unsent: queued first. */
+  left?: readonly PendingOutcome[];
   log: Logger;
 }
 
-interface Queued {
-  outcome: TransferOutcome;
-  /** The event id after this process's prefix (base 36 counter). */
-  id: string;
-  atMs: number;
-}
+type Queued = PendingOutcome;
 
 /** Codes after which resending the same batch cannot succeed. */
 const PERMANENT: ReadonlySet<string | undefined> = new Set([FileHostErrors.INVALID_INPUT.code, FileHostErrors.NOT_FOUND.code]);
@@ -36,7 +36,8 @@ const PERMANENT: ReadonlySet<string | undefined> = new Set([FileHostErrors.INVAL
  * Invariant: at most one send is in flight, so batches land in order.
  */
 export class AuditReporter {
-  readonly #options: Required<AuditReporterOptions>;
+  readonly #options: Required<Omit<AuditReporterOptions, 'journal' | 'left'>>;
+  readonly #journal: AuditJournal | undefined;
   #queue: Queued[] = [];
   /** Event ids are this process's random prefix and a counter: unique, and cheap per transfer. */
   readonly #idPrefix = randomBytes(12).toString('base64url');
@@ -47,7 +48,14 @@ export class AuditReporter {
   #closed = false;
 
   constructor(options: AuditReporterOptions) {
-    this.#options = { maxQueued: 250_000, ...options };
+    const { journal, left = [], ...rest } = options;
+    this.#options = { maxQueued: 250_000, ...rest };
+    this.#journal = journal;
+    if (left.length > 0) {
+      this.#queue.push(...left);
+      options.log.info('audit outcomes of an earlier run found in the journal; sending them', { events: left.length });
+      this.#timer = setTimeout(() => void this.flush(), this.#options.flushMs);
+    }
   }
 
   /** Outcomes waiting to be sent. */
@@ -56,10 +64,17 @@ export class AuditReporter {
   }
 
   report(outcome: TransferOutcome): void {
-    this.#queue.push({ outcome, id: (this.#nextId++).toString(36), atMs: Date.now() });
+    const pending: Queued = { prefix: this.#idPrefix, id: (this.#nextId++).toString(36), atMs: Date.now(), outcome };
+    try {
+      this.#journal?.append(pending);
+    } catch (err) {
+      if (this.#dropped++ % 1000 === 0) this.#options.log.error('audit journal not written (a full disk?): the outcome is only in memory', { err });
+    }
+    this.#queue.push(pending);
     if (this.#queue.length > this.#options.maxQueued) {
       this.#queue.shift();
       if (this.#dropped++ % 1000 === 0) this.#options.log.error('audit queue full: oldest transfer outcomes dropped', { dropped: this.#dropped });
+      this.#settle();
     }
     if (this.#closed) return;
     if (this.#queue.length >= this.#options.batchSize) void this.flush();
@@ -90,10 +105,20 @@ export class AuditReporter {
         }
         this.#options.log.error('audit batch refused by the internal-db; dropped', {
           err,
-          events: batch.map((q) => ({ ...q.outcome, eventId: `${this.#idPrefix}:${q.id}` })),
+          events: batch.map((q) => ({ ...q.outcome, eventId: `${q.prefix}:${q.id}` })),
         });
       }
       this.#queue.splice(0, batch.length);
+      this.#settle();
+    }
+  }
+
+  /** Tells the journal what is still pending (it empties or compacts itself). */
+  #settle(): void {
+    try {
+      this.#journal?.settled(this.#queue);
+    } catch (err) {
+      this.#options.log.error('audit journal not compacted', { err });
     }
   }
 
@@ -103,8 +128,8 @@ export class AuditReporter {
    */
   #compact(batch: readonly Queued[]): CompactGroup[] {
     const groups = new Map<string, CompactGroup>();
-    for (const { outcome: o, id, atMs } of batch) {
-      const key = `${o.customer}\u0000${o.artifactId ?? ''}\u0000${o.path}\u0000${o.protocol}\u0000${o.clientAddress}`;
+    for (const { outcome: o, id, atMs, prefix } of batch) {
+      const key = `${prefix}\u0000${o.customer}\u0000${o.artifactId ?? ''}\u0000${o.path}\u0000${o.protocol}\u0000${o.clientAddress}`;
       const line = `${id} ${o.bytes} ${o.durationMs} ${o.outcome === 'complete' ? 'c' : 'a'} ${atMs}`;
       const group = groups.get(key);
       if (group) group.events += `\n${line}`;
@@ -115,7 +140,7 @@ export class AuditReporter {
           path: o.path,
           protocol: o.protocol,
           clientAddress: o.clientAddress,
-          idPrefix: this.#idPrefix,
+          idPrefix: prefix,
           events: line,
         });
     }
@@ -134,9 +159,12 @@ export class AuditReporter {
     }
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = undefined;
-    if (this.#queue.length > 0)
+    if (this.#queue.length > 0 && this.#journal)
+      this.#options.log.warn('audit outcomes not delivered at close: kept in the journal for the next start', { events: this.#queue.length });
+    else if (this.#queue.length > 0)
       this.#options.log.error('audit outcomes not delivered at close', {
-        events: this.#queue.map((q) => ({ ...q.outcome, eventId: `${this.#idPrefix}:${q.id}` })),
+        events: this.#queue.map((q) => ({ ...q.outcome, eventId: `${q.prefix}:${q.id}` })),
       });
+    this.#journal?.close();
   }
 }
