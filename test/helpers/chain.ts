@@ -81,7 +81,16 @@ export async function startChain(t: ExecutionContext, options: ChainOptions = {}
     ticketPrivateKeyPem: privateKeyPem,
     ticketTtlSeconds: 300,
     ...(options.webHttp
-      ? { http: { port: 0, apiTokenCacheSeconds: 0, checkApiResponses: true, ...options.webHttp, sessionKeys: [randomBytes(32).toString('base64')] } }
+      ? {
+          http: {
+            port: 0,
+            opsPort: 0,
+            apiTokenCacheSeconds: 0,
+            checkApiResponses: true,
+            ...options.webHttp,
+            sessionKeys: [randomBytes(32).toString('base64')],
+          },
+        }
       : {}),
     log,
   });
@@ -100,6 +109,15 @@ export async function startChain(t: ExecutionContext, options: ChainOptions = {}
     await rm(fileDir, { recursive: true, force: true });
   });
   return { ...db, web, fileHost, fileDir };
+}
+
+/** auth.check requests the web host has sent the internal-db so far, whatever their outcome (from its metrics). */
+export async function authChecksSent(chain: Chain): Promise<number> {
+  const text = await chain.web.metrics.text();
+  let sent = 0;
+  for (const m of text.matchAll(/^ffs_web_commlink_request_duration_seconds_count\{peer="internal-db",op="auth\.check",outcome="\w+"\} (\d+)$/gm))
+    sent += Number(m[1]);
+  return sent;
 }
 
 /**

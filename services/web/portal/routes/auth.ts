@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { authCheck } from '../../../../lib/contracts/internal-db/index.js';
 import { isError } from '../../../../lib/errors/index.js';
 import { WebErrors } from '../../errors.js';
@@ -44,22 +45,27 @@ export function authRoutes(router: WebRouter, kit: PortalKit): void {
     portalRoute('/signin', async (ctx) => {
       const form = await readPostedForm(ctx, signinForm, deps.maxFormBytes, signinCookieToken(ctx, mode), 'the sign-in form expired, or cookies are off');
       const address = ctx.ip;
+      let attempt;
       try {
-        limiter.check(address, form.login);
+        attempt = limiter.reserve(address, form.login); // the failure is counted before the check; a success gives it back
       } catch (err) {
         deps.metrics.auth('password', 'rate_limited');
         ctx.state.log.warn('portal sign-in rate limited', { login: form.login, address });
         throw err;
+      }
+      if (attempt.delayMs > 0) {
+        ctx.state.log.info('portal sign-in held back after failed sign-ins for this login', { login: form.login, address, delayMs: attempt.delayMs });
+        await delay(attempt.delayMs);
       }
       let customer: { login: string };
       try {
         ({ customer } = await deps.db.ask(authCheck, { login: form.login, password: form.password, protocol: 'http', clientAddress: address }));
       } catch (err) {
         if (!refused(err)) {
+          attempt.cancel();
           deps.metrics.auth('password', 'unavailable');
           throw err;
         }
-        limiter.failed(address, form.login);
         deps.metrics.auth('password', 'refused');
         ctx.state.log.info('portal sign-in refused', { login: form.login, address });
         return sendPage(
@@ -68,7 +74,7 @@ export function authRoutes(router: WebRouter, kit: PortalKit): void {
           422,
         );
       }
-      limiter.succeeded(form.login);
+      attempt.succeeded();
       deps.metrics.auth('password', 'ok');
       clearSigninToken(ctx, mode);
       sessions.start(ctx, customer.login);
