@@ -139,23 +139,42 @@ test('the defender counts an IPv6 client by its /64 and an IPv4-mapped address a
   t.truthy(defender.bannedUntil('::ffff:192.0.2.9'));
 });
 
-test('the defender reserves a failure before the check: at most the threshold admitted at once, a success given back, a confirmed failure bans', (t) => {
+test('the defender reserves a failure before the check: past the threshold a login waits for those in flight, a success is given back, a confirmed failure bans', async (t) => {
   const defender = new Defender({ threshold: 3, observationMs: 60_000, banMs: 10_000, banIncrementPercent: 0 });
   t.teardown(() => defender.close());
-  const attempts = [1, 2, 3].map(() => defender.attempt('192.0.2.1'));
+  const attempts = await Promise.all([1, 2, 3].map(() => defender.attempt('192.0.2.1')));
   t.true(attempts.every((a) => a !== undefined));
-  t.is(defender.attempt('192.0.2.1'), undefined, 'three checks in flight: a fourth is not admitted');
-  t.is(defender.bannedUntil('192.0.2.1'), undefined, 'but the address is not banned for what is not decided');
+  let fourthDone = false;
+  const fourth = defender.attempt('192.0.2.1').finally(() => (fourthDone = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.false(fourthDone, 'three checks in flight fill the threshold: a fourth waits');
+  t.is(defender.bannedUntil('192.0.2.1'), undefined, 'and nothing is banned for what is not decided');
   attempts[0]!.cancel(); // a success
   attempts[0]!.failed(SCORE.wrongPassword); // decided once only
-  const fourth = defender.attempt('192.0.2.1');
-  t.truthy(fourth);
+  const admitted = await fourth;
+  t.truthy(admitted, 'a success made room');
+  let fifthDone = false;
+  const fifth = defender.attempt('192.0.2.1').finally(() => (fifthDone = true));
   t.false(attempts[1]!.failed(SCORE.wrongPassword));
   t.false(attempts[2]!.failed(SCORE.wrongPassword));
-  t.true(fourth!.failed(SCORE.wrongPassword), 'the third confirmed failure bans');
+  t.false(fifthDone, 'two failures and one in flight: still waiting');
+  t.true(admitted!.failed(SCORE.wrongPassword), 'the third confirmed failure bans');
+  t.is(await fifth, undefined, 'the one waiting is refused: banned');
   t.truthy(defender.bannedUntil('192.0.2.1'));
-  t.is(defender.attempt('192.0.2.1'), undefined, 'banned');
-  t.truthy(defender.attempt('192.0.2.2'), 'another address is admitted');
+  t.is(await defender.attempt('192.0.2.1'), undefined, 'banned');
+  t.truthy(await defender.attempt('192.0.2.2'), 'another address is admitted');
+});
+
+test('the defender admits right logins sent at once from one address, past the threshold', async (t) => {
+  const defender = new Defender({ threshold: 3, observationMs: 60_000, banMs: 10_000, banIncrementPercent: 0 });
+  t.teardown(() => defender.close());
+  const login = async () => {
+    const attempt = await defender.attempt('192.0.2.1');
+    if (!attempt) throw new Error('refused');
+    await new Promise((resolve) => setImmediate(resolve)); // the check
+    attempt.cancel();
+  };
+  await t.notThrowsAsync(Promise.all(Array.from({ length: 20 }, login)));
 });
 
 test('the defender sweeps forgettable records on its timer (not only when it bans), keeps bans in force, and tracks at most maxTracked', async (t) => {
@@ -164,7 +183,7 @@ test('the defender sweeps forgettable records on its timer (not only when it ban
   t.teardown(() => defender.close());
   for (let i = 0; i < 50; i++) defender.fail(`192.0.2.${i}`, SCORE.wrongPassword);
   defender.fail('198.51.100.1', SCORE.unknownLogin); // banned
-  const pending = defender.attempt('198.51.100.2');
+  const pending = await defender.attempt('198.51.100.2');
   t.is(defender.tracked, 52);
   now += 1001; // every failure has left the window
   await waitFor(() => defender.tracked === 2, 5000, 'the timer to sweep');

@@ -41,3 +41,14 @@ test('a burst of wrong passwords for a login from one address does not lock the 
   t.is(wrongElsewhere.status, 422, 'a third address is checked (and refused), not rate limited');
   t.is((await attacker.signIn('globex', PASSWORD)).status, 429, 'the attacking address is still limited');
 });
+
+test('right sign-ins sent at once from one address (an office behind one NAT) all get in, however many more than the failures allowed', async (t) => {
+  const { chain } = await portalSetup(t, { webHttp: { loginFailuresPerAddress: 3, loginWindowSeconds: 600 } });
+  const office = new PortalClient(chain.web.httpUrl, '127.0.0.7');
+  const csrf = csrfOf((await office.get('/signin')).text);
+  const answers = await Promise.all(Array.from({ length: 12 }, () => office.clone().post('/signin', { csrf, login: 'globex', password: PASSWORD })));
+  t.deepEqual(
+    answers.map((a) => a.status),
+    Array<number>(12).fill(303),
+  );
+});

@@ -108,11 +108,12 @@ export class CustomerLogins implements LoginAuthority {
     }
     const credential =
       request.password !== undefined ? `password\u0000${request.password}` : `key\u0000${request.publicKey!.algorithm}\u0000${request.publicKey!.key}`;
-    // The failure is reserved before the check, so logins checked at once cannot outrun the threshold.
-    const attempt = this.#defender.attempt(clientAddress);
+    // The failure is reserved before the check (waiting while reservations fill the threshold), so
+    // logins checked at once cannot outrun it.
+    const attempt = await this.#defender.attempt(clientAddress);
     if (!attempt) {
       this.checkBanned(clientAddress);
-      throw FileHostErrors.BANNED(`${clientAddress} has too many failed logins in progress`);
+      throw FileHostErrors.BANNED(`${clientAddress} is banned after repeated failed logins`);
     }
     let who;
     try {

@@ -10,9 +10,11 @@ import { addressGroup } from '../../../lib/address-group.js';
  * IPv6 address as the IPv4 address.
  *
  * Logins checked at the same time cannot outrun the threshold: a login reserves its failure before
- * its credentials are checked (`attempt`), and is admitted only while the score counted and
- * reserved is under the threshold; a success gives the reservation back. So however many guesses
- * arrive at once, at most `threshold` of them reach the password check.
+ * its credentials are checked (`attempt`), and is admitted while the score counted and reserved is
+ * under the threshold; otherwise it waits until one of the reserved is decided (a success gives
+ * its reservation back). So however many guesses arrive at once, at most `threshold` of them reach
+ * the password check before the address is banned, and right logins sent at once from one address
+ * (a client opening several sessions, an office behind one NAT) all get in.
  *
  * Records with nothing left to remember are swept on a timer (unref'd; `close` stops it), and at
  * most `maxTracked` groups are tracked (beyond, the oldest that is not banned is forgotten).
@@ -50,6 +52,8 @@ interface Failure {
 interface HostRecord {
   /** Failures within the observation window, and those reserved. */
   events: Failure[];
+  /** Logins waiting for a reserved one to be decided. */
+  waiters: (() => void)[];
   bannedUntil: number;
   bans: number;
   lastBanMs: number;
@@ -77,33 +81,20 @@ export class Defender {
   }
 
   /**
-   * Before a login is checked: reserves a failure of `score` for the address, or answers undefined
-   * when the address is banned or its score counted and reserved has reached the threshold (the
-   * login must be refused without a check).
+   * Before a login is checked: reserves a failure of `score` for the address, waiting while the
+   * score counted and reserved fills the threshold; resolves with undefined when the address is
+   * banned (the login must be refused without a check).
    */
-  attempt(address: string, score: number = SCORE.wrongPassword): Attempt | undefined {
-    const now = this.#options.now();
-    const record = this.#record(addressGroup(address), now);
-    if (record.bannedUntil > now || this.#score(record, now) >= this.#options.threshold) return undefined;
-    const failure: Failure = { at: now, score, pending: true };
-    record.events.push(failure);
-    let decided = false;
-    return {
-      failed: (final) => {
-        if (decided) return false;
-        decided = true;
-        failure.pending = false;
-        failure.score = final;
-        if (!record.events.includes(failure)) record.events.push(failure);
-        return this.#judge(record, this.#options.now());
-      },
-      cancel: () => {
-        if (decided) return;
-        decided = true;
-        const at = record.events.indexOf(failure);
-        if (at >= 0) record.events.splice(at, 1);
-      },
-    };
+  async attempt(address: string, score: number = SCORE.wrongPassword): Promise<Attempt | undefined> {
+    const group = addressGroup(address);
+    for (;;) {
+      const now = this.#options.now();
+      const record = this.#record(group, now);
+      if (record.bannedUntil > now) return undefined;
+      const pending = record.events.some((e) => e.pending);
+      if (this.#score(record, now) < this.#options.threshold || !pending) return this.#reserve(record, now, score);
+      await new Promise<void>((resolve) => record.waiters.push(resolve));
+    }
   }
 
   /** Records a failed login; returns true when this failure got the address banned. */
@@ -145,11 +136,37 @@ export class Defender {
     clearInterval(this.#timer);
   }
 
+  #reserve(record: HostRecord, now: number, score: number): Attempt {
+    const failure: Failure = { at: now, score, pending: true };
+    record.events.push(failure);
+    let decided = false;
+    const decide = () => {
+      decided = true;
+      failure.pending = false;
+      for (const wake of record.waiters.splice(0)) wake(); // they look again: room, or a ban
+    };
+    return {
+      failed: (final) => {
+        if (decided) return false;
+        failure.score = final;
+        decide();
+        if (!record.events.includes(failure)) record.events.push(failure);
+        return this.#judge(record, this.#options.now());
+      },
+      cancel: () => {
+        if (decided) return;
+        const at = record.events.indexOf(failure);
+        if (at >= 0) record.events.splice(at, 1);
+        decide();
+      },
+    };
+  }
+
   #record(group: string, now: number): HostRecord {
     let record = this.#hosts.get(group);
     if (record) return record;
     if (this.#hosts.size >= this.#options.maxTracked) this.#makeRoom(now);
-    this.#hosts.set(group, (record = { events: [], bannedUntil: 0, bans: 0, lastBanMs: 0 }));
+    this.#hosts.set(group, (record = { events: [], waiters: [], bannedUntil: 0, bans: 0, lastBanMs: 0 }));
     return record;
   }
 

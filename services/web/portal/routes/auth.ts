@@ -47,34 +47,38 @@ export function authRoutes(router: WebRouter, kit: PortalKit): void {
       const address = ctx.ip;
       let attempt;
       try {
-        attempt = limiter.reserve(address, form.login); // the failure is counted before the check; a success gives it back
+        attempt = await limiter.reserve(address, form.login); // counted before the check, until it is decided
       } catch (err) {
         deps.metrics.auth('password', 'rate_limited');
         ctx.state.log.warn('portal sign-in rate limited', { login: form.login, address });
         throw err;
       }
-      if (attempt.delayMs > 0) {
-        ctx.state.log.info('portal sign-in held back after failed sign-ins for this login', { login: form.login, address, delayMs: attempt.delayMs });
-        await delay(attempt.delayMs);
-      }
       let customer: { login: string };
       try {
-        ({ customer } = await deps.db.ask(authCheck, { login: form.login, password: form.password, protocol: 'http', clientAddress: address }));
-      } catch (err) {
-        if (!refused(err)) {
-          attempt.cancel();
-          deps.metrics.auth('password', 'unavailable');
-          throw err;
+        if (attempt.delayMs > 0) {
+          ctx.state.log.info('portal sign-in held back after failed sign-ins for this login', { login: form.login, address, delayMs: attempt.delayMs });
+          await delay(attempt.delayMs);
         }
-        deps.metrics.auth('password', 'refused');
-        ctx.state.log.info('portal sign-in refused', { login: form.login, address });
-        return sendPage(
-          ctx,
-          signinPage({ csrf: signinToken(ctx, mode), next: form.next, login: form.login, error: 'The login or the password is not correct.' }),
-          422,
-        );
+        try {
+          ({ customer } = await deps.db.ask(authCheck, { login: form.login, password: form.password, protocol: 'http', clientAddress: address }));
+        } catch (err) {
+          if (!refused(err)) {
+            deps.metrics.auth('password', 'unavailable'); // not counted: not the client's failure
+            throw err;
+          }
+          attempt.failed();
+          deps.metrics.auth('password', 'refused');
+          ctx.state.log.info('portal sign-in refused', { login: form.login, address });
+          return sendPage(
+            ctx,
+            signinPage({ csrf: signinToken(ctx, mode), next: form.next, login: form.login, error: 'The login or the password is not correct.' }),
+            422,
+          );
+        }
+        attempt.succeeded();
+      } finally {
+        attempt.cancel(); // whatever happened, it is in flight no more (no-op once decided)
       }
-      attempt.succeeded();
       deps.metrics.auth('password', 'ok');
       clearSigninToken(ctx, mode);
       sessions.start(ctx, customer.login);
