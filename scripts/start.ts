@@ -81,7 +81,9 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     await supervisor.close();
     return 1;
   }
-  printEndpoints(out, config, supervisor, endpoints, demo, path);
+  // Secrets (the demo password and tokens, a download ticket) go to a terminal only, never to a log.
+  const showSecrets = io.stdout === undefined && process.stdout.isTTY === true;
+  printEndpoints(out, config, supervisor, endpoints, demo, path, showSecrets);
   // Each restart is reported, and endpoints.json follows the new process ids.
   for (const service of supervisor.services.values()) {
     service.on('ready', () => {
@@ -98,7 +100,15 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
   return 0;
 }
 
-function printEndpoints(out: (line: string) => void, config: Config, supervisor: Supervisor, endpoints: Endpoints, demo: DemoSetup, path: string): void {
+function printEndpoints(
+  out: (line: string) => void,
+  config: Config,
+  supervisor: Supervisor,
+  endpoints: Endpoints,
+  demo: DemoSetup,
+  path: string,
+  showSecrets: boolean,
+): void {
   const pid = (name: 'internal-db' | 'web' | 'file-host') => String(supervisor.service(name).pid);
   const { internalDb: c, web: w, ftp: f } = config.services;
   const db = supervisor.endpoints('internal-db');
@@ -109,21 +119,30 @@ function printEndpoints(out: (line: string) => void, config: Config, supervisor:
       ? `internal-db (pid ${pid('internal-db')}) listening on commlink ${c.host}:${String(db.commlinkPort)}, database ${c.dbPath}`
       : `internal-db (pid ${pid('internal-db')}) dialling the web host at ${c.dialHost}:${String(web.dialPort)}, database ${c.dbPath}`,
   );
-  out(`web host (pid ${pid('web')}): commlink for file hosts on ${w.host}:${String(web.commlinkPort)}`);
+  out(`web host (pid ${pid('web')}): commlink for file hosts on ${w.host}:${String(web.commlinkPort)}, metrics at ${endpoints.metrics}`);
   out(`portal: ${endpoints.web}/   (sign in as ${endpoints.demo.customer.login}; REST API ${endpoints.api}/, OpenAPI ${endpoints.api}/openapi.json)`);
   out(`file host ${endpoints.fileHost.name} (pid ${pid('file-host')}): HTTP downloads at ${endpoints.fileHost.http}/files/…, repository ${f.repositoryDir}`);
   out(`SFTP: sftp -P ${String(file.sftpPort)} ${endpoints.demo.customer.login}@${f.host}   (${endpoints.sftp})`);
   out(`FTP:  ${endpoints.ftp}   (explicit FTPS offered: curl --ssl-reqd -k)`);
   if (endpoints.download) {
-    out(`demo download (${DEMO.product} ${DEMO.versions.at(-1)!}, staged for ${endpoints.demo.customer.login}, ticket valid ${w.ticketTtlSeconds} s):`);
-    out(`  ${endpoints.download}`);
+    const what = `demo download (${DEMO.product} ${DEMO.versions.at(-1)!}, staged for ${endpoints.demo.customer.login}, ticket valid ${w.ticketTtlSeconds} s)`;
+    if (showSecrets) {
+      out(`${what}:`);
+      out(`  ${endpoints.download}`);
+    } else {
+      out(`${what}: its signed link is "download" in ${path}`);
+    }
   }
   if (demo.secrets) {
-    out(`demo logins${demo.created ? ' (new demo data)' : ''}; kept in ${demo.secretsPath} (mode 0600), stored only hashed in the database:`);
-    out(`  customer ${demo.secrets.customer}, password: ${demo.secrets.password}`);
-    out(`  customerToken: ${demo.secrets.customerToken}`);
-    out(`  vendorToken: ${demo.secrets.vendorToken}`);
-    out(`  adminToken: ${demo.secrets.adminToken}`);
+    out(`demo logins${demo.created ? ' (new demo data)' : ''}: kept in ${demo.secretsPath} (mode 0600), stored only hashed in the database`);
+    if (showSecrets) {
+      out(`  customer ${demo.secrets.customer}, password: ${demo.secrets.password}`);
+      out(`  customerToken: ${demo.secrets.customerToken}`);
+      out(`  vendorToken: ${demo.secrets.vendorToken}`);
+      out(`  adminToken: ${demo.secrets.adminToken}`);
+    } else {
+      out(`  customer ${demo.secrets.customer}; the password and the API tokens are in that file (shown here only on a terminal)`);
+    }
   } else {
     out(`demo logins: not known (the demo data predates ${demo.secretsPath}); set a password with the admin CLI`);
   }

@@ -103,7 +103,7 @@ test('a rogue internal-db: a reply against the contract is refused at the web ho
     commlink: { bag },
     ticketPrivateKeyPem: ticketKeys().privateKeyPem,
     ticketTtlSeconds: 60,
-    http: { port: 0, apiTokenCacheSeconds: 0, sessionKeys: [randomBytes(32).toString('base64')] },
+    http: { port: 0, opsPort: 0, apiTokenCacheSeconds: 0, sessionKeys: [randomBytes(32).toString('base64')] },
     log: silentLogger,
   });
   t.teardown(() => web.close(0));

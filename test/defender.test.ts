@@ -1,7 +1,9 @@
 import test from 'ava';
+import { addressGroup } from '../lib/address-group.js';
 import { Defender, SCORE } from '../services/ftp/common/defender.js';
 import { LoginCache } from '../services/ftp/common/login-cache.js';
 import { SessionLimits } from '../services/ftp/common/session-limits.js';
+import { waitFor } from './helpers/wait.js';
 
 test('the defender bans at the threshold within the window, and each later ban lasts longer', (t) => {
   let now = 1_000_000;
@@ -104,4 +106,95 @@ test('the login cache holds at most maxEntries logins, the least recently used g
   t.is(checks, 3, 'a stayed');
   await login('b');
   t.is(checks, 4, 'b, the least recently used, made room for c');
+});
+
+test('addressGroup: IPv4 as itself, IPv4-mapped IPv6 as the IPv4 address, IPv6 by its /64, anything else as given', (t) => {
+  t.is(addressGroup('192.0.2.1'), '192.0.2.1');
+  t.is(addressGroup('::ffff:192.0.2.1'), '192.0.2.1');
+  t.is(addressGroup('::FFFF:c000:0201'), '192.0.2.1', 'the hex form too');
+  t.is(addressGroup('2001:db8:1:2::1'), '2001:db8:1:2::/64');
+  t.is(addressGroup('2001:0DB8:0001:0002:ffff:ffff:ffff:ffff'), '2001:db8:1:2::/64');
+  t.is(addressGroup('2001:db8:1:2:3:4:192.0.2.1'), '2001:db8:1:2::/64', 'an embedded dotted quad');
+  t.is(addressGroup('2001:db8::1'), '2001:db8:0:0::/64');
+  t.is(addressGroup('::1'), '0:0:0:0::/64');
+  t.is(addressGroup('fe80::1%eth0'), 'fe80:0:0:0::/64', 'the zone dropped');
+  t.is(addressGroup('not an address'), 'not an address');
+  t.not(addressGroup('2001:db8:1:2::1'), addressGroup('2001:db8:1:3::1'));
+});
+
+test('the defender counts an IPv6 client by its /64 and an IPv4-mapped address as the IPv4 address', (t) => {
+  const defender = new Defender({ threshold: 3, observationMs: 60_000, banMs: 10_000, banIncrementPercent: 0 });
+  t.teardown(() => defender.close());
+  defender.fail('2001:db8:1:2::1', SCORE.wrongPassword);
+  defender.fail('2001:db8:1:2::2', SCORE.wrongPassword);
+  t.true(defender.fail('2001:db8:1:2:dead:beef:0:1', SCORE.wrongPassword), 'three addresses of one /64: one client');
+  t.truthy(defender.bannedUntil('2001:db8:1:2:ffff::9'), 'its neighbour shares the ban');
+  t.is(defender.bannedUntil('2001:db8:1:3::1'), undefined, 'the next /64 does not');
+  t.deepEqual(
+    defender.banned().map((b) => b.address),
+    ['2001:db8:1:2::/64'],
+  );
+  defender.fail('::ffff:192.0.2.9', SCORE.unknownLogin);
+  t.true(defender.fail('192.0.2.9', SCORE.wrongPassword));
+  t.truthy(defender.bannedUntil('::ffff:192.0.2.9'));
+});
+
+test('the defender reserves a failure before the check: past the threshold a login waits for those in flight, a success is given back, a confirmed failure bans', async (t) => {
+  const defender = new Defender({ threshold: 3, observationMs: 60_000, banMs: 10_000, banIncrementPercent: 0 });
+  t.teardown(() => defender.close());
+  const attempts = await Promise.all([1, 2, 3].map(() => defender.attempt('192.0.2.1')));
+  t.true(attempts.every((a) => a !== undefined));
+  let fourthDone = false;
+  const fourth = defender.attempt('192.0.2.1').finally(() => (fourthDone = true));
+  await new Promise((resolve) => setImmediate(resolve));
+  t.false(fourthDone, 'three checks in flight fill the threshold: a fourth waits');
+  t.is(defender.bannedUntil('192.0.2.1'), undefined, 'and nothing is banned for what is not decided');
+  attempts[0]!.cancel(); // a success
+  attempts[0]!.failed(SCORE.wrongPassword); // decided once only
+  const admitted = await fourth;
+  t.truthy(admitted, 'a success made room');
+  let fifthDone = false;
+  const fifth = defender.attempt('192.0.2.1').finally(() => (fifthDone = true));
+  t.false(attempts[1]!.failed(SCORE.wrongPassword));
+  t.false(attempts[2]!.failed(SCORE.wrongPassword));
+  t.false(fifthDone, 'two failures and one in flight: still waiting');
+  t.true(admitted!.failed(SCORE.wrongPassword), 'the third confirmed failure bans');
+  t.is(await fifth, undefined, 'the one waiting is refused: banned');
+  t.truthy(defender.bannedUntil('192.0.2.1'));
+  t.is(await defender.attempt('192.0.2.1'), undefined, 'banned');
+  t.truthy(await defender.attempt('192.0.2.2'), 'another address is admitted');
+});
+
+test('the defender admits right logins sent at once from one address, past the threshold', async (t) => {
+  const defender = new Defender({ threshold: 3, observationMs: 60_000, banMs: 10_000, banIncrementPercent: 0 });
+  t.teardown(() => defender.close());
+  const login = async () => {
+    const attempt = await defender.attempt('192.0.2.1');
+    if (!attempt) throw new Error('refused');
+    await new Promise((resolve) => setImmediate(resolve)); // the check
+    attempt.cancel();
+  };
+  await t.notThrowsAsync(Promise.all(Array.from({ length: 20 }, login)));
+});
+
+test('the defender sweeps forgettable records on its timer (not only when it bans), keeps bans in force, and tracks at most maxTracked', async (t) => {
+  let now = 1_000_000;
+  const defender = new Defender({ threshold: 2, observationMs: 1000, banMs: 5000, banIncrementPercent: 0, sweepIntervalMs: 10, now: () => now });
+  t.teardown(() => defender.close());
+  for (let i = 0; i < 50; i++) defender.fail(`192.0.2.${i}`, SCORE.wrongPassword);
+  defender.fail('198.51.100.1', SCORE.unknownLogin); // banned
+  const pending = await defender.attempt('198.51.100.2');
+  t.is(defender.tracked, 52);
+  now += 1001; // every failure has left the window
+  await waitFor(() => defender.tracked === 2, 5000, 'the timer to sweep');
+  t.truthy(defender.bannedUntil('198.51.100.1'), 'a ban in force is kept');
+  pending!.cancel();
+  now += 5000;
+  await waitFor(() => defender.tracked === 0, 5000, 'the ended ban and the given-back attempt to be swept');
+  const capped = new Defender({ threshold: 5, observationMs: 60_000, banMs: 5000, banIncrementPercent: 0, maxTracked: 3 });
+  t.teardown(() => capped.close());
+  capped.fail('198.51.100.1', 5); // banned: never forgotten to make room
+  for (let i = 0; i < 10; i++) capped.fail(`192.0.2.${i}`, SCORE.wrongPassword);
+  t.is(capped.tracked, 3);
+  t.truthy(capped.bannedUntil('198.51.100.1'));
 });

@@ -79,30 +79,81 @@ test('entitlementStatus says what expiry means', (t) => {
   t.is(entitlementStatus({ ...base, range: '*', expiresAt: null, onExpiry: 'keep', status: 'active' }), 'all versions; active, no expiry');
 });
 
-test('LoginLimiter: per address and per login, a window from the first failure, Retry-After, success clears the login', (t) => {
+test('LoginLimiter: a sign-in counts before its password is checked, a failure stays, a success is given back; per address a window from the first failure with Retry-After', async (t) => {
   let now = 1_000_000; // a cache clock must not read 0 (cacheClock)
-  const limiter = new LoginLimiter({ failuresPerAddress: 4, failuresPerLogin: 2, windowSeconds: 60 }, () => now);
-  limiter.failed('10.0.0.1', 'globex');
+  const limiter = new LoginLimiter({ failuresPerAddress: 3, failuresPerLogin: 100, maxDelayMs: 0, windowSeconds: 60 }, () => now);
+  (await limiter.reserve('10.0.0.1', 'globex')).failed();
   now += 10_000;
-  limiter.failed('10.0.0.2', 'Globex');
-  const err = t.throws(() => limiter.check('10.0.0.3', 'globex')) as CodedError;
-  t.is(err.code, 'ERR_RATE_LIMITED');
-  t.is(err.details.retryAfterSeconds, 50);
-  limiter.succeeded('GLOBEX');
-  t.notThrows(() => limiter.check('10.0.0.3', 'globex'));
-  for (const login of ['a1', 'a2', 'a3', 'a4']) limiter.failed('10.0.0.9', login);
-  t.regex((t.throws(() => limiter.check('10.0.0.9', 'someone-else')) as Error).message, /from this address/);
+  const right = await limiter.reserve('10.0.0.1', 'initech');
+  const unchecked = await limiter.reserve('10.0.0.1', 'umbrella');
+  // Two in flight and one failure fill the limit: a fourth waits for one of them to be decided.
+  let fourthDone = false;
+  const fourth = limiter.reserve('10.0.0.1', 'globex').finally(() => (fourthDone = true));
+  await Promise.resolve();
+  t.false(fourthDone, 'waiting');
+  right.succeeded();
+  right.succeeded(); // decided once only
+  (await fourth).failed();
+  unchecked.failed();
+  const limited = (await t.throwsAsync(limiter.reserve('10.0.0.1', 'globex'))) as CodedError;
+  t.is(limited.code, 'ERR_RATE_LIMITED');
+  t.regex(limited.message, /from this address/);
+  t.is(limited.details.retryAfterSeconds, 50, 'the window started at the first failure');
+  const elsewhere = await limiter.reserve('10.0.0.2', 'globex');
+  elsewhere.cancel(); // the internal-db could not be asked: not counted
+  for (let i = 0; i < 2; i++) (await limiter.reserve('10.0.0.2', 'globex')).failed();
+  await t.notThrowsAsync(limiter.reserve('10.0.0.2', 'globex'), 'another address has its own count');
   now += 60_001;
-  t.notThrows(() => limiter.check('10.0.0.9', 'a1'), 'the window has passed');
+  for (let i = 0; i < 3; i++) (await limiter.reserve('10.0.0.1', 'a1')).failed();
+  t.pass('the window has passed');
 });
 
-test('LoginLimiter: at most maxTracked addresses (and logins), the least recently seen forgotten first', (t) => {
-  const limiter = new LoginLimiter({ failuresPerAddress: 1, failuresPerLogin: 100, windowSeconds: 60, maxTracked: 2 });
-  limiter.failed('10.0.0.1', 'a');
-  limiter.failed('10.0.0.2', 'b');
-  t.throws(() => limiter.check('10.0.0.1', 'x'), { message: /from this address/ }); // 10.0.0.1 is now the most recently seen
-  limiter.failed('10.0.0.3', 'c');
-  t.notThrows(() => limiter.check('10.0.0.2', 'x'), 'forgotten to make room');
-  t.throws(() => limiter.check('10.0.0.1', 'x'), { message: /from this address/ });
-  t.throws(() => limiter.check('10.0.0.3', 'x'), { message: /from this address/ });
+test('LoginLimiter: right sign-ins sent at once from one address all get in, past the limit of failures', async (t) => {
+  const limiter = new LoginLimiter({ failuresPerAddress: 3, failuresPerLogin: 100, maxDelayMs: 0, windowSeconds: 60 });
+  const signIn = async () => {
+    const attempt = await limiter.reserve('10.0.0.1', 'globex');
+    await new Promise((resolve) => setImmediate(resolve)); // the password check
+    attempt.succeeded();
+  };
+  await t.notThrowsAsync(Promise.all(Array.from({ length: 20 }, signIn)));
+});
+
+test('LoginLimiter: an IPv6 client is counted by its /64, an IPv4-mapped address as the IPv4 address', async (t) => {
+  const limiter = new LoginLimiter({ failuresPerAddress: 2, failuresPerLogin: 100, maxDelayMs: 0, windowSeconds: 60 });
+  const fail = async (address: string) => (await limiter.reserve(address, 'a')).failed();
+  await fail('2001:db8:1:2::1');
+  await fail('2001:db8:1:2:ffff:ffff:ffff:fffe');
+  await t.throwsAsync(limiter.reserve('2001:db8:1:2:abcd::9', 'c'), { message: /from this address/ });
+  await t.notThrowsAsync(limiter.reserve('2001:db8:1:3::1', 'c'), 'the next /64 is another client');
+  await fail('192.0.2.7');
+  await fail('::ffff:192.0.2.7');
+  await t.throwsAsync(limiter.reserve('192.0.2.7', 'c'), { message: /from this address/ });
+});
+
+test('LoginLimiter: past failuresPerLogin (from any address, in flight included) a sign-in for the login is held back, longer with each failure up to maxDelayMs, and never refused', async (t) => {
+  const limiter = new LoginLimiter({ failuresPerAddress: 1000, failuresPerLogin: 2, maxDelayMs: 1500, windowSeconds: 60 });
+  const first = await limiter.reserve('10.0.0.1', 'globex');
+  t.is(first.delayMs, 0);
+  first.failed();
+  const second = await limiter.reserve('10.0.0.2', 'GLOBEX ');
+  t.is(second.delayMs, 0, 'counted case-insensitively');
+  const delays: number[] = [];
+  for (const address of ['10.0.0.3', '10.0.0.4', '10.0.0.5', '10.0.0.6', '10.0.0.7']) delays.push((await limiter.reserve(address, 'globex')).delayMs);
+  t.deepEqual(delays, [250, 500, 1000, 1500, 1500], 'sign-ins in flight count too');
+  const right = await limiter.reserve('10.0.0.8', 'globex');
+  t.is(right.delayMs, 1500, 'the right password waits too (it is not known yet), then gets in');
+  right.succeeded();
+  t.is((await limiter.reserve('10.0.0.8', 'globex')).delayMs, 1500);
+  t.is((await limiter.reserve('10.0.0.1', 'initech')).delayMs, 0, 'other logins are not held back');
+});
+
+test('LoginLimiter: at most maxTracked addresses (and logins), the least recently seen forgotten first', async (t) => {
+  const limiter = new LoginLimiter({ failuresPerAddress: 1, failuresPerLogin: 100, maxDelayMs: 0, windowSeconds: 60, maxTracked: 2 });
+  const fail = async (address: string) => (await limiter.reserve(address, 'a')).failed();
+  await fail('10.0.0.1');
+  await fail('10.0.0.2');
+  await t.throwsAsync(limiter.reserve('10.0.0.1', 'x'), { message: /from this address/ }); // 10.0.0.1 is now the most recently seen
+  await fail('10.0.0.3');
+  await t.notThrowsAsync(limiter.reserve('10.0.0.2', 'x'), 'forgotten to make room');
+  await t.throwsAsync(limiter.reserve('10.0.0.3', 'x'), { message: /from this address/ });
 });

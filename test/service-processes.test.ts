@@ -26,6 +26,7 @@ test('the three services run as separate processes, joined by configuration, and
     FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: String(dbPort),
     FFS_SERVICES__WEB__COMMLINK_PORT: '0',
     FFS_SERVICES__WEB__PORT: '0',
+    FFS_SERVICES__WEB__OPS_PORT: '0',
   });
   const webReady = await web.ready();
   const webPort = endpointPort(webReady, 'commlinkPort');

@@ -34,7 +34,25 @@ test('npm start sets up everything, runs the three services in their own process
   t.regex(endpoints.download ?? '', /^http:\/\/127\.0\.0\.1:\d+\/files\/\S+$/);
   t.is(endpoints.demo.customer.login, 'demo');
   const { password, apiToken: customerToken } = endpoints.demo.customer as { password: string; apiToken: string };
-  t.true(stdout.includes(`portal: ${endpoints.web}/`) && stdout.includes(password) && stdout.includes(endpoints.ftp));
+  t.true(stdout.includes(`portal: ${endpoints.web}/`) && stdout.includes(endpoints.ftp));
+  // Its output is not a terminal here: it says where the secrets are, and shows none of them.
+  t.true(stdout.includes(join(system.dataDir, 'secrets', 'demo.json')), 'names the demo secrets file');
+  t.true(stdout.includes(join(system.dataDir, 'endpoints.json')));
+  const ticket = new URL(endpoints.download!).searchParams.get('ticket')!;
+  for (const [what, secret] of Object.entries({
+    password,
+    customerToken,
+    vendorToken: endpoints.demo.vendor.apiToken!,
+    adminToken: endpoints.demo.adminToken!,
+    ticket,
+  })) {
+    t.false(stdout.includes(secret), `no ${what} in the output`);
+    t.false(system.stderr().includes(secret), `no ${what} in the log`);
+  }
+  // Metrics on the web host's operations listener (loopback), not on its public port.
+  t.regex(endpoints.metrics, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
+  t.regex(await (await fetch(endpoints.metrics)).text(), /ffs_web_http_requests_total/);
+  t.is((await fetch(`${endpoints.web}/metrics`)).status, 404);
   // Three processes, none of them the supervisor.
   const pids = Object.values(endpoints.services).map((s) => s.pid as number);
   t.is(new Set(pids).size, 3);

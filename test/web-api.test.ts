@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { generateEd25519 } from '../lib/ssh-keys.js';
 import { apiRoutes } from '../services/web/api/index.js';
 import { openApiPath } from '../services/web/api/openapi.js';
-import { api, makeTokens } from './helpers/api.js';
+import { api, apiAt, makeTokens } from './helpers/api.js';
 import { createLogger } from '../lib/log/logger.js';
 import { startChain, waitFor, type Chain } from './helpers/chain.js';
 
@@ -233,7 +233,8 @@ test('the OpenAPI document lists every route with its method, and the ops endpoi
   t.is((await api(chain, 'GET', '/healthz', { headers: { 'x-request-id': id } })).headers.get('x-request-id'), id);
   t.not((await api(chain, 'GET', '/healthz', { headers: { 'x-request-id': 'bad id with spaces' } })).headers.get('x-request-id'), 'bad id with spaces');
   await api(chain, 'GET', '/api/v1/downloads', { token: 'x'.repeat(30) });
-  const metrics = (await api(chain, 'GET', '/metrics')).text;
+  t.is((await api(chain, 'GET', '/metrics')).status, 404, 'not on the public port');
+  const metrics = (await apiAt(chain.web.opsUrl, 'GET', '/metrics')).text;
   t.regex(metrics, /ffs_web_http_requests_total\{method="GET",route="\/healthz",status="200"\} [1-9]/);
   t.regex(metrics, /ffs_web_auth_total\{method="token",outcome="refused"\} 1/);
   t.regex(metrics, /ffs_web_commlink_request_duration_seconds_count\{peer="internal-db",op="token.check",outcome="error"\} 1/);

@@ -76,7 +76,7 @@ export async function startBenchChain(options: BenchChainOptions = {}): Promise<
     commlink: { bag, ...(options.webChunkCrypto ? { chunkCrypto: options.webChunkCrypto } : {}) },
     ticketPrivateKeyPem: pair.privateKey,
     ticketTtlSeconds: 3600,
-    ...(options.webHttp ? { http: { port: 0, sessionKeys: [randomBytes(32).toString('base64')], maxUploadBytes: 64 * 1024 ** 3 } } : {}),
+    ...(options.webHttp ? { http: { port: 0, opsPort: 0, sessionKeys: [randomBytes(32).toString('base64')], maxUploadBytes: 64 * 1024 ** 3 } } : {}),
     ...(options.webSigner ? { signer: options.webSigner(pair.privateKey) } : {}),
     log,
   });

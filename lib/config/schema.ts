@@ -114,6 +114,8 @@ const services = z
         host: hostField('Address the web service listens on (HTTP and commlink).'),
         port: intField(0, 65535, 8080, 'HTTP port of the web service (0: any free port).'),
         commlinkPort: intField(0, 65535, 7400, 'Commlink port of the web service (file hosts dial it).'),
+        opsHost: hostField('Address of the operations listener (/metrics, /healthz, /readyz); loopback by default: metrics are not public.'),
+        opsPort: intField(0, 65535, 8090, 'Port of the operations listener, which alone serves /metrics (0: any free port).'),
         ticketTtlSeconds: intField(10, 86_400, 900, 'Lifetime of a signed download ticket, in seconds.'),
         publicUrl: z
           .string()
@@ -136,10 +138,18 @@ const services = z
           10,
           'Failed portal sign-ins one client address may make within loginWindowSeconds before it is refused (429).',
         ),
-        loginFailuresPerLogin: intField(1, 10_000, 5, 'Failed portal sign-ins for one login within loginWindowSeconds before that login is refused (429).'),
+        loginFailuresPerLogin: intField(
+          1,
+          10_000,
+          5,
+          'Failed portal sign-ins for one login (from any address) within loginWindowSeconds before its sign-ins are held back: ' +
+            '250 ms, doubling with each further failure, up to loginMaxDelayMs (never refused: that would let anyone lock a customer out).',
+        ),
+        loginMaxDelayMs: intField(0, 60_000, 3000, 'Longest a portal sign-in for a login with failures past loginFailuresPerLogin is held back, in ms.'),
         loginWindowSeconds: intField(1, 86_400, 900, 'Window of the portal sign-in rate limits, in seconds.'),
         apiTokenCacheSeconds: intField(0, 3600, 10, 'How long a checked API token is remembered (a revoked token may work this long); 0: check every request.'),
         maxJsonBytes: intField(1024, 64 * 1024 * 1024, 2 * 1024 * 1024, 'Largest JSON or form request body accepted, in bytes (413 beyond).'),
+        maxJsonDepth: intField(1, 1000, 64, 'Deepest nesting of arrays and objects a JSON request body may have (400 beyond, refused before it is parsed).'),
         maxUploadBytes: intField(1, Number.MAX_SAFE_INTEGER, 64 * 1024 * 1024 * 1024, 'Largest artifact upload accepted, in bytes (413 beyond).'),
         checkApiResponses: z
           .boolean()

@@ -9,6 +9,8 @@ import type { DemoSecrets } from './demo-setup.js';
 export interface Endpoints {
   readonly web: string;
   readonly api: string;
+  /** The web host's Prometheus metrics, on its operations listener (loopback by default; not on the public port). */
+  readonly metrics: string;
   readonly ftp: string;
   readonly sftp: string;
   /** A signed link to the newest demo release's artifact (valid for the ticket lifetime). */
@@ -39,6 +41,7 @@ export function describeEndpoints(config: Config, supervisor: Supervisor, secret
   return {
     web,
     api: `${web}/api/v1`,
+    metrics: `${String(supervisor.endpoints('web').opsUrl)}/metrics`,
     ftp: `ftp://${login}@${host}:${String(file.ftpPort)}/`,
     sftp: `sftp://${login}@${host}:${String(file.sftpPort)}/`,
     download,

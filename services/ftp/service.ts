@@ -315,6 +315,7 @@ export class FileHostService {
     await this.audit.close(graceMs);
     await this.link.close(graceMs);
     await this.#hashPool.close();
+    this.logins.defender.close();
     this.#log.info('file host closed', { name: this.name });
   }
 }

@@ -35,7 +35,14 @@ export function main(): Promise<number> {
   return runService(
     'web',
     async (config, log) => WebService.start(await webOptionsFromConfig(config, log)),
-    (web) => ({ url: web.httpUrl, port: web.httpAddress?.port ?? null, commlinkPort: web.commlinkAddress.port, dialPort: web.db.dialAddress?.port ?? null }),
+    (web) => ({
+      url: web.httpUrl,
+      port: web.httpAddress?.port ?? null,
+      opsUrl: web.opsUrl,
+      opsPort: web.opsAddress?.port ?? null,
+      commlinkPort: web.commlinkAddress.port,
+      dialPort: web.db.dialAddress?.port ?? null,
+    }),
   );
 }
 

@@ -19,6 +19,9 @@ import { createPortal } from './portal/index.js';
 /** The HTTP front end's settings (the configuration's services.web fields). */
 export interface WebHttpSettings {
   port: number;
+  /** The operations listener (/metrics, /healthz, /readyz): loopback by default; 0: any free port. */
+  opsHost: string;
+  opsPort: number;
   /** Base URL people use (empty: http://host:port). */
   publicUrl: string;
   sessionMinutes: number;
@@ -26,9 +29,11 @@ export interface WebHttpSettings {
   trustProxy: boolean;
   loginFailuresPerAddress: number;
   loginFailuresPerLogin: number;
+  loginMaxDelayMs: number;
   loginWindowSeconds: number;
   apiTokenCacheSeconds: number;
   maxJsonBytes: number;
+  maxJsonDepth: number;
   maxUploadBytes: number;
   checkApiResponses: boolean;
 }
@@ -36,15 +41,19 @@ export interface WebHttpSettings {
 /** The services.web fields that are the HTTP front end's settings. */
 export const HTTP_SETTING_FIELDS = [
   'port',
+  'opsHost',
+  'opsPort',
   'publicUrl',
   'sessionMinutes',
   'secureCookies',
   'trustProxy',
   'loginFailuresPerAddress',
   'loginFailuresPerLogin',
+  'loginMaxDelayMs',
   'loginWindowSeconds',
   'apiTokenCacheSeconds',
   'maxJsonBytes',
+  'maxJsonDepth',
   'maxUploadBytes',
   'checkApiResponses',
 ] as const satisfies readonly (keyof WebHttpSettings)[];
@@ -84,6 +93,7 @@ export class WebService {
   readonly #commlink: CommlinkServer;
   readonly #pool: CryptoPool | undefined;
   readonly #http: WebHttpServer | undefined;
+  readonly #ops: WebHttpServer | undefined;
   readonly #settings: WebHttpSettings;
   readonly #host: string;
   readonly #log: Logger;
@@ -133,6 +143,7 @@ export class WebService {
         secureCookies: s.secureCookies,
         loginFailuresPerAddress: s.loginFailuresPerAddress,
         loginFailuresPerLogin: s.loginFailuresPerLogin,
+        loginMaxDelayMs: s.loginMaxDelayMs,
         loginWindowSeconds: s.loginWindowSeconds,
         maxFormBytes: s.maxJsonBytes,
       });
@@ -145,6 +156,7 @@ export class WebService {
           metrics: this.metrics,
           log,
           maxJsonBytes: s.maxJsonBytes,
+          maxJsonDepth: s.maxJsonDepth,
           maxUploadBytes: s.maxUploadBytes,
           checkResponses: s.checkApiResponses,
         },
@@ -155,10 +167,19 @@ export class WebService {
         metrics: this.metrics,
         keys: options.http.sessionKeys,
         trustProxy: s.trustProxy,
-        routers: [opsRouter(this.db, this.fileHosts, this.metrics), api, portal.router],
+        routers: [opsRouter(this.db, this.fileHosts, this.metrics, { metrics: false }), api, portal.router],
         errorPage: portal.errorPage,
       });
       this.#http = new WebHttpServer(app, { maxBodyBytes: Math.max(s.maxUploadBytes, s.maxJsonBytes) });
+      // /metrics only here: on its own listener, loopback by default (it is not for the public).
+      const opsApp = createWebApp({
+        log,
+        metrics: this.metrics,
+        keys: options.http.sessionKeys,
+        trustProxy: false,
+        routers: [opsRouter(this.db, this.fileHosts, this.metrics, { metrics: true })],
+      });
+      this.#ops = new WebHttpServer(opsApp, { maxBodyBytes: 0 });
     }
   }
 
@@ -171,6 +192,8 @@ export class WebService {
       if (service.#http) {
         await service.#http.listen(service.#settings.port, options.host);
         options.log.info('web host serving the portal and the API', { url: service.httpUrl });
+        await service.#ops!.listen(service.#settings.opsPort, service.#settings.opsHost);
+        options.log.info('web host serving its metrics', { url: `${service.opsUrl}/metrics` });
       }
     } catch (err) {
       await service.close(0);
@@ -187,6 +210,19 @@ export class WebService {
   /** Where the portal and the API listen (when they run). */
   get httpAddress(): AddressInfo | undefined {
     return this.#http?.address;
+  }
+
+  /** Where the operations listener (/metrics, /healthz, /readyz) listens (when the HTTP front end runs). */
+  get opsAddress(): AddressInfo | undefined {
+    return this.#ops?.address;
+  }
+
+  /** The base URL of the operations listener: http://opsHost:opsPort (empty when it does not run). */
+  get opsUrl(): string {
+    const address = this.#ops?.address;
+    if (!address) return '';
+    const host = address.address === '0.0.0.0' ? '127.0.0.1' : address.address === '::' ? '::1' : address.address;
+    return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
   }
 
   /** The base URL of the portal and the API: the configured public URL, or http://host:port. */
@@ -206,6 +242,7 @@ export class WebService {
 
   async #close(graceMs: number): Promise<void> {
     await this.#http?.close(graceMs);
+    await this.#ops?.close(graceMs);
     await this.#commlink.close(graceMs);
     await this.db.close(graceMs);
     await this.#pool?.close();

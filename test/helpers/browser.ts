@@ -4,6 +4,7 @@
  */
 import { createHash, randomBytes } from 'node:crypto';
 import { access } from 'node:fs/promises';
+import { request } from 'node:http';
 import type { ExecutionContext } from 'ava';
 import { chromium, type Browser } from 'playwright-core';
 import { publish, startChain, type Chain, type ChainOptions } from './chain.js';
@@ -26,14 +27,17 @@ export interface PageAnswer {
 export class PortalClient {
   readonly base: string;
   readonly jar = new Map<string, string>();
+  /** The source address of its connections (on 127.0.0.0/8, another client); undefined: the system's choice. */
+  readonly localAddress: string | undefined;
 
-  constructor(base: string) {
+  constructor(base: string, localAddress?: string) {
     this.base = base;
+    this.localAddress = localAddress;
   }
 
-  /** A copy with the same cookies (a "stolen" cookie, a second tab). */
+  /** A copy with the same cookies (a "stolen" cookie, a second tab), from the same address. */
   clone(): PortalClient {
-    const copy = new PortalClient(this.base);
+    const copy = new PortalClient(this.base, this.localAddress);
     for (const [k, v] of this.jar) copy.jar.set(k, v);
     return copy;
   }
@@ -55,10 +59,10 @@ export class PortalClient {
 
   async #send(method: string, path: string, body: string | undefined, headers: Record<string, string>): Promise<PageAnswer> {
     const cookie = [...this.jar].map(([k, v]) => `${k}=${v}`).join('; ');
-    const res = await fetch(new URL(path, this.base), { method, body, redirect: 'manual', headers: { ...(cookie ? { cookie } : {}), ...headers } });
+    const res = await send(new URL(path, this.base), method, body, { ...(cookie ? { cookie } : {}), ...headers }, this.localAddress);
     const setCookies = res.headers.getSetCookie();
     for (const line of setCookies) this.#keep(line);
-    return { status: res.status, headers: res.headers, text: await res.text(), location: res.headers.get('location'), setCookies };
+    return { ...res, location: res.headers.get('location'), setCookies };
   }
 
   #keep(line: string): void {
@@ -71,6 +75,32 @@ export class PortalClient {
     if (value === '' || expired || attributes.some((a) => /^max-age=0$/i.test(a))) this.jar.delete(name);
     else this.jar.set(name, value);
   }
+}
+
+/** One HTTP request with node:http (its own connection, from `localAddress` when given); no redirect followed. */
+function send(
+  url: URL,
+  method: string,
+  body: string | undefined,
+  headers: Record<string, string>,
+  localAddress: string | undefined,
+): Promise<{ status: number; headers: Headers; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = request(url, { method, headers, agent: false, ...(localAddress ? { localAddress } : {}) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (chunk: Buffer) => chunks.push(chunk));
+      res.on('error', reject);
+      res.on('end', () => {
+        const answer = new Headers();
+        for (const [name, value] of Object.entries(res.headers)) {
+          for (const one of Array.isArray(value) ? value : [value ?? '']) answer.append(name, one);
+        }
+        resolve({ status: res.statusCode!, headers: answer, text: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
 }
 
 /** The first form's anti-forgery token in a page. */

@@ -87,6 +87,7 @@ export async function startChain(t: ExecutionContext, options: ChainOptions = {}
       ? {
           http: {
             port: 0,
+            opsPort: 0,
             apiTokenCacheSeconds: 0,
             checkApiResponses: true,
             ...options.webHttp,
@@ -111,6 +112,15 @@ export async function startChain(t: ExecutionContext, options: ChainOptions = {}
     await rm(fileDir, { recursive: true, force: true });
   });
   return { ...db, web, fileHost, fileDir };
+}
+
+/** auth.check requests the web host has sent the internal-db so far, whatever their outcome (from its metrics). */
+export async function authChecksSent(chain: Chain): Promise<number> {
+  const text = await chain.web.metrics.text();
+  let sent = 0;
+  for (const m of text.matchAll(/^ffs_web_commlink_request_duration_seconds_count\{peer="internal-db",op="auth\.check",outcome="\w+"\} (\d+)$/gm))
+    sent += Number(m[1]);
+  return sent;
 }
 
 /**

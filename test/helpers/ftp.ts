@@ -182,8 +182,9 @@ export class Raw {
     });
   }
 
-  static async open(t: ExecutionContext, port: number): Promise<Raw> {
-    const socket = tcpConnect({ host: HOST, port });
+  /** A connection to the FTP server at host:port, from `localAddress` when given (on 127.0.0.0/8: another client). */
+  static async open(t: ExecutionContext, port: number, localAddress?: string, host = HOST): Promise<Raw> {
+    const socket = tcpConnect({ host, port, ...(localAddress ? { localAddress } : {}) });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', resolve);
       socket.once('error', reject);

@@ -180,12 +180,18 @@ export async function startBackbone(t: ExecutionContext, extraEnv: Record<string
   const db = startService(t, 'internal-db', 'internal-db', { ...base, FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: '0' });
   const dbPort = endpointPort(await db.ready(), 'commlinkPort');
   const withDb = { ...base, FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: String(dbPort) };
-  const web = startService(t, 'web', 'web', { ...withDb, FFS_SERVICES__WEB__COMMLINK_PORT: '0', FFS_SERVICES__WEB__PORT: '0' });
+  const web = startService(t, 'web', 'web', {
+    ...withDb,
+    FFS_SERVICES__WEB__COMMLINK_PORT: '0',
+    FFS_SERVICES__WEB__PORT: '0',
+    FFS_SERVICES__WEB__OPS_PORT: '0',
+  });
   const webReady = await web.ready();
   const env = {
     ...withDb,
     FFS_SERVICES__WEB__COMMLINK_PORT: String(endpointPort(webReady, 'commlinkPort')),
     FFS_SERVICES__WEB__PORT: String(endpointPort(webReady, 'port')),
+    FFS_SERVICES__WEB__OPS_PORT: String(endpointPort(webReady, 'opsPort')),
   };
   const webUrl = String(webReady.endpoints.url);
   const { call } = await internalDbClient(t, dataDir, dbPort);

@@ -14,6 +14,8 @@ export interface StartedSystem {
   readonly dataDir: string;
   /** Everything the supervisor printed so far. */
   stdout(): string;
+  /** Everything written to its standard error so far (the services' logs). */
+  stderr(): string;
   readonly exited: Promise<number | null>;
   endpoints(): Promise<Endpoints>;
 }
@@ -33,6 +35,7 @@ export async function startSystem(
       FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: '0',
       FFS_SERVICES__WEB__COMMLINK_PORT: '0',
       FFS_SERVICES__WEB__PORT: '0',
+      FFS_SERVICES__WEB__OPS_PORT: '0',
       FFS_SERVICES__WEB__CHECK_API_RESPONSES: 'true',
       FFS_SERVICES__FTP__HTTP_PORT: '0',
       FFS_SERVICES__FTP__HTTP_WORKERS: '1',
@@ -68,6 +71,7 @@ export async function startSystem(
     child,
     dataDir,
     stdout: () => stdout,
+    stderr: () => stderr,
     exited,
     endpoints: async () => JSON.parse(await readFile(join(dataDir, 'endpoints.json'), 'utf8')) as Endpoints,
   };

@@ -7,7 +7,7 @@ import { isError } from '../../../lib/errors/index.js';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { Stager } from '../staging/stager.js';
 import type { Areas } from './areas.js';
-import { SCORE, type Defender } from './defender.js';
+import { SCORE, type Attempt, type Defender } from './defender.js';
 import type { LoginCache } from './login-cache.js';
 import type { AreaRoot } from './path-resolver.js';
 import type { SessionLimits } from './session-limits.js';
@@ -45,10 +45,10 @@ export interface Session {
  * asks the internal-db (`auth.check`); the file host keeps no credentials. The reply's releases
  * prune the customer's area, so a revoked entitlement is gone at the next checked login. A success
  * is remembered for loginCacheSeconds (LoginCache; 0: never), and logins checked at the same time
- * share one check. Failed
- * logins feed the defender; a banned address is refused before anything is asked. When the web
- * host or the internal-db cannot be reached, the login fails with ERR_GATEWAY_UNAVAILABLE (a
- * temporary error) and nothing else is affected.
+ * share one check. Failed logins feed the defender, each reserving its failure before it is
+ * checked (a success gives it back); a banned address is refused before anything is asked. When
+ * the web host or the internal-db cannot be reached, the login fails with ERR_GATEWAY_UNAVAILABLE
+ * (a temporary error) and nothing else is affected.
  */
 export class CustomerLogins implements LoginAuthority {
   readonly #link: Pick<WebLink, 'ask'>;
@@ -108,14 +108,23 @@ export class CustomerLogins implements LoginAuthority {
     }
     const credential =
       request.password !== undefined ? `password\u0000${request.password}` : `key\u0000${request.publicKey!.algorithm}\u0000${request.publicKey!.key}`;
+    // The failure is reserved before the check (waiting while reservations fill the threshold), so
+    // logins checked at once cannot outrun it.
+    const attempt = await this.#defender.attempt(clientAddress);
+    if (!attempt) {
+      this.checkBanned(clientAddress);
+      throw FileHostErrors.BANNED(`${clientAddress} is banned after repeated failed logins`);
+    }
     let who;
     try {
       who = await this.#cache.get(this.#cache.key(login, credential), () => this.#check(request));
     } catch (err) {
       if (isError(err, FileHostErrors.AUTH_REFUSED) || isError(err, FileHostErrors.INVALID_INPUT))
-        this.#refused(clientAddress, login, protocol, SCORE.wrongPassword, err.code);
+        this.#refused(clientAddress, login, protocol, SCORE.wrongPassword, err.code, attempt);
+      attempt.cancel();
       throw err; // ERR_GATEWAY_UNAVAILABLE and the unexpected: temporary, not the client's fault
     }
+    attempt.cancel();
     const end = this.#limits.login(who.customer);
     try {
       return { customer: who.customer, name: who.name, root: this.#areas.rootOf(who.customer), end };
@@ -135,8 +144,9 @@ export class CustomerLogins implements LoginAuthority {
     return { customer: customer.login, name: customer.name };
   }
 
-  #refused(clientAddress: string, login: string, protocol: string, score: number, reason: string): never {
-    if (this.#defender.fail(clientAddress, score)) this.#log.warn('address banned after repeated failed logins', { clientAddress, protocol });
+  #refused(clientAddress: string, login: string, protocol: string, score: number, reason: string, attempt?: Attempt): never {
+    if (attempt ? attempt.failed(score) : this.#defender.fail(clientAddress, score))
+      this.#log.warn('address banned after repeated failed logins', { clientAddress, protocol });
     this.#log.info('login refused', { login: login.slice(0, 64), clientAddress, protocol, reason });
     throw FileHostErrors.AUTH_REFUSED('login refused');
   }

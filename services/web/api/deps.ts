@@ -14,6 +14,7 @@ export interface ApiDeps {
   metrics: WebMetrics;
   log: Logger;
   maxJsonBytes: number;
+  maxJsonDepth: number;
   maxUploadBytes: number;
   /** Check each JSON answer against the schema its route documents (services.web.checkApiResponses). */
   checkResponses?: boolean;

@@ -28,6 +28,6 @@ export function apiRouter(deps: ApiDeps, publicUrl: () => string): WebRouter {
     document ??= openApiDocument(routes, publicUrl(), API_VERSION);
     ctx.body = document;
   });
-  mountRoutes(router, routes, deps.tokens, deps.maxJsonBytes, deps.checkResponses);
+  mountRoutes(router, routes, deps.tokens, { maxBytes: deps.maxJsonBytes, maxDepth: deps.maxJsonDepth }, deps.checkResponses);
   return router;
 }

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { WebErrors } from '../errors.js';
 import type { ApiTokens } from '../auth/api-tokens.js';
-import { readJson, readQuery, validate } from '../http/body.js';
+import { readJson, readQuery, validate, type JsonLimits } from '../http/body.js';
 import type { WebContext, WebRouter } from '../http/context.js';
 import type { ApiResult, ApiRoute } from './define.js';
 
@@ -24,7 +24,7 @@ function headersOf(ctx: WebContext, schema: z.ZodObject): Record<string, string>
  * `checkResponses`, each JSON answer is also checked against the schema the route documents for its
  * status (a mismatch is an internal error): tests run so, to keep the OpenAPI document true.
  */
-export function mountRoutes(router: WebRouter, routes: readonly ApiRoute[], tokens: ApiTokens, maxJsonBytes: number, checkResponses = false): void {
+export function mountRoutes(router: WebRouter, routes: readonly ApiRoute[], tokens: ApiTokens, json: JsonLimits, checkResponses = false): void {
   for (const r of routes) {
     router[r.method](r.path, async (ctx) => {
       ctx.state.route = `/api/v1${r.path}`;
@@ -35,8 +35,8 @@ export function mountRoutes(router: WebRouter, routes: readonly ApiRoute[], toke
       const params = validate(r.params ?? EMPTY, { ...ctx.params }, 'path');
       const query = readQuery(ctx, r.query ?? EMPTY);
       const headers = r.headers ? validate(r.headers, headersOf(ctx, r.headers), 'header') : {};
-      const body = r.body === undefined || r.body === 'binary' ? undefined : await readJson(ctx, r.body, maxJsonBytes);
-      if (r.body === undefined && r.method !== 'get' && r.method !== 'delete') await readJson(ctx, EMPTY, maxJsonBytes);
+      const body = r.body === undefined || r.body === 'binary' ? undefined : await readJson(ctx, r.body, json);
+      if (r.body === undefined && r.method !== 'get' && r.method !== 'delete') await readJson(ctx, EMPTY, json);
       const result = await r.handler({ params, query, body, headers, principal, ctx } as never);
       if (checkResponses) checkResponse(r, result);
       ctx.set('Cache-Control', 'no-store');

@@ -15,7 +15,8 @@ export interface WebAppOptions {
   trustProxy: boolean;
   /** In order: ops, API, portal. */
   routers: readonly WebRouter[];
-  errorPage: HtmlErrorPage;
+  /** Error answers as HTML pages for browsers (the portal's); absent: always JSON. */
+  errorPage?: HtmlErrorPage;
 }
 
 /** Headers every answer carries: no sniffing, no framing, no referrer leaking a path. */

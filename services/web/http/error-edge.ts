@@ -21,7 +21,7 @@ export type HtmlErrorPage = (ctx: WebContext, answer: ErrorAnswer) => string;
  * with the request id and answered generically (ERR_INTERNAL, 500): no stack or internal detail
  * reaches the client. A 404 nothing answered becomes ERR_ROUTE_NOT_FOUND.
  */
-export function errorEdge(htmlPage: HtmlErrorPage): WebMiddleware {
+export function errorEdge(htmlPage: HtmlErrorPage | undefined): WebMiddleware {
   return async (ctx, next) => {
     try {
       await next();
@@ -40,7 +40,7 @@ export function errorEdge(htmlPage: HtmlErrorPage): WebMiddleware {
       ctx.set('Cache-Control', 'no-store');
       const html =
         ctx.state.errorFormat === 'html' || (ctx.state.errorFormat === undefined && !ctx.path.startsWith('/api/') && ctx.accepts('json', 'html') === 'html');
-      if (html) {
+      if (html && htmlPage) {
         ctx.type = 'text/html; charset=utf-8';
         ctx.body = htmlPage(ctx, answer);
       } else {

@@ -6,6 +6,14 @@ import type { WebMiddleware } from './context.js';
 const SANE_ID = /^[A-Za-z0-9._:-]{1,64}$/;
 
 /**
+ * The route label of a request no route took (404, 405, 501): every route that answers sets its
+ * template in ctx.state.route (the API's mountRoutes, the portal's portalRoute, the ops routes).
+ */
+const UNMATCHED = 'unmatched';
+/** The methods labelled by name; any other is labelled `other`. */
+const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS']);
+
+/**
  * The outermost middleware: gives each request an id (kept from X-Request-Id when sane, so a proxy's
  * id follows the request; echoed in the response), a logger tagged with it, one access-log line
  * when the response is done (method, route, status, bytes, ms; never the query, which may carry
@@ -26,9 +34,10 @@ export function requestLog(log: Logger, metrics: WebMetrics): WebMiddleware {
       if (logged) return;
       logged = true;
       const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      const route = ctx.state.route ?? (ctx.status === 404 ? 'unmatched' : ctx.path);
+      // Labels from a fixed set only: a path or a method the client chose would make a series each.
+      const route = ctx.state.route ?? UNMATCHED;
       const bytesOut = Number(ctx.response.get('content-length')) || 0;
-      metrics.observeRequest(ctx.method, route, ctx.status, seconds, bytesOut);
+      metrics.observeRequest(METHODS.has(ctx.method) ? ctx.method : 'other', route, ctx.status, seconds, bytesOut);
       ctx.state.log[ctx.status >= 500 ? 'warn' : 'info']('request', {
         method: ctx.method,
         path: ctx.path,

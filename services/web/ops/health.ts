@@ -6,10 +6,11 @@ import type { WebMetrics } from './metrics.js';
 
 /**
  * Operations endpoints: /healthz (the process answers), /readyz (its commlinks are up: the
- * internal-db link and at least one file host; 503 with what is missing otherwise), /metrics
- * (Prometheus text format).
+ * internal-db link and at least one file host; 503 with what is missing otherwise), and with
+ * `metrics` /metrics (Prometheus text format): served on the operations listener only, never on
+ * the public port.
  */
-export function opsRouter(db: InternalDbLink, fileHosts: FileHostRegistry, metrics: WebMetrics): WebRouter {
+export function opsRouter(db: InternalDbLink, fileHosts: FileHostRegistry, metrics: WebMetrics, serve: { metrics: boolean }): WebRouter {
   const router = new Router<WebState>();
   router.get('/healthz', (ctx) => {
     ctx.state.route = '/healthz';
@@ -29,6 +30,7 @@ export function opsRouter(db: InternalDbLink, fileHosts: FileHostRegistry, metri
       ...(ready ? {} : { missing: [...(checks.internalDb ? [] : ['internal-db']), ...(hosts.length ? [] : ['file host'])] }),
     };
   });
+  if (!serve.metrics) return router;
   router.get('/metrics', async (ctx) => {
     ctx.state.route = '/metrics';
     metrics.fileHosts.set(fileHosts.list().length);

@@ -8,7 +8,7 @@ import { isLocalPath } from './page.js';
 
 /** What the customer (or a link) may put in the portal's forms and URLs; strict, field by field. */
 
-const nextPath = z.string().max(2048).refine(isLocalPath, 'must be a path on this site, such as /downloads');
+const nextPath = z.string().max(2048).refine(isLocalPath, 'must be a path on this site, such as /downloads (in ASCII: other characters percent-encoded)');
 const token = z.string().max(128);
 
 export const signinQuery = z.strictObject({ next: nextPath.optional(), signedOut: z.literal('1').optional() });

@@ -30,6 +30,7 @@ export function createPortal(deps: PortalDeps): Portal {
     limiter: new LoginLimiter({
       failuresPerAddress: deps.loginFailuresPerAddress,
       failuresPerLogin: deps.loginFailuresPerLogin,
+      maxDelayMs: deps.loginMaxDelayMs,
       windowSeconds: deps.loginWindowSeconds,
     }),
   };

@@ -17,6 +17,7 @@ export interface PortalDeps {
   secureCookies: 'auto' | 'always' | 'never';
   loginFailuresPerAddress: number;
   loginFailuresPerLogin: number;
+  loginMaxDelayMs: number;
   loginWindowSeconds: number;
   maxFormBytes: number;
 }

@@ -35,9 +35,13 @@ export function seeOther(ctx: WebContext, location: string): void {
   ctx.body = `See ${location}\n`;
 }
 
-/** A local path to return to: "/..." but not "//host" or "/\\host" (another site), no controls. */
+/**
+ * A local path to return to: "/..." but not "//host" or "/\\host" (another site); visible ASCII
+ * only (it goes into a Location header, where anything else cannot be written: a browser sends
+ * other characters percent-encoded).
+ */
 export function isLocalPath(path: string): boolean {
-  return /^\/(?![/\\])[^\\\u0000-\u0020\u007f]*$/.test(path) && path.length <= 2048;
+  return /^\/(?![/\\])[!-[\]-~]*$/.test(path) && path.length <= 2048;
 }
 
 /**

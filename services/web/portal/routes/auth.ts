@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { authCheck, sessionEnd } from '../../../../lib/contracts/internal-db/index.js';
 import { isError } from '../../../../lib/errors/index.js';
 import { WebErrors } from '../../errors.js';
@@ -44,8 +45,9 @@ export function authRoutes(router: WebRouter, kit: PortalKit): void {
     portalRoute('/signin', async (ctx) => {
       const form = await readPostedForm(ctx, signinForm, deps.maxFormBytes, signinCookieToken(ctx, mode), 'the sign-in form expired, or cookies are off');
       const address = ctx.ip;
+      let attempt;
       try {
-        limiter.check(address, form.login);
+        attempt = await limiter.reserve(address, form.login); // counted before the check, until it is decided
       } catch (err) {
         deps.metrics.auth('password', 'rate_limited');
         ctx.state.log.warn('portal sign-in rate limited', { login: form.login, address });
@@ -53,22 +55,30 @@ export function authRoutes(router: WebRouter, kit: PortalKit): void {
       }
       let customer: { login: string };
       try {
-        ({ customer } = await deps.db.ask(authCheck, { login: form.login, password: form.password, protocol: 'http', clientAddress: address }));
-      } catch (err) {
-        if (!refused(err)) {
-          deps.metrics.auth('password', 'unavailable');
-          throw err;
+        if (attempt.delayMs > 0) {
+          ctx.state.log.info('portal sign-in held back after failed sign-ins for this login', { login: form.login, address, delayMs: attempt.delayMs });
+          await delay(attempt.delayMs);
         }
-        limiter.failed(address, form.login);
-        deps.metrics.auth('password', 'refused');
-        ctx.state.log.info('portal sign-in refused', { login: form.login, address });
-        return sendPage(
-          ctx,
-          signinPage({ csrf: signinToken(ctx, mode), next: form.next, login: form.login, error: 'The login or the password is not correct.' }),
-          422,
-        );
+        try {
+          ({ customer } = await deps.db.ask(authCheck, { login: form.login, password: form.password, protocol: 'http', clientAddress: address }));
+        } catch (err) {
+          if (!refused(err)) {
+            deps.metrics.auth('password', 'unavailable'); // not counted: not the client's failure
+            throw err;
+          }
+          attempt.failed();
+          deps.metrics.auth('password', 'refused');
+          ctx.state.log.info('portal sign-in refused', { login: form.login, address });
+          return sendPage(
+            ctx,
+            signinPage({ csrf: signinToken(ctx, mode), next: form.next, login: form.login, error: 'The login or the password is not correct.' }),
+            422,
+          );
+        }
+        attempt.succeeded();
+      } finally {
+        attempt.cancel(); // whatever happened, it is in flight no more (no-op once decided)
       }
-      limiter.succeeded(form.login);
       deps.metrics.auth('password', 'ok');
       clearSigninToken(ctx, mode);
       sessions.start(ctx, customer.login);
