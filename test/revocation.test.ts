@@ -103,7 +103,7 @@ test('portal sessions end everywhere: a signed-out cookie fails on another web h
       commlink: { bag: chain.bag },
       ticketPrivateKeyPem: ticketKeys().privateKeyPem,
       ticketTtlSeconds: 60,
-      http: { port: 0, sessionKeys },
+      http: { port: 0, opsPort: 0, sessionKeys },
       log: silentLogger,
     });
     t.teardown(() => web.close(0));
