@@ -5,7 +5,7 @@ import type { Logger } from '../../../lib/log/logger.js';
 import { schemaVersion } from '../db/open.js';
 import type { Store } from '../store/index.js';
 import { auditOps } from './audit.js';
-import { authCheck, tokenCheck } from './auth.js';
+import { authCheck, authKeyCheck, tokenCheck } from './auth.js';
 import { catalogueOps } from './catalogue.js';
 import { customerOps, entitlementOps } from './customers.js';
 import { defineOp, type OpContext, type Operation } from './define.js';
@@ -26,7 +26,16 @@ const adminOps = [
 ];
 
 /** Every operation the internal-db serves: each contract of lib/contracts/internal-db, implemented. */
-export const OPERATIONS: readonly Operation[] = [authCheck, tokenCheck, ...catalogueOps, ...customerOps, ...entitlementOps, ...auditOps, ...adminOps];
+export const OPERATIONS: readonly Operation[] = [
+  authCheck,
+  authKeyCheck,
+  tokenCheck,
+  ...catalogueOps,
+  ...customerOps,
+  ...entitlementOps,
+  ...auditOps,
+  ...adminOps,
+];
 
 /** The commlink handlers: each operation bound to the store. */
 export function makeHandlers(options: OperationsOptions): Map<string, Handler> {
