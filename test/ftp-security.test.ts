@@ -309,6 +309,23 @@ test('per-address connection limit and per-customer session limit answer 421', a
   t.is(await first.pwd(), '/');
 });
 
+test('connections not yet logged in are capped (from every address together): 421 past the cap; a login frees its place', async (t) => {
+  const { ftp } = await setup(t, { chain: { fileHost: { sessions: { maxUnauthenticatedConnections: 2 } } } });
+  const a = await Raw.open(t, ftp.address.port);
+  const b = await Raw.open(t, ftp.address.port);
+  t.is((await a.reply()).code, 220);
+  t.is((await b.reply()).code, 220);
+  const c = await Raw.open(t, ftp.address.port);
+  const refused = await c.reply();
+  t.is(refused.code, 421);
+  t.regex(refused.text, /waiting to log in/);
+  await c.whenClosed();
+  await a.login();
+  const d = await Raw.open(t, ftp.address.port);
+  t.is((await d.reply()).code, 220, 'the logged-in connection no longer counts');
+  t.is((await a.send('NOOP')).code, 200);
+});
+
 test('login timeout and idle timeout close the connection with 421', async (t) => {
   const { chain, ftp } = await setup(t, { ftp: { loginTimeoutMs: 300 } });
   const lazy = await Raw.open(t, ftp.address.port);
