@@ -336,7 +336,7 @@ export class SftpSession {
    * ends (its files audited as aborted) and the connection is closed. Runs while files are open.
    */
   #startStallWatch(): void {
-    if (this.#stallTimer || this.#ended) return;
+    if (this.#stallTimer || this.#ended || !this.#o.socket) return; // without the socket, progress cannot be seen
     const idleMs = this.#o.transferIdleMs;
     this.#lastProgress = performance.now();
     this.#lastTaken = -1;
@@ -351,9 +351,8 @@ export class SftpSession {
 
   #checkStall(idleMs: number): void {
     if (![...this.#handles.values()].some((h) => h.kind === 'file')) return this.#stopStallWatch();
-    const socket = this.#o.socket;
     const queued = this.#socketQueued();
-    const taken = socket ? socket.bytesWritten - queued : 0;
+    const taken = this.#o.socket!.bytesWritten - queued;
     const now = performance.now();
     const waiting = this.#buffered() > 0 || this.#readQueue.length > 0 || queued > 0;
     if (!waiting || taken !== this.#lastTaken) {
