@@ -33,18 +33,36 @@ test('the defender bans at the threshold within the window, and each later ban l
 
 test('session limits count per key and release once', (t) => {
   const limits = new SessionLimits({ maxPerCustomer: 2, maxPerAddress: 1 });
-  const a = limits.connect('192.0.2.1');
-  t.throws(() => limits.connect('192.0.2.1'), { code: 'ERR_TOO_MANY_SESSIONS' } as never);
-  a();
-  a(); // idempotent: does not free a slot it does not hold
-  const b = limits.connect('192.0.2.1');
-  t.throws(() => limits.connect('192.0.2.1'), { code: 'ERR_TOO_MANY_SESSIONS' } as never);
-  b();
+  const a = limits.connect('192.0.2.1', 'ftp');
+  t.throws(() => limits.connect('192.0.2.1', 'sftp'), { code: 'ERR_TOO_MANY_SESSIONS' } as never);
+  a.release();
+  a.release(); // idempotent: does not free a slot it does not hold
+  const b = limits.connect('192.0.2.1', 'ftp');
+  t.throws(() => limits.connect('192.0.2.1', 'ftp'), { code: 'ERR_TOO_MANY_SESSIONS' } as never);
+  b.release();
   const s1 = limits.login('globex');
   limits.login('globex');
   t.throws(() => limits.login('globex'), { code: 'ERR_TOO_MANY_SESSIONS' } as never);
   s1();
   t.notThrows(() => limits.login('globex'));
+});
+
+test('connections not yet logged in are capped per protocol, from every address together, until they log in or close', (t) => {
+  const limits = new SessionLimits({ maxPerCustomer: 10, maxPerAddress: 10, maxUnauthenticated: 2 });
+  const a = limits.connect('192.0.2.1', 'sftp');
+  const b = limits.connect('192.0.2.2', 'sftp');
+  t.throws(() => limits.connect('192.0.2.3', 'sftp'), { code: 'ERR_TOO_MANY_SESSIONS' } as never);
+  t.deepEqual(limits.counts().addresses, { '192.0.2.1': 1, '192.0.2.2': 1 }, 'a refused connection holds no address slot');
+  t.notThrows(() => limits.connect('192.0.2.3', 'ftp').release(), 'FTP has a cap of its own');
+  a.authenticated();
+  a.authenticated(); // idempotent
+  const c = limits.connect('192.0.2.3', 'sftp');
+  t.deepEqual(limits.counts().unauthenticated, { sftp: 2 });
+  a.release(); // after login: only its address slot was left
+  t.deepEqual(limits.counts().unauthenticated, { sftp: 2 });
+  b.release();
+  c.release();
+  t.deepEqual(limits.counts(), { customers: {}, addresses: {}, unauthenticated: {} });
 });
 
 test('the login cache shares checks in flight, remembers successes until they expire, never failures, and forgets a customer on demand', async (t) => {

@@ -2,11 +2,13 @@ import test from 'ava';
 import { Client, FTPError } from 'basic-ftp';
 import { randomBytes } from 'node:crypto';
 import { mkdir, readdir, readFile, stat, symlink, writeFile } from 'node:fs/promises';
+import { connect } from 'node:net';
 import { join } from 'node:path';
 import { Readable } from 'node:stream';
 import { setTimeout as delay } from 'node:timers/promises';
 import { waitFor } from './helpers/chain.js';
-import { PASSWORD, HOST, startFtp, setup, login, download, codeOf, errorOf, curl, bindAll, Raw, usePortRegion } from './helpers/ftp.js';
+import { PASSWORD, HOST, startFtp, setup, login, download, codeOf, errorOf, curl, bindAll, Raw, usePortRegion, auditEvents } from './helpers/ftp.js';
+import { CLIENT_READ_BUFFER, kernelSocketBuffers, readThen } from './helpers/stalled-reader.js';
 
 usePortRegion(1);
 
@@ -307,6 +309,23 @@ test('per-address connection limit and per-customer session limit answer 421', a
   t.is(await first.pwd(), '/');
 });
 
+test('connections not yet logged in are capped (from every address together): 421 past the cap; a login frees its place', async (t) => {
+  const { ftp } = await setup(t, { chain: { fileHost: { sessions: { maxUnauthenticatedConnections: 2 } } } });
+  const a = await Raw.open(t, ftp.address.port);
+  const b = await Raw.open(t, ftp.address.port);
+  t.is((await a.reply()).code, 220);
+  t.is((await b.reply()).code, 220);
+  const c = await Raw.open(t, ftp.address.port);
+  const refused = await c.reply();
+  t.is(refused.code, 421);
+  t.regex(refused.text, /waiting to log in/);
+  await c.whenClosed();
+  await a.login();
+  const d = await Raw.open(t, ftp.address.port);
+  t.is((await d.reply()).code, 220, 'the logged-in connection no longer counts');
+  t.is((await a.send('NOOP')).code, 200);
+});
+
 test('login timeout and idle timeout close the connection with 421', async (t) => {
   const { chain, ftp } = await setup(t, { ftp: { loginTimeoutMs: 300 } });
   const lazy = await Raw.open(t, ftp.address.port);
@@ -338,3 +357,40 @@ test('login timeout and idle timeout close the connection with 421', async (t) =
 
 // ---------------------------------------------------------------------------------------------
 // FTPS
+
+/**
+ * A client reads 1 MiB of a RETR of a file larger than every buffer between it and the server,
+ * then stops reading (`stall`) or hangs up (`close`). The server ends a stalled data connection
+ * after transferIdleMs (1 s here) with 426, and either way audits the transfer as aborted with the
+ * bytes its socket took: at least what the client read, at most that plus what the kernel's socket
+ * buffers hold (tcp_wmem's and tcp_rmem's maximum) and the client's own read buffer.
+ */
+const stoppedReader = test.macro(async (t, action: 'stall' | 'close') => {
+  const buffers = await kernelSocketBuffers();
+  const { chain, ftp, path } = await setup(t, { size: 1024 * 1024 + buffers + 8 * 1024 * 1024, ftp: { transferIdleMs: 1000 } });
+  const raw = await Raw.open(t, ftp.address.port);
+  await raw.reply();
+  await raw.login();
+  t.is((await raw.send('TYPE I')).code, 200);
+  const epsv = await raw.send('EPSV');
+  const port = Number(/\(\|\|\|(\d+)\|\)/.exec(epsv.text)![1]);
+  const data = connect({ host: HOST, port });
+  t.teardown(() => data.destroy());
+  await new Promise((resolve) => data.once('connect', resolve));
+  t.is((await raw.send(`RETR ${path}`)).code, 150);
+  const read = await readThen(data, 1024 * 1024, action);
+  t.is((await raw.reply(30_000)).code, 426, 'the transfer ended: 426');
+  const [event] = await auditEvents(chain, 1);
+  t.log(`the client read ${read} bytes; audited: ${event!.bytes}; kernel socket buffers up to ${buffers}`);
+  t.is(event!.outcome, 'aborted');
+  t.true(event!.bytes >= read, `audited ${event!.bytes} bytes, the client read ${read}`);
+  t.true(event!.bytes <= read + buffers + CLIENT_READ_BUFFER, `audited ${event!.bytes} bytes, the client read ${read}, the kernel may hold ${buffers}`);
+  t.is((await raw.send('NOOP')).code, 200, 'the session goes on');
+});
+
+test(
+  'a client that stops reading its data connection is cut off after transferIdleMs (426); the RETR is audited as aborted with the bytes its socket took',
+  stoppedReader,
+  'stall',
+);
+test('a client that reads 1 MiB of a RETR and hangs up: audited as aborted with the bytes its socket took', stoppedReader, 'close');

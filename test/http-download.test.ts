@@ -1,7 +1,11 @@
 import test from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
 import { get } from 'node:http';
+import { connect } from 'node:net';
+import type { ExecutionContext } from 'ava';
+import type { FileHostOptions } from '../services/ftp/service.js';
 import { publish, startChain, waitFor, type Chain } from './helpers/chain.js';
+import { CLIENT_READ_BUFFER, kernelSocketBuffers, readThen } from './helpers/stalled-reader.js';
 
 const sha = (b: Buffer) => createHash('sha256').update(b).digest('hex');
 
@@ -12,8 +16,8 @@ interface Setup {
   path: string;
 }
 
-async function setup(t: Parameters<typeof startChain>[0], size = 3 * 1024 * 1024 + 5): Promise<Setup> {
-  const chain = await startChain(t);
+async function setup(t: Parameters<typeof startChain>[0], size = 3 * 1024 * 1024 + 5, fileHost: Partial<FileHostOptions> = {}): Promise<Setup> {
+  const chain = await startChain(t, { fileHost });
   const content = randomBytes(size);
   await publish(chain, '1.0.0', content, 'acme db 1.0.0 (x64).tar.gz');
   await chain.call('customer.create', { login: 'globex', name: 'Globex', password: 'correct horse battery' });
@@ -235,3 +239,43 @@ test('the sendfile addon is built here, and a slow reader of a large file still 
   const bodies = await Promise.all(Array.from({ length: 6 }, async () => body(await fetch(url))));
   t.true(bodies.every((b) => b.equals(content)));
 });
+
+/**
+ * A client reads 1 MiB of a file larger than every buffer between it and the server, then stops
+ * reading (`stall`) or hangs up (`close`). The server cuts a stalled client off after
+ * transferIdleSeconds (1 s here), and either way audits the download as aborted with the bytes its
+ * socket took: at least what the client read, at most that plus what the kernel's socket buffers
+ * hold (kernelSocketBuffers: tcp_wmem's and tcp_rmem's maximum) and the client's own read buffer.
+ */
+const stoppedReader = test.macro(async (t: ExecutionContext, action: 'stall' | 'close') => {
+  const buffers = await kernelSocketBuffers();
+  const size = 1024 * 1024 + buffers + 8 * 1024 * 1024;
+  const { chain, url } = await setup(t, size, { sessions: { transferIdleSeconds: 1 } });
+  const target = new URL(url);
+  const socket = connect({ host: target.hostname, port: Number(target.port) });
+  t.teardown(() => socket.destroy());
+  socket.write(`GET ${target.pathname}${target.search} HTTP/1.1\r\nHost: ${target.host}\r\n\r\n`);
+  const read = await readThen(socket, 1024 * 1024, action, true);
+  let events: { outcome: string; bytes: number }[] = [];
+  await waitFor(
+    async () => {
+      events = (await chain.call('audit.query', { customer: 'globex' })).events as typeof events;
+      return events.length > 0;
+    },
+    30_000,
+    'the download audited',
+  );
+  t.is(events.length, 1);
+  t.is(events[0]!.outcome, 'aborted');
+  const { bytes } = events[0]!;
+  t.log(`the client read ${read} bytes; audited: ${bytes}; kernel socket buffers up to ${buffers}`);
+  t.true(bytes >= read, `audited ${bytes} bytes, the client read ${read}`);
+  t.true(bytes <= read + buffers + CLIENT_READ_BUFFER, `audited ${bytes} bytes, the client read ${read}, the kernel may hold ${buffers}`);
+});
+
+test(
+  'a client that stops reading is cut off after transferIdleSeconds; the download is audited as aborted with the bytes its socket took',
+  stoppedReader,
+  'stall',
+);
+test('a client that reads 1 MiB and hangs up: the download is audited as aborted with the bytes its socket took', stoppedReader, 'close');

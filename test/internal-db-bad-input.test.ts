@@ -27,6 +27,11 @@ const BAD: Record<string, Record<string, unknown>[]> = {
     { login: 'globex', protocol: 'ftp', clientAddress: '1.2.3.4' },
     { login: 'Globex!', password: 'x', protocol: 'ftp', clientAddress: 'a' },
   ],
+  'auth.keyCheck': [
+    { login: 'globex', protocol: 'sftp', clientAddress: '1.2.3.4' },
+    { login: 'globex', password: 'x', publicKey: { algorithm: 'ssh-ed25519', key: 'AAAA' }, protocol: 'sftp', clientAddress: '1.2.3.4' },
+    { login: 'globex', publicKey: { algorithm: 'ssh-ed25519', key: 'A'.repeat(16385) }, protocol: 'sftp', clientAddress: '1.2.3.4' },
+  ],
   'token.check': [{ token: 42 }, {}],
   'vendor.create': [{ name: '' }, { name: 'a\u0000b' }, { name: 'Acme Software' }],
   'vendor.list': [{ limit: 0 }, { limit: 501 }, { cursor: 'not a cursor!' }, { cursor: Buffer.from('[1]').toString('base64url') }],

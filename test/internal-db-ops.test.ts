@@ -104,6 +104,22 @@ test('auth.check: password and SSH key logins, refusals that say nothing of why'
   t.is(await codeOf(call('auth.check', { login: 'globex', protocol: 'ftp', clientAddress: '::1' })), 'ERR_INVALID_INPUT');
 });
 
+test('auth.keyCheck: whether a key is registered for an enabled customer, and nothing else', async (t) => {
+  const { call } = await startInternalDb(t);
+  await seedCatalogue(call);
+  const key = 'ssh-ed25519 AAAAC3NzaC1lZDI1NTE5AAAAIOMqqnkVzrm0SdG6UOoqKLsabgH5C9okWi0dh2l9GKJl globex@laptop';
+  const blob = key.split(' ')[1]!;
+  const probe = (login: string, k = blob) =>
+    call('auth.keyCheck', { login, publicKey: { algorithm: 'ssh-ed25519', key: k }, protocol: 'sftp', clientAddress: '::1' });
+  t.deepEqual(await probe('globex'), { registered: false }, 'not registered yet');
+  await call('sshkey.add', { login: 'globex', publicKey: key });
+  t.deepEqual(await probe('globex'), { registered: true });
+  t.deepEqual(await probe('globex', blob.replace('AAAAI', 'AAAAJ')), { registered: false }, 'another key');
+  t.deepEqual(await probe('nobody'), { registered: false }, 'an unknown login: no error that tells it apart');
+  await call('customer.setDisabled', { login: 'globex', disabled: true });
+  t.deepEqual(await probe('globex'), { registered: false }, 'a disabled customer');
+});
+
 test('a changed password takes effect at once, despite the verified-password cache', async (t) => {
   const { call } = await startInternalDb(t);
   await seedCatalogue(call);

@@ -210,6 +210,27 @@ const services = z
         idleTimeoutSeconds: intField(10, 86_400, 600, 'An FTP or SFTP session idle this long is closed, in seconds.'),
         maxSessionsPerCustomer: intField(1, 10_000, 20, 'FTP and SFTP sessions one customer may have open at once.'),
         maxSessionsPerAddress: intField(1, 10_000, 50, 'FTP and SFTP connections one client address may have open at once.'),
+        maxUnauthenticatedConnections: intField(
+          1,
+          100_000,
+          200,
+          'Connections not yet logged in that may be open at once, from every address together, counted for FTP and SFTP apart; ' +
+            'more are closed at TCP accept.',
+        ),
+        sftpMaxAuthAttempts: intField(
+          1,
+          100,
+          10,
+          'Authentication requests one SFTP connection may make (each password, each key offered, each signature) before it is closed.',
+        ),
+        sftpMaxHandles: intField(1, 100_000, 64, 'Files and directories one SFTP connection may hold open at once (all its sftp sessions together).'),
+        transferIdleSeconds: intField(
+          1,
+          86_400,
+          60,
+          'A download (HTTP body, FTP data connection, SFTP reads) that moves no byte for this long while the client should be reading ' +
+            'is closed and audited as aborted, in seconds.',
+        ),
         defenderThreshold: intField(1, 10_000, 15, 'Brute-force defender: score at which an address is banned (unknown login +2, wrong password +1).'),
         defenderObservationSeconds: intField(1, 86_400, 1800, 'Brute-force defender: how long a failed login counts towards the score, in seconds.'),
         defenderBanSeconds: intField(1, 604_800, 1800, 'Brute-force defender: first ban, in seconds; each further ban of the address lasts longer.'),

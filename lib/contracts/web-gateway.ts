@@ -23,6 +23,7 @@ export const fileHostRegister = defineOperation({
  */
 export const FORWARDED_OPERATIONS: readonly Operation[] = [
   InternalDb.authCheck,
+  InternalDb.authKeyCheck,
   InternalDb.releaseResolve,
   InternalDb.entitlementsList,
   InternalDb.auditRecord,

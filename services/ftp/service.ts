@@ -25,12 +25,18 @@ import { SftpWorkers } from './sftp/sftp-workers.js';
 import { checkLinkable } from './staging/filesystem-check.js';
 import { Stager } from './staging/stager.js';
 
-/** Limits and defender settings shared by the FTP and SFTP servers. */
+/** Limits, timeouts and defender settings of the FTP and SFTP servers (transferIdleSeconds: HTTP downloads too). */
 export interface SessionSettings {
   loginTimeoutSeconds: number;
   idleTimeoutSeconds: number;
   maxSessionsPerCustomer: number;
   maxSessionsPerAddress: number;
+  /** FTP connections, and apart from them SFTP connections, not yet logged in, from every address together. */
+  maxUnauthenticatedConnections: number;
+  sftpMaxAuthAttempts: number;
+  sftpMaxHandles: number;
+  /** A download that moves no byte for this long is closed and audited as aborted. */
+  transferIdleSeconds: number;
   defenderThreshold: number;
   defenderObservationSeconds: number;
   defenderBanSeconds: number;
@@ -45,6 +51,10 @@ export const SESSION_DEFAULTS: SessionSettings = pickFields(CONFIG_DEFAULTS.serv
   'idleTimeoutSeconds',
   'maxSessionsPerCustomer',
   'maxSessionsPerAddress',
+  'maxUnauthenticatedConnections',
+  'sftpMaxAuthAttempts',
+  'sftpMaxHandles',
+  'transferIdleSeconds',
   'defenderThreshold',
   'defenderObservationSeconds',
   'defenderBanSeconds',
@@ -154,7 +164,11 @@ export class FileHostService {
         banMs: this.sessions.defenderBanSeconds * 1000,
         banIncrementPercent: this.sessions.defenderBanIncrementPercent,
       }),
-      limits: new SessionLimits({ maxPerCustomer: this.sessions.maxSessionsPerCustomer, maxPerAddress: this.sessions.maxSessionsPerAddress }),
+      limits: new SessionLimits({
+        maxPerCustomer: this.sessions.maxSessionsPerCustomer,
+        maxPerAddress: this.sessions.maxSessionsPerAddress,
+        maxUnauthenticated: this.sessions.maxUnauthenticatedConnections,
+      }),
       cache: this.#loginCache,
       log: options.log,
     });
@@ -175,6 +189,7 @@ export class FileHostService {
         ticketPublicKeyPem: options.ticketPublicKeyPem,
         ticketCacheEntries: options.ticketCacheEntries,
         openFileCacheMs: options.openFileCacheMs,
+        transferIdleMs: this.sessions.transferIdleSeconds * 1000,
         outcomeFlushMs: Math.min(100, options.auditFlushMs),
       },
       digestOf: (path, stats) => this.repo.digestOf(path, stats),
@@ -205,7 +220,14 @@ export class FileHostService {
       if (options.sftp) {
         const s = service.sessions;
         const audit = service.audit;
-        const common = { loginTimeoutMs: s.loginTimeoutSeconds * 1000, idleTimeoutMs: s.idleTimeoutSeconds * 1000 };
+        const common = {
+          loginTimeoutMs: s.loginTimeoutSeconds * 1000,
+          idleTimeoutMs: s.idleTimeoutSeconds * 1000,
+          transferIdleMs: s.transferIdleSeconds * 1000,
+          maxUnauthenticated: s.maxUnauthenticatedConnections,
+          maxAuthAttempts: s.sftpMaxAuthAttempts,
+          maxHandles: s.sftpMaxHandles,
+        };
         service.#sftp = options.sftp.workers
           ? new SftpWorkers({
               count: options.sftp.workers,
@@ -240,6 +262,7 @@ export class FileHostService {
           ...options.ftp,
           loginTimeoutMs: s.loginTimeoutSeconds * 1000,
           idleTimeoutMs: s.idleTimeoutSeconds * 1000,
+          transferIdleMs: s.transferIdleSeconds * 1000,
           logins: service.logins,
           outcomes: service.audit,
           log: options.log,

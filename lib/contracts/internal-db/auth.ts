@@ -24,6 +24,20 @@ export const authCheck = defineOperation({
   }),
 });
 
+export const authKeyCheck = defineOperation({
+  name: 'auth.keyCheck',
+  summary:
+    'Whether an SSH public key is registered for a login whose customer is enabled (an SSH client offering a key before it signs with it). ' +
+    'Nothing is logged in, pruned or counted; an unknown login is not registered.',
+  request: z.strictObject({
+    login,
+    publicKey: z.strictObject({ algorithm: z.string().min(1).max(64), key: z.string().min(1).max(16384) }),
+    protocol,
+    clientAddress,
+  }),
+  reply: z.strictObject({ registered: z.boolean() }),
+});
+
 export const tokenCheck = defineOperation({
   name: 'token.check',
   summary: 'Returns the owner of a live API token.',

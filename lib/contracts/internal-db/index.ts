@@ -1,7 +1,7 @@
 import type { Operation } from '../operation.js';
 import { adminBackup, dbInfo } from './admin.js';
 import { auditQuery, auditRecord, auditRecordCompact } from './audit.js';
-import { authCheck, tokenCheck } from './auth.js';
+import { authCheck, authKeyCheck, tokenCheck } from './auth.js';
 import {
   artifactAdd,
   productCreate,
@@ -59,6 +59,7 @@ export * from './shapes.js';
 /** Every operation, in the order OPERATIONS.md lists them. */
 export const INTERNAL_DB_OPERATIONS: readonly Operation[] = [
   authCheck,
+  authKeyCheck,
   tokenCheck,
   vendorCreate,
   vendorList,

@@ -1,6 +1,6 @@
 import { mkdir } from 'node:fs/promises';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
-import { authCheck } from '../../../lib/contracts/internal-db/index.js';
+import { authCheck, authKeyCheck } from '../../../lib/contracts/internal-db/index.js';
 import { LOGIN } from '../../../lib/contracts/names.js';
 import type { RequestIn } from '../../../lib/contracts/operation.js';
 import { isError } from '../../../lib/errors/index.js';
@@ -10,7 +10,7 @@ import type { Areas } from './areas.js';
 import { SCORE, type Attempt, type Defender } from './defender.js';
 import type { LoginCache } from './login-cache.js';
 import type { AreaRoot } from './path-resolver.js';
-import type { SessionLimits } from './session-limits.js';
+import type { Admission, LoginProtocol, SessionLimits } from './session-limits.js';
 import type { WebLink } from './web-link.js';
 
 /**
@@ -19,16 +19,22 @@ import type { WebLink } from './web-link.js';
  */
 export type LoginRequest = RequestIn<typeof authCheck> & { protocol: 'ftp' | 'sftp' };
 
+/** An SSH public key offered for a login before it is used (no signature yet). */
+export type KeyProbe = Omit<LoginRequest, 'password' | 'publicKey'> & { publicKey: NonNullable<LoginRequest['publicKey']> };
+
 /**
- * What an SFTP server needs to know about its clients: whether an address may connect (banned?
- * over its limit?), whether a login is good, and which failures to count. CustomerLogins is one;
- * an SFTP worker process has a stand-in that asks the file host over IPC.
+ * What an SFTP server needs to know about its clients: whether a TCP connection may stay (banned?
+ * over a limit?), whether a key is registered, whether a login is good, and which failures to
+ * count. CustomerLogins is one; an SFTP worker process has a stand-in that asks the file host over
+ * IPC.
  */
 export interface LoginAuthority {
-  /** Resolves with the release of the address's connection slot, or rejects (ERR_BANNED, ERR_TOO_MANY_SESSIONS). */
-  admit(clientAddress: string): Promise<() => void>;
+  /** At TCP accept: resolves with the connection's admission, or rejects (ERR_BANNED, ERR_TOO_MANY_SESSIONS). */
+  admit(clientAddress: string): Promise<Admission>;
+  /** Whether the key is registered for the login: no session is opened, nothing pruned, no failure counted. */
+  keyRegistered(probe: KeyProbe): Promise<boolean>;
   login(request: LoginRequest): Promise<Session>;
-  /** A failed login the server itself saw (a bad key signature). */
+  /** A failure the server itself saw (a bad key signature, too many attempts on one connection). */
   failed(clientAddress: string, score: number): void;
 }
 
@@ -85,9 +91,32 @@ export class CustomerLogins implements LoginAuthority {
     return this.#limits;
   }
 
-  async admit(clientAddress: string): Promise<() => void> {
+  /** At TCP accept: throws ERR_BANNED, or ERR_TOO_MANY_SESSIONS over the address's or the protocol's limit. */
+  connect(clientAddress: string, protocol: LoginProtocol): Admission {
     this.checkBanned(clientAddress);
-    return this.#limits.connect(clientAddress);
+    return this.#limits.connect(clientAddress, protocol);
+  }
+
+  async admit(clientAddress: string): Promise<Admission> {
+    return this.connect(clientAddress, 'sftp');
+  }
+
+  /**
+   * A key offered without a signature: registered for the login or not. A remembered login with
+   * this key answers at once; otherwise the internal-db is asked (`auth.keyCheck`). No session, no
+   * prune, no defender score: clients offer their keys one after another.
+   */
+  async keyRegistered(probe: KeyProbe): Promise<boolean> {
+    const { login, publicKey, protocol, clientAddress } = probe;
+    this.checkBanned(clientAddress);
+    if (!LOGIN.test(login)) return false;
+    if (this.#cache.has(this.#cache.key(login, `key\u0000${publicKey.algorithm}\u0000${publicKey.key}`))) return true;
+    try {
+      return (await this.#link.ask(authKeyCheck, { login, publicKey, protocol, clientAddress })).registered;
+    } catch (err) {
+      if (isError(err, FileHostErrors.INVALID_INPUT)) return false; // a key no stored key can be (too long …)
+      throw err;
+    }
   }
 
   failed(clientAddress: string, score: number): void {

@@ -32,7 +32,12 @@ export interface DefenderOptions {
   now?: () => number;
 }
 
-export const SCORE = Object.freeze({ unknownLogin: 2, wrongPassword: 1, noCredentials: 1 });
+/**
+ * What each failure adds. An SSH key offered that is not registered scores nothing (clients offer
+ * every key they have, one after another); a connection that runs out of authentication attempts
+ * (sftpMaxAuthAttempts) scores once, as a wrong password does.
+ */
+export const SCORE = Object.freeze({ unknownLogin: 2, wrongPassword: 1, noCredentials: 1, tooManyAuthAttempts: 1, keyNotRegistered: 0 });
 
 /** A login being checked: its failure is reserved until it is decided. */
 export interface Attempt {

@@ -53,6 +53,11 @@ export class LoginCache {
     return pending;
   }
 
+  /** Whether a success is remembered for `key` now. */
+  has(key: string): boolean {
+    return this.#entries?.has(key) ?? false;
+  }
+
   /** Forgets every login of a customer (its entitlements or area changed). */
   invalidate(customer: string): void {
     if (!this.#entries) return;

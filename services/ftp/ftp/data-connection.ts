@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from '../../../lib/log/logger.js';
+import { sameAddress } from '../common/client-address.js';
 import type { PassivePort, PassivePorts } from './passive-ports.js';
 
 /** How long a passive port waits for the client's data connection (and its TLS handshake). */
@@ -141,10 +142,4 @@ export class DataConnection {
       this.#resolve(secure);
     });
   }
-}
-
-/** An address as the control connection's is compared: IPv4-mapped IPv6 as plain IPv4. */
-export function sameAddress(address: string | undefined): string {
-  if (!address) return '';
-  return address.startsWith('::ffff:') && address.includes('.') ? address.slice(7) : address;
 }

@@ -1,4 +1,5 @@
 import { isIP } from 'node:net';
+import { CONFIG_DEFAULTS } from '../../../lib/config/index.js';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { CustomerLogins } from '../common/customer-login.js';
@@ -18,10 +19,15 @@ export interface FtpServerOptions {
   tls?: { cert: string; key: string };
   loginTimeoutMs: number;
   idleTimeoutMs: number;
+  /** A transfer (RETR, a listing) whose client takes no byte for this long is closed (426); default services.ftp.transferIdleSeconds. */
+  transferIdleMs?: number;
   logins: CustomerLogins;
   outcomes: { report(outcome: TransferOutcome): void };
   log: Logger;
 }
+
+/** The options as a server holds them: checked, with the defaults filled in. */
+export type ResolvedFtpOptions = Readonly<FtpServerOptions & { transferIdleMs: number }>;
 
 function invalid(field: string, message: string): never {
   throw FileHostErrors.INVALID_INPUT(`options.${field} ${message}`, { field });
@@ -32,13 +38,13 @@ function port(options: FtpServerOptions, field: 'port' | 'passivePortMin' | 'pas
   if (!Number.isInteger(value) || value < min || value > 65535) invalid(field, `must be an integer from ${min} to 65535, not ${String(value)}`);
 }
 
-function positive(options: FtpServerOptions, field: 'loginTimeoutMs' | 'idleTimeoutMs'): void {
+function positive(options: FtpServerOptions, field: 'loginTimeoutMs' | 'idleTimeoutMs' | 'transferIdleMs'): void {
   const value = options[field];
-  if (!Number.isInteger(value) || value <= 0) invalid(field, `must be a positive integer (ms), not ${String(value)}`);
+  if (value === undefined || !Number.isInteger(value) || value <= 0) invalid(field, `must be a positive integer (ms), not ${String(value)}`);
 }
 
-/** Checks each field (naming it in the message), and returns a frozen copy. */
-export function validateOptions(options: FtpServerOptions): Readonly<FtpServerOptions> {
+/** Checks each field (naming it in the message), and returns a frozen copy with the defaults filled in. */
+export function validateOptions(options: FtpServerOptions): ResolvedFtpOptions {
   if (typeof options?.host !== 'string' || options.host === '') invalid('host', 'must be a host name or address');
   port(options, 'port', 0);
   port(options, 'passivePortMin', 1);
@@ -53,8 +59,13 @@ export function validateOptions(options: FtpServerOptions): Readonly<FtpServerOp
   if (options.requireTls && !options.tls) invalid('requireTls', 'needs options.tls (a certificate and key)');
   positive(options, 'loginTimeoutMs');
   positive(options, 'idleTimeoutMs');
+  if (options.transferIdleMs !== undefined) positive(options, 'transferIdleMs');
   if (typeof options.logins?.login !== 'function') invalid('logins', 'must be the file host’s CustomerLogins');
   if (typeof options.outcomes?.report !== 'function') invalid('outcomes', 'must have report(outcome)');
   if (typeof options.log?.info !== 'function') invalid('log', 'must be a Logger');
-  return Object.freeze({ ...options, tls: options.tls ? Object.freeze({ ...options.tls }) : undefined });
+  return Object.freeze({
+    ...options,
+    transferIdleMs: options.transferIdleMs ?? CONFIG_DEFAULTS.services.ftp.transferIdleSeconds * 1000,
+    tls: options.tls ? Object.freeze({ ...options.tls }) : undefined,
+  });
 }

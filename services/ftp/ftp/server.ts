@@ -2,12 +2,14 @@ import type { AddressInfo, Socket } from 'node:net';
 import { createSecureContext, type SecureContext } from 'node:tls';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 import { dispatch } from './commands.js';
-import { sameAddress, type DataConnection } from './data-connection.js';
-import { validateOptions, type FtpServerOptions } from './options.js';
+import { sameAddress } from '../common/client-address.js';
+import type { DataConnection } from './data-connection.js';
+import { validateOptions, type FtpServerOptions, type ResolvedFtpOptions } from './options.js';
 import { PassivePorts } from './passive-ports.js';
 import { codeOf } from '../../../lib/errors/index.js';
 import { replyOf } from './replies.js';
 import { FtpSession } from './session.js';
+import type { Admission } from '../common/session-limits.js';
 import { createSrv, type SrvConnection, type SrvServer } from './srv-adapter.js';
 
 export type { FtpServerOptions } from './options.js';
@@ -18,7 +20,7 @@ const REFUSED_GRACE_MS = 2000;
 
 interface Admitted {
   clientAddress: string;
-  release: () => void;
+  admission: Admission;
 }
 
 /**
@@ -30,7 +32,7 @@ interface Admitted {
  * and commands.ts for the commands.
  */
 export class FtpServer {
-  readonly #o: Readonly<FtpServerOptions>;
+  readonly #o: ResolvedFtpOptions;
   readonly #srv: SrvServer;
   readonly #ports: PassivePorts;
   readonly #secureContext: SecureContext | undefined;
@@ -101,7 +103,10 @@ export class FtpServer {
     return this.#closing;
   }
 
-  /** Before ftp-srv greets a connection: shutting down, a banned address, or one over its limit gets 421. */
+  /**
+   * Before ftp-srv greets a connection: shutting down, a banned address, one over its limit, or
+   * one past the cap of connections not yet logged in (maxUnauthenticatedConnections) gets 421.
+   */
   #gate(socket: Socket): boolean {
     const { log, logins } = this.#o;
     this.#sockets.add(socket);
@@ -117,8 +122,9 @@ export class FtpServer {
         refuse(socket, 421, 'Service shutting down');
         return false;
       }
-      logins.checkBanned(clientAddress);
-      this.#admitted.set(socket, { clientAddress, release: logins.limits.connect(clientAddress) });
+      const admission = logins.connect(clientAddress, 'ftp');
+      socket.once('close', () => admission.release()); // whatever happens to the session, the slots go with the socket
+      this.#admitted.set(socket, { clientAddress, admission });
       return true;
     } catch (err) {
       const reply = replyOf(err);
@@ -145,15 +151,16 @@ export class FtpServer {
         secureContext: this.#secureContext,
         clientAddress: admitted.clientAddress,
         dispatch,
+        onLoggedIn: () => admitted.admission.authenticated(),
         onClosed: (s) => {
           this.#sessions.delete(s);
-          admitted.release();
+          admitted.admission.release();
         },
       });
       this.#sessions.add(session);
     } catch (err) {
       this.#o.log.error('ftp session setup failed', { err, clientAddress: admitted.clientAddress });
-      admitted.release();
+      admitted.admission.release();
       socket.destroy();
     }
   }

@@ -3,9 +3,10 @@ import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { Session } from '../common/customer-login.js';
 import { ControlLines } from './control-lines.js';
-import { DataConnection, sameAddress } from './data-connection.js';
+import { sameAddress } from '../common/client-address.js';
+import { DataConnection } from './data-connection.js';
 import { MLST_FACTS, type MlstFact } from './mlsd.js';
-import type { FtpServerOptions } from './options.js';
+import type { ResolvedFtpOptions } from './options.js';
 import type { PassivePorts } from './passive-ports.js';
 import { ReadOnlyArea } from './read-only-fs.js';
 import { oneLine } from './replies.js';
@@ -28,7 +29,7 @@ export const TRANSFER_REPLIES: Readonly<Record<TransferResult, [number, string]>
 });
 
 export interface SessionSetup {
-  options: Readonly<FtpServerOptions>;
+  options: ResolvedFtpOptions;
   ports: PassivePorts;
   /** The server's open data connections. */
   dataConnections: Set<DataConnection>;
@@ -36,6 +37,8 @@ export interface SessionSetup {
   clientAddress: string;
   /** Runs one command line; never rejects (commands.ts). */
   dispatch(session: FtpSession, line: string): Promise<void>;
+  /** Called after a successful login (the connection no longer counts as waiting to log in). */
+  onLoggedIn?(): void;
   /** Called once, when the control connection has closed. */
   onClosed(session: FtpSession): void;
 }
@@ -51,7 +54,7 @@ export interface SessionSetup {
  */
 export class FtpSession {
   readonly connection: SrvConnection;
-  readonly options: Readonly<FtpServerOptions>;
+  readonly options: ResolvedFtpOptions;
   readonly clientAddress: string;
   readonly secureContext: SecureContext | undefined;
   readonly log: Logger;
@@ -138,6 +141,7 @@ export class FtpSession {
     this.cwd = '/';
     this.connection.authenticated = true; // for the commands ftp-srv still answers (TYPE, MODE …)
     clearTimeout(this.#loginTimer);
+    this.#setup.onLoggedIn?.();
     this.#touch();
   }
 

@@ -1,5 +1,6 @@
 import { finished } from 'node:stream/promises';
 import { sendFileRange, type SendError } from '../common/send-file.js';
+import { isStalled, StallWatch, stalledError } from '../common/stall-watch.js';
 import type { Command, CommandTable } from './command.js';
 import type { DataConnection } from './data-connection.js';
 import { listingBody, listPathArg, lsLine } from './listing.js';
@@ -31,8 +32,14 @@ async function passive(s: FtpSession, extended: boolean): Promise<void> {
 async function sendListing(s: FtpSession, data: DataConnection, body: string): Promise<void> {
   await s.reply(150, 'Here comes the directory listing');
   const result = await s.transfer(data, async (socket) => {
-    socket.end(body);
-    await finished(socket, { readable: false });
+    // One write: it progresses when the socket has taken all of it (a listing is small).
+    const watch = new StallWatch(s.options.transferIdleMs, () => socket.destroy(stalledError(s.options.transferIdleMs)));
+    try {
+      socket.end(body);
+      await finished(socket, { readable: false });
+    } finally {
+      watch.stop();
+    }
   });
   const [code, text] = TRANSFER_REPLIES[result];
   return s.reply(code, result === 'complete' ? 'Directory send OK' : text);
@@ -69,7 +76,7 @@ const mlsd = listing(async (s, path) => {
 /**
  * RETR: the file is opened through the resolver (the descriptor is what is sent), from the REST
  * offset on; one transfer outcome is reported per RETR of a file that exists, complete or aborted,
- * with the bytes that reached the socket.
+ * with the bytes the socket took. A client that takes no byte for transferIdleMs is cut off (426).
  */
 async function retr(s: FtpSession, arg: string): Promise<void> {
   const offset = s.restOffset;
@@ -105,9 +112,10 @@ async function retr(s: FtpSession, arg: string): Promise<void> {
     try {
       result = await s.transfer(data, async (socket) => {
         try {
-          bytes = await sendFileRange(socket, file.fd, offset, size - 1);
+          bytes = await sendFileRange(socket, file.fd, offset, size - 1, { idleMs: s.options.transferIdleMs });
         } catch (err) {
           bytes = (err as Partial<SendError>).bytes ?? bytes;
+          if (isStalled(err)) s.log.info('ftp transfer stalled: closed', { path, bytes });
           throw err;
         }
       });

@@ -10,6 +10,7 @@ import type { OpenFileCache } from '../common/open-file-cache.js';
 import { normalizeVirtualPath } from '../common/path-resolver.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 import { decideRange } from './range.js';
+import { isStalled } from '../common/stall-watch.js';
 import { sendBody } from './send-body.js';
 import { httpAnswerOf } from './status.js';
 
@@ -21,6 +22,8 @@ export interface DownloadHandlerOptions {
   digestOf: (realPath: string, stats: Stats) => string | Promise<string>;
   /** Where each transfer's outcome goes (the audit, through the file host). */
   outcomes: { report(outcome: TransferOutcome): void };
+  /** A body the client takes no byte of for this long (ms) is cut off and audited as aborted. */
+  transferIdleMs: number;
   log: Logger;
 }
 
@@ -157,8 +160,9 @@ export function createDownloadHandler(options: DownloadHandlerOptions): Download
         return;
       }
       handedOff = true;
-      sendBody(res, { fd: file.fd, start, end }, (sent) => {
+      sendBody(res, { fd: file.fd, start, end }, options.transferIdleMs, (sent, err) => {
         release();
+        if (isStalled(err)) log.info('download stalled: closed', { customer: claims.customer, path, clientAddress: req.socket.remoteAddress, bytes: sent });
         report(sent);
       });
     } finally {

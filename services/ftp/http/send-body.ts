@@ -1,11 +1,6 @@
-import { createReadStream } from 'node:fs';
 import type { ServerResponse } from 'node:http';
-import { pipeline } from 'node:stream';
 import { sendfile } from '../../../lib/sendfile/index.js';
-import { sendFileRange, socketFd, type SendError } from '../common/send-file.js';
-
-/** Read size when streaming: big reads keep per-chunk overhead low; backpressure bounds memory. */
-const STREAM_CHUNK = 512 * 1024;
+import { sendFileRange, socketFd, streamRange, type SendError } from '../common/send-file.js';
 
 export interface BodyRange {
   fd: number;
@@ -16,35 +11,30 @@ export interface BodyRange {
 
 /**
  * Sends `range` of an open file as the body of `res` (headers already set), then calls `done` once
- * with the bytes sent (all of them, or fewer when the client went away).
+ * with the bytes the socket took (all of them, or fewer when the client went away or stalled) and
+ * the error that stopped it, if any.
  *
  * With the sendfile addon, the headers go first the ordinary way, then the body goes straight to
  * the socket by sendFileRange (common/send-file.ts, shared with FTP): page cache to socket in the
  * kernel, in order after whatever Node still had queued. Without the addon the range is streamed
- * through the response with backpressure.
+ * through the response with backpressure. Either way a client that takes no byte for `idleMs`
+ * (services.ftp.transferIdleSeconds) is cut off.
  */
-export function sendBody(res: ServerResponse, range: BodyRange, done: (sent: number) => void): void {
+export function sendBody(res: ServerResponse, range: BodyRange, idleMs: number, done: (sent: number, err?: Error) => void): void {
   const socket = res.socket;
-  if (!sendfile || !socket || socketFd(socket) === undefined) return streamBody(res, range, done);
-  res.flushHeaders();
-  sendFileRange(socket, range.fd, range.start, range.end).then(
+  let sending: Promise<number>;
+  if (sendfile && socket && socketFd(socket) !== undefined) {
+    res.flushHeaders();
+    sending = sendFileRange(socket, range.fd, range.start, range.end, { idleMs });
+  } else sending = streamRange(res, range.fd, range.start, range.end, { idleMs });
+  sending.then(
     (sent) => {
       res.end();
       done(sent);
     },
     (err: SendError) => {
       res.destroy(err);
-      done(err.bytes ?? 0);
+      done(err.bytes ?? 0, err);
     },
   );
-}
-
-/** Streams `range` through the response; `done` gets the bytes sent. */
-function streamBody(res: ServerResponse, range: BodyRange, done: (sent: number) => void): void {
-  const stream = createReadStream('', { fd: range.fd, start: range.start, end: range.end, highWaterMark: STREAM_CHUNK, autoClose: false });
-  pipeline(stream, res, (err) => {
-    const total = range.end - range.start + 1;
-    // Aborted: what was read, less what still sat in the stream's and the response's buffers.
-    done(err ? Math.min(total, Math.max(0, stream.bytesRead - stream.readableLength - res.writableLength)) : total);
-  });
 }

@@ -45,6 +45,7 @@ runWorker<Omit<WorkerSettings, 'workerId'>>({
       openFiles,
       digestOf,
       outcomes,
+      transferIdleMs: settings.transferIdleMs,
       log,
     });
     await server.listenOn(socket);

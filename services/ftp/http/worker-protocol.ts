@@ -12,6 +12,8 @@ export interface WorkerSettings {
   ticketPublicKeyPem: string;
   ticketCacheEntries: number;
   openFileCacheMs: number;
+  /** A body the client takes no byte of for this long (ms) is cut off (services.ftp.transferIdleSeconds). */
+  transferIdleMs: number;
   /** How often the worker sends its transfer outcomes, in ms. */
   outcomeFlushMs: number;
 }

@@ -1,9 +1,12 @@
-import type { AddressInfo } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import ssh2, { type AuthContext, type Connection, type PublicKeyAuthContext } from 'ssh2';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
+import { sameAddress } from '../common/client-address.js';
 import type { LoginAuthority, Session } from '../common/customer-login.js';
-import { SftpSession } from './sftp-session.js';
+import { SCORE } from '../common/defender.js';
+import type { Admission } from '../common/session-limits.js';
+import { SftpSession, type HandleBudget } from './sftp-session.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 import { isError } from '../../../lib/errors/index.js';
 
@@ -12,31 +15,60 @@ export interface SftpServerOptions {
   port: number;
   /** The SSH host key (OpenSSH or PEM private key). */
   hostKey: string | Buffer;
+  /** From TCP accept: a connection not logged in by then is closed. */
   loginTimeoutMs: number;
   idleTimeoutMs: number;
+  /** Replies waiting for a client that takes no byte for this long: the connection is closed, its files audited as aborted. */
+  transferIdleMs: number;
+  /** Connections of this server not yet logged in, at most (a fast check before the authority's, which counts every worker). */
+  maxUnauthenticated: number;
+  /** Authentication requests one connection may make. */
+  maxAuthAttempts: number;
+  /** Files and directories one connection may hold open. */
+  maxHandles: number;
   logins: LoginAuthority;
   outcomes: { report(outcome: TransferOutcome): void };
   log: Logger;
 }
 
+/** A TCP connection from accept to close. */
+interface Accepted {
+  address: string;
+  admission: Admission | undefined;
+  authenticated: boolean;
+  closed: boolean;
+  loginTimer: NodeJS.Timeout;
+}
+
+/** Refused connections are logged once, then at most once per this long with their count (a flood is one line, not thousands). */
+const REFUSAL_LOG_MS = 10_000;
+
 /**
- * The file host's SFTP server (ssh2). Logins are password or public key, checked live through the
- * web host (CustomerLogins); the key must be registered with the internal-db and its signature is
- * verified here. A session may open the `sftp` subsystem and nothing else: no shell, no exec, no
- * port forwarding, no agent. Banned addresses, per-address and per-customer limits, and login and
- * idle timeouts apply to every connection.
+ * The file host's SFTP server (ssh2). Every TCP connection passes a gate at accept, before ssh2
+ * sees it: a banned address, an address over its connection limit, or one past the cap of
+ * connections not yet logged in is closed at once, and a connection not logged in within
+ * loginTimeoutMs of its accept is closed (whether or not it ever sent its SSH identification).
+ * Logins are password or public key, checked live through the web host (CustomerLogins); a key
+ * offered without a signature is only looked up (no session, no prune), and the session is taken
+ * once its signature verifies here. A session may open the `sftp` subsystem and nothing else: no
+ * shell, no exec, no port forwarding, no agent.
  */
 export class SftpServer {
   readonly #o: SftpServerOptions;
   readonly #server: ssh2.Server;
   readonly #connections = new Set<Connection>();
+  /** Every TCP connection open now, from accept (admitted or being admitted). */
+  readonly #accepted = new Map<Socket, Accepted>();
+  #unauthenticated = 0;
+  #refused = { count: 0, loggedAt: 0 };
   #address: AddressInfo | undefined;
   #closing: Promise<void> | undefined;
 
   constructor(options: SftpServerOptions) {
     this.#o = options;
-    this.#server = new ssh2.Server({ hostKeys: [options.hostKey], ident: 'fulfillment-sftp' }, (client, info) => this.#accept(client, info.ip));
+    this.#server = new ssh2.Server({ hostKeys: [options.hostKey], ident: 'fulfillment-sftp' }, (client) => this.#accept(client));
     this.#server.on('error', (err: Error) => options.log.error('sftp server error', { err }));
+    gateConnections(this.#server, (socket, handOver) => this.#gate(socket, handOver));
   }
 
   /** Listens on the configured port, or on a listening socket handed over (worker processes). */
@@ -60,6 +92,7 @@ export class SftpServer {
   close(graceMs = 5000): Promise<void> {
     this.#closing ??= (async () => {
       const stopped = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      for (const [socket, accepted] of this.#accepted) if (!accepted.authenticated) socket.destroy(); // nothing to finish
       const deadline = Date.now() + graceMs;
       while (this.#connections.size > 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
       for (const client of this.#connections) client.end();
@@ -68,49 +101,111 @@ export class SftpServer {
     return this.#closing;
   }
 
-  #accept(client: Connection, address: string): void {
+  /**
+   * At TCP accept, before ssh2 sees the socket: the login clock starts, this server's cap of
+   * connections not yet logged in is checked, then the authority's (ban, per-address limit, the
+   * cap over every worker). Only an admitted socket is handed to ssh2; whatever the connection
+   * holds is given back when the socket closes, however it ends.
+   */
+  #gate(socket: Socket, handOver: () => void): void {
     const { logins, log } = this.#o;
-    client.on('error', (err: Error) => log.debug('ssh connection error', { err, clientAddress: address }));
-    let releaseAddress: (() => void) | undefined;
-    let refused = false;
-    let closed = false;
-    // Banned or over its limit: the connection is closed as soon as that is known; until then no
-    // login is looked at (the authentication handler waits for this).
-    const admitted = logins.admit(address).then(
-      (release) => {
-        if (refused || closed) release();
-        else releaseAddress = release;
-        return true;
+    socket.on('error', (err) => log.debug('ssh socket error', { err }));
+    const address = sameAddress(socket.remoteAddress);
+    if (!address || this.#closing) return void socket.destroy();
+    if (this.#unauthenticated >= this.#o.maxUnauthenticated) {
+      this.#noteRefused(address, `${this.#o.maxUnauthenticated} connections are waiting to log in already`);
+      return void socket.destroy();
+    }
+    this.#unauthenticated++;
+    const accepted: Accepted = {
+      address,
+      admission: undefined,
+      authenticated: false,
+      closed: false,
+      loginTimer: setTimeout(() => {
+        log.info('ssh login timed out', { clientAddress: address });
+        socket.destroy();
+      }, this.#o.loginTimeoutMs),
+    };
+    this.#accepted.set(socket, accepted);
+    socket.once('close', () => {
+      accepted.closed = true;
+      clearTimeout(accepted.loginTimer);
+      if (!accepted.authenticated) this.#unauthenticated--;
+      accepted.admission?.release();
+      this.#accepted.delete(socket);
+    });
+    logins.admit(address).then(
+      (admission) => {
+        if (accepted.closed) return admission.release();
+        accepted.admission = admission;
+        handOver();
       },
       (err: Error) => {
-        refused = true;
-        log.info('ssh connection refused', { clientAddress: address, reason: err.message });
-        client.end();
-        return false;
+        this.#noteRefused(address, err.message);
+        socket.destroy();
       },
     );
+  }
+
+  #noteRefused(address: string, reason: string): void {
+    const now = Date.now();
+    this.#refused.count++;
+    if (now - this.#refused.loggedAt < REFUSAL_LOG_MS) return;
+    this.#o.log.info('ssh connection refused', { clientAddress: address, reason, refusedSinceLastLine: this.#refused.count });
+    this.#refused = { count: 0, loggedAt: now };
+  }
+
+  #loggedIn(accepted: Accepted): void {
+    if (accepted.authenticated) return;
+    accepted.authenticated = true;
+    this.#unauthenticated--;
+    clearTimeout(accepted.loginTimer);
+    accepted.admission?.authenticated();
+  }
+
+  #accept(client: Connection): void {
+    const { logins, log } = this.#o;
+    const socket = (client as unknown as { _sock?: Socket })._sock;
+    const accepted = socket && this.#accepted.get(socket);
+    if (!socket || !accepted) {
+      client.end(); // not through the gate (cannot happen: every socket is)
+      return;
+    }
+    const address = accepted.address;
+    client.on('error', (err: Error) => log.debug('ssh connection error', { err, clientAddress: address }));
     this.#connections.add(client);
-    // ssh2 types omit it: Connection.setNoDelay exists (lib/server.js). Replies go out at once.
-    (client as unknown as { setNoDelay?: (noDelay: boolean) => void }).setNoDelay?.(true);
+    socket.setNoDelay(true); // replies go out at once
     let session: Session | undefined;
-    let probe: { key: string; result: Promise<Session> } | undefined;
+    let attempts = 0;
     let idleTimer: NodeJS.Timeout | undefined;
-    const loginTimer = setTimeout(() => {
-      log.info('ssh login timed out', { clientAddress: address });
-      client.end();
-    }, this.#o.loginTimeoutMs);
     const touch = () => {
       if (idleTimer) idleTimer.refresh();
       else idleTimer = setTimeout(() => client.end(), this.#o.idleTimeoutMs);
     };
     const sftpSessions = new Set<SftpSession>();
+    const handles: HandleBudget = { open: 0, max: this.#o.maxHandles };
 
-    client.on('authentication', (ctx: AuthContext) => void admitted.then((ok) => (ok ? authenticate(ctx) : ctx.reject())));
+    client.on('authentication', (ctx: AuthContext) => {
+      attempts++;
+      if (attempts <= this.#o.maxAuthAttempts) return authenticate(ctx);
+      if (attempts === this.#o.maxAuthAttempts + 1) {
+        log.info('ssh authentication attempts exhausted: closing', { clientAddress: address, attempts: this.#o.maxAuthAttempts });
+        logins.failed(address, SCORE.tooManyAuthAttempts);
+      }
+      ctx.reject();
+      client.end();
+    });
+    const methods: ssh2.AuthenticationType[] = ['password', 'publickey'];
     const authenticate = (ctx: AuthContext) => {
+      // A login that succeeds after the connection closed (or after another one) holds nothing.
       const accept = (s: Session) => {
-        if (session && s !== session)
-          s.end(); // a second success (should not happen) keeps the first
-        else if (!session) session = s;
+        if (accepted.closed || session) {
+          s.end();
+          if (!accepted.closed) ctx.reject(methods);
+          return;
+        }
+        session = s;
         ctx.accept();
       };
       if (ctx.method === 'password') {
@@ -120,45 +215,50 @@ export class SftpServer {
         return;
       }
       if (ctx.method === 'publickey') {
-        this.#publicKey(ctx, address, probe).then(
-          (result) => {
-            if (result.kind === 'probe') {
-              probe = result.probe;
-              ctx.accept();
-            } else accept(result.session);
-          },
-          (err: Error) => this.#refuse(ctx, address, err),
-        );
+        const publicKey = { algorithm: ctx.key.algo, key: ctx.key.data.toString('base64') };
+        if (!ctx.signature) {
+          // A probe: is the key registered? No session, no prune; a key that is not is no failure.
+          logins.keyRegistered({ login: ctx.username, publicKey, protocol: 'sftp', clientAddress: address }).then(
+            (registered) => (registered ? ctx.accept() : ctx.reject(methods)),
+            (err: Error) => this.#refuse(ctx, address, err),
+          );
+          return;
+        }
+        if (!verifies(ctx)) {
+          logins.failed(address, SCORE.wrongPassword);
+          ctx.reject(methods);
+          return;
+        }
+        logins
+          .login({ login: ctx.username, publicKey, protocol: 'sftp', clientAddress: address })
+          .then(accept, (err: Error) => this.#refuse(ctx, address, err));
         return;
       }
-      ctx.reject(['password', 'publickey']);
+      ctx.reject(methods);
     };
 
     client.on('ready', () => {
-      clearTimeout(loginTimer);
+      this.#loggedIn(accepted);
       touch();
       const customer = session!;
-      // A key probed but then not used for the login leaves no session behind.
-      if (probe)
-        void probe.result.then(
-          (s) => s !== customer && s.end(),
-          () => {},
-        );
       client.on('session', (acceptSession) => {
         const channel = acceptSession();
         channel.on('sftp', (acceptSftp) => {
           const sftp = acceptSftp();
-          sftpSessions.add(
-            new SftpSession(sftp, {
-              customer: customer.customer,
-              clientAddress: address,
-              root: customer.root,
-              outcomes: this.#o.outcomes,
-              log,
-              onActivity: touch,
-              socket: socketOf(client),
-            }),
-          );
+          const sftpSession = new SftpSession(sftp, {
+            customer: customer.customer,
+            clientAddress: address,
+            root: customer.root,
+            outcomes: this.#o.outcomes,
+            log,
+            onActivity: touch,
+            handles,
+            transferIdleMs: this.#o.transferIdleMs,
+            onStall: () => socket.destroy(),
+            socket,
+          });
+          sftpSessions.add(sftpSession);
+          sftp.once('close', () => sftpSessions.delete(sftpSession));
         });
         for (const refused of ['exec', 'shell', 'pty', 'env', 'x11', 'auth-agent', 'signal', 'window-change'] as const) {
           channel.on(refused, (_accept: unknown, reject?: () => void) => reject?.());
@@ -171,48 +271,11 @@ export class SftpServer {
     });
 
     client.on('close', () => {
-      closed = true;
-      clearTimeout(loginTimer);
       if (idleTimer) clearTimeout(idleTimer);
       for (const s of sftpSessions) s.end();
       session?.end();
-      if (probe)
-        void probe.result.then(
-          (s) => s.end(),
-          () => {},
-        );
-      releaseAddress?.();
       this.#connections.delete(client);
     });
-  }
-
-  /**
-   * Public-key login. A client first asks whether a key would do (no signature): the login is
-   * checked then, once, and remembered for this connection. With the signature, the signature is
-   * verified against the key, and the remembered login (or a fresh one) is the session.
-   */
-  async #publicKey(
-    ctx: PublicKeyAuthContext,
-    address: string,
-    probe: { key: string; result: Promise<Session> } | undefined,
-  ): Promise<{ kind: 'probe'; probe: { key: string; result: Promise<Session> } } | { kind: 'session'; session: Session }> {
-    const keyB64 = ctx.key.data.toString('base64');
-    const id = `${ctx.username}\u0000${ctx.key.algo}\u0000${keyB64}`;
-    const login = () =>
-      this.#o.logins.login({ login: ctx.username, publicKey: { algorithm: ctx.key.algo, key: keyB64 }, protocol: 'sftp', clientAddress: address });
-    if (!ctx.signature) {
-      const result = login();
-      await result;
-      return { kind: 'probe', probe: { key: id, result } };
-    }
-    const parsed = ssh2.utils.parseKey(`${ctx.key.algo} ${keyB64}`);
-    const key = Array.isArray(parsed) ? parsed[0] : parsed;
-    if (!key || key instanceof Error || !key.verify(ctx.blob!, ctx.signature, ctx.hashAlgo)) {
-      this.#o.logins.failed(address, 1);
-      throw FileHostErrors.AUTH_REFUSED('public key signature does not verify');
-    }
-    const session = probe?.key === id ? await probe.result : await login();
-    return { kind: 'session', session };
   }
 
   #refuse(ctx: AuthContext, address: string, err: Error): void {
@@ -224,10 +287,23 @@ export class SftpServer {
   }
 }
 
-/** The TCP socket under an ssh2 connection (a private field: ssh2 exposes only setNoDelay). */
-function socketOf(client: Connection): { cork(): void; uncork(): void; destroyed: boolean } | undefined {
-  const socket = (client as unknown as { _sock?: { cork?: () => void; uncork?: () => void; destroyed: boolean } })._sock;
-  return socket && typeof socket.cork === 'function' && typeof socket.uncork === 'function'
-    ? (socket as { cork(): void; uncork(): void; destroyed: boolean })
-    : undefined;
+/** Whether a public-key request's signature verifies against its key. */
+function verifies(ctx: PublicKeyAuthContext): boolean {
+  const parsed = ssh2.utils.parseKey(`${ctx.key.algo} ${ctx.key.data.toString('base64')}`);
+  const key = Array.isArray(parsed) ? parsed[0] : parsed;
+  return Boolean(key && !(key instanceof Error) && ctx.signature && key.verify(ctx.blob!, ctx.signature, ctx.hashAlgo));
+}
+
+/**
+ * ssh2 makes its connection (and writes its identification) in its net server's `connection`
+ * listener, and tells nothing until the client's identification line has come: that listener is
+ * wrapped so every TCP connection passes `gate` first, which calls `handOver` to let ssh2 have it.
+ * (A private field: `_srv` is ssh2's net.Server; ssh2 offers no hook at accept.)
+ */
+function gateConnections(server: ssh2.Server, gate: (socket: Socket, handOver: () => void) => void): void {
+  const net = (server as unknown as { _srv?: NetServer })._srv;
+  if (!net) throw new Error('ssh2.Server has no _srv: the accept gate cannot be installed (ssh2 changed)');
+  const listeners = net.listeners('connection') as ((socket: Socket) => void)[];
+  net.removeAllListeners('connection');
+  net.on('connection', (socket: Socket) => gate(socket, () => listeners.forEach((listener) => listener.call(net, socket))));
 }

@@ -1,9 +1,11 @@
 import { closeSync, read, readdir, stat, type Stats } from 'node:fs';
 import { promisify } from 'node:util';
 import ssh2, { type SFTPWrapper } from 'ssh2';
+import type { Socket } from 'node:net';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
 import { normalizeVirtualPath, type AreaRoot } from '../common/path-resolver.js';
+import { queuedBytes } from '../common/send-file.js';
 import { attrsOf, entryOf } from './attrs.js';
 import { sftpStatusOf } from './status.js';
 
@@ -38,7 +40,10 @@ interface FileHandle {
   fd: number;
   path: string;
   stats: Stats;
+  /** Data bytes handed to ssh2 (some may still wait in its buffer for the client's window: see #unsentOf). */
   bytes: number;
+  /** When data was last handed to ssh2 (the socket's queue holds the newest bytes). */
+  lastSent: number;
   reachedEnd: boolean;
   started: number;
   /** Newest last; at most WINDOWS_PER_HANDLE. */
@@ -52,6 +57,12 @@ interface DirHandle {
   done: boolean;
 }
 
+/** Open handles, counted for the whole connection (every sftp session of it): at `max`, OPEN and OPENDIR fail. */
+export interface HandleBudget {
+  open: number;
+  readonly max: number;
+}
+
 export interface SftpSessionOptions {
   customer: string;
   clientAddress: string;
@@ -60,8 +71,28 @@ export interface SftpSessionOptions {
   log: Logger;
   /** Called on every request (the idle timer). */
   onActivity: () => void;
-  /** The connection's TCP socket: replies made in one turn of the event loop go out in one write. */
-  socket?: { cork(): void; uncork(): void; destroyed: boolean };
+  /** The connection's handle budget (services.ftp.sftpMaxHandles). */
+  handles: HandleBudget;
+  /** Replies wait for a client that takes no byte for this long (ms): the session ends and `onStall` is called. */
+  transferIdleMs: number;
+  /** The client stopped reading (the session has ended, its files audited): close the connection. */
+  onStall: () => void;
+  /** The connection's TCP socket: replies made in one turn of the event loop go out in one write; its queue is what it has not sent. */
+  socket?: Socket;
+}
+
+/** A reply (or its tail) ssh2 holds for the client's window: where its bytes are, and whose data it is. */
+interface HeldReply {
+  buffer: ArrayBufferLike;
+  start: number;
+  end: number;
+  handle: FileHandle;
+  dataLength: number;
+}
+
+/** Status message of an OPEN or OPENDIR past the handle budget. */
+export function tooManyHandles(max: number): string {
+  return `too many open handles (${max} per connection): close some first`;
 }
 
 /**
@@ -80,6 +111,11 @@ export class SftpSession {
   readonly #readQueue: (() => void)[] = [];
   #pollTimer: NodeJS.Timeout | undefined;
   #ended = false;
+  /** Data replies ssh2 buffered (the client's window was shut), oldest first; pruned as ssh2 sends them. */
+  #held: HeldReply[] = [];
+  #stallTimer: NodeJS.Timeout | undefined;
+  #lastProgress = 0;
+  #lastTaken = -1;
 
   constructor(sftp: SFTPWrapper, options: SftpSessionOptions) {
     this.#sftp = sftp;
@@ -138,13 +174,21 @@ export class SftpSession {
     });
   }
 
-  /** Ends the session: closes what is open and reports the outcome of each open file. */
+  /**
+   * Ends the session: closes what is open and reports the outcome of each open file. The socket's
+   * queue (bytes it has not sent) is taken from the files that sent last.
+   */
   end(): void {
     if (this.#ended) return;
     this.#ended = true;
     if (this.#pollTimer) clearInterval(this.#pollTimer);
-    for (const handle of this.#handles.values()) if (handle.kind === 'file') this.#finishFile(handle);
+    this.#stopStallWatch();
+    const files = [...this.#handles.values()].filter((h): h is FileHandle => h.kind === 'file').sort((a, b) => b.lastSent - a.lastSent);
+    let queued = this.#socketQueued();
+    for (const handle of files) queued = this.#finishFile(handle, queued);
+    this.#o.handles.open -= this.#handles.size;
     this.#handles.clear();
+    this.#held = [];
   }
 
   #virtual(path: string): string {
@@ -169,6 +213,7 @@ export class SftpSession {
 
   #open(reqid: number, path: string, flags: number): void {
     if (flags & WRITE_FLAGS || !(flags & OPEN_MODE.READ)) return this.#sftp.status(reqid, STATUS_CODE.PERMISSION_DENIED, 'read-only: downloads only');
+    if (this.#budgetSpent()) return this.#sftp.status(reqid, STATUS_CODE.FAILURE, tooManyHandles(this.#o.handles.max));
     const virtual = this.#virtual(path);
     const opened = this.#o.root.openFile(virtual);
     const id = this.#nextHandle++;
@@ -178,11 +223,19 @@ export class SftpSession {
       path: virtual,
       stats: opened.stats,
       bytes: 0,
+      lastSent: 0,
       reachedEnd: false,
       started: performance.now(),
       windows: [],
     });
+    this.#o.handles.open++;
+    this.#startStallWatch();
     this.#sftp.handle(reqid, handleBuffer(id));
+  }
+
+  /** The connection holds as many handles as it may (its other sessions count too). */
+  #budgetSpent(): boolean {
+    return this.#o.handles.open >= this.#o.handles.max;
   }
 
   #queueRead(reqid: number, raw: Buffer, offset: number, length: number): void {
@@ -234,8 +287,87 @@ export class SftpSession {
       return this.#sftp.status(reqid, STATUS_CODE.EOF);
     }
     handle.bytes += data.length;
+    handle.lastSent = performance.now();
     if (offset + data.length >= handle.stats.size) handle.reachedEnd = true;
+    const buffer = this.#ssh2Buffer();
+    const before = buffer?.length ?? 0;
     this.#sftp.data(reqid, data);
+    // Not sent (the client's window is shut): remember whose bytes wait there, to count them out if the transfer ends first.
+    if (buffer && buffer.length > before) {
+      const tail = buffer[buffer.length - 1]!;
+      this.#held.push({ buffer: tail.buffer, start: tail.byteOffset, end: tail.byteOffset + tail.length, handle, dataLength: data.length });
+      if (this.#held.length > 4 * MAX_BUFFERED_REPLIES + MAX_READS_IN_FLIGHT) this.#pruneHeld();
+    } else if (before === 0) this.#held = [];
+  }
+
+  /** ssh2's buffer of replies waiting for the client's window (a private field: ssh2 exposes no count of unsent bytes). */
+  #ssh2Buffer(): Buffer[] | undefined {
+    return (this.#sftp as unknown as { _buffer?: Buffer[] })._buffer;
+  }
+
+  /** The held replies ssh2 still holds (whole or their unsent tail), each with its unsent length. */
+  #stillHeld(): { held: HeldReply; unsent: number }[] {
+    const found: { held: HeldReply; unsent: number }[] = [];
+    for (const part of this.#ssh2Buffer() ?? []) {
+      const held = this.#held.find((h) => h.buffer === part.buffer && part.byteOffset >= h.start && part.byteOffset < h.end);
+      if (held) found.push({ held, unsent: Math.min(part.length, held.dataLength) });
+    }
+    return found;
+  }
+
+  #pruneHeld(): void {
+    this.#held = this.#stillHeld().map((f) => f.held);
+  }
+
+  /** Data bytes of `handle` that ssh2 still holds for the client's window: handed over, not sent. */
+  #unsentOf(handle: FileHandle): number {
+    return this.#stillHeld().reduce((sum, f) => (f.held.handle === handle ? sum + f.unsent : sum), 0);
+  }
+
+  /** Bytes ssh2 wrote to the socket that the kernel has not taken (0 once the socket is gone: Node no longer says). */
+  #socketQueued(): number {
+    const socket = this.#o.socket;
+    return socket && !socket.destroyed ? queuedBytes(socket) : 0;
+  }
+
+  /**
+   * Watches for a client that stopped reading: while replies wait (in ssh2 for the window, in the
+   * queue of READs, in the socket) and the socket takes no byte for transferIdleMs, the session
+   * ends (its files audited as aborted) and the connection is closed. Runs while files are open.
+   */
+  #startStallWatch(): void {
+    if (this.#stallTimer || this.#ended || !this.#o.socket) return; // without the socket, progress cannot be seen
+    const idleMs = this.#o.transferIdleMs;
+    this.#lastProgress = performance.now();
+    this.#lastTaken = -1;
+    this.#stallTimer = setInterval(() => this.#checkStall(idleMs), Math.max(50, Math.min(1000, Math.floor(idleMs / 4))));
+    this.#stallTimer.unref();
+  }
+
+  #stopStallWatch(): void {
+    if (this.#stallTimer) clearInterval(this.#stallTimer);
+    this.#stallTimer = undefined;
+  }
+
+  #checkStall(idleMs: number): void {
+    if (![...this.#handles.values()].some((h) => h.kind === 'file')) return this.#stopStallWatch();
+    const queued = this.#socketQueued();
+    const taken = this.#o.socket!.bytesWritten - queued;
+    const now = performance.now();
+    const waiting = this.#buffered() > 0 || this.#readQueue.length > 0 || queued > 0;
+    if (!waiting || taken !== this.#lastTaken) {
+      this.#lastTaken = taken;
+      this.#lastProgress = now;
+      return;
+    }
+    if (now - this.#lastProgress < idleMs) return;
+    this.#o.log.info('sftp client stopped reading: closing the connection', {
+      customer: this.#o.customer,
+      clientAddress: this.#o.clientAddress,
+      idleSeconds: Math.round(idleMs / 1000),
+    });
+    this.end();
+    this.#o.onStall();
   }
 
   /**
@@ -266,33 +398,51 @@ export class SftpSession {
     const handle = this.#handles.get(id);
     if (!handle) return this.#sftp.status(reqid, STATUS_CODE.FAILURE, 'no such handle');
     this.#handles.delete(id);
-    if (handle.kind === 'file') this.#finishFile(handle);
+    this.#o.handles.open--;
+    if (handle.kind === 'file') this.#finishFile(handle, this.#socketQueued());
     this.#sftp.status(reqid, STATUS_CODE.OK);
   }
 
-  #finishFile(handle: FileHandle): void {
+  /**
+   * Closes a file and reports its outcome: complete when the client was sent the file to its end;
+   * otherwise aborted, with the bytes that left: those handed to ssh2, less what ssh2 still holds
+   * for the client's window and what the socket has not sent (up to `queued`, the part of the
+   * socket's queue not yet put down to another file). Returns what is left of `queued`.
+   */
+  #finishFile(handle: FileHandle, queued: number): number {
     try {
       closeSync(handle.fd);
     } catch {
       // closed already
     }
-    if (handle.bytes === 0 && !handle.reachedEnd) return; // opened and never read: not a transfer
+    if (handle.bytes === 0 && !handle.reachedEnd) return queued; // opened and never read: not a transfer
+    const unsent = this.#unsentOf(handle);
+    const complete = handle.reachedEnd && unsent === 0;
+    let bytes = handle.bytes - unsent;
+    if (!complete) {
+      const notSent = Math.min(queued, bytes);
+      bytes -= notSent;
+      queued -= notSent;
+    }
     this.#o.outcomes.report({
       customer: this.#o.customer,
       path: handle.path,
       protocol: 'sftp',
       clientAddress: this.#o.clientAddress,
-      bytes: handle.bytes,
+      bytes,
       durationMs: Math.round(performance.now() - handle.started),
-      outcome: handle.reachedEnd ? 'complete' : 'aborted',
+      outcome: complete ? 'complete' : 'aborted',
     });
+    return queued;
   }
 
   #opendir(reqid: number, path: string): void {
+    if (this.#budgetSpent()) return this.#sftp.status(reqid, STATUS_CODE.FAILURE, tooManyHandles(this.#o.handles.max));
     const virtual = this.#virtual(path);
     const realPath = this.#o.root.realPathOf(virtual);
     const id = this.#nextHandle++;
     this.#handles.set(id, { kind: 'dir', path: virtual, realPath, done: false });
+    this.#o.handles.open++;
     this.#sftp.handle(reqid, handleBuffer(id));
   }
 

@@ -2,6 +2,7 @@ import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { CustomerLogins, Session } from '../common/customer-login.js';
+import type { Admission } from '../common/session-limits.js';
 import { WorkerProcesses } from '../common/worker-processes.js';
 import type { SftpFromWorker, SftpToWorker, SftpWorkerSettings } from './worker-protocol.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
@@ -20,12 +21,15 @@ export interface SftpWorkersOptions {
 /**
  * SFTP in worker processes (worker-main.ts) sharing the SFTP port, so the SSH encryption of many
  * sessions uses every core, as sshd's process per connection does. The file host keeps every
- * decision: admissions and logins are asked of its CustomerLogins; what a worker held (connection
- * slots, sessions) is let go when the worker ends or dies.
+ * decision: admissions (at each TCP accept), key probes and logins are asked of its
+ * CustomerLogins; what a worker held (connection slots, sessions) is let go when the worker ends
+ * or dies.
  */
 export class SftpWorkers {
   readonly #workers: WorkerProcesses<SftpWorkerSettings, SftpToWorker, SftpFromWorker>;
+  /** What each worker's connections hold here (admissions, sessions), by `<worker>:<id>`: released when the worker says so or dies. */
   readonly #held = new Map<string, () => void>();
+  readonly #admissions = new Map<string, Admission>();
 
   constructor(options: SftpWorkersOptions) {
     const errorOf = (err: unknown) => ({ code: codeOf(err) ?? FileHostErrors.INTERNAL.code, message: (err as Error).message });
@@ -41,12 +45,23 @@ export class SftpWorkers {
         const key = (id: number) => `${slot.id}:${id}`;
         switch (message.type) {
           case 'admit':
-            options.logins.admit(message.clientAddress).then(
-              (release) => {
-                this.#held.set(key(message.id), release);
-                slot.send({ type: 'admitted', id: message.id });
-              },
-              (err: unknown) => slot.send({ type: 'admitted', id: message.id, error: errorOf(err) }),
+            try {
+              const admission = options.logins.connect(message.clientAddress, 'sftp');
+              this.#admissions.set(key(message.id), admission);
+              this.#held.set(key(message.id), admission.release);
+              slot.send({ type: 'admitted', id: message.id });
+            } catch (err) {
+              slot.send({ type: 'admitted', id: message.id, error: errorOf(err) });
+            }
+            break;
+          case 'authenticated':
+            this.#admissions.get(key(message.id))?.authenticated();
+            this.#admissions.delete(key(message.id));
+            break;
+          case 'key.check':
+            options.logins.keyRegistered(message.probe).then(
+              (registered) => slot.send({ type: 'key.checked', id: message.id, registered }),
+              (err: unknown) => slot.send({ type: 'key.checked', id: message.id, error: errorOf(err) }),
             );
             break;
           case 'login':
@@ -62,6 +77,7 @@ export class SftpWorkers {
           case 'end':
             this.#held.get(key(message.id))?.();
             this.#held.delete(key(message.id));
+            this.#admissions.delete(key(message.id));
             break;
           case 'failed':
             options.logins.failed(message.clientAddress, message.score);
@@ -78,6 +94,7 @@ export class SftpWorkers {
           if (!key.startsWith(`${slot.id}:`)) continue;
           release();
           this.#held.delete(key);
+          this.#admissions.delete(key);
         }
       },
     });

@@ -4,7 +4,8 @@
  * SftpWorkers; not run by hand.
  */
 import { join } from 'node:path';
-import type { LoginAuthority, LoginRequest, Session } from '../common/customer-login.js';
+import type { KeyProbe, LoginAuthority, LoginRequest, Session } from '../common/customer-login.js';
+import type { Admission } from '../common/session-limits.js';
 import { AreaRoot } from '../common/path-resolver.js';
 import { runWorker, sendToParent } from '../common/worker-child.js';
 import { SftpServer } from './server.js';
@@ -33,16 +34,30 @@ function failure(error: { code: string; message: string }): CodedError {
 /** The file host's answers, over IPC. */
 function authority(areasDir: string): LoginAuthority {
   return {
-    async admit(clientAddress: string) {
+    async admit(clientAddress: string): Promise<Admission> {
       const reply = await ask((id) => ({ type: 'admit', id, clientAddress }));
       if (reply.type !== 'admitted' || reply.error)
         throw failure(reply.type === 'admitted' && reply.error ? reply.error : { code: FileHostErrors.INTERNAL.code, message: 'no admission' });
+      let authenticated = false;
       let released = false;
-      return () => {
-        if (released) return;
-        released = true;
-        send({ type: 'release', id: reply.id });
+      return {
+        authenticated: () => {
+          if (authenticated || released) return;
+          authenticated = true;
+          send({ type: 'authenticated', id: reply.id });
+        },
+        release: () => {
+          if (released) return;
+          released = true;
+          send({ type: 'release', id: reply.id });
+        },
       };
+    },
+    async keyRegistered(probe: KeyProbe): Promise<boolean> {
+      const reply = await ask((id) => ({ type: 'key.check', id, probe }));
+      if (reply.type !== 'key.checked' || reply.error || reply.registered === undefined)
+        throw failure(reply.type === 'key.checked' && reply.error ? reply.error : { code: FileHostErrors.INTERNAL.code, message: 'no answer' });
+      return reply.registered;
     },
     async login(request: LoginRequest): Promise<Session> {
       const reply = await ask((id) => ({ type: 'login', id, request }));
@@ -76,6 +91,10 @@ runWorker<SftpWorkerSettings>({
       hostKey: settings.hostKey,
       loginTimeoutMs: settings.loginTimeoutMs,
       idleTimeoutMs: settings.idleTimeoutMs,
+      transferIdleMs: settings.transferIdleMs,
+      maxUnauthenticated: settings.maxUnauthenticated,
+      maxAuthAttempts: settings.maxAuthAttempts,
+      maxHandles: settings.maxHandles,
       logins: authority(settings.areasDir),
       outcomes,
       log,
@@ -85,7 +104,7 @@ runWorker<SftpWorkerSettings>({
   },
   onMessage: (raw) => {
     const message = raw as unknown as SftpToWorker;
-    if (message.type === 'admitted' || message.type === 'logged-in') {
+    if (message.type === 'admitted' || message.type === 'logged-in' || message.type === 'key.checked') {
       const waiter = pending.get(message.id);
       pending.delete(message.id);
       waiter?.resolve(message);

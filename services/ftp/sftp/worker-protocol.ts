@@ -1,30 +1,41 @@
 import type { TransferOutcome } from '../common/audit-reporter.js';
-import type { LoginRequest } from '../common/customer-login.js';
+import type { KeyProbe, LoginRequest } from '../common/customer-login.js';
 import type { BaseFromWorker, BaseToWorker } from '../common/worker-processes.js';
 
 /**
  * Messages between the file host and its SFTP worker processes. A worker does the SSH work (key
  * exchange, encryption, SFTP requests over the areas); every decision about a client (may this
- * address connect, is this login good) is the file host's, asked over IPC, so the defender, the
- * limits and the login cache stay one for all workers and for FTP.
+ * TCP connection stay, is this key registered, is this login good) is the file host's, asked over
+ * IPC, so the defender, the limits and the login cache stay one for all workers and for FTP.
  */
 export interface SftpWorkerSettings {
   hostKey: string;
   areasDir: string;
   loginTimeoutMs: number;
   idleTimeoutMs: number;
+  transferIdleMs: number;
+  maxUnauthenticated: number;
+  maxAuthAttempts: number;
+  maxHandles: number;
   outcomeFlushMs: number;
 }
 
+type Failure = { code: string; message: string };
+
 export type SftpToWorker =
   | BaseToWorker<SftpWorkerSettings>
-  | { type: 'admitted'; id: number; error?: { code: string; message: string } }
-  | { type: 'logged-in'; id: number; customer?: string; name?: string; error?: { code: string; message: string } };
+  | { type: 'admitted'; id: number; error?: Failure }
+  | { type: 'key.checked'; id: number; registered?: boolean; error?: Failure }
+  | { type: 'logged-in'; id: number; customer?: string; name?: string; error?: Failure };
 
 export type SftpFromWorker =
   | BaseFromWorker
+  /** A TCP connection was accepted: its admission is `id` until released. */
   | { type: 'admit'; id: number; clientAddress: string }
+  /** Admission `id` has logged in: it no longer counts as waiting to log in. */
+  | { type: 'authenticated'; id: number }
   | { type: 'release'; id: number }
+  | { type: 'key.check'; id: number; probe: KeyProbe }
   | { type: 'login'; id: number; request: LoginRequest }
   | { type: 'end'; id: number }
   | { type: 'failed'; clientAddress: string; score: number }

@@ -55,6 +55,13 @@ export const authCheck = defineOp(InternalDb.authCheck, async (input, ctx) => {
   return customerState(store, customer.id);
 });
 
+/** A key offered without a signature: registered or not, and nothing more (no refusal logged, no state computed). */
+export const authKeyCheck = defineOp(InternalDb.authKeyCheck, (input, { store }) => {
+  const customer = store.customers.find(input.login);
+  const registered = customer !== undefined && !customer.disabled && store.customers.hasSshKey(customer.id, input.publicKey.algorithm, input.publicKey.key);
+  return { registered };
+});
+
 export const tokenCheck = defineOp(InternalDb.tokenCheck, (input, ctx) => {
   const { store } = ctx;
   const owner = store.customers.tokenOwner(input.token);

@@ -5,7 +5,7 @@ import type { Logger } from '../../../lib/log/logger.js';
 import { schemaVersion } from '../db/open.js';
 import type { Store } from '../store/index.js';
 import { auditOps } from './audit.js';
-import { authCheck, sessionCheck, sessionEnd, tokenCheck } from './auth.js';
+import { authCheck, authKeyCheck, sessionCheck, sessionEnd, tokenCheck } from './auth.js';
 import { catalogueOps } from './catalogue.js';
 import { customerOps, entitlementOps } from './customers.js';
 import { defineOp, type OpContext, type Operation } from './define.js';
@@ -28,6 +28,7 @@ const adminOps = [
 /** Every operation the internal-db serves: each contract of lib/contracts/internal-db, implemented. */
 export const OPERATIONS: readonly Operation[] = [
   authCheck,
+  authKeyCheck,
   tokenCheck,
   ...catalogueOps,
   ...customerOps.slice(0, 5),
