@@ -14,6 +14,7 @@ import { demoArtifactContent } from '../services/internal-db/demo.js';
 import { waitFor } from './helpers/chain.js';
 import { readRemote, sftpConnect } from './helpers/sftp.js';
 import { alive, startSystem } from './helpers/start-process.js';
+import { MIGRATIONS } from '../services/internal-db/db/migrations.js';
 
 const DEMO_PATH = '/acme-db/2.0.0/acme-db-2.0.0-linux-x64.tar.gz';
 const passiveBase = 29000 + Math.floor(Math.random() * 4) * 200;
@@ -63,7 +64,7 @@ test('npm start sets up everything, runs the three services in their own process
   t.false(stdout.includes(keys[0]!.toString('base64')), 'no key is printed');
   const dbPort = Number(/listening on commlink 127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]);
   const client = new CommlinkClient({ host: '127.0.0.1', port: dbPort, bag: new KeyBag(keys), log: silentLogger });
-  t.like(await client.request('db.info', {}, { timeoutMs: 5000 }), { schemaVersion: 1, customers: 1 });
+  t.like(await client.request('db.info', {}, { timeoutMs: 5000 }), { schemaVersion: MIGRATIONS.at(-1)!.version, customers: 1 });
   t.like(await client.request('auth.check', { login: 'demo', password, protocol: 'http', clientAddress: '127.0.0.1' }, { timeoutMs: 10_000 }), {
     customer: { login: 'demo' },
   });
