@@ -2,6 +2,7 @@ import { connect } from 'node:net';
 import test from 'ava';
 import { Errors } from '../lib/commlink/index.js';
 import { resolveOptions, channelOptions } from '../lib/commlink/options.js';
+import { RefusalLog } from '../lib/commlink/refusal-log.js';
 import { SecureChannel } from '../lib/commlink/secure-channel.js';
 import { silentLogger } from '../lib/log/logger.js';
 import { makeBag, makeClient, startServer } from './helpers/commlink.js';
@@ -56,7 +57,8 @@ for (const v of violations) {
     const socket = connect({ host: '127.0.0.1', port });
     socket.on('error', () => {});
     await new Promise((r) => socket.once('connect', r));
-    const channel = new SecureChannel(socket, channelOptions(resolveOptions({ bag, log: silentLogger }), 'client', silentLogger));
+    const options = resolveOptions({ bag, log: silentLogger });
+    const channel = new SecureChannel(socket, channelOptions(options, 'client', silentLogger, new RefusalLog(silentLogger, { lines: 1, intervalMs: 1000 })));
     await channel.ready;
     const closed = new Promise<void>((resolve) => channel.attach({ onMessages: () => {}, onChunk: () => {}, onDrain: () => {}, onClose: () => resolve() }));
     v.send(channel);

@@ -7,6 +7,7 @@ import type { KeyBag } from './keybag.js';
 import type { Handler, Handlers } from './peer.js';
 import { SUITE_NAMES, type SuiteName } from './suites/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
+import type { RefusalLog } from './refusal-log.js';
 import type { ChannelOptions } from './secure-channel.js';
 
 /** Options shared by CommlinkServer and CommlinkClient. Field names match config `commlink.*`. */
@@ -25,6 +26,13 @@ export interface CommlinkOptions {
   streamWindowBytes: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
+  /** Server: connections in the hello exchange at once; more are refused at once. */
+  maxHandshaking: number;
+  /** Warn lines about refused connections per refusalLogIntervalMs; the rest are counted. */
+  refusalLogLines: number;
+  refusalLogIntervalMs: number;
+  /** Bytes the DES suite seals under one key before the sender moves to the next (PROTOCOL.md §6.3). */
+  desKeyLimitBytes: number;
   /** Operations this end serves (either end may serve: reverse dial). */
   handlers: Handlers | Record<string, Handler>;
   log: Logger;
@@ -37,7 +45,7 @@ export interface CommlinkOptions {
 
 export type ResolvedOptions = Readonly<Omit<CommlinkOptions, 'handlers'> & { handlers: Handlers }>;
 
-/** The configuration's commlink fields that are connection options (the key bag's path and size are not). */
+/** The configuration's commlink fields that are connection options (the key bags' paths and size are not). */
 const CONFIG_OPTION_FIELDS = {
   suite: true,
   acceptSuites: true,
@@ -49,6 +57,10 @@ const CONFIG_OPTION_FIELDS = {
   reconnectMaxMs: true,
   maxInFlight: true,
   streamWindowBytes: true,
+  maxHandshaking: true,
+  refusalLogLines: true,
+  refusalLogIntervalMs: true,
+  desKeyLimitBytes: true,
 } as const;
 
 /**
@@ -75,6 +87,10 @@ const INT_FIELDS = [
   'streamWindowBytes',
   'reconnectMinMs',
   'reconnectMaxMs',
+  'maxHandshaking',
+  'refusalLogLines',
+  'refusalLogIntervalMs',
+  'desKeyLimitBytes',
 ] as const satisfies readonly (keyof typeof defaults)[];
 
 /** Each integer option's [min, max], read from its schema. */
@@ -129,7 +145,7 @@ function stripUndefined<T extends object>(input: T): Partial<T> {
 }
 
 /** The SecureChannel options for one side of a connection, from the resolved options. */
-export function channelOptions(o: ResolvedOptions, role: 'client' | 'server', log: Logger): ChannelOptions {
+export function channelOptions(o: ResolvedOptions, role: 'client' | 'server', log: Logger, refusals: RefusalLog): ChannelOptions {
   return {
     role,
     bag: o.bag,
@@ -137,8 +153,10 @@ export function channelOptions(o: ResolvedOptions, role: 'client' | 'server', lo
     acceptSuites: o.acceptSuites,
     maxPacketLength: o.maxPacketLength,
     handshakeTimeoutMs: o.handshakeTimeoutMs,
-    helloFields: { window: o.streamWindowBytes },
+    window: o.streamWindowBytes,
+    desKeyLimitBytes: o.desKeyLimitBytes,
     log,
+    refusals,
     chunkCrypto: o.chunkCrypto,
   };
 }
