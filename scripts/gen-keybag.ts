@@ -49,7 +49,8 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
   let count: number | undefined;
   if (values.count !== undefined) {
     count = /^[0-9]+$/.test(values.count) ? Number(values.count) : NaN;
-    if (!Number.isInteger(count) || count < 1 || count > MAX_KEYS) return usageError(`--count must be an integer from 1 to ${MAX_KEYS} (got ${JSON.stringify(values.count)})`);
+    if (!Number.isInteger(count) || count < 1 || count > MAX_KEYS)
+      return usageError(`--count must be an integer from 1 to ${MAX_KEYS} (got ${JSON.stringify(values.count)})`);
   }
   if (values.link !== undefined && !Object.hasOwn(LINKS, values.link)) {
     return usageError(`--link must be ${Object.keys(LINKS).join(' or ')} (got ${JSON.stringify(values.link)})`);
@@ -70,7 +71,8 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     }
     const legacies = new Set([...written].map((file) => path.join(path.dirname(file), FFS1_BAG_NAME)));
     for (const legacy of legacies) {
-      if (!written.has(legacy) && (await exists(legacy))) out(`note: ${legacy} is the single key bag of an earlier version; no service reads it any more (delete it)`);
+      if (!written.has(legacy) && (await exists(legacy)))
+        out(`note: ${legacy} is the single key bag of an earlier version; no service reads it any more (delete it)`);
     }
     return 0;
   } catch (e) {

@@ -120,7 +120,10 @@ test('under the DES suite a sender moves to the next key before the limit: a 1 M
   // 1 MiB of data (and some messages) under keys of 64 KiB each: at least 15 moves to a next key.
   t.true(rekeys >= 15, `${rekeys} REKEY packets`);
   // The receiver counted every key's bytes and found none over the limit (it would have closed).
-  t.deepEqual(await client.request('ingest', {}, { stream: Readable.from([Buffer.from('and after')]) }), await sha256OfStream(Readable.from([Buffer.from('and after')])));
+  t.deepEqual(
+    await client.request('ingest', {}, { stream: Readable.from([Buffer.from('and after')]) }),
+    await sha256OfStream(Readable.from([Buffer.from('and after')])),
+  );
 });
 
 test('a peer that passes the DES key limit without moving to a new key is closed with ERR_KEY_LIMIT', async (t) => {

@@ -46,7 +46,11 @@ test('topology keys gives each host only the bags of its links, and a file host 
   const error = await within(refused, 10_000, 'the handshake to fail');
   t.is(error?.code, Errors.HANDSHAKE.code, error?.message);
   t.false(intruder.connected);
-  await waitFor(() => db.log().includes('peer uses another key bag'), 10_000, () => `the internal-db to say why\n${db.log().slice(-2000)}`);
+  await waitFor(
+    () => db.log().includes('peer uses another key bag'),
+    10_000,
+    () => `the internal-db to say why\n${db.log().slice(-2000)}`,
+  );
   const failed = await intruder.request('db.info', {}, { timeoutMs: 200 }).catch((e: CodedError) => e.code);
   t.is(failed, Errors.NOT_CONNECTED.code);
 

@@ -157,7 +157,10 @@ test("a service without its link's bag fails naming the setting and what to run;
   const dir = await tempDir(t);
   const file = path.join(dir, 'secrets', 'keybag-internal-db');
   let err = await t.throwsAsync(loadKeyBag(file, 'commlink.internalDbBagPath'), { code: 'ERR_CONFIG' });
-  t.regex(err!.message, /^commlink\.internalDbBagPath: no key bag at .*keybag-internal-db\. Each commlink link has its own key bag: make them with `npm run keys`/);
+  t.regex(
+    err!.message,
+    /^commlink\.internalDbBagPath: no key bag at .*keybag-internal-db\. Each commlink link has its own key bag: make them with `npm run keys`/,
+  );
   t.notRegex(err!.message, /earlier version/);
   await writeKeyBagFile(path.join(dir, 'secrets', 'keybag'), generateKeys(2));
   err = await t.throwsAsync(loadKeyBag(file, 'commlink.internalDbBagPath'), { code: 'ERR_CONFIG' });

@@ -218,7 +218,9 @@ async function fileHostBagIsRefused(t: ExecutionContext, topology: Topology, wor
     reconnectMaxMs: 60_000,
   });
   try {
-    const refused = new Promise<{ code?: string } | undefined>((resolve) => intruder.once('reconnecting', (e: { error?: { code?: string } }) => resolve(e.error)));
+    const refused = new Promise<{ code?: string } | undefined>((resolve) =>
+      intruder.once('reconnecting', (e: { error?: { code?: string } }) => resolve(e.error)),
+    );
     void intruder.connect(30_000).catch(() => {});
     const error = await refused;
     t.is(error?.code, Errors.HANDSHAKE.code, 'the file host bag cannot complete a handshake with the internal-db');

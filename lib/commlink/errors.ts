@@ -15,7 +15,10 @@ export const Errors = {
   KEYBAG_FORMAT: defineError('ERR_KEYBAG_FORMAT', 'The key bag file is malformed.'),
   KEYBAG_PERMISSIONS: defineError('ERR_KEYBAG_PERMISSIONS', 'The key bag file grants group or others some access (a mode bit of 0o077 is set).'),
   // wire
-  FRAME_TOO_LONG: defineError('ERR_FRAME_TOO_LONG', 'A line exceeded the maximum packet length.'),
+  FRAME_TOO_LONG: defineError(
+    'ERR_FRAME_TOO_LONG',
+    "A line exceeded the maximum line length (the hello bound before the peer's hello, else the maximum packet length).",
+  ),
   FRAME_BAD_CHARS: defineError('ERR_FRAME_BAD_CHARS', 'A line holds bytes outside the 7-bit filter alphabet or a bare CR/LF.'),
   PACKET_MALFORMED: defineError('ERR_PACKET_MALFORMED', 'A packet is too short, or has an unknown version, suite or kind.'),
   PACKET_SEQUENCE: defineError('ERR_PACKET_SEQUENCE', 'A packet carries an unexpected sequence number (replayed, reordered or dropped).'),

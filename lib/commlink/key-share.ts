@@ -37,7 +37,7 @@ export class KeyShare {
       const publicKey = createPublicKey({ key: Buffer.concat([SPKI_PREFIX, peerPublic]), format: 'der', type: 'spki' });
       secret = diffieHellman({ privateKey: this.#privateKey, publicKey });
     } catch (err) {
-      throw Errors.HANDSHAKE('the peer\'s key share gives no usable X25519 secret (a low-order point)', {}, err);
+      throw Errors.HANDSHAKE("the peer's key share gives no usable X25519 secret (a low-order point)", {}, err);
     }
     if (secret.every((b) => b === 0)) throw Errors.HANDSHAKE("the peer's key share gives an all-zero X25519 secret (a low-order point)");
     return secret;

@@ -259,7 +259,12 @@ export class SecureChannel {
     } else {
       const share = this.#share as KeyShare;
       const secret = share.secretWith(hello.peerShare);
-      this.#deriveDataKeys(secret, { clientSalt: this.#ownSalt, serverSalt: Buffer.from(hello.peerSalt), clientShare: share.publicKey, serverShare: hello.peerShare });
+      this.#deriveDataKeys(secret, {
+        clientSalt: this.#ownSalt,
+        serverSalt: Buffer.from(hello.peerSalt),
+        clientShare: share.publicKey,
+        serverShare: hello.peerShare,
+      });
     }
     this.#share = undefined; // the ephemeral private key is not needed again: forward secrecy
     clearTimeout(this.#handshakeTimer);

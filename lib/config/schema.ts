@@ -73,7 +73,8 @@ export const commlinkFields = z.strictObject({
     1,
     100_000,
     64,
-    'Connections a commlink listener holds in the hello exchange at once (each may hold a partial line of at most 1024 bytes); more are refused at once. Authenticated connections do not count.',
+    'Connections a commlink listener holds in the hello exchange at once (each may hold a partial line of at most 1024 bytes); ' +
+      'more are refused at once. Authenticated connections do not count.',
   ),
   refusalLogLines: intField(
     1,
@@ -86,7 +87,8 @@ export const commlinkFields = z.strictObject({
     65_536,
     1024 * 1024 * 1024,
     64 * 1024 * 1024,
-    'Bytes the des-ede3-cbc-hmac-sha256 suite seals under one key (64-bit block: Sweet32): a sender moves to the next key before, a receiver closes a peer that passes it. Both ends must agree; at least maxPacketLength.',
+    'Bytes the des-ede3-cbc-hmac-sha256 suite seals under one key (64-bit block: Sweet32): a sender moves to the next key before, ' +
+      'a receiver closes a peer that passes it. Both ends must agree; at least maxPacketLength.',
   ),
 });
 
