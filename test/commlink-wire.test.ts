@@ -217,6 +217,7 @@ test('commlink options have the defaults and bounds of the configuration fields 
       'reconnectMaxMs',
       'maxInFlight',
       'streamWindowBytes',
+      'handshakeTimeoutMs',
       'maxHandshaking',
       'refusalLogLines',
       'refusalLogIntervalMs',

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { pickFields } from '../config/defaults.js';
 import { commlinkFields, commlinkRuleBreaks } from '../config/schema.js';
 import type { ChunkCrypto } from './chunk-crypto.js';
@@ -61,20 +60,18 @@ const CONFIG_OPTION_FIELDS = {
   refusalLogLines: true,
   refusalLogIntervalMs: true,
   desKeyLimitBytes: true,
+  handshakeTimeoutMs: true,
 } as const;
 
 /**
  * The options that have a default and bounds: the configuration's commlink fields, whose schema
- * (lib/config/schema.ts) is their one source, and the handshake timeout, an option of the library
- * alone (no configuration field sets it).
+ * (lib/config/schema.ts) is their one source.
  */
-const optionFields = commlinkFields.pick(CONFIG_OPTION_FIELDS).extend({
-  handshakeTimeoutMs: z.int().min(1).max(600_000).default(10_000).describe('How long a new connection may take to send its hello, in ms.'),
-});
+const optionFields = commlinkFields.pick(CONFIG_OPTION_FIELDS);
 
 const parsedDefaults = optionFields.parse({});
 
-/** The options' defaults (those of the configuration's commlink section, and handshakeTimeoutMs). */
+/** The options' defaults (those of the configuration's commlink section). */
 export const defaults = Object.freeze({ ...parsedDefaults, acceptSuites: Object.freeze([...parsedDefaults.acceptSuites]) });
 
 const INT_FIELDS = [

@@ -69,6 +69,7 @@ export const commlinkFields = z.strictObject({
   reconnectMaxMs: intField(10, 3_600_000, 10_000, 'Longest delay between redials (backoff cap), in ms (>= reconnectMinMs).'),
   maxInFlight: intField(1, 1_000_000, 65_536, 'Requests a connection may have awaiting replies at once.'),
   streamWindowBytes: intField(65_536, 256 * 1024 * 1024, 4 * 1024 * 1024, 'Flow-control window of one bulk stream, in bytes.'),
+  handshakeTimeoutMs: intField(100, 600_000, 10_000, 'How long a new connection may take to complete the hello exchange, in ms; then it is closed.'),
   maxHandshaking: intField(
     1,
     100_000,
