@@ -252,3 +252,21 @@ test('a server hello with a bad window is refused by the client', async (t) => {
   t.regex(error.message, /window must be an integer/);
   t.false(client.connected);
 });
+
+test('an FFS/1 peer is refused at its hello, by name (PROTOCOL.md: no negotiation)', async (t) => {
+  const { bag, port, refusals } = await listener(t);
+  const socket = await rawSocket(port, '127.0.0.3');
+  socket.on('error', () => {});
+  // A hello as FFS/1 framed it: version byte 0x01.
+  const line = helloLine(suiteByName('aes-256-gcm'), bag.keyForPort(socket.localPort!), bag, Buffer.alloc(16, 1), 'c2s', {
+    share: new KeyShare().publicKey,
+    window: 65_536,
+  });
+  const packet = Buffer.from(line.toString('latin1').trim(), 'base64');
+  packet[0] = 0x01;
+  socket.write(`${packet.toString('base64')}\r\n`);
+  await within(closed(socket), 5000, 'the connection closed');
+  await waitFor(() => refusals.length === 1, 5000, 'the refusal');
+  t.is(refusals[0]!.error.code, Errors.HANDSHAKE.code);
+  t.regex(refusals[0]!.error.message, /peer speaks FFS\/1/);
+});
