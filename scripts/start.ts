@@ -1,6 +1,7 @@
 /**
- * `npm start`: sets up what is missing (key bag, ticket RSA key pair, FTPS certificate, SSH host key,
- * session keys, the database with demo data, the demo artifacts in the repository), then runs the
+ * `npm start`: sets up what is missing (the two commlink key bags, one per link; the ticket RSA key
+ * pair, FTPS certificate, SSH host key, session keys, the database with demo data, the demo
+ * artifacts in the repository), then runs the
  * internal-db, the web host and the file host on loopback, each in its own process under a
  * supervisor (scripts/supervisor), waits until each is ready, stages the demo release, prints where
  * everything is with the demo logins and writes the same to `<dataDir>/endpoints.json`. A service

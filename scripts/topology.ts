@@ -5,6 +5,7 @@
  *
  *   node dist/scripts/topology.js up [--prefix ffs] [--subnet 10.77.0.0/24] [--internal-mode listen|dial] [--json FILE] …
  *   node dist/scripts/topology.js down [--prefix ffs] [--kill]
+ *   node dist/scripts/topology.js keys [--prefix ffs] [--data-root var/ffs]
  *
  * Exit codes: 0 done; 2 usage error; 1 anything else (the reason is printed).
  */
@@ -25,11 +26,13 @@ import {
   type TopologyPorts,
 } from './topology/plan.js';
 import { rulesFor } from './topology/rules.js';
+import { hostDirs, placeHostSecrets } from './topology/secrets.js';
 import { serviceCommandLine, START_ORDER } from './topology/services.js';
 
 const d = DEFAULT_PORTS;
 export const USAGE = `usage: topology up [flags]     make the namespaces, links, addresses and firewall rules
        topology down [--prefix P] [--kill]   remove them (idempotent)
+       topology keys [--prefix P] [--data-root DIR]   each host's data directory with its secrets only (no root needed)
   --prefix P                 names: P-web, P-file, P-internal, P-lan, root interface P-cust (default ${DEFAULT_PREFIX}; 1-10 of a-z0-9)
   --subnet a.b.c.0/24        addresses: customer .1, web .10, file .20, internal .30 (default ${DEFAULT_SUBNET})
   --internal-mode MODE       listen: the web host dials the internal-db; dial: the internal-db dials out (default listen)
@@ -41,7 +44,7 @@ export const USAGE = `usage: topology up [flags]     make the namespaces, links,
   --ftp-port N               FTP control (default ${d.ftp})
   --sftp-port N              SFTP (default ${d.sftp})
   --passive-ports MIN-MAX    FTP passive range (default ${d.passiveMin}-${d.passiveMax})
-  --data-root DIR            data directories shown in the printed commands: DIR/<host> (default var/<prefix>)
+  --data-root DIR            data directories: DIR/<host> (default var/<prefix>); up prints them, keys fills them
   --json FILE                also write the names and addresses as JSON to FILE
   --kill                     down: end processes still running in the namespaces first`;
 
@@ -62,6 +65,8 @@ const UP_FLAGS = {
 } as const;
 
 const DOWN_FLAGS = { prefix: { type: 'string' }, kill: { type: 'boolean' } } as const;
+
+const KEYS_FLAGS = { prefix: { type: 'string' }, 'data-root': { type: 'string' } } as const;
 
 const PORT_FLAGS: [flag: string, field: keyof TopologyPorts][] = [
   ['web-port', 'webHttp'],
@@ -115,7 +120,7 @@ export function describe(plan: TopologyPlan, dataRoot: string): string[] {
     lines.push(`  ${role}:${accepts.length === 0 ? ' nothing inbound (replies to its own connections only)' : ''}`);
     for (const rule of accepts) lines.push(`    ${rule.trim()}`);
   }
-  lines.push('', `start the services (each data directory holding that host's secrets; scripts/TOPOLOGY.md):`);
+  lines.push('', `start the services (each data directory holding that host's secrets: topology keys; scripts/TOPOLOGY.md):`);
   for (const role of START_ORDER) lines.push(`  ${serviceCommandLine(plan, role, path.join(dataRoot, role))}`);
   return lines;
 }
@@ -165,6 +170,27 @@ async function down(flags: FlagValues, io: ResolvedIo): Promise<number> {
   }
 }
 
+/**
+ * Each host's data directory with the secrets it holds and no other: both key bags on the web host,
+ * the web host ↔ file host bag on the file host, the web host ↔ internal-db bag on the internal host.
+ */
+async function keys(flags: FlagValues, io: ResolvedIo): Promise<number> {
+  const prefix = str(flags.prefix) ?? DEFAULT_PREFIX;
+  const root = path.resolve(io.cwd, str(flags['data-root']) ?? path.join('var', prefix));
+  try {
+    await placeHostSecrets(hostDirs(root), { env: secretSettings(io.env), out: io.out });
+    return 0;
+  } catch (e) {
+    io.err(`topology keys: ${errorText(e)}`);
+    return 1;
+  }
+}
+
+/** The FFS_* settings passed on to the gen-* scripts: all but the data directory, which is each host's. */
+function secretSettings(env: ResolvedIo['env']): Record<string, string> {
+  return Object.fromEntries(Object.entries(env).filter((e): e is [string, string] => e[0].startsWith('FFS_') && e[0] !== 'FFS_DATA_DIR' && e[1] !== undefined));
+}
+
 export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
   const resolved = resolveIo(io);
   const [command, ...rest] = argv;
@@ -172,14 +198,15 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     resolved.out(USAGE);
     return 0;
   }
-  if (command !== 'up' && command !== 'down') {
-    resolved.err(command === undefined ? 'topology: a command is needed (up or down)' : `topology: unknown command ${JSON.stringify(command)}`);
+  if (command !== 'up' && command !== 'down' && command !== 'keys') {
+    resolved.err(command === undefined ? 'topology: a command is needed (up, down or keys)' : `topology: unknown command ${JSON.stringify(command)}`);
     resolved.err(USAGE);
     return 2;
   }
-  const flags = parseFlags(`topology ${command}`, rest, command === 'up' ? UP_FLAGS : DOWN_FLAGS, USAGE, resolved);
+  const flags = parseFlags(`topology ${command}`, rest, command === 'up' ? UP_FLAGS : command === 'down' ? DOWN_FLAGS : KEYS_FLAGS, USAGE, resolved);
   if (flags === undefined) return 2;
   if (flags === 'help') return 0;
+  if (command === 'keys') return keys(flags, resolved);
   return command === 'up' ? up(flags, resolved) : down(flags, resolved);
 }
 

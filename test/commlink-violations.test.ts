@@ -1,11 +1,14 @@
 import { connect } from 'node:net';
+import { Readable } from 'node:stream';
 import test from 'ava';
 import { Errors } from '../lib/commlink/index.js';
 import { resolveOptions, channelOptions } from '../lib/commlink/options.js';
+import { RefusalLog } from '../lib/commlink/refusal-log.js';
 import { SecureChannel } from '../lib/commlink/secure-channel.js';
 import { silentLogger } from '../lib/log/logger.js';
 import { makeBag, makeClient, startServer } from './helpers/commlink.js';
 import type { CodedError } from '../lib/errors/index.js';
+import { within } from './helpers/wait.js';
 
 /**
  * A peer that completes the handshake correctly and then breaks the message rules: each case
@@ -56,7 +59,8 @@ for (const v of violations) {
     const socket = connect({ host: '127.0.0.1', port });
     socket.on('error', () => {});
     await new Promise((r) => socket.once('connect', r));
-    const channel = new SecureChannel(socket, channelOptions(resolveOptions({ bag, log: silentLogger }), 'client', silentLogger));
+    const options = resolveOptions({ bag, log: silentLogger });
+    const channel = new SecureChannel(socket, channelOptions(options, 'client', silentLogger, new RefusalLog(silentLogger, { lines: 1, intervalMs: 1000 })));
     await channel.ready;
     const closed = new Promise<void>((resolve) => channel.attach({ onMessages: () => {}, onChunk: () => {}, onDrain: () => {}, onClose: () => resolve() }));
     v.send(channel);
@@ -68,3 +72,59 @@ for (const v of violations) {
     await client.close();
   });
 }
+
+test('an envelope attribute the protocol does not list is ignored, not refused (PROTOCOL.md §11)', async (t) => {
+  const bag = makeBag();
+  const { server, port } = await startServer({ bag, handlers: { echo: (b) => b } });
+  t.teardown(() => server.close(0));
+  const socket = connect({ host: '127.0.0.1', port });
+  socket.on('error', () => {});
+  await new Promise((r) => socket.once('connect', r));
+  const options = resolveOptions({ bag, log: silentLogger });
+  const channel = new SecureChannel(socket, channelOptions(options, 'client', silentLogger, new RefusalLog(silentLogger, { lines: 1, intervalMs: 1000 })));
+  await channel.ready;
+  const replies: string[] = [];
+  const got = new Promise<void>((resolve) =>
+    channel.attach({
+      onMessages: (payload) => {
+        replies.push(payload.toString());
+        if (replies.join('').includes('id="2"')) resolve();
+      },
+      onChunk: () => {},
+      onDrain: () => {},
+      onClose: () => {},
+    }),
+  );
+  channel.sendMessages(Buffer.from('<tobj type="echo" id="1" future="x"><a>1</a></tobj><tobj type="ffs.ping" id="7" stream="3"/>'));
+  channel.sendMessages(Buffer.from('<tobj type="echo" id="2"><b>2</b></tobj>'));
+  await got;
+  const text = replies.join('');
+  t.true(text.includes('<tobj type="ffs.reply" id="1"><a>1</a></tobj>'), text);
+  t.true(text.includes('<tobj type="ffs.pong"/>'), text);
+  t.false(channel.closed);
+  channel.destroy();
+});
+
+test('a stream sent to an operation that takes none is aborted and the operation answers as usual (PROTOCOL.md §12)', async (t) => {
+  const bag = makeBag();
+  const { server, port } = await startServer({ bag, streamWindowBytes: 65_536, handlers: { echo: (b) => b } });
+  t.teardown(() => server.close(0));
+  const client = makeClient({ bag, port });
+  t.teardown(() => client.close(0));
+  let produced = 0;
+  const source = Readable.from(
+    (function* () {
+      for (let i = 0; i < 1024; i++) {
+        produced += 64 * 1024;
+        yield Buffer.alloc(64 * 1024, i);
+      }
+    })(),
+  );
+  const sourceClosed = new Promise<void>((resolve) => source.once('close', () => resolve()));
+  t.deepEqual(await client.request('echo', { kept: 'answer' }, { stream: source }), { kept: 'answer' });
+  await within(sourceClosed, 5000, 'the sender to stop its stream');
+  t.true(produced < 8 * 1024 * 1024, `the sender stopped early (${produced} bytes read from its source)`);
+  const unknown = await t.throwsAsync(client.request('no.such.op', {}, { stream: Readable.from([Buffer.alloc(1000)]) }));
+  t.is((unknown as CodedError).code, Errors.UNKNOWN_OPERATION.code);
+  t.deepEqual(await client.request('echo', { still: 'serving' }), { still: 'serving' });
+});

@@ -3,7 +3,7 @@ import test from 'ava';
 import { Errors, KeyBag } from '../lib/commlink/index.js';
 import { fromSevenBit, toSevenBit } from '../lib/commlink/filter.js';
 import { LineReader } from '../lib/commlink/line-reader.js';
-import { decodeHeader, encodeHeader, KIND_CHUNK, KIND_HELLO, KIND_MESSAGES } from '../lib/commlink/packet.js';
+import { decodeHeader, encodeHeader, KIND_CHUNK, KIND_HELLO, KIND_MESSAGES, KIND_REKEY } from '../lib/commlink/packet.js';
 import { SUITE_NAMES, suiteByName } from '../lib/commlink/suites/index.js';
 import { resolveOptions } from '../lib/commlink/options.js';
 import { type CodedError } from '../lib/errors/index.js';
@@ -48,6 +48,39 @@ test('the line reader refuses an over-long line as soon as it passes the limit',
   );
 });
 
+test('the line reader refuses at exactly M + 2 bytes without an LF, and a raised limit applies to the line in progress', (t) => {
+  // PROTOCOL.md §7: M characters and a CR may wait for their LF; one more byte is refused at once.
+  const held = new LineReader(8, () => {});
+  t.is(
+    codeOf(() => held.push(Buffer.from('AAAAAAAA\r'))),
+    'no error',
+  );
+  t.is(
+    codeOf(() => held.push(Buffer.from('A'))),
+    Errors.FRAME_TOO_LONG.code,
+  );
+  const noCr = new LineReader(8, () => {});
+  t.is(
+    codeOf(() => noCr.push(Buffer.from('AAAAAAAAA'))),
+    'no error',
+    'M + 1 bytes may still end in CR LF as far as the reader knows',
+  );
+  t.is(
+    codeOf(() => noCr.push(Buffer.from('\r\n'))),
+    Errors.FRAME_TOO_LONG.code,
+    'then the complete line has M + 1 characters',
+  );
+  // The channel raises the limit once the hello is verified, from inside the hello's callback.
+  const lines: number[] = [];
+  const reader: LineReader = new LineReader(8, (line) => {
+    lines.push(line.length);
+    reader.maxLineLength = 64;
+  });
+  reader.push(Buffer.from(`QUJD\r\n${'A'.repeat(40)}`));
+  reader.push(Buffer.from(`${'A'.repeat(24)}\r\n`));
+  t.deepEqual(lines, [4, 64]);
+});
+
 test('the 7-bit filter round-trips any bytes and rejects anything outside the alphabet', (t) => {
   for (let n = 1; n < 40; n++) {
     const bytes = randomBytes(n);
@@ -78,18 +111,22 @@ test('packet headers encode and decode; bad layouts are typed errors', (t) => {
     codeOf(() => decodeHeader(Buffer.alloc(10))),
     Errors.PACKET_MALFORMED.code,
   );
+  for (const version of [1, 3]) {
+    t.is(
+      codeOf(() => decodeHeader(Buffer.from([version, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0]))),
+      Errors.PACKET_MALFORMED.code,
+      `version ${version}`,
+    );
+  }
   t.is(
-    codeOf(() => decodeHeader(Buffer.from([2, 1, 2, 0, 0, 0, 0, 0, 0, 0, 0]))),
+    codeOf(() => decodeHeader(Buffer.from([2, 1, 9, 0, 0, 0, 0, 0, 0, 0, 0]))),
     Errors.PACKET_MALFORMED.code,
   );
   t.is(
-    codeOf(() => decodeHeader(Buffer.from([1, 1, 9, 0, 0, 0, 0, 0, 0, 0, 0]))),
+    codeOf(() => decodeHeader(Buffer.from([2, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2]))),
     Errors.PACKET_MALFORMED.code,
   );
-  t.is(
-    codeOf(() => decodeHeader(Buffer.from([1, 1, 1, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2]))),
-    Errors.PACKET_MALFORMED.code,
-  );
+  t.is(decodeHeader(encodeHeader(1, KIND_REKEY, 9n)).header.kind, KIND_REKEY);
 });
 
 for (const name of SUITE_NAMES) {
@@ -180,6 +217,11 @@ test('commlink options have the defaults and bounds of the configuration fields 
       'reconnectMaxMs',
       'maxInFlight',
       'streamWindowBytes',
+      'handshakeTimeoutMs',
+      'maxHandshaking',
+      'refusalLogLines',
+      'refusalLogIntervalMs',
+      'desKeyLimitBytes',
     ],
   );
   for (const field of optionFields) {

@@ -16,7 +16,10 @@ function configError(t: ExecutionContext, fn: () => unknown): ConfigError {
 test('an empty environment loads the defaults', (t) => {
   const c = load();
   t.is(c.dataDir, path.join(cwd, 'var'));
-  t.is(c.commlink.keyBagPath, path.join(cwd, 'var', 'secrets', 'keybag'));
+  t.is(c.commlink.fileHostBagPath, path.join(cwd, 'var', 'secrets', 'keybag-file-host'));
+  t.is(c.commlink.internalDbBagPath, path.join(cwd, 'var', 'secrets', 'keybag-internal-db'));
+  t.is(c.commlink.maxHandshaking, 64);
+  t.is(c.commlink.desKeyLimitBytes, 64 * 1024 * 1024);
   t.is(c.commlink.keyCount, 128);
   t.is(c.commlink.suite, 'aes-256-gcm');
   t.deepEqual(c.commlink.acceptSuites, ['aes-256-gcm']);
@@ -249,17 +252,29 @@ test('the result is deeply frozen', (t) => {
 test('derived paths follow dataDir; paths become absolute', (t) => {
   let c = load({ FFS_DATA_DIR: '/data/ffs' });
   t.is(c.dataDir, '/data/ffs');
-  t.is(c.commlink.keyBagPath, '/data/ffs/secrets/keybag');
+  t.is(c.commlink.fileHostBagPath, '/data/ffs/secrets/keybag-file-host');
+  t.is(c.commlink.internalDbBagPath, '/data/ffs/secrets/keybag-internal-db');
   t.is(c.rsa.privateKeyPath, '/data/ffs/secrets/ticket-rsa.pem');
   t.is(c.rsa.publicKeyPath, '/data/ffs/secrets/ticket-rsa.pub.pem');
-  c = load({ FFS_DATA_DIR: 'state', FFS_COMMLINK__KEY_BAG_PATH: 'keys/bag' });
+  c = load({ FFS_DATA_DIR: 'state', FFS_COMMLINK__FILE_HOST_BAG_PATH: 'keys/bag' });
   t.is(c.dataDir, path.join(cwd, 'state'));
-  t.is(c.commlink.keyBagPath, path.join(cwd, 'keys', 'bag'), 'an explicit relative path resolves against cwd');
+  t.is(c.commlink.fileHostBagPath, path.join(cwd, 'keys', 'bag'), 'an explicit relative path resolves against cwd');
   t.is(c.rsa.privateKeyPath, path.join(cwd, 'state', 'secrets', 'ticket-rsa.pem'));
   c = load({ FFS_DATA_DIR: '/d', FFS_RSA__PUBLIC_KEY_PATH: '<dataDir>/pub/ticket.pem' });
   t.is(c.rsa.publicKeyPath, '/d/pub/ticket.pem');
   const err = configError(t, () => load({ FFS_DATA_DIR: '<dataDir>/x' }));
   t.is(err.field, 'dataDir');
+});
+
+test('the two links cannot share one key bag, and a DES key holds at least one packet', (t) => {
+  let err = configError(t, () => load({ FFS_COMMLINK__INTERNAL_DB_BAG_PATH: '<dataDir>/secrets/keybag-file-host' }));
+  t.is(err.field, 'commlink.internalDbBagPath');
+  t.regex(err.message, /must differ from commlink\.fileHostBagPath/);
+  err = configError(t, () => load({ FFS_COMMLINK__DES_KEY_LIMIT_BYTES: '65536', FFS_COMMLINK__MAX_PACKET_LENGTH: '131072' }));
+  t.is(err.field, 'commlink.desKeyLimitBytes');
+  // The single bag of an earlier version is no setting any more: its variable is named as unknown.
+  err = configError(t, () => load({ FFS_COMMLINK__KEY_BAG_PATH: '/x/keybag' }));
+  t.regex(err.message, /FFS_COMMLINK__KEY_BAG_PATH/);
 });
 
 test('overrides apply after the environment', (t) => {
@@ -272,7 +287,7 @@ test('overrides apply after the environment', (t) => {
   t.deepEqual(c.commlink.acceptSuites, ['des-ede3-cbc-hmac-sha256']);
   t.is(c.services.web.port, 0);
   t.is(c.services.web.commlinkPort, 7400);
-  t.is(c.commlink.keyBagPath, '/o/secrets/keybag');
+  t.is(c.commlink.internalDbBagPath, '/o/secrets/keybag-internal-db');
 });
 
 test('override arrays are copied, not frozen in place', (t) => {
@@ -304,7 +319,8 @@ test('describeConfig lists every field with env, default and description', (t) =
     description: keyCount?.description ?? '',
     type: 'an integer >= 1 and <= 65536',
   });
-  t.is(list.find((f) => f.path === 'commlink.keyBagPath')?.default, '<dataDir>/secrets/keybag');
+  t.is(list.find((f) => f.path === 'commlink.fileHostBagPath')?.default, '<dataDir>/secrets/keybag-file-host');
+  t.is(list.find((f) => f.path === 'commlink.internalDbBagPath')?.default, '<dataDir>/secrets/keybag-internal-db');
   for (const f of list) t.true(f.description.length > 0, f.path);
 });
 

@@ -100,7 +100,8 @@ test('a rogue internal-db: a reply against the contract is refused at the web ho
     host: '127.0.0.1',
     commlinkPort: 0,
     internalDb: { mode: 'listen', host: '127.0.0.1', port: rogue.port, dialListenHost: '127.0.0.1', dialListenPort: 0 },
-    commlink: { bag },
+    commlink: {},
+    bags: { fileHosts: makeBag(), internalDb: bag },
     ticketPrivateKeyPem: ticketKeys().privateKeyPem,
     ticketTtlSeconds: 60,
     http: { port: 0, opsPort: 0, apiTokenCacheSeconds: 0, sessionKeys: [randomBytes(32).toString('base64')] },
@@ -125,7 +126,7 @@ test('a rogue file host: a staging reply against the contract is refused, and a 
   await chain.call('customer.create', { login: 'globex', name: 'Globex' });
   await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
   const rogue = makeClient({
-    bag: chain.bag,
+    bag: chain.fileHostBag,
     port: chain.web.commlinkAddress.port,
     localAddress: '127.0.0.3',
     handlers: new Map<string, Handler>([

@@ -21,10 +21,17 @@ function makePool(t: ExecutionContext, maxPendingChunks = 8): CryptoPool {
 const ingest = { ingest: async (_body: unknown, ctx: RequestContext) => sha256OfStream(ctx.stream as Readable) };
 
 /** Client seals, server opens: each side with or without the pool. */
-async function roundTrip(t: ExecutionContext, suite: SuiteName, sender: CryptoPool | undefined, receiver: CryptoPool | undefined, total: number) {
+async function roundTrip(
+  t: ExecutionContext,
+  suite: SuiteName,
+  sender: CryptoPool | undefined,
+  receiver: CryptoPool | undefined,
+  total: number,
+  limits: { maxPacketLength?: number; desKeyLimitBytes?: number } = {},
+) {
   const bag = makeBag();
-  const { server, port } = await startServer({ bag, acceptSuites: [suite], handlers: ingest, chunkCrypto: receiver });
-  const client = makeClient({ bag, port, suite, chunkCrypto: sender });
+  const { server, port } = await startServer({ bag, acceptSuites: [suite], handlers: ingest, chunkCrypto: receiver, ...limits });
+  const client = makeClient({ bag, port, suite, chunkCrypto: sender, ...limits });
   t.teardown(async () => {
     await client.close();
     await server.close();
@@ -44,6 +51,13 @@ for (const suite of SUITE_NAMES) {
     await roundTrip(t, suite, makePool(t), makePool(t), 48 * MiB + 12345);
   });
 }
+
+test('des-ede3-cbc-hmac-sha256 with a small key limit: chunks sealed in the pool follow each move to a next key in order', async (t) => {
+  // ~12 KiB chunks (over the offload threshold) under keys of 64 KiB: a REKEY every five chunks,
+  // sealed inline between chunks the pool is still sealing. Any chunk sealed with the wrong key,
+  // or written out of order, would fail authentication at the receiver.
+  await roundTrip(t, 'des-ede3-cbc-hmac-sha256', makePool(t), makePool(t), 2 * MiB + 7, { maxPacketLength: 16 * 1024, desKeyLimitBytes: 64 * 1024 });
+});
 
 test('the wire format is unchanged: a pooled sender talks to an inline receiver and the other way round', async (t) => {
   const pool = makePool(t);

@@ -82,7 +82,7 @@ test('kill -9 during a burst of writes loses no acknowledged write', async (t) =
   const dir = await mkdtemp(join(tmpdir(), 'ffs-kill-'));
   t.teardown(() => rm(dir, { recursive: true, force: true }));
   const keys = generateKeys(16);
-  await writeKeyBagFile(join(dir, 'secrets', 'keybag'), keys);
+  await writeKeyBagFile(join(dir, 'secrets', 'keybag-internal-db'), keys);
   t.truthy(formatKeyBag(keys));
   const service = startService(t, 'internal-db', 'internal-db', { FFS_DATA_DIR: dir, FFS_SERVICES__INTERNAL_DB__COMMLINK_PORT: '0', FFS_LOG__LEVEL: 'info' });
   const port = endpointPort(await service.ready(), 'commlinkPort');

@@ -8,7 +8,7 @@ import { promisify } from 'node:util';
 import test, { type ExecutionContext } from 'ava';
 import { Errors } from '../lib/commlink/errors.js';
 import { KeyBag } from '../lib/commlink/keybag.js';
-import { bagId, formatKeyBag, generateKeys, parseKeyBag, readKeyBagFile, writeKeyBagFile } from '../lib/commlink/keybag-file.js';
+import { bagId, formatKeyBag, generateKeys, loadKeyBag, parseKeyBag, readKeyBagFile, writeKeyBagFile } from '../lib/commlink/keybag-file.js';
 import { main as genKeybag } from '../scripts/gen-keybag.js';
 import { main as genRsa } from '../scripts/gen-rsa.js';
 import { isError } from '../lib/errors/index.js';
@@ -144,8 +144,29 @@ test('a bag that group or others can read is refused', async (t) => {
   t.true(err!.message.includes(`chmod 600 ${file}`), err!.message);
   await chmod(file, 0o640);
   await t.throwsAsync(readKeyBagFile(file), { code: Errors.KEYBAG_PERMISSIONS.code });
+  // Any permission for group or others (mode & 0o077), not only reading: PROTOCOL.md §2.
+  for (const mode of [0o620, 0o602, 0o610, 0o601]) {
+    await chmod(file, mode);
+    await t.throwsAsync(readKeyBagFile(file), { code: Errors.KEYBAG_PERMISSIONS.code }, mode.toString(8));
+  }
   await chmod(file, 0o400);
   t.is((await readKeyBagFile(file)).length, 2);
+});
+
+test("a service without its link's bag fails naming the setting and what to run; an old single bag is named as such", async (t) => {
+  const dir = await tempDir(t);
+  const file = path.join(dir, 'secrets', 'keybag-internal-db');
+  let err = await t.throwsAsync(loadKeyBag(file, 'commlink.internalDbBagPath'), { code: 'ERR_CONFIG' });
+  t.regex(
+    err!.message,
+    /^commlink\.internalDbBagPath: no key bag at .*keybag-internal-db\. Each commlink link has its own key bag: make them with `npm run keys`/,
+  );
+  t.notRegex(err!.message, /earlier version/);
+  await writeKeyBagFile(path.join(dir, 'secrets', 'keybag'), generateKeys(2));
+  err = await t.throwsAsync(loadKeyBag(file, 'commlink.internalDbBagPath'), { code: 'ERR_CONFIG' });
+  t.true(err!.message.includes(`${path.join(dir, 'secrets', 'keybag')} is the single bag of an earlier version, no longer read`), err!.message);
+  await writeKeyBagFile(file, generateKeys(3));
+  t.is((await loadKeyBag(file, 'commlink.internalDbBagPath')).size, 3);
 });
 
 test('a malformed bag file names the file and the line', async (t) => {
@@ -170,45 +191,71 @@ test('an existing bag is not overwritten unless asked', async (t) => {
   t.deepEqual(await readdir(dir), ['keybag']);
 });
 
-test('gen-keybag writes the bag from config, prints no key, and is idempotent', async (t) => {
+test('gen-keybag writes one bag per link from config, prints no key, and is idempotent', async (t) => {
   const dir = await tempDir(t);
   const env = { FFS_DATA_DIR: dir, FFS_COMMLINK__KEY_COUNT: '5' };
-  const file = path.join(dir, 'secrets', 'keybag');
+  const files = [path.join(dir, 'secrets', 'keybag-file-host'), path.join(dir, 'secrets', 'keybag-internal-db')];
 
   const first = await runMain(genKeybag, [], env, dir);
   t.is(first.code, 0, first.stderr);
   t.is(first.stderr, '');
-  t.is(await modeOf(file), 0o600);
-  t.is(await modeOf(path.dirname(file)), 0o700);
-  const text = await readFile(file, 'utf8');
-  const keys = parseKeyBag(text);
-  t.is(keys.length, 5);
-  t.true(first.stdout.includes(file));
-  t.true(first.stdout.includes('n=5'));
-  t.true(first.stdout.includes(bagId(keys)));
-  for (const line of keyLines(text)) t.false(first.stdout.includes(line));
-  for (const key of keys) t.false(first.stdout.includes(key.toString('hex')));
+  t.is(first.stdout.trim().split('\n').length, 2, 'one line per bag');
+  const texts: string[] = [];
+  for (const file of files) {
+    t.is(await modeOf(file), 0o600);
+    const text = await readFile(file, 'utf8');
+    texts.push(text);
+    const keys = parseKeyBag(text);
+    t.is(keys.length, 5);
+    t.true(first.stdout.includes(file));
+    t.true(first.stdout.includes(bagId(keys)));
+    for (const line of keyLines(text)) t.false(first.stdout.includes(line));
+    for (const key of keys) t.false(first.stdout.includes(key.toString('hex')));
+  }
+  t.is(await modeOf(path.join(dir, 'secrets')), 0o700);
+  t.regex(first.stdout, /web host ↔ file host link/);
+  t.regex(first.stdout, /web host ↔ internal-db link/);
+  t.not(bagId(parseKeyBag(texts[0]!)), bagId(parseKeyBag(texts[1]!)), 'the two links do not share a bag');
 
   const again = await runMain(genKeybag, [], env, dir);
   t.is(again.code, 0, again.stderr);
-  t.regex(again.stdout, /exists/);
-  t.true(again.stdout.includes(bagId(keys)));
-  t.is(await readFile(file, 'utf8'), text, 'an existing bag is kept');
+  t.is(again.stdout.match(/exists/g)?.length, 2);
+  for (const [i, file] of files.entries()) t.is(await readFile(file, 'utf8'), texts[i], 'an existing bag is kept');
 
-  const forced = await runMain(genKeybag, ['--force', '--count', '3'], env, dir);
+  const forced = await runMain(genKeybag, ['--force', '--count', '3', '--link', 'internal-db'], env, dir);
   t.is(forced.code, 0, forced.stderr);
-  t.is(parseKeyBag(await readFile(file, 'utf8')).length, 3);
-  t.is(await modeOf(file), 0o600);
+  t.is(parseKeyBag(await readFile(files[1]!, 'utf8')).length, 3, '--link internal-db replaced that bag');
+  t.is(await readFile(files[0]!, 'utf8'), texts[0], '… and only that one');
+  t.is(await modeOf(files[1]!), 0o600);
 });
 
-test('gen-keybag --out, bad flags and bad config', async (t) => {
+test('gen-keybag names the single bag of an earlier version as unused', async (t) => {
+  const dir = await tempDir(t);
+  await writeKeyBagFile(path.join(dir, 'secrets', 'keybag'), generateKeys(2));
+  const r = await runMain(genKeybag, [], { FFS_DATA_DIR: dir }, dir);
+  t.is(r.code, 0, r.stderr);
+  t.true(r.stdout.includes(`note: ${path.join(dir, 'secrets', 'keybag')} is the single key bag of an earlier version; no service reads it any more`));
+});
+
+test('gen-keybag --link --out, bad flags and bad config', async (t) => {
   const dir = await tempDir(t);
   const env = { FFS_DATA_DIR: dir };
-  const out = await runMain(genKeybag, ['--out', 'elsewhere/bag', '--count', '2'], env, dir);
+  const out = await runMain(genKeybag, ['--link', 'file-host', '--out', 'elsewhere/bag', '--count', '2'], env, dir);
   t.is(out.code, 0, out.stderr);
   t.is(parseKeyBag(await readFile(path.join(dir, 'elsewhere', 'bag'), 'utf8')).length, 2);
+  t.deepEqual(await readdir(dir), ['elsewhere'], 'nothing else written');
 
-  for (const argv of [['--bogus'], ['--count', 'x'], ['--count', '0'], ['--count', '65537'], ['positional'], ['--count']]) {
+  for (const argv of [
+    ['--bogus'],
+    ['--count', 'x'],
+    ['--count', '0'],
+    ['--count', '65537'],
+    ['positional'],
+    ['--count'],
+    ['--link', 'both'],
+    ['--out', 'x'],
+    ['--link', 'file-host', '--out', ''],
+  ]) {
     const r = await runMain(genKeybag, argv, env, dir);
     t.is(r.code, 2, argv.join(' '));
     t.regex(r.stderr, /usage: gen-keybag/);
@@ -223,7 +270,7 @@ test('gen-keybag refuses to accept an existing bag with loose permissions', asyn
   const dir = await tempDir(t);
   const env = { FFS_DATA_DIR: dir };
   t.is((await runMain(genKeybag, ['--count', '2'], env, dir)).code, 0);
-  const file = path.join(dir, 'secrets', 'keybag');
+  const file = path.join(dir, 'secrets', 'keybag-internal-db');
   await chmod(file, 0o644);
   const r = await runMain(genKeybag, [], env, dir);
   t.is(r.code, 1);
@@ -297,12 +344,14 @@ test('the scripts run as programs and do nothing when imported', async (t) => {
   await mkdir(path.join(dir, 'cwd'));
   const env = { PATH: process.env.PATH ?? '', FFS_DATA_DIR: path.join(dir, 'data'), FFS_COMMLINK__KEY_COUNT: '4', FFS_RSA__BITS: '2048' };
   const keybag = await run(process.execPath, [path.join(root, 'dist/scripts/gen-keybag.js')], { env, cwd: path.join(dir, 'cwd') });
-  const file = path.join(dir, 'data', 'secrets', 'keybag');
-  const text = await readFile(file, 'utf8');
-  t.is(parseKeyBag(text).length, 4);
-  t.is(await modeOf(file), 0o600);
-  for (const line of keyLines(text)) t.false(keybag.stdout.includes(line));
-  t.is(keybag.stdout.trim().split('\n').length, 1);
+  for (const name of ['keybag-file-host', 'keybag-internal-db']) {
+    const file = path.join(dir, 'data', 'secrets', name);
+    const text = await readFile(file, 'utf8');
+    t.is(parseKeyBag(text).length, 4);
+    t.is(await modeOf(file), 0o600);
+    for (const line of keyLines(text)) t.false(keybag.stdout.includes(line));
+  }
+  t.is(keybag.stdout.trim().split('\n').length, 2);
 
   const rsa = await run(process.execPath, [path.join(root, 'dist/scripts/gen-rsa.js')], { env, cwd: path.join(dir, 'cwd') });
   t.false(rsa.stdout.includes('PRIVATE'));

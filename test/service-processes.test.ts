@@ -1,10 +1,8 @@
 import test from 'ava';
-import { join } from 'node:path';
-import { CommlinkClient, KeyBag } from '../lib/commlink/index.js';
-import { readKeyBagFile } from '../lib/commlink/keybag-file.js';
+import { CommlinkClient } from '../lib/commlink/index.js';
 import { silentLogger } from '../lib/log/logger.js';
 import { waitFor } from './helpers/wait.js';
-import { endpointPort, makeDataDir, startService, tail } from './helpers/processes.js';
+import { endpointPort, linkBag, makeDataDir, startService, tail } from './helpers/processes.js';
 
 test('the three services run as separate processes, joined by configuration, and stop cleanly on SIGTERM', async (t) => {
   const dataDir = await makeDataDir(t, 'ffs-split-');
@@ -38,7 +36,7 @@ test('the three services run as separate processes, joined by configuration, and
     () => `the web host to see both\n${tail(web)}`,
   );
   // A file host's question crosses web → internal-db, each in its own process.
-  const bag = new KeyBag(await readKeyBagFile(join(dataDir, 'secrets', 'keybag')));
+  const bag = await linkBag(dataDir, 'fileHost');
   const asFileHost = new CommlinkClient({ host: '127.0.0.1', port: webPort, bag, log: silentLogger });
   const refused = await asFileHost
     .request('auth.check', { login: 'nobody', password: 'x', protocol: 'ftp', clientAddress: '192.0.2.1' }, { timeoutMs: 10_000 })

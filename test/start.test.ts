@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { promisify } from 'node:util';
 import test from 'ava';
 import { CommlinkClient, KeyBag } from '../lib/commlink/index.js';
-import { readKeyBagFile } from '../lib/commlink/keybag-file.js';
+import { bagId, readKeyBagFile } from '../lib/commlink/keybag-file.js';
 import { silentLogger } from '../lib/log/logger.js';
 import { demoArtifactContent } from '../services/internal-db/demo.js';
 import { waitFor } from './helpers/chain.js';
@@ -60,8 +60,10 @@ test('npm start sets up everything, runs the three services in their own process
   t.false(pids.includes(system.child.pid!));
   t.true(pids.every(alive));
 
-  const keys = await readKeyBagFile(join(system.dataDir, 'secrets', 'keybag'));
-  t.false(stdout.includes(keys[0]!.toString('base64')), 'no key is printed');
+  const keys = await readKeyBagFile(join(system.dataDir, 'secrets', 'keybag-internal-db'));
+  const fileHostKeys = await readKeyBagFile(join(system.dataDir, 'secrets', 'keybag-file-host'));
+  t.false(stdout.includes(keys[0]!.toString('base64')) || stdout.includes(fileHostKeys[0]!.toString('base64')), 'no key is printed');
+  t.not(bagId(keys), bagId(fileHostKeys), 'each link has its own bag');
   const dbPort = Number(/listening on commlink 127\.0\.0\.1:(\d+)/.exec(stdout)?.[1]);
   const client = new CommlinkClient({ host: '127.0.0.1', port: dbPort, bag: new KeyBag(keys), log: silentLogger });
   t.like(await client.request('db.info', {}, { timeoutMs: 5000 }), { schemaVersion: MIGRATIONS.at(-1)!.version, customers: 1 });

@@ -14,6 +14,8 @@ import { Readable } from 'node:stream';
 import { fileURLToPath } from 'node:url';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { promisify } from 'node:util';
+import { CommlinkClient, Errors } from '../lib/commlink/index.js';
+import { silentLogger } from '../lib/log/logger.js';
 import { bringUp, checkPrerequisites, type Topology } from '../scripts/topology/network.js';
 import { nftIn } from '../scripts/topology/shell.js';
 import { DEFAULT_PORTS, type InternalMode } from '../scripts/topology/plan.js';
@@ -22,6 +24,7 @@ import { apiAt, sha256Of, uploadFile, writeRandomFile } from './helpers/api.js';
 import { waitFor } from './helpers/chain.js';
 import { prepareHostDirs, seedAdminToken } from './helpers/host-dirs.js';
 import { probeTcp, startHostService, type HostProcess } from './helpers/netns.js';
+import { linkBag } from './helpers/processes.js';
 import { sftpConnect } from './helpers/sftp.js';
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..');
@@ -200,6 +203,34 @@ function firewallProbes(topology: Topology): Expect[] {
   return probes;
 }
 
+/**
+ * The file host's bag (from its own data directory, which holds no other) dialled at the internal-db's
+ * commlink port: the handshake fails, and the internal-db logs that the peer uses another key bag.
+ */
+async function fileHostBagIsRefused(t: ExecutionContext, topology: Topology, work: string, internal: HostProcess): Promise<void> {
+  const bag = await linkBag(join(work, 'file'), 'fileHost');
+  const intruder = new CommlinkClient({
+    host: topology.addresses.internal,
+    port: topology.ports.internalCommlink,
+    bag,
+    log: silentLogger,
+    reconnectMinMs: 60_000,
+    reconnectMaxMs: 60_000,
+  });
+  try {
+    const refused = new Promise<{ code?: string } | undefined>((resolve) =>
+      intruder.once('reconnecting', (e: { error?: { code?: string } }) => resolve(e.error)),
+    );
+    void intruder.connect(30_000).catch(() => {});
+    const error = await refused;
+    t.is(error?.code, Errors.HANDSHAKE.code, 'the file host bag cannot complete a handshake with the internal-db');
+    t.false(intruder.connected);
+    await waitFor(() => internal.output().includes('peer uses another key bag'), 10_000, 'the internal-db to log the refusal');
+  } finally {
+    await intruder.close(0);
+  }
+}
+
 for (const mode of ['listen', 'dial'] as const) {
   test.serial(
     `three hosts (internal-db ${mode} mode): a customer downloads over HTTP, FTP and SFTP across the firewall, which lets through only what each host needs`,
@@ -210,13 +241,19 @@ for (const mode of ['listen', 'dial'] as const) {
       t.true(web.output().includes('internal-db connected'), 'the web host sees the internal-db');
       await runTheFlow(t, topology, adminToken, work, webUrl);
       await checkProbes(t, firewallProbes(topology));
-      // The system still works after the probes, and each service stops cleanly.
+      // The system still works after the probes.
       t.is((await fetch(`${webUrl}/readyz`)).status, 200);
-      t.deepEqual(await Promise.all(processes.map((p) => p.stop())), [0, 0, 0]);
       // The control: without its rules the internal host answers at once (a refusal), so what dropped
       // the probes above was the firewall, not a missing route.
       await nftIn(topology.namespaces.internal, ['flush', 'ruleset']);
       t.is(await probeTcp(undefined, topology.addresses.internal, 22), 'ECONNREFUSED', 'with the rules flushed, the internal host is reachable (and refuses)');
+      if (mode === 'listen') {
+        // With the firewall gone, the file host's key bag still opens no commlink to the internal-db.
+        const internal = processes.find((p) => p.role === 'internal')!;
+        await fileHostBagIsRefused(t, topology, work, internal);
+      }
+      // Each service stops cleanly.
+      t.deepEqual(await Promise.all(processes.map((p) => p.stop())), [0, 0, 0]);
     },
   );
 }

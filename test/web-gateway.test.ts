@@ -33,7 +33,7 @@ test('the file host reaches the internal-db only through the web host, and only 
   }
   // Spoken to directly, the gateway says it serves no such operation; and it checks a forwarded
   // request against its contract before it goes any further.
-  const raw = makeClient({ bag: chain.bag, port: chain.web.commlinkAddress.port });
+  const raw = makeClient({ bag: chain.fileHostBag, port: chain.web.commlinkAddress.port });
   t.teardown(() => raw.close(0));
   for (const op of admin) t.is(((await t.throwsAsync(raw.request(op.name, {}))) as { code?: string }).code, 'ERR_UNKNOWN_OPERATION', op.name);
   const malformed = await t.throwsAsync(
@@ -61,11 +61,13 @@ test('with the internal-db down, file host requests fail at once with a temporar
 test('reverse dial: the internal-db dials out to the web host, which forwards over that connection', async (t) => {
   // The web host listens for the internal-db on a port of its choosing; the internal-db is told that port and dials it.
   const bag = makeBag();
+  const fileHostBag = makeBag();
   const web = await WebService.start({
     host: '127.0.0.1',
     commlinkPort: 0,
     internalDb: { mode: 'dial', host: '127.0.0.1', port: 1, dialListenHost: '127.0.0.1', dialListenPort: 0 },
-    commlink: { bag },
+    commlink: {},
+    bags: { fileHosts: fileHostBag, internalDb: bag },
     ticketPrivateKeyPem: ticketKeys().privateKeyPem,
     ticketTtlSeconds: 60,
     log: silentLogger,
@@ -81,7 +83,7 @@ test('reverse dial: the internal-db dials out to the web host, which forwards ov
   t.is(db.service.address, undefined, 'the internal-db listens on nothing');
   const info = await web.db.ask(InternalDb.dbInfo, {});
   t.is(typeof info.schemaVersion, 'number');
-  const fileHostSide = makeClient({ bag, port: web.commlinkAddress.port });
+  const fileHostSide = makeClient({ bag: fileHostBag, port: web.commlinkAddress.port });
   t.teardown(() => fileHostSide.close(0));
   const err = await t.throwsAsync(fileHostSide.request('auth.check', { login: 'nobody', password: 'x', protocol: 'ftp', clientAddress: '192.0.2.1' }));
   t.is((err as { code?: string }).code, 'ERR_AUTH_REFUSED');
@@ -91,13 +93,13 @@ test('a file host name held by a live host elsewhere is refused; the same host r
   const chain = await startChain(t);
   const register = (client: ReturnType<typeof makeClient>) => client.request('filehost.register', { name: 'file-1', httpUrl: 'http://127.0.0.9:1' });
   // Another address (127.0.0.2) claiming file-1: refused, the real file-1 stays.
-  const impostor = makeClient({ bag: chain.bag, port: chain.web.commlinkAddress.port, localAddress: '127.0.0.2' });
+  const impostor = makeClient({ bag: chain.fileHostBag, port: chain.web.commlinkAddress.port, localAddress: '127.0.0.2' });
   t.teardown(() => impostor.close(0));
   const refused = await t.throwsAsync(register(impostor));
   t.is((refused as { code?: string }).code, 'ERR_CONFLICT');
   t.is(chain.web.fileHosts.pick('file-1').httpUrl, chain.fileHost.httpUrl);
   // The same address (the host reconnecting): it replaces the old registration.
-  const again = makeClient({ bag: chain.bag, port: chain.web.commlinkAddress.port });
+  const again = makeClient({ bag: chain.fileHostBag, port: chain.web.commlinkAddress.port });
   t.teardown(() => again.close(0));
   await register(again);
   t.is(chain.web.fileHosts.pick('file-1').httpUrl, 'http://127.0.0.9:1');

@@ -73,7 +73,8 @@ export async function startBenchChain(options: BenchChainOptions = {}): Promise<
     host: '127.0.0.1',
     commlinkPort: 0,
     internalDb: { mode: 'listen', host: '127.0.0.1', port: dbPort, dialListenHost: '127.0.0.1', dialListenPort: 0 },
-    commlink: { bag, ...(options.webChunkCrypto ? { chunkCrypto: options.webChunkCrypto } : {}) },
+    commlink: options.webChunkCrypto ? { chunkCrypto: options.webChunkCrypto } : {},
+    bags: { fileHosts: bag, internalDb: bag }, // one bag for both links: a benchmark, not a deployment
     ticketPrivateKeyPem: pair.privateKey,
     ticketTtlSeconds: 3600,
     ...(options.webHttp ? { http: { port: 0, opsPort: 0, sessionKeys: [randomBytes(32).toString('base64')], maxUploadBytes: 64 * 1024 ** 3 } } : {}),

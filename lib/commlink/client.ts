@@ -5,6 +5,7 @@ import type { Body } from './envelope.js';
 import { Errors } from './errors.js';
 import { channelOptions, resolveOptions, type CommlinkOptions, type ResolvedOptions } from './options.js';
 import { Peer, type RequestOptions } from './peer.js';
+import { RefusalLog } from './refusal-log.js';
 import { SecureChannel } from './secure-channel.js';
 import type { KeyBag } from './keybag.js';
 import { type CodedError } from '../errors/index.js';
@@ -29,6 +30,7 @@ export class CommlinkClient extends EventEmitter {
   readonly #host: string;
   readonly #port: number;
   readonly #localAddress: string | undefined;
+  readonly #refusals: RefusalLog;
   #peer: Peer | undefined;
   #socket: Socket | undefined;
   #attempt = 0;
@@ -44,6 +46,11 @@ export class CommlinkClient extends EventEmitter {
     this.#options = resolveOptions(rest);
     this.#host = host;
     this.#port = port;
+    const o = this.#options;
+    this.#refusals = new RefusalLog(o.log.child({ component: 'commlink-client', target: `${host}:${port}` }), {
+      lines: o.refusalLogLines,
+      intervalMs: o.refusalLogIntervalMs,
+    });
   }
 
   /** The current connection, if established. */
@@ -90,6 +97,7 @@ export class CommlinkClient extends EventEmitter {
     this.#waiters.clear();
     if (this.#peer) await this.#peer.close(graceMs);
     else this.#socket?.destroy();
+    this.#refusals.flush();
   }
 
   #ready(timeoutMs: number): Promise<Peer> {
@@ -123,7 +131,7 @@ export class CommlinkClient extends EventEmitter {
     });
     socket.once('connect', () => {
       established = true;
-      const channel = new SecureChannel(socket, channelOptions(o, 'client', log));
+      const channel = new SecureChannel(socket, channelOptions(o, 'client', log, this.#refusals));
       channel.ready.then(
         (hello) => {
           const peer = new Peer(channel, hello, { ...o, log });
@@ -146,7 +154,7 @@ export class CommlinkClient extends EventEmitter {
           this.emit('connect', peer);
         },
         (error: CodedError) => {
-          log.warn('commlink handshake failed', { reason: error.message, code: error.code });
+          this.#refusals.warn(log, 'commlink handshake failed', { reason: error.message, code: error.code });
           this.#retry(error);
         },
       );

@@ -13,14 +13,19 @@ export const Errors = {
   TOBJ_TYPE: defineError('ERR_TOBJ_TYPE', 'A value cannot be encoded as, or decoded from, a tobj element.'),
   // key bag
   KEYBAG_FORMAT: defineError('ERR_KEYBAG_FORMAT', 'The key bag file is malformed.'),
-  KEYBAG_PERMISSIONS: defineError('ERR_KEYBAG_PERMISSIONS', 'The key bag file is readable by group or others.'),
+  KEYBAG_PERMISSIONS: defineError('ERR_KEYBAG_PERMISSIONS', 'The key bag file grants group or others some access (a mode bit of 0o077 is set).'),
   // wire
-  FRAME_TOO_LONG: defineError('ERR_FRAME_TOO_LONG', 'A line exceeded the maximum packet length.'),
+  FRAME_TOO_LONG: defineError(
+    'ERR_FRAME_TOO_LONG',
+    "A line exceeded the maximum line length (the hello bound before the peer's hello, else the maximum packet length).",
+  ),
   FRAME_BAD_CHARS: defineError('ERR_FRAME_BAD_CHARS', 'A line holds bytes outside the 7-bit filter alphabet or a bare CR/LF.'),
   PACKET_MALFORMED: defineError('ERR_PACKET_MALFORMED', 'A packet is too short, or has an unknown version, suite or kind.'),
   PACKET_SEQUENCE: defineError('ERR_PACKET_SEQUENCE', 'A packet carries an unexpected sequence number (replayed, reordered or dropped).'),
   PACKET_AUTH: defineError('ERR_PACKET_AUTH', 'A packet failed authentication (forged, truncated, tampered or wrong key).'),
-  HANDSHAKE: defineError('ERR_HANDSHAKE', 'The hello exchange failed (other key bag, other suite, bad hello).'),
+  HANDSHAKE: defineError('ERR_HANDSHAKE', 'The hello exchange failed (other key bag, other suite, other protocol version, bad hello).'),
+  HANDSHAKE_LIMIT: defineError('ERR_HANDSHAKE_LIMIT', 'A listener refused a new connection: too many of its connections are still in the hello exchange.'),
+  KEY_LIMIT: defineError('ERR_KEY_LIMIT', 'A peer sent more data under one key than its cipher suite allows (it did not switch keys in time).'),
   SUITE_UNSUPPORTED: defineError('ERR_SUITE_UNSUPPORTED', 'The cipher suite is not known or not enabled.'),
   // messaging
   MESSAGE_INVALID: defineError('ERR_MESSAGE_INVALID', 'A well-formed tobj is not a valid commlink message.'),

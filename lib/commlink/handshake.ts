@@ -1,26 +1,68 @@
+import { commlinkFields } from '../config/schema.js';
 import { Errors } from './errors.js';
-import { dataKeyMaterial, helloKeyMaterial, type Direction } from './kdf.js';
+import { dataKeyMaterial, helloKeyMaterial, type Direction, type HelloTranscript } from './kdf.js';
+import { SHARE_LENGTH } from './key-share.js';
 import type { KeyBag } from './keybag.js';
-import { decodeHeader, encodeHeader, KIND_HELLO } from './packet.js';
+import { decodeHeader, encodeHeader, FFS1_VERSION, KIND_HELLO } from './packet.js';
 import { toLine } from './packet-codec.js';
-import { suiteById, type CipherSuite, type SuiteName } from './suites/index.js';
+import { suiteById, suiteByName, SUITE_NAMES, type CipherSuite, type SuiteName } from './suites/index.js';
 import { decodeMessages, encodeMessage, type Value } from './tobj/index.js';
 
 /**
- * The hello exchange of a commlink connection (PROTOCOL.md): each end sends one hello sealed with
- * a key derived from the bag key and its own fresh salt; the server answers the client's hello
- * and echoes its salt; both then derive per-direction data keys from both salts. The channel
- * (secure-channel.ts) owns the socket and the state; these functions hold the rules.
+ * The hello exchange of a commlink connection (PROTOCOL.md §8): each end sends one hello sealed with
+ * a key derived from the bag key and its own fresh salt, carrying an ephemeral X25519 public key;
+ * the server answers the client's hello and echoes its salt; both then derive per-direction data
+ * keys from the X25519 shared secret and the bag key. The channel (secure-channel.ts) owns the
+ * socket and the state; these functions hold the rules.
  */
 
-export const PROTOCOL_NAME = 'FFS/1';
+export const PROTOCOL_NAME = 'FFS/2';
+
+/**
+ * The longest line a receiver accepts before it has verified the peer's hello, in characters (CR LF
+ * excluded). The largest hello this version sends is `largestHelloLine()` characters (356: a server
+ * hello under the DES suite with a 9-digit window); the rest is room for fields a later version may
+ * add. An unauthenticated peer can make a receiver hold no more than this (PROTOCOL.md §7).
+ */
+export const HELLO_MAX_LINE = 1024;
+
+/** The range of a hello's `window` (bytes of credit a new stream starts with): the configuration's bounds. */
+const windowSchema = commlinkFields.shape.streamWindowBytes.unwrap();
+export const WINDOW_MIN = windowSchema.minValue as number;
+export const WINDOW_MAX = windowSchema.maxValue as number;
+
+/** The fields of a hello: the protocol, our X25519 public key, the window we grant; the server echoes the client salt. */
+export interface HelloFields {
+  readonly share: Buffer;
+  readonly window: number;
+  /** Server only: the client's salt. */
+  readonly echo?: Buffer;
+}
 
 /** The hello line of one end: sequence number 0, its salt and the bag id in the header. */
-export function helloLine(suite: CipherSuite, bagKey: Buffer, bag: KeyBag, ownSalt: Buffer, dir: Direction, fields: Record<string, Value>): Buffer {
+export function helloLine(suite: CipherSuite, bagKey: Buffer, bag: KeyBag, ownSalt: Buffer, dir: Direction, hello: HelloFields): Buffer {
   const key = suite.prepare(helloKeyMaterial(bagKey, ownSalt, dir, suite));
   const header = encodeHeader(suite.id, KIND_HELLO, 0n, ownSalt, bag.id);
-  const body = suite.seal(key, 0n, header, Buffer.from(encodeMessage({ type: 'ffs.hello', attrs: {}, body: fields }), 'utf8'));
-  return toLine(header, body);
+  const body: Record<string, Value> = { proto: PROTOCOL_NAME };
+  if (hello.echo) body.echo = hello.echo;
+  body.kx = hello.share;
+  body.window = hello.window;
+  const plaintext = Buffer.from(encodeMessage({ type: 'ffs.hello', attrs: {}, body }), 'utf8');
+  const line = toLine(header, suite.seal(key, 0n, header, plaintext));
+  if (line.length - 2 > HELLO_MAX_LINE) throw Errors.HANDSHAKE(`our hello of ${line.length - 2} characters exceeds the hello bound ${HELLO_MAX_LINE}`);
+  return line;
+}
+
+/** Characters (CR LF excluded) of the largest hello this version sends: the bound's margin is measured against it. */
+export function largestHelloLine(): number {
+  const salt = Buffer.alloc(16);
+  const bag = { id: Buffer.alloc(8) } as KeyBag;
+  const lengths = SUITE_NAMES.map((name: SuiteName) => {
+    const suite = suiteByName(name);
+    const hello = { share: Buffer.alloc(SHARE_LENGTH), window: WINDOW_MAX, echo: salt };
+    return helloLine(suite, Buffer.alloc(32), bag, salt, 's2c', hello).length - 2;
+  });
+  return Math.max(...lengths);
 }
 
 export interface HelloReader {
@@ -32,22 +74,30 @@ export interface HelloReader {
   readonly offered: CipherSuite | undefined;
   /** The client-side port of the connection (it picks the bag key). */
   readonly clientPort: number;
+  /** Client: its own salt, which the server's hello must echo. */
+  readonly ownSalt?: Buffer;
 }
 
 export interface PeerHello {
   readonly suite: CipherSuite;
   readonly bagKey: Buffer;
   readonly peerSalt: Buffer;
-  /** The hello's fields (proto, window, echo …). */
-  readonly fields: Record<string, Value>;
+  /** The peer's X25519 public key. */
+  readonly peerShare: Buffer;
+  /** The receive window per stream the peer grants. */
+  readonly window: number;
 }
 
 /**
- * Reads and checks the peer's hello: the same bag, a suite we accept (server) or the one we offered
- * (client), an authentic seal under the bag key the client port picks, an FFS/1 hello payload.
+ * Reads and checks the peer's hello: the same protocol version and bag, a suite we accept (server)
+ * or the one we offered (client), an authentic seal under the bag key the client port picks, an
+ * FFS/2 hello payload with a key share and a valid window (and, from a server, the echo of our salt).
  * Throws ERR_HANDSHAKE or ERR_PACKET_AUTH saying which check failed.
  */
 export function readHello(packet: Buffer, reader: HelloReader): PeerHello {
+  if (packet[0] === FFS1_VERSION) {
+    throw Errors.HANDSHAKE('peer speaks FFS/1 (packet version 1); this end speaks FFS/2 only: deploy the three services of one release together');
+  }
   const { header, body } = decodeHeader(packet);
   if (header.kind !== KIND_HELLO || header.seq !== 0n) {
     throw Errors.HANDSHAKE(`first packet is not a hello (kind ${header.kind}, seq ${header.seq})`);
@@ -84,21 +134,31 @@ export function readHello(packet: Buffer, reader: HelloReader): PeerHello {
   }
   const messages = decodeMessages(plaintext);
   const hello = messages[0];
-  if (messages.length !== 1 || !hello || hello.type !== 'ffs.hello' || hello.body.proto !== PROTOCOL_NAME) {
-    throw Errors.HANDSHAKE('hello payload is not an FFS/1 hello');
+  if (messages.length !== 1 || !hello || hello.type !== 'ffs.hello') throw Errors.HANDSHAKE('hello payload is not one ffs.hello message');
+  const { proto, kx, window, echo } = hello.body;
+  if (proto !== PROTOCOL_NAME) throw Errors.HANDSHAKE(`hello says protocol ${JSON.stringify(proto)}, not ${PROTOCOL_NAME}`);
+  if (!(kx instanceof Uint8Array) || kx.length !== SHARE_LENGTH) throw Errors.HANDSHAKE(`hello without a ${SHARE_LENGTH}-byte key share (kx)`);
+  if (typeof window !== 'number' || !Number.isInteger(window) || window < WINDOW_MIN || window > WINDOW_MAX) {
+    throw Errors.HANDSHAKE(`hello window must be an integer from ${WINDOW_MIN} to ${WINDOW_MAX}, got ${JSON.stringify(window)}`);
   }
-  return { suite, bagKey, peerSalt, fields: hello.body };
+  if (!isServer && !(echo instanceof Uint8Array && reader.ownSalt && Buffer.from(echo).equals(reader.ownSalt))) {
+    throw Errors.HANDSHAKE('server hello does not echo our salt');
+  }
+  return { suite, bagKey, peerSalt, peerShare: Buffer.from(kx), window };
 }
 
 /** The data keys' material, ours to send with and the peer's to open with. */
 export function dataKeys(
   suite: CipherSuite,
+  sharedSecret: Buffer,
   bagKey: Buffer,
-  clientSalt: Buffer,
-  serverSalt: Buffer,
+  hellos: HelloTranscript,
   role: 'client' | 'server',
 ): { send: Buffer; recv: Buffer } {
   const outDir: Direction = role === 'client' ? 'c2s' : 's2c';
   const inDir: Direction = outDir === 'c2s' ? 's2c' : 'c2s';
-  return { send: dataKeyMaterial(bagKey, clientSalt, serverSalt, outDir, suite), recv: dataKeyMaterial(bagKey, clientSalt, serverSalt, inDir, suite) };
+  return {
+    send: dataKeyMaterial(sharedSecret, bagKey, hellos, outDir, suite),
+    recv: dataKeyMaterial(sharedSecret, bagKey, hellos, inDir, suite),
+  };
 }

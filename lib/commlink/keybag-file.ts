@@ -3,7 +3,7 @@ import { constants as fsConstants } from 'node:fs';
 import { link, mkdir, open, rename, unlink } from 'node:fs/promises';
 import path from 'node:path';
 import { Errors } from './errors.js';
-import { KEY_LENGTH } from './keybag.js';
+import { KEY_LENGTH, KeyBag } from './keybag.js';
 import { CodedError } from '../errors/index.js';
 
 /**
@@ -183,5 +183,33 @@ export async function readKeyBagFile(file: string): Promise<Buffer[]> {
   } catch (err) {
     if (err instanceof CodedError) throw Errors.KEYBAG_FORMAT(`${file}: ${err.message}`, { ...err.details, path: file }, err);
     throw err;
+  }
+}
+
+/** The file name of the one key bag FFS/1 shared between all three services (in the secrets directory). */
+export const FFS1_BAG_NAME = 'keybag';
+
+/**
+ * The key bag of one link, as a service reads it at start: `setting` names the configuration field
+ * (e.g. commlink.fileHostBagPath) so that a missing bag says which one and what makes it. A data
+ * directory of FFS/1 (one bag, `secrets/keybag`, shared by all) is named as such: its bag is no
+ * longer read, since every link has its own bag.
+ */
+export async function loadKeyBag(file: string, setting: string): Promise<KeyBag> {
+  try {
+    return new KeyBag(await readKeyBagFile(file));
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+    const legacy = path.join(path.dirname(file), FFS1_BAG_NAME);
+    const hasLegacy = await open(legacy, 'r').then(
+      (h) => h.close().then(() => true),
+      () => false,
+    );
+    throw Errors.CONFIG(
+      `${setting}: no key bag at ${file}. Each commlink link has its own key bag: make them with \`npm run keys\` ` +
+        '(node dist/scripts/gen-keybag.js) and give each host only the bags of its links (README, scripts/TOPOLOGY.md)' +
+        (hasLegacy ? `; ${legacy} is the single bag of an earlier version, no longer read (delete it once the new bags are in place)` : ''),
+      { field: setting, path: file },
+    );
   }
 }

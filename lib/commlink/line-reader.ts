@@ -6,11 +6,16 @@ const LF = 0x0a;
 /**
  * Splits a byte stream into lines terminated by CR LF, never holding more than
  * `maxLineLength` bytes of an unterminated line (the limit excludes the CR LF).
- * Invariant: `pending` holds the bytes received after the last CR LF, in order, and their total
+ * Invariant: `pending` holds the bytes received after the last LF, in order, and their total
  * length `pendingLength` is at most maxLineLength + 1 (a trailing CR may wait for its LF).
+ *
+ * The rule, exactly (PROTOCOL.md §7): a line is too long when more than maxLineLength + 1 bytes
+ * arrive after the previous LF (or the start) with no LF among them, or when a complete line has
+ * more than maxLineLength characters before its CR LF; the reader throws as soon as either is seen.
+ * The limit may be changed between lines (the channel raises it once the peer's hello is verified).
  */
 export class LineReader {
-  readonly #maxLineLength: number;
+  #maxLineLength: number;
   readonly #onLine: (line: Buffer) => void;
   #pending: Buffer[] = [];
   #pendingLength = 0;
@@ -18,6 +23,15 @@ export class LineReader {
   constructor(maxLineLength: number, onLine: (line: Buffer) => void) {
     this.#maxLineLength = maxLineLength;
     this.#onLine = onLine;
+  }
+
+  get maxLineLength(): number {
+    return this.#maxLineLength;
+  }
+
+  /** Takes effect for the line being read and every later one. */
+  set maxLineLength(value: number) {
+    this.#maxLineLength = value;
   }
 
   /** Feeds received bytes; throws a CodedError on an over-long line or a bare LF. The

@@ -1,4 +1,3 @@
-import { z } from 'zod';
 import { pickFields } from '../config/defaults.js';
 import { commlinkFields, commlinkRuleBreaks } from '../config/schema.js';
 import type { ChunkCrypto } from './chunk-crypto.js';
@@ -7,6 +6,7 @@ import type { KeyBag } from './keybag.js';
 import type { Handler, Handlers } from './peer.js';
 import { SUITE_NAMES, type SuiteName } from './suites/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
+import type { RefusalLog } from './refusal-log.js';
 import type { ChannelOptions } from './secure-channel.js';
 
 /** Options shared by CommlinkServer and CommlinkClient. Field names match config `commlink.*`. */
@@ -25,6 +25,13 @@ export interface CommlinkOptions {
   streamWindowBytes: number;
   reconnectMinMs: number;
   reconnectMaxMs: number;
+  /** Server: connections in the hello exchange at once; more are refused at once. */
+  maxHandshaking: number;
+  /** Warn lines about refused connections per refusalLogIntervalMs; the rest are counted. */
+  refusalLogLines: number;
+  refusalLogIntervalMs: number;
+  /** Bytes the DES suite seals under one key before the sender moves to the next (PROTOCOL.md §6.3). */
+  desKeyLimitBytes: number;
   /** Operations this end serves (either end may serve: reverse dial). */
   handlers: Handlers | Record<string, Handler>;
   log: Logger;
@@ -37,7 +44,7 @@ export interface CommlinkOptions {
 
 export type ResolvedOptions = Readonly<Omit<CommlinkOptions, 'handlers'> & { handlers: Handlers }>;
 
-/** The configuration's commlink fields that are connection options (the key bag's path and size are not). */
+/** The configuration's commlink fields that are connection options (the key bags' paths and size are not). */
 const CONFIG_OPTION_FIELDS = {
   suite: true,
   acceptSuites: true,
@@ -49,20 +56,22 @@ const CONFIG_OPTION_FIELDS = {
   reconnectMaxMs: true,
   maxInFlight: true,
   streamWindowBytes: true,
+  maxHandshaking: true,
+  refusalLogLines: true,
+  refusalLogIntervalMs: true,
+  desKeyLimitBytes: true,
+  handshakeTimeoutMs: true,
 } as const;
 
 /**
  * The options that have a default and bounds: the configuration's commlink fields, whose schema
- * (lib/config/schema.ts) is their one source, and the handshake timeout, an option of the library
- * alone (no configuration field sets it).
+ * (lib/config/schema.ts) is their one source.
  */
-const optionFields = commlinkFields.pick(CONFIG_OPTION_FIELDS).extend({
-  handshakeTimeoutMs: z.int().min(1).max(600_000).default(10_000).describe('How long a new connection may take to send its hello, in ms.'),
-});
+const optionFields = commlinkFields.pick(CONFIG_OPTION_FIELDS);
 
 const parsedDefaults = optionFields.parse({});
 
-/** The options' defaults (those of the configuration's commlink section, and handshakeTimeoutMs). */
+/** The options' defaults (those of the configuration's commlink section). */
 export const defaults = Object.freeze({ ...parsedDefaults, acceptSuites: Object.freeze([...parsedDefaults.acceptSuites]) });
 
 const INT_FIELDS = [
@@ -75,6 +84,10 @@ const INT_FIELDS = [
   'streamWindowBytes',
   'reconnectMinMs',
   'reconnectMaxMs',
+  'maxHandshaking',
+  'refusalLogLines',
+  'refusalLogIntervalMs',
+  'desKeyLimitBytes',
 ] as const satisfies readonly (keyof typeof defaults)[];
 
 /** Each integer option's [min, max], read from its schema. */
@@ -129,7 +142,7 @@ function stripUndefined<T extends object>(input: T): Partial<T> {
 }
 
 /** The SecureChannel options for one side of a connection, from the resolved options. */
-export function channelOptions(o: ResolvedOptions, role: 'client' | 'server', log: Logger): ChannelOptions {
+export function channelOptions(o: ResolvedOptions, role: 'client' | 'server', log: Logger, refusals: RefusalLog): ChannelOptions {
   return {
     role,
     bag: o.bag,
@@ -137,8 +150,10 @@ export function channelOptions(o: ResolvedOptions, role: 'client' | 'server', lo
     acceptSuites: o.acceptSuites,
     maxPacketLength: o.maxPacketLength,
     handshakeTimeoutMs: o.handshakeTimeoutMs,
-    helloFields: { window: o.streamWindowBytes },
+    window: o.streamWindowBytes,
+    desKeyLimitBytes: o.desKeyLimitBytes,
     log,
+    refusals,
     chunkCrypto: o.chunkCrypto,
   };
 }

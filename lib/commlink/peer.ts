@@ -6,7 +6,7 @@ import { Heartbeat } from './heartbeat.js';
 import { Outbox } from './outbox.js';
 import { StreamTable } from './stream-table.js';
 import { errorBody, remoteError, requireId, type Body } from './envelope.js';
-import type { SecureChannel } from './secure-channel.js';
+import type { RemoteHello, SecureChannel } from './secure-channel.js';
 import { decodeMessages, type Message } from './tobj/index.js';
 import type { Logger } from '../log/logger.js';
 import { CodedError } from '../errors/index.js';
@@ -87,7 +87,7 @@ export class Peer extends EventEmitter {
   /** Index in the key bag of this connection's key. */
   readonly keyIndex: number;
 
-  constructor(channel: SecureChannel, remoteHello: Body, options: PeerOptions) {
+  constructor(channel: SecureChannel, remoteHello: RemoteHello, options: PeerOptions) {
     super();
     this.#channel = channel;
     this.#options = options;
@@ -96,8 +96,7 @@ export class Peer extends EventEmitter {
     this.localPort = channel.localPort;
     this.keyIndex = channel.keyIndex;
     this.#log = options.log.child({ peer: `${channel.remoteAddress}:${channel.remotePort}` });
-    const window = remoteHello.window;
-    this.#remoteWindow = typeof window === 'number' && Number.isInteger(window) && window > 0 ? window : 65536;
+    this.#remoteWindow = remoteHello.window; // checked against PROTOCOL.md's range by readHello
     this.#outbox = new Outbox(channel);
     this.#streams = new StreamTable(channel, this.#outbox, options.streamWindowBytes, this.#remoteWindow, () => this.#waitDrain());
     this.#heartbeat = new Heartbeat(options.heartbeatIntervalMs, options.heartbeatTimeoutMs, {

@@ -4,18 +4,25 @@ import { MIN_OFFLOAD_BYTES, type ChunkCrypto } from './chunk-crypto.js';
 import { ChunkOffload } from './chunk-offload.js';
 import { Errors } from './errors.js';
 import { fromSevenBit } from './filter.js';
-import { dataKeys, helloLine, PROTOCOL_NAME, readHello } from './handshake.js';
-import type { Direction } from './kdf.js';
+import { dataKeys, HELLO_MAX_LINE, helloLine, PROTOCOL_NAME, readHello } from './handshake.js';
+import { nextKeyMaterial, type Direction } from './kdf.js';
+import { KeyShare } from './key-share.js';
 import type { KeyBag } from './keybag.js';
 import { LineReader } from './line-reader.js';
-import { BASE_HEADER_LENGTH, decodeHeader, KIND_CHUNK, KIND_HELLO, KIND_MESSAGES, SALT_LENGTH, VERSION, type PacketKind } from './packet.js';
+import { BASE_HEADER_LENGTH, decodeHeader, KIND_CHUNK, KIND_HELLO, KIND_MESSAGES, KIND_REKEY, SALT_LENGTH, VERSION, type PacketKind } from './packet.js';
+import type { RefusalLog } from './refusal-log.js';
 import { CodedError } from '../errors/index.js';
 import { chunkParts, sealedLine, STREAM_ID_LENGTH } from './packet-codec.js';
 import { suiteByName, type CipherSuite, type SuiteKey, type SuiteName } from './suites/index.js';
-import type { Value } from './tobj/index.js';
 import type { Logger } from '../log/logger.js';
 
 export { PROTOCOL_NAME };
+
+/** What the peer's hello told us, once verified. */
+export interface RemoteHello {
+  /** The receive window per bulk stream the peer grants (PROTOCOL.md §12). */
+  readonly window: number;
+}
 /** Base64 characters that hold a data packet's 11-byte header (16 characters = 12 bytes). */
 const HEADER_CHARS = 16;
 
@@ -29,9 +36,13 @@ export interface ChannelOptions {
   readonly acceptSuites: readonly SuiteName[];
   readonly maxPacketLength: number;
   readonly handshakeTimeoutMs: number;
-  /** Extra fields of our hello (e.g. the stream window we grant). */
-  readonly helloFields: Record<string, Value>;
+  /** The receive window per stream we grant, announced in our hello. */
+  readonly window: number;
+  /** Bytes sealed under one key of a key-limited suite (DES) before the sender moves to the next key. */
+  readonly desKeyLimitBytes: number;
   readonly log: Logger;
+  /** Where refusals are logged, at a bounded rate (shared by a listener's connections). */
+  readonly refusals: RefusalLog;
   /** Seals and opens CHUNK packets elsewhere (a worker pool); absent: inline, as always. */
   readonly chunkCrypto?: ChunkCrypto | undefined;
 }
@@ -48,10 +59,13 @@ export interface ChannelHandlers {
 }
 
 interface DirectionState {
+  readonly dir: Direction;
   key: SuiteKey | undefined;
   /** The KDF output `key` was prepared from: a chunk-crypto worker prepares its own from it. */
   material: Buffer | undefined;
   seq: bigint;
+  /** Plaintext bytes of MESSAGES and CHUNK packets sealed under `key` (counted for key-limited suites). */
+  used: number;
 }
 
 /**
@@ -67,9 +81,12 @@ export class SecureChannel {
   #suite: CipherSuite | undefined;
   #bagKey: Buffer | undefined;
   readonly #ownSalt = randomBytes(SALT_LENGTH);
-  #clientSalt: Buffer | undefined;
-  #send: DirectionState = { key: undefined, material: undefined, seq: 0n };
-  #recv: DirectionState = { key: undefined, material: undefined, seq: 0n };
+  /** Our ephemeral X25519 key pair: made when our hello is, dropped once the data keys are derived. */
+  #share: KeyShare | undefined;
+  readonly #send: DirectionState;
+  readonly #recv: DirectionState;
+  /** Bytes one key may seal under this connection's suite; undefined: no limit (PROTOCOL.md §6.3). */
+  #keyLimit: number | undefined;
   /** Present with a chunk-crypto hook only; absent, every packet is sealed and opened inline. */
   readonly #offload: ChunkOffload | undefined;
   /** The socket closed cleanly while chunks were still being opened: onClose waits for them. */
@@ -82,10 +99,10 @@ export class SecureChannel {
   #closed = false;
   #closeError: CodedError | undefined;
   #handshakeTimer: NodeJS.Timeout | undefined;
-  #resolveReady!: (hello: Record<string, Value>) => void;
+  #resolveReady!: (hello: RemoteHello) => void;
   #rejectReady!: (err: CodedError) => void;
-  /** Resolves with the peer's hello fields once both hellos are verified. */
-  readonly ready: Promise<Record<string, Value>>;
+  /** Resolves with what the peer's hello said once both hellos are verified. */
+  readonly ready: Promise<RemoteHello>;
   /** Largest plaintext a MESSAGES packet can carry within maxPacketLength. */
   readonly maxPayload: number;
   readonly remoteAddress: string;
@@ -102,6 +119,9 @@ export class SecureChannel {
     this.localPort = socket.localPort ?? 0;
     this.keyIndex = options.bag.keyIndex(options.role === 'client' ? this.localPort : this.remotePort);
     this.#log = options.log.child({ peer: `${this.remoteAddress}:${this.remotePort}`, role: options.role });
+    const client = options.role === 'client';
+    this.#send = { dir: client ? 'c2s' : 's2c', key: undefined, material: undefined, seq: 0n, used: 0 };
+    this.#recv = { dir: client ? 's2c' : 'c2s', key: undefined, material: undefined, seq: 0n, used: 0 };
     this.ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -110,7 +130,9 @@ export class SecureChannel {
     this.#offload = options.chunkCrypto ? this.#makeOffload(options.chunkCrypto) : undefined;
     const worstOverhead = Math.max(suiteByName('aes-256-gcm').overhead, suiteByName('des-ede3-cbc-hmac-sha256').overhead);
     this.maxPayload = Math.floor(options.maxPacketLength / 4) * 3 - BASE_HEADER_LENGTH - worstOverhead;
-    this.#reader = new LineReader(options.maxPacketLength, (line) => this.#onLine(line));
+    // Until the peer's hello is verified, a line may be no longer than a hello: an unauthenticated
+    // peer cannot make this connection hold more (PROTOCOL.md §7).
+    this.#reader = new LineReader(Math.min(HELLO_MAX_LINE, options.maxPacketLength), (line) => this.#onLine(line));
 
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => {
@@ -174,6 +196,7 @@ export class SecureChannel {
     if (offload && data.length >= MIN_OFFLOAD_BYTES && this.#send.key && !this.#closed) {
       // Sealed by the hook: the sequence number is taken now, in call order; the offload writes
       // the lines in that order (see chunk-offload.ts for the invariants).
+      this.#reserve(STREAM_ID_LENGTH + data.length);
       const seq = this.#send.seq;
       this.#send.seq = seq + 1n;
       offload.seal({ suite: this.#suite!.name, keyMaterial: this.#send.material as Buffer, seq, streamId, data });
@@ -202,13 +225,15 @@ export class SecureChannel {
     const suite = suiteByName(this.#options.suite);
     this.#suite = suite;
     this.#bagKey = this.#options.bag.keyForPort(this.localPort);
-    this.#clientSalt = this.#ownSalt;
-    this.#writeHello({ proto: PROTOCOL_NAME, ...this.#options.helloFields }, 'c2s');
+    this.#share = new KeyShare();
+    this.#writeHello('c2s');
   }
 
-  #writeHello(fields: Record<string, Value>, dir: Direction): void {
+  #writeHello(dir: Direction, echo?: Buffer): void {
     this.#send.seq = 1n;
-    this.#socket.write(helloLine(this.#suite as CipherSuite, this.#bagKey as Buffer, this.#options.bag, this.#ownSalt, dir, fields));
+    const share = (this.#share as KeyShare).publicKey;
+    const hello = { share, window: this.#options.window, ...(echo ? { echo } : {}) };
+    this.#socket.write(helloLine(this.#suite as CipherSuite, this.#bagKey as Buffer, this.#options.bag, this.#ownSalt, dir, hello));
   }
 
   #onHello(packet: Buffer): void {
@@ -219,35 +244,72 @@ export class SecureChannel {
       acceptSuites: this.#options.acceptSuites,
       offered: this.#suite,
       clientPort: isServer ? this.remotePort : this.localPort,
+      ownSalt: this.#ownSalt,
     });
     this.#suite = hello.suite;
     this.#bagKey = hello.bagKey;
+    this.#keyLimit = hello.suite.keyLimited ? this.#options.desKeyLimitBytes : undefined;
     this.#recv.seq = 1n;
     if (isServer) {
-      this.#clientSalt = Buffer.from(hello.peerSalt);
-      this.#writeHello({ proto: PROTOCOL_NAME, echo: this.#clientSalt, ...this.#options.helloFields }, 's2c');
-      this.#deriveDataKeys(this.#clientSalt, this.#ownSalt);
+      this.#share = new KeyShare();
+      const secret = this.#share.secretWith(hello.peerShare); // refuses a low-order share before we answer
+      const clientSalt = Buffer.from(hello.peerSalt);
+      this.#writeHello('s2c', clientSalt);
+      this.#deriveDataKeys(secret, { clientSalt, serverSalt: this.#ownSalt, clientShare: hello.peerShare, serverShare: this.#share.publicKey });
     } else {
-      const echo = hello.fields.echo;
-      if (!(echo instanceof Uint8Array) || !Buffer.from(echo).equals(this.#ownSalt)) {
-        throw Errors.HANDSHAKE('server hello does not echo our salt');
-      }
-      this.#deriveDataKeys(this.#ownSalt, Buffer.from(hello.peerSalt));
+      const share = this.#share as KeyShare;
+      const secret = share.secretWith(hello.peerShare);
+      this.#deriveDataKeys(secret, {
+        clientSalt: this.#ownSalt,
+        serverSalt: Buffer.from(hello.peerSalt),
+        clientShare: share.publicKey,
+        serverShare: hello.peerShare,
+      });
     }
+    this.#share = undefined; // the ephemeral private key is not needed again: forward secrecy
     clearTimeout(this.#handshakeTimer);
-    const fields = { ...hello.fields };
-    delete fields.echo;
+    this.#reader.maxLineLength = this.#options.maxPacketLength;
     this.#log.debug('commlink handshake complete', { suite: hello.suite.name });
-    this.#resolveReady(fields);
+    this.#resolveReady({ window: hello.window });
   }
 
-  #deriveDataKeys(clientSalt: Buffer, serverSalt: Buffer): void {
+  #deriveDataKeys(secret: Buffer, hellos: Parameters<typeof dataKeys>[3]): void {
     const suite = this.#suite as CipherSuite;
-    const { send, recv } = dataKeys(suite, this.#bagKey as Buffer, clientSalt, serverSalt, this.#options.role);
+    const { send, recv } = dataKeys(suite, secret, this.#bagKey as Buffer, hellos, this.#options.role);
     this.#send.material = send;
     this.#recv.material = recv;
     this.#send.key = suite.prepare(send);
     this.#recv.key = suite.prepare(recv);
+  }
+
+  // --- keys of a key-limited suite (PROTOCOL.md §6.3) ------------------------------------------
+
+  /**
+   * Counts `bytes` of plaintext about to be sealed under the send key; when they would pass the
+   * suite's limit, first sends a REKEY packet under the current key and moves to the next one.
+   * Call before taking the packet's sequence number.
+   */
+  #reserve(bytes: number): void {
+    const limit = this.#keyLimit;
+    if (limit === undefined) return;
+    if (this.#send.used > 0 && this.#send.used + bytes > limit) this.#rekey();
+    this.#send.used += bytes;
+  }
+
+  #rekey(): void {
+    const suite = this.#suite as CipherSuite;
+    const seq = this.#send.seq;
+    this.#send.seq = seq + 1n;
+    this.#write(sealedLine(suite, this.#send.key as SuiteKey, KIND_REKEY, seq, []));
+    this.#advance(this.#send);
+    this.#log.debug('commlink send key replaced', { seq: seq.toString(), suite: suite.name });
+  }
+
+  #advance(state: DirectionState): void {
+    const suite = this.#suite as CipherSuite;
+    state.material = nextKeyMaterial(state.material as Buffer, state.dir, suite);
+    state.key = suite.prepare(state.material);
+    state.used = 0;
   }
 
   // --- packets ---------------------------------------------------------------------------------
@@ -256,13 +318,17 @@ export class SecureChannel {
     if (this.#closed) return false;
     const key = this.#send.key;
     if (!key) throw Errors.NOT_CONNECTED('channel is not ready');
-    const suite = this.#suite as CipherSuite;
+    this.#reserve(parts.reduce((n, part) => n + part.length, 0));
     const seq = this.#send.seq;
     this.#send.seq = seq + 1n;
-    const line = sealedLine(suite, key, kind, seq, parts);
+    return this.#write(sealedLine(this.#suite as CipherSuite, this.#send.key as SuiteKey, kind, seq, parts));
+  }
+
+  /** Writes a line sealed inline: at once, or behind chunks still being sealed (never overtaking them). */
+  #write(line: Buffer): boolean {
     const offload = this.#offload;
     if (!offload || offload.writing === 0) return this.#socket.write(line); // no hook, or nothing in it
-    offload.queue(line); // behind chunks still being sealed: never overtakes them
+    offload.queue(line);
     return offload.answer(this.writable);
   }
 
@@ -290,8 +356,22 @@ export class SecureChannel {
     const plaintext = this.#suite!.open(this.#recv.key, header.seq, header.bytes, body);
     if (!plaintext) throw Errors.PACKET_AUTH(`packet ${header.seq} does not authenticate (forged, tampered or truncated)`);
     this.#recv.seq += 1n;
+    if (header.kind === KIND_REKEY) {
+      if (plaintext.length !== 0) throw Errors.PACKET_MALFORMED(`rekey packet ${header.seq} is not empty`);
+      this.#advance(this.#recv); // every later packet of the peer is sealed with its next key
+      return;
+    }
     if (header.kind === KIND_CHUNK && plaintext.length < STREAM_ID_LENGTH) {
       throw Errors.PACKET_MALFORMED('chunk packet without a stream id');
+    }
+    if (this.#keyLimit !== undefined) {
+      this.#recv.used += plaintext.length;
+      if (this.#recv.used > this.#keyLimit) {
+        throw Errors.KEY_LIMIT(`the peer sealed ${this.#recv.used} bytes under one ${this.#suite!.name} key, over the limit of ${this.#keyLimit}`, {
+          used: this.#recv.used,
+          limit: this.#keyLimit,
+        });
+      }
     }
     const offload = this.#offload;
     if (!offload || offload.opening === 0)
@@ -307,6 +387,7 @@ export class SecureChannel {
    * path: anything but a chunk of this suite with the expected number, refused there as always.
    */
   #openElsewhere(offload: ChunkOffload, line: Buffer): boolean {
+    if (this.#keyLimit !== undefined) return false; // the bytes under each key are counted inline
     let head: Buffer;
     try {
       head = fromSevenBit(line.subarray(0, HEADER_CHARS));
@@ -372,7 +453,7 @@ export class SecureChannel {
     this.#failed = true;
     const error = err instanceof CodedError ? err : Errors.PACKET_MALFORMED(`unexpected failure on receive: ${(err as Error)?.message}`, {}, err);
     this.#closeError = error;
-    this.#log.warn('commlink connection rejected', { reason: error.message, code: error.code });
+    this.#options.refusals.warn(this.#log, 'commlink connection rejected', { reason: error.message, code: error.code });
     this.#offload?.clear(); // nothing received after the bad packet is delivered
     this.#socket.destroy();
     if (this.#closeWhenDelivered) {

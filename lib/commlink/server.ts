@@ -3,6 +3,7 @@ import { createServer, type AddressInfo, type Server, type Socket } from 'node:n
 import { Errors } from './errors.js';
 import { channelOptions, resolveOptions, type CommlinkOptions, type ResolvedOptions } from './options.js';
 import { Peer } from './peer.js';
+import { RefusalLog } from './refusal-log.js';
 import { SecureChannel } from './secure-channel.js';
 import type { KeyBag } from './keybag.js';
 import { type CodedError } from '../errors/index.js';
@@ -14,17 +15,27 @@ import { type CodedError } from '../errors/index.js';
  *
  * Events: 'peer' (peer), 'rejected' (error, remoteAddress) for a connection refused at hello or
  * later closed for a protocol violation.
+ *
+ * Before the hello (PROTOCOL.md §7, §8): at most `maxHandshaking` connections are in the hello
+ * exchange at once (a new one beyond is closed at once, ERR_HANDSHAKE_LIMIT), each holding at most
+ * a hello-sized partial line, for at most `handshakeTimeoutMs`; so unauthenticated peers can make
+ * a listener hold about maxHandshaking × 1 KiB, whatever they send. Refusals are logged at most
+ * `refusalLogLines` per `refusalLogIntervalMs`, the rest counted.
  */
 export class CommlinkServer extends EventEmitter {
   readonly #options: ResolvedOptions;
   readonly #server: Server;
   readonly #peers = new Set<Peer>();
   readonly #handshaking = new Set<SecureChannel>();
+  readonly #log;
+  readonly #refusals: RefusalLog;
   #closing = false;
 
   constructor(options: Partial<CommlinkOptions> & { bag: KeyBag }) {
     super();
     this.#options = resolveOptions(options);
+    this.#log = this.#options.log.child({ component: 'commlink-server' });
+    this.#refusals = new RefusalLog(this.#log, { lines: this.#options.refusalLogLines, intervalMs: this.#options.refusalLogIntervalMs });
     this.#server = createServer({ noDelay: true }, (socket) => this.#accept(socket));
     this.#server.on('error', (err) => this.emit('error', err));
   }
@@ -57,6 +68,12 @@ export class CommlinkServer extends EventEmitter {
     for (const channel of this.#handshaking) channel.destroy();
     await Promise.all([...this.#peers].map((peer) => peer.close(graceMs)));
     await stopped;
+    this.#refusals.flush();
+  }
+
+  /** Connections in the hello exchange now (not yet authenticated). */
+  get handshaking(): number {
+    return this.#handshaking.size;
   }
 
   #accept(socket: Socket): void {
@@ -65,8 +82,23 @@ export class CommlinkServer extends EventEmitter {
       return;
     }
     const o = this.#options;
-    const log = o.log.child({ component: 'commlink-server' });
-    const channel = new SecureChannel(socket, channelOptions(o, 'server', log));
+    const log = this.#log;
+    if (this.#handshaking.size >= o.maxHandshaking) {
+      // Refused before anything is read: an unauthenticated flood costs one socket each, briefly.
+      const remote = socket.remoteAddress ?? '?';
+      const error = Errors.HANDSHAKE_LIMIT(`${o.maxHandshaking} connections already in the hello exchange (commlink.maxHandshaking)`, {
+        limit: o.maxHandshaking,
+      });
+      socket.on('error', () => {});
+      socket.destroy();
+      this.#refusals.warn(log.child({ peer: `${remote}:${socket.remotePort ?? 0}`, role: 'server' }), 'commlink connection rejected', {
+        reason: error.message,
+        code: error.code,
+      });
+      this.emit('rejected', error, remote);
+      return;
+    }
+    const channel = new SecureChannel(socket, channelOptions(o, 'server', log, this.#refusals));
     this.#handshaking.add(channel);
     channel.ready.then(
       (hello) => {

@@ -50,7 +50,14 @@ const suite = z.enum(SUITES);
  * a default is written once, for the configuration and the library alike.
  */
 export const commlinkFields = z.strictObject({
-  keyBagPath: pathField(`${DATA_DIR_TOKEN}/secrets/keybag`, 'Key bag file shared by all services (mode 0600; made by scripts/gen-keybag).'),
+  fileHostBagPath: pathField(
+    `${DATA_DIR_TOKEN}/secrets/keybag-file-host`,
+    'Key bag of the web host ↔ file host link: on the web host and the file hosts only (mode 0600; made by scripts/gen-keybag).',
+  ),
+  internalDbBagPath: pathField(
+    `${DATA_DIR_TOKEN}/secrets/keybag-internal-db`,
+    'Key bag of the web host ↔ internal-db link: on the web host and the internal host only (mode 0600; made by scripts/gen-keybag).',
+  ),
   keyCount: intField(1, 65536, 128, 'Number of keys scripts/gen-keybag puts in a new bag.'),
   suite: suite.default('aes-256-gcm').describe('Cipher suite a dialling end offers.'),
   acceptSuites: z.array(suite).min(1).default(['aes-256-gcm']).describe('Cipher suites a listening end accepts.'),
@@ -62,14 +69,46 @@ export const commlinkFields = z.strictObject({
   reconnectMaxMs: intField(10, 3_600_000, 10_000, 'Longest delay between redials (backoff cap), in ms (>= reconnectMinMs).'),
   maxInFlight: intField(1, 1_000_000, 65_536, 'Requests a connection may have awaiting replies at once.'),
   streamWindowBytes: intField(65_536, 256 * 1024 * 1024, 4 * 1024 * 1024, 'Flow-control window of one bulk stream, in bytes.'),
+  handshakeTimeoutMs: intField(100, 600_000, 10_000, 'How long a new connection may take to complete the hello exchange, in ms; then it is closed.'),
+  maxHandshaking: intField(
+    1,
+    100_000,
+    64,
+    'Connections a commlink listener holds in the hello exchange at once (each may hold a partial line of at most 1024 bytes); ' +
+      'more are refused at once. Authenticated connections do not count.',
+  ),
+  refusalLogLines: intField(
+    1,
+    100_000,
+    20,
+    'Warn lines a commlink end writes about refused connections per refusalLogIntervalMs; the rest are counted, and one line per interval says how many.',
+  ),
+  refusalLogIntervalMs: intField(100, 3_600_000, 60_000, 'Interval of refusalLogLines, in ms.'),
+  desKeyLimitBytes: intField(
+    65_536,
+    1024 * 1024 * 1024,
+    64 * 1024 * 1024,
+    'Bytes the des-ede3-cbc-hmac-sha256 suite seals under one key (64-bit block: Sweet32): a sender moves to the next key before, ' +
+      'a receiver closes a peer that passes it. Both ends must agree; at least maxPacketLength.',
+  ),
 });
 
+/** The commlink's links and the field that names each one's key bag: a host holds the bags of its own links only. */
+export const COMMLINK_BAG_FIELDS = { fileHost: 'fileHostBagPath', internalDb: 'internalDbBagPath' } as const satisfies Record<
+  string,
+  keyof z.output<typeof commlinkFields>
+>;
+export type CommlinkLink = keyof typeof COMMLINK_BAG_FIELDS;
+
 /** The commlink fields that the rules between fields read. */
-export type CommlinkRuleFields = Pick<z.output<typeof commlinkFields>, 'reconnectMinMs' | 'reconnectMaxMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs'>;
+export type CommlinkRuleFields = Pick<
+  z.output<typeof commlinkFields>,
+  'reconnectMinMs' | 'reconnectMaxMs' | 'heartbeatIntervalMs' | 'heartbeatTimeoutMs' | 'desKeyLimitBytes' | 'maxPacketLength'
+>;
 
 /** A rule between two commlink fields that a value breaks: the field to blame and why. */
 export interface CommlinkRuleBreak {
-  readonly field: 'reconnectMaxMs' | 'heartbeatTimeoutMs';
+  readonly field: 'reconnectMaxMs' | 'heartbeatTimeoutMs' | 'desKeyLimitBytes';
   readonly input: number;
   readonly message: string;
 }
@@ -90,12 +129,20 @@ export function commlinkRuleBreaks(c: CommlinkRuleFields, prefix: string): Comml
       message: `must be > ${prefix}heartbeatIntervalMs, which is ${c.heartbeatIntervalMs}`,
     });
   }
+  if (c.desKeyLimitBytes < c.maxPacketLength) {
+    // One packet must fit under one key: a sender can move to the next key only between packets.
+    breaks.push({ field: 'desKeyLimitBytes', input: c.desKeyLimitBytes, message: `must be >= ${prefix}maxPacketLength, which is ${c.maxPacketLength}` });
+  }
   return breaks;
 }
 
 const commlink = commlinkFields
   .superRefine((c, ctx) => {
     for (const { field, input, message } of commlinkRuleBreaks(c, 'commlink.')) ctx.addIssue({ code: 'custom', path: [field], input, message });
+    if (c.internalDbBagPath === c.fileHostBagPath) {
+      // One bag for both links would let a file host's bag open the internal-db's link.
+      ctx.addIssue({ code: 'custom', path: ['internalDbBagPath'], input: c.internalDbBagPath, message: 'must differ from commlink.fileHostBagPath' });
+    }
   })
   .prefault({});
 

@@ -28,9 +28,9 @@ export interface DemoSetup {
   readonly secretsPath: string;
 }
 
-/** Where the demo secrets are kept: in the key bag's directory (the secrets directory). */
+/** Where the demo secrets are kept: in the internal-db link's key bag's directory (the secrets directory). */
 export function demoSecretsPath(config: Config): string {
-  return join(dirname(config.commlink.keyBagPath), 'demo.json');
+  return join(dirname(config.commlink.internalDbBagPath), 'demo.json');
 }
 
 /**

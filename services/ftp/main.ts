@@ -5,8 +5,8 @@
  */
 import { readFile } from 'node:fs/promises';
 import { availableParallelism } from 'node:os';
-import { KeyBag, optionsFromConfig } from '../../lib/commlink/index.js';
-import { readKeyBagFile } from '../../lib/commlink/keybag-file.js';
+import { optionsFromConfig } from '../../lib/commlink/index.js';
+import { loadKeyBag } from '../../lib/commlink/keybag-file.js';
 import { isEntryPoint } from '../../lib/service/entry-point.js';
 import { runService } from '../../lib/service/run-service.js';
 import { FileHostService } from './service.js';
@@ -30,7 +30,8 @@ export function main(): Promise<number> {
         },
         ticketPublicKeyPem: await readFile(config.rsa.publicKeyPath, 'utf8'),
         web: { host: web.host, port: web.commlinkPort },
-        commlink: { ...optionsFromConfig(config.commlink), bag: new KeyBag(await readKeyBagFile(config.commlink.keyBagPath)) },
+        // The bag of the web host ↔ file host link only: it opens no other link.
+        commlink: { ...optionsFromConfig(config.commlink), bag: await loadKeyBag(config.commlink.fileHostBagPath, 'commlink.fileHostBagPath') },
         log,
       });
     },

@@ -2,8 +2,8 @@
  * The internal-db service's entry point: `node dist/services/internal-db/main.js`. Configuration
  * comes from FFS_* variables (lib/config/CONFIG.md); SIGTERM or SIGINT closes it cleanly.
  */
-import { KeyBag, optionsFromConfig } from '../../lib/commlink/index.js';
-import { readKeyBagFile } from '../../lib/commlink/keybag-file.js';
+import { optionsFromConfig } from '../../lib/commlink/index.js';
+import { loadKeyBag } from '../../lib/commlink/keybag-file.js';
 import { isEntryPoint } from '../../lib/service/entry-point.js';
 import { runService } from '../../lib/service/run-service.js';
 import { InternalDbService } from './service.js';
@@ -13,7 +13,8 @@ export function main(): Promise<number> {
     'internal-db',
     async (config, log) => {
       const c = config.services.internalDb;
-      const bag = new KeyBag(await readKeyBagFile(config.commlink.keyBagPath));
+      // The bag of the web host ↔ internal-db link only: a file host's bag cannot open this link.
+      const bag = await loadKeyBag(config.commlink.internalDbBagPath, 'commlink.internalDbBagPath');
       return InternalDbService.start({ ...c, listenHost: c.host, listenPort: c.commlinkPort, commlink: { ...optionsFromConfig(config.commlink), bag }, log });
     },
     (db) => ({ commlinkPort: db.address?.port ?? null }),

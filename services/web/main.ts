@@ -3,8 +3,8 @@
  * variables (lib/config/CONFIG.md); SIGTERM or SIGINT closes it cleanly.
  */
 import { readFile } from 'node:fs/promises';
-import { KeyBag, optionsFromConfig } from '../../lib/commlink/index.js';
-import { readKeyBagFile } from '../../lib/commlink/keybag-file.js';
+import { optionsFromConfig } from '../../lib/commlink/index.js';
+import { loadKeyBag } from '../../lib/commlink/keybag-file.js';
 import { pickFields, type Config } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { isEntryPoint } from '../../lib/service/entry-point.js';
@@ -19,7 +19,12 @@ export async function webOptionsFromConfig(config: Config, log: Logger): Promise
     host: web.host,
     commlinkPort: web.commlinkPort,
     internalDb: { mode: internalDb.mode, host: internalDb.host, port: internalDb.commlinkPort, dialListenHost: web.host, dialListenPort: internalDb.dialPort },
-    commlink: { ...optionsFromConfig(config.commlink), bag: new KeyBag(await readKeyBagFile(config.commlink.keyBagPath)) },
+    commlink: optionsFromConfig(config.commlink),
+    // Both links' bags: the web host is the one host on both links.
+    bags: {
+      fileHosts: await loadKeyBag(config.commlink.fileHostBagPath, 'commlink.fileHostBagPath'),
+      internalDb: await loadKeyBag(config.commlink.internalDbBagPath, 'commlink.internalDbBagPath'),
+    },
     ticketPrivateKeyPem: await readFile(config.rsa.privateKeyPath, 'utf8'),
     ticketTtlSeconds: web.ticketTtlSeconds,
     crypto: { threads: web.cryptoThreads, ticketSigning: web.poolTicketSigning, chunkCrypto: web.poolChunkCrypto },

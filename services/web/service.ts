@@ -66,7 +66,13 @@ export interface WebOptions {
   /** Commlink port file hosts dial. */
   commlinkPort: number;
   internalDb: Pick<InternalDbLinkOptions, 'mode' | 'host' | 'port' | 'dialListenHost' | 'dialListenPort'>;
-  commlink: Partial<CommlinkOptions> & { bag: KeyBag };
+  /** Settings of both commlinks: the listener for file hosts and the internal-db link. */
+  commlink: Partial<Omit<CommlinkOptions, 'bag'>>;
+  /**
+   * The key bag of each link (PROTOCOL.md §2): the web host holds both; a file host holds only
+   * `fileHosts`, the internal-db only `internalDb`, so neither can open the other's link.
+   */
+  bags: { readonly fileHosts: KeyBag; readonly internalDb: KeyBag };
   ticketPrivateKeyPem: string;
   ticketTtlSeconds: number;
   /** Signs tickets some other way; default: per `crypto`, in the pool or in this thread. */
@@ -109,7 +115,7 @@ export class WebService {
     const commlink = this.#pool && crypto?.chunkCrypto ? { ...options.commlink, chunkCrypto: this.#pool } : options.commlink;
     this.db = new InternalDbLink({
       ...options.internalDb,
-      commlink,
+      commlink: { ...commlink, bag: options.bags.internalDb },
       log: options.log,
       observe: (op, seconds, outcome) => this.metrics.commlink('internal-db', op, seconds, outcome),
     });
@@ -124,7 +130,12 @@ export class WebService {
       metrics: this.metrics,
       log: options.log,
     });
-    this.#commlink = new CommlinkServer({ ...commlink, handlers: gatewayHandlers(this.db, this.fileHosts), log: options.log.child({ link: 'file-hosts' }) });
+    this.#commlink = new CommlinkServer({
+      ...commlink,
+      bag: options.bags.fileHosts,
+      handlers: gatewayHandlers(this.db, this.fileHosts),
+      log: options.log.child({ link: 'file-hosts' }),
+    });
     this.fileHosts.on('registered', (e: { name: string; httpUrl: string }) => options.log.info('file host registered', { name: e.name, httpUrl: e.httpUrl }));
     this.fileHosts.on('left', (e: { name: string }) => options.log.warn('file host left', { name: e.name }));
     this.db.on('up', () => options.log.info('internal-db connected', { mode: options.internalDb.mode }));

@@ -8,6 +8,7 @@ import type { KeyBag } from '../../lib/commlink/index.js';
 import { silentLogger, type Logger } from '../../lib/log/logger.js';
 import { FileHostService, type FileHostOptions } from '../../services/ftp/service.js';
 import { WebService, type WebHttpSettings } from '../../services/web/service.js';
+import { makeBag } from './commlink.js';
 import { startInternalDb, type DbFixture } from './internal-db.js';
 import { waitFor } from './wait.js';
 
@@ -29,6 +30,8 @@ export function ticketKeys(): { privateKeyPem: string; publicKeyPem: string } {
 }
 
 export interface Chain extends DbFixture {
+  /** The bag of the web host ↔ file host link (`bag` is the internal-db link's). */
+  fileHostBag: KeyBag;
   web: WebService;
   fileHost: FileHostService;
   /** The file host's data folder (repository, areas, inbox). */
@@ -48,7 +51,7 @@ export interface ChainOptions {
  * A file host's options in the chain (HTTP only, on port 0, in `fileDir`, dialling `web`): what
  * startChain runs, and what a test uses to start that file host again.
  */
-export function chainFileHostOptions(at: { fileDir: string; bag: KeyBag; web: WebService; log?: Logger }): FileHostOptions {
+export function chainFileHostOptions(at: { fileDir: string; fileHostBag: KeyBag; web: WebService; log?: Logger }): FileHostOptions {
   return {
     name: 'file-1',
     host: '127.0.0.1',
@@ -66,7 +69,7 @@ export function chainFileHostOptions(at: { fileDir: string; bag: KeyBag; web: We
     httpWorkers: 1,
     ticketPublicKeyPem: ticketKeys().publicKeyPem,
     web: { host: '127.0.0.1', port: at.web.commlinkAddress.port },
-    commlink: { bag: at.bag, reconnectMinMs: 20, reconnectMaxMs: 200 },
+    commlink: { bag: at.fileHostBag, reconnectMinMs: 20, reconnectMaxMs: 200 },
     log: at.log ?? silentLogger,
   };
 }
@@ -74,13 +77,15 @@ export function chainFileHostOptions(at: { fileDir: string; bag: KeyBag; web: We
 /** The real chain on loopback: internal-db ← web (gateway) ← file host, each on port 0. */
 export async function startChain(t: ExecutionContext, options: ChainOptions = {}): Promise<Chain> {
   const db = await startInternalDb(t);
+  const fileHostBag = makeBag(); // each link its own bag, as deployed
   const log = options.log ?? silentLogger;
   const { privateKeyPem } = ticketKeys();
   const web = await WebService.start({
     host: '127.0.0.1',
     commlinkPort: 0,
     internalDb: { mode: 'listen', host: '127.0.0.1', port: db.service.address!.port, dialListenHost: '127.0.0.1', dialListenPort: 0 },
-    commlink: { bag: db.bag, reconnectMinMs: 20, reconnectMaxMs: 200 },
+    commlink: { reconnectMinMs: 20, reconnectMaxMs: 200 },
+    bags: { fileHosts: fileHostBag, internalDb: db.bag },
     ticketPrivateKeyPem: privateKeyPem,
     ticketTtlSeconds: 300,
     ...(options.webHttp
@@ -100,7 +105,7 @@ export async function startChain(t: ExecutionContext, options: ChainOptions = {}
   if (!(await web.db.waitConnected(5000))) throw new Error('the web host did not connect to the internal-db within 5 s');
   const fileDir = await mkdtemp(join(tmpdir(), 'ffs-files-'));
   const fileHost = await FileHostService.start({
-    ...chainFileHostOptions({ fileDir, bag: db.bag, web, log }),
+    ...chainFileHostOptions({ fileDir, fileHostBag, web, log }),
     ...options.fileHost,
     // Every login checked through the chain, unless a test asks for the login cache.
     sessions: { loginCacheSeconds: 0, ...options.fileHost?.sessions },
@@ -111,7 +116,7 @@ export async function startChain(t: ExecutionContext, options: ChainOptions = {}
     await web.close(0);
     await rm(fileDir, { recursive: true, force: true });
   });
-  return { ...db, web, fileHost, fileDir };
+  return { ...db, fileHostBag, web, fileHost, fileDir };
 }
 
 /** auth.check requests the web host has sent the internal-db so far, whatever their outcome (from its metrics). */

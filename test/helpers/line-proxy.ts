@@ -14,6 +14,8 @@ export class LineProxy {
   hook: LineHook = (line) => [line];
   /** When true, nothing is forwarded in either direction any more (a black hole). */
   blackHole = false;
+  /** Every server-to-client line forwarded (without CR LF), in order: what a recorder on the wire sees. */
+  readonly serverLines: string[] = [];
 
   constructor(targetPort: number) {
     this.#server = createServer((client) => {
@@ -39,8 +41,16 @@ export class LineProxy {
           for (const out of this.hook(line, index++)) upstream.write(out + '\r\n', 'latin1');
         }
       });
-      upstream.on('data', (chunk) => {
-        if (!this.blackHole) client.write(chunk);
+      let fromServer = '';
+      upstream.on('data', (chunk: Buffer) => {
+        if (this.blackHole) return;
+        client.write(chunk);
+        fromServer += chunk.toString('latin1');
+        let nl: number;
+        while ((nl = fromServer.indexOf('\r\n')) !== -1) {
+          this.serverLines.push(fromServer.slice(0, nl));
+          fromServer = fromServer.slice(nl + 2);
+        }
       });
     });
   }

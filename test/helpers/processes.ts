@@ -7,6 +7,8 @@ import { fileURLToPath } from 'node:url';
 import type { ExecutionContext } from 'ava';
 import { CommlinkClient, KeyBag } from '../../lib/commlink/index.js';
 import { readKeyBagFile } from '../../lib/commlink/keybag-file.js';
+import { loadConfig } from '../../lib/config/index.js';
+import { COMMLINK_BAG_FIELDS, type CommlinkLink } from '../../lib/config/schema.js';
 import { silentLogger } from '../../lib/log/logger.js';
 import { main as genHostKeys } from '../../scripts/gen-host-keys.js';
 import { main as genKeybag } from '../../scripts/gen-keybag.js';
@@ -28,7 +30,7 @@ export const FAST_HEARTBEAT = {
   FFS_COMMLINK__RECONNECT_MAX_MS: '500',
 };
 
-/** A fresh data directory with every secret the services read (key bag, RSA, host keys, session key). */
+/** A fresh data directory with every secret the services read (both key bags, RSA, host keys, session key). */
 export async function makeDataDir(t: ExecutionContext, prefix = 'ffs-proc-'): Promise<string> {
   const dataDir = await mkdtemp(join(tmpdir(), prefix));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
@@ -128,13 +130,18 @@ export function endpointPort(ready: ReadyMessage, key: string): number {
   return port;
 }
 
-/** A commlink client to the internal-db (as the admin CLI talks to it), with the data dir's key bag. */
+/** The key bag of one commlink link in a data directory, where the configuration puts it. */
+export async function linkBag(dataDir: string, link: CommlinkLink): Promise<KeyBag> {
+  return new KeyBag(await readKeyBagFile(loadConfig({ env: { FFS_DATA_DIR: dataDir } }).commlink[COMMLINK_BAG_FIELDS[link]]));
+}
+
+/** A commlink client to the internal-db (as the admin CLI talks to it), with the data dir's bag of that link. */
 export async function internalDbClient(
   t: ExecutionContext,
   dataDir: string,
   port: number,
 ): Promise<{ call: (op: string, body?: Record<string, unknown>) => Promise<Record<string, unknown>>; client: CommlinkClient }> {
-  const bag = new KeyBag(await readKeyBagFile(join(dataDir, 'secrets', 'keybag')));
+  const bag = await linkBag(dataDir, 'internalDb');
   const client = new CommlinkClient({ host: '127.0.0.1', port, bag, log: silentLogger, reconnectMinMs: 50, reconnectMaxMs: 500 });
   t.teardown(() => client.close(0));
   const call = (op: string, body: Record<string, unknown> = {}) => client.request(op, body as never, { timeoutMs: 20_000 }) as Promise<Record<string, unknown>>;

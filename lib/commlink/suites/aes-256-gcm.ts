@@ -19,6 +19,7 @@ export const aes256gcm: CipherSuite = {
   id: 0x01,
   name: 'aes-256-gcm',
   keyLength: 32,
+  keyLimited: false,
   overhead: TAG_LENGTH,
 
   prepare(material: Buffer): GcmKey {

@@ -33,6 +33,7 @@ export const desEde3CbcHmac: CipherSuite = {
   id: 0x02,
   name: 'des-ede3-cbc-hmac-sha256',
   keyLength: ENC_KEY_LENGTH + 32,
+  keyLimited: true,
   overhead: IV_LENGTH + BLOCK + MAC_LENGTH,
 
   prepare(material: Buffer): DesKey {

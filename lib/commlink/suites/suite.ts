@@ -12,6 +12,12 @@ export interface CipherSuite {
   readonly keyLength: number;
   /** Bytes a sealed body adds to its plaintext at most (tag, IV, MAC, padding). */
   readonly overhead: number;
+  /**
+   * True for a 64-bit block cipher: the bytes sealed under one key are bounded (Sweet32; the
+   * configured `desKeyLimitBytes`), and a sender moves to the next key before passing the bound
+   * (PROTOCOL.md §6.3).
+   */
+  readonly keyLimited: boolean;
   /** Prepare a key once per direction; the result is passed to seal/open. */
   prepare(material: Buffer): SuiteKey;
   /** Returns the sealed body: what follows the header on the wire. */

@@ -127,9 +127,13 @@ export function decodeValue(el: Element): Value {
 /** A value of a scalar type from its element's text; shared by both decoders. */
 export function leafValue(name: string, t: string, text: string): Value {
   switch (t) {
-    case 'num':
+    case 'num': {
       if (!JSON_NUMBER.test(text)) throw Errors.TOBJ_TYPE(`${name}: "${text.slice(0, 40)}" is not a number`, { key: name });
-      return Number(text);
+      const value = Number(text);
+      // The grammar admits 1e999, which is no finite double: it would reach a handler as Infinity.
+      if (!Number.isFinite(value)) throw Errors.TOBJ_TYPE(`${name}: "${text.slice(0, 40)}" is not a finite number`, { key: name });
+      return value;
+    }
     case 'bool':
       if (text === 'true') return true;
       if (text === 'false') return false;

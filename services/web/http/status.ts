@@ -71,6 +71,8 @@ export const HTTP_STATUS: Readonly<Record<WebEdgeCode, number>> = Object.freeze(
   ERR_PACKET_SEQUENCE: 502,
   ERR_PACKET_AUTH: 502,
   ERR_HANDSHAKE: 502,
+  ERR_HANDSHAKE_LIMIT: 503,
+  ERR_KEY_LIMIT: 502,
   ERR_SUITE_UNSUPPORTED: 502,
 });
 
