@@ -5,7 +5,10 @@ import { WebService } from '../services/web/service.js';
 import { api, makeTokens } from './helpers/api.js';
 import { csrfOf, PASSWORD, PortalClient, portalSetup } from './helpers/browser.js';
 import { publish, startChain, ticketKeys, type Chain } from './helpers/chain.js';
-import { download, login, startFtp } from './helpers/ftp.js';
+import { download, login, Raw, startFtp } from './helpers/ftp.js';
+import { sftpConnect } from './helpers/sftp.js';
+import { waitFor, within } from './helpers/wait.js';
+import { generateEd25519 } from '../lib/ssh-keys.js';
 
 /** acme-db 1.0.0 published, globex (with a password) entitled to it and staged, with tokens and a download link. */
 async function staged(t: ExecutionContext, options: Parameters<typeof startChain>[1] = {}) {
@@ -137,4 +140,54 @@ test('portal sessions end everywhere: a signed-out cookie fails on another web h
   t.is((await third.get('/downloads')).status, 200, 'a session started after the change works');
   t.is((await api(chain, 'PATCH', '/api/v1/customers/globex', { token: tokens.admin, json: { disabled: true } })).status, 200);
   t.is((await third.get('/downloads')).status, 303, 'ended by the disable');
+});
+
+test('disabling a customer ends its open FTP and SFTP connections and cuts off its download in progress, audited as aborted', async (t) => {
+  const hostKey = generateEd25519().private;
+  const passive = 35_000 + Math.floor(Math.random() * 90) * 10;
+  const chain = await startChain(t, {
+    webHttp: {},
+    fileHost: { sftp: { port: 0, hostKey }, ftp: { port: 0, passivePortMin: passive, passivePortMax: passive + 9, passiveAddress: '', requireTls: false } },
+  });
+  const size = 32 * 1024 * 1024;
+  await publish(chain, '1.0.0', randomBytes(size));
+  await chain.call('customer.create', { login: 'globex', name: 'Globex', password: PASSWORD });
+  await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
+  const tokens = await makeTokens(chain);
+  const staging = await api(chain, 'POST', '/api/v1/stagings', { token: tokens.customer, json: { product: 'acme-db', version: '1.0.0' } });
+  const link = (staging.body.files as { url: string }[])[0]!.url;
+  // An HTTP download started and held (read no further than its first piece).
+  const download = await fetch(link);
+  const reader = download.body!.getReader();
+  t.false((await reader.read()).done);
+  // An SFTP session and an FTP session, logged in.
+  const sftp = await sftpConnect({ port: chain.fileHost.sftpAddress!.port, username: 'globex', password: PASSWORD });
+  t.teardown(sftp.close);
+  const sftpClosed = new Promise<void>((resolve) => sftp.client.once('close', () => resolve()));
+  const ftp = await Raw.open(t, chain.fileHost.ftpAddress!.port);
+  await ftp.reply();
+  await ftp.login();
+
+  t.is((await api(chain, 'PATCH', '/api/v1/customers/globex', { token: tokens.admin, json: { disabled: true } })).status, 200);
+  await within(sftpClosed, 5000, 'the SFTP connection to be closed');
+  t.is((await ftp.reply(5000)).code, 421, 'the FTP control connection is told, then closed');
+  await ftp.whenClosed(5000);
+  let received = 0;
+  const cutOff = await (async () => {
+    for (;;) {
+      const chunk = await reader.read().catch(() => undefined);
+      if (!chunk) return true; // the connection was cut
+      if (chunk.done) return received < size;
+      received += chunk.value.byteLength;
+    }
+  })();
+  t.true(cutOff, 'the download did not run to its end');
+  await waitFor(
+    async () =>
+      ((await chain.call('audit.query', { customer: 'globex' })).events as { protocol: string; outcome: string }[]).some(
+        (e) => e.protocol === 'http' && e.outcome === 'aborted',
+      ),
+    10_000,
+    'the cut-off download in the audit, aborted',
+  );
 });

@@ -16,6 +16,8 @@ export interface FileHostOpsContext {
   inboxDir: string;
   link: Pick<WebLink, 'ask'>;
   info: () => ReplyIn<typeof FileHost.fileHostInfo>;
+  /** Ends a customer's sessions and downloads (FileHostService.endCustomer). */
+  endCustomer: (customer: string) => void;
 }
 
 function op<O extends Operation>(
@@ -63,6 +65,10 @@ export const FILE_HOST_OPS: readonly Implementation<FileHostOpsContext>[] = [
     const files = (await ctx.stager.list(i.customer)).filter((f) => f.path > path).sort((a, b) => (a.path < b.path ? -1 : 1));
     const { items, next } = pageOf(files, i.limit, (f) => [f.path]);
     return { files: items.map((f) => ({ ...f })), next };
+  }),
+  op(FileHost.customerEnd, (i, ctx) => {
+    ctx.endCustomer(i.customer);
+    return { ended: true as const };
   }),
   op(FileHost.fileHostInfo, (_i, ctx) => ctx.info()),
 ];

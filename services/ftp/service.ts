@@ -143,6 +143,7 @@ export class FileHostService {
       inboxDir: options.inboxDir,
       link: { ask: (operation, body, timeoutMs) => this.link.ask(operation, body, timeoutMs) },
       info: () => ({ name: this.name, httpUrl: this.#httpUrl, objects: this.repo.digests.size, linkable: this.linkable }),
+      endCustomer: (customer) => this.endCustomer(customer),
     });
     this.link = new WebLink({
       ...options.commlink,
@@ -285,6 +286,18 @@ export class FileHostService {
   }
 
   /** What the web host is told at each (re)connection: name, and where customers reach this host. */
+  /**
+   * A customer's access ended (it was disabled): its FTP and SFTP connections are closed and its
+   * downloads in progress cut off, each audited as aborted; its logins are forgotten.
+   */
+  endCustomer(customer: string): void {
+    this.#loginCache.invalidate(customer);
+    this.#ftp?.endCustomer(customer);
+    this.#sftp?.endCustomer(customer);
+    this.#http.endCustomer(customer);
+    this.#log.info('customer access ended: sessions and downloads closed', { customer });
+  }
+
   #registration(): RequestIn<typeof fileHostRegister> {
     const body: RequestIn<typeof fileHostRegister> = { name: this.name, httpUrl: this.#httpUrl };
     const host = new URL(this.#httpUrl).host.replace(/:\d+$/, '');

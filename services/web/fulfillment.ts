@@ -243,11 +243,20 @@ export class Fulfillment {
   }
 
   /**
-   * A customer was disabled: nothing of it is remembered here any more (stagings, links), and its
-   * areas are emptied on every file host (the internal-db grants a disabled customer nothing).
+   * A customer was disabled: nothing of it is remembered here any more (stagings, links), its open
+   * FTP and SFTP sessions and HTTP downloads end on every file host, and its areas are emptied
+   * there (the internal-db grants a disabled customer nothing).
    */
   async customerDisabled(customer: string): Promise<string[]> {
     this.#tickets.dropCustomer(customer);
+    // Its open sessions and downloads end first, then its areas are emptied.
+    await Promise.all(
+      this.#fileHosts.list().map((host) =>
+        this.#fileHosts.ask(host, FileHost.customerEnd, { customer }).catch((err: unknown) => {
+          this.#log.warn('ending a customer on a file host failed; its area is pruned at its next login there', { customer, host: host.name, err });
+        }),
+      ),
+    );
     return this.pruneEverywhere(customer);
   }
 

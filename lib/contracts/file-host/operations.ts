@@ -99,5 +99,14 @@ export const fileHostInfo = defineOperation({
   }),
 });
 
+export const customerEnd = defineOperation({
+  name: 'customer.end',
+  summary:
+    "Ends a customer's access now (it was disabled): its FTP and SFTP connections are closed and its HTTP downloads in progress cut off, " +
+    'each audited as aborted; its remembered logins are forgotten. What its area holds is pruned separately (prune).',
+  request: z.strictObject({ customer: login }),
+  reply: z.strictObject({ ended: z.literal(true) }),
+});
+
 /** Every operation a file host serves, in the order OPERATIONS.md lists them. */
-export const FILE_HOST_OPERATIONS: readonly Operation[] = [ingest, ingestInbox, objectStat, stage, unstage, prune, stagedList, fileHostInfo];
+export const FILE_HOST_OPERATIONS: readonly Operation[] = [ingest, ingestInbox, objectStat, stage, unstage, prune, stagedList, customerEnd, fileHostInfo];

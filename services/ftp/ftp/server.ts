@@ -73,6 +73,13 @@ export class FtpServer {
     return this.#address;
   }
 
+  /** Ends every session of the customer (its access ended), with 421; transfers in progress are audited as aborted. */
+  endCustomer(customer: string): number {
+    const ending = [...this.#sessions].filter((s) => s.login?.customer === customer);
+    for (const s of ending) void s.close(421, 'Your access has ended: closing control connection');
+    return ending.length;
+  }
+
   /** Open sessions (after the greeting, logged in or not). */
   get sessions(): number {
     return this.#sessions.size;

@@ -46,11 +46,24 @@ export interface DownloadHandler {
   (req: IncomingMessage, res: ServerResponse): void;
   /** Resolves once no transfer is in progress (every outcome has been reported). */
   idle(): Promise<void>;
+  /** Cuts off every download of the customer in progress (its access ended); each is audited as aborted. */
+  endCustomer(customer: string): number;
 }
 
 export function createDownloadHandler(options: DownloadHandlerOptions): DownloadHandler {
   const { areas, verifier, openFiles, digestOf, log } = options;
   let active = 0;
+  /** The bodies being sent now, by customer (to cut them off when the customer's access ends). */
+  const sending = new Map<string, Set<ServerResponse>>();
+  const track = (customer: string, res: ServerResponse) => {
+    let open = sending.get(customer);
+    if (!open) sending.set(customer, (open = new Set()));
+    open.add(res);
+    res.once('close', () => {
+      open.delete(res);
+      if (open.size === 0 && sending.get(customer) === open) sending.delete(customer);
+    });
+  };
   let idleWaiters: (() => void)[] = [];
   const outcomes = {
     report(outcome: TransferOutcome): void {
@@ -160,6 +173,7 @@ export function createDownloadHandler(options: DownloadHandlerOptions): Download
         return;
       }
       handedOff = true;
+      track(claims.customer, res);
       sendBody(res, { fd: file.fd, start, end }, options.transferIdleMs, (sent, err) => {
         release();
         if (isStalled(err)) log.info('download stalled: closed', { customer: claims.customer, path, clientAddress: req.socket.remoteAddress, bytes: sent });
@@ -181,6 +195,11 @@ export function createDownloadHandler(options: DownloadHandlerOptions): Download
   };
   return Object.assign(handler, {
     idle: () => (active === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
+    endCustomer: (customer: string) => {
+      const open = [...(sending.get(customer) ?? [])];
+      for (const res of open) res.destroy();
+      return open.length;
+    },
   });
 }
 

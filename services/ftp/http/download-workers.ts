@@ -61,6 +61,11 @@ export class DownloadWorkers {
     this.#workers.broadcast({ type: 'invalidate', customer });
   }
 
+  /** Cuts off the customer's downloads in progress, in every worker. */
+  endCustomer(customer: string): void {
+    this.#workers.broadcast({ type: 'end-customer', customer });
+  }
+
   close(graceMs = 5000): Promise<void> {
     return this.#workers.close(graceMs);
   }

@@ -24,6 +24,11 @@ export class DownloadServer {
     });
   }
 
+  /** Cuts off the customer's downloads in progress; returns how many. */
+  endCustomer(customer: string): number {
+    return this.#handler.endCustomer(customer);
+  }
+
   listen(port: number, host: string): Promise<AddressInfo> {
     return new Promise((resolve, reject) => {
       this.#server.once('error', reject);

@@ -11,6 +11,7 @@ import { DigestIndex } from '../repository/digest-index.js';
 import { DownloadServer } from './server.js';
 import type { ToWorker, WorkerSettings } from './worker-protocol.js';
 
+let downloads: DownloadServer | undefined;
 let openFiles: OpenFileCache | undefined;
 const pendingDigests = new Map<number, { resolve: (sha: string) => void; reject: (err: Error) => void }>();
 const digests = new Map<string, string>();
@@ -49,6 +50,7 @@ runWorker<Omit<WorkerSettings, 'workerId'>>({
       log,
     });
     await server.listenOn(socket);
+    downloads = server;
     return {
       close: async (graceMs) => {
         await server.close(graceMs);
@@ -59,7 +61,10 @@ runWorker<Omit<WorkerSettings, 'workerId'>>({
   onMessage: (raw) => {
     const message = raw as unknown as ToWorker;
     if (message.type === 'invalidate') openFiles?.invalidate(message.customer);
-    else if (message.type === 'digest.reply') {
+    else if (message.type === 'end-customer') {
+      openFiles?.invalidate(message.customer);
+      downloads?.endCustomer(message.customer);
+    } else if (message.type === 'digest.reply') {
       const pending = pendingDigests.get(message.id);
       pendingDigests.delete(message.id);
       if (message.sha256) pending?.resolve(message.sha256);

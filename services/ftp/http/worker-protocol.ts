@@ -28,6 +28,8 @@ export interface DigestStats {
 export type ToWorker =
   | { type: 'init'; settings: WorkerSettings } // sent with the listening socket
   | { type: 'invalidate'; customer: string }
+  /** The customer's access ended: cut off its downloads in progress. */
+  | { type: 'end-customer'; customer: string }
   | { type: 'digest.reply'; id: number; sha256?: string; error?: string }
   | { type: 'handle.request' }
   | { type: 'close'; graceMs: number };

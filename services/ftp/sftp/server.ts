@@ -57,6 +57,8 @@ export class SftpServer {
   readonly #o: SftpServerOptions;
   readonly #server: ssh2.Server;
   readonly #connections = new Set<Connection>();
+  /** The customer of each logged-in connection. */
+  readonly #customers = new Map<Connection, string>();
   /** Every TCP connection open now, from accept (admitted or being admitted). */
   readonly #accepted = new Map<Socket, Accepted>();
   #unauthenticated = 0;
@@ -86,6 +88,17 @@ export class SftpServer {
 
   get address(): AddressInfo {
     return this.#address!;
+  }
+
+  /** Ends every connection of the customer (its access ended); their transfers are audited as aborted. */
+  endCustomer(customer: string): number {
+    let ended = 0;
+    for (const [client, holder] of this.#customers) {
+      if (holder !== customer) continue;
+      client.end();
+      ended++;
+    }
+    return ended;
   }
 
   /** Stops accepting, then ends every connection (after graceMs for those still transferring). */
@@ -206,6 +219,7 @@ export class SftpServer {
           return;
         }
         session = s;
+        this.#customers.set(client, s.customer);
         ctx.accept();
       };
       if (ctx.method === 'password') {
@@ -275,6 +289,7 @@ export class SftpServer {
       for (const s of sftpSessions) s.end();
       session?.end();
       this.#connections.delete(client);
+      this.#customers.delete(client);
     });
   }
 

@@ -112,6 +112,11 @@ export class SftpWorkers {
     return this.#workers.start();
   }
 
+  /** Ends the customer's connections in every worker. */
+  endCustomer(customer: string): void {
+    this.#workers.broadcast({ type: 'end-customer', customer });
+  }
+
   close(graceMs = 5000): Promise<void> {
     return this.#workers.close(graceMs);
   }

@@ -81,6 +81,9 @@ function authority(areasDir: string): LoginAuthority {
   };
 }
 
+/** This worker's server, once it runs (the file host's messages reach it). */
+let running: SftpServer | undefined;
+
 runWorker<SftpWorkerSettings>({
   name: 'sftp',
   outcomeFlushMs: (settings) => settings.outcomeFlushMs,
@@ -100,11 +103,13 @@ runWorker<SftpWorkerSettings>({
       log,
     });
     await server.start(socket);
+    running = server;
     return server;
   },
   onMessage: (raw) => {
     const message = raw as unknown as SftpToWorker;
-    if (message.type === 'admitted' || message.type === 'logged-in' || message.type === 'key.checked') {
+    if (message.type === 'end-customer') running?.endCustomer(message.customer);
+    else if (message.type === 'admitted' || message.type === 'logged-in' || message.type === 'key.checked') {
       const waiter = pending.get(message.id);
       pending.delete(message.id);
       waiter?.resolve(message);

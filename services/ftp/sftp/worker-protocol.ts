@@ -26,7 +26,9 @@ export type SftpToWorker =
   | BaseToWorker<SftpWorkerSettings>
   | { type: 'admitted'; id: number; error?: Failure }
   | { type: 'key.checked'; id: number; registered?: boolean; error?: Failure }
-  | { type: 'logged-in'; id: number; customer?: string; name?: string; error?: Failure };
+  | { type: 'logged-in'; id: number; customer?: string; name?: string; error?: Failure }
+  /** The customer's access ended: end its connections. */
+  | { type: 'end-customer'; customer: string };
 
 export type SftpFromWorker =
   | BaseFromWorker
