@@ -3,23 +3,13 @@ import { randomBytes } from 'node:crypto';
 import { readFile, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { apiAt, uploadFile } from './helpers/api.js';
-import { startBackbone, startService, tail } from './helpers/processes.js';
+import { fileHostEnv, startBackbone, startService, tail } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 
 test('transfers a killed file host had not reported yet reach the audit when it starts again (from its journal)', async (t) => {
   const backbone = await startBackbone(t);
   const { dataDir, webUrl, call } = backbone;
-  const passive = 34_000 + Math.floor(Math.random() * 50) * 10;
-  const env = {
-    ...backbone.env,
-    FFS_SERVICES__FTP__HTTP_PORT: '0',
-    FFS_SERVICES__FTP__HTTP_WORKERS: '1',
-    FFS_SERVICES__FTP__SFTP_PORT: '0',
-    FFS_SERVICES__FTP__SFTP_WORKERS: '1',
-    FFS_SERVICES__FTP__FTP_PORT: '0',
-    FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MIN: String(passive),
-    FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MAX: String(passive + 9),
-  };
+  const env = fileHostEnv(backbone, 34_000 + Math.floor(Math.random() * 50) * 10);
   // Outcomes wait a minute before they are sent: the host is killed while they wait.
   const first = startService(t, 'file-1', 'file-host', { ...env, FFS_SERVICES__FTP__AUDIT_FLUSH_MS: '60000' });
   await first.ready();

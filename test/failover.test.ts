@@ -13,7 +13,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import type { SFTPWrapper } from 'ssh2';
 import { apiAt, uploadFile, writeRandomFile, type ApiAnswer } from './helpers/api.js';
-import { startBackbone, startService, tail, type Backbone, type ServiceProcess } from './helpers/processes.js';
+import { fileHostEnv, startBackbone, startService, tail, type Backbone, type ServiceProcess } from './helpers/processes.js';
 import { waitFor } from './helpers/wait.js';
 import { readRemote, sftpConnect } from './helpers/sftp.js';
 
@@ -72,18 +72,11 @@ async function startCluster(t: ExecutionContext): Promise<Cluster> {
     hosts.set(
       name,
       startService(t, name, 'file-host', {
-        ...backbone.env,
+        ...fileHostEnv(backbone, passive),
         FFS_SERVICES__FTP__NAME: name,
         FFS_SERVICES__FTP__REPOSITORY_DIR: join(dataDir, 'repository'),
         FFS_SERVICES__FTP__AREAS_DIR: join(dataDir, name, 'areas'),
         FFS_SERVICES__FTP__INBOX_DIR: join(dataDir, name, 'inbox'),
-        FFS_SERVICES__FTP__HTTP_PORT: '0',
-        FFS_SERVICES__FTP__HTTP_WORKERS: '1',
-        FFS_SERVICES__FTP__SFTP_PORT: '0',
-        FFS_SERVICES__FTP__SFTP_WORKERS: '1',
-        FFS_SERVICES__FTP__FTP_PORT: '0',
-        FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MIN: String(passive),
-        FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MAX: String(passive + 9),
       }),
     );
     await waitFor(

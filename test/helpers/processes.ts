@@ -213,3 +213,21 @@ export async function startBackbone(t: ExecutionContext, extraEnv: Record<string
   );
   return { dataDir, env, db, web, webUrl, dbPort, call };
 }
+
+/**
+ * The environment of a file host started on a backbone: every listener on a port of its own (0),
+ * one HTTP and one SFTP worker, and ten FTP passive ports from `passiveMin` (a configured range:
+ * each test takes a region of its own).
+ */
+export function fileHostEnv(backbone: Backbone, passiveMin: number): Record<string, string> {
+  return {
+    ...backbone.env,
+    FFS_SERVICES__FTP__HTTP_PORT: '0',
+    FFS_SERVICES__FTP__HTTP_WORKERS: '1',
+    FFS_SERVICES__FTP__SFTP_PORT: '0',
+    FFS_SERVICES__FTP__SFTP_WORKERS: '1',
+    FFS_SERVICES__FTP__FTP_PORT: '0',
+    FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MIN: String(passiveMin),
+    FFS_SERVICES__FTP__FTP_PASSIVE_PORT_MAX: String(passiveMin + 9),
+  };
+}
