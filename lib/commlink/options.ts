@@ -7,7 +7,7 @@ import type { Handler, Handlers } from './peer.js';
 import { SUITE_NAMES, type SuiteName } from './suites/index.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import type { RefusalLog } from './refusal-log.js';
-import type { ChannelOptions } from './secure-channel.js';
+import type { ChannelOptions } from './channel-types.js';
 
 /** Options shared by CommlinkServer and CommlinkClient. Field names match config `commlink.*`. */
 export interface CommlinkOptions {

@@ -1,16 +1,14 @@
-import { randomBytes } from 'node:crypto';
 import type { Socket } from 'node:net';
+import type { ChannelHandlers, ChannelOptions, RemoteHello } from './channel-types.js';
 import { MIN_OFFLOAD_BYTES, type ChunkCrypto } from './chunk-crypto.js';
 import { ChunkOffload } from './chunk-offload.js';
+import { DirectionKeys } from './direction-keys.js';
 import { Errors } from './errors.js';
 import { fromSevenBit } from './filter.js';
-import { dataKeys, HELLO_MAX_LINE, helloLine, PROTOCOL_NAME, readHello } from './handshake.js';
-import { nextKeyMaterial, type Direction } from './kdf.js';
-import { KeyShare } from './key-share.js';
-import type { KeyBag } from './keybag.js';
+import { HELLO_MAX_LINE, PROTOCOL_NAME } from './handshake.js';
+import { HelloExchange } from './hello-exchange.js';
 import { LineReader } from './line-reader.js';
-import { BASE_HEADER_LENGTH, decodeHeader, KIND_CHUNK, KIND_HELLO, KIND_MESSAGES, KIND_REKEY, SALT_LENGTH, VERSION, type PacketKind } from './packet.js';
-import type { RefusalLog } from './refusal-log.js';
+import { BASE_HEADER_LENGTH, decodeHeader, KIND_CHUNK, KIND_HELLO, KIND_MESSAGES, KIND_REKEY, VERSION, type PacketKind } from './packet.js';
 import { CodedError } from '../errors/index.js';
 import { chunkParts, sealedLine, STREAM_ID_LENGTH } from './packet-codec.js';
 import { suiteByName, type CipherSuite, type SuiteKey, type SuiteName } from './suites/index.js';
@@ -18,55 +16,8 @@ import type { Logger } from '../log/logger.js';
 
 export { PROTOCOL_NAME };
 
-/** What the peer's hello told us, once verified. */
-export interface RemoteHello {
-  /** The receive window per bulk stream the peer grants (PROTOCOL.md §12). */
-  readonly window: number;
-}
 /** Base64 characters that hold a data packet's 11-byte header (16 characters = 12 bytes). */
 const HEADER_CHARS = 16;
-
-export interface ChannelOptions {
-  /** 'client' is the side that opened the TCP connection (its port picks the key). */
-  readonly role: 'client' | 'server';
-  readonly bag: KeyBag;
-  /** Client: the suite it offers. */
-  readonly suite: SuiteName;
-  /** Server: the suites it accepts. */
-  readonly acceptSuites: readonly SuiteName[];
-  readonly maxPacketLength: number;
-  readonly handshakeTimeoutMs: number;
-  /** The receive window per stream we grant, announced in our hello. */
-  readonly window: number;
-  /** Bytes sealed under one key of a key-limited suite (DES) before the sender moves to the next key. */
-  readonly desKeyLimitBytes: number;
-  readonly log: Logger;
-  /** Where refusals are logged, at a bounded rate (shared by a listener's connections). */
-  readonly refusals: RefusalLog;
-  /** Seals and opens CHUNK packets elsewhere (a worker pool); absent: inline, as always. */
-  readonly chunkCrypto?: ChunkCrypto | undefined;
-}
-
-export interface ChannelHandlers {
-  /** A MESSAGES packet's plaintext (one or more tobj elements). */
-  onMessages(payload: Buffer): void;
-  /** A CHUNK packet's stream id and data. */
-  onChunk(streamId: number, data: Buffer): void;
-  /** Called once, when the socket is gone; `error` says why when it was not a clean close. */
-  onClose(error: CodedError | undefined): void;
-  /** The socket's write buffer has drained. */
-  onDrain(): void;
-}
-
-interface DirectionState {
-  readonly dir: Direction;
-  key: SuiteKey | undefined;
-  /** The KDF output `key` was prepared from: a chunk-crypto worker prepares its own from it. */
-  material: Buffer | undefined;
-  seq: bigint;
-  /** Plaintext bytes of MESSAGES and CHUNK packets sealed under `key` (counted for key-limited suites). */
-  used: number;
-}
 
 /**
  * One encrypted, framed connection: the hello exchange, then sealed packets with per-direction
@@ -79,12 +30,10 @@ export class SecureChannel {
   readonly #log: Logger;
   readonly #reader: LineReader;
   #suite: CipherSuite | undefined;
-  #bagKey: Buffer | undefined;
-  readonly #ownSalt = randomBytes(SALT_LENGTH);
-  /** Our ephemeral X25519 key pair: made when our hello is, dropped once the data keys are derived. */
-  #share: KeyShare | undefined;
-  readonly #send: DirectionState;
-  readonly #recv: DirectionState;
+  /** The hello exchange, until it settles the keys (then dropped, with its ephemeral private key). */
+  #hello: HelloExchange | undefined;
+  readonly #send: DirectionKeys;
+  readonly #recv: DirectionKeys;
   /** Bytes one key may seal under this connection's suite; undefined: no limit (PROTOCOL.md §6.3). */
   #keyLimit: number | undefined;
   /** Present with a chunk-crypto hook only; absent, every packet is sealed and opened inline. */
@@ -120,8 +69,9 @@ export class SecureChannel {
     this.keyIndex = options.bag.keyIndex(options.role === 'client' ? this.localPort : this.remotePort);
     this.#log = options.log.child({ peer: `${this.remoteAddress}:${this.remotePort}`, role: options.role });
     const client = options.role === 'client';
-    this.#send = { dir: client ? 'c2s' : 's2c', key: undefined, material: undefined, seq: 0n, used: 0 };
-    this.#recv = { dir: client ? 's2c' : 'c2s', key: undefined, material: undefined, seq: 0n, used: 0 };
+    this.#send = new DirectionKeys(client ? 'c2s' : 's2c');
+    this.#recv = new DirectionKeys(client ? 's2c' : 'c2s');
+    this.#hello = new HelloExchange(options, client ? this.localPort : this.remotePort);
     this.ready = new Promise((resolve, reject) => {
       this.#resolveReady = resolve;
       this.#rejectReady = reject;
@@ -155,7 +105,11 @@ export class SecureChannel {
     }, options.handshakeTimeoutMs);
     this.#handshakeTimer.unref();
 
-    if (options.role === 'client') this.#sendClientHello();
+    if (client) {
+      this.#suite = suiteByName(options.suite);
+      this.#send.seq = 1n; // the hello is packet 0
+      socket.write(this.#hello.clientHello());
+    }
   }
 
   /** Installs the receivers; call once `ready` resolved. Packets that came before are delivered now. */
@@ -197,8 +151,7 @@ export class SecureChannel {
       // Sealed by the hook: the sequence number is taken now, in call order; the offload writes
       // the lines in that order (see chunk-offload.ts for the invariants).
       this.#reserve(STREAM_ID_LENGTH + data.length);
-      const seq = this.#send.seq;
-      this.#send.seq = seq + 1n;
+      const seq = this.#send.take();
       offload.seal({ suite: this.#suite!.name, keyMaterial: this.#send.material as Buffer, seq, streamId, data });
       return offload.answer(this.writable);
     }
@@ -221,65 +174,23 @@ export class SecureChannel {
 
   // --- handshake -------------------------------------------------------------------------------
 
-  #sendClientHello(): void {
-    const suite = suiteByName(this.#options.suite);
-    this.#suite = suite;
-    this.#bagKey = this.#options.bag.keyForPort(this.localPort);
-    this.#share = new KeyShare();
-    this.#writeHello('c2s');
-  }
-
-  #writeHello(dir: Direction, echo?: Buffer): void {
-    this.#send.seq = 1n;
-    const share = (this.#share as KeyShare).publicKey;
-    const hello = { share, window: this.#options.window, ...(echo ? { echo } : {}) };
-    this.#socket.write(helloLine(this.#suite as CipherSuite, this.#bagKey as Buffer, this.#options.bag, this.#ownSalt, dir, hello));
-  }
-
   #onHello(packet: Buffer): void {
-    const isServer = this.#options.role === 'server';
-    const hello = readHello(packet, {
-      role: this.#options.role,
-      bag: this.#options.bag,
-      acceptSuites: this.#options.acceptSuites,
-      offered: this.#suite,
-      clientPort: isServer ? this.remotePort : this.localPort,
-      ownSalt: this.#ownSalt,
-    });
-    this.#suite = hello.suite;
-    this.#bagKey = hello.bagKey;
-    this.#keyLimit = hello.suite.keyLimited ? this.#options.desKeyLimitBytes : undefined;
+    const outcome = (this.#hello as HelloExchange).receive(packet);
+    this.#hello = undefined;
+    const { suite } = outcome;
+    this.#suite = suite;
+    this.#keyLimit = suite.keyLimited ? this.#options.desKeyLimitBytes : undefined;
     this.#recv.seq = 1n;
-    if (isServer) {
-      this.#share = new KeyShare();
-      const secret = this.#share.secretWith(hello.peerShare); // refuses a low-order share before we answer
-      const clientSalt = Buffer.from(hello.peerSalt);
-      this.#writeHello('s2c', clientSalt);
-      this.#deriveDataKeys(secret, { clientSalt, serverSalt: this.#ownSalt, clientShare: hello.peerShare, serverShare: this.#share.publicKey });
-    } else {
-      const share = this.#share as KeyShare;
-      const secret = share.secretWith(hello.peerShare);
-      this.#deriveDataKeys(secret, {
-        clientSalt: this.#ownSalt,
-        serverSalt: Buffer.from(hello.peerSalt),
-        clientShare: share.publicKey,
-        serverShare: hello.peerShare,
-      });
+    if (outcome.reply) {
+      this.#send.seq = 1n; // the answering hello is packet 0
+      this.#socket.write(outcome.reply);
     }
-    this.#share = undefined; // the ephemeral private key is not needed again: forward secrecy
+    this.#send.install(suite, outcome.send);
+    this.#recv.install(suite, outcome.recv);
     clearTimeout(this.#handshakeTimer);
     this.#reader.maxLineLength = this.#options.maxPacketLength;
-    this.#log.debug('commlink handshake complete', { suite: hello.suite.name });
-    this.#resolveReady({ window: hello.window });
-  }
-
-  #deriveDataKeys(secret: Buffer, hellos: Parameters<typeof dataKeys>[3]): void {
-    const suite = this.#suite as CipherSuite;
-    const { send, recv } = dataKeys(suite, secret, this.#bagKey as Buffer, hellos, this.#options.role);
-    this.#send.material = send;
-    this.#recv.material = recv;
-    this.#send.key = suite.prepare(send);
-    this.#recv.key = suite.prepare(recv);
+    this.#log.debug('commlink handshake complete', { suite: suite.name });
+    this.#resolveReady({ window: outcome.window });
   }
 
   // --- keys of a key-limited suite (PROTOCOL.md §6.3) ------------------------------------------
@@ -298,18 +209,10 @@ export class SecureChannel {
 
   #rekey(): void {
     const suite = this.#suite as CipherSuite;
-    const seq = this.#send.seq;
-    this.#send.seq = seq + 1n;
+    const seq = this.#send.take();
     this.#write(sealedLine(suite, this.#send.key as SuiteKey, KIND_REKEY, seq, []));
-    this.#advance(this.#send);
+    this.#send.advance(suite);
     this.#log.debug('commlink send key replaced', { seq: seq.toString(), suite: suite.name });
-  }
-
-  #advance(state: DirectionState): void {
-    const suite = this.#suite as CipherSuite;
-    state.material = nextKeyMaterial(state.material as Buffer, state.dir, suite);
-    state.key = suite.prepare(state.material);
-    state.used = 0;
   }
 
   // --- packets ---------------------------------------------------------------------------------
@@ -319,8 +222,7 @@ export class SecureChannel {
     const key = this.#send.key;
     if (!key) throw Errors.NOT_CONNECTED('channel is not ready');
     this.#reserve(parts.reduce((n, part) => n + part.length, 0));
-    const seq = this.#send.seq;
-    this.#send.seq = seq + 1n;
+    const seq = this.#send.take();
     return this.#write(sealedLine(this.#suite as CipherSuite, this.#send.key as SuiteKey, kind, seq, parts));
   }
 
@@ -358,7 +260,7 @@ export class SecureChannel {
     this.#recv.seq += 1n;
     if (header.kind === KIND_REKEY) {
       if (plaintext.length !== 0) throw Errors.PACKET_MALFORMED(`rekey packet ${header.seq} is not empty`);
-      this.#advance(this.#recv); // every later packet of the peer is sealed with its next key
+      this.#recv.advance(this.#suite!); // every later packet of the peer is sealed with its next key
       return;
     }
     if (header.kind === KIND_CHUNK && plaintext.length < STREAM_ID_LENGTH) {
