@@ -222,9 +222,7 @@ export class FileHostService {
         const s = service.sessions;
         const audit = service.audit;
         const common = {
-          loginTimeoutMs: s.loginTimeoutSeconds * 1000,
-          idleTimeoutMs: s.idleTimeoutSeconds * 1000,
-          transferIdleMs: s.transferIdleSeconds * 1000,
+          ...service.#timeouts(),
           maxUnauthenticated: s.maxUnauthenticatedConnections,
           maxAuthAttempts: s.sftpMaxAuthAttempts,
           maxHandles: s.sftpMaxHandles,
@@ -257,13 +255,10 @@ export class FileHostService {
         options.log.info('sftp listening', { address: `${sftp.address}:${sftp.port}`, workers: options.sftp.workers ?? 0 });
       }
       if (options.ftp) {
-        const s = service.sessions;
         service.#ftp = new FtpServer({
           host: options.host,
           ...options.ftp,
-          loginTimeoutMs: s.loginTimeoutSeconds * 1000,
-          idleTimeoutMs: s.idleTimeoutSeconds * 1000,
-          transferIdleMs: s.transferIdleSeconds * 1000,
+          ...service.#timeouts(),
           logins: service.logins,
           outcomes: service.audit,
           log: options.log,
@@ -286,6 +281,12 @@ export class FileHostService {
   }
 
   /** What the web host is told at each (re)connection: name, and where customers reach this host. */
+  /** The session timeouts of FTP and SFTP, in ms (the settings are in seconds). */
+  #timeouts(): { loginTimeoutMs: number; idleTimeoutMs: number; transferIdleMs: number } {
+    const s = this.sessions;
+    return { loginTimeoutMs: s.loginTimeoutSeconds * 1000, idleTimeoutMs: s.idleTimeoutSeconds * 1000, transferIdleMs: s.transferIdleSeconds * 1000 };
+  }
+
   /**
    * A customer's access ended (it was disabled): its FTP and SFTP connections are closed and its
    * downloads in progress cut off, each audited as aborted; its logins are forgotten.

@@ -1,4 +1,4 @@
-import { closeSync, read, readdir, stat, type Stats } from 'node:fs';
+import { closeSync, readdir, stat } from 'node:fs';
 import { promisify } from 'node:util';
 import ssh2, { type SFTPWrapper } from 'ssh2';
 import type { Socket } from 'node:net';
@@ -7,10 +7,11 @@ import type { TransferOutcome } from '../common/audit-reporter.js';
 import { normalizeVirtualPath, type AreaRoot } from '../common/path-resolver.js';
 import { queuedBytes } from '../common/send-file.js';
 import { attrsOf, entryOf } from './attrs.js';
+import { handleBuffer, readAhead, type DirHandle, type FileHandle } from './file-handles.js';
+import { ReplyBacklog } from './reply-backlog.js';
 import { sftpStatusOf } from './status.js';
 
 const { STATUS_CODE, OPEN_MODE } = ssh2.utils.sftp;
-const readAsync = promisify(read);
 const statAsync = promisify(stat);
 const readdirAsync = promisify(readdir);
 
@@ -23,39 +24,6 @@ const MAX_BUFFERED_REPLIES = 16;
 /** Queued READ requests allowed while paused; a client past this is not playing fair and is cut off. */
 const MAX_QUEUED_READS = 4096;
 const WRITE_FLAGS = OPEN_MODE.WRITE | OPEN_MODE.APPEND | OPEN_MODE.CREAT | OPEN_MODE.TRUNC | OPEN_MODE.EXCL;
-
-/** Bytes read ahead at once for a file handle: one disk read serves many client READs. */
-const READ_AHEAD = 512 * 1024;
-/** Read-ahead windows kept per handle (a client keeps requests in flight across a window edge). */
-const WINDOWS_PER_HANDLE = 3;
-
-interface Window {
-  start: number;
-  /** Resolves with the bytes from `start` (fewer at the end of the file). */
-  data: Promise<Buffer>;
-}
-
-interface FileHandle {
-  kind: 'file';
-  fd: number;
-  path: string;
-  stats: Stats;
-  /** Data bytes handed to ssh2 (some may still wait in its buffer for the client's window: see #unsentOf). */
-  bytes: number;
-  /** When data was last handed to ssh2 (the socket's queue holds the newest bytes). */
-  lastSent: number;
-  reachedEnd: boolean;
-  started: number;
-  /** Newest last; at most WINDOWS_PER_HANDLE. */
-  windows: Window[];
-}
-
-interface DirHandle {
-  kind: 'dir';
-  path: string;
-  realPath: string;
-  done: boolean;
-}
 
 /** Open handles, counted for the whole connection (every sftp session of it): at `max`, OPEN and OPENDIR fail. */
 export interface HandleBudget {
@@ -81,15 +49,6 @@ export interface SftpSessionOptions {
   socket?: Socket;
 }
 
-/** A reply (or its tail) ssh2 holds for the client's window: where its bytes are, and whose data it is. */
-interface HeldReply {
-  buffer: ArrayBufferLike;
-  start: number;
-  end: number;
-  handle: FileHandle;
-  dataLength: number;
-}
-
 /** Status message of an OPEN or OPENDIR past the handle budget. */
 export function tooManyHandles(max: number): string {
   return `too many open handles (${max} per connection): close some first`;
@@ -111,8 +70,8 @@ export class SftpSession {
   readonly #readQueue: (() => void)[] = [];
   #pollTimer: NodeJS.Timeout | undefined;
   #ended = false;
-  /** Data replies ssh2 buffered (the client's window was shut), oldest first; pruned as ssh2 sends them. */
-  #held: HeldReply[] = [];
+  /** Data replies ssh2 holds for the client's window, and whose they are. */
+  readonly #backlog: ReplyBacklog;
   #stallTimer: NodeJS.Timeout | undefined;
   #lastProgress = 0;
   #lastTaken = -1;
@@ -120,6 +79,7 @@ export class SftpSession {
   constructor(sftp: SFTPWrapper, options: SftpSessionOptions) {
     this.#sftp = sftp;
     this.#o = options;
+    this.#backlog = new ReplyBacklog(sftp, 4 * MAX_BUFFERED_REPLIES + MAX_READS_IN_FLIGHT);
     const on = (event: string, handler: (reqid: number, ...args: never[]) => unknown) =>
       sftp.on(event as 'OPEN', (reqid: number, ...args: never[]) => {
         options.onActivity();
@@ -188,7 +148,7 @@ export class SftpSession {
     for (const handle of files) queued = this.#finishFile(handle, queued);
     this.#o.handles.open -= this.#handles.size;
     this.#handles.clear();
-    this.#held = [];
+    this.#backlog.clear();
   }
 
   #virtual(path: string): string {
@@ -267,9 +227,9 @@ export class SftpSession {
     }
   }
 
-  /** Replies waiting in ssh2 for the client's window (a private field: ssh2 exposes no drain event for SFTP servers). */
+  /** Replies waiting in ssh2 for the client's window (ssh2 exposes no drain event for SFTP servers). */
   #buffered(): number {
-    return (this.#sftp as unknown as { _buffer?: unknown[] })._buffer?.length ?? 0;
+    return this.#backlog.waiting;
   }
 
   async #read(reqid: number, raw: Buffer, offset: number, length: number): Promise<void> {
@@ -280,7 +240,7 @@ export class SftpSession {
       return this.#sftp.status(reqid, STATUS_CODE.EOF);
     }
     const wanted = Math.min(length, MAX_READ, handle.stats.size - offset);
-    const data = await this.#readAhead(handle, offset, wanted);
+    const data = await readAhead(handle, offset, wanted);
     if (this.#ended || !this.#handles.has(raw.readUInt32BE(0))) return;
     if (data.length === 0) {
       handle.reachedEnd = true;
@@ -289,39 +249,8 @@ export class SftpSession {
     handle.bytes += data.length;
     handle.lastSent = performance.now();
     if (offset + data.length >= handle.stats.size) handle.reachedEnd = true;
-    const buffer = this.#ssh2Buffer();
-    const before = buffer?.length ?? 0;
-    this.#sftp.data(reqid, data);
-    // Not sent (the client's window is shut): remember whose bytes wait there, to count them out if the transfer ends first.
-    if (buffer && buffer.length > before) {
-      const tail = buffer[buffer.length - 1]!;
-      this.#held.push({ buffer: tail.buffer, start: tail.byteOffset, end: tail.byteOffset + tail.length, handle, dataLength: data.length });
-      if (this.#held.length > 4 * MAX_BUFFERED_REPLIES + MAX_READS_IN_FLIGHT) this.#pruneHeld();
-    } else if (before === 0) this.#held = [];
-  }
-
-  /** ssh2's buffer of replies waiting for the client's window (a private field: ssh2 exposes no count of unsent bytes). */
-  #ssh2Buffer(): Buffer[] | undefined {
-    return (this.#sftp as unknown as { _buffer?: Buffer[] })._buffer;
-  }
-
-  /** The held replies ssh2 still holds (whole or their unsent tail), each with its unsent length. */
-  #stillHeld(): { held: HeldReply; unsent: number }[] {
-    const found: { held: HeldReply; unsent: number }[] = [];
-    for (const part of this.#ssh2Buffer() ?? []) {
-      const held = this.#held.find((h) => h.buffer === part.buffer && part.byteOffset >= h.start && part.byteOffset < h.end);
-      if (held) found.push({ held, unsent: Math.min(part.length, held.dataLength) });
-    }
-    return found;
-  }
-
-  #pruneHeld(): void {
-    this.#held = this.#stillHeld().map((f) => f.held);
-  }
-
-  /** Data bytes of `handle` that ssh2 still holds for the client's window: handed over, not sent. */
-  #unsentOf(handle: FileHandle): number {
-    return this.#stillHeld().reduce((sum, f) => (f.held.handle === handle ? sum + f.unsent : sum), 0);
+    // Held by ssh2 when the client's window is shut: counted out if the transfer ends first.
+    this.#backlog.send(reqid, data, handle);
   }
 
   /** Bytes ssh2 wrote to the socket that the kernel has not taken (0 once the socket is gone: Node no longer says). */
@@ -370,29 +299,6 @@ export class SftpSession {
     this.#o.onStall();
   }
 
-  /**
-   * `length` bytes at `offset`, from a read-ahead window: clients read a file sequentially with
-   * many requests in flight, so one 512 KiB read serves the next sixteen 32 KiB requests without
-   * another trip to the disk thread pool. A request across a window edge reads directly.
-   */
-  async #readAhead(handle: FileHandle, offset: number, length: number): Promise<Buffer> {
-    let window = handle.windows.find((w) => offset >= w.start && offset < w.start + READ_AHEAD);
-    if (!window) {
-      const start = offset;
-      const size = Math.min(READ_AHEAD, handle.stats.size - start);
-      const buffer = Buffer.allocUnsafe(size);
-      window = { start, data: readAsync(handle.fd, buffer, 0, size, start).then(({ bytesRead }) => buffer.subarray(0, bytesRead)) };
-      handle.windows.push(window);
-      if (handle.windows.length > WINDOWS_PER_HANDLE) handle.windows.shift();
-    }
-    const data = await window.data;
-    const from = offset - window.start;
-    if (from + length <= data.length || data.length < READ_AHEAD) return data.subarray(from, Math.min(from + length, data.length));
-    const direct = Buffer.allocUnsafe(length);
-    const { bytesRead } = await readAsync(handle.fd, direct, 0, length, offset);
-    return direct.subarray(0, bytesRead);
-  }
-
   #close(reqid: number, raw: Buffer): void {
     const id = raw.length === 4 ? raw.readUInt32BE(0) : -1;
     const handle = this.#handles.get(id);
@@ -416,7 +322,7 @@ export class SftpSession {
       // closed already
     }
     if (handle.bytes === 0 && !handle.reachedEnd) return queued; // opened and never read: not a transfer
-    const unsent = this.#unsentOf(handle);
+    const unsent = this.#backlog.unsentOf(handle);
     const complete = handle.reachedEnd && unsent === 0;
     let bytes = handle.bytes - unsent;
     if (!complete) {
@@ -484,10 +390,4 @@ export class SftpSession {
     if (internal) this.#o.log.error('sftp request failed', { err, customer: this.#o.customer });
     this.#sftp.status(reqid, status, message);
   }
-}
-
-function handleBuffer(id: number): Buffer {
-  const buffer = Buffer.allocUnsafe(4);
-  buffer.writeUInt32BE(id, 0);
-  return buffer;
 }
