@@ -17,6 +17,7 @@ import { WebLink } from './common/web-link.js';
 import { availableParallelism } from 'node:os';
 import { DownloadWorkers } from './http/download-workers.js';
 import { makeFileHostHandlers } from './ops.js';
+import { FileChecksums } from './repository/file-checksums.js';
 import { HashPool } from './repository/hash-pool.js';
 import { Repository } from './repository/repository.js';
 import { FtpServer } from './ftp/server.js';
@@ -113,6 +114,8 @@ export class FileHostService {
   /** Live FTP/SFTP logins through the web host, with the defender and the session limits. */
   readonly logins: CustomerLogins;
   readonly sessions: SessionSettings;
+  /** Checksums of area files by object (FTP `HASH`, SSH `sha256sum`): SHA-256 from the repository, others read once. */
+  readonly checksums: FileChecksums;
   readonly #hashPool: HashPool;
   readonly #http: DownloadWorkers;
   #sftp: SftpServer | SftpWorkers | undefined;
@@ -133,6 +136,10 @@ export class FileHostService {
     this.repo = parts.repo;
     this.linkable = parts.linkable;
     this.areas = new Areas(options.areasDir);
+    this.checksums = new FileChecksums({
+      sha256Of: (path, stats) => this.repo.digestOf(path, stats),
+      hashFile: (path, algorithm) => parts.hashPool.checksumFile(path, algorithm),
+    });
     this.stager = new Stager(this.repo, this.areas, options.log, (customer) => {
       this.#http.invalidate(customer);
       this.#loginCache.invalidate(customer);

@@ -1,5 +1,6 @@
 import { Piscina } from 'piscina';
 import type { FileDigest } from '../../../lib/file-digest.js';
+import type { ChecksumAlgorithm } from './checksum-algorithms.js';
 
 /**
  * The worker pool that hashes files already on disk (an inbox file, a copy made by a staging
@@ -19,6 +20,11 @@ export class HashPool {
 
   hashFile(path: string): Promise<FileDigest> {
     return this.#pool.run({ path }) as Promise<FileDigest>;
+  }
+
+  /** The file's checksum by `algorithm` (lowercase hex). */
+  checksumFile(path: string, algorithm: ChecksumAlgorithm): Promise<string> {
+    return this.#pool.run({ path, algorithm }, { name: 'checksumFile' }) as Promise<string>;
   }
 
   async close(): Promise<void> {
