@@ -8,7 +8,6 @@
  * Exit codes: 0 done; 2 usage error; 3 the operation was refused (its error code is printed);
  * 1 anything else.
  */
-import { randomBytes } from 'node:crypto';
 import { parseArgs } from 'node:util';
 import type { Body, Value } from '../lib/commlink/index.js';
 import { loadConfig } from '../lib/config/index.js';
@@ -16,6 +15,7 @@ import { silentLogger } from '../lib/log/logger.js';
 import { Backups } from '../services/internal-db/backup.js';
 import { openDatabase } from '../services/internal-db/db/open.js';
 import { seedDemo } from '../services/internal-db/demo.js';
+import { generatePassword } from '../services/internal-db/passwords.js';
 import * as InternalDb from '../lib/contracts/internal-db/index.js';
 import type { Operation } from '../lib/contracts/operation.js';
 import { MAX_PAGE } from '../lib/contracts/page.js';
@@ -137,7 +137,7 @@ const COMMANDS: Record<string, Command> = {
       let generated = false;
       if (f['password-stdin']) password = (await c.stdin()).split(/\r?\n/)[0] ?? '';
       else if (!f['no-password']) {
-        password = randomBytes(18).toString('base64url');
+        password = generatePassword();
         generated = true;
       }
       const result = await c.op(InternalDb.customerCreate, { login: s(f.login)!, name: s(f.name)!, email: s(f.email) as string, password: password as string });

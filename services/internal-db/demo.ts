@@ -1,5 +1,5 @@
-import { createHash, randomBytes } from 'node:crypto';
-import { hashPassword } from './passwords.js';
+import { createHash } from 'node:crypto';
+import { generatePassword, hashPassword } from './passwords.js';
 import type { Store } from './store/index.js';
 
 export const DEMO = Object.freeze({ vendor: 'Acme Software', product: 'acme-db', customer: 'demo', versions: ['1.0.0', '2.0.0'] });
@@ -19,7 +19,7 @@ export function demoArtifactContent(version: string): Buffer {
  */
 export async function seedDemo(store: Store): Promise<Record<string, string | boolean>> {
   if (store.catalogue.hasVendor(DEMO.vendor)) return { created: false };
-  const password = randomBytes(18).toString('base64url');
+  const password = generatePassword();
   const hash = await hashPassword(password, store.scryptLogN);
   return store.transaction(() => {
     const { catalogue, customers, entitlements } = store;

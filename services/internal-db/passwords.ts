@@ -1,4 +1,4 @@
-import { createHash, randomBytes, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
+import { createHash, randomBytes, randomInt, scrypt as scryptCb, timingSafeEqual, type ScryptOptions } from 'node:crypto';
 
 /**
  * Password hashes: scrypt (r=8, p=1, N=2^logN), stored as `scrypt$<logN>$<r>$<p>$<salt>$<hash>`
@@ -27,6 +27,21 @@ export async function verifyPassword(password: string, stored: string): Promise<
   const expected = Buffer.from(parts[5] as string, 'base64');
   const key = await scrypt(password, Buffer.from(parts[4] as string, 'base64'), logN, r, p);
   return key.length === expected.length && timingSafeEqual(key, expected);
+}
+
+/**
+ * The characters of a generated password (one a person reads and types: the demo customer's, the
+ * admin CLI's): letters and digits without look-alikes (0 O 1 l I). No `-` (a password that starts
+ * with one is taken for an option by `lftp -u`, `curl -u`, `sshpass -p`), no `_`, nothing a shell
+ * or a URL treats specially.
+ */
+export const PASSWORD_ALPHABET = 'ABCDEFGHJKLMNPQRSTUVWXYZabcdefghijkmnpqrstuvwxyz23456789';
+
+/** A generated password: `length` characters drawn uniformly from PASSWORD_ALPHABET (24 give about 139 bits). */
+export function generatePassword(length = 24): string {
+  let password = '';
+  for (let i = 0; i < length; i++) password += PASSWORD_ALPHABET[randomInt(PASSWORD_ALPHABET.length)];
+  return password;
 }
 
 /** A hash no password matches, verified against for unknown logins so that timing reveals nothing. */

@@ -24,7 +24,9 @@ const recorded = z.strictObject({ recorded: z.int().min(0), received: z.int().mi
 
 export const auditRecord = defineOperation({
   name: 'audit.record',
-  summary: 'Records a batch of download outcomes in one transaction (idempotent by eventId).',
+  summary:
+    'Records a batch of download outcomes in one transaction (idempotent by eventId). ' +
+    'An event without an artifactId gets the id of the artifact its path names (/product/version/filename), if there is one.',
   request: z.strictObject({ events: z.array(auditEvent).min(1).max(10_000) }),
   reply: recorded,
 });
@@ -32,7 +34,8 @@ export const auditRecord = defineOperation({
 export const auditRecordCompact = defineOperation({
   name: 'audit.recordCompact',
   summary:
-    'audit.record for file hosts: transfers grouped by customer, artifact, path, protocol and address, one text line each (far cheaper to send and parse).',
+    'audit.record for file hosts: transfers grouped by customer, artifact, path, protocol and address, one text line each ' +
+    '(far cheaper to send and parse); a group without an artifactId gets the one its path names, as in audit.record.',
   request: z.strictObject({ groups: z.array(compactGroup).min(1).max(10_000) }),
   reply: recorded,
 });

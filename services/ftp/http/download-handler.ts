@@ -1,7 +1,6 @@
 import { readSync, type Stats } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import { basename } from 'node:path';
-import { create as contentDisposition } from 'content-disposition';
 import type { TicketVerifier } from '../../../lib/tickets/index.js';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { Areas } from '../common/areas.js';
@@ -9,6 +8,7 @@ import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { OpenFileCache } from '../common/open-file-cache.js';
 import { normalizeVirtualPath } from '../common/path-resolver.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
+import { downloadDisposition } from './download-name.js';
 import { decideRange } from './range.js';
 import { isStalled } from '../common/stall-watch.js';
 import { sendBody } from './send-body.js';
@@ -35,7 +35,8 @@ const SMALL_FILE = 64 * 1024;
 
 /**
  * GET and HEAD of a staged file, authorised by a signed ticket. Order of checks: the ticket (403),
- * the path (404 if malformed or leaving the area), the ticket's path against the request's (403),
+ * the path (404 if malformed, leaving the area, or not in its one canonical form: no trailing slash,
+ * no empty, `.` or `..` segment), the ticket's path against the request's (403),
  * then the file itself, opened through the area's resolver (404). Each completed or aborted body
  * is reported to the audit.
  *
@@ -98,6 +99,9 @@ export function createDownloadHandler(options: DownloadHandlerOptions): Download
       throw FileHostErrors.PATH_REFUSED('path refused: malformed percent-encoding');
     }
     const path = normalizeVirtualPath(decoded, { clamp: false });
+    // A file has exactly one URL: a trailing slash (`file/`), a dot segment (`file/.`, `dir/../file`)
+    // or an empty one (`dir//file`) names no file, even where it would normalise to one.
+    if (path !== decoded) throw FileHostErrors.NOT_FOUND('not found: a file path has no trailing slash, empty or dot segments');
     if (normalizedPaths.size >= 10_000) normalizedPaths.clear();
     normalizedPaths.set(rawPath, path);
     return path;
@@ -210,7 +214,7 @@ function baseHeaders(path: string, mtime: Date, sha256: string): Record<string, 
     'accept-ranges': 'bytes',
     etag: `"${sha256}"`,
     'last-modified': mtime.toUTCString(),
-    'content-disposition': contentDisposition(basename(path)),
+    'content-disposition': downloadDisposition(basename(path)),
     'x-checksum-sha256': sha256,
     'repr-digest': `sha-256=:${Buffer.from(sha256, 'hex').toString('base64')}:`,
     'cache-control': 'private, no-transform',

@@ -26,26 +26,61 @@ export interface AuditQuery {
   until?: string | undefined;
 }
 
-/** The download audit: every transfer's outcome, recorded in batches. */
+/** A path in a customer's area that names an artifact: `/<product>/<version>/<filename>`. */
+const ARTIFACT_PATH = /^\/([^/]+)\/([^/]+)\/([^/]+)$/;
+
+/**
+ * The download audit: every transfer's outcome, recorded in batches. An event recorded without an
+ * artifact id (FTP and SFTP know only the path; so do events an older file host journaled) gets the
+ * id of the artifact its path names, `/<product>/<version>/<filename>`, when there is one: the same
+ * id an HTTP download of that file carries from its ticket.
+ */
 export class Audit {
   readonly #db: Db;
   readonly #insert;
+  readonly #artifactAt;
 
   constructor(db: Db) {
     this.#db = db;
+    // Each of products.code, (releases.product_id, version) and (artifacts.release_id, filename) is unique: one index probe each.
+    this.#artifactAt = db
+      .prepare<[string, string, string], number>(
+        `SELECT a.id FROM artifacts a JOIN releases r ON r.id = a.release_id JOIN products p ON p.id = r.product_id
+         WHERE p.code = ? AND r.version = ? AND a.filename = ?`,
+      )
+      .pluck();
     this.#insert = db.prepare(
       `INSERT OR IGNORE INTO download_events (event_id, customer_id, artifact_id, path, protocol, client_address, bytes, duration_ms, outcome, at)
        VALUES (@eventId, @customerId, @artifactId, @path, @protocol, @clientAddress, @bytes, @durationMs, @outcome, @at)`,
     );
   }
 
-  /** Records a batch in one transaction; returns how many were new (retries are ignored). */
+  /**
+   * Records a batch in one transaction; returns how many were new (retries are ignored). An event
+   * without an artifact id gets the one its path names (looked up once per distinct path in the batch).
+   */
   record(events: readonly DownloadEvent[]): number {
     return this.#db.transaction((batch: readonly DownloadEvent[]) => {
+      const artifacts = new Map<string, number | null>();
       let added = 0;
-      for (const event of batch) added += this.#insert.run(event).changes;
+      for (const event of batch) {
+        let row = event;
+        if (event.artifactId === null) {
+          let artifactId = artifacts.get(event.path);
+          if (artifactId === undefined) artifacts.set(event.path, (artifactId = this.#artifactOf(event.path)));
+          if (artifactId !== null) row = { ...event, artifactId };
+        }
+        added += this.#insert.run(row).changes;
+      }
       return added;
     })(events);
+  }
+
+  /** The id of the artifact a path in an area names (`/<product>/<version>/<filename>`), or null. */
+  #artifactOf(path: string): number | null {
+    const match = ARTIFACT_PATH.exec(path);
+    if (!match) return null;
+    return this.#artifactAt.get(match[1]!, match[2]!, match[3]!) ?? null;
   }
 
   /** Events newest first, filtered, a page at a time (the cursor holds the last event's time and row id). */
