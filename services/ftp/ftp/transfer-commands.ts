@@ -1,4 +1,4 @@
-import { finished } from 'node:stream/promises';
+import type { Socket } from 'node:net';
 import { sendFileRange, type SendError } from '../common/send-file.js';
 import { isStalled, StallWatch, stalledError } from '../common/stall-watch.js';
 import type { Command, CommandTable } from './command.js';
@@ -28,15 +28,32 @@ async function passive(s: FtpSession, extended: boolean): Promise<void> {
   return s.reply(227, `Entering Passive Mode (${address.split('.').join(',')},${data.port >> 8},${data.port & 255})`);
 }
 
-/** Sends a listing body; replies 150 first and 226 or 426 after. */
+/** Resolves once the socket has taken `text` (its write callback); rejects if it errs or closes first. */
+function writeAll(socket: Socket, text: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onClose = () => reject(new Error('the connection closed during the transfer'));
+    socket.once('close', onClose);
+    socket.write(text, (err) => {
+      socket.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}
+
+/**
+ * Sends a listing body; replies 150 first and 226 or 426 after. Ends as RETR does: the body is
+ * written, and once the socket has taken it, the transfer ends the connection (DataConnection.end:
+ * with TLS, a close_notify after the session tickets).
+ */
 async function sendListing(s: FtpSession, data: DataConnection, body: string): Promise<void> {
   await s.reply(150, 'Here comes the directory listing');
   const result = await s.transfer(data, async (socket) => {
+    if (body === '') return;
     // One write: it progresses when the socket has taken all of it (a listing is small).
     const watch = new StallWatch(s.options.transferIdleMs, () => socket.destroy(stalledError(s.options.transferIdleMs)));
     try {
-      socket.end(body);
-      await finished(socket, { readable: false });
+      await writeAll(socket, body);
     } finally {
       watch.stop();
     }
