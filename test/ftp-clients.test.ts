@@ -1,10 +1,15 @@
 import test, { type ExecutionContext } from 'ava';
 import { createHash, randomBytes } from 'node:crypto';
-import { symlink } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, readdir, readFile, rm, symlink, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import type ssh2 from 'ssh2';
 import { generateEd25519 } from '../lib/ssh-keys.js';
+import { LISTED_GID, LISTED_UID } from '../services/ftp/common/ls-line.js';
+import { globMatcher } from '../services/ftp/ftp/glob.js';
 import { publish, startChain, type Chain } from './helpers/chain.js';
-import { HOST, PASSWORD, Raw, run, setup, tlsCert } from './helpers/ftp.js';
+import { curl, HOST, PASSWORD, Raw, run, setup, tlsCert } from './helpers/ftp.js';
+import { sftpConnect } from './helpers/sftp.js';
 
 /*
  * What real FTP clients do (Python's ftplib, curl, lftp, rclone) against the file host's FTP
@@ -145,4 +150,159 @@ test('HASH, OPTS HASH, XSHA256, XSHA1 and XMD5: checksums by the RETR path rules
   const quoted = await lftp(ftpPort, `quote HASH ${path}; quote XMD5 ${path}`);
   t.true(quoted.includes(`213 SHA-256 0-${content.length} ${hex('sha256', content)} ${path}`), quoted);
   t.true(quoted.includes(`250 ${hex('md5', content)}`), quoted);
+});
+
+/** Raw listings through curl: `-X` replaces curl's LIST with the command given, run in the URL's directory. */
+async function listed(port: number, dir: string, command?: string): Promise<string> {
+  const url = `ftp://globex:${encodeURIComponent(PASSWORD)}@${HOST}:${port}${dir}`;
+  const res = await curl([...(command ? ['-X', command] : []), url]);
+  if (res.code !== 0) throw new Error(`curl ${command ?? 'LIST'} ${dir}: ${res.stderr}`);
+  return res.stdout.toString();
+}
+
+const linesOf = (text: string) => text.split(/\r?\n/).filter((l) => l !== '');
+
+test('globs in NLST and LIST: *, ? and [...] in any part of the path; dot names only for a pattern with a leading dot; no match is 450; lftp mget *.txt', async (t) => {
+  const { ftpPort, dirOnDisk } = await area(t);
+  const files: Record<string, string> = { 'notes.txt': 'notes\n', 'readme.txt': 'read me\n', '.hidden.txt': 'hidden\n', 'data[1].bin': 'one\n' };
+  for (const [name, text] of Object.entries(files)) await writeFile(join(dirOnDisk, name), text);
+  const long = `${'a'.repeat(200)}.log`;
+  await writeFile(join(dirOnDisk, long), '');
+
+  t.deepEqual(linesOf(await listed(ftpPort, '/acme-db/1.0.0/', 'NLST *.txt')), ['notes.txt', 'readme.txt']);
+  t.deepEqual(linesOf(await listed(ftpPort, '/', 'NLST /acme-db/1.0.0/*.t?t')), ['/acme-db/1.0.0/notes.txt', '/acme-db/1.0.0/readme.txt']);
+  t.deepEqual(linesOf(await listed(ftpPort, '/', 'NLST acme-db/*/[!n]*.txt')), ['acme-db/1.0.0/readme.txt'], 'a glob in a directory part');
+  t.deepEqual(linesOf(await listed(ftpPort, '/acme-db/1.0.0/', 'NLST .h*')), ['.hidden.txt'], 'a pattern that starts with a dot may match dot names');
+  t.deepEqual(linesOf(await listed(ftpPort, '/acme-db/1.0.0/', 'NLST *.tar.gz')), ['acme-db-1.0.0.tar.gz']);
+  t.deepEqual(linesOf(await listed(ftpPort, '/acme-db/1.0.0/', 'NLST data[1].bin')), ['data[1].bin'], 'a name that exists is taken literally');
+  t.deepEqual(linesOf(await listed(ftpPort, '/acme-db/1.0.0/', 'NLST data?1].bin')), ['data[1].bin']);
+  const dirs = linesOf(await listed(ftpPort, '/', 'LIST acme-db/*/'));
+  t.is(dirs.length, 1);
+  t.regex(dirs[0]!, /^dr-xr-xr-x {4}2 ftp {6}ftp {6} +4096 \w{3} [ \d]\d [\d:]{5} acme-db\/1\.0\.0$/);
+  const txt = linesOf(await listed(ftpPort, '/acme-db/1.0.0/', 'LIST -l *.txt'));
+  t.deepEqual(
+    txt.map((l) => l.split(' ').at(-1)),
+    ['notes.txt', 'readme.txt'],
+  );
+
+  // No match: 450 before the data connection is used, and the passive port is given back.
+  const raw = await Raw.open(t, ftpPort);
+  await raw.reply();
+  await raw.login();
+  for (const command of ['NLST *.nothing', 'LIST /acme-db/*/nothing*', 'NLST /acme-db/1.0.0/*.txt/*']) {
+    t.is((await raw.send('EPSV')).code, 229);
+    t.deepEqual(await raw.send(command), { code: 450, text: '450 No files found' }, command);
+  }
+  t.is((await raw.send('NLST *\u0000')).code, 550, 'refused characters are refused as in any path');
+
+  // lftp's mget expands the glob itself from a listing; the classic ftp client sends NLST *.txt: both get the two files.
+  const local = await mkdtemp(join(tmpdir(), 'ftp-mget-'));
+  t.teardown(() => rm(local, { recursive: true, force: true }));
+  await lftp(ftpPort, 'cd /acme-db/1.0.0; mget *.txt', local);
+  t.deepEqual((await readdir(local)).sort(), ['notes.txt', 'readme.txt']);
+  t.is(await readFile(join(local, 'readme.txt'), 'utf8'), files['readme.txt']);
+});
+
+test('STAT <path> on the control connection; . and .. in LIST -a and MLSD', async (t) => {
+  const { ftpPort, path, content } = await area(t);
+  const raw = await Raw.open(t, ftpPort);
+  await raw.reply();
+  t.is((await raw.send('STAT /acme-db')).code, 530, 'STAT with a path needs a login');
+  await raw.login();
+
+  const dir = (await raw.send('STAT /acme-db/1.0.0')).text.split('\n');
+  t.is(dir[0], '213-Status of /acme-db/1.0.0:');
+  t.regex(dir[1]!, new RegExp(`^ -r--r--r-- {4}1 ftp {6}ftp {6} +${content.length} \\w{3} [ \\d]\\d [\\d:]{5} acme-db-1\\.0\\.0\\.tar\\.gz$`));
+  t.is(dir[2], '213 End of status');
+  t.is(dir.length, 3);
+  const file = (await raw.send(`STAT ${path}`)).text.split('\n');
+  t.is(file.length, 3);
+  t.true(file[1]!.endsWith(' acme-db-1.0.0.tar.gz'));
+  const dots = (await raw.send('STAT -a /acme-db')).text.split('\n');
+  t.deepEqual(
+    dots.slice(1, -1).map((l) => l.split(' ').at(-1)),
+    ['.', '..', '1.0.0'],
+  );
+  t.is((await raw.send('STAT /acme-db/nope')).code, 550);
+  t.is((await raw.send('STAT /acme-db/*.nothing')).code, 450);
+  t.is((await raw.send('STAT')).code, 211, 'plain STAT: the server status, as before');
+
+  // LIST shows . and .. with -a only (as vsftpd); MLSD always has cdir and pdir.
+  t.deepEqual(
+    linesOf(await listed(ftpPort, '/acme-db/1.0.0/', 'LIST -a')).map((l) => l.split(' ').at(-1)),
+    ['.', '..', 'acme-db-1.0.0.tar.gz'],
+  );
+  t.deepEqual(
+    linesOf(await listed(ftpPort, '/acme-db/1.0.0/', 'LIST')).map((l) => l.split(' ').at(-1)),
+    ['acme-db-1.0.0.tar.gz'],
+  );
+  t.deepEqual(
+    linesOf(await listed(ftpPort, '/', 'MLSD')).map((l) => l.split(';')[0]),
+    ['type=cdir', 'type=pdir', 'type=dir'],
+  );
+});
+
+test('the same owner, group and link counts in FTP LIST and SFTP (longname and ids), whatever the real link count', async (t) => {
+  const { chain, ftpPort, sftpPort, dirOnDisk } = await area(t);
+  // Two more hard links to the staged object (as two more customers with the file would make).
+  for (const n of [1, 2]) await link(join(dirOnDisk, 'acme-db-1.0.0.tar.gz'), join(chain.fileDir, `other-customer-${n}`));
+  await mkdir(join(dirOnDisk, '..', '2.0.0')); // /acme-db now has two subdirectories: st_nlink 4
+
+  const ftpFile = linesOf(await listed(ftpPort, '/acme-db/1.0.0/'))[0]!;
+  const ftpDir = linesOf(await listed(ftpPort, '/acme-db/'))[0]!;
+  const ftpRoot = linesOf(await listed(ftpPort, '/'))[0]!;
+  t.regex(ftpFile, /^-r--r--r-- {4}1 ftp {6}ftp {6} /);
+  t.regex(ftpDir, /^dr-xr-xr-x {4}2 ftp {6}ftp {6} +4096 .* 1\.0\.0$/);
+  t.regex(ftpRoot, /^dr-xr-xr-x {4}2 ftp {6}ftp {6} +4096 .* acme-db$/);
+
+  const { sftp, close } = await sftpConnect({ port: sftpPort, username: 'globex', password: PASSWORD });
+  t.teardown(close);
+  const readdir = (dir: string) => new Promise<ssh2.FileEntry[]>((resolve, reject) => sftp.readdir(dir, (err, list) => (err ? reject(err) : resolve(list))));
+  const [sftpFile] = await readdir('/acme-db/1.0.0');
+  const [sftpRoot] = await readdir('/');
+  const sftpDir = (await readdir('/acme-db')).find((e) => e.filename === '1.0.0')!;
+  // The same line but for the minute (two listings may straddle one).
+  const sameLine = (a: string, b: string) => t.is(a.replace(/\d\d:\d\d /, 'hh:mm '), b.replace(/\d\d:\d\d /, 'hh:mm '));
+  sameLine(sftpFile!.longname, ftpFile);
+  sameLine(sftpDir.longname, ftpDir);
+  sameLine(sftpRoot!.longname, ftpRoot);
+  t.deepEqual([sftpFile!.attrs.uid, sftpFile!.attrs.gid], [LISTED_UID, LISTED_GID]);
+});
+
+test('CWD to a file, or through one (file/..), is refused with 550', async (t) => {
+  const { ftpPort, path } = await area(t);
+  const raw = await Raw.open(t, ftpPort);
+  await raw.reply();
+  await raw.login();
+  t.is((await raw.send('CWD /acme-db/1.0.0')).code, 250);
+  t.is((await raw.send('CWD acme-db-1.0.0.tar.gz')).code, 550);
+  t.is((await raw.send('CWD acme-db-1.0.0.tar.gz/..')).code, 550);
+  t.is((await raw.send(`CWD ${path}/../..`)).code, 550);
+  t.is((await raw.send(`CWD ${path}/.`)).code, 550);
+  t.is((await raw.send('PWD')).text, '257 "/acme-db/1.0.0" is the current directory', 'unchanged by the refusals');
+  t.is((await raw.send('CWD ../1.0.0/..')).code, 250);
+  t.is((await raw.send('PWD')).text, '257 "/acme-db" is the current directory');
+  t.is((await raw.send('CWD ../../..')).code, 250, 'above the root: clamped there');
+  t.is((await raw.send('PWD')).text, '257 "/" is the current directory');
+});
+
+test('the glob matcher: sets, ranges, negation, a lone [ as itself; a pathological pattern is still linear-ish', (t) => {
+  const cases: [string, string, boolean][] = [
+    ['*.txt', 'notes.txt', true],
+    ['*.txt', '.notes.txt', false],
+    ['.*', '.notes.txt', true],
+    ['?.bin', 'a.bin', true],
+    ['?.bin', 'ab.bin', false],
+    ['[a-c]*', 'beta', true],
+    ['[!a-c]*', 'beta', false],
+    ['[^a-c]*', 'delta', true],
+    ['[]]x', ']x', true],
+    ['a[b', 'a[b', true],
+    ['*', '', true],
+    ['a**b', 'axxb', true],
+    ['é?', 'éß', true],
+  ];
+  for (const [pattern, name, expected] of cases) t.is(globMatcher(pattern)(name), expected, `${pattern} ${name}`);
+  // Backtracking to the last * only: 40 stars against 255 characters is a few thousand steps, not 255^40.
+  t.false(globMatcher(`${'*a'.repeat(40)}*b`)('a'.repeat(255)));
 });
