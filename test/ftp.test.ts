@@ -80,7 +80,10 @@ test('login, FEAT, PWD/CWD, LIST, MLSD, NLST, MLST, SIZE and MDTM', async (t) =>
     ),
   );
   const mlsdRoot = await curl(['-X', 'MLSD', `${url}/`]);
-  t.regex(mlsdRoot.stdout.toString(), /^type=cdir;modify=\d{14};perm=el; \.\r?\ntype=pdir;modify=\d{14};perm=el; \.\.\r?\ntype=dir;modify=\d{14};perm=el; acme-db\r?\n$/);
+  t.regex(
+    mlsdRoot.stdout.toString(),
+    /^type=cdir;modify=\d{14};perm=el; \.\r?\ntype=pdir;modify=\d{14};perm=el; \.\.\r?\ntype=dir;modify=\d{14};perm=el; acme-db\r?\n$/,
+  );
 });
 
 test('a download is byte-identical, and a download resumed with REST completes it byte for byte', async (t) => {
