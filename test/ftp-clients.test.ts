@@ -189,7 +189,7 @@ test('globs in NLST and LIST: *, ? and [...] in any part of the path; dot names 
   const raw = await Raw.open(t, ftpPort);
   await raw.reply();
   await raw.login();
-  for (const command of ['NLST *.nothing', 'LIST /acme-db/*/nothing*', 'NLST /acme-db/1.0.0/*.txt/*']) {
+  for (const command of ['NLST *.nothing', 'LIST /acme-db/*/nothing*', 'NLST /acme-db/1.0.0/*.txt/*', 'NLST /acme-db/1.0.0/*.txt/..']) {
     t.is((await raw.send('EPSV')).code, 229);
     t.deepEqual(await raw.send(command), { code: 450, text: '450 No files found' }, command);
   }

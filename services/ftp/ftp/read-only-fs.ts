@@ -78,9 +78,10 @@ export class ReadOnlyArea {
 
   /**
    * The paths a glob matches (glob.ts), in name order: each part of the path with `*`, `?` or `[`
-   * is matched against the names a listing of the directory shows (so names the resolver refuses,
-   * dot names and links out of the area never match); with a trailing `/`, directories only.
-   * Nothing matching is an empty array.
+   * is matched against the names a listing of the directory shows (so names the resolver refuses
+   * and links out of the area never match; dot names only for a pattern with a leading dot); a
+   * `..` steps back out of directories only; with a trailing `/`, directories only. Nothing
+   * matching is an empty array.
    */
   async glob(clientPath: string, cwd: string): Promise<GlobMatch[]> {
     this.resolve(clientPath, cwd); // refusals first, as for any path
@@ -89,6 +90,14 @@ export class ReadOnlyArea {
     for (const part of clientPath.split('/').filter((p) => p !== '')) {
       const next: typeof branches = [];
       for (const branch of branches) {
+        if (
+          part === '..' &&
+          !(await this.stat(branch.virtualPath).then(
+            (st) => st.isDirectory(),
+            () => false,
+          ))
+        )
+          continue;
         if (!hasGlob(part)) {
           next.push({ virtualPath: this.resolve(part, branch.virtualPath), shown: [...branch.shown, part] });
           continue;
