@@ -22,9 +22,10 @@ export type ListKind = 'list' | 'nlst';
 /** The 450 reply's text for a glob that matched nothing. */
 export const NO_MATCH = 'No files found';
 
-async function exists(area: ReadOnlyArea, virtualPath: string): Promise<boolean> {
+/** Whether a client's path names something as written (a `..` after a file does not). */
+async function exists(area: ReadOnlyArea, clientPath: string, cwd: string): Promise<boolean> {
   try {
-    await area.stat(virtualPath);
+    await area.stat(await area.resolveThroughDirectories(clientPath, cwd));
     return true;
   } catch {
     return false;
@@ -39,7 +40,7 @@ function parentOf(area: ReadOnlyArea, virtualPath: string): string {
 export async function listingLines(s: FtpSession, arg: string, kind: ListKind): Promise<string[] | undefined> {
   const area = s.area!;
   const { flags, path } = parseListArg(arg);
-  if (hasGlob(path) && !(await exists(area, area.resolve(path, s.cwd)))) {
+  if (hasGlob(path) && !(await exists(area, path, s.cwd))) {
     const matches = await area.glob(path, s.cwd);
     if (matches.length === 0) return undefined;
     return matches.map((m) => (kind === 'list' ? lsLine(m.shown, m.stats) : m.shown));
