@@ -240,6 +240,16 @@ test('STAT <path> on the control connection; . and .. in LIST -a and MLSD', asyn
     linesOf(await listed(ftpPort, '/', 'MLSD')).map((l) => l.split(';')[0]),
     ['type=cdir', 'type=pdir', 'type=dir'],
   );
+
+  // rclone (jlaffaye/ftp, MLSD) and lftp (MLSD) take the cdir/pdir entries for what they are.
+  const obscured = (await run('/usr/bin/rclone', ['obscure', PASSWORD])).stdout.toString().trim();
+  const rclone = await run(
+    '/usr/bin/rclone',
+    ['lsf', '-R', '--config', '/dev/null', '--ftp-host', HOST, '--ftp-port', String(ftpPort), '--ftp-user', 'globex', '--ftp-pass', obscured, ':ftp:/'],
+    { timeout: 60_000 },
+  );
+  t.deepEqual(linesOf(rclone.stdout.toString()), ['acme-db/', 'acme-db/1.0.0/', 'acme-db/1.0.0/acme-db-1.0.0.tar.gz']);
+  t.deepEqual(linesOf(await lftp(ftpPort, 'cls -1 /acme-db/1.0.0/')), ['/acme-db/1.0.0/acme-db-1.0.0.tar.gz']);
 });
 
 test('the same owner, group and link counts in FTP LIST and SFTP (longname and ids), whatever the real link count', async (t) => {
