@@ -69,10 +69,21 @@ test('login, FEAT, PWD/CWD, LIST, MLSD, NLST, MLST, SIZE and MDTM', async (t) =>
   t.regex(nlst.stdout.toString(), /^acme-db-1\.0\.0\.tar\.gz\r?\n$/);
   const ls = await curl([`${url}/acme-db/1.0.0/`]);
   t.regex(ls.stdout.toString(), new RegExp(`^-r--r--r-- +1 ftp +ftp +${content.length} \\w{3} [ \\d]\\d [\\d:]{5} acme-db-1\\.0\\.0\\.tar\\.gz\\r?\\n$`));
+  // MLSD starts with the directory itself (cdir) and its parent (pdir), RFC 3659 §7.5.1.
   const mlsd = await curl(['-X', 'MLSD', `${url}/acme-db/1.0.0/`]);
-  t.regex(mlsd.stdout.toString(), new RegExp(`^type=file;size=${content.length};modify=\\d{14};perm=r; acme-db-1\\.0\\.0\\.tar\\.gz\\r?\\n$`));
+  t.regex(
+    mlsd.stdout.toString(),
+    new RegExp(
+      `^type=cdir;modify=\\d{14};perm=el; \\.\\r?\\n` +
+        `type=pdir;modify=\\d{14};perm=el; \\.\\.\\r?\\n` +
+        `type=file;size=${content.length};modify=\\d{14};perm=r; acme-db-1\\.0\\.0\\.tar\\.gz\\r?\\n$`,
+    ),
+  );
   const mlsdRoot = await curl(['-X', 'MLSD', `${url}/`]);
-  t.regex(mlsdRoot.stdout.toString(), /^type=dir;modify=\d{14};perm=el; acme-db\r?\n$/);
+  t.regex(
+    mlsdRoot.stdout.toString(),
+    /^type=cdir;modify=\d{14};perm=el; \.\r?\ntype=pdir;modify=\d{14};perm=el; \.\.\r?\ntype=dir;modify=\d{14};perm=el; acme-db\r?\n$/,
+  );
 });
 
 test('a download is byte-identical, and a download resumed with REST completes it byte for byte', async (t) => {

@@ -267,6 +267,7 @@ export class FileHostService {
           ...options.ftp,
           ...service.#timeouts(),
           logins: service.logins,
+          checksums: service.checksums,
           outcomes: service.audit,
           log: options.log,
         });

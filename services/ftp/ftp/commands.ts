@@ -1,6 +1,9 @@
 import { AUTH_COMMANDS } from './auth-commands.js';
 import type { Command, CommandTable } from './command.js';
 import { FILE_COMMANDS } from './file-commands.js';
+import { HASH_COMMANDS, optsHash } from './hash-commands.js';
+import { FTP_HASHES, hashFeature } from './hash-names.js';
+import { listingLines, NO_MATCH } from './list-lines.js';
 import { mlstFeature, selectFacts } from './mlsd.js';
 import { INTERNAL_ERROR, oneLine, replyOf } from './replies.js';
 import type { FtpSession } from './session.js';
@@ -16,7 +19,8 @@ const DELEGATED = new Set(['NOOP', 'SYST', 'TYPE', 'MODE', 'STRU', 'ALLO']);
 
 function features(s: FtpSession): string[] {
   const tls = s.secureContext ? [' AUTH TLS', ' PBSZ', ' PROT'] : [];
-  return [...tls, ' EPSV', ' MDTM', ` ${mlstFeature(s.mlstFacts)}`, ' REST STREAM', ' SIZE', ' TVFS', ' UTF8'];
+  const hashes = s.options.checksums ? [` ${hashFeature(s.hash)}`, ...FTP_HASHES.map((h) => ` ${h.command}`)] : [];
+  return [...tls, ' EPSV', ...hashes, ' MDTM', ` ${mlstFeature(s.mlstFacts)}`, ' REST STREAM', ' SIZE', ' TVFS', ' UTF8'];
 }
 
 const SESSION_COMMANDS: CommandTable = {
@@ -32,6 +36,8 @@ const SESSION_COMMANDS: CommandTable = {
         case 'MLST':
           s.mlstFacts = selectFacts(rest.join(' '));
           return s.reply(200, `MLST OPTS ${[...s.mlstFacts].map((f) => `${f};`).join('')}`);
+        case 'HASH':
+          return optsHash(s, rest.join(' '));
         default:
           return s.reply(501, `Option not understood: ${oneLine(option, 32)}`);
       }
@@ -55,7 +61,7 @@ const SESSION_COMMANDS: CommandTable = {
   STAT: {
     auth: false,
     async run(s, arg) {
-      if (arg.trim() !== '') return s.reply(504, 'STAT with a path is not supported: use LIST or MLSD');
+      if (arg.trim() !== '') return statPath(s, arg);
       const who = s.login ? ` Logged in as ${s.login.customer}` : ' Not logged in';
       return s.replyLines(
         211,
@@ -79,7 +85,30 @@ const SESSION_COMMANDS: CommandTable = {
   },
 };
 
-const TABLE: CommandTable = Object.freeze({ ...AUTH_COMMANDS, ...FILE_COMMANDS, ...TRANSFER_COMMANDS, ...WRITE_COMMANDS, ...SESSION_COMMANDS });
+/**
+ * STAT <path> (RFC 959): the LIST of the path on the control connection, between `213-Status of
+ * <path>:` and `213 End of status` (each line indented by a space, so none reads as a reply code).
+ */
+async function statPath(s: FtpSession, arg: string): Promise<void> {
+  if (!s.login) return s.reply(530, 'Please log in with USER and PASS first');
+  const lines = await listingLines(s, arg, 'list');
+  if (!lines) return s.reply(450, NO_MATCH);
+  return s.replyLines(
+    213,
+    `Status of ${arg.trim()}:`,
+    lines.map((l) => ` ${l}`),
+    'End of status',
+  );
+}
+
+const TABLE: CommandTable = Object.freeze({
+  ...AUTH_COMMANDS,
+  ...FILE_COMMANDS,
+  ...TRANSFER_COMMANDS,
+  ...HASH_COMMANDS,
+  ...WRITE_COMMANDS,
+  ...SESSION_COMMANDS,
+});
 
 /** Directive and argument: the directive up to the first space, the argument everything after it. */
 function parse(line: string): { directive: string; arg: string } {

@@ -70,7 +70,10 @@ export class DataConnection {
     return this.#socket !== undefined;
   }
 
-  /** The connected (and, with PROT P, TLS-established) socket; rejects on timeout or close. */
+  /**
+   * The connected socket (with PROT P: TLS, its handshake complete, session tickets included);
+   * rejects on timeout or close.
+   */
   socket(): Promise<Socket | TLSSocket> {
     return this.#ready;
   }
@@ -136,10 +139,15 @@ export class DataConnection {
       this.#options.log.debug('data connection TLS error', { err, port: this.port });
       this.#fail(err);
     });
+    // 'secure' is emitted from inside OpenSSL's handshake call, before a TLS 1.3 server has
+    // written its session tickets: a write then goes out ahead of them, and an end() finds the
+    // handshake unfinished (SSL_shutdown: "shutdown while in init") and sends no close_notify;
+    // Python's ftplib then fails its unwrap() (SHUTDOWN_WHILE_IN_INIT, or an unexpected EOF).
+    // The socket is handed over once that call has returned and the tickets are out.
     secure.once('secure', () => {
       clearTimeout(this.#timer);
       secure.resume();
-      this.#resolve(secure);
+      setImmediate(() => this.#resolve(secure));
     });
   }
 }

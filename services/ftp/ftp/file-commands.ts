@@ -11,7 +11,7 @@ function areaOf(s: FtpSession) {
 
 async function changeDirectory(s: FtpSession, clientPath: string): Promise<void> {
   const area = areaOf(s);
-  s.cwd = await area.directory(area.resolve(clientPath, s.cwd));
+  s.cwd = await area.directory(await area.resolveThroughDirectories(clientPath, s.cwd));
   return s.reply(250, `Directory changed to ${quotePath(s.cwd)}`);
 }
 

@@ -21,8 +21,11 @@ export function selectFacts(arg: string): Set<MlstFact> {
   return new Set(MLST_FACTS.filter((f) => asked.includes(f)));
 }
 
-/** `fact=value;…; name` (the space before the name is part of the format). */
-export function factsLine(name: string, stats: Stats, selected: ReadonlySet<MlstFact>, type?: 'cdir'): string {
+/**
+ * `fact=value;…; name` (the space before the name is part of the format). `type` marks the
+ * listed directory itself (`cdir`) and its parent (`pdir`) in an MLSD (RFC 3659 §7.5.1).
+ */
+export function factsLine(name: string, stats: Stats, selected: ReadonlySet<MlstFact>, type?: 'cdir' | 'pdir'): string {
   const dir = stats.isDirectory();
   const facts: string[] = [];
   if (selected.has('type')) facts.push(`type=${type ?? (dir ? 'dir' : 'file')}`);

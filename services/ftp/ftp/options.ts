@@ -3,6 +3,7 @@ import { CONFIG_DEFAULTS } from '../../../lib/config/index.js';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { CustomerLogins } from '../common/customer-login.js';
+import type { FileChecksums } from '../repository/file-checksums.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 
 export interface FtpServerOptions {
@@ -22,6 +23,8 @@ export interface FtpServerOptions {
   /** A transfer (RETR, a listing) whose client takes no byte for this long is closed (426); default services.ftp.transferIdleSeconds. */
   transferIdleMs?: number;
   logins: CustomerLogins;
+  /** Checksums of area files by object (the file host's); when given, HASH, XSHA256, XSHA1 and XMD5 are offered. */
+  checksums?: Pick<FileChecksums, 'of'>;
   outcomes: { report(outcome: TransferOutcome): void };
   log: Logger;
 }
@@ -61,6 +64,7 @@ export function validateOptions(options: FtpServerOptions): ResolvedFtpOptions {
   positive(options, 'idleTimeoutMs');
   if (options.transferIdleMs !== undefined) positive(options, 'transferIdleMs');
   if (typeof options.logins?.login !== 'function') invalid('logins', 'must be the file host’s CustomerLogins');
+  if (options.checksums !== undefined && typeof options.checksums?.of !== 'function') invalid('checksums', 'must be the file host’s FileChecksums');
   if (typeof options.outcomes?.report !== 'function') invalid('outcomes', 'must have report(outcome)');
   if (typeof options.log?.info !== 'function') invalid('log', 'must be a Logger');
   return Object.freeze({

@@ -2,12 +2,25 @@ import { closeSync, type Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
 import { type AreaRoot, type OpenedFile, normalizeVirtualPath } from '../common/path-resolver.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
+import { globMatcher, hasGlob } from './glob.js';
 
 /** A directory entry as listings show it. */
 export interface Entry {
   name: string;
   stats: Stats;
 }
+
+/** What a glob matched: the virtual path, the path as the client wrote it (the pattern's parts replaced by names), its stats. */
+export interface GlobMatch {
+  virtualPath: string;
+  shown: string;
+  stats: Stats;
+}
+
+/** The most paths one glob may match (more: ERR_INVALID_INPUT). */
+export const MAX_GLOB_MATCHES = 10_000;
+
+const childOf = (dir: string, name: string) => (dir === '/' ? `/${name}` : `${dir}/${name}`);
 
 /**
  * A customer's area as an FTP session sees it: read-only, rooted at the area (a `..` above the
@@ -44,6 +57,78 @@ export class ReadOnlyArea {
     return virtualPath;
   }
 
+  /**
+   * The virtual path of a client's path, as `resolve`, where a `..` steps back out of the name
+   * before it only if that is a directory: `file/..` is refused (ERR_NOT_FOUND) although it
+   * normalises to the file's directory, as a shell's `cd file/..` is. For CWD and the listings.
+   */
+  async resolveThroughDirectories(clientPath: string, cwd: string): Promise<string> {
+    const target = this.resolve(clientPath, cwd); // refusals first, as for any path
+    const stack: string[] = [];
+    for (const segment of (clientPath.startsWith('/') ? clientPath : `${cwd}/${clientPath}`).split('/')) {
+      if (segment === '' || segment === '.') continue;
+      if (segment !== '..') stack.push(segment);
+      else if (stack.length > 0) {
+        await this.directory(`/${stack.join('/')}`);
+        stack.pop();
+      }
+    }
+    return target;
+  }
+
+  /**
+   * The paths a glob matches (glob.ts), in name order: each part of the path with `*`, `?` or `[`
+   * is matched against the names a listing of the directory shows (so names the resolver refuses
+   * and links out of the area never match; dot names only for a pattern with a leading dot); a
+   * `..` steps back out of directories only; with a trailing `/`, directories only. Nothing
+   * matching is an empty array.
+   */
+  async glob(clientPath: string, cwd: string): Promise<GlobMatch[]> {
+    this.resolve(clientPath, cwd); // refusals first, as for any path
+    const absolute = clientPath.startsWith('/');
+    let branches = [{ virtualPath: absolute ? '/' : cwd, shown: [] as string[] }];
+    for (const part of clientPath.split('/').filter((p) => p !== '')) {
+      const next: typeof branches = [];
+      for (const branch of branches) {
+        if (
+          part === '..' &&
+          !(await this.stat(branch.virtualPath).then(
+            (st) => st.isDirectory(),
+            () => false,
+          ))
+        )
+          continue;
+        if (!hasGlob(part)) {
+          next.push({ virtualPath: this.resolve(part, branch.virtualPath), shown: [...branch.shown, part] });
+          continue;
+        }
+        let entries: Entry[];
+        try {
+          entries = (await this.stat(branch.virtualPath)).isDirectory() ? await this.list(branch.virtualPath) : [];
+        } catch {
+          continue; // not there: no match down this branch
+        }
+        const matches = globMatcher(part);
+        for (const entry of entries)
+          if (matches(entry.name)) next.push({ virtualPath: childOf(branch.virtualPath, entry.name), shown: [...branch.shown, entry.name] });
+        if (next.length > MAX_GLOB_MATCHES) throw FileHostErrors.INVALID_INPUT(`the pattern matches more than ${MAX_GLOB_MATCHES} paths`);
+      }
+      branches = next;
+    }
+    const found: GlobMatch[] = [];
+    for (const { virtualPath, shown } of branches) {
+      let stats: Stats;
+      try {
+        stats = await this.stat(virtualPath);
+      } catch {
+        continue;
+      }
+      if (!(stats.isDirectory() || (stats.isFile() && !clientPath.endsWith('/')))) continue;
+      found.push({ virtualPath, shown: `${absolute ? '/' : ''}${shown.join('/')}`, stats });
+    }
+    return found;
+  }
+
   /** A regular file's stats; ERR_NOT_FOUND for directories and the rest. */
   async fileStat(virtualPath: string): Promise<Stats> {
     const stats = await this.stat(virtualPath);
@@ -67,7 +152,7 @@ export class ReadOnlyArea {
     }
     const entries: Entry[] = [];
     for (const name of names.sort()) {
-      const child = virtualPath === '/' ? `/${name}` : `${virtualPath}/${name}`;
+      const child = childOf(virtualPath, name);
       try {
         if (normalizeVirtualPath(child) !== child) continue;
         const childStats = await this.stat(child);

@@ -5,6 +5,7 @@ import type { Session } from '../common/customer-login.js';
 import { ControlLines } from './control-lines.js';
 import { sameAddress } from '../common/client-address.js';
 import { DataConnection } from './data-connection.js';
+import { DEFAULT_HASH, type FtpHash } from './hash-names.js';
 import { MLST_FACTS, type MlstFact } from './mlsd.js';
 import type { ResolvedFtpOptions } from './options.js';
 import type { PassivePorts } from './passive-ports.js';
@@ -70,6 +71,8 @@ export class FtpSession {
   protectData = false;
   epsvAll = false;
   mlstFacts: Set<MlstFact> = new Set(MLST_FACTS);
+  /** HASH's algorithm (OPTS HASH). */
+  hash: FtpHash = DEFAULT_HASH;
 
   readonly #setup: SessionSetup;
   #socket: Socket | TLSSocket;

@@ -1,10 +1,10 @@
-import { finished } from 'node:stream/promises';
+import type { Socket } from 'node:net';
 import { sendFileRange, type SendError } from '../common/send-file.js';
 import { isStalled, StallWatch, stalledError } from '../common/stall-watch.js';
 import type { Command, CommandTable } from './command.js';
 import type { DataConnection } from './data-connection.js';
-import { listingBody, listPathArg, lsLine } from './listing.js';
-import { factsLine } from './mlsd.js';
+import { listingBody } from './listing.js';
+import { listingLines, mlsdLines, NO_MATCH } from './list-lines.js';
 import type { OpenedFile } from '../common/path-resolver.js';
 import { ReadOnlyArea } from './read-only-fs.js';
 import { TRANSFER_REPLIES, type FtpSession } from './session.js';
@@ -28,15 +28,32 @@ async function passive(s: FtpSession, extended: boolean): Promise<void> {
   return s.reply(227, `Entering Passive Mode (${address.split('.').join(',')},${data.port >> 8},${data.port & 255})`);
 }
 
-/** Sends a listing body; replies 150 first and 226 or 426 after. */
+/** Resolves once the socket has taken `text` (its write callback); rejects if it errs or closes first. */
+function writeAll(socket: Socket, text: string): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    const onClose = () => reject(new Error('the connection closed during the transfer'));
+    socket.once('close', onClose);
+    socket.write(text, (err) => {
+      socket.off('close', onClose);
+      if (err) reject(err);
+      else resolve();
+    });
+  });
+}
+
+/**
+ * Sends a listing body; replies 150 first and 226 or 426 after. Ends as RETR does: the body is
+ * written, and once the socket has taken it, the transfer ends the connection (DataConnection.end:
+ * with TLS, a close_notify after the session tickets).
+ */
 async function sendListing(s: FtpSession, data: DataConnection, body: string): Promise<void> {
   await s.reply(150, 'Here comes the directory listing');
   const result = await s.transfer(data, async (socket) => {
+    if (body === '') return;
     // One write: it progresses when the socket has taken all of it (a listing is small).
     const watch = new StallWatch(s.options.transferIdleMs, () => socket.destroy(stalledError(s.options.transferIdleMs)));
     try {
-      socket.end(body);
-      await finished(socket, { readable: false });
+      await writeAll(socket, body);
     } finally {
       watch.stop();
     }
@@ -46,32 +63,27 @@ async function sendListing(s: FtpSession, data: DataConnection, body: string): P
 }
 
 /** LIST, NLST and MLSD: the lines are made (or the path refused) before the data connection is used. */
-function listing(make: (s: FtpSession, path: string) => Promise<string[]>): Command {
+function listing(make: (s: FtpSession, arg: string) => Promise<string[] | undefined>): Command {
   return {
     auth: true,
     async run(s, arg) {
       const data = s.takeData();
-      let lines: string[];
+      let lines: string[] | undefined;
       try {
-        const area = s.area!;
-        lines = await make(s, area.resolve(listPathArg(arg), s.cwd));
+        lines = await make(s, arg);
       } catch (err) {
         data?.close();
         throw err;
+      }
+      if (!lines) {
+        data?.close();
+        return s.reply(450, NO_MATCH);
       }
       if (!data) return s.reply(425, NO_DATA);
       return sendListing(s, data, listingBody(lines));
     },
   };
 }
-
-const list = listing(async (s, path) => (await s.area!.list(path)).map((e) => lsLine(e)));
-const nlst = listing(async (s, path) => (await s.area!.list(path)).map((e) => e.name));
-const mlsd = listing(async (s, path) => {
-  const area = s.area!;
-  await area.directory(path);
-  return (await area.list(path)).map((e) => factsLine(e.name, e.stats, s.mlstFacts));
-});
 
 /**
  * RETR: the file is opened through the resolver (the descriptor is what is sent), from the REST
@@ -163,9 +175,9 @@ export const TRANSFER_COMMANDS: CommandTable = {
     },
   },
   RETR: { auth: true, run: retr },
-  LIST: list,
-  NLST: nlst,
-  MLSD: mlsd,
+  LIST: listing((s, arg) => listingLines(s, arg, 'list')),
+  NLST: listing((s, arg) => listingLines(s, arg, 'nlst')),
+  MLSD: listing(mlsdLines),
   ABOR: {
     auth: true,
     // The transfer, if any, was aborted when the line arrived (session.ts); its 426 has gone out.
