@@ -6,6 +6,7 @@ import { sameAddress } from '../common/client-address.js';
 import type { LoginAuthority, Session } from '../common/customer-login.js';
 import { SCORE } from '../common/defender.js';
 import type { Admission } from '../common/session-limits.js';
+import { runChecksumCommand, type ChecksumSource } from './checksum-command.js';
 import { SftpSession, type HandleBudget } from './sftp-session.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 import { isError } from '../../../lib/errors/index.js';
@@ -27,6 +28,8 @@ export interface SftpServerOptions {
   /** Files and directories one connection may hold open. */
   maxHandles: number;
   logins: LoginAuthority;
+  /** Checksums of area files for the SSH `sha256sum`, `sha1sum` and `md5sum` commands (in a worker: asked of the file host). */
+  checksums: ChecksumSource;
   outcomes: { report(outcome: TransferOutcome): void };
   log: Logger;
 }
@@ -50,8 +53,9 @@ const REFUSAL_LOG_MS = 10_000;
  * loginTimeoutMs of its accept is closed (whether or not it ever sent its SSH identification).
  * Logins are password or public key, checked live through the web host (CustomerLogins); a key
  * offered without a signature is only looked up (no session, no prune), and the session is taken
- * once its signature verifies here. A session may open the `sftp` subsystem and nothing else: no
- * shell, no exec, no port forwarding, no agent.
+ * once its signature verifies here. A session may open the `sftp` subsystem, or `exec` one of the checksum commands the server answers
+ * itself (checksum-command.ts: `sha256sum`, `sha1sum`, `md5sum` of area files; nothing runs a
+ * program), and nothing else: no shell, no port forwarding, no agent.
  */
 export class SftpServer {
   readonly #o: SftpServerOptions;
@@ -274,7 +278,18 @@ export class SftpServer {
           sftpSessions.add(sftpSession);
           sftp.once('close', () => sftpSessions.delete(sftpSession));
         });
-        for (const refused of ['exec', 'shell', 'pty', 'env', 'x11', 'auth-agent', 'signal', 'window-change'] as const) {
+        channel.on('exec', (acceptExec: () => ssh2.ServerChannel, _reject: unknown, info: ssh2.ExecInfo) => {
+          runChecksumCommand(acceptExec(), info.command, {
+            customer: customer.customer,
+            clientAddress: address,
+            root: customer.root,
+            checksums: this.#o.checksums,
+            handles,
+            onActivity: touch,
+            log,
+          });
+        });
+        for (const refused of ['shell', 'pty', 'env', 'x11', 'auth-agent', 'signal', 'window-change'] as const) {
           channel.on(refused, (_accept: unknown, reject?: () => void) => reject?.());
         }
         channel.on('subsystem', (_accept: unknown, reject: () => void) => reject());
