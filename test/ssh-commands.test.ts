@@ -1,19 +1,21 @@
 /**
  * SSH `exec`: the checksum commands the file host answers itself (`sha256sum`, `sha1sum`, `md5sum`
  * of area files, coreutils' output), everything else refused without running anything; rclone's
- * sftp backend compares content through them (`rclone check`, `hashsum`, `md5sum`). In process
- * and in SFTP worker processes.
+ * sftp backend compares content through them (`rclone check`, `hashsum`, `md5sum`). And a login
+ * over a session limit is told so (SSH disconnect 12 with the limit's message), for ssh2 and
+ * OpenSSH clients. In process and in SFTP worker processes.
  */
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type ssh2 from 'ssh2';
 import { publish, startChain, type Chain } from './helpers/chain.js';
 import { sftpConnect } from './helpers/sftp.js';
+import { waitFor } from './helpers/wait.js';
 import { generateEd25519 } from '../lib/ssh-keys.js';
 import type { FileHostOptions } from '../services/ftp/service.js';
 
@@ -201,3 +203,53 @@ const rcloneCompares = test.macro(async (t, workers: number) => {
 
 test('rclone (sftp backend) hashsum, md5sum and check compare content through the checksum commands (in process)', rcloneCompares, 0);
 test('rclone (sftp backend) hashsum, md5sum and check compare content through the checksum commands (workers)', rcloneCompares, 1);
+
+const sessionLimitTold = test.macro(async (t, workers: number) => {
+  const { chain, port } = await setup(t, workers, { sessions: { maxSessionsPerCustomer: 1 } });
+  const key = generateEd25519('globex laptop');
+  await chain.call('sshkey.add', { login: 'globex', publicKey: key.public });
+  const first = await sftpConnect({ port, username: 'globex', password: PASSWORD });
+  t.teardown(first.close);
+  const refused = (await t.throwsAsync(sftpConnect({ port, username: 'globex', password: PASSWORD }))) as Error & { code?: number };
+  t.is(refused.code, 12, 'SSH_DISCONNECT_TOO_MANY_CONNECTIONS');
+  t.regex(refused.message, /^Too many sessions: globex has 1 sessions open already/);
+
+  const dir = await mkdtemp(join(tmpdir(), 'ffs-openssh-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  await writeFile(join(dir, 'id'), key.private);
+  await chmod(join(dir, 'id'), 0o600);
+  await writeFile(join(dir, 'batch'), 'ls /\nbye\n');
+  const openssh = await t.throwsAsync(
+    run(
+      'sftp',
+      [
+        '-b',
+        join(dir, 'batch'),
+        '-P',
+        String(port),
+        '-i',
+        join(dir, 'id'),
+        '-o',
+        'StrictHostKeyChecking=no',
+        '-o',
+        `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
+        '-o',
+        'BatchMode=yes',
+        'globex@127.0.0.1',
+      ],
+      { timeout: 30_000 },
+    ),
+  );
+  const stderr = (openssh as { stderr?: string }).stderr ?? '';
+  t.regex(stderr, /Received disconnect from 127\.0\.0\.1 port \d+:12: Too many sessions: globex has 1 sessions open already/);
+  t.notRegex(stderr, /Permission denied/);
+
+  first.close();
+  await waitFor(() => chain.fileHost.logins.limits.counts().customers.globex === undefined, 10_000, 'the first session to end');
+  const again = await sftpConnect({ port, username: 'globex', privateKey: key.private });
+  t.teardown(again.close);
+  t.pass('the limit frees when the first session ends');
+});
+
+test('a login over the customer’s session limit is disconnected with “Too many sessions”, not “Permission denied” (in process)', sessionLimitTold, 0);
+test('a login over the customer’s session limit is disconnected with “Too many sessions”, not “Permission denied” (workers)', sessionLimitTold, 1);
