@@ -8,7 +8,7 @@
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { chmod, link, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
@@ -92,6 +92,12 @@ const checksumCommands = test.macro(async (t, workers: number) => {
     stderr: '',
   });
   t.is((await exec(client, `md5sum '${path!.slice(1)}'`)).stdout, `${hex('md5', content!)}  ${path!.slice(1)}\n`, 'relative to the area root');
+  // A name a shell must be told is one word, quoted each way clients quote it (rclone: a backslash before every unsafe character).
+  const odd = `/acme-db/copy of "it's" (1) & $HOME.tar.gz`;
+  await link(join(area, path!), join(area, odd));
+  for (const quoted of [odd.replace(/[^A-Za-z0-9_.,:/@-]/g, '\\$&'), `'${odd.replaceAll("'", "'\\''")}'`, `"${odd.replace(/["$`\\]/g, '\\$&')}"`]) {
+    t.deepEqual(await exec(client, `sha256sum ${quoted}`), { code: 0, stdout: `${hex('sha256', content!)}  ${odd}\n`, stderr: '' }, quoted);
+  }
   // rclone's probe: the checksum of empty standard input.
   t.deepEqual(await exec(client, 'md5sum'), { code: 0, stdout: 'd41d8cd98f00b204e9800998ecf8427e  -\n', stderr: '' });
   t.deepEqual(await exec(client, 'sha1sum', 'abc'), { code: 0, stdout: `${hex('sha1', Buffer.from('abc'))}  -\n`, stderr: '' });
