@@ -14,7 +14,7 @@ import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type ssh2 from 'ssh2';
 import { publish, startChain, type Chain } from './helpers/chain.js';
-import { sftpConnect } from './helpers/sftp.js';
+import { readRemote, sftpConnect } from './helpers/sftp.js';
 import { waitFor } from './helpers/wait.js';
 import { generateEd25519 } from '../lib/ssh-keys.js';
 import type { FileHostOptions } from '../services/ftp/service.js';
@@ -148,6 +148,12 @@ const checksumCommands = test.macro(async (t, workers: number) => {
   t.deepEqual(await exec(client, 'sha256sum --check sums'), { code: 1, stdout: '', stderr: "sha256sum: unrecognized option '--check'\n" });
   // Still refused: a shell, a terminal.
   await t.throwsAsync(new Promise((resolve, reject) => client.shell((err, stream) => (err ? reject(err) : resolve(stream)))));
+  // An exec request on a session channel that runs sftp already: refused, and the sftp session goes on.
+  const { client: other, sftp } = await sftpConnect({ port, username: 'globex', password: PASSWORD });
+  t.teardown(() => other.end());
+  const protocol = (other as unknown as { _protocol: { exec(channel: number, command: string, wantReply: boolean): void } })._protocol;
+  protocol.exec((sftp as unknown as { outgoing: { id: number } }).outgoing.id, `sha256sum "${path}"`, true);
+  t.true((await readRemote(sftp, path!)).equals(content!), 'the sftp session still serves');
   t.deepEqual(
     await exec(client, `sha256sum "${path}"`),
     { code: 0, stdout: `${hex('sha256', content!)}  ${path}\n`, stderr: '' },

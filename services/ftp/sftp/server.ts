@@ -283,8 +283,10 @@ export class SftpServer {
           sftpSessions.add(sftpSession);
           sftp.once('close', () => sftpSessions.delete(sftpSession));
         });
-        channel.on('exec', (acceptExec: () => ssh2.ServerChannel, _reject: unknown, info: ssh2.ExecInfo) => {
-          runChecksumCommand(acceptExec(), info.command, {
+        channel.on('exec', (acceptExec: () => ssh2.ServerChannel | undefined, reject: () => void, info: ssh2.ExecInfo) => {
+          const exec = acceptExec(); // undefined when the session channel is ending or runs something already
+          if (!exec) return reject();
+          runChecksumCommand(exec, info.command, {
             customer: customer.customer,
             clientAddress: address,
             root: customer.root,
