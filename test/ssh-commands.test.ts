@@ -154,6 +154,17 @@ const checksumCommands = test.macro(async (t, workers: number) => {
   const protocol = (other as unknown as { _protocol: { exec(channel: number, command: string, wantReply: boolean): void } })._protocol;
   protocol.exec((sftp as unknown as { outgoing: { id: number } }).outgoing.id, `sha256sum "${path}"`, true);
   t.true((await readRemote(sftp, path!)).equals(content!), 'the sftp session still serves');
+  // And the other way round: the sftp subsystem asked on a channel running a command (waiting for its standard input).
+  const waiting = await new Promise<ssh2.ClientChannel>((resolve, reject) => client.exec('md5sum', (err, stream) => (err ? reject(err) : resolve(stream))));
+  const output = new Promise<string>((resolve) => {
+    let stdout = '';
+    waiting.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+    waiting.on('close', () => resolve(stdout));
+  });
+  const clientProtocol = (client as unknown as { _protocol: { subsystem(channel: number, name: string, wantReply: boolean): void } })._protocol;
+  clientProtocol.subsystem((waiting as unknown as { outgoing: { id: number } }).outgoing.id, 'sftp', true);
+  waiting.end('abc');
+  t.is(await output, `${hex('md5', Buffer.from('abc'))}  -\n`, 'the command still answers');
   t.deepEqual(
     await exec(client, `sha256sum "${path}"`),
     { code: 0, stdout: `${hex('sha256', content!)}  ${path}\n`, stderr: '' },

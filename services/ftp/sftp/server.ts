@@ -266,8 +266,9 @@ export class SftpServer {
       const customer = session!;
       client.on('session', (acceptSession) => {
         const channel = acceptSession();
-        channel.on('sftp', (acceptSftp) => {
-          const sftp = acceptSftp();
+        channel.on('sftp', (acceptSftp, rejectSftp) => {
+          const sftp = acceptSftp() as ssh2.SFTPWrapper | undefined; // undefined when the session channel is ending or runs something already
+          if (!sftp) return rejectSftp();
           const sftpSession = new SftpSession(sftp, {
             customer: customer.customer,
             clientAddress: address,
