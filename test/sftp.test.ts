@@ -66,7 +66,7 @@ test('password login, listing, download and resume at an offset, byte-identical;
   );
 });
 
-test('wrong password and unknown user are refused; shell, exec and forwarding are refused', async (t) => {
+test('wrong password and unknown user are refused; shell, commands other than the checksums and forwarding are refused', async (t) => {
   const { port } = await setup(t);
   for (const [username, password] of [
     ['globex', 'wrong password'],
@@ -78,7 +78,18 @@ test('wrong password and unknown user are refused; shell, exec and forwarding ar
   const { client, close } = await sftpConnect({ port, username: 'globex', password: PASSWORD });
   t.teardown(close);
   const refused = (call: (cb: (err?: Error) => void) => void) => new Promise<boolean>((resolve) => call((err) => resolve(err !== undefined)));
-  t.true(await refused((cb) => client.exec('cat /etc/passwd', (err) => cb(err))), 'exec');
+  // exec runs nothing but the checksum commands (test/ssh-commands.test.ts): any other command exits 127, with no output.
+  const exec = await new Promise<{ code?: number; stdout: string }>((resolve, reject) =>
+    client.exec('cat /etc/passwd', (err, stream) => {
+      if (err) return reject(err);
+      const ran: { code?: number; stdout: string } = { stdout: '' };
+      stream.on('data', (chunk: Buffer) => (ran.stdout += chunk.toString()));
+      stream.stderr.resume();
+      stream.on('exit', (code: number) => (ran.code = code));
+      stream.on('close', () => resolve(ran));
+    }),
+  );
+  t.deepEqual(exec, { code: 127, stdout: '' }, 'exec of another command');
   t.true(await refused((cb) => client.shell((err) => cb(err))), 'shell');
   t.true(await refused((cb) => client.forwardOut('127.0.0.1', 1, '127.0.0.1', 22, (err) => cb(err))), 'port forwarding');
 });

@@ -246,6 +246,7 @@ export class FileHostService {
                 outcomeFlushMs: Math.min(100, options.auditFlushMs),
               },
               logins: service.logins,
+              checksums: service.checksums,
               onOutcome: (outcome) => audit.report(outcome),
               log: options.log,
             })
@@ -255,6 +256,7 @@ export class FileHostService {
               hostKey: options.sftp.hostKey,
               ...common,
               logins: service.logins,
+              checksums: service.checksums,
               outcomes: service.audit,
               log: options.log,
             });

@@ -6,6 +6,8 @@ import { sameAddress } from '../common/client-address.js';
 import type { LoginAuthority, Session } from '../common/customer-login.js';
 import { SCORE } from '../common/defender.js';
 import type { Admission } from '../common/session-limits.js';
+import { runChecksumCommand, type ChecksumSource } from './checksum-command.js';
+import { disconnectionFor, disconnectWith } from './disconnect.js';
 import { SftpSession, type HandleBudget } from './sftp-session.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 import { isError } from '../../../lib/errors/index.js';
@@ -27,6 +29,8 @@ export interface SftpServerOptions {
   /** Files and directories one connection may hold open. */
   maxHandles: number;
   logins: LoginAuthority;
+  /** Checksums of area files for the SSH `sha256sum`, `sha1sum` and `md5sum` commands (in a worker: asked of the file host). */
+  checksums: ChecksumSource;
   outcomes: { report(outcome: TransferOutcome): void };
   log: Logger;
 }
@@ -50,8 +54,13 @@ const REFUSAL_LOG_MS = 10_000;
  * loginTimeoutMs of its accept is closed (whether or not it ever sent its SSH identification).
  * Logins are password or public key, checked live through the web host (CustomerLogins); a key
  * offered without a signature is only looked up (no session, no prune), and the session is taken
- * once its signature verifies here. A session may open the `sftp` subsystem and nothing else: no
- * shell, no exec, no port forwarding, no agent.
+ * once its signature verifies here; a login over a session limit is disconnected with the reason
+ * (SSH_DISCONNECT_TOO_MANY_CONNECTIONS and the limit's message), not refused as a bad password. A
+ * session may open the `sftp` subsystem, or `exec` one of the checksum commands the server answers
+ * itself (checksum-command.ts: `sha256sum`, `sha1sum`, `md5sum` of area files; nothing runs a
+ * program), and nothing else: no shell, no port forwarding, no agent. (An address over its
+ * connection limit is closed at accept, before ssh2 or any SSH identification: the cheapest
+ * answer to a flood, at the cost of an unexplained close.)
  */
 export class SftpServer {
   readonly #o: SftpServerOptions;
@@ -225,7 +234,7 @@ export class SftpServer {
       if (ctx.method === 'password') {
         logins
           .login({ login: ctx.username, password: ctx.password, protocol: 'sftp', clientAddress: address })
-          .then(accept, (err: Error) => this.#refuse(ctx, address, err));
+          .then(accept, (err: Error) => this.#refuse(ctx, client, address, err));
         return;
       }
       if (ctx.method === 'publickey') {
@@ -234,7 +243,7 @@ export class SftpServer {
           // A probe: is the key registered? No session, no prune; a key that is not is no failure.
           logins.keyRegistered({ login: ctx.username, publicKey, protocol: 'sftp', clientAddress: address }).then(
             (registered) => (registered ? ctx.accept() : ctx.reject(methods)),
-            (err: Error) => this.#refuse(ctx, address, err),
+            (err: Error) => this.#refuse(ctx, client, address, err),
           );
           return;
         }
@@ -245,7 +254,7 @@ export class SftpServer {
         }
         logins
           .login({ login: ctx.username, publicKey, protocol: 'sftp', clientAddress: address })
-          .then(accept, (err: Error) => this.#refuse(ctx, address, err));
+          .then(accept, (err: Error) => this.#refuse(ctx, client, address, err));
         return;
       }
       ctx.reject(methods);
@@ -257,8 +266,9 @@ export class SftpServer {
       const customer = session!;
       client.on('session', (acceptSession) => {
         const channel = acceptSession();
-        channel.on('sftp', (acceptSftp) => {
-          const sftp = acceptSftp();
+        channel.on('sftp', (acceptSftp, rejectSftp) => {
+          const sftp = acceptSftp() as ssh2.SFTPWrapper | undefined; // undefined when the session channel is ending or runs something already
+          if (!sftp) return rejectSftp();
           const sftpSession = new SftpSession(sftp, {
             customer: customer.customer,
             clientAddress: address,
@@ -274,7 +284,20 @@ export class SftpServer {
           sftpSessions.add(sftpSession);
           sftp.once('close', () => sftpSessions.delete(sftpSession));
         });
-        for (const refused of ['exec', 'shell', 'pty', 'env', 'x11', 'auth-agent', 'signal', 'window-change'] as const) {
+        channel.on('exec', (acceptExec: () => ssh2.ServerChannel | undefined, reject: () => void, info: ssh2.ExecInfo) => {
+          const exec = acceptExec(); // undefined when the session channel is ending or runs something already
+          if (!exec) return reject();
+          runChecksumCommand(exec, info.command, {
+            customer: customer.customer,
+            clientAddress: address,
+            root: customer.root,
+            checksums: this.#o.checksums,
+            handles,
+            onActivity: touch,
+            log,
+          });
+        });
+        for (const refused of ['shell', 'pty', 'env', 'x11', 'auth-agent', 'signal', 'window-change'] as const) {
           channel.on(refused, (_accept: unknown, reject?: () => void) => reject?.());
         }
         channel.on('subsystem', (_accept: unknown, reject: () => void) => reject());
@@ -293,10 +316,14 @@ export class SftpServer {
     });
   }
 
-  #refuse(ctx: AuthContext, address: string, err: Error): void {
+  #refuse(ctx: AuthContext, client: Connection, address: string, err: Error): void {
+    const disconnection = disconnectionFor(err);
+    if (disconnection) {
+      this.#o.log.info('sftp login over a session limit: disconnected', { clientAddress: address, reason: err.message });
+      return disconnectWith(client, disconnection.reason, disconnection.description);
+    }
     if (!isError(err, FileHostErrors.AUTH_REFUSED) && !isError(err, FileHostErrors.BANNED)) {
-      const temporary = isError(err, FileHostErrors.GATEWAY_UNAVAILABLE) || isError(err, FileHostErrors.TOO_MANY_SESSIONS);
-      this.#o.log[temporary ? 'warn' : 'error']('sftp login failed', { err, clientAddress: address });
+      this.#o.log[isError(err, FileHostErrors.GATEWAY_UNAVAILABLE) ? 'warn' : 'error']('sftp login failed', { err, clientAddress: address });
     }
     ctx.reject(['password', 'publickey']);
   }

@@ -1,9 +1,12 @@
+import { realpathSync } from 'node:fs';
 import type { AddressInfo } from 'node:net';
+import { sep } from 'node:path';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { CustomerLogins, Session } from '../common/customer-login.js';
 import type { Admission } from '../common/session-limits.js';
 import { WorkerProcesses } from '../common/worker-processes.js';
+import type { ChecksumSource } from './checksum-command.js';
 import type { SftpFromWorker, SftpToWorker, SftpWorkerSettings } from './worker-protocol.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 import { codeOf } from '../../../lib/errors/index.js';
@@ -14,6 +17,8 @@ export interface SftpWorkersOptions {
   port: number;
   settings: SftpWorkerSettings;
   logins: CustomerLogins;
+  /** Checksums of area files (the file host's FileChecksums), asked by the workers' SSH checksum commands. */
+  checksums: ChecksumSource;
   onOutcome: (outcome: TransferOutcome) => void;
   log: Logger;
 }
@@ -22,7 +27,7 @@ export interface SftpWorkersOptions {
  * SFTP in worker processes (worker-main.ts) sharing the SFTP port, so the SSH encryption of many
  * sessions uses every core, as sshd's process per connection does. The file host keeps every
  * decision: admissions (at each TCP accept), key probes and logins are asked of its
- * CustomerLogins; what a worker held (connection slots, sessions) is let go when the worker ends
+ * CustomerLogins, checksums of its FileChecksums (one cache for every worker); what a worker held (connection slots, sessions) is let go when the worker ends
  * or dies.
  */
 export class SftpWorkers {
@@ -33,6 +38,9 @@ export class SftpWorkers {
 
   constructor(options: SftpWorkersOptions) {
     const errorOf = (err: unknown) => ({ code: codeOf(err) ?? FileHostErrors.INTERNAL.code, message: (err as Error).message });
+    let areas: string | undefined; // the areas' real root, resolved at the first checksum (the directory exists by then)
+    /** A worker resolved the path through an AreaRoot already; this keeps the file host from hashing anything outside the areas all the same. */
+    const inAreas = (path: string) => path.startsWith((areas ??= realpathSync.native(options.settings.areasDir)) + sep);
     this.#workers = new WorkerProcesses({
       name: 'sftp',
       script: new URL('./worker-main.js', import.meta.url),
@@ -73,6 +81,17 @@ export class SftpWorkers {
               (err: unknown) => slot.send({ type: 'logged-in', id: message.id, error: errorOf(err) }),
             );
             break;
+          case 'checksum': {
+            const { path, stats, algorithm } = message.request;
+            const answer = inAreas(path)
+              ? options.checksums.of(path, stats, algorithm)
+              : Promise.reject(FileHostErrors.PATH_REFUSED('path refused: outside the areas'));
+            answer.then(
+              (hex) => slot.send({ type: 'checksummed', id: message.id, hex }),
+              (err: unknown) => slot.send({ type: 'checksummed', id: message.id, error: errorOf(err) }),
+            );
+            break;
+          }
           case 'release':
           case 'end':
             this.#held.get(key(message.id))?.();

@@ -8,6 +8,7 @@ import type { KeyProbe, LoginAuthority, LoginRequest, Session } from '../common/
 import type { Admission } from '../common/session-limits.js';
 import { AreaRoot } from '../common/path-resolver.js';
 import { runWorker, sendToParent } from '../common/worker-child.js';
+import type { ChecksumSource } from './checksum-command.js';
 import { SftpServer } from './server.js';
 import type { SftpFromWorker, SftpToWorker, SftpWorkerSettings } from './worker-protocol.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
@@ -81,6 +82,17 @@ function authority(areasDir: string): LoginAuthority {
   };
 }
 
+/** The file host's checksums (its FileChecksums, shared by every worker), over IPC. */
+const checksums: ChecksumSource = {
+  async of(path, stats, algorithm) {
+    const request = { path, stats: { dev: stats.dev, ino: stats.ino, size: stats.size, mtimeMs: stats.mtimeMs }, algorithm };
+    const reply = await ask((id) => ({ type: 'checksum', id, request }));
+    if (reply.type !== 'checksummed' || reply.error || reply.hex === undefined)
+      throw failure(reply.type === 'checksummed' && reply.error ? reply.error : { code: FileHostErrors.INTERNAL.code, message: 'no checksum' });
+    return reply.hex;
+  },
+};
+
 /** This worker's server, once it runs (the file host's messages reach it). */
 let running: SftpServer | undefined;
 
@@ -99,6 +111,7 @@ runWorker<SftpWorkerSettings>({
       maxAuthAttempts: settings.maxAuthAttempts,
       maxHandles: settings.maxHandles,
       logins: authority(settings.areasDir),
+      checksums,
       outcomes,
       log,
     });
@@ -109,7 +122,7 @@ runWorker<SftpWorkerSettings>({
   onMessage: (raw) => {
     const message = raw as unknown as SftpToWorker;
     if (message.type === 'end-customer') running?.endCustomer(message.customer);
-    else if (message.type === 'admitted' || message.type === 'logged-in' || message.type === 'key.checked') {
+    else if (message.type === 'admitted' || message.type === 'logged-in' || message.type === 'key.checked' || message.type === 'checksummed') {
       const waiter = pending.get(message.id);
       pending.delete(message.id);
       waiter?.resolve(message);
