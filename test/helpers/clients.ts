@@ -70,6 +70,10 @@ export async function startMatrix(options: { ftp?: boolean; sftp?: boolean } = {
   const teardowns = new Teardowns();
   // The chain's helpers only call t.teardown: here it is run by close().
   const t = teardowns as unknown as ExecutionContext;
+  const close = async () => {
+    for (const kill of running) kill();
+    await teardowns.run();
+  };
   try {
     const chain = await startChain(t, options.sftp ? { fileHost: { sftp: { port: 0, hostKey: generateEd25519().private, workers: 1 } } } : {});
     const dir = await mkdtemp(join(tmpdir(), 'ffs-matrix-'));
@@ -96,7 +100,7 @@ export async function startMatrix(options: { ftp?: boolean; sftp?: boolean } = {
     const staged = await chain.web.fulfillment.stage('globex', 'acme-db', '1.0.0');
     const file = staged.files[0]!;
 
-    const matrix: Matrix = { chain, size: BIG_SIZE, hashes, path: file.path, filename, url: file.url, dir, close: () => teardowns.run() };
+    const matrix: Matrix = { chain, size: BIG_SIZE, hashes, path: file.path, filename, url: file.url, dir, close };
     if (options.ftp) matrix.ftp = await startFtp(t, chain, matrixPassiveRange());
     if (options.sftp) {
       matrix.sftpPort = chain.fileHost.sftpAddress!.port;
@@ -108,7 +112,7 @@ export async function startMatrix(options: { ftp?: boolean; sftp?: boolean } = {
     }
     return matrix;
   } catch (err) {
-    await teardowns.run();
+    await close();
     throw err;
   }
 }
@@ -151,6 +155,12 @@ export interface ClientOptions {
   timeoutMs?: number;
 }
 
+/** The kill functions of the clients still running: a test process that ends (say, timed out) takes them with it. */
+const running = new Set<() => void>();
+process.once('exit', () => {
+  for (const kill of running) kill();
+});
+
 export interface RunningClient {
   /** Kills the client and its children (its process group) with SIGKILL. */
   kill(): void;
@@ -175,6 +185,7 @@ export function startClient(command: string, args: string[], options: ClientOpti
       // already gone
     }
   };
+  running.add(kill);
   let timedOut = false;
   const timer = setTimeout(() => {
     timedOut = true;
@@ -192,10 +203,12 @@ export function startClient(command: string, args: string[], options: ClientOpti
   const done = new Promise<ClientRun>((resolve) => {
     child.once('error', (e) => {
       clearTimeout(timer);
+      running.delete(kill);
       resolve({ code: -1, signal: null, stdout: '', stderr: String(e), timedOut });
     });
     child.once('close', (code, signal) => {
       clearTimeout(timer);
+      running.delete(kill);
       resolve({ code, signal, stdout: Buffer.concat(out).toString(), stderr: Buffer.concat(err).toString(), timedOut });
     });
   });
@@ -206,9 +219,13 @@ export function runClient(command: string, args: string[], options: ClientOption
   return startClient(command, args, options).done;
 }
 
-/** Checks a run ended with exit status 0, showing its output when not. */
-export function assertExit0(t: ExecutionContext, run: ClientRun, what: string): boolean {
-  return t.is(run.code, 0, `${what} exited with ${run.code ?? run.signal}${run.timedOut ? ' (timed out)' : ''}:\n${run.stdout}\n${run.stderr}`);
+/**
+ * Checks a run ended with exit status 0, showing its output when not; then ends the test (throws),
+ * as the next steps build on this one and would each wait for their own time limit.
+ */
+export function assertExit0(t: ExecutionContext, run: ClientRun, what: string): void {
+  if (!t.is(run.code, 0, `${what} exited with ${run.code ?? run.signal}${run.timedOut ? ' (timed out)' : ''}:\n${run.stdout}\n${run.stderr}`))
+    throw new Error(`${what} failed: the test stops here`);
 }
 
 /** Checks a saved file is whole: its size and SHA-256 are the published file's. */
