@@ -1,12 +1,12 @@
 /**
- * Stock clients over SFTP (OpenSSH sftp, lftp, rclone, paramiko, curl): each downloads the 300 MiB
- * release file whole, then (where the client can resume) is killed part way through a throttled
- * download and resumes it; the SHA-256 of what it saved is the published file's.
+ * Stock clients over SFTP (OpenSSH sftp, lftp, rclone, paramiko, curl, aria2c): each downloads the
+ * 300 MiB release file whole, then (where the client can resume) is killed part way through a
+ * throttled download and resumes it; the SHA-256 of what it saved is the published file's.
  */
 import anyTest, { type TestFn } from 'ava';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HOST, PASSWORD, assertExit0, assertWhole, killPartWay, rcloneEnv, runClient, startMatrix, workDir, type Matrix } from './helpers/clients.js';
+import { HOST, PASSWORD, assertExit0, assertWhole, killPartWay, rcloneEnv, runClient, sizeOf, startMatrix, workDir, type Matrix } from './helpers/clients.js';
 
 const test = anyTest as TestFn<Matrix>;
 
@@ -131,4 +131,30 @@ test.serial('curl sftp://: whole download, then killed part way and resumed with
   await killPartWay(t, m, 'curl', [...auth, '--limit-rate', '20M', '-o', part, url], part);
   assertExit0(t, await runClient('curl', [...auth, '-C', '-', '-o', part, url]), 'curl sftp:// -C -');
   await assertWhole(t, m, part, 'curl sftp:// -C -');
+});
+
+test.serial('aria2c sftp://: whole download in 4 parallel segments, then killed part way and resumed with -c', async (t) => {
+  const m = t.context;
+  const dir = await workDir(t, m);
+  const url = `sftp://${HOST}:${port(m)}${m.path}`;
+  const common = [
+    '--no-conf',
+    '--quiet',
+    '--file-allocation=none',
+    '--ftp-user=globex',
+    `--ftp-passwd=${PASSWORD}`,
+    '--dir',
+    dir,
+    '-x4',
+    '-s4',
+    '--min-split-size=20M',
+  ];
+  assertExit0(t, await runClient('aria2c', [...common, '-o', 'whole', url]), 'aria2c -x4 -s4');
+  await assertWhole(t, m, join(dir, 'whole'), 'aria2c -x4 -s4');
+
+  const part = join(dir, 'part');
+  const throttled = [...common, '--max-overall-download-limit=20M', '--auto-save-interval=1', '-o', 'part', url];
+  await killPartWay(t, m, 'aria2c', throttled, part, { ready: async () => (await sizeOf(`${part}.aria2`)) > 0 });
+  assertExit0(t, await runClient('aria2c', [...common, '-c', '-o', 'part', url]), 'aria2c -c');
+  await assertWhole(t, m, part, 'aria2c -c');
 });
