@@ -46,8 +46,8 @@ export class ReadScheduler {
     if (this.#queue.length === 0 && this.#hasRoom()) return this.#run(read);
     this.#queue.push(read);
     if (this.#queue.length >= PAUSE_AT) this.#intake.pause();
-    // `wake` says when ssh2's buffer drains; the poll is a safety net while READs wait.
-    this.#pollTimer ??= setInterval(() => this.#pump(), 50);
+    // `wake` says when ssh2's buffer drains; the poll (as often as before it) is a safety net while READs wait.
+    this.#pollTimer ??= setInterval(() => this.#pump(), 5);
   }
 
   /** Room may have opened (ssh2 sent what it held for the client's window): waiting READs run. */
