@@ -28,6 +28,12 @@ export interface FileHandle {
   started: number;
   /** Newest last; at most WINDOWS_PER_HANDLE. */
   windows: Window[];
+  /** READs accepted for this handle and not answered yet (queued or being read): the fd stays open while any is. */
+  pending: number;
+  /** The CLOSE that came while READs were pending: answered once they are (OpenSSH answers in order). */
+  closeReqid?: number;
+  /** Closed by the client or the session's end: no new READ is accepted, the fd is closed when nothing is pending. */
+  released: boolean;
 }
 
 /** An open directory of an SFTP session (listed in one READDIR). */

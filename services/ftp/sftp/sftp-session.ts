@@ -8,7 +8,11 @@ import { normalizeVirtualPath, type AreaRoot } from '../common/path-resolver.js'
 import { queuedBytes } from '../common/send-file.js';
 import { attrsOf, entryOf } from './attrs.js';
 import { handleBuffer, readAhead, type DirHandle, type FileHandle } from './file-handles.js';
+import { MAX_BUFFERED_REPLIES, MAX_READS_IN_FLIGHT, ReadScheduler } from './read-scheduler.js';
 import { ReplyBacklog } from './reply-backlog.js';
+import { ANNOUNCED_EXTENSIONS, statvfsPath, statvfsReply } from './statvfs.js';
+import { onWindowOpen, RequestIntake, sendPacket, ssh2Sftp, type Ssh2Sftp } from './ssh2-internals.js';
+import { StallWatch } from './stall-watch.js';
 import { sftpStatusOf } from './status.js';
 
 const { STATUS_CODE, OPEN_MODE } = ssh2.utils.sftp;
@@ -17,12 +21,6 @@ const readdirAsync = promisify(readdir);
 
 /** Largest READ answered (bigger requests get a short read, as the protocol allows). */
 const MAX_READ = 256 * 1024;
-/** READs being served at once per session; later ones wait their turn (they are only a few bytes each). */
-const MAX_READS_IN_FLIGHT = 64;
-/** Replies held in ssh2's buffer (the client's window is full) before READs pause: memory stays bounded. */
-const MAX_BUFFERED_REPLIES = 16;
-/** Queued READ requests allowed while paused; a client past this is not playing fair and is cut off. */
-const MAX_QUEUED_READS = 4096;
 const WRITE_FLAGS = OPEN_MODE.WRITE | OPEN_MODE.APPEND | OPEN_MODE.CREAT | OPEN_MODE.TRUNC | OPEN_MODE.EXCL;
 
 /** Open handles, counted for the whole connection (every sftp session of it): at `max`, OPEN and OPENDIR fail. */
@@ -57,29 +55,45 @@ export function tooManyHandles(max: number): string {
 /**
  * One SFTP session over a customer's area: the read requests real clients send (REALPATH, STAT,
  * LSTAT, FSTAT, OPENDIR, READDIR, OPEN for reading, READ, CLOSE) and the OpenSSH extensions they
- * probe. Writes of every kind are answered PERMISSION_DENIED; anything unknown OP_UNSUPPORTED (by
- * ssh2 for unhandled request types, here for unknown extensions). Every path goes through the
- * area's resolver. Each opened file's outcome is reported when it is closed (or the session ends).
+ * probe, and `statvfs@openssh.com` (OpenSSH's `df`). Writes of every kind are answered
+ * PERMISSION_DENIED; anything unknown OP_UNSUPPORTED (by ssh2 for unhandled request types, here for
+ * unknown extensions). Every path goes through the area's resolver. Each opened file's outcome is
+ * reported when it is closed (or the session ends).
+ *
+ * Every request is answered exactly once while the channel is open. READs and the CLOSE of their
+ * handle are answered in the order they came, as OpenSSH's sftp-server does: READs accepted before
+ * a CLOSE get their data (or EOF) first, the CLOSE's OK after them; a READ after the CLOSE is
+ * refused. A handle's fd stays open while READs of it are pending.
  */
 export class SftpSession {
   readonly #sftp: SFTPWrapper;
+  readonly #internals: Ssh2Sftp;
   readonly #o: SftpSessionOptions;
+  /** Open handles by id (a file whose CLOSE waits for its READs stays here, `released`). */
   readonly #handles = new Map<number, FileHandle | DirHandle>();
   #nextHandle = 1;
-  #readsInFlight = 0;
-  readonly #readQueue: (() => void)[] = [];
-  #pollTimer: NodeJS.Timeout | undefined;
+  readonly #reads: ReadScheduler;
   #ended = false;
   /** Data replies ssh2 holds for the client's window, and whose they are. */
   readonly #backlog: ReplyBacklog;
-  #stallTimer: NodeJS.Timeout | undefined;
-  #lastProgress = 0;
-  #lastTaken = -1;
+  /** Ends the session of a client that stopped reading (the connection's socket is needed to see it). */
+  readonly #stall: StallWatch | undefined;
 
   constructor(sftp: SFTPWrapper, options: SftpSessionOptions) {
     this.#sftp = sftp;
+    this.#internals = ssh2Sftp(sftp);
     this.#o = options;
     this.#backlog = new ReplyBacklog(sftp, 4 * MAX_BUFFERED_REPLIES + MAX_READS_IN_FLIGHT);
+    this.#reads = new ReadScheduler(new RequestIntake(this.#internals, ANNOUNCED_EXTENSIONS), () => this.#backlog.waiting);
+    onWindowOpen(this.#internals, () => this.#reads.wake());
+    this.#stall =
+      options.socket &&
+      new StallWatch(options.socket, options.transferIdleMs, {
+        filesOpen: () => [...this.#handles.values()].some((h) => h.kind === 'file'),
+        repliesWaiting: () => this.#backlog.waiting > 0 || this.#reads.waiting > 0,
+        onProgress: options.onActivity,
+        onStall: () => this.#stalled(),
+      });
     const on = (event: string, handler: (reqid: number, ...args: never[]) => unknown) =>
       sftp.on(event as 'OPEN', (reqid: number, ...args: never[]) => {
         options.onActivity();
@@ -106,12 +120,12 @@ export class SftpSession {
     for (const write of ['WRITE', 'REMOVE', 'RENAME', 'MKDIR', 'RMDIR', 'SETSTAT', 'FSETSTAT', 'SYMLINK']) {
       on(write, (reqid) => sftp.status(reqid, STATUS_CODE.PERMISSION_DENIED, 'read-only: downloads only'));
     }
-    on('EXTENDED', (reqid, name: string) => this.#extended(reqid, name));
+    on('EXTENDED', (reqid, name: string, data?: Buffer) => this.#extended(reqid, name, data));
     sftp.on('error', (err: Error) => options.log.debug('sftp channel error', { err, customer: options.customer }));
     // The client's EOF ends the session: answer with our close, or OpenSSH's sftp waits forever
     // after `bye` (ssh2 does not close the channel by itself).
     sftp.on('end', () => {
-      this.end();
+      this.#end('eof');
       sftp.end();
     });
     sftp.on('close', () => this.end());
@@ -135,14 +149,33 @@ export class SftpSession {
   }
 
   /**
-   * Ends the session: closes what is open and reports the outcome of each open file. The socket's
-   * queue (bytes it has not sent) is taken from the files that sent last.
+   * Ends the session (the connection closed): closes what is open and reports the outcome of each
+   * open file. The socket's queue (bytes it has not sent) is taken from the files that sent last.
    */
   end(): void {
+    this.#end('gone');
+  }
+
+  /**
+   * `gone`: the connection or channel closed; `eof`: the client ended its requests; `stalled`: cut
+   * off for not reading (logged by the stall watch). A client that leaves with requests unanswered
+   * is one info line, whatever the number.
+   */
+  #end(why: 'gone' | 'eof' | 'stalled'): void {
     if (this.#ended) return;
     this.#ended = true;
-    if (this.#pollTimer) clearInterval(this.#pollTimer);
-    this.#stopStallWatch();
+    const pending = this.#reads.waiting + this.#reads.inFlight;
+    const unsentReplies = this.#backlog.waiting;
+    if (why !== 'stalled' && pending + unsentReplies > 0) {
+      this.#o.log.info('sftp client went away with requests pending', {
+        customer: this.#o.customer,
+        clientAddress: this.#o.clientAddress,
+        pending,
+        unsentReplies,
+      });
+    }
+    this.#reads.stop();
+    this.#stall?.stop();
     const files = [...this.#handles.values()].filter((h): h is FileHandle => h.kind === 'file').sort((a, b) => b.lastSent - a.lastSent);
     let queued = this.#socketQueued();
     for (const handle of files) queued = this.#finishFile(handle, queued);
@@ -187,6 +220,8 @@ export class SftpSession {
       reachedEnd: false,
       started: performance.now(),
       windows: [],
+      pending: 0,
+      released: false,
     });
     this.#o.handles.open++;
     this.#startStallWatch();
@@ -198,50 +233,40 @@ export class SftpSession {
     return this.#o.handles.open >= this.#o.handles.max;
   }
 
+  /** A READ is accepted for an open file (counted pending on it) and runs in its turn; otherwise refused at once. */
   #queueRead(reqid: number, raw: Buffer, offset: number, length: number): void {
-    const run = () => {
-      this.#readsInFlight++;
-      this.#read(reqid, raw, offset, length)
-        .catch((err: unknown) => this.#fail(reqid, err))
-        .finally(() => {
-          this.#readsInFlight--;
-          this.#pump();
-        });
-    };
-    if (this.#readsInFlight < MAX_READS_IN_FLIGHT && this.#buffered() < MAX_BUFFERED_REPLIES) return run();
-    if (this.#readQueue.length >= MAX_QUEUED_READS) {
-      this.#o.log.warn('sftp client sends reads without taking the data; closing', { customer: this.#o.customer, clientAddress: this.#o.clientAddress });
-      this.#sftp.end();
-      return;
-    }
-    this.#readQueue.push(run);
-    // Nothing tells us when ssh2's buffer drains (the client's window opens): look while paused.
-    this.#pollTimer ??= setInterval(() => this.#pump(), 5);
-  }
-
-  #pump(): void {
-    while (this.#readQueue.length > 0 && this.#readsInFlight < MAX_READS_IN_FLIGHT && this.#buffered() < MAX_BUFFERED_REPLIES) this.#readQueue.shift()!();
-    if (this.#readQueue.length === 0 && this.#pollTimer) {
-      clearInterval(this.#pollTimer);
-      this.#pollTimer = undefined;
-    }
-  }
-
-  /** Replies waiting in ssh2 for the client's window (ssh2 exposes no drain event for SFTP servers). */
-  #buffered(): number {
-    return this.#backlog.waiting;
-  }
-
-  async #read(reqid: number, raw: Buffer, offset: number, length: number): Promise<void> {
     const handle = this.#handle(raw);
-    if (handle?.kind !== 'file') return this.#sftp.status(reqid, STATUS_CODE.FAILURE, 'not an open file');
+    if (handle?.kind !== 'file' || handle.released) return this.#sftp.status(reqid, STATUS_CODE.FAILURE, 'not an open file');
+    handle.pending++;
+    const id = raw.readUInt32BE(0);
+    this.#reads.add(() =>
+      this.#read(reqid, handle, offset, length)
+        .catch((err: unknown) => this.#fail(reqid, err))
+        .finally(() => this.#settled(id, handle)),
+    );
+  }
+
+  /** One of the handle's READs is answered: when none is left, a waiting CLOSE is answered, a released fd closed. */
+  #settled(id: number, handle: FileHandle): void {
+    handle.pending--;
+    if (handle.pending > 0 || !handle.released) return;
+    if (handle.closeReqid !== undefined && !this.#ended) {
+      this.#handles.delete(id);
+      this.#o.handles.open--;
+      this.#finishFile(handle, this.#socketQueued());
+      this.#sftp.status(handle.closeReqid, STATUS_CODE.OK);
+    } else closeFd(handle);
+  }
+
+  async #read(reqid: number, handle: FileHandle, offset: number, length: number): Promise<void> {
+    if (this.#ended) return; // nobody to answer
     if (offset >= handle.stats.size) {
       handle.reachedEnd = true;
       return this.#sftp.status(reqid, STATUS_CODE.EOF);
     }
     const wanted = Math.min(length, MAX_READ, handle.stats.size - offset);
     const data = await readAhead(handle, offset, wanted);
-    if (this.#ended || !this.#handles.has(raw.readUInt32BE(0))) return;
+    if (this.#ended) return;
     if (data.length === 0) {
       handle.reachedEnd = true;
       return this.#sftp.status(reqid, STATUS_CODE.EOF);
@@ -259,50 +284,31 @@ export class SftpSession {
     return socket && !socket.destroyed ? queuedBytes(socket) : 0;
   }
 
-  /**
-   * Watches for a client that stopped reading: while replies wait (in ssh2 for the window, in the
-   * queue of READs, in the socket) and the socket takes no byte for transferIdleMs, the session
-   * ends (its files audited as aborted) and the connection is closed. Runs while files are open.
-   */
   #startStallWatch(): void {
-    if (this.#stallTimer || this.#ended || !this.#o.socket) return; // without the socket, progress cannot be seen
-    const idleMs = this.#o.transferIdleMs;
-    this.#lastProgress = performance.now();
-    this.#lastTaken = -1;
-    this.#stallTimer = setInterval(() => this.#checkStall(idleMs), Math.max(50, Math.min(1000, Math.floor(idleMs / 4))));
-    this.#stallTimer.unref();
+    if (!this.#ended) this.#stall?.start(); // without the socket, progress cannot be seen
   }
 
-  #stopStallWatch(): void {
-    if (this.#stallTimer) clearInterval(this.#stallTimer);
-    this.#stallTimer = undefined;
-  }
-
-  #checkStall(idleMs: number): void {
-    if (![...this.#handles.values()].some((h) => h.kind === 'file')) return this.#stopStallWatch();
-    const queued = this.#socketQueued();
-    const taken = this.#o.socket!.bytesWritten - queued;
-    const now = performance.now();
-    const waiting = this.#buffered() > 0 || this.#readQueue.length > 0 || queued > 0;
-    if (!waiting || taken !== this.#lastTaken) {
-      this.#lastTaken = taken;
-      this.#lastProgress = now;
-      return;
-    }
-    if (now - this.#lastProgress < idleMs) return;
+  #stalled(): void {
     this.#o.log.info('sftp client stopped reading: closing the connection', {
       customer: this.#o.customer,
       clientAddress: this.#o.clientAddress,
-      idleSeconds: Math.round(idleMs / 1000),
+      idleSeconds: Math.round(this.#o.transferIdleMs / 1000),
     });
-    this.end();
+    this.#end('stalled');
     this.#o.onStall();
   }
 
   #close(reqid: number, raw: Buffer): void {
     const id = raw.length === 4 ? raw.readUInt32BE(0) : -1;
     const handle = this.#handles.get(id);
-    if (!handle) return this.#sftp.status(reqid, STATUS_CODE.FAILURE, 'no such handle');
+    if (!handle || (handle.kind === 'file' && handle.released)) return this.#sftp.status(reqid, STATUS_CODE.FAILURE, 'no such handle');
+    if (handle.kind === 'file') {
+      handle.released = true;
+      if (handle.pending > 0) {
+        handle.closeReqid = reqid; // answered by #settled, after the READs that came before it
+        return;
+      }
+    }
     this.#handles.delete(id);
     this.#o.handles.open--;
     if (handle.kind === 'file') this.#finishFile(handle, this.#socketQueued());
@@ -316,11 +322,8 @@ export class SftpSession {
    * socket's queue not yet put down to another file). Returns what is left of `queued`.
    */
   #finishFile(handle: FileHandle, queued: number): number {
-    try {
-      closeSync(handle.fd);
-    } catch {
-      // closed already
-    }
+    handle.released = true;
+    if (handle.pending === 0) closeFd(handle); // else when its last READ is answered (#settled)
     if (handle.bytes === 0 && !handle.reachedEnd) return queued; // opened and never read: not a transfer
     const unsent = this.#backlog.unsentOf(handle);
     const complete = handle.reachedEnd && unsent === 0;
@@ -372,22 +375,47 @@ export class SftpSession {
     this.#sftp.name(reqid, entries);
   }
 
-  #extended(reqid: number, name: string): void {
+  async #extended(reqid: number, name: string, data: Buffer | undefined): Promise<void> {
     // Writes dressed as extensions are refused like writes; the rest are not offered here.
     if (/rename|hardlink|fsync|lsetstat|copy-data|posix-rename/.test(name))
       return this.#sftp.status(reqid, STATUS_CODE.PERMISSION_DENIED, 'read-only: downloads only');
-    this.#sftp.status(reqid, STATUS_CODE.OP_UNSUPPORTED, `${name} is not supported`);
+    if (name !== 'statvfs@openssh.com') return this.#sftp.status(reqid, STATUS_CODE.OP_UNSUPPORTED, `${name} is not supported`);
+    const path = statvfsPath(data);
+    if (path === undefined) return this.#sftp.status(reqid, STATUS_CODE.BAD_MESSAGE, 'malformed statvfs request');
+    const reply = await statvfsReply(reqid, this.#o.root.realPathOf(this.#virtual(path)));
+    this.#sendPacket(reply);
+  }
+
+  /** A packet ssh2 has no method for, sent in order with its replies (retried while the client's window is too small). */
+  #sendPacket(packet: Buffer): void {
+    if (this.#ended || sendPacket(this.#internals, packet)) return;
+    setTimeout(() => this.#sendPacket(packet), 5).unref();
   }
 
   #handle(raw: Buffer): FileHandle | DirHandle | undefined {
     return raw.length === 4 ? this.#handles.get(raw.readUInt32BE(0)) : undefined;
   }
 
-  /** Translates an error at the SFTP edge: typed ones to their status, the rest logged whole. */
+  /**
+   * Translates an error at the SFTP edge: typed ones to their status, the rest logged whole. Once
+   * the client is gone (the session ended, the channel no longer open) nothing is answered or
+   * logged here: the session's end says it once.
+   */
   #fail(reqid: number, err: unknown): void {
-    if (this.#ended) return;
+    if (this.#ended || this.#internals.outgoing.state !== 'open') return;
     const { status, message, internal } = sftpStatusOf(err);
     if (internal) this.#o.log.error('sftp request failed', { err, customer: this.#o.customer });
     this.#sftp.status(reqid, status, message);
   }
+}
+
+/** Closes a file's fd once (its READs are all answered). */
+function closeFd(handle: FileHandle): void {
+  if (handle.fd < 0) return;
+  try {
+    closeSync(handle.fd);
+  } catch {
+    // closed already
+  }
+  handle.fd = -1;
 }
