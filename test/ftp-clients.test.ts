@@ -316,3 +316,46 @@ test('the glob matcher: sets, ranges, negation, a lone [ as itself; a pathologic
   // Backtracking to the last * only: 40 stars against 255 characters is a few thousand steps, not 255^40.
   t.false(globMatcher(`${'*a'.repeat(40)}*b`)('a'.repeat(255)));
 });
+
+test('a path that can name only a directory (file/, file/.) names no file: RETR, SIZE, MDTM, HASH 550; SFTP OPEN and STAT no such file; ssh sha256sum fails', async (t) => {
+  const { ftpPort, sftpPort, content, path } = await area(t);
+  const raw = await Raw.open(t, ftpPort);
+  await raw.reply();
+  await raw.login();
+  for (const form of [`${path}/`, `${path}/.`, `${path}//`]) {
+    t.is((await raw.send(`SIZE ${form}`)).code, 550, `SIZE ${form}`);
+    t.is((await raw.send(`MDTM ${form}`)).code, 550, `MDTM ${form}`);
+    t.is((await raw.send(`HASH ${form}`)).code, 550, `HASH ${form}`);
+    const pasv = await raw.send('PASV');
+    t.is(pasv.code, 227);
+    t.is((await raw.send(`RETR ${form}`)).code, 550, `RETR ${form}`);
+  }
+  t.is((await raw.send(`SIZE ${path}`)).text, `213 ${content.length}`, 'the file itself is still found');
+  t.is((await raw.send('SIZE /acme-db/1.0.0/')).code, 550, 'a directory has no size, slash or not');
+
+  const { sftp, client, close } = await sftpConnect({ port: sftpPort, username: 'globex', password: PASSWORD });
+  t.teardown(close);
+  const codeOf = (call: (cb: (err: (Error & { code?: number }) | undefined) => void) => void) =>
+    new Promise<number>((resolve) => call((err) => resolve(err ? (err.code ?? -1) : 0)));
+  const NO_SUCH_FILE = 2;
+  for (const form of [`${path}/`, `${path}/.`]) {
+    t.is(await codeOf((cb) => sftp.open(form, 'r', (err) => cb(err ?? undefined))), NO_SUCH_FILE, `OPEN ${form}`);
+    t.is(await codeOf((cb) => sftp.stat(form, (err) => cb(err ?? undefined))), NO_SUCH_FILE, `STAT ${form}`);
+  }
+  t.is(await codeOf((cb) => sftp.stat('/acme-db/1.0.0/', (err) => cb(err ?? undefined))), 0, 'a directory with a slash is a directory');
+  t.is(await codeOf((cb) => sftp.open(path, 'r', (err) => cb(err ?? undefined))), 0, 'the file itself opens');
+
+  const exec = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve, reject) =>
+    client.exec(`sha256sum '${path}/'`, (err, channel) => {
+      if (err) return reject(err);
+      let stdout = '';
+      let stderr = '';
+      channel.on('data', (d: Buffer) => (stdout += d.toString()));
+      channel.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      channel.on('exit', (code: number) => channel.on('close', () => resolve({ code, stdout, stderr })));
+    }),
+  );
+  t.is(exec.code, 1);
+  t.is(exec.stdout, '');
+  t.regex(exec.stderr, /No such file or directory/);
+});

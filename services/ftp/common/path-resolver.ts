@@ -57,6 +57,21 @@ export function normalizeVirtualPath(clientPath: string, options: NormalizeOptio
   return `/${segments.join('/')}`;
 }
 
+/**
+ * Whether a client's path can name only a directory: its last part is empty, `.` or `..` (`file/`,
+ * `file/.`, `dir/..`), as POSIX reads it (`open("file/")` is ENOTDIR). Normalising drops those
+ * parts, so a protocol that opens or checks a file asks this of the path the client sent.
+ */
+export function namesDirectoryOnly(clientPath: string): boolean {
+  const last = clientPath.slice(clientPath.lastIndexOf('/') + 1);
+  return last === '' || last === '.' || last === '..';
+}
+
+/** ERR_NOT_FOUND when the client's path can name only a directory (see namesDirectoryOnly): no file is found by `file/`. */
+export function refuseDirectoryOnly(clientPath: string): void {
+  if (namesDirectoryOnly(clientPath)) throw FileHostErrors.NOT_FOUND(`not a file: ${clientPath.slice(0, 200)}`);
+}
+
 export interface OpenedFile {
   readonly fd: number;
   readonly stats: Stats;

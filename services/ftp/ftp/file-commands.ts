@@ -34,7 +34,7 @@ export const FILE_COMMANDS: CommandTable = {
     auth: true,
     async run(s, arg) {
       const area = areaOf(s);
-      const stats = await area.fileStat(area.resolve(arg, s.cwd));
+      const stats = await area.fileStat(area.resolveFile(arg, s.cwd));
       return s.reply(213, String(stats.size));
     },
   },
@@ -42,7 +42,7 @@ export const FILE_COMMANDS: CommandTable = {
     auth: true,
     async run(s, arg) {
       const area = areaOf(s);
-      const stats = await area.fileStat(area.resolve(arg, s.cwd));
+      const stats = await area.fileStat(area.resolveFile(arg, s.cwd));
       return s.reply(213, ftpTime(stats.mtime));
     },
   },

@@ -13,7 +13,7 @@ const NOT_OFFERED = 'command not supported by this server';
  */
 async function checksumOf(s: FtpSession, arg: string, hash: FtpHash): Promise<{ hex: string; size: number }> {
   const area = s.area!;
-  const file = area.open(area.resolve(arg, s.cwd));
+  const file = area.open(area.resolveFile(arg, s.cwd));
   ReadOnlyArea.closeQuietly(file); // the object is read by its real path, in the hash pool
   return { hex: await s.options.checksums!.of(file.realPath, file.stats, hash.algorithm), size: file.stats.size };
 }

@@ -1,6 +1,6 @@
 import { closeSync, type Stats } from 'node:fs';
 import { readdir, stat } from 'node:fs/promises';
-import { type AreaRoot, type OpenedFile, normalizeVirtualPath } from '../common/path-resolver.js';
+import { type AreaRoot, type OpenedFile, normalizeVirtualPath, refuseDirectoryOnly } from '../common/path-resolver.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 import { globMatcher, hasGlob } from './glob.js';
 
@@ -39,6 +39,16 @@ export class ReadOnlyArea {
   /** The virtual absolute path of a client's path, relative to `cwd`; ERR_PATH_REFUSED when malformed. */
   resolve(clientPath: string, cwd: string): string {
     return normalizeVirtualPath(clientPath, { cwd, clamp: true });
+  }
+
+  /**
+   * The virtual path of a client's path that must name a file (RETR, SIZE, MDTM, HASH): as `resolve`,
+   * and ERR_NOT_FOUND for a path that can name only a directory (`file/`, `file/.`), as POSIX has it.
+   */
+  resolveFile(clientPath: string, cwd: string): string {
+    const path = this.resolve(clientPath, cwd); // refusals first, as for any path
+    refuseDirectoryOnly(clientPath);
+    return path;
   }
 
   /** Stats of what a virtual path names (after symlinks, which must stay inside the area). */

@@ -98,7 +98,7 @@ async function retr(s: FtpSession, arg: string): Promise<void> {
   let file: OpenedFile;
   let path: string;
   try {
-    path = area.resolve(arg, s.cwd);
+    path = area.resolveFile(arg, s.cwd);
     file = area.open(path);
   } catch (err) {
     data?.close();

@@ -3,7 +3,7 @@ import { stat } from 'node:fs/promises';
 import { sep } from 'node:path';
 import type { ServerChannel } from 'ssh2';
 import type { Logger } from '../../../lib/log/logger.js';
-import { normalizeVirtualPath, type AreaRoot } from '../common/path-resolver.js';
+import { normalizeVirtualPath, refuseDirectoryOnly, type AreaRoot } from '../common/path-resolver.js';
 import type { ChecksumAlgorithm } from '../repository/checksum-algorithms.js';
 import type { FileChecksums } from '../repository/file-checksums.js';
 import { splitCommandLine } from './command-line.js';
@@ -149,6 +149,7 @@ async function checksumOf(file: string, algorithm: ChecksumAlgorithm, context: C
     if (virtual.split('/').some((s) => s.startsWith('.')) || inArea.some((s) => s.startsWith('.'))) throw FileHostErrors.NOT_FOUND(`no such file: ${virtual}`);
     const stats = await stat(realPath);
     if (stats.isDirectory()) return { error: 'Is a directory' };
+    refuseDirectoryOnly(file); // `file/` names no file (POSIX: ENOTDIR)
     if (!stats.isFile()) throw FileHostErrors.NOT_FOUND(`not a file: ${virtual}`);
     return { hex: await context.checksums.of(realPath, stats, algorithm) };
   } catch (err) {

@@ -4,7 +4,7 @@ import ssh2, { type SFTPWrapper } from 'ssh2';
 import type { Socket } from 'node:net';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
-import { normalizeVirtualPath, type AreaRoot } from '../common/path-resolver.js';
+import { normalizeVirtualPath, refuseDirectoryOnly, type AreaRoot } from '../common/path-resolver.js';
 import { queuedBytes } from '../common/send-file.js';
 import { attrsOf, entryOf } from './attrs.js';
 import { handleBuffer, readAhead, type DirHandle, type FileHandle } from './file-handles.js';
@@ -195,7 +195,9 @@ export class SftpSession {
 
   async #stat(reqid: number, path: string): Promise<void> {
     const real = this.#o.root.realPathOf(this.#virtual(path));
-    this.#sftp.attrs(reqid, attrsOf(await statAsync(real)));
+    const stats = await statAsync(real);
+    if (!stats.isDirectory()) refuseDirectoryOnly(path); // `file/` names no file (POSIX: ENOTDIR)
+    this.#sftp.attrs(reqid, attrsOf(stats));
   }
 
   #fstat(reqid: number, raw: Buffer): void {
@@ -208,6 +210,7 @@ export class SftpSession {
     if (flags & WRITE_FLAGS || !(flags & OPEN_MODE.READ)) return this.#sftp.status(reqid, STATUS_CODE.PERMISSION_DENIED, 'read-only: downloads only');
     if (this.#budgetSpent()) return this.#sftp.status(reqid, STATUS_CODE.FAILURE, tooManyHandles(this.#o.handles.max));
     const virtual = this.#virtual(path);
+    refuseDirectoryOnly(path);
     const opened = this.#o.root.openFile(virtual);
     const id = this.#nextHandle++;
     this.#handles.set(id, {
