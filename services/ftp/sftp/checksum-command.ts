@@ -7,7 +7,7 @@ import { normalizeVirtualPath, refuseDirectoryOnly, type AreaRoot } from '../com
 import type { ChecksumAlgorithm } from '../repository/checksum-algorithms.js';
 import type { FileChecksums } from '../repository/file-checksums.js';
 import { splitCommandLine } from './command-line.js';
-import type { HandleBudget } from './sftp-session.js';
+import type { HandleBudget } from './session-options.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 import { codeOf } from '../../../lib/errors/index.js';
 

@@ -8,7 +8,8 @@ import { SCORE } from '../common/defender.js';
 import type { Admission } from '../common/session-limits.js';
 import { runChecksumCommand, type ChecksumSource } from './checksum-command.js';
 import { disconnectionFor, disconnectWith } from './disconnect.js';
-import { SftpSession, type HandleBudget } from './sftp-session.js';
+import type { HandleBudget } from './session-options.js';
+import { SftpSession } from './sftp-session.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 import { isError } from '../../../lib/errors/index.js';
 

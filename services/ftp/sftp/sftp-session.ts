@@ -1,10 +1,7 @@
 import { closeSync, readdir, stat } from 'node:fs';
 import { promisify } from 'node:util';
 import ssh2, { type SFTPWrapper } from 'ssh2';
-import type { Socket } from 'node:net';
-import type { Logger } from '../../../lib/log/logger.js';
-import type { TransferOutcome } from '../common/audit-reporter.js';
-import { normalizeVirtualPath, refuseDirectoryOnly, type AreaRoot } from '../common/path-resolver.js';
+import { normalizeVirtualPath, refuseDirectoryOnly } from '../common/path-resolver.js';
 import { queuedBytes } from '../common/send-file.js';
 import { attrsOf, entryOf } from './attrs.js';
 import { handleBuffer, readAhead, type DirHandle, type FileHandle } from './file-handles.js';
@@ -14,6 +11,7 @@ import { ANNOUNCED_EXTENSIONS, statvfsPath, statvfsReply } from './statvfs.js';
 import { onWindowOpen, RequestIntake, sendPacket, ssh2Sftp, type Ssh2Sftp } from './ssh2-internals.js';
 import { StallWatch } from './stall-watch.js';
 import { sftpStatusOf } from './status.js';
+import { tooManyHandles, type SftpSessionOptions } from './session-options.js';
 
 const { STATUS_CODE, OPEN_MODE } = ssh2.utils.sftp;
 const statAsync = promisify(stat);
@@ -22,35 +20,6 @@ const readdirAsync = promisify(readdir);
 /** Largest READ answered (bigger requests get a short read, as the protocol allows). */
 const MAX_READ = 256 * 1024;
 const WRITE_FLAGS = OPEN_MODE.WRITE | OPEN_MODE.APPEND | OPEN_MODE.CREAT | OPEN_MODE.TRUNC | OPEN_MODE.EXCL;
-
-/** Open handles, counted for the whole connection (every sftp session of it): at `max`, OPEN and OPENDIR fail. */
-export interface HandleBudget {
-  open: number;
-  readonly max: number;
-}
-
-export interface SftpSessionOptions {
-  customer: string;
-  clientAddress: string;
-  root: AreaRoot;
-  outcomes: { report(outcome: TransferOutcome): void };
-  log: Logger;
-  /** Called on every request (the idle timer). */
-  onActivity: () => void;
-  /** The connection's handle budget (services.ftp.sftpMaxHandles). */
-  handles: HandleBudget;
-  /** Replies wait for a client that takes no byte for this long (ms): the session ends and `onStall` is called. */
-  transferIdleMs: number;
-  /** The client stopped reading (the session has ended, its files audited): close the connection. */
-  onStall: () => void;
-  /** The connection's TCP socket: replies made in one turn of the event loop go out in one write; its queue is what it has not sent. */
-  socket?: Socket;
-}
-
-/** Status message of an OPEN or OPENDIR past the handle budget. */
-export function tooManyHandles(max: number): string {
-  return `too many open handles (${max} per connection): close some first`;
-}
 
 /**
  * One SFTP session over a customer's area: the read requests real clients send (REALPATH, STAT,
