@@ -276,3 +276,26 @@ const sessionLimitTold = test.macro(async (t, workers: number) => {
 
 test('a login over the customer’s session limit is disconnected with “Too many sessions”, not “Permission denied” (in process)', sessionLimitTold, 0);
 test('a login over the customer’s session limit is disconnected with “Too many sessions”, not “Permission denied” (workers)', sessionLimitTold, 1);
+
+const banTold = test.macro(async (t, workers: number) => {
+  const { chain, port } = await setup(t, workers);
+  const address = '127.0.0.9';
+  // Connected (admitted at accept) before the ban; the password is sent once the address is banned.
+  const refused = (await t.throwsAsync(
+    sftpConnect({
+      port,
+      username: 'globex',
+      localAddress: address,
+      authHandler: (authsLeft, _partial, next) => {
+        if (authsLeft !== null) return next(false as never);
+        t.true(chain.fileHost.logins.defender.fail(address, 1_000), 'banned now');
+        next({ type: 'password', username: 'globex', password: PASSWORD });
+      },
+    }),
+  )) as Error & { code?: number };
+  t.is(refused.code, 1, 'SSH_DISCONNECT_HOST_NOT_ALLOWED_TO_CONNECT');
+  t.is(refused.message, 'Too many failed logins from your address: banned for a while, try again later', 'the words FTP answers with 421');
+});
+
+test('a login from an address banned while it was connecting is disconnected with the reason, not “Permission denied” (in process)', banTold, 0);
+test('a login from an address banned while it was connecting is disconnected with the reason, not “Permission denied” (workers)', banTold, 1);

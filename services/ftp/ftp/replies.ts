@@ -1,6 +1,7 @@
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 import { codeOf } from '../../../lib/errors/index.js';
 import type { FileHostErrorCode } from '../http/status.js';
+import { BANNED_WORDS } from '../common/refusal-words.js';
 
 /**
  * The FTP edge's translation of the file host's error codes into replies: the one place where a
@@ -32,7 +33,7 @@ const REPLIES: Readonly<Record<FileHostErrorCode, (err: Error) => FtpReply>> = {
   // An upload is "file name not allowed" (553); deleting, renaming, making directories: 550.
   [FileHostErrors.READ_ONLY.code]: (err) => ({ code: STORES.has(detail(err, 'command')) ? 553 : 550, message: `Permission denied: ${err.message}` }),
   [FileHostErrors.AUTH_REFUSED.code]: () => ({ code: 530, message: 'Login incorrect' }),
-  [FileHostErrors.BANNED.code]: () => ({ code: 421, message: 'Too many failed logins from your address: banned for a while, try again later', close: true }),
+  [FileHostErrors.BANNED.code]: () => ({ code: 421, message: BANNED_WORDS, close: true }),
   [FileHostErrors.TOO_MANY_SESSIONS.code]: (err) => ({ code: 421, message: `Too many sessions: ${err.message}`, close: true }),
   [FileHostErrors.GATEWAY_UNAVAILABLE.code]: () => ({ code: 421, message: 'Service not available, try again later', close: true }),
   // Not the client's doing: an upload's bytes, staging, the filesystems, an HTTP ticket.

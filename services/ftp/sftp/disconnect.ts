@@ -1,10 +1,11 @@
 import type { Connection } from 'ssh2';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 import { isError } from '../../../lib/errors/index.js';
+import { BANNED_WORDS } from '../common/refusal-words.js';
 
 /** SSH_MSG_DISCONNECT (RFC 4253 §11.1) and the reason codes sent here. */
 const MSG_DISCONNECT = 1;
-export const DISCONNECT_REASON = { tooManyConnections: 12, byApplication: 11 } as const;
+export const DISCONNECT_REASON = { hostNotAllowedToConnect: 1, tooManyConnections: 12, byApplication: 11 } as const;
 
 /** The part of ssh2's private protocol object a disconnect with a description needs. */
 interface PacketWriter {
@@ -17,12 +18,16 @@ interface PacketWriter {
  * The SSH edge's words for a login the file host refuses for a reason the client should be told:
  * over a session limit (ERR_TOO_MANY_SESSIONS) the client is disconnected with
  * SSH_DISCONNECT_TOO_MANY_CONNECTIONS and the limit's message, as FTP answers `421 Too many
- * sessions: …`; OpenSSH prints "Received disconnect from …: 12: Too many sessions: …". Undefined for
- * every other error (those are an authentication failure).
+ * sessions: …`; OpenSSH prints "Received disconnect from …: 12: Too many sessions: …". An address the
+ * defender banned while it was logging in (ERR_BANNED) is disconnected with
+ * SSH_DISCONNECT_HOST_NOT_ALLOWED_TO_CONNECT and FTP's words for it. Undefined for every other
+ * error (those are an authentication failure).
  */
 export function disconnectionFor(err: unknown): { reason: number; description: string } | undefined {
-  if (!isError(err, FileHostErrors.TOO_MANY_SESSIONS)) return undefined;
-  return { reason: DISCONNECT_REASON.tooManyConnections, description: `Too many sessions: ${(err as Error).message}` };
+  if (isError(err, FileHostErrors.TOO_MANY_SESSIONS))
+    return { reason: DISCONNECT_REASON.tooManyConnections, description: `Too many sessions: ${(err as Error).message}` };
+  if (isError(err, FileHostErrors.BANNED)) return { reason: DISCONNECT_REASON.hostNotAllowedToConnect, description: BANNED_WORDS };
+  return undefined;
 }
 
 /**

@@ -11,7 +11,7 @@ import { disconnectionFor, disconnectWith } from './disconnect.js';
 import type { HandleBudget } from './session-options.js';
 import { SftpSession } from './sftp-session.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
-import { isError } from '../../../lib/errors/index.js';
+import { codeOf, isError } from '../../../lib/errors/index.js';
 
 export interface SftpServerOptions {
   host: string;
@@ -320,7 +320,7 @@ export class SftpServer {
   #refuse(ctx: AuthContext, client: Connection, address: string, err: Error): void {
     const disconnection = disconnectionFor(err);
     if (disconnection) {
-      this.#o.log.info('sftp login over a session limit: disconnected', { clientAddress: address, reason: err.message });
+      this.#o.log.info('sftp login refused with its reason: disconnected', { clientAddress: address, code: codeOf(err), reason: err.message });
       return disconnectWith(client, disconnection.reason, disconnection.description);
     }
     if (!isError(err, FileHostErrors.AUTH_REFUSED) && !isError(err, FileHostErrors.BANNED)) {
