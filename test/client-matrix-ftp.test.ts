@@ -5,7 +5,20 @@
  */
 import anyTest, { type TestFn } from 'ava';
 import { join } from 'node:path';
-import { HOST, PASSWORD, assertExit0, assertWhole, killPartWay, rcloneEnv, runClient, sizeOf, startMatrix, workDir, type Matrix } from './helpers/clients.js';
+import {
+  HOST,
+  PASSWORD,
+  assertExit0,
+  assertWhole,
+  killPartWay,
+  lftpGetAndResume,
+  rcloneEnv,
+  runClient,
+  sizeOf,
+  startMatrix,
+  workDir,
+  type Matrix,
+} from './helpers/clients.js';
 
 const test = anyTest as TestFn<Matrix>;
 
@@ -65,15 +78,7 @@ function lftp(m: Matrix, commands: string[]) {
 
 test.serial('lftp (FTPS): get whole, killed part way then get -c, pget -n 4 in segments', async (t) => {
   const m = t.context;
-  const dir = await workDir(t, m);
-  const file = join(dir, m.filename);
-  assertExit0(t, await runClient('lftp', [...lftp(m, [`get ${m.path} -o ${file}`])]), 'lftp get');
-  await assertWhole(t, m, file, 'lftp get');
-
-  const part = join(dir, 'part');
-  await killPartWay(t, m, 'lftp', [...lftp(m, ['set net:limit-rate 20M', `get ${m.path} -o ${part}`])], part);
-  assertExit0(t, await runClient('lftp', [...lftp(m, [`get -c ${m.path} -o ${part}`])]), 'lftp get -c');
-  await assertWhole(t, m, part, 'lftp get -c');
+  const dir = await lftpGetAndResume(t, m, (commands) => lftp(m, commands));
 
   const segments = join(dir, 'segments');
   assertExit0(t, await runClient('lftp', [...lftp(m, [`pget -n 4 ${m.path} -o ${segments}`])]), 'lftp pget -n 4');

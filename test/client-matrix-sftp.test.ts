@@ -6,7 +6,20 @@
 import anyTest, { type TestFn } from 'ava';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { HOST, PASSWORD, assertExit0, assertWhole, killPartWay, rcloneEnv, runClient, sizeOf, startMatrix, workDir, type Matrix } from './helpers/clients.js';
+import {
+  HOST,
+  PASSWORD,
+  assertExit0,
+  assertWhole,
+  killPartWay,
+  lftpGetAndResume,
+  rcloneEnv,
+  runClient,
+  sizeOf,
+  startMatrix,
+  workDir,
+  type Matrix,
+} from './helpers/clients.js';
 
 const test = anyTest as TestFn<Matrix>;
 
@@ -59,15 +72,7 @@ function lftp(m: Matrix, commands: string[]) {
 
 test.serial('lftp sftp://: get whole, then killed part way and resumed with get -c', async (t) => {
   const m = t.context;
-  const dir = await workDir(t, m);
-  const file = join(dir, m.filename);
-  assertExit0(t, await runClient('lftp', [...lftp(m, [`get ${m.path} -o ${file}`])]), 'lftp get');
-  await assertWhole(t, m, file, 'lftp get');
-
-  const part = join(dir, 'part');
-  await killPartWay(t, m, 'lftp', [...lftp(m, ['set net:limit-rate 20M', `get ${m.path} -o ${part}`])], part);
-  assertExit0(t, await runClient('lftp', [...lftp(m, [`get -c ${m.path} -o ${part}`])]), 'lftp get -c');
-  await assertWhole(t, m, part, 'lftp get -c');
+  await lftpGetAndResume(t, m, (commands) => lftp(m, commands));
 });
 
 test.serial('rclone sftp: copy, check comparing hashes, hashsum sha1 and md5sum; killed part way then copied again', async (t) => {

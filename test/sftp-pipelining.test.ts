@@ -9,7 +9,7 @@ import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { createHash, pbkdf2, randomBytes } from 'node:crypto';
 import { createReadStream } from 'node:fs';
-import { chmod, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
@@ -19,6 +19,7 @@ import { generateEd25519 } from '../lib/ssh-keys.js';
 import { publish, startChain, waitFor, type Chain } from './helpers/chain.js';
 import { patternStream, sha256OfStream } from './helpers/pattern-stream.js';
 import { FXP, RawSftp, type RawReply } from './helpers/sftp-raw.js';
+import { opensshClient } from './helpers/sftp.js';
 import type { FileHostOptions } from '../services/ftp/service.js';
 
 const run = promisify(execFile);
@@ -243,32 +244,7 @@ async function opensshDir(
 ): Promise<{ dir: string; openssh: (batch: string) => Promise<{ stdout: string; stderr: string }> }> {
   const key = generateEd25519('globex laptop');
   await chain.call('sshkey.add', { login: 'globex', publicKey: key.public });
-  const dir = await mkdtemp(join(tmpdir(), 'ffs-openssh-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, 'id'), key.private);
-  await chmod(join(dir, 'id'), 0o600);
-  const port = chain.fileHost.sftpAddress!.port;
-  const openssh = (batch: string) =>
-    run(
-      'sftp',
-      [
-        '-b',
-        batch,
-        '-P',
-        String(port),
-        '-i',
-        join(dir, 'id'),
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
-        '-o',
-        'BatchMode=yes',
-        'globex@127.0.0.1',
-      ],
-      { timeout: 60_000 },
-    );
-  return { dir, openssh };
+  return opensshClient(t, { port: chain.fileHost.sftpAddress!.port, privateKey: key.private });
 }
 
 test.serial('OpenSSH sftp batch: `df` and `df -h` print the area filesystem (statvfs@openssh.com), then `get` succeeds', async (t) => {

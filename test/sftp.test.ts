@@ -1,16 +1,12 @@
 import test from 'ava';
-import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { chmod, mkdtemp, readFile, rm, stat, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { readFile, stat, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import ssh2 from 'ssh2';
 import { publish, startChain, waitFor, type Chain, type ChainOptions } from './helpers/chain.js';
-import { readRemote, sftpConnect } from './helpers/sftp.js';
+import { opensshClient, readRemote, sftpConnect } from './helpers/sftp.js';
 import { generateEd25519 } from '../lib/ssh-keys.js';
 
-const run = promisify(execFile);
 const hostKey = generateEd25519().private;
 const PASSWORD = 'correct horse battery';
 
@@ -105,31 +101,8 @@ test('public-key login with a key registered in the internal-db; OpenSSH sftp fe
   const refused = await t.throwsAsync(sftpConnect({ port, username: 'globex', privateKey: other.private }));
   t.is((refused as { level?: string }).level, 'client-authentication');
 
-  const dir = await mkdtemp(join(tmpdir(), 'ffs-openssh-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, 'id'), key.private);
-  await chmod(join(dir, 'id'), 0o600);
+  const { dir, openssh } = await opensshClient(t, { port, privateKey: key.private, timeoutMs: 30_000 });
   const local = join(dir, 'download.tar.gz');
-  const openssh = (batch: string) =>
-    run(
-      'sftp',
-      [
-        '-b',
-        batch,
-        '-P',
-        String(port),
-        '-i',
-        join(dir, 'id'),
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
-        '-o',
-        'BatchMode=yes',
-        'globex@127.0.0.1',
-      ],
-      { timeout: 30_000 }, // the client exits by itself when its batch is done; this only guards against a hang
-    );
   await writeFile(join(dir, 'fetch'), `ls -l /acme-db/1.0.0\nget ${path} ${local}\nbye\n`);
   const { stdout } = await openssh(join(dir, 'fetch'));
   t.regex(stdout, /-r--r--r--.*acme-db-1\.0\.0\.tar\.gz/);

@@ -8,13 +8,13 @@
 import test, { type ExecutionContext } from 'ava';
 import { execFile } from 'node:child_process';
 import { createHash, randomBytes } from 'node:crypto';
-import { chmod, link, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
+import { link, mkdir, mkdtemp, rm, stat, symlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
 import type ssh2 from 'ssh2';
 import { publish, startChain, type Chain } from './helpers/chain.js';
-import { readRemote, sftpConnect } from './helpers/sftp.js';
+import { opensshClient, readRemote, sftpConnect } from './helpers/sftp.js';
 import { waitFor } from './helpers/wait.js';
 import { generateEd25519 } from '../lib/ssh-keys.js';
 import type { FileHostOptions } from '../services/ftp/service.js';
@@ -237,32 +237,9 @@ const sessionLimitTold = test.macro(async (t, workers: number) => {
   t.is(refused.code, 12, 'SSH_DISCONNECT_TOO_MANY_CONNECTIONS');
   t.regex(refused.message, /^Too many sessions: globex has 1 sessions open already/);
 
-  const dir = await mkdtemp(join(tmpdir(), 'ffs-openssh-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  await writeFile(join(dir, 'id'), key.private);
-  await chmod(join(dir, 'id'), 0o600);
+  const { dir, openssh: client } = await opensshClient(t, { port, privateKey: key.private, timeoutMs: 30_000 });
   await writeFile(join(dir, 'batch'), 'ls /\nbye\n');
-  const openssh = await t.throwsAsync(
-    run(
-      'sftp',
-      [
-        '-b',
-        join(dir, 'batch'),
-        '-P',
-        String(port),
-        '-i',
-        join(dir, 'id'),
-        '-o',
-        'StrictHostKeyChecking=no',
-        '-o',
-        `UserKnownHostsFile=${join(dir, 'known_hosts')}`,
-        '-o',
-        'BatchMode=yes',
-        'globex@127.0.0.1',
-      ],
-      { timeout: 30_000 },
-    ),
-  );
+  const openssh = await t.throwsAsync(client(join(dir, 'batch')));
   const stderr = (openssh as { stderr?: string }).stderr ?? '';
   t.regex(stderr, /Received disconnect from 127\.0\.0\.1 port \d+:12: Too many sessions: globex has 1 sessions open already/);
   t.notRegex(stderr, /Permission denied/);

@@ -281,3 +281,21 @@ export async function versionOf(command: string, args = ['--version']): Promise<
   const run = await runClient(command, args, { timeoutMs: 10_000 });
   return `${run.stdout}${run.stderr}`.split('\n')[0]!.trim();
 }
+
+/**
+ * lftp (FTP or SFTP: `lftp` makes its arguments for a list of commands) downloads the file whole,
+ * then a throttled `get` is killed part way and `get -c` resumes it; size and SHA-256 checked each
+ * time. Resolves with the test's work dir.
+ */
+export async function lftpGetAndResume(t: ExecutionContext, matrix: Matrix, lftp: (commands: string[]) => readonly string[]): Promise<string> {
+  const dir = await workDir(t, matrix);
+  const file = join(dir, matrix.filename);
+  assertExit0(t, await runClient('lftp', [...lftp([`get ${matrix.path} -o ${file}`])]), 'lftp get');
+  await assertWhole(t, matrix, file, 'lftp get');
+
+  const part = join(dir, 'part');
+  await killPartWay(t, matrix, 'lftp', [...lftp(['set net:limit-rate 20M', `get ${matrix.path} -o ${part}`])], part);
+  assertExit0(t, await runClient('lftp', [...lftp([`get -c ${matrix.path} -o ${part}`])]), 'lftp get -c');
+  await assertWhole(t, matrix, part, 'lftp get -c');
+  return dir;
+}
