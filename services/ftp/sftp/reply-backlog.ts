@@ -1,5 +1,6 @@
 import type { SFTPWrapper } from 'ssh2';
 import type { FileHandle } from './file-handles.js';
+import type { Ssh2Sftp } from './ssh2-internals.js';
 
 /** A reply (or its tail) ssh2 holds for the client's window: where its bytes are, and whose data it is. */
 interface HeldReply {
@@ -18,13 +19,15 @@ interface HeldReply {
  */
 export class ReplyBacklog {
   readonly #sftp: SFTPWrapper;
+  readonly #internals: Ssh2Sftp;
   readonly #keep: number;
   /** Oldest first; pruned as ssh2 sends them. */
   #held: HeldReply[] = [];
 
   /** `keep`: how many held replies are remembered before the ones ssh2 has sent are pruned. */
-  constructor(sftp: SFTPWrapper, keep: number) {
+  constructor(sftp: SFTPWrapper, internals: Ssh2Sftp, keep: number) {
     this.#sftp = sftp;
+    this.#internals = internals;
     this.#keep = keep;
   }
 
@@ -64,8 +67,8 @@ export class ReplyBacklog {
     return found;
   }
 
-  /** ssh2's buffer of replies waiting for the client's window (a private field). */
+  /** ssh2's buffer of replies waiting for the client's window (a private field, read through ssh2-internals.ts). */
   #buffer(): Buffer[] | undefined {
-    return (this.#sftp as unknown as { _buffer?: Buffer[] })._buffer;
+    return this.#internals._buffer;
   }
 }

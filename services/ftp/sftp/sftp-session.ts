@@ -52,7 +52,7 @@ export class SftpSession {
     this.#sftp = sftp;
     this.#internals = ssh2Sftp(sftp);
     this.#o = options;
-    this.#backlog = new ReplyBacklog(sftp, 4 * MAX_BUFFERED_REPLIES + MAX_READS_IN_FLIGHT);
+    this.#backlog = new ReplyBacklog(sftp, this.#internals, 4 * MAX_BUFFERED_REPLIES + MAX_READS_IN_FLIGHT);
     this.#reads = new ReadScheduler(new RequestIntake(this.#internals, ANNOUNCED_EXTENSIONS), () => this.#backlog.waiting);
     onWindowOpen(this.#internals, () => this.#reads.wake());
     this.#stall =
