@@ -82,6 +82,7 @@ export class InternalDbService {
 
   /** Stops taking requests, lets those in flight finish, then closes the database. */
   async close(graceMs = 5000): Promise<void> {
+    this.store.changes.close(); // answers the subscribers' waits now, not after the grace
     await this.#server?.close(graceMs);
     await this.#client?.close(graceMs);
     await this.backups.close();

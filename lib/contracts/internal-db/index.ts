@@ -2,6 +2,7 @@ import type { Operation } from '../operation.js';
 import { adminBackup, dbInfo } from './admin.js';
 import { auditQuery, auditRecord, auditRecordCompact } from './audit.js';
 import { authCheck, authKeyCheck, tokenCheck } from './auth.js';
+import { changesList, changesNext } from './changes.js';
 import {
   artifactAdd,
   productCreate,
@@ -49,6 +50,7 @@ export * from './admin.js';
 export * from './audit.js';
 export * from './auth.js';
 export * from './catalogue.js';
+export * from './changes.js';
 export * from './customers.js';
 export * from './entitlements.js';
 export * from './eulas.js';
@@ -99,6 +101,8 @@ export const INTERNAL_DB_OPERATIONS: readonly Operation[] = [
   auditRecord,
   auditRecordCompact,
   auditQuery,
+  changesNext,
+  changesList,
   adminBackup,
   dbInfo,
 ];

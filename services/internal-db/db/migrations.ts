@@ -140,4 +140,37 @@ CREATE TABLE ended_sessions (
 CREATE INDEX ended_sessions_by_expiry ON ended_sessions (expires_at);
 `,
   },
+  {
+    version: 3,
+    description: 'the change log (one row per change, in the transaction of the change), and which time-based changes of an entitlement were recorded',
+    sql: `
+CREATE TABLE changes (
+  seq             INTEGER PRIMARY KEY AUTOINCREMENT,
+  kind            TEXT NOT NULL,
+  at              TEXT NOT NULL,
+  customer        TEXT,
+  vendor          TEXT,
+  product         TEXT,
+  version         TEXT,
+  filename        TEXT,
+  entitlement_id  INTEGER,
+  token_id        INTEGER,
+  eula_id         INTEGER,
+  fingerprint     TEXT,
+  protocol        TEXT,
+  bytes           INTEGER,
+  actor_kind      TEXT NOT NULL CHECK (actor_kind IN ('token', 'admin', 'customer', 'system')),
+  actor_id        TEXT,
+  actor_address   TEXT
+);
+CREATE INDEX changes_by_time ON changes (at);
+CREATE INDEX changes_by_vendor ON changes (vendor, seq);
+CREATE INDEX changes_by_customer ON changes (customer, seq);
+ALTER TABLE entitlements ADD COLUMN start_noted INTEGER NOT NULL DEFAULT 0 CHECK (start_noted IN (0, 1));
+ALTER TABLE entitlements ADD COLUMN expiring_noted INTEGER NOT NULL DEFAULT 0 CHECK (expiring_noted IN (0, 1));
+ALTER TABLE entitlements ADD COLUMN expiry_noted INTEGER NOT NULL DEFAULT 0 CHECK (expiry_noted IN (0, 1));
+UPDATE entitlements SET start_noted = 1 WHERE starts_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now');
+UPDATE entitlements SET expiring_noted = 1, expiry_noted = 1 WHERE expires_at IS NOT NULL AND expires_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now');
+`,
+  },
 ];

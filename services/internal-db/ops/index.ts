@@ -7,6 +7,7 @@ import type { Store } from '../store/index.js';
 import { auditOps } from './audit.js';
 import { authCheck, authKeyCheck, sessionCheck, sessionEnd, tokenCheck } from './auth.js';
 import { catalogueOps } from './catalogue.js';
+import { changeOps } from './changes.js';
 import { customerOps, entitlementOps } from './customers.js';
 import { defineOp, type OpContext, type Operation } from './define.js';
 
@@ -37,6 +38,7 @@ export const OPERATIONS: readonly Operation[] = [
   ...customerOps.slice(5),
   ...entitlementOps,
   ...auditOps,
+  ...changeOps,
   ...adminOps,
 ];
 

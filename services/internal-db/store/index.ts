@@ -2,6 +2,7 @@ import type { Db } from '../db/open.js';
 import { VerifiedPasswordCache } from '../passwords.js';
 import { Audit } from './audit.js';
 import { Catalogue } from './catalogue.js';
+import { ChangeLog } from './changes.js';
 import { systemClock, type Clock } from './clock.js';
 import { Customers } from './customers.js';
 import { Entitlements } from './entitlements.js';
@@ -29,6 +30,7 @@ export class Store {
   readonly stagings: Stagings;
   readonly sessions: Sessions;
   readonly audit: Audit;
+  readonly changes: ChangeLog;
   readonly passwordCache: VerifiedPasswordCache;
 
   constructor(db: Db, options: StoreOptions = {}) {
@@ -42,6 +44,7 @@ export class Store {
     this.stagings = new Stagings(db, this.clock);
     this.sessions = new Sessions(db, this.clock);
     this.audit = new Audit(db);
+    this.changes = new ChangeLog(db, this.clock);
     this.passwordCache = new VerifiedPasswordCache(options.authCacheMs ?? 300_000);
   }
 
