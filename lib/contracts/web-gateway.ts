@@ -19,7 +19,7 @@ export const fileHostRegister = defineOperation({
 /**
  * The internal-db operations a file host may ask for, through its web host. Anything else
  * (creating customers, granting entitlements …) is not forwarded: a compromised file host can check
- * logins, read what a customer may have, and report transfers, no more.
+ * logins, read what a customer may have, report transfers and follow the change feed, no more.
  */
 export const FORWARDED_OPERATIONS: readonly Operation[] = [
   InternalDb.authCheck,
@@ -28,6 +28,7 @@ export const FORWARDED_OPERATIONS: readonly Operation[] = [
   InternalDb.entitlementsList,
   InternalDb.auditRecord,
   InternalDb.auditRecordCompact,
+  InternalDb.changesNext,
 ];
 
 /** Every operation a web host serves to file hosts. */

@@ -1,4 +1,5 @@
 import type { Body, Handler } from '../../lib/commlink/index.js';
+import * as InternalDb from '../../lib/contracts/internal-db/index.js';
 import { checkedRequest, parseRequest } from '../../lib/contracts/serve.js';
 import { FORWARDED_OPERATIONS, fileHostRegister } from '../../lib/contracts/web-gateway.js';
 import type { FileHostRegistry } from './file-hosts.js';
@@ -14,7 +15,12 @@ export function gatewayHandlers(db: InternalDbLink, fileHosts: FileHostRegistry)
   const handlers = new Map<string, Handler>();
   for (const operation of FORWARDED_OPERATIONS) {
     // The reply was parsed by its contract: an object of tobj values, passed back as it came.
-    handlers.set(operation.name, (body) => db.ask(operation, checkedRequest(operation, body), 15_000) as Promise<Body>);
+    handlers.set(operation.name, (body) => {
+      const request = checkedRequest(operation, body);
+      // changes.next may wait for a change (waitMs) before the internal-db answers.
+      const waitMs = operation === InternalDb.changesNext ? parseRequest(InternalDb.changesNext, body).waitMs : 0;
+      return db.ask(operation, request, 15_000 + waitMs) as Promise<Body>;
+    });
   }
   handlers.set(fileHostRegister.name, (body, ctx) => {
     const { name, ...urls } = parseRequest(fileHostRegister, body);

@@ -1,3 +1,4 @@
+import { actorField } from './changes.js';
 import { z } from 'zod';
 import { defineOperation } from '../operation.js';
 import { pageReply, pageRequest } from '../page.js';
@@ -11,7 +12,7 @@ const releaseKey = z.strictObject({ product: productCode, version });
 export const vendorCreate = defineOperation({
   name: 'vendor.create',
   summary: 'Creates a vendor.',
-  request: z.strictObject({ name: vendorName }),
+  request: z.strictObject({ ...actorField, name: vendorName }),
   reply: z.strictObject({ id, name: z.string() }),
 });
 
@@ -25,14 +26,14 @@ export const vendorList = defineOperation({
 export const vendorSetDisabled = defineOperation({
   name: 'vendor.setDisabled',
   summary: "Disables or enables a vendor (a disabled vendor's API tokens are refused).",
-  request: z.strictObject({ name: vendorName, disabled: z.boolean() }),
+  request: z.strictObject({ ...actorField, name: vendorName, disabled: z.boolean() }),
   reply: z.strictObject({ name: z.string(), disabled: z.boolean() }),
 });
 
 export const productCreate = defineOperation({
   name: 'product.create',
   summary: 'Creates a product of a vendor, optionally behind a EULA.',
-  request: z.strictObject({ vendor: vendorName, code: productCode, name: text(256), eula: id.optional() }),
+  request: z.strictObject({ ...actorField, vendor: vendorName, code: productCode, name: text(256), eula: id.optional() }),
   reply: product,
 });
 
@@ -46,14 +47,14 @@ export const productList = defineOperation({
 export const productSetEula = defineOperation({
   name: 'product.setEula',
   summary: 'Puts a product behind a EULA (or removes it with eula: null).',
-  request: z.strictObject({ product: productCode, eula: id.nullable() }),
+  request: z.strictObject({ ...actorField, product: productCode, eula: id.nullable() }),
   reply: z.strictObject({ code: storedName, eulaId: id.nullable() }),
 });
 
 export const releaseCreate = defineOperation({
   name: 'release.create',
   summary: 'Creates a draft release (the version must be a semantic version, written as semver writes it).',
-  request: z.strictObject({ product: productCode, version, channel: channel.default('stable') }),
+  request: z.strictObject({ ...actorField, product: productCode, version, channel: channel.default('stable') }),
   reply: z.strictObject({ id, product: storedName, version: storedName, channel: storedName, status: z.literal('draft') }),
 });
 
@@ -78,6 +79,7 @@ export const artifactAdd = defineOperation({
   name: 'artifact.add',
   summary: 'Adds an artifact (a file already in the repository) to a draft release.',
   request: z.strictObject({
+    ...actorField,
     product: productCode,
     version,
     filename: fileName,
@@ -93,13 +95,13 @@ export const artifactAdd = defineOperation({
 export const releasePublish = defineOperation({
   name: 'release.publish',
   summary: 'Publishes a draft release that has artifacts.',
-  request: releaseKey,
+  request: releaseKey.extend(actorField),
   reply: z.strictObject({ product: storedName, version: storedName, status: z.literal('published'), publishedAt: isoTime }),
 });
 
 export const releaseYank = defineOperation({
   name: 'release.yank',
   summary: 'Withdraws a published release: no one is granted it any more.',
-  request: releaseKey,
+  request: releaseKey.extend(actorField),
   reply: z.strictObject({ product: storedName, version: storedName, status: z.literal('yanked'), yankedAt: isoTime }),
 });

@@ -1,3 +1,4 @@
+import { actorField } from './changes.js';
 import { z } from 'zod';
 import { defineOperation } from '../operation.js';
 import { pageReply, pageRequest } from '../page.js';
@@ -12,7 +13,7 @@ const tokenLabel = z.union([z.literal(''), text(128)]);
 export const customerCreate = defineOperation({
   name: 'customer.create',
   summary: 'Creates a customer, with a password (hashed here) or none (key or token login only).',
-  request: z.strictObject({ login, name: text(256), email: email.optional(), password: newPassword.optional() }),
+  request: z.strictObject({ ...actorField, login, name: text(256), email: email.optional(), password: newPassword.optional() }),
   reply: z.strictObject({ id, login: storedName, name: z.string(), email: z.string().nullable() }),
 });
 
@@ -51,42 +52,42 @@ export const customerList = defineOperation({
 export const customerSetPassword = defineOperation({
   name: 'customer.setPassword',
   summary: 'Sets (or with null removes) a customer password.',
-  request: z.strictObject({ login, password: newPassword.nullable() }),
+  request: z.strictObject({ ...actorField, login, password: newPassword.nullable() }),
   reply: z.strictObject({ login: storedName, hasPassword: z.boolean() }),
 });
 
 export const customerSetDisabled = defineOperation({
   name: 'customer.setDisabled',
   summary: 'Disables or enables a customer (a disabled customer cannot log in).',
-  request: z.strictObject({ login, disabled: z.boolean() }),
+  request: z.strictObject({ ...actorField, login, disabled: z.boolean() }),
   reply: z.strictObject({ login: storedName, disabled: z.boolean() }),
 });
 
 export const sshKeyAdd = defineOperation({
   name: 'sshkey.add',
   summary: 'Adds an SSH public key (an authorized_keys line) to a customer.',
-  request: z.strictObject({ login, publicKey: z.string().min(1).max(16384) }),
+  request: z.strictObject({ ...actorField, login, publicKey: z.string().min(1).max(16384) }),
   reply: z.strictObject({ login: storedName, fingerprint: z.string(), algorithm: z.string() }),
 });
 
 export const sshKeyRemove = defineOperation({
   name: 'sshkey.remove',
   summary: 'Removes an SSH key by its SHA256 fingerprint.',
-  request: z.strictObject({ login, fingerprint: sshFingerprint }),
+  request: z.strictObject({ ...actorField, login, fingerprint: sshFingerprint }),
   reply: z.strictObject({ login: storedName, fingerprint: z.string() }),
 });
 
 export const tokenCreate = defineOperation({
   name: 'token.create',
   summary: 'Creates an API token for a customer, a vendor or an admin; the token is in this reply only.',
-  request: z.strictObject({ kind: tokenKind, owner: z.string().min(1).max(128).optional(), label: tokenLabel.default('') }),
+  request: z.strictObject({ ...actorField, kind: tokenKind, owner: z.string().min(1).max(128).optional(), label: tokenLabel.default('') }),
   reply: z.strictObject({ id, token: z.string(), ownerKind: tokenKind, label: z.string() }),
 });
 
 export const tokenRevoke = defineOperation({
   name: 'token.revoke',
   summary: 'Revokes an API token by id.',
-  request: z.strictObject({ id }),
+  request: z.strictObject({ ...actorField, id }),
   reply: z.strictObject({ id, revoked: z.literal(true) }),
 });
 

@@ -1,3 +1,4 @@
+import { actorField } from './changes.js';
 import { z } from 'zod';
 import { defineOperation } from '../operation.js';
 import { pageReply, pageRequest } from '../page.js';
@@ -8,6 +9,7 @@ export const entitlementGrant = defineOperation({
   name: 'entitlement.grant',
   summary: 'Grants a customer a product: a semver range, from a start (default now) until an optional expiry, with what expiry means.',
   request: z.strictObject({
+    ...actorField,
     customer: login,
     product: productCode,
     range: z.string().min(1).max(256).default('*'),
@@ -21,7 +23,7 @@ export const entitlementGrant = defineOperation({
 export const entitlementRevoke = defineOperation({
   name: 'entitlement.revoke',
   summary: "Revokes an entitlement: it grants nothing from now on. With `customer`, only that customer's (else ERR_NOT_FOUND).",
-  request: z.strictObject({ id, customer: login.optional() }),
+  request: z.strictObject({ ...actorField, id, customer: login.optional() }),
   reply: z.strictObject({ id, revoked: z.literal(true) }),
 });
 

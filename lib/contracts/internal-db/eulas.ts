@@ -1,3 +1,4 @@
+import { actorField } from './changes.js';
 import { z } from 'zod';
 import { defineOperation } from '../operation.js';
 import { pageReply, pageRequest } from '../page.js';
@@ -6,7 +7,7 @@ import { id, isoTime, login, text } from '../names.js';
 export const eulaCreate = defineOperation({
   name: 'eula.create',
   summary: 'Stores a EULA text.',
-  request: z.strictObject({ title: text(256), body: z.string().min(1).max(1_000_000) }),
+  request: z.strictObject({ ...actorField, title: text(256), body: z.string().min(1).max(1_000_000) }),
   reply: z.strictObject({ id, title: z.string() }),
 });
 
@@ -27,6 +28,6 @@ export const eulaList = defineOperation({
 export const eulaAccept = defineOperation({
   name: 'eula.accept',
   summary: "Records a customer's acceptance of a EULA (once; accepting again keeps the first time).",
-  request: z.strictObject({ customer: login, eula: id }),
+  request: z.strictObject({ ...actorField, customer: login, eula: id }),
   reply: z.strictObject({ eula: id, acceptedAt: isoTime }),
 });

@@ -1,3 +1,4 @@
+import { actorField } from './changes.js';
 import { z } from 'zod';
 import { isoTime, login } from '../names.js';
 import { defineOperation } from '../operation.js';
@@ -18,6 +19,6 @@ export const sessionCheck = defineOperation({
 export const sessionEnd = defineOperation({
   name: 'session.end',
   summary: 'Ends a portal session (sign-out) on every web host, until it would have expired.',
-  request: z.strictObject({ login, sid: sessionId, expiresAt: isoTime }),
+  request: z.strictObject({ ...actorField, login, sid: sessionId, expiresAt: isoTime }),
   reply: z.strictObject({ ended: z.literal(true) }),
 });
