@@ -211,6 +211,35 @@ const services = z
           .boolean()
           .default(false)
           .describe('Seal and open commlink upload chunks in the crypto pool (measured to lose on 2 cores: off; measure before turning it on).'),
+        webhooks: z
+          .strictObject({
+            deliver: z
+              .boolean()
+              .default(true)
+              .describe('Deliver webhook events from this web host (several may: a lease in the internal-db gives each endpoint one deliverer).'),
+            allowHttp: z.boolean().default(false).describe('Accept http:// webhook endpoints (default: https only).'),
+            allowPrivateTargets: z
+              .boolean()
+              .default(false)
+              .describe('Accept webhook targets in loopback, private, link-local, CGNAT, unspecified or multicast ranges (refused by default: SSRF).'),
+            timeoutMs: intField(1000, 120_000, 10_000, 'How long one webhook delivery attempt may take (connect, send, answer), in ms.'),
+            retryMinMs: intField(10, 3_600_000, 1000, 'The first retry delay of a failed webhook delivery, in ms; it doubles (with jitter) up to retryMaxMs.'),
+            retryMaxMs: intField(10, 86_400_000, 600_000, 'The longest delay between two attempts of a webhook delivery, in ms.'),
+            giveUpSeconds: intField(
+              1,
+              30 * 86_400,
+              86_400,
+              'A webhook endpoint whose deliveries have failed this long (since the first failure) is disabled, with the reason; its owner enables it again.',
+            ),
+            leaseSeconds: intField(
+              2,
+              600,
+              30,
+              'How long a web host holds the right to deliver to an endpoint (renewed every third of it): a dead host is taken over after this.',
+            ),
+            keepDeliveriesDays: intField(1, 3650, 30, 'How long the webhook delivery log (each attempt) is kept, in days.'),
+          })
+          .prefault({}),
       })
       .prefault({}),
     ftp: z

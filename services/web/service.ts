@@ -15,6 +15,8 @@ import { InternalDbLink, type InternalDbLinkOptions } from './internal-db-link.j
 import { opsRouter } from './ops/health.js';
 import { WebMetrics } from './ops/metrics.js';
 import { createPortal } from './portal/index.js';
+import { WebhookDeliverer } from './webhooks/deliverer.js';
+import { WEBHOOK_DEFAULTS, type WebhookSettings } from './webhooks/settings.js';
 
 /** The HTTP front end's settings (the configuration's services.web fields). */
 export interface WebHttpSettings {
@@ -84,6 +86,8 @@ export interface WebOptions {
   crypto?: { threads: number; ticketSigning: boolean; chunkCrypto: boolean };
   /** The portal and the REST API; absent: the gateway only (no HTTP listener). */
   http?: Partial<WebHttpSettings> & { sessionKeys: readonly string[] };
+  /** Webhook registration rules and delivery (services.web.webhooks); absent: the defaults. */
+  webhooks?: Partial<WebhookSettings>;
   log: Logger;
 }
 
@@ -96,6 +100,8 @@ export class WebService {
   readonly fileHosts = new FileHostRegistry();
   readonly fulfillment: Fulfillment;
   readonly metrics = new WebMetrics();
+  /** Delivers webhook events (absent when services.web.webhooks.deliver is off). */
+  readonly webhooks: WebhookDeliverer | undefined;
   readonly #commlink: CommlinkServer;
   readonly #pool: CryptoPool | undefined;
   readonly #http: WebHttpServer | undefined;
@@ -110,6 +116,7 @@ export class WebService {
     this.#log = options.log;
     this.#host = options.host;
     this.#settings = { ...HTTP_DEFAULTS, ...options.http };
+    const webhookSettings = { ...WEBHOOK_DEFAULTS, ...options.webhooks };
     const crypto = options.crypto;
     if (crypto && (crypto.ticketSigning || crypto.chunkCrypto)) this.#pool = new CryptoPool(crypto.threads > 0 ? { maxThreads: crypto.threads } : {});
     const commlink = this.#pool && crypto?.chunkCrypto ? { ...options.commlink, chunkCrypto: this.#pool } : options.commlink;
@@ -119,6 +126,7 @@ export class WebService {
       log: options.log,
       observe: (op, seconds, outcome) => this.metrics.commlink('internal-db', op, seconds, outcome),
     });
+    if (webhookSettings.deliver) this.webhooks = new WebhookDeliverer({ db: this.db, settings: webhookSettings, log: options.log });
     this.fileHosts.observe = (op, seconds, outcome) => this.metrics.commlink('file-host', op, seconds, outcome);
     this.fulfillment = new Fulfillment({
       db: this.db,
@@ -170,6 +178,7 @@ export class WebService {
           maxJsonDepth: s.maxJsonDepth,
           maxUploadBytes: s.maxUploadBytes,
           checkResponses: s.checkApiResponses,
+          webhooks: webhookSettings,
         },
         () => this.httpUrl,
       );
@@ -198,6 +207,7 @@ export class WebService {
     const service = new WebService(options);
     try {
       await service.db.start();
+      service.webhooks?.start();
       service.#address = await service.#commlink.listen(options.commlinkPort, options.host);
       options.log.info('web host listening for file hosts', { commlink: `${service.#address.address}:${service.#address.port}` });
       if (service.#http) {
@@ -255,6 +265,7 @@ export class WebService {
     await this.#http?.close(graceMs);
     await this.#ops?.close(graceMs);
     await this.#commlink.close(graceMs);
+    await this.webhooks?.close(graceMs);
     await this.db.close(graceMs);
     await this.#pool?.close();
     this.metrics.close();

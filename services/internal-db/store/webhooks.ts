@@ -115,7 +115,8 @@ export class Webhooks {
       ),
       remove: db.prepare('DELETE FROM webhooks WHERE id = ?'),
       enable: db.prepare(
-        'UPDATE webhooks SET enabled = 1, disabled_reason = NULL, disabled_at = NULL, failing_since = NULL, lease_holder = NULL, lease_until = NULL WHERE id = ?',
+        `UPDATE webhooks SET enabled = 1, disabled_reason = NULL, disabled_at = NULL, failing_since = NULL, lease_holder = NULL, lease_until = NULL
+         WHERE id = ?`,
       ),
       vendor: db.prepare<[string], { id: number }>('SELECT id FROM vendors WHERE name = ?'),
       customer: db.prepare<[string], { id: number }>('SELECT id FROM customers WHERE login = ?'),
@@ -133,9 +134,7 @@ export class Webhooks {
       advance: db.prepare('UPDATE webhooks SET cursor = max(cursor, ?) WHERE id = ?'),
       succeeded: db.prepare('UPDATE webhooks SET cursor = max(cursor, ?), failing_since = NULL WHERE id = ?'),
       failing: db.prepare('UPDATE webhooks SET failing_since = coalesce(failing_since, ?) WHERE id = ?'),
-      disable: db.prepare(
-        'UPDATE webhooks SET enabled = 0, disabled_reason = ?, disabled_at = ?, lease_holder = NULL, lease_until = NULL WHERE id = ?',
-      ),
+      disable: db.prepare('UPDATE webhooks SET enabled = 0, disabled_reason = ?, disabled_at = ?, lease_holder = NULL, lease_until = NULL WHERE id = ?'),
       log: db.prepare(
         `INSERT INTO webhook_deliveries (webhook_id, seq, event, at, attempt, outcome, status, error, duration_ms)
          VALUES (@id, @seq, @event, @at, @attempt, @outcome, @status, @error, @durationMs)`,
@@ -223,9 +222,7 @@ export class Webhooks {
     return this.#db.transaction(() => {
       const row = this.#held(holder, id);
       const head = this.#changes.head();
-      const seqs = this.#q.pending
-        .all({ after: row.cursor, head, events: row.events, ownerKind: row.owner_kind, owner: row.owner, limit })
-        .map((r) => r.seq);
+      const seqs = this.#q.pending.all({ after: row.cursor, head, events: row.events, ownerKind: row.owner_kind, owner: row.owner, limit }).map((r) => r.seq);
       const changes: Change[] = [];
       for (const seq of seqs) {
         const [found] = this.#changes.next(seq - 1, 1).changes;
@@ -244,7 +241,17 @@ export class Webhooks {
       if (r.outcome === 'skipped') this.#q.advance.run(r.seq, r.id);
       else {
         if (r.event === undefined) throw InternalDbErrors.INVALID_INPUT(`event: a ${r.outcome} attempt names its event`, { field: 'event' });
-        this.#q.log.run({ id: r.id, seq: r.seq, event: r.event, at: iso(now), attempt: r.attempt, outcome: r.outcome, status: r.status, error: r.error, durationMs: r.durationMs });
+        this.#q.log.run({
+          id: r.id,
+          seq: r.seq,
+          event: r.event,
+          at: iso(now),
+          attempt: r.attempt,
+          outcome: r.outcome,
+          status: r.status,
+          error: r.error,
+          durationMs: r.durationMs,
+        });
         if (r.outcome === 'delivered') this.#q.succeeded.run(r.seq, r.id);
         else {
           this.#q.failing.run(iso(now), r.id);

@@ -7,12 +7,13 @@ import type { ApiDeps } from './deps.js';
 import { mountRoutes } from './mount.js';
 import { openApiDocument } from './openapi.js';
 import { vendorRoutes } from './vendor-routes.js';
+import { webhookRoutes } from './webhook-routes.js';
 
 export const API_VERSION = '1.0.0';
 
 /** Every REST endpoint, in the order the OpenAPI document lists them. */
 export function apiRoutes(deps: ApiDeps): ApiRoute[] {
-  return [...customerRoutes(deps), ...vendorRoutes(deps), ...adminRoutes(deps)];
+  return [...customerRoutes(deps), ...vendorRoutes(deps), ...adminRoutes(deps), ...webhookRoutes(deps)];
 }
 
 /**
