@@ -59,6 +59,17 @@ test('an empty environment loads the defaults', (t) => {
       cryptoThreads: 0,
       poolTicketSigning: true,
       poolChunkCrypto: false,
+      webhooks: {
+        deliver: true,
+        allowHttp: false,
+        allowPrivateTargets: false,
+        timeoutMs: 10_000,
+        retryMinMs: 1000,
+        retryMaxMs: 600_000,
+        giveUpSeconds: 86_400,
+        leaseSeconds: 30,
+        keepDeliveriesDays: 30,
+      },
     },
     ftp: {
       host: '127.0.0.1',
