@@ -38,7 +38,8 @@ function pause(ms: number, signal: AbortSignal, wakers?: Set<() => void>): Promi
       wakers?.delete(done);
       resolve();
     };
-    const timer = setTimeout(done, ms);
+    // Unref'd: a deliverer never keeps the process alive by itself.
+    const timer = setTimeout(done, ms).unref();
     signal.addEventListener('abort', done);
     wakers?.add(done);
     if (signal.aborted) done();
