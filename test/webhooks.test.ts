@@ -1,6 +1,7 @@
 import { createHmac } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
 import { retryDelayMs } from '../services/web/webhooks/backoff.js';
+import { sendAttempt } from '../services/web/webhooks/send.js';
 import { signatureHeader, signatureProblem } from '../services/web/webhooks/signature.js';
 import { checkTarget, isForbiddenAddress, TargetRefused } from '../services/web/webhooks/target.js';
 import type { WebService } from '../services/web/service.js';
@@ -330,4 +331,59 @@ test('two web hosts: one delivers to an endpoint at a time (each id once); closi
   );
   t.deepEqual(other.webhooks!.leased, [hook.id]);
   t.deepEqual(ids(receiver), seqs, 'each once, in order');
+});
+
+test('an endpoint that answers a redirect, or not in time, has failed: the redirect is not followed, the attempt is cut off, both are logged', async (t) => {
+  const { db, tokens } = await setup(t);
+  const web = await startWebHost(t, dbOf(db), { timeoutMs: 1000 });
+  const elsewhere = await startReceiver(t);
+  const redirecting = await startReceiver(t, (_r, n) => (n === 1 ? 302 : 200));
+  const silent = await startReceiver(t, (_r, n) => (n === 1 ? 'hold' : 200));
+  const a = await register(web, tokens.admin, redirecting.url, ['release.published']);
+  const b = await register(web, tokens.admin, silent.url, ['release.published']);
+  const seq = recordChange(db, 'release.published', { vendor: 'acme', product: 'acme-db', version: '1.0.0' });
+  await waitFor(() => redirecting.received.length >= 2 && silent.received.length >= 2, 15_000, 'a retry at each');
+  const log = async (id: number) =>
+    ((await apiAt(web.httpUrl, 'GET', `/api/v1/webhooks/${id}/deliveries`, { token: tokens.admin })).body.deliveries as { error: string | null }[]).reverse();
+  await waitFor(async () => (await log(a.id)).length >= 2 && (await log(b.id)).length >= 2, 10_000, 'logged');
+  t.regex((await log(a.id))[0]!.error ?? '', /redirect \(HTTP 302\) not followed/);
+  t.regex((await log(b.id))[0]!.error ?? '', /timed out after 1000 ms/);
+  t.is(elsewhere.received.length, 0);
+  t.true([redirecting, silent].every((r) => r.received.every((x) => x.id === String(seq))));
+});
+
+test('the connection goes to the address that was checked (pinned), whatever the name resolves to later (DNS rebinding)', async (t) => {
+  const receiver = await startReceiver(t);
+  const port = new URL(receiver.url).port;
+  // A name that resolves nowhere but through the check: the request reaches the checked address.
+  const target = await checkTarget(`http://rebind.invalid:${port}/hook`, { allowHttp: true, allowPrivateTargets: true }, async () => [
+    { address: '127.0.0.1', family: 4 },
+  ]);
+  const result = await sendAttempt(target, '{}', { 'Content-Type': 'application/json' }, 5000, new AbortController().signal);
+  t.true(result.ok, JSON.stringify(result));
+  t.is(receiver.received.length, 1);
+  t.is(receiver.received[0]!.headers.host, `rebind.invalid:${port}`, 'the Host header keeps the name');
+});
+
+test("a disabled owner's endpoints get nothing until it is enabled again, then what it missed; an owner may have 20 endpoints", async (t) => {
+  const { db, tokens } = await setup(t);
+  const web = await startWebHost(t, dbOf(db));
+  const receiver = await startReceiver(t);
+  const hook = await register(web, tokens.acme, receiver.url, ['release.published']);
+  await waitFor(() => web.webhooks!.leased.includes(hook.id), 10_000, 'leased');
+  await db.call('vendor.setDisabled', { name: 'acme', disabled: true });
+  await waitFor(() => !web.webhooks!.leased.includes(hook.id), 10_000, 'the lease dropped');
+  const seq = recordChange(db, 'release.published', { vendor: 'acme', product: 'acme-db', version: '1.0.0' });
+  await new Promise((resolve) => setTimeout(resolve, 1000));
+  t.is(receiver.received.length, 0, 'nothing while disabled');
+  await db.call('vendor.setDisabled', { name: 'acme', disabled: false });
+  await waitFor(() => receiver.received.length === 1, 10_000, 'the missed event after enabling');
+  t.is(receiver.received[0]!.id, String(seq));
+  for (let i = 1; i < 20; i++) await register(web, tokens.globex, `${receiver.url}/${i}`, ['download.completed']);
+  await register(web, tokens.globex, `${receiver.url}/20`, ['download.completed']);
+  const over = await apiAt(web.httpUrl, 'POST', '/api/v1/webhooks', {
+    token: tokens.globex,
+    json: { url: `${receiver.url}/21`, events: ['download.completed'] },
+  });
+  t.is(over.status, 409);
 });

@@ -24,6 +24,9 @@ export const WEBHOOK_EVENTS = [
 export const webhookEvent = z.enum(WEBHOOK_EVENTS);
 export type WebhookEvent = z.output<typeof webhookEvent>;
 
+/** How many endpoints one vendor or customer may have (an admin's are not counted). */
+export const MAX_WEBHOOKS_PER_OWNER = 20;
+
 /** The longest endpoint URL accepted. */
 export const MAX_WEBHOOK_URL = 2048;
 
@@ -115,7 +118,7 @@ export const webhookCreate = defineOperation({
   name: 'webhook.create',
   summary:
     'Registers a webhook endpoint for an admin, a vendor or a customer, for some event kinds; it gets the events recorded from now on. ' +
-    'The reply holds the signing secret, the only time it is shown.',
+    `The reply holds the signing secret, the only time it is shown. A vendor or customer has at most ${MAX_WEBHOOKS_PER_OWNER} (ERR_CONFLICT beyond).`,
   request: z.strictObject({
     ...actorField,
     ownerKind: webhookOwnerKind,

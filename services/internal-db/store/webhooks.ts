@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import type { Change, ChangeActor } from '../../../lib/contracts/internal-db/changes.js';
 import { InternalDbErrors } from '../../../lib/contracts/internal-db/errors.js';
-import type { LeasedWebhook, WebhookEndpoint, WebhookEvent } from '../../../lib/contracts/internal-db/webhooks.js';
+import { MAX_WEBHOOKS_PER_OWNER, type LeasedWebhook, type WebhookEndpoint, type WebhookEvent } from '../../../lib/contracts/internal-db/webhooks.js';
 import type { Db } from '../db/open.js';
 import type { ChangeLog } from './changes.js';
 import { iso, type Clock } from './clock.js';
@@ -88,6 +88,10 @@ const VISIBLE = `(
       JOIN products p ON p.id = e.product_id WHERE cu.login = @owner AND e.revoked_at IS NULL))))
 )`;
 
+/** An endpoint whose owner (vendor or customer) is disabled gets nothing until it is enabled again (then it resumes after its cursor). */
+const OWNER_ENABLED = `NOT EXISTS (SELECT 1 FROM customers cu WHERE webhooks.owner_kind = 'customer' AND cu.login = webhooks.owner AND cu.disabled = 1)
+  AND NOT EXISTS (SELECT 1 FROM vendors v WHERE webhooks.owner_kind = 'vendor' AND v.name = webhooks.owner AND v.disabled = 1)`;
+
 /**
  * Webhook endpoints, their leases and their delivery log. An endpoint's cursor is the last change
  * sequence it was given (or passed over); a lease says which web host delivers to it until when
@@ -120,10 +124,12 @@ export class Webhooks {
       ),
       vendor: db.prepare<[string], { id: number }>('SELECT id FROM vendors WHERE name = ?'),
       customer: db.prepare<[string], { id: number }>('SELECT id FROM customers WHERE login = ?'),
-      renew: db.prepare('UPDATE webhooks SET lease_until = ? WHERE lease_holder = ? AND enabled = 1'),
-      held: db.prepare<[string], WebhookRow>('SELECT * FROM webhooks WHERE lease_holder = ? AND enabled = 1 ORDER BY id'),
+      owned: db.prepare<[string, string], { n: number }>('SELECT count(*) AS n FROM webhooks WHERE owner_kind = ? AND owner = ?'),
+      renew: db.prepare(`UPDATE webhooks SET lease_until = ? WHERE lease_holder = ? AND enabled = 1 AND ${OWNER_ENABLED}`),
+      drop: db.prepare(`UPDATE webhooks SET lease_holder = NULL, lease_until = NULL WHERE lease_holder = ? AND NOT (enabled = 1 AND ${OWNER_ENABLED})`),
+      held: db.prepare<[string], WebhookRow>(`SELECT * FROM webhooks WHERE lease_holder = ? AND enabled = 1 AND ${OWNER_ENABLED} ORDER BY id`),
       grab: db.prepare(
-        `UPDATE webhooks SET lease_holder = @holder, lease_until = @until WHERE id IN (SELECT id FROM webhooks WHERE enabled = 1
+        `UPDATE webhooks SET lease_holder = @holder, lease_until = @until WHERE id IN (SELECT id FROM webhooks WHERE enabled = 1 AND ${OWNER_ENABLED}
          AND (lease_holder IS NULL OR lease_until <= @now) ORDER BY id LIMIT @limit)`,
       ),
       release: db.prepare('UPDATE webhooks SET lease_holder = NULL, lease_until = NULL WHERE lease_holder = ?'),
@@ -155,6 +161,8 @@ export class Webhooks {
       if (owner === null && input.ownerKind !== 'admin') throw InternalDbErrors.INVALID_INPUT(`owner: name the ${input.ownerKind}`, { field: 'owner' });
       if (input.ownerKind === 'vendor' && !this.#q.vendor.get(owner!)) throw InternalDbErrors.NOT_FOUND(`no vendor "${owner}"`, { field: 'owner' });
       if (input.ownerKind === 'customer' && !this.#q.customer.get(owner!)) throw InternalDbErrors.NOT_FOUND(`no customer "${owner}"`, { field: 'owner' });
+      if (owner !== null && this.#q.owned.get(input.ownerKind, owner)!.n >= MAX_WEBHOOKS_PER_OWNER)
+        throw InternalDbErrors.CONFLICT(`${owner} has ${MAX_WEBHOOKS_PER_OWNER} webhook endpoints already (the most one may have)`, { field: 'url' });
       const secret = `whsec_${randomBytes(32).toString('base64url')}`;
       const result = this.#q.insert.run({
         ownerKind: input.ownerKind,
@@ -196,6 +204,7 @@ export class Webhooks {
   lease(holder: string, ttlMs: number, limit: number): LeasedWebhook[] {
     return this.#db.transaction(() => {
       const now = this.#now();
+      this.#q.drop.run(holder);
       this.#q.renew.run(now + ttlMs, holder);
       const held = this.#q.held.all(holder).length;
       if (held < limit) this.#q.grab.run({ holder, until: now + ttlMs, now, limit: limit - held });
