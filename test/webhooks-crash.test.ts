@@ -9,7 +9,8 @@ test('a web host killed mid-delivery: another takes the endpoint over when the l
   const bag = await linkBag(dataDir, 'internalDb');
   const db = await startInternalDb(t, { commlink: { bag } });
   const port = db.service.address!.port;
-  // The first delivery is held open (never answered) until the web host delivering it is dead.
+  // The first delivery is held open (never answered) until the web host delivering it is dead (an attempt
+  // may last until its lease ends, 5 s here: the kill comes well before).
   let firstHeld = false;
   const receiver = await startReceiver(t, () => {
     if (!firstHeld) {
@@ -31,7 +32,7 @@ test('a web host killed mid-delivery: another takes the endpoint over when the l
     FFS_SERVICES__WEB__OPS_PORT: '0',
     FFS_SERVICES__WEB__WEBHOOKS__ALLOW_HTTP: 'true',
     FFS_SERVICES__WEB__WEBHOOKS__ALLOW_PRIVATE_TARGETS: 'true',
-    FFS_SERVICES__WEB__WEBHOOKS__LEASE_SECONDS: '2',
+    FFS_SERVICES__WEB__WEBHOOKS__LEASE_SECONDS: '5',
     FFS_SERVICES__WEB__WEBHOOKS__RETRY_MIN_MS: '50',
     FFS_SERVICES__WEB__WEBHOOKS__RETRY_MAX_MS: '200',
     ...FAST_HEARTBEAT,
@@ -45,7 +46,7 @@ test('a web host killed mid-delivery: another takes the endpoint over when the l
   t.is(receiver.received[0]!.id, String(expected[0]), 'the first change, held open');
 
   // Another web host runs meanwhile, and does not take the endpoint while A holds its lease.
-  const b = await startWebHost(t, { port, bag });
+  const b = await startWebHost(t, { port, bag }, { leaseSeconds: 5 });
   await new Promise((resolve) => setTimeout(resolve, 700));
   t.deepEqual(b.webhooks!.leased, [], 'B waits while A holds the lease');
   t.is(receiver.received.length, 1, 'nothing else is sent while the first is in flight (one in flight per endpoint)');

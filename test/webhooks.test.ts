@@ -387,3 +387,33 @@ test("a disabled owner's endpoints get nothing until it is enabled again, then w
   });
   t.is(over.status, 409);
 });
+
+test('real changes: publishing and yanking a release, granting and revoking an entitlement deliver their events to whom they concern', async (t) => {
+  const { db, tokens } = await setup(t);
+  const web = await startWebHost(t, dbOf(db));
+  const vendor = await startReceiver(t);
+  const customer = await startReceiver(t);
+  const kinds = ['release.published', 'release.yanked', 'entitlement.granted', 'entitlement.revoked'];
+  await register(web, tokens.acme, vendor.url, kinds);
+  await register(web, tokens.globex, customer.url, kinds);
+  for (const [product, version] of [
+    ['acme-db', '3.0.0'],
+    ['beta-app', '1.0.0'],
+  ] as const) {
+    await db.call('release.create', { product, version });
+    await db.call('artifact.add', { product, version, filename: `${product}-${version}.tgz`, size: 1, sha256: 'a'.repeat(64), objectId: 'a'.repeat(64) });
+    await db.call('release.publish', { product, version });
+  }
+  await db.call('release.yank', { product: 'acme-db', version: '3.0.0' });
+  const granted = await db.call('entitlement.grant', { customer: 'initech', product: 'acme-db' });
+  await db.call('entitlement.revoke', { id: granted.id });
+  const types = (r: Receiver) => r.received.map((x) => `${x.type} ${JSON.parse(x.body).data.customer ?? JSON.parse(x.body).data.version}`);
+  await waitFor(
+    () => vendor.received.length >= 4 && customer.received.length >= 2,
+    10_000,
+    () => JSON.stringify([types(vendor), types(customer)]),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 500));
+  t.deepEqual(types(vendor), ['release.published 3.0.0', 'release.yanked 3.0.0', 'entitlement.granted initech', 'entitlement.revoked initech']);
+  t.deepEqual(types(customer), ['release.published 3.0.0', 'release.yanked 3.0.0'], "globex: acme-db's releases only, not another customer's entitlements");
+});
