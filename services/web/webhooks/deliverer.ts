@@ -27,6 +27,11 @@ export interface DelivererOptions {
   log: Logger;
   /** This web host's lease name (default: host name, pid and a random tag). */
   holder?: string;
+  /**
+   * Follow the change log with a changes.next loop of its own, to wake idle workers (default). Off:
+   * the web host's own subscription calls `notify()` on each change instead.
+   */
+  followChanges?: boolean;
 }
 
 /** A sleep that ends early when `signal` aborts or `wake` is called. */
@@ -122,6 +127,7 @@ class EndpointWorker {
     const d = this.#d;
     while (!halt.aborted) {
       if (Date.now() >= this.leasedUntil) return this.stop();
+      const generation = d.generation;
       let pending;
       try {
         pending = await unlessAborted(d.db.ask(InternalDb.webhookPending, { holder: d.holder, id: this.id, limit: PENDING_BATCH }), signal);
@@ -145,7 +151,7 @@ class EndpointWorker {
           if (this.#lost(err)) return;
         }
       }
-      await d.idle(halt);
+      await d.idle(halt, generation);
     }
   }
 
@@ -245,11 +251,16 @@ export class WebhookDeliverer {
   readonly #wakers = new Set<() => void>();
   readonly #abort = new AbortController();
   #loops: Promise<void>[] = [];
+  readonly #followChanges: boolean;
+  /** Wakes the change-log loop when the first worker starts (it waits only while some endpoint is held). */
+  readonly #feedWakers = new Set<() => void>();
+  #generation = 0;
 
   constructor(options: DelivererOptions) {
     this.db = options.db;
     this.settings = options.settings;
     this.log = options.log.child({ part: 'webhooks' });
+    this.#followChanges = options.followChanges ?? true;
     this.holder =
       options.holder ??
       `${hostname()
@@ -259,7 +270,8 @@ export class WebhookDeliverer {
 
   /** Starts leasing, delivering and following the change log. */
   start(): void {
-    this.#loops = [this.#leaseLoop(), this.#feedLoop(), this.#pruneLoop()];
+    this.#loops = [this.#leaseLoop(), this.#pruneLoop()];
+    if (this.#followChanges) this.#loops.push(this.#feedLoop());
   }
 
   /** Endpoints this web host delivers to now (their ids). */
@@ -287,13 +299,21 @@ export class WebhookDeliverer {
     if (this.db.connected) await this.db.ask(InternalDb.webhookRelease, { holder: this.holder }, 2000).catch(() => {});
   }
 
-  /** Waits until a change is recorded (or a while: a safety net for a missed wake-up). */
-  idle(signal: AbortSignal): Promise<void> {
+  /** Waits until a change is recorded after notification `since` (or a while: a safety net). */
+  idle(signal: AbortSignal, since: number): Promise<void> {
+    if (this.#generation !== since) return Promise.resolve();
     return pause((this.settings.leaseSeconds * 1000) / 3, signal, this.#wakers);
   }
 
-  #wakeAll(): void {
+  /** A change was recorded: idle workers look for what to deliver now. */
+  notify(): void {
+    this.#generation++;
     for (const wake of [...this.#wakers]) wake();
+  }
+
+  /** Counts notifications: a worker that read its pending changes at generation g and sees g+1 reads again at once (no lost wake-up). */
+  get generation(): number {
+    return this.#generation;
   }
 
   async #leaseLoop(): Promise<void> {
@@ -313,6 +333,7 @@ export class WebhookDeliverer {
             if (worker && !worker.stopped) worker.update(endpoint, until);
             else {
               this.#workers.set(endpoint.id, new EndpointWorker(this, endpoint, until));
+              for (const wake of [...this.#feedWakers]) wake();
               this.log.info('delivering to a webhook endpoint', { webhook: endpoint.id, holder: this.holder });
             }
           }
@@ -339,14 +360,22 @@ export class WebhookDeliverer {
           await pause(500, signal);
           continue;
         }
+        // No long wait in flight while no endpoint is held here (most web hosts, most of the time).
+        if (this.#workers.size === 0) {
+          after = -1;
+          await pause(60_000, signal, this.#feedWakers);
+          continue;
+        }
         if (after < 0) {
           after = (await unlessAborted(this.db.ask(InternalDb.changesNext, { after: 0, limit: 1, waitMs: 0 }), signal)).head;
           continue;
         }
-        const next = await unlessAborted(this.db.ask(InternalDb.changesNext, { after, limit: 1000, waitMs: FEED_WAIT_MS }, FEED_WAIT_MS + 15_000), signal);
-        if (next.reset) after = next.head;
-        else if (next.changes.length > 0) after = next.changes[next.changes.length - 1]!.seq;
-        if (next.reset || next.changes.length > 0) this.#wakeAll();
+        // Only whether something changed matters here (workers read what): one change, then on from the head.
+        const next = await unlessAborted(this.db.ask(InternalDb.changesNext, { after, limit: 1, waitMs: FEED_WAIT_MS }, FEED_WAIT_MS + 15_000), signal);
+        if (next.reset || next.changes.length > 0) {
+          after = next.head;
+          this.notify();
+        }
       } catch {
         await pause(1000, signal);
       }
