@@ -1,4 +1,6 @@
 import { createHmac } from 'node:crypto';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import test, { type ExecutionContext } from 'ava';
 import { retryDelayMs } from '../services/web/webhooks/backoff.js';
 import { sendAttempt } from '../services/web/webhooks/send.js';
@@ -416,4 +418,27 @@ test('real changes: publishing and yanking a release, granting and revoking an e
   await new Promise((resolve) => setTimeout(resolve, 500));
   t.deepEqual(types(vendor), ['release.published 3.0.0', 'release.yanked 3.0.0', 'entitlement.granted initech', 'entitlement.revoked initech']);
   t.deepEqual(types(customer), ['release.published 3.0.0', 'release.yanked 3.0.0'], "globex: acme-db's releases only, not another customer's entitlements");
+});
+
+test('an endpoint that answers an endless body: at most 4 KB of it is read, and the attempt ends', async (t) => {
+  const server = createServer((req, res) => {
+    req.resume();
+    res.writeHead(200);
+    const chunk = Buffer.alloc(64 * 1024, 120);
+    const pump = () => {
+      while (res.write(chunk));
+    };
+    res.on('drain', pump);
+    pump();
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  t.teardown(() => {
+    server.closeAllConnections();
+    server.close();
+  });
+  const { port } = server.address() as AddressInfo;
+  const target = await checkTarget(`http://127.0.0.1:${port}/`, { allowHttp: true, allowPrivateTargets: true });
+  const result = await sendAttempt(target, '{}', {}, 5000, new AbortController().signal);
+  t.true(result.ok);
+  t.true(result.durationMs < 5000);
 });

@@ -98,7 +98,11 @@ class EndpointWorker {
     this.id = endpoint.id;
     this.#endpoint = endpoint;
     this.leasedUntil = leasedUntil;
-    this.done = this.#run().catch((err: unknown) => d.log.error('webhook worker failed', { webhook: this.id, err }));
+    // A worker that fails unexpectedly stops (logged); the next lease renewal starts a new one.
+    this.done = this.#run().catch((err: unknown) => {
+      d.log.error('webhook worker failed', { webhook: this.id, err });
+      this.stop();
+    });
   }
 
   get stopped(): boolean {
