@@ -283,3 +283,37 @@ test('the change clock wakes at a due time a grant brings, not only on its secon
   t.true(Date.parse(starting.at) >= startsAt, 'at or after its time');
   t.log(`recorded ${Date.parse(starting.at) - startsAt} ms after its time`);
 });
+
+test('an expiring notice due before its entitlement starts waits for the start, and the clock does not spin meanwhile', async (t) => {
+  const db = await restartable(t, { expiringNoticeHours: 168 });
+  await seedCatalogue(db.call);
+  const t0 = db.clock.now;
+  const at = (ms: number) => new Date(ms).toISOString();
+  const { id } = (await db.call('entitlement.grant', {
+    customer: 'globex',
+    product: 'acme-db',
+    range: '*',
+    startsAt: at(t0 + DAY),
+    expiresAt: at(t0 + 3 * DAY),
+  })) as { id: number };
+  const clock = db.service().changeClock;
+  const tick = clock.tick.bind(clock);
+  let looks = 0;
+  clock.tick = () => {
+    looks++;
+    return tick();
+  };
+  const { head } = await next(db.call, 0);
+  t.deepEqual(await next(db.call, head, 1500), { changes: [], head, reset: false }, 'nothing before the start');
+  t.true(looks <= 4, `${looks} looks in 1.5 s`);
+  db.clock.now = t0 + DAY;
+  const batch = await next(db.call, head, 5000);
+  const more = batch.changes.length < 2 ? (await next(db.call, batch.head, 3000)).changes : [];
+  t.deepEqual(
+    [...batch.changes, ...more].map((c) => [c.kind, c.entitlementId]),
+    [
+      ['entitlement.starting', id],
+      ['entitlement.expiring', id],
+    ],
+  );
+});

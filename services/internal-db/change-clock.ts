@@ -68,8 +68,11 @@ export class ChangeClock {
       // A full batch of some kind may leave more due: look again at once.
       if (this.tick() >= this.#batch) sleep = 0;
       else {
+        // A next time not after now is one that waits for something else (an expiring notice waits
+        // for the start): the clock's second covers it, and it must not spin.
         const next = this.#store.entitlements.nextDueAt(this.#expiringNoticeMs);
-        if (next !== null) sleep = Math.max(0, Math.min(sleep, next - this.#store.clock()));
+        const now = this.#store.clock();
+        if (next !== null && next > now) sleep = Math.min(sleep, next - now);
       }
     } catch (err) {
       this.#log.error('recording time-based changes failed', { err });
