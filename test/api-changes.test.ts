@@ -104,3 +104,15 @@ test('a vendor token sees its own vendor’s changes only (naming another vendor
   const adminView = await everyChange(chain, admin.token, '&vendor=Initech%20Tools', 100);
   t.deepEqual(adminView, ofInitech, 'an admin filters by vendor');
 });
+
+test('behind a trusted proxy the forwarded address is recorded; an overlong forged one is cut to what the log keeps, and the change still goes through', async (t) => {
+  const chain = await startChain(t, { webHttp: { trustProxy: true } });
+  const admin = await token(chain, 'admin');
+  const create = (name: string, forwarded: string) =>
+    api(chain, 'POST', '/api/v1/vendors', { token: admin.token, json: { name }, headers: { 'x-forwarded-for': forwarded } });
+  t.is((await create('Proxied', '203.0.113.7')).status, 201);
+  t.is((await create('Forged', 'x'.repeat(300))).status, 201);
+  const { changes } = (await api(chain, 'GET', '/api/v1/changes?kind=vendor.created', { token: admin.token })).body as { changes: Change[] };
+  t.like(changes[1], { vendor: 'Proxied', actor: { kind: 'token', id: String(admin.id), address: '203.0.113.7' } });
+  t.like(changes[0], { vendor: 'Forged', actor: { address: 'x'.repeat(64) } });
+});

@@ -225,3 +225,44 @@ test('each change is applied once, in order, to every listener; a listener that 
   t.regex(metrics, new RegExp(`^ffs_web_change_feed_seq ${last}$`, 'm'));
   t.notRegex(metrics, /op="changes\.next"/, 'the long wait is not counted as commlink latency');
 });
+
+/** stage requests this web host has sent its file hosts so far (from its metrics). */
+async function stagingsSent(web: WebService): Promise<number> {
+  const text = await web.metrics.text();
+  let sent = 0;
+  for (const m of text.matchAll(/^ffs_web_commlink_request_duration_seconds_count\{peer="file-host",op="stage",outcome="\w+"\} (\d+)$/gm)) sent += Number(m[1]);
+  return sent;
+}
+
+test('stagings and links are remembered until a change makes them stale: a customer’s own changes drop its own, a yank drops everyone’s', async (t) => {
+  const chain = await startChain(t, { webHttp: LONG_CACHES });
+  await publish(chain, '1.0.0', randomBytes(1000));
+  await publish(chain, '2.0.0', randomBytes(1000));
+  for (const login of ['globex', 'initech']) {
+    await chain.call('customer.create', { login, name: login });
+    await chain.call('entitlement.grant', { customer: login, product: 'acme-db', range: '1.0.0' });
+  }
+  const fulfillment = chain.web.fulfillment;
+  const artifactOf = async (login: string) => (await fulfillment.entitledArtifacts(login)).find((a) => a.version === '1.0.0')!.artifactId;
+  const link = async (login: string) => fulfillment.link(login, await artifactOf(login));
+  await link('globex');
+  await link('initech');
+  const staged = await stagingsSent(chain.web);
+  await link('globex');
+  await link('initech');
+  t.is(await stagingsSent(chain.web), staged, 'remembered: no second staging');
+
+  // Behind this web host (the admin CLI), globex is granted more: its stagings go, initech's stay.
+  await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
+  await caughtUp(chain, chain.web);
+  await link('globex');
+  await link('initech');
+  t.is(await stagingsSent(chain.web), staged + 1, 'globex staged again, initech not');
+
+  // A yank may touch anyone: every staging goes.
+  await chain.call('release.yank', { product: 'acme-db', version: '2.0.0' });
+  await caughtUp(chain, chain.web);
+  await link('globex');
+  await link('initech');
+  t.is(await stagingsSent(chain.web), staged + 3, 'both staged again');
+});

@@ -3,6 +3,9 @@ import type { Logger } from '../../lib/log/logger.js';
 import type { InternalDbLink } from './internal-db-link.js';
 import type { WebMetrics } from './ops/metrics.js';
 
+/** The longest pause between failed requests. */
+const MAX_RETRY_MS = 30_000;
+
 /** What follows the feed: told each change once, in sequence order, and told to drop everything on a reset. */
 export interface ChangeListener {
   /** A change to apply (drop what it makes stale). Called at most once per change per process; must be harmless twice anyway. */
@@ -19,7 +22,7 @@ export interface ChangeFeedOptions {
   waitMs?: number;
   /** Changes per batch at most. */
   limit?: number;
-  /** Pause after a failed request before asking again (the link is up but the request failed). */
+  /** Pause after a failed request before asking again (the link is up but the request failed); doubled after each further failure, up to 30 s. */
   retryMs?: number;
 }
 
@@ -48,6 +51,8 @@ export class ChangeFeed {
   /** The last sequence applied; undefined until the head is learnt. */
   #seq: number | undefined;
   #closed = false;
+  /** Requests failed in a row (the pause before the next one grows with them). */
+  #failures = 0;
   #running: Promise<void> | undefined;
   /** Wakes the loop from a pause (close, link up). */
   #wake: (() => void) | undefined;
@@ -96,10 +101,13 @@ export class ChangeFeed {
       try {
         if (this.#seq === undefined) await this.#learnHead();
         else await this.#follow(this.#seq);
+        this.#failures = 0;
       } catch (err) {
         if (this.#closed) return;
-        if (this.#db.connected) this.#log.warn('changes.next failed; asking again', { after: this.#seq, err });
-        await this.#pause(this.#retryMs);
+        this.#failures++;
+        const pauseMs = Math.min(this.#retryMs * 2 ** Math.min(this.#failures - 1, 16), MAX_RETRY_MS);
+        if (this.#db.connected) this.#log.warn('changes.next failed; asking again', { after: this.#seq, pauseMs, err });
+        await this.#pause(pauseMs);
       }
     }
   }
