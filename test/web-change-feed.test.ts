@@ -266,3 +266,15 @@ test('stagings and links are remembered until a change makes them stale: a custo
   await link('initech');
   t.is(await stagingsSent(chain.web), staged + 3, 'both staged again');
 });
+
+test('a web host closes without waiting out its grace for the feed’s long wait (changes.next waits by design)', async (t) => {
+  const chain = await startChain(t, { webHttp: {} });
+  await caughtUp(chain, chain.web);
+  await waitFor(() => chain.web.changes.waiting, 5000, 'the feed’s changes.next to be in flight');
+  await chain.fileHost.close(0);
+  const started = performance.now();
+  await chain.web.close(10_000);
+  const ms = performance.now() - started;
+  t.log(`closed in ${ms.toFixed(0)} ms`);
+  t.true(ms < 5000, `closed after ${ms} ms: it waited for the long wait`);
+});

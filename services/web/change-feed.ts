@@ -51,6 +51,8 @@ export class ChangeFeed {
   /** The last sequence applied; undefined until the head is learnt. */
   #seq: number | undefined;
   #closed = false;
+  /** True while a `changes.next` that may wait is in flight. */
+  #waiting = false;
   /** Requests failed in a row (the pause before the next one grows with them). */
   #failures = 0;
   #running: Promise<void> | undefined;
@@ -75,6 +77,11 @@ export class ChangeFeed {
   /** The last sequence applied (undefined: the head is not known yet). */
   get seq(): number | undefined {
     return this.#seq;
+  }
+
+  /** True while a `changes.next` that may wait for a change is in flight. */
+  get waiting(): boolean {
+    return this.#waiting;
   }
 
   /** Starts following (does not wait for the link). */
@@ -122,7 +129,13 @@ export class ChangeFeed {
   }
 
   async #follow(after: number): Promise<void> {
-    const reply = await this.#db.ask(changesNext, { after, limit: this.#limit, waitMs: this.#waitMs }, this.#waitMs + 10_000);
+    this.#waiting = true;
+    let reply;
+    try {
+      reply = await this.#db.ask(changesNext, { after, limit: this.#limit, waitMs: this.#waitMs }, this.#waitMs + 10_000);
+    } finally {
+      this.#waiting = false;
+    }
     // Applied only if nothing else moved the feed meanwhile (one request in flight at a time: nothing does).
     if (this.#closed || this.#seq !== after) return;
     if (reply.reset) {
