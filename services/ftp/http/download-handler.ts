@@ -186,7 +186,8 @@ export function createDownloadHandler(options: DownloadHandlerOptions): Download
         protocol: 'http',
         clientAddress: req.socket.remoteAddress ?? 'unknown',
         file: path,
-        end: () => res.destroy(),
+        // A reset, not a close: the client learns at once, not after reading what the socket buffers still hold.
+        end: () => (res.socket ? res.socket.resetAndDestroy() : res.destroy()),
       });
       sendBody(
         res,
