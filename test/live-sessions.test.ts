@@ -160,9 +160,9 @@ const seeAndEnd = test.macro(async (t, workers: number) => {
     t.true(s.rate >= 0);
   }
   if (workers > 0) {
-    t.regex(sessions.sftp.id, /^file-1:sftp-w\d+-\d+$/, 'an SFTP session of a worker process');
-    t.regex(sessions.http.id, /^file-1:http-w\d+-\d+$/, 'an HTTP download of a worker process');
-  } else t.regex(sessions.sftp.id, /^file-1:sftp-\d+$/, 'an SFTP session of the file host process');
+    t.regex(sessions.sftp.id, /^file-1:sftp-w[0-9a-f]{6}-\d+$/, 'an SFTP session of a worker process');
+    t.regex(sessions.http.id, /^file-1:http-w[0-9a-f]{6}-\d+$/, 'an HTTP download of a worker process');
+  } else t.regex(sessions.sftp.id, /^file-1:sftp-[0-9a-f]{6}-\d+$/, 'an SFTP session of the file host process');
   await waitFor(async () => (await listed(chain, tokens.admin)).sessions.some((s) => s.rate > 0), 10_000, 'a current rate above 0');
 
   // Ended one by one: each client sees its end, each transfer is audited as aborted.
@@ -216,4 +216,6 @@ test('only an admin sees and ends sessions; an unknown id is 404, one of a file 
   t.is((elsewhere.body.error as { code: string }).code, 'ERR_NO_FILE_HOST');
   const tooLong = await api(chain, 'DELETE', `/api/v1/sessions/file-1:ftp-1?reason=${'x'.repeat(201)}`, { token: tokens.admin });
   t.is(tooLong.status, 400);
+  const twoLines = await api(chain, 'DELETE', `/api/v1/sessions/file-1:ftp-1?reason=${encodeURIComponent('bye\r\n230 logged in')}`, { token: tokens.admin });
+  t.is(twoLines.status, 400, 'a reason is one line: nothing can be slipped into the FTP reply or the SSH disconnect');
 });

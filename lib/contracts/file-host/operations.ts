@@ -140,7 +140,16 @@ export const sessionEnd = defineOperation({
   summary:
     'Ends one live session now: FTP 421 and close, SSH disconnect (by application, with the reason), HTTP response cut; ' +
     'its transfer is audited as aborted. Unknown id: ERR_NOT_FOUND.',
-  request: z.strictObject({ id: liveSession.shape.id, reason: z.string().min(1).max(200).optional() }),
+  request: z.strictObject({
+    id: liveSession.shape.id,
+    reason: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[^\p{Cc}]*$/u, 'one line of text, no control characters')
+      .optional()
+      .describe('What the client is told (FTP 421 text, SSH disconnect description); default "Ended by an administrator".'),
+  }),
   reply: z.strictObject({ ended: z.literal(true) }),
 });
 

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { LiveSession, LiveProtocol } from '../../../lib/contracts/file-host/operations.js';
 
 /**
@@ -7,8 +8,9 @@ import type { LiveSession, LiveProtocol } from '../../../lib/contracts/file-host
  * body byte until its response ends. Worker processes keep their own (ids carry the worker's pid)
  * and answer the file host over IPC (WorkerLiveSessions below).
  *
- * Invariant: a session's id is unique among every session this host has had while it runs (the
- * scope names the process, the counter never goes back); `close()` takes it out once.
+ * Invariant: a session's id is unique among every session this host has had, across restarts and
+ * worker replacements (a random scope per registry, a counter that never goes back), so an id
+ * listed before a restart never ends another session after it; `close()` takes it out once.
  */
 
 export type { LiveSession, LiveProtocol };
@@ -80,13 +82,13 @@ export class LiveSessions {
   readonly #entries = new Map<string, Entry>();
   #next = 1;
 
-  /** `scope`: what makes this process's ids its own on the host (empty in the file host's own process, `w<pid>` in a worker). */
-  constructor(scope = '') {
-    this.#scope = scope;
+  /** `prefix` marks whose ids these are (`w` in a worker process); a random part makes them this registry's own. */
+  constructor(prefix = '') {
+    this.#scope = `${prefix}${randomBytes(3).toString('hex')}`;
   }
 
   open(start: LiveSessionStart): LiveSessionHandle {
-    const id = `${start.protocol}-${this.#scope ? `${this.#scope}-` : ''}${this.#next++}`;
+    const id = `${start.protocol}-${this.#scope}-${this.#next++}`;
     const entry: Entry = { start, startedMs: Date.now(), file: start.file ?? null, bytes: 0, meter: new RateMeter() };
     this.#entries.set(id, entry);
     return {

@@ -17,8 +17,8 @@ let openFiles: OpenFileCache | undefined;
 const pendingDigests = new Map<number, { resolve: (sha: string) => void; reject: (err: Error) => void }>();
 const digests = new Map<string, string>();
 let nextDigest = 1;
-/** The downloads this worker is sending now (its pid keeps their ids apart from other workers'). */
-const live = new LiveSessions(`w${process.pid}`);
+/** The downloads this worker is sending now (ids of their own: see LiveSessions). */
+const live = new LiveSessions('w');
 
 /** The SHA-256 of an opened file: remembered here, else asked of the file host (its index or hash pool). */
 function digestOf(realPath: string, stats: Stats): string | Promise<string> {

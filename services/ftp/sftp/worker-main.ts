@@ -96,8 +96,8 @@ const checksums: ChecksumSource = {
 
 /** This worker's server, once it runs (the file host's messages reach it). */
 let running: SftpServer | undefined;
-/** The connections this worker serves now (its pid keeps their ids apart from other workers'). */
-const live = new LiveSessions(`w${process.pid}`);
+/** The connections this worker serves now (ids of their own: see LiveSessions). */
+const live = new LiveSessions('w');
 
 runWorker<SftpWorkerSettings>({
   name: 'sftp',

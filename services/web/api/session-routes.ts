@@ -65,9 +65,7 @@ export function sessionRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'admin',
       roles: admin,
       params: z.strictObject({ id: z.string().max(200).describe('`<file host>:<id>`, as GET /sessions lists it.') }),
-      query: z.strictObject({
-        reason: z.string().min(1).max(200).optional().describe('What the client is told (FTP and SSH); default "Ended by an administrator".'),
-      }),
+      query: z.strictObject({ reason: FileHost.sessionEnd.request.shape.reason }),
       responses: { 200: { description: 'Ended.', body: z.strictObject({ ended: z.literal(true), id: sessionId }) } },
       handler: async ({ params, query }) => {
         if (!sessionId.safeParse(params.id).success)
