@@ -5,10 +5,12 @@ import { randomBytes } from 'node:crypto';
 import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
+import { silentLogger } from '../lib/log/logger.js';
 import { generateEd25519 } from '../lib/ssh-keys.js';
+import { WebLink } from '../services/ftp/common/web-link.js';
 import { api, makeTokens } from './helpers/api.js';
 import { publish, startChain, type Chain } from './helpers/chain.js';
-import { HOST, PASSWORD } from './helpers/ftp.js';
+import { HOST, PASSWORD, Raw } from './helpers/ftp.js';
 import { opensshClient } from './helpers/sftp.js';
 import { waitFor, within } from './helpers/wait.js';
 
@@ -218,4 +220,37 @@ test('only an admin sees and ends sessions; an unknown id is 404, one of a file 
   t.is(tooLong.status, 400);
   const twoLines = await api(chain, 'DELETE', `/api/v1/sessions/file-1:ftp-1?reason=${encodeURIComponent('bye\r\n230 logged in')}`, { token: tokens.admin });
   t.is(twoLines.status, 400, 'a reason is one line: nothing can be slipped into the FTP reply or the SSH disconnect');
+});
+
+test('a file host that does not answer within 2 s is listed as unavailable; the sessions of the others are listed all the same', async (t) => {
+  const passive = 31_000 + Math.floor(Math.random() * 95) * 10;
+  const chain = await startChain(t, {
+    webHttp: {},
+    fileHost: { ftp: { port: 0, passivePortMin: passive, passivePortMax: passive + 9, passiveAddress: '', requireTls: false } },
+  });
+  await chain.call('vendor.create', { name: 'Acme Software' });
+  await chain.call('customer.create', { login: 'globex', name: 'Globex', password: PASSWORD });
+  const tokens = await makeTokens(chain);
+  // A second "file host" that registers and then never answers sessions.list (a frozen host whose link is still up).
+  const frozen = new WebLink({
+    host: '127.0.0.1',
+    port: chain.web.commlinkAddress.port,
+    bag: chain.fileHostBag,
+    handlers: new Map([['sessions.list', () => new Promise<never>(() => {})]]),
+    registration: () => ({ name: 'file-2', httpUrl: 'http://127.0.0.1:9' }),
+    log: silentLogger,
+  });
+  t.teardown(() => frozen.close(0));
+  await frozen.start(5000);
+  await waitFor(() => chain.web.fileHosts.has('file-2'), 5000, 'file-2 registered');
+  const ftp = await Raw.open(t, chain.fileHost.ftpAddress!.port);
+  await ftp.reply();
+  await ftp.login();
+
+  const answer = await within(listed(chain, tokens.admin), 10_000, 'the listing, despite file-2');
+  t.deepEqual(
+    answer.sessions.map((s) => [s.host, s.protocol, s.customer]),
+    [['file-1', 'ftp', 'globex']],
+  );
+  t.deepEqual(answer.unavailable, [{ host: 'file-2', code: 'ERR_GATEWAY_UNAVAILABLE' }]);
 });
