@@ -75,6 +75,8 @@ test('an empty environment loads the defaults', (t) => {
       auditFlushMs: 1000,
       ticketCacheEntries: 10000,
       httpWorkers: 0,
+      opsHost: '127.0.0.1',
+      opsPort: 0,
       ftpPort: 2121,
       ftpPassivePortMin: 30000,
       ftpPassivePortMax: 30199,

@@ -251,6 +251,8 @@ const services = z
         auditFlushMs: intField(10, 60_000, 1000, 'Longest time a transfer outcome waits before its batch is sent, in ms.'),
         ticketCacheEntries: intField(0, 1_000_000, 10_000, 'Verified download tickets remembered until they expire (0: verify every request).'),
         httpWorkers: intField(0, 64, 0, 'HTTP download worker processes sharing the download port (0: one per CPU core).'),
+        opsHost: hostField("Address of the file host's operations listener (/metrics, /healthz); loopback by default: metrics are not public."),
+        opsPort: intField(-1, 65535, 0, "Port of the file host's operations listener (0: any free port, logged at start; -1: no listener)."),
         ftpPort: intField(0, 65535, 2121, 'FTP control port (0: any free port).'),
         ftpPassivePortMin: intField(
           1024,
