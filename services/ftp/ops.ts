@@ -18,6 +18,8 @@ export interface FileHostOpsContext {
   info: () => ReplyIn<typeof FileHost.fileHostInfo>;
   /** Ends a customer's sessions and downloads (FileHostService.endCustomer). */
   endCustomer: (customer: string) => void;
+  /** The live sessions and downloads, in this process and its workers (FileHostService). */
+  live: { list(): Promise<FileHost.LiveSession[]>; end(id: string, reason: string): Promise<boolean> };
 }
 
 function op<O extends Operation>(
@@ -68,6 +70,11 @@ export const FILE_HOST_OPS: readonly Implementation<FileHostOpsContext>[] = [
   }),
   op(FileHost.customerEnd, (i, ctx) => {
     ctx.endCustomer(i.customer);
+    return { ended: true as const };
+  }),
+  op(FileHost.sessionsList, async (_i, ctx) => ({ sessions: await ctx.live.list() })),
+  op(FileHost.sessionEnd, async (i, ctx) => {
+    if (!(await ctx.live.end(i.id, i.reason ?? 'Ended by an administrator'))) throw FileHostErrors.NOT_FOUND(`no live session ${i.id} on this file host`);
     return { ended: true as const };
   }),
   op(FileHost.fileHostInfo, (_i, ctx) => ctx.info()),

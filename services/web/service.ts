@@ -2,10 +2,12 @@ import type { AddressInfo } from 'node:net';
 import { CommlinkServer, type CommlinkOptions, type KeyBag } from '../../lib/commlink/index.js';
 import { CONFIG_DEFAULTS, pickFields } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
+import { changesNext } from '../../lib/contracts/internal-db/changes.js';
 import { CryptoPool } from '../../lib/crypto-pool/index.js';
 import { PooledTicketSigner, TicketSigner, type TicketSigning } from '../../lib/tickets/index.js';
 import { apiRouter } from './api/index.js';
 import { ApiTokens } from './auth/api-tokens.js';
+import { ChangeFeed } from './change-feed.js';
 import { FileHostRegistry } from './file-hosts.js';
 import { Fulfillment } from './fulfillment.js';
 import { gatewayHandlers } from './gateway.js';
@@ -17,6 +19,7 @@ import { WebMetrics } from './ops/metrics.js';
 import { createPortal } from './portal/index.js';
 import { WebhookDeliverer } from './webhooks/deliverer.js';
 import { WEBHOOK_DEFAULTS, type WebhookSettings } from './webhooks/settings.js';
+import { SessionChecks } from './portal/session-checks.js';
 
 /** The HTTP front end's settings (the configuration's services.web fields). */
 export interface WebHttpSettings {
@@ -34,6 +37,7 @@ export interface WebHttpSettings {
   loginMaxDelayMs: number;
   loginWindowSeconds: number;
   apiTokenCacheSeconds: number;
+  sessionCheckCacheSeconds: number;
   maxJsonBytes: number;
   maxJsonDepth: number;
   maxUploadBytes: number;
@@ -54,6 +58,7 @@ export const HTTP_SETTING_FIELDS = [
   'loginMaxDelayMs',
   'loginWindowSeconds',
   'apiTokenCacheSeconds',
+  'sessionCheckCacheSeconds',
   'maxJsonBytes',
   'maxJsonDepth',
   'maxUploadBytes',
@@ -102,6 +107,8 @@ export class WebService {
   readonly metrics = new WebMetrics();
   /** Delivers webhook events (absent when services.web.webhooks.deliver is off). */
   readonly webhooks: WebhookDeliverer | undefined;
+  /** The internal-db's change log, followed: every cache here drops what a change makes stale. */
+  readonly changes: ChangeFeed;
   readonly #commlink: CommlinkServer;
   readonly #pool: CryptoPool | undefined;
   readonly #http: WebHttpServer | undefined;
@@ -124,9 +131,18 @@ export class WebService {
       ...options.internalDb,
       commlink: { ...commlink, bag: options.bags.internalDb },
       log: options.log,
-      observe: (op, seconds, outcome) => this.metrics.commlink('internal-db', op, seconds, outcome),
+      // changes.next waits for a change by design: its wait is no latency.
+      observe: (op, seconds, outcome) => {
+        if (op !== changesNext.name) this.metrics.commlink('internal-db', op, seconds, outcome);
+      },
     });
-    if (webhookSettings.deliver) this.webhooks = new WebhookDeliverer({ db: this.db, settings: webhookSettings, log: options.log });
+    this.changes = new ChangeFeed({ db: this.db, log: options.log, metrics: this.metrics });
+    if (webhookSettings.deliver) {
+      const webhooks = new WebhookDeliverer({ db: this.db, settings: webhookSettings, log: options.log, followChanges: false });
+      this.webhooks = webhooks;
+      // The web host's own subscription wakes the deliverer: no second changes.next loop.
+      this.changes.listen({ change: () => webhooks.notify(), reset: () => webhooks.notify() });
+    }
     this.fileHosts.observe = (op, seconds, outcome) => this.metrics.commlink('file-host', op, seconds, outcome);
     this.fulfillment = new Fulfillment({
       db: this.db,
@@ -138,6 +154,7 @@ export class WebService {
       metrics: this.metrics,
       log: options.log,
     });
+    this.changes.listen(this.fulfillment.listener);
     this.#commlink = new CommlinkServer({
       ...commlink,
       bag: options.bags.fileHosts,
@@ -151,10 +168,14 @@ export class WebService {
     if (options.http) {
       const s = this.#settings;
       const tokens = new ApiTokens(this.db, this.metrics, s.apiTokenCacheSeconds * 1000);
+      const sessionChecks = new SessionChecks(this.db, s.sessionCheckCacheSeconds * 1000);
+      this.changes.listen(tokens.listener);
+      this.changes.listen(sessionChecks.listener);
       const log = options.log;
       const portal = createPortal({
         db: this.db,
         fulfillment: this.fulfillment,
+        sessionChecks,
         metrics: this.metrics,
         log,
         sessionKeys: options.http.sessionKeys,
@@ -206,6 +227,7 @@ export class WebService {
   static async start(options: WebOptions): Promise<WebService> {
     const service = new WebService(options);
     try {
+      service.changes.start();
       await service.db.start();
       service.webhooks?.start();
       service.#address = await service.#commlink.listen(options.commlinkPort, options.host);
@@ -266,6 +288,7 @@ export class WebService {
     await this.#ops?.close(graceMs);
     await this.#commlink.close(graceMs);
     await this.webhooks?.close(graceMs);
+    await this.changes.close();
     await this.db.close(graceMs);
     await this.#pool?.close();
     this.metrics.close();

@@ -124,7 +124,8 @@ async function retr(s: FtpSession, arg: string): Promise<void> {
     try {
       result = await s.transfer(data, async (socket) => {
         try {
-          bytes = await sendFileRange(socket, file.fd, offset, size - 1, { idleMs: s.options.transferIdleMs });
+          s.live?.reading(path);
+          bytes = await sendFileRange(socket, file.fd, offset, size - 1, { idleMs: s.options.transferIdleMs, onBytes: s.live?.progress });
         } catch (err) {
           bytes = (err as Partial<SendError>).bytes ?? bytes;
           if (isStalled(err)) s.log.info('ftp transfer stalled: closed', { path, bytes });
@@ -133,6 +134,7 @@ async function retr(s: FtpSession, arg: string): Promise<void> {
       });
     } finally {
       ReadOnlyArea.closeQuietly(file);
+      s.live?.idle(path);
     }
     ok = result === 'complete';
     return await s.reply(...TRANSFER_REPLIES[result]);

@@ -4,10 +4,11 @@ import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
 import { sameAddress } from '../common/client-address.js';
 import type { LoginAuthority, Session } from '../common/customer-login.js';
+import type { LiveSessionHandle, LiveSessions } from '../common/live-sessions.js';
 import { SCORE } from '../common/defender.js';
 import type { Admission } from '../common/session-limits.js';
 import { runChecksumCommand, type ChecksumSource } from './checksum-command.js';
-import { disconnectionFor, disconnectWith } from './disconnect.js';
+import { DISCONNECT_REASON, disconnectionFor, disconnectWith } from './disconnect.js';
 import type { HandleBudget } from './session-options.js';
 import { SftpSession } from './sftp-session.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
@@ -33,6 +34,8 @@ export interface SftpServerOptions {
   /** Checksums of area files for the SSH `sha256sum`, `sha1sum` and `md5sum` commands (in a worker: asked of the file host). */
   checksums: ChecksumSource;
   outcomes: { report(outcome: TransferOutcome): void };
+  /** Where logged-in connections are listed while they last (sessions.list, session.end). */
+  live?: LiveSessions;
   log: Logger;
 }
 
@@ -208,6 +211,7 @@ export class SftpServer {
     };
     const sftpSessions = new Set<SftpSession>();
     const handles: HandleBudget = { open: 0, max: this.#o.maxHandles };
+    let live: LiveSessionHandle | undefined;
 
     client.on('authentication', (ctx: AuthContext) => {
       attempts++;
@@ -265,6 +269,12 @@ export class SftpServer {
       this.#loggedIn(accepted);
       touch();
       const customer = session!;
+      live = this.#o.live?.open({
+        customer: customer.customer,
+        protocol: 'sftp',
+        clientAddress: address,
+        end: (reason) => disconnectWith(client, DISCONNECT_REASON.byApplication, reason),
+      });
       client.on('session', (acceptSession) => {
         const channel = acceptSession();
         channel.on('sftp', (acceptSftp, rejectSftp) => {
@@ -281,6 +291,7 @@ export class SftpServer {
             transferIdleMs: this.#o.transferIdleMs,
             onStall: () => socket.destroy(),
             socket,
+            live,
           });
           sftpSessions.add(sftpSession);
           sftp.once('close', () => sftpSessions.delete(sftpSession));
@@ -311,6 +322,7 @@ export class SftpServer {
     client.on('close', () => {
       if (idleTimer) clearTimeout(idleTimer);
       for (const s of sftpSessions) s.end();
+      live?.close();
       session?.end();
       this.#connections.delete(client);
       this.#customers.delete(client);
