@@ -1,9 +1,8 @@
 import { z } from 'zod';
-import type { ChangeActor } from '../../../lib/contracts/internal-db/changes.js';
 import * as InternalDb from '../../../lib/contracts/internal-db/index.js';
+import { actorOf } from '../auth/actor.js';
 import type { Principal } from '../auth/principal.js';
 import { WebErrors } from '../errors.js';
-import type { WebContext } from '../http/context.js';
 import { checkTarget, TargetRefused } from '../webhooks/target.js';
 import { created, ok, route, type ApiRoute } from './define.js';
 import type { ApiDeps } from './deps.js';
@@ -17,15 +16,6 @@ function ownerOf(principal: Principal): { ownerKind: 'admin' | 'vendor' | 'custo
   if (principal.kind === 'vendor') return { ownerKind: 'vendor', owner: principal.vendor };
   if (principal.kind === 'customer') return { ownerKind: 'customer', owner: principal.customer };
   return { ownerKind: 'admin' };
-}
-
-/** Who makes a change, for the change log and the endpoint's record. */
-export function actorOf(principal: Principal, ctx: WebContext): ChangeActor {
-  const address = ctx.ip ? ctx.ip.slice(0, 64) : undefined;
-  const tokenId = /^token:(\d+)$/.exec(principal.label)?.[1];
-  if (principal.via === 'token' && tokenId !== undefined) return { kind: 'token', id: tokenId, ...(address ? { address } : {}) };
-  if (principal.kind === 'customer') return { kind: 'customer', id: principal.customer, ...(address ? { address } : {}) };
-  return { kind: principal.kind === 'admin' ? 'admin' : 'token', ...(address ? { address } : {}) };
 }
 
 /**
