@@ -130,11 +130,13 @@ async function retr(s: FtpSession, arg: string): Promise<void> {
           if (isStalled(err)) s.log.info('ftp transfer stalled: closed', { path, bytes });
           throw err;
         }
-      });
+      }, path);
     } finally {
       ReadOnlyArea.closeQuietly(file);
     }
     ok = result === 'complete';
+    const withdrawn = s.takeWithdrawn();
+    if (withdrawn !== undefined && result === 'aborted') return await s.reply(426, `Transfer aborted: ${withdrawn}`);
     return await s.reply(...TRANSFER_REPLIES[result]);
   } finally {
     s.options.outcomes.report({
