@@ -8,6 +8,7 @@ import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { OpenFileCache } from '../common/open-file-cache.js';
 import { normalizeVirtualPath } from '../common/path-resolver.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
+import { codeOf } from '../../../lib/errors/index.js';
 import { underAny } from '../common/end-options.js';
 import type { TicketCutoffs } from '../common/ticket-cutoffs.js';
 import { downloadDisposition } from './download-name.js';
@@ -40,9 +41,10 @@ const SMALL_FILE = 64 * 1024;
 /**
  * GET and HEAD of a staged file, authorised by a signed ticket. Order of checks: the ticket (403),
  * the path (404 if malformed, leaving the area, or not in its one canonical form: no trailing slash,
- * no empty, `.` or `..` segment), the ticket's path against the request's (403),
- * then the file itself, opened through the area's resolver (404). Each completed or aborted body
- * is reported to the audit.
+ * no empty, `.` or `..` segment), the ticket's path against the request's (403), the ticket's
+ * issue time against the cut-offs of the change feed (403 ERR_TICKET_SUPERSEDED: ask for a new
+ * link), then the file itself, opened through the area's resolver (404). Each completed or aborted body
+ * is reported to the audit. An error the client may see carries its code in `x-error-code`.
  *
  * Metadata calls (realpath, open, fstat) are synchronous: on a local filesystem they take
  * microseconds, less than a trip through the thread pool; bodies are read asynchronously.
@@ -89,7 +91,13 @@ export function createDownloadHandler(options: DownloadHandlerOptions): Download
       res.destroy();
       return;
     }
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    const code = internal ? undefined : codeOf(err);
+    res.writeHead(status, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+      ...(code === undefined ? {} : { 'x-error-code': code }),
+    });
     res.end(body);
   };
 
