@@ -25,7 +25,11 @@ test('the first FTP login of a customer who never staged anything shows every en
   const client = new Client(15_000);
   t.teardown(() => client.close());
   await client.access({ host: '127.0.0.1', port: chain.fileHost.ftpAddress!.port, user: 'globex', password: PASSWORD });
-  t.deepEqual((await client.list('/')).map((f) => f.name), ['acme-db'], 'only the entitled product');
+  t.deepEqual(
+    (await client.list('/')).map((f) => f.name),
+    ['acme-db'],
+    'only the entitled product',
+  );
   t.deepEqual((await client.list('/acme-db')).map((f) => f.name).sort(), ['1.0.0', '2.0.0']);
   t.deepEqual(await download(client, '/acme-db/2.0.0/acme-db-2.0.0.bin'), contents['2.0.0']);
 });

@@ -33,43 +33,46 @@ function sftpLogin(port: number, password = PASSWORD) {
   return sftpConnect({ port, username: 'globex', password });
 }
 
-test.serial('a disabled customer: its live FTP session gets 421, its SFTP session is disconnected, its new logins are refused (even remembered), within a second', async (t) => {
-  const chain = await feedChain(t);
-  await publishRelease(chain, 'acme-db', '1.0.0', randomBytes(5000));
-  await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
-  const sftp = await sftpLogin(chain.fileHost.sftpAddress!.port);
-  t.teardown(sftp.close);
-  let sftpClosedAt = 0;
-  const sftpClosed = new Promise<void>((resolve) =>
-    sftp.client.once('close', () => {
-      sftpClosedAt = performance.now();
-      resolve();
-    }),
-  );
-  const ftp = await Raw.open(t, chain.fileHost.ftpAddress!.port);
-  await ftp.reply();
-  await ftp.login();
-  t.truthy(await chain.fileHost.stager.list('globex').then((files) => files.length), 'the login staged the release');
+test.serial(
+  'a disabled customer: its live FTP session gets 421, its SFTP session is disconnected, its new logins are refused (even remembered), within a second',
+  async (t) => {
+    const chain = await feedChain(t);
+    await publishRelease(chain, 'acme-db', '1.0.0', randomBytes(5000));
+    await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
+    const sftp = await sftpLogin(chain.fileHost.sftpAddress!.port);
+    t.teardown(sftp.close);
+    let sftpClosedAt = 0;
+    const sftpClosed = new Promise<void>((resolve) =>
+      sftp.client.once('close', () => {
+        sftpClosedAt = performance.now();
+        resolve();
+      }),
+    );
+    const ftp = await Raw.open(t, chain.fileHost.ftpAddress!.port);
+    await ftp.reply();
+    await ftp.login();
+    t.truthy(await chain.fileHost.stager.list('globex').then((files) => files.length), 'the login staged the release');
 
-  const disabled = performance.now();
-  await chain.call('customer.setDisabled', { login: 'globex', disabled: true });
-  const reply = await ftp.reply(5000);
-  const ftpMs = performance.now() - disabled;
-  t.is(reply.code, 421);
-  t.regex(reply.text, /access has ended/i);
-  await within(sftpClosed, 5000, 'the SFTP connection to be closed');
-  const sftpMs = sftpClosedAt - disabled;
-  t.true(ftpMs < SECOND, `FTP 421 after ${Math.round(ftpMs)} ms`);
-  t.true(sftpMs < SECOND, `SFTP disconnected after ${Math.round(sftpMs)} ms`);
-  // The remembered login is forgotten: a new one is checked, and refused.
-  await t.throwsAsync(sftpLogin(chain.fileHost.sftpAddress!.port));
-  const again = await Raw.open(t, chain.fileHost.ftpAddress!.port);
-  await again.reply();
-  await again.send('USER globex');
-  t.is((await again.send(`PASS ${PASSWORD}`)).code, 530);
-  await waitFor(async () => (await chain.fileHost.stager.list('globex')).length === 0, SECOND, 'its area to be emptied');
-  t.log(`FTP 421 after ${Math.round(ftpMs)} ms, SFTP closed after ${Math.round(sftpMs)} ms`);
-});
+    const disabled = performance.now();
+    await chain.call('customer.setDisabled', { login: 'globex', disabled: true });
+    const reply = await ftp.reply(5000);
+    const ftpMs = performance.now() - disabled;
+    t.is(reply.code, 421);
+    t.regex(reply.text, /access has ended/i);
+    await within(sftpClosed, 5000, 'the SFTP connection to be closed');
+    const sftpMs = sftpClosedAt - disabled;
+    t.true(ftpMs < SECOND, `FTP 421 after ${Math.round(ftpMs)} ms`);
+    t.true(sftpMs < SECOND, `SFTP disconnected after ${Math.round(sftpMs)} ms`);
+    // The remembered login is forgotten: a new one is checked, and refused.
+    await t.throwsAsync(sftpLogin(chain.fileHost.sftpAddress!.port));
+    const again = await Raw.open(t, chain.fileHost.ftpAddress!.port);
+    await again.reply();
+    await again.send('USER globex');
+    t.is((await again.send(`PASS ${PASSWORD}`)).code, 530);
+    await waitFor(async () => (await chain.fileHost.stager.list('globex')).length === 0, SECOND, 'its area to be emptied');
+    t.log(`FTP 421 after ${Math.round(ftpMs)} ms, SFTP closed after ${Math.round(sftpMs)} ms`);
+  },
+);
 
 test.serial('a password change forgets remembered logins (the old password is refused at once) but leaves live sessions open', async (t) => {
   const chain = await feedChain(t);
@@ -86,139 +89,153 @@ test.serial('a password change forgets remembered logins (the old password is re
   await t.throwsAsync(sftpLogin(port), undefined, 'the old password is checked again, and refused');
   const fresh = await sftpLogin(port, 'a brand new long password');
   fresh.close();
-  const names = await new Promise<string[]>((resolve, reject) => live.sftp.readdir('/', (err, list) => (err ? reject(err) : resolve(list.map((e) => e.filename)))));
+  const names = await new Promise<string[]>((resolve, reject) =>
+    live.sftp.readdir('/', (err, list) => (err ? reject(err) : resolve(list.map((e) => e.filename)))),
+  );
   t.deepEqual(names, ['acme-db'], 'the live session goes on');
 });
 
-test.serial('a revoked entitlement: the in-flight SFTP download is cut off (READ fails: release withdrawn) and the HTTP one ends, within a second', async (t) => {
-  const chain = await feedChain(t);
-  const size = 16 * 1024 * 1024;
-  await publishRelease(chain, 'acme-db', '1.0.0', randomBytes(size));
-  await publishRelease(chain, 'acme-tools', '1.0.0', randomBytes(size));
-  await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
-  const tools = await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-tools' });
-  const { sftp, close } = await sftpLogin(chain.fileHost.sftpAddress!.port);
-  t.teardown(close);
-  const lost = await openFile(sftp, '/acme-tools/1.0.0/acme-tools-1.0.0.bin');
-  const kept = await openFile(sftp, '/acme-db/1.0.0/acme-db-1.0.0.bin');
-  t.true((await readAt(sftp, lost, 0)) instanceof Buffer);
-  // An HTTP download of the release about to be lost, started and held.
-  const url = await chain.web.fulfillment.downloadUrl('globex', '/acme-tools/1.0.0/acme-tools-1.0.0.bin');
-  const response = await fetch(url);
-  t.is(response.status, 200);
-  const reader = response.body!.getReader();
-  t.false((await reader.read()).done);
+test.serial(
+  'a revoked entitlement: the in-flight SFTP download is cut off (READ fails: release withdrawn) and the HTTP one ends, within a second',
+  async (t) => {
+    const chain = await feedChain(t);
+    const size = 16 * 1024 * 1024;
+    await publishRelease(chain, 'acme-db', '1.0.0', randomBytes(size));
+    await publishRelease(chain, 'acme-tools', '1.0.0', randomBytes(size));
+    await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
+    const tools = await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-tools' });
+    const { sftp, close } = await sftpLogin(chain.fileHost.sftpAddress!.port);
+    t.teardown(close);
+    const lost = await openFile(sftp, '/acme-tools/1.0.0/acme-tools-1.0.0.bin');
+    const kept = await openFile(sftp, '/acme-db/1.0.0/acme-db-1.0.0.bin');
+    t.true((await readAt(sftp, lost, 0)) instanceof Buffer);
+    // An HTTP download of the release about to be lost, started and held.
+    const url = await chain.web.fulfillment.downloadUrl('globex', '/acme-tools/1.0.0/acme-tools-1.0.0.bin');
+    const response = await fetch(url);
+    t.is(response.status, 200);
+    const reader = response.body!.getReader();
+    t.false((await reader.read()).done);
 
-  const revoked = performance.now();
-  await chain.call('entitlement.revoke', { id: tools.id });
-  let position = 32 * 1024;
-  let failure: Error | undefined;
-  const sftpMs = await msUntil(async () => {
-    const got = await readAt(sftp, lost, position);
-    if (got instanceof Error) failure = got;
-    else position += got.length;
-    return failure !== undefined;
-  });
-  t.true(sftpMs < SECOND, `the SFTP READ failed after ${Math.round(sftpMs)} ms`);
-  t.regex(failure!.message, /release withdrawn/);
-  t.true(position < size, 'the download did not reach its end');
-  t.true((await readAt(sftp, kept, 0)) instanceof Buffer, 'a file of a release still entitled reads on');
-  let received = 0;
-  const cut = await (async () => {
-    for (;;) {
-      const chunk = await reader.read().catch(() => undefined);
-      if (!chunk) return true;
-      if (chunk.done) return received < size;
-      received += chunk.value.byteLength;
-    }
-  })();
-  const httpMs = performance.now() - revoked;
-  t.true(cut, 'the HTTP download did not run to its end');
-  t.true(httpMs < SECOND + 500, `the HTTP download ended ${Math.round(httpMs)} ms after the revocation`);
-  await waitFor(
-    async () =>
-      ((await chain.call('audit.query', { customer: 'globex' })).events as { protocol: string; outcome: string }[]).filter((e) => e.outcome === 'aborted')
-        .length >= 1,
-    10_000,
-    'the cut-off downloads in the audit',
-  );
-  t.log(`SFTP READ refused after ${Math.round(sftpMs)} ms`);
-});
+    const revoked = performance.now();
+    await chain.call('entitlement.revoke', { id: tools.id });
+    let position = 32 * 1024;
+    let failure: Error | undefined;
+    const sftpMs = await msUntil(async () => {
+      const got = await readAt(sftp, lost, position);
+      if (got instanceof Error) failure = got;
+      else position += got.length;
+      return failure !== undefined;
+    });
+    t.true(sftpMs < SECOND, `the SFTP READ failed after ${Math.round(sftpMs)} ms`);
+    t.regex(failure!.message, /release withdrawn/);
+    t.true(position < size, 'the download did not reach its end');
+    t.true((await readAt(sftp, kept, 0)) instanceof Buffer, 'a file of a release still entitled reads on');
+    let received = 0;
+    const cut = await (async () => {
+      for (;;) {
+        const chunk = await reader.read().catch(() => undefined);
+        if (!chunk) return true;
+        if (chunk.done) return received < size;
+        received += chunk.value.byteLength;
+      }
+    })();
+    const httpMs = performance.now() - revoked;
+    t.true(cut, 'the HTTP download did not run to its end');
+    t.true(httpMs < SECOND + 500, `the HTTP download ended ${Math.round(httpMs)} ms after the revocation`);
+    await waitFor(
+      async () =>
+        ((await chain.call('audit.query', { customer: 'globex' })).events as { protocol: string; outcome: string }[]).filter((e) => e.outcome === 'aborted')
+          .length >= 1,
+      10_000,
+      'the cut-off downloads in the audit',
+    );
+    t.log(`SFTP READ refused after ${Math.round(sftpMs)} ms`);
+  },
+);
 
-test.serial('tickets issued before a revocation or a yank are refused (403 ERR_TICKET_SUPERSEDED, even remembered); tickets issued after are served', async (t) => {
-  const chain = await feedChain(t);
-  await publishRelease(chain, 'acme-db', '1.0.0', randomBytes(5000));
-  await publishRelease(chain, 'acme-db', '2.0.0', randomBytes(5000));
-  // Two grants of the product: revoking one leaves the customer entitled, its area unchanged.
-  const first = await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
-  await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
-  await chain.fileHost.areaSync.sync('globex');
-  const one = '/acme-db/1.0.0/acme-db-1.0.0.bin';
-  const two = '/acme-db/2.0.0/acme-db-2.0.0.bin';
-  const before = await chain.web.fulfillment.downloadUrl('globex', two);
-  t.is((await fetch(before)).status, 200, 'served (and remembered by the verifier)');
+test.serial(
+  'tickets issued before a revocation or a yank are refused (403 ERR_TICKET_SUPERSEDED, even remembered); tickets issued after are served',
+  async (t) => {
+    const chain = await feedChain(t);
+    await publishRelease(chain, 'acme-db', '1.0.0', randomBytes(5000));
+    await publishRelease(chain, 'acme-db', '2.0.0', randomBytes(5000));
+    // Two grants of the product: revoking one leaves the customer entitled, its area unchanged.
+    const first = await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
+    await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
+    await chain.fileHost.areaSync.sync('globex');
+    const one = '/acme-db/1.0.0/acme-db-1.0.0.bin';
+    const two = '/acme-db/2.0.0/acme-db-2.0.0.bin';
+    const before = await chain.web.fulfillment.downloadUrl('globex', two);
+    t.is((await fetch(before)).status, 200, 'served (and remembered by the verifier)');
 
-  const revoked = performance.now();
-  await chain.call('entitlement.revoke', { id: first.id });
-  const refusedMs = await msUntil(async () => (await fetch(before)).status === 403);
-  t.true(refusedMs < SECOND, `refused ${Math.round(refusedMs)} ms after the revocation`);
-  const refused = await fetch(before);
-  t.is(refused.status, 403);
-  t.is(refused.headers.get('x-error-code'), 'ERR_TICKET_SUPERSEDED');
-  t.regex(await refused.text(), /ask for a new link/);
-  t.is((await fetch(await chain.web.fulfillment.downloadUrl('globex', two))).status, 200, 'a ticket issued after is served');
-  t.log(`ticket refused ${Math.round(performance.now() - revoked)} ms after the revocation`);
+    const revoked = performance.now();
+    await chain.call('entitlement.revoke', { id: first.id });
+    const refusedMs = await msUntil(async () => (await fetch(before)).status === 403);
+    t.true(refusedMs < SECOND, `refused ${Math.round(refusedMs)} ms after the revocation`);
+    const refused = await fetch(before);
+    t.is(refused.status, 403);
+    t.is(refused.headers.get('x-error-code'), 'ERR_TICKET_SUPERSEDED');
+    t.regex(await refused.text(), /ask for a new link/);
+    t.is((await fetch(await chain.web.fulfillment.downloadUrl('globex', two))).status, 200, 'a ticket issued after is served');
+    t.log(`ticket refused ${Math.round(performance.now() - revoked)} ms after the revocation`);
 
-  // A yank: tickets of that release issued before are refused; of another release, served.
-  const yanked = await chain.web.fulfillment.downloadUrl('globex', one);
-  const other = await chain.web.fulfillment.downloadUrl('globex', two);
-  t.is((await fetch(yanked)).status, 200);
-  const seq = head(chain);
-  await chain.call('release.yank', { product: 'acme-db', version: '1.0.0' });
-  t.true(await chain.fileHost.changeFeed.applied(seq + 1, 5000));
-  const gone = await fetch(yanked);
-  t.is(gone.status, 403);
-  t.is(gone.headers.get('x-error-code'), 'ERR_TICKET_SUPERSEDED');
-  t.is((await fetch(other)).status, 200, 'a ticket of another release is not touched by the yank');
-  t.deepEqual(
-    (await chain.fileHost.stager.list('globex')).map((f) => f.path),
-    [two],
-    'the yanked release left the area',
-  );
-});
+    // A yank: tickets of that release issued before are refused; of another release, served.
+    const yanked = await chain.web.fulfillment.downloadUrl('globex', one);
+    const other = await chain.web.fulfillment.downloadUrl('globex', two);
+    t.is((await fetch(yanked)).status, 200);
+    const seq = head(chain);
+    await chain.call('release.yank', { product: 'acme-db', version: '1.0.0' });
+    t.true(await chain.fileHost.changeFeed.applied(seq + 1, 5000));
+    const gone = await fetch(yanked);
+    t.is(gone.status, 403);
+    t.is(gone.headers.get('x-error-code'), 'ERR_TICKET_SUPERSEDED');
+    t.is((await fetch(other)).status, 200, 'a ticket of another release is not touched by the yank');
+    t.deepEqual(
+      (await chain.fileHost.stager.list('globex')).map((f) => f.path),
+      [two],
+      'the yanked release left the area',
+    );
+  },
+);
 
-test.serial('restart: a change made while the file host was down is applied when it comes back (resumed by sequence); its cut-off survives another restart', async (t) => {
-  const chain = await feedChain(t);
-  await publishRelease(chain, 'acme-db', '1.0.0', randomBytes(5000));
-  await publishRelease(chain, 'acme-db', '2.0.0', randomBytes(5000));
-  await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
-  await chain.fileHost.areaSync.sync('globex');
-  const one = '/acme-db/1.0.0/acme-db-1.0.0.bin';
-  const ticket = await chain.web.fulfillment.downloadUrl('globex', one);
-  t.is((await fetch(ticket)).status, 200);
-  await waitFor(() => chain.fileHost.changeFeed.seq === head(chain), 5000, 'the file host to catch up');
-  const stateFile = join(chain.stateDir, 'file-1.json');
-  await waitFor(async () => (await stat(stateFile).catch(() => undefined)) !== undefined, 5000, 'the state file');
-  t.is((await stat(stateFile)).mode & 0o777, 0o600);
+test.serial(
+  'restart: a change made while the file host was down is applied when it comes back (resumed by sequence); its cut-off survives another restart',
+  async (t) => {
+    const chain = await feedChain(t);
+    await publishRelease(chain, 'acme-db', '1.0.0', randomBytes(5000));
+    await publishRelease(chain, 'acme-db', '2.0.0', randomBytes(5000));
+    await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
+    await chain.fileHost.areaSync.sync('globex');
+    const one = '/acme-db/1.0.0/acme-db-1.0.0.bin';
+    const ticket = await chain.web.fulfillment.downloadUrl('globex', one);
+    t.is((await fetch(ticket)).status, 200);
+    await waitFor(() => chain.fileHost.changeFeed.seq === head(chain), 5000, 'the file host to catch up');
+    const stateFile = join(chain.stateDir, 'file-1.json');
+    await waitFor(async () => (await stat(stateFile).catch(() => undefined)) !== undefined, 5000, 'the state file');
+    t.is((await stat(stateFile)).mode & 0o777, 0o600);
 
-  await chain.fileHost.close(0);
-  await chain.call('release.yank', { product: 'acme-db', version: '1.0.0' });
-  const options = { ...chainFileHostOptions({ fileDir: chain.fileDir, fileHostBag: chain.fileHostBag, web: chain.web, log: silentLogger }), feedStateDir: chain.stateDir };
-  const again = await FileHostService.start(options);
-  t.teardown(() => again.close(0));
-  t.true(await again.changeFeed.applied(head(chain), 5000), 'the change made while it was down is applied');
-  const url = ticket.replace(chain.fileHost.httpUrl, again.httpUrl);
-  const refused = await fetch(url);
-  t.is(refused.status, 403);
-  t.is(refused.headers.get('x-error-code'), 'ERR_TICKET_SUPERSEDED');
-  t.deepEqual(
-    (await again.stager.list('globex')).map((f) => f.path),
-    ['/acme-db/2.0.0/acme-db-2.0.0.bin'],
-    'the yanked release left the area',
-  );
-  // Once more: the cut-off comes from the state file (no change is pending now).
-  await again.close(0);
-  const third = await FileHostService.start(options);
-  t.teardown(() => third.close(0));
-  t.is((await fetch(ticket.replace(chain.fileHost.httpUrl, third.httpUrl))).status, 403, 'still refused after another restart');
-});
+    await chain.fileHost.close(0);
+    await chain.call('release.yank', { product: 'acme-db', version: '1.0.0' });
+    const options = {
+      ...chainFileHostOptions({ fileDir: chain.fileDir, fileHostBag: chain.fileHostBag, web: chain.web, log: silentLogger }),
+      feedStateDir: chain.stateDir,
+    };
+    const again = await FileHostService.start(options);
+    t.teardown(() => again.close(0));
+    t.true(await again.changeFeed.applied(head(chain), 5000), 'the change made while it was down is applied');
+    const url = ticket.replace(chain.fileHost.httpUrl, again.httpUrl);
+    const refused = await fetch(url);
+    t.is(refused.status, 403);
+    t.is(refused.headers.get('x-error-code'), 'ERR_TICKET_SUPERSEDED');
+    t.deepEqual(
+      (await again.stager.list('globex')).map((f) => f.path),
+      ['/acme-db/2.0.0/acme-db-2.0.0.bin'],
+      'the yanked release left the area',
+    );
+    // Once more: the cut-off comes from the state file (no change is pending now).
+    await again.close(0);
+    const third = await FileHostService.start(options);
+    t.teardown(() => third.close(0));
+    t.is((await fetch(ticket.replace(chain.fileHost.httpUrl, third.httpUrl))).status, 403, 'still refused after another restart');
+  },
+);

@@ -108,6 +108,8 @@ export interface FileHostOptions {
   ticketMaxLifetimeSeconds?: number;
   /** How long one `changes.next` waits for a change, in ms (default 20000). */
   feedWaitMs?: number;
+  /** Follow the change feed (default true; false only for tests of what the web host orders alone). */
+  followChanges?: boolean;
 }
 
 /**
@@ -177,6 +179,7 @@ export class FileHostService {
       link: { ask: (operation, body, timeoutMs) => this.link.ask(operation, body, timeoutMs) },
       info: () => ({ name: this.name, httpUrl: this.#httpUrl, objects: this.repo.digests.size, linkable: this.linkable }),
       endCustomer: (customer) => this.endCustomer(customer),
+      exclusive: (customer, task) => this.areaSync.exclusive(customer, task),
     });
     this.link = new WebLink({
       ...options.commlink,
@@ -342,7 +345,7 @@ export class FileHostService {
       }
       const connected = await service.link.start(options.webWaitMs ?? 5000);
       if (!connected) options.log.warn('the web host is not reachable yet; still dialling', { web: `${options.web.host}:${options.web.port}` });
-      service.changeFeed.start();
+      if (options.followChanges !== false) service.changeFeed.start();
       return service;
     } catch (err) {
       if (service) await service.close(0);

@@ -122,15 +122,19 @@ async function retr(s: FtpSession, arg: string): Promise<void> {
     // Invariant: `bytes` is what the socket has taken; the descriptor is closed when the send ends.
     let result;
     try {
-      result = await s.transfer(data, async (socket) => {
-        try {
-          bytes = await sendFileRange(socket, file.fd, offset, size - 1, { idleMs: s.options.transferIdleMs });
-        } catch (err) {
-          bytes = (err as Partial<SendError>).bytes ?? bytes;
-          if (isStalled(err)) s.log.info('ftp transfer stalled: closed', { path, bytes });
-          throw err;
-        }
-      }, path);
+      result = await s.transfer(
+        data,
+        async (socket) => {
+          try {
+            bytes = await sendFileRange(socket, file.fd, offset, size - 1, { idleMs: s.options.transferIdleMs });
+          } catch (err) {
+            bytes = (err as Partial<SendError>).bytes ?? bytes;
+            if (isStalled(err)) s.log.info('ftp transfer stalled: closed', { path, bytes });
+            throw err;
+          }
+        },
+        path,
+      );
     } finally {
       ReadOnlyArea.closeQuietly(file);
     }

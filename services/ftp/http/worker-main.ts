@@ -69,7 +69,8 @@ runWorker<Omit<WorkerSettings, 'workerId'>>({
       openFiles?.invalidate(message.customer);
       downloads?.endCustomer(message.customer, message.paths);
     } else if (message.type === 'cut-offs') cutoffs.replace(message.cutoffs);
-    else if (message.type === 'invalidate-all') openFiles?.clear(); else if (message.type === 'digest.reply') {
+    else if (message.type === 'invalidate-all') openFiles?.clear();
+    else if (message.type === 'digest.reply') {
       const pending = pendingDigests.get(message.id);
       pendingDigests.delete(message.id);
       if (message.sha256) pending?.resolve(message.sha256);

@@ -134,7 +134,12 @@ export class SftpWorkers {
 
   /** Ends the customer's connections in every worker (with `paths`: only the transfers of those files). */
   endCustomer(customer: string, options: EndOptions = {}): void {
-    this.#workers.broadcast({ type: 'end-customer', customer, ...(options.paths ? { paths: [...options.paths] } : {}), ...(options.reason ? { reason: options.reason } : {}) });
+    this.#workers.broadcast({
+      type: 'end-customer',
+      customer,
+      ...(options.paths ? { paths: [...options.paths] } : {}),
+      ...(options.reason ? { reason: options.reason } : {}),
+    });
   }
 
   close(graceMs = 5000): Promise<void> {

@@ -61,6 +61,18 @@ export class AreaSync {
     return this.#enqueue(customer, 'empty');
   }
 
+  /**
+   * Runs `task` on the customer's area when no sync of it runs (the web host's stage, unstage and
+   * prune orders), so that a sync's older answer does not undo it half-way.
+   */
+  exclusive<T>(customer: string, task: () => Promise<T>): Promise<T> {
+    let result: T;
+    return this.#after(customer, async () => {
+      result = await task();
+      return { staged: 0, skipped: 0, removed: [] };
+    }).then(() => result);
+  }
+
   /** Resolves when no run for the customer is in progress or queued (at once when none is). */
   async idle(customer: string): Promise<void> {
     for (;;) {
@@ -141,7 +153,14 @@ export class AreaSync {
       const usable = artifacts.filter((a) => a.eulaAccepted);
       allowed = usable.map((a) => ({ product: a.product, version: a.version }));
       if (mode === 'sync') {
-        const present = await Promise.all(usable.map((a) => this.#o.repo.statObject(a.objectId).then(() => true, () => false)));
+        const present = await Promise.all(
+          usable.map((a) =>
+            this.#o.repo.statObject(a.objectId).then(
+              () => true,
+              () => false,
+            ),
+          ),
+        );
         items = usable.filter((_a, n) => present[n]);
         skipped = usable.length - items.length;
         if (skipped > 0)

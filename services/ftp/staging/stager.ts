@@ -185,7 +185,10 @@ export class Stager {
       for (const entry of entries) {
         const path = `${virtual}/${entry.name}`;
         if (entry.isDirectory() && depth < 2) await walk(path, depth + 1);
-        else if (entry.isFile() && depth === 2 && !entry.name.startsWith('.')) out.push({ path, size: (await stat(area + path)).size });
+        else if (entry.isFile() && depth === 2 && !entry.name.startsWith('.')) {
+          const stats = await stat(area + path).catch(() => undefined); // gone meanwhile (a concurrent prune): not listed
+          if (stats) out.push({ path, size: stats.size });
+        }
       }
     };
     await walk('', 0);
