@@ -1,11 +1,13 @@
 import test from 'ava';
 import { randomBytes } from 'node:crypto';
-import { stat } from 'node:fs/promises';
+import { readFile, stat, writeFile } from 'node:fs/promises';
+import { connect as tcpConnect } from 'node:net';
 import { join } from 'node:path';
 import type { SFTPWrapper } from 'ssh2';
 import { silentLogger } from '../lib/log/logger.js';
 import { FileHostService } from '../services/ftp/service.js';
-import { chainFileHostOptions } from './helpers/chain.js';
+import { WebService } from '../services/web/service.js';
+import { chainFileHostOptions, ticketKeys } from './helpers/chain.js';
 import { PASSWORD, Raw } from './helpers/ftp.js';
 import { feedChain, head, msUntil, publishRelease } from './helpers/feed.js';
 import { sftpConnect } from './helpers/sftp.js';
@@ -239,3 +241,119 @@ test.serial(
     t.is((await fetch(ticket.replace(chain.fileHost.httpUrl, third.httpUrl))).status, 403, 'still refused after another restart');
   },
 );
+
+test.serial('a revoked entitlement aborts an FTP download of the release in progress: 426 with the reason, the session goes on', async (t) => {
+  const chain = await feedChain(t);
+  await publishRelease(chain, 'acme-db', '1.0.0', randomBytes(1000));
+  await publishRelease(chain, 'acme-tools', '1.0.0', randomBytes(32 * 1024 * 1024));
+  await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
+  const tools = await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-tools' });
+  const ftp = await Raw.open(t, chain.fileHost.ftpAddress!.port);
+  await ftp.reply();
+  await ftp.login();
+  const epsv = await ftp.send('EPSV');
+  const port = Number(/\(\|\|\|(\d+)\|\)/.exec(epsv.text)![1]);
+  const data = tcpConnect({ host: '127.0.0.1', port });
+  t.teardown(() => data.destroy());
+  await new Promise<void>((resolve) => data.once('connect', resolve));
+  data.once('data', () => data.pause()); // takes a little, then nothing: the transfer stays in progress
+  t.is((await ftp.send('RETR /acme-tools/1.0.0/acme-tools-1.0.0.bin')).code, 150);
+  const revoked = performance.now();
+  await chain.call('entitlement.revoke', { id: tools.id });
+  const reply = await ftp.reply(5000);
+  const ms = performance.now() - revoked;
+  t.is(reply.code, 426);
+  t.regex(reply.text, /release withdrawn/);
+  t.true(ms < SECOND, `426 after ${Math.round(ms)} ms`);
+  t.is((await ftp.send('PWD')).code, 257, 'the session goes on');
+  t.log(`FTP 426 after ${Math.round(ms)} ms`);
+});
+
+test.serial('SFTP and HTTP in worker processes: a lost release is cut off there too; a replaced HTTP worker starts with the cut-offs', async (t) => {
+  const chain = await feedChain(t);
+  await chain.fileHost.close(0); // again with SFTP and HTTP workers
+  const started = await FileHostService.start({
+    ...chainFileHostOptions({ fileDir: chain.fileDir, fileHostBag: chain.fileHostBag, web: chain.web, log: silentLogger }),
+    feedStateDir: chain.stateDir,
+    sftp: { port: 0, hostKey: chain.hostKey, workers: 2 },
+    httpWorkers: 2,
+    sessions: { loginCacheSeconds: 600 },
+  });
+  t.teardown(() => started.close(0));
+  await publishRelease({ ...chain, fileHost: started }, 'acme-db', '1.0.0', randomBytes(8 * 1024 * 1024));
+  const grant = await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
+  const { sftp, close } = await sftpLogin(started.sftpAddress!.port);
+  t.teardown(close);
+  const handle = await openFile(sftp, '/acme-db/1.0.0/acme-db-1.0.0.bin');
+  t.true((await readAt(sftp, handle, 0)) instanceof Buffer);
+  const url = await chain.web.fulfillment.downloadUrl('globex', '/acme-db/1.0.0/acme-db-1.0.0.bin');
+  t.is((await fetch(url, { method: 'HEAD' })).status, 200);
+  const revoked = performance.now();
+  await chain.call('entitlement.revoke', { id: grant.id });
+  let failure: Error | undefined;
+  const ms = await msUntil(async () => {
+    const got = await readAt(sftp, handle, 0);
+    if (got instanceof Error) failure = got;
+    return failure !== undefined;
+  });
+  t.regex(failure!.message, /release withdrawn/);
+  t.true(ms < SECOND, `the READ in a worker failed after ${Math.round(ms)} ms`);
+  const refused = await fetch(url, { method: 'HEAD' });
+  t.is(refused.status, 403);
+  t.true(performance.now() - revoked < 2 * SECOND);
+  // A replaced worker (of two: it borrows the listening socket from the other) starts with the cut-offs.
+  const [pid] = started.httpWorkerPids;
+  process.kill(pid!, 'SIGKILL');
+  await waitFor(() => started.httpWorkerPids.length === 2 && !started.httpWorkerPids.includes(pid!), 10_000, 'a replacement HTTP worker');
+  const statuses = [];
+  for (let i = 0; i < 10; i++) statuses.push((await fetch(url, { method: 'HEAD', headers: { connection: 'close' } })).status);
+  t.deepEqual(statuses, Array(10).fill(403), 'refused by both workers');
+  t.pass();
+});
+
+test.serial('a web host restart: the file host resumes from the last change it applied, including those made while the link was down', async (t) => {
+  const chain = await feedChain(t);
+  await publishRelease(chain, 'acme-db', '1.0.0', randomBytes(5000));
+  const grant = await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
+  await chain.fileHost.areaSync.sync('globex');
+  await waitFor(() => chain.fileHost.changeFeed.seq === head(chain), 5000, 'the file host to catch up');
+  const port = chain.web.commlinkAddress.port;
+  await chain.web.close(0);
+  await chain.call('entitlement.revoke', { id: grant.id });
+  const { privateKeyPem } = ticketKeys();
+  const web = await WebService.start({
+    host: '127.0.0.1',
+    commlinkPort: port,
+    internalDb: { mode: 'listen', host: '127.0.0.1', port: chain.service.address!.port, dialListenHost: '127.0.0.1', dialListenPort: 0 },
+    commlink: { reconnectMinMs: 20, reconnectMaxMs: 200 },
+    bags: { fileHosts: chain.fileHostBag, internalDb: chain.bag },
+    ticketPrivateKeyPem: privateKeyPem,
+    ticketTtlSeconds: 300,
+    log: silentLogger,
+  });
+  t.teardown(() => web.close(0));
+  t.true(await chain.fileHost.changeFeed.applied(head(chain), 10_000), 'the revocation made while the web host was down is applied');
+  await waitFor(async () => (await chain.fileHost.stager.list('globex')).length === 0, 5000, 'the area pruned');
+  t.pass();
+});
+
+test('a state file that is not ours is logged and ignored: the file host starts at the head', async (t) => {
+  const chain = await feedChain(t);
+  await chain.fileHost.close(0);
+  await writeFile(join(chain.stateDir, 'file-1.json'), '{"seq": "not a number"');
+  const again = await FileHostService.start({
+    ...chainFileHostOptions({ fileDir: chain.fileDir, fileHostBag: chain.fileHostBag, web: chain.web, log: silentLogger }),
+    feedStateDir: chain.stateDir,
+  });
+  t.teardown(() => again.close(0));
+  t.true(await again.changeFeed.applied(head(chain), 5000));
+  const seqOnDisk = async () => {
+    try {
+      return (JSON.parse(await readFile(join(chain.stateDir, 'file-1.json'), 'utf8')) as { seq: number }).seq;
+    } catch {
+      return undefined;
+    }
+  };
+  await waitFor(async () => (await seqOnDisk()) === head(chain), 5000, 'a good state file');
+  t.pass();
+});
