@@ -1,4 +1,5 @@
 import test from 'ava';
+import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { readFile, stat, writeFile } from 'node:fs/promises';
 import { connect as tcpConnect } from 'node:net';
@@ -10,7 +11,8 @@ import { WebService } from '../services/web/service.js';
 import { chainFileHostOptions, ticketKeys } from './helpers/chain.js';
 import { PASSWORD, Raw } from './helpers/ftp.js';
 import { feedChain, head, msUntil, publishRelease } from './helpers/feed.js';
-import { sftpConnect } from './helpers/sftp.js';
+import { opensshClient, sftpConnect } from './helpers/sftp.js';
+import { generateEd25519 } from '../lib/ssh-keys.js';
 import { waitFor, within } from './helpers/wait.js';
 
 /**
@@ -356,4 +358,44 @@ test('a state file that is not ours is logged and ignored: the file host starts 
   };
   await waitFor(async () => (await seqOnDisk()) === head(chain), 5000, 'a good state file');
   t.pass();
+});
+
+test.serial('OpenSSH sftp: a get of a lost release fails, a disabled customer is told why it was disconnected', async (t) => {
+  const chain = await feedChain(t);
+  const size = 24 * 1024 * 1024;
+  await publishRelease(chain, 'acme-db', '1.0.0', randomBytes(size));
+  const grant = await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
+  const key = generateEd25519('globex laptop');
+  await chain.call('sshkey.add', { login: 'globex', publicKey: key.public });
+  const { dir } = await opensshClient(t, { port: chain.fileHost.sftpAddress!.port, privateKey: key.private });
+  // sftp -l: a bandwidth limit (Kbit/s), so the get is still running when the change comes.
+  const slowGet = async (local: string) => {
+    await writeFile(join(dir, 'batch'), `get /acme-db/1.0.0/acme-db-1.0.0.bin ${local}\nbye\n`);
+    const args = ['-l', '20000', '-b', join(dir, 'batch'), '-P', String(chain.fileHost.sftpAddress!.port), '-i', join(dir, 'id')];
+    args.push('-o', 'StrictHostKeyChecking=no', '-o', `UserKnownHostsFile=${join(dir, 'known_hosts')}`, '-o', 'BatchMode=yes', 'globex@127.0.0.1');
+    return new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = execFile('sftp', args, { timeout: 60_000 }, (err, _stdout, stderr) =>
+        resolve({ code: err ? ((err as { code?: number }).code ?? -1) : 0, stderr }),
+      );
+      t.teardown(() => child.kill());
+    });
+  };
+  const local = join(dir, 'lost.bin');
+  const lost = slowGet(local);
+  await waitFor(async () => ((await stat(local).catch(() => undefined))?.size ?? 0) > 0, 10_000, 'the get to start');
+  await chain.call('entitlement.revoke', { id: grant.id });
+  const first = await lost;
+  t.not(first.code, 0, 'sftp exits with an error');
+  t.true((await stat(local)).size < size, 'the file did not arrive whole');
+  t.log(`OpenSSH sftp on a withdrawn release: ${first.stderr.trim()}`);
+
+  await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
+  const second = join(dir, 'disabled.bin');
+  const running = slowGet(second);
+  await waitFor(async () => ((await stat(second).catch(() => undefined))?.size ?? 0) > 0, 10_000, 'the second get to start');
+  await chain.call('customer.setDisabled', { login: 'globex', disabled: true });
+  const ended = await running;
+  t.not(ended.code, 0);
+  t.regex(ended.stderr, /Your access has ended/, 'OpenSSH prints the disconnect reason');
+  t.log(`OpenSSH sftp when disabled: ${ended.stderr.trim()}`);
 });

@@ -18,7 +18,8 @@ export const FileHostErrors = {
   TICKET_INVALID: defineError('ERR_TICKET_INVALID', 'A download ticket is missing, malformed, forged, expired, or for another file.'),
   TICKET_SUPERSEDED: defineError(
     'ERR_TICKET_SUPERSEDED',
-    'A download ticket was issued before a change that affects it (its customer disabled, an entitlement revoked or expired, the release yanked, a EULA set): ask for a new download link.',
+    'A download ticket was issued before a change that affects it (its customer disabled, an entitlement revoked or expired, the release ' +
+      'yanked, a EULA set): ask for a new download link.',
   ),
   RELEASE_WITHDRAWN: defineError(
     'ERR_RELEASE_WITHDRAWN',
