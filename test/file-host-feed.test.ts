@@ -399,3 +399,30 @@ test.serial('OpenSSH sftp: a get of a lost release fails, a disabled customer is
   t.regex(ended.stderr, /Your access has ended/, 'OpenSSH prints the disconnect reason');
   t.log(`OpenSSH sftp when disabled: ${ended.stderr.trim()}`);
 });
+
+test.serial('a reset (the changes it missed are no longer kept): caches dropped, tickets issued before refused, new ones served', async (t) => {
+  const chain = await feedChain(t);
+  await publishRelease(chain, 'acme-db', '1.0.0', randomBytes(5000));
+  await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
+  await chain.fileHost.areaSync.sync('globex');
+  const path = '/acme-db/1.0.0/acme-db-1.0.0.bin';
+  const old = await chain.web.fulfillment.downloadUrl('globex', path);
+  await waitFor(() => chain.fileHost.changeFeed.seq === head(chain), 5000, 'the file host to catch up');
+  await chain.fileHost.close(0);
+  await chain.call('customer.create', { login: 'initech', name: 'Initech', password: PASSWORD });
+  await chain.call('customer.create', { login: 'hooli', name: 'Hooli', password: PASSWORD });
+  await new Promise((r) => setTimeout(r, 10));
+  t.true(chain.service.store.changes.prune(0) > 0, 'the log lost what the file host had not seen');
+  const again = await FileHostService.start({
+    ...chainFileHostOptions({ fileDir: chain.fileDir, fileHostBag: chain.fileHostBag, web: chain.web, log: silentLogger }),
+    feedStateDir: chain.stateDir,
+  });
+  t.teardown(() => again.close(0));
+  t.true(await again.changeFeed.applied(head(chain), 5000));
+  const refused = await fetch(old.replace(chain.fileHost.httpUrl, again.httpUrl));
+  t.is(refused.status, 403, 'a ticket issued before the reset may be stale: refused');
+  t.is(refused.headers.get('x-error-code'), 'ERR_TICKET_SUPERSEDED');
+  await new Promise((r) => setTimeout(r, 5));
+  const fresh = await chain.web.fulfillment.downloadUrl('globex', path, { host: 'file-1' });
+  t.is((await fetch(fresh.replace(chain.fileHost.httpUrl, again.httpUrl))).status, 200);
+});

@@ -104,10 +104,18 @@ export class FeedApplier implements ChangeTarget {
     if (!firstStart) this.#cutoff('all', '', Date.now());
     const live = new Set(this.#o.liveCustomers());
     await this.#fanOut([...live], (c) => areas.sync(c));
-    await this.#fanOut(
-      (await areas.customersWithArea()).filter((c) => !live.has(c)),
-      (c) => areas.prune(c),
-    );
+    if (firstStart) return; // the areas were kept by the web host's orders until now
+    // The other areas are pruned in the background: the feed goes on meanwhile (runs of one
+    // customer's area are serialised by AreaSync, so a later change is not undone).
+    void areas
+      .customersWithArea()
+      .then((all) =>
+        this.#fanOut(
+          all.filter((c) => !live.has(c)),
+          (c) => areas.prune(c),
+        ),
+      )
+      .catch((err: unknown) => this.#o.log.warn('areas not pruned after a reset of the change feed', { err }));
   }
 
   state(seq: number): FeedState {
