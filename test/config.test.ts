@@ -51,7 +51,8 @@ test('an empty environment loads the defaults', (t) => {
       loginFailuresPerLogin: 5,
       loginMaxDelayMs: 3000,
       loginWindowSeconds: 900,
-      apiTokenCacheSeconds: 10,
+      apiTokenCacheSeconds: 300,
+      sessionCheckCacheSeconds: 300,
       maxJsonBytes: 2 * 1024 * 1024,
       maxJsonDepth: 64,
       maxUploadBytes: 64 * 1024 ** 3,
@@ -74,6 +75,8 @@ test('an empty environment loads the defaults', (t) => {
       auditFlushMs: 1000,
       ticketCacheEntries: 10000,
       httpWorkers: 0,
+      opsHost: '127.0.0.1',
+      opsPort: 0,
       ftpPort: 2121,
       ftpPassivePortMin: 30000,
       ftpPassivePortMax: 30199,
@@ -114,6 +117,8 @@ test('an empty environment loads the defaults', (t) => {
       backupKeep: 7,
       scryptLogN: 15,
       authCacheSeconds: 300,
+      expiringNoticeHours: 168,
+      changeLogDays: 30,
     },
   });
   t.is(c.log.level, 'info');

@@ -194,7 +194,20 @@ const services = z
         ),
         loginMaxDelayMs: intField(0, 60_000, 3000, 'Longest a portal sign-in for a login with failures past loginFailuresPerLogin is held back, in ms.'),
         loginWindowSeconds: intField(1, 86_400, 900, 'Window of the portal sign-in rate limits, in seconds.'),
-        apiTokenCacheSeconds: intField(0, 3600, 10, 'How long a checked API token is remembered (a revoked token may work this long); 0: check every request.'),
+        apiTokenCacheSeconds: intField(
+          0,
+          3600,
+          300,
+          'How long a checked API token is remembered (the change feed forgets it within a second of its revocation or its owner being disabled); ' +
+            '0: check every request.',
+        ),
+        sessionCheckCacheSeconds: intField(
+          0,
+          3600,
+          300,
+          "How long the internal-db's answer that a portal session is live is remembered (the change feed forgets it within a second of a sign-out, " +
+            'a password change or a disable); 0: check every request.',
+        ),
         maxJsonBytes: intField(1024, 64 * 1024 * 1024, 2 * 1024 * 1024, 'Largest JSON or form request body accepted, in bytes (413 beyond).'),
         maxJsonDepth: intField(1, 1000, 64, 'Deepest nesting of arrays and objects a JSON request body may have (400 beyond, refused before it is parsed).'),
         maxUploadBytes: intField(1, Number.MAX_SAFE_INTEGER, 64 * 1024 * 1024 * 1024, 'Largest artifact upload accepted, in bytes (413 beyond).'),
@@ -238,6 +251,8 @@ const services = z
         auditFlushMs: intField(10, 60_000, 1000, 'Longest time a transfer outcome waits before its batch is sent, in ms.'),
         ticketCacheEntries: intField(0, 1_000_000, 10_000, 'Verified download tickets remembered until they expire (0: verify every request).'),
         httpWorkers: intField(0, 64, 0, 'HTTP download worker processes sharing the download port (0: one per CPU core).'),
+        opsHost: hostField("Address of the file host's operations listener (/metrics, /healthz); loopback by default: metrics are not public."),
+        opsPort: intField(-1, 65535, 0, "Port of the file host's operations listener (0: any free port, logged at start; -1: no listener)."),
         ftpPort: intField(0, 65535, 2121, 'FTP control port (0: any free port).'),
         ftpPassivePortMin: intField(
           1024,
@@ -342,6 +357,13 @@ const services = z
         backupKeep: intField(1, 1000, 7, 'Scheduled backups kept; older ones are deleted.'),
         scryptLogN: intField(14, 20, 15, 'Password hashing cost: scrypt N = 2^scryptLogN (r=8, p=1) for new hashes.'),
         authCacheSeconds: intField(0, 3600, 300, 'How long a verified password is remembered (entitlements are still read live); 0: never.'),
+        expiringNoticeHours: intField(1, 8760, 168, 'How long before an entitlement expires the change entitlement.expiring is recorded, in hours.'),
+        changeLogDays: intField(
+          1,
+          3650,
+          30,
+          'How long the change log keeps a change, in days (pruned at start and hourly); a subscriber that resumes from a pruned one is told to reset.',
+        ),
       })
       .prefault({}),
   })

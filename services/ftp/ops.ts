@@ -20,6 +20,8 @@ export interface FileHostOpsContext {
   endCustomer: (customer: string) => void;
   /** Runs a change of the customer's area apart from the change feed's syncs of it (AreaSync.exclusive). */
   exclusive: <T>(customer: string, task: () => Promise<T>) => Promise<T>;
+  /** The live sessions and downloads, in this process and its workers (FileHostService). */
+  live: { list(): Promise<FileHost.LiveSession[]>; end(id: string, reason: string): Promise<boolean> };
 }
 
 function op<O extends Operation>(
@@ -72,6 +74,11 @@ export const FILE_HOST_OPS: readonly Implementation<FileHostOpsContext>[] = [
   }),
   op(FileHost.customerEnd, (i, ctx) => {
     ctx.endCustomer(i.customer);
+    return { ended: true as const };
+  }),
+  op(FileHost.sessionsList, async (_i, ctx) => ({ sessions: await ctx.live.list() })),
+  op(FileHost.sessionEnd, async (i, ctx) => {
+    if (!(await ctx.live.end(i.id, i.reason ?? 'Ended by an administrator'))) throw FileHostErrors.NOT_FOUND(`no live session ${i.id} on this file host`);
     return { ended: true as const };
   }),
   op(FileHost.fileHostInfo, (_i, ctx) => ctx.info()),

@@ -8,15 +8,18 @@ import { CONFIG_DEFAULTS, pickFields } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { Areas } from './common/areas.js';
 import { AuditJournal, type PendingOutcome } from './common/audit-journal.js';
-import { AuditReporter } from './common/audit-reporter.js';
+import { AuditReporter, type TransferOutcome } from './common/audit-reporter.js';
 import { CustomerLogins } from './common/customer-login.js';
 import { Defender } from './common/defender.js';
+import { LiveSessions, type LiveSession } from './common/live-sessions.js';
 import { LoginCache } from './common/login-cache.js';
 import { SessionLimits } from './common/session-limits.js';
 import { WebLink } from './common/web-link.js';
 import { availableParallelism } from 'node:os';
 import { DownloadWorkers } from './http/download-workers.js';
+import { FileHostMetrics } from './metrics.js';
 import { makeFileHostHandlers } from './ops.js';
+import { OpsListener } from './ops-http.js';
 import { FileChecksums } from './repository/file-checksums.js';
 import { HashPool } from './repository/hash-pool.js';
 import { Repository } from './repository/repository.js';
@@ -110,6 +113,8 @@ export interface FileHostOptions {
   feedWaitMs?: number;
   /** Follow the change feed (default true; false only for tests of what the web host orders alone). */
   followChanges?: boolean;
+  /** The operations listener (/metrics, /healthz); absent: none. */
+  ops?: { host: string; port: number };
 }
 
 /**
@@ -136,6 +141,10 @@ export class FileHostService {
   readonly cutoffs: TicketCutoffs;
   /** The internal-db's change feed, followed through the web host. */
   readonly changeFeed: ChangeFeed;
+  /** FTP and SFTP sessions of this process (workers keep their own: liveSessions() asks them). */
+  readonly live = new LiveSessions();
+  readonly metrics: FileHostMetrics;
+  #ops: OpsListener | undefined;
   readonly #hashPool: HashPool;
   readonly #http: DownloadWorkers;
   #sftp: SftpServer | SftpWorkers | undefined;
@@ -180,7 +189,9 @@ export class FileHostService {
       info: () => ({ name: this.name, httpUrl: this.#httpUrl, objects: this.repo.digests.size, linkable: this.linkable }),
       endCustomer: (customer) => this.endCustomer(customer),
       exclusive: (customer, task) => this.areaSync.exclusive(customer, task),
+      live: { list: () => this.liveSessions(), end: (id, reason) => this.endSession(id, reason) },
     });
+    this.metrics = new FileHostMetrics(() => this.liveSessions());
     this.link = new WebLink({
       ...options.commlink,
       host: options.web.host,
@@ -244,7 +255,7 @@ export class FileHostService {
         },
       },
       digestOf: (path, stats) => this.repo.digestOf(path, stats),
-      onOutcome: (outcome) => this.audit.report(outcome),
+      onOutcome: (outcome) => this.#report(outcome),
       log: options.log,
     });
     this.changeFeed = new ChangeFeed({
@@ -265,6 +276,12 @@ export class FileHostService {
         log: options.log,
       }),
     });
+  }
+
+  /** A transfer's outcome, in this process or a worker: counted, then audited. */
+  #report(outcome: TransferOutcome): void {
+    this.metrics.transfer(outcome);
+    this.audit.report(outcome);
   }
 
   static async start(options: FileHostOptions): Promise<FileHostService> {
@@ -290,7 +307,7 @@ export class FileHostService {
       options.log.info('file host listening', { name: options.name, http: service.#httpUrl, repository: options.repositoryDir, objects: repo.digests.size });
       if (options.sftp) {
         const s = service.sessions;
-        const audit = service.audit;
+        const outcomes = { report: (outcome: TransferOutcome) => service!.#report(outcome) };
         const common = {
           ...service.#timeouts(),
           maxUnauthenticated: s.maxUnauthenticatedConnections,
@@ -310,7 +327,7 @@ export class FileHostService {
               },
               logins: service.logins,
               checksums: service.checksums,
-              onOutcome: (outcome) => audit.report(outcome),
+              onOutcome: outcomes.report,
               log: options.log,
             })
           : new SftpServer({
@@ -320,20 +337,23 @@ export class FileHostService {
               ...common,
               logins: service.logins,
               checksums: service.checksums,
-              outcomes: service.audit,
+              outcomes,
+              live: service.live,
               log: options.log,
             });
         const sftp = await service.#sftp.start();
         options.log.info('sftp listening', { address: `${sftp.address}:${sftp.port}`, workers: options.sftp.workers ?? 0 });
       }
       if (options.ftp) {
+        const outcomes = { report: (outcome: TransferOutcome) => service!.#report(outcome) };
         service.#ftp = new FtpServer({
           host: options.host,
           ...options.ftp,
           ...service.#timeouts(),
           logins: service.logins,
           checksums: service.checksums,
-          outcomes: service.audit,
+          outcomes,
+          live: service.live,
           log: options.log,
         });
         const ftp = await service.#ftp.start();
@@ -341,6 +361,13 @@ export class FileHostService {
           address: `${ftp.address}:${ftp.port}`,
           passive: `${options.ftp.passivePortMin}-${options.ftp.passivePortMax}`,
           tls: Boolean(options.ftp.tls),
+        });
+      }
+      if (options.ops) {
+        service.#ops = new OpsListener({ ...options.ops, metrics: service.metrics, webLinked: () => service!.link.connected, log: options.log });
+        const ops = await service.#ops.start();
+        options.log.info('file host operations listening', {
+          url: `http://${ops.address.includes(':') ? `[${ops.address}]` : ops.address}:${ops.port}/metrics`,
         });
       }
       const connected = await service.link.start(options.webWaitMs ?? 5000);
@@ -378,6 +405,20 @@ export class FileHostService {
     else this.#log.info('customer access ended: sessions and downloads closed', { customer });
   }
 
+  /** The live FTP and SFTP sessions and HTTP downloads: this process's, and its workers' (a worker that does not answer within a second is left out). */
+  async liveSessions(): Promise<LiveSession[]> {
+    const [sftp, http] = await Promise.all([this.#sftp instanceof SftpWorkers ? this.#sftp.liveSessions() : [], this.#http.liveSessions()]);
+    return [...this.live.list(), ...sftp, ...http];
+  }
+
+  /** Ends one live session (FTP 421, SSH disconnect, HTTP cut); false when there is none of that id. */
+  async endSession(id: string, reason: string): Promise<boolean> {
+    if (this.live.end(id, reason)) return true;
+    if (id.startsWith('sftp-') && this.#sftp instanceof SftpWorkers) return this.#sftp.endSession(id, reason);
+    if (id.startsWith('http-')) return this.#http.endSession(id, reason);
+    return false;
+  }
+
   #registration(): RequestIn<typeof fileHostRegister> {
     const body: RequestIn<typeof fileHostRegister> = { name: this.name, httpUrl: this.#httpUrl };
     const host = new URL(this.#httpUrl).host.replace(/:\d+$/, '');
@@ -403,6 +444,11 @@ export class FileHostService {
 
   get httpAddress(): AddressInfo {
     return this.#httpAddress!;
+  }
+
+  /** The operations listener's address (/metrics, /healthz), when it runs. */
+  get opsAddress(): AddressInfo | undefined {
+    return this.#ops?.address;
   }
 
   /** The base URL of HTTP downloads (`…/files/<path>?ticket=…`). */
@@ -433,6 +479,8 @@ export class FileHostService {
     await this.link.close(graceMs);
     await feedStopped;
     await this.#hashPool.close();
+    await this.#ops?.close();
+    this.metrics.close();
     this.logins.defender.close();
     this.#log.info('file host closed', { name: this.name });
   }

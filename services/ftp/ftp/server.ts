@@ -164,9 +164,21 @@ export class FtpServer {
         secureContext: this.#secureContext,
         clientAddress: admitted.clientAddress,
         dispatch,
-        onLoggedIn: () => admitted.admission.authenticated(),
+        onLoggedIn: () => {
+          admitted.admission.authenticated();
+          session.live = this.#o.live?.open({
+            customer: session.login!.customer,
+            protocol: 'ftp',
+            clientAddress: admitted.clientAddress,
+            end: (reason) => {
+              void session.close(421, `${reason}: closing control connection`);
+              session.abortTransfer(); // now, not once the client has hung up
+            },
+          });
+        },
         onClosed: (s) => {
           this.#sessions.delete(s);
+          s.live?.close();
           admitted.admission.release();
         },
       });

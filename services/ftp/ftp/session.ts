@@ -2,6 +2,7 @@ import { isIP, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { Session } from '../common/customer-login.js';
+import type { LiveSessionHandle } from '../common/live-sessions.js';
 import { ControlLines } from './control-lines.js';
 import { sameAddress } from '../common/client-address.js';
 import { DataConnection } from './data-connection.js';
@@ -73,6 +74,8 @@ export class FtpSession {
   mlstFacts: Set<MlstFact> = new Set(MLST_FACTS);
   /** HASH's algorithm (OPTS HASH). */
   hash: FtpHash = DEFAULT_HASH;
+  /** This session in the live sessions, once logged in. */
+  live: LiveSessionHandle | undefined;
 
   readonly #setup: SessionSetup;
   #socket: Socket | TLSSocket;

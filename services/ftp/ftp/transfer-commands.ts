@@ -126,7 +126,8 @@ async function retr(s: FtpSession, arg: string): Promise<void> {
         data,
         async (socket) => {
           try {
-            bytes = await sendFileRange(socket, file.fd, offset, size - 1, { idleMs: s.options.transferIdleMs });
+            s.live?.reading(path);
+            bytes = await sendFileRange(socket, file.fd, offset, size - 1, { idleMs: s.options.transferIdleMs, onBytes: s.live?.progress });
           } catch (err) {
             bytes = (err as Partial<SendError>).bytes ?? bytes;
             if (isStalled(err)) s.log.info('ftp transfer stalled: closed', { path, bytes });
@@ -137,6 +138,7 @@ async function retr(s: FtpSession, arg: string): Promise<void> {
       );
     } finally {
       ReadOnlyArea.closeQuietly(file);
+      s.live?.idle(path);
     }
     ok = result === 'complete';
     const withdrawn = s.takeWithdrawn();

@@ -5,6 +5,7 @@ import type { TicketVerifier } from '../../../lib/tickets/index.js';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { Areas } from '../common/areas.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
+import type { LiveSessions } from '../common/live-sessions.js';
 import type { OpenFileCache } from '../common/open-file-cache.js';
 import { normalizeVirtualPath } from '../common/path-resolver.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
@@ -29,6 +30,8 @@ export interface DownloadHandlerOptions {
   outcomes: { report(outcome: TransferOutcome): void };
   /** A body the client takes no byte of for this long (ms) is cut off and audited as aborted. */
   transferIdleMs: number;
+  /** Where bodies being streamed are listed while they last (sessions.list, session.end); a small body, sent with its headers, is not. */
+  live?: LiveSessions;
   log: Logger;
 }
 
@@ -191,11 +194,26 @@ export function createDownloadHandler(options: DownloadHandlerOptions): Download
       }
       handedOff = true;
       track(claims.customer, res, path);
-      sendBody(res, { fd: file.fd, start, end }, options.transferIdleMs, (sent, err) => {
-        release();
-        if (isStalled(err)) log.info('download stalled: closed', { customer: claims.customer, path, clientAddress: req.socket.remoteAddress, bytes: sent });
-        report(sent);
+      const live = options.live?.open({
+        customer: claims.customer,
+        protocol: 'http',
+        clientAddress: req.socket.remoteAddress ?? 'unknown',
+        file: path,
+        // A reset, not a close: the client learns at once, not after reading what the socket buffers still hold.
+        end: () => (res.socket ? res.socket.resetAndDestroy() : res.destroy()),
       });
+      sendBody(
+        res,
+        { fd: file.fd, start, end },
+        options.transferIdleMs,
+        (sent, err) => {
+          live?.close();
+          release();
+          if (isStalled(err)) log.info('download stalled: closed', { customer: claims.customer, path, clientAddress: req.socket.remoteAddress, bytes: sent });
+          report(sent);
+        },
+        live?.progress,
+      );
     } finally {
       if (!handedOff) release();
     }

@@ -3,6 +3,7 @@ import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { EndOptions } from '../common/end-options.js';
 import type { CutoffSnapshot } from '../common/ticket-cutoffs.js';
+import { WorkerLiveSessions, type LiveSession } from '../common/live-sessions.js';
 import { WorkerProcesses } from '../common/worker-processes.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-protocol.js';
 
@@ -24,6 +25,7 @@ export interface DownloadWorkersOptions {
  */
 export class DownloadWorkers {
   readonly #workers: WorkerProcesses<Omit<WorkerSettings, 'workerId'>, ToWorker, FromWorker>;
+  readonly #live: WorkerLiveSessions;
 
   constructor(options: DownloadWorkersOptions) {
     this.#workers = new WorkerProcesses({
@@ -35,6 +37,7 @@ export class DownloadWorkers {
       settings: options.settings,
       log: options.log,
       onMessage: (slot, message) => {
+        if (this.#live.onMessage(message)) return;
         if (message.type === 'outcomes') for (const outcome of message.outcomes) options.onOutcome(outcome);
         else if (message.type === 'digest') {
           options.digestOf(message.realPath, message.stats).then(
@@ -44,6 +47,20 @@ export class DownloadWorkers {
         }
       },
     });
+    this.#live = new WorkerLiveSessions(
+      (message) => this.#workers.broadcast(message),
+      () => this.#workers.pids.length,
+    );
+  }
+
+  /** The downloads being sent now, in every worker. */
+  liveSessions(): Promise<LiveSession[]> {
+    return this.#live.list();
+  }
+
+  /** Cuts off one download (by its live session id); false when no worker has it. */
+  endSession(id: string, reason: string): Promise<boolean> {
+    return this.#live.end(id, reason);
   }
 
   get address(): AddressInfo {

@@ -5,6 +5,7 @@
 import type { Stats } from 'node:fs';
 import { TicketVerifier } from '../../../lib/tickets/index.js';
 import { Areas } from '../common/areas.js';
+import { answerLive, LiveSessions } from '../common/live-sessions.js';
 import { OpenFileCache } from '../common/open-file-cache.js';
 import { TicketCutoffs } from '../common/ticket-cutoffs.js';
 import { runWorker, sendToParent } from '../common/worker-child.js';
@@ -18,6 +19,8 @@ const cutoffs = new TicketCutoffs();
 const pendingDigests = new Map<number, { resolve: (sha: string) => void; reject: (err: Error) => void }>();
 const digests = new Map<string, string>();
 let nextDigest = 1;
+/** The downloads this worker is sending now (ids of their own: see LiveSessions). */
+const live = new LiveSessions('w');
 
 /** The SHA-256 of an opened file: remembered here, else asked of the file host (its index or hash pool). */
 function digestOf(realPath: string, stats: Stats): string | Promise<string> {
@@ -51,6 +54,7 @@ runWorker<Omit<WorkerSettings, 'workerId'>>({
       digestOf,
       outcomes,
       transferIdleMs: settings.transferIdleMs,
+      live,
       log,
     });
     await server.listenOn(socket);
@@ -64,6 +68,7 @@ runWorker<Omit<WorkerSettings, 'workerId'>>({
   },
   onMessage: (raw) => {
     const message = raw as unknown as ToWorker;
+    if (answerLive(message, live, sendToParent)) return;
     if (message.type === 'invalidate') openFiles?.invalidate(message.customer);
     else if (message.type === 'end-customer') {
       openFiles?.invalidate(message.customer);

@@ -1,6 +1,7 @@
 import type { LogLevel } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { CutoffSnapshot } from '../common/ticket-cutoffs.js';
+import type { LiveFromWorker, LiveToWorker } from '../common/live-sessions.js';
 
 /**
  * Messages between the file host and its HTTP download workers (child processes sharing one
@@ -39,7 +40,8 @@ export type ToWorker =
   | { type: 'invalidate-all' }
   | { type: 'digest.reply'; id: number; sha256?: string; error?: string }
   | { type: 'handle.request' }
-  | { type: 'close'; graceMs: number };
+  | { type: 'close'; graceMs: number }
+  | LiveToWorker;
 
 export type FromWorker =
   | { type: 'booted' }
@@ -48,4 +50,5 @@ export type FromWorker =
   | { type: 'digest'; id: number; realPath: string; stats: DigestStats }
   | { type: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> }
   | { type: 'handle' } // sent with the listening socket
-  | { type: 'closed' };
+  | { type: 'closed' }
+  | LiveFromWorker;

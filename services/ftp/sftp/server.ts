@@ -4,6 +4,7 @@ import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
 import { sameAddress } from '../common/client-address.js';
 import type { LoginAuthority, Session } from '../common/customer-login.js';
+import type { LiveSessionHandle, LiveSessions } from '../common/live-sessions.js';
 import { SCORE } from '../common/defender.js';
 import type { Admission } from '../common/session-limits.js';
 import { runChecksumCommand, type ChecksumSource } from './checksum-command.js';
@@ -34,6 +35,8 @@ export interface SftpServerOptions {
   /** Checksums of area files for the SSH `sha256sum`, `sha1sum` and `md5sum` commands (in a worker: asked of the file host). */
   checksums: ChecksumSource;
   outcomes: { report(outcome: TransferOutcome): void };
+  /** Where logged-in connections are listed while they last (sessions.list, session.end). */
+  live?: LiveSessions;
   log: Logger;
 }
 
@@ -220,6 +223,7 @@ export class SftpServer {
     const sftpSessions = new Set<SftpSession>();
     this.#sftpSessions.set(client, sftpSessions);
     const handles: HandleBudget = { open: 0, max: this.#o.maxHandles };
+    let live: LiveSessionHandle | undefined;
 
     client.on('authentication', (ctx: AuthContext) => {
       attempts++;
@@ -277,6 +281,12 @@ export class SftpServer {
       this.#loggedIn(accepted);
       touch();
       const customer = session!;
+      live = this.#o.live?.open({
+        customer: customer.customer,
+        protocol: 'sftp',
+        clientAddress: address,
+        end: (reason) => disconnectWith(client, DISCONNECT_REASON.byApplication, reason),
+      });
       client.on('session', (acceptSession) => {
         const channel = acceptSession();
         channel.on('sftp', (acceptSftp, rejectSftp) => {
@@ -293,6 +303,7 @@ export class SftpServer {
             transferIdleMs: this.#o.transferIdleMs,
             onStall: () => socket.destroy(),
             socket,
+            live,
           });
           sftpSessions.add(sftpSession);
           sftp.once('close', () => sftpSessions.delete(sftpSession));
@@ -323,6 +334,7 @@ export class SftpServer {
     client.on('close', () => {
       if (idleTimer) clearTimeout(idleTimer);
       for (const s of sftpSessions) s.end();
+      live?.close();
       session?.end();
       this.#connections.delete(client);
       this.#customers.delete(client);

@@ -265,6 +265,8 @@ export class SftpSession {
     }
     handle.bytes += data.length;
     handle.lastSent = performance.now();
+    this.#o.live?.reading(handle.path);
+    this.#o.live?.progress(data.length);
     if (offset + data.length >= handle.stats.size) handle.reachedEnd = true;
     // Held by ssh2 when the client's window is shut: counted out if the transfer ends first.
     this.#backlog.send(reqid, data, handle);
@@ -315,6 +317,7 @@ export class SftpSession {
    */
   #finishFile(handle: FileHandle, queued: number): number {
     handle.released = true;
+    this.#o.live?.idle(handle.path);
     if (handle.pending === 0) closeFd(handle); // else when its last READ is answered (#settled)
     if (handle.bytes === 0 && !handle.reachedEnd) return queued; // opened and never read: not a transfer
     const unsent = this.#backlog.unsentOf(handle);
