@@ -110,7 +110,9 @@ test('an empty environment loads the defaults', (t) => {
       defenderObservationSeconds: 1800,
       defenderBanSeconds: 1800,
       defenderBanIncrementPercent: 50,
-      loginCacheSeconds: 60,
+      loginCacheSeconds: 600,
+      feedStateDir: path.join(cwd, 'var', 'feed-state'),
+      ticketMaxLifetimeSeconds: 86_400,
       openFileCacheMs: 1000,
     },
     internalDb: {

@@ -329,8 +329,19 @@ const services = z
         loginCacheSeconds: intField(
           0,
           3600,
-          60,
-          'How long a successful FTP/SFTP login is remembered; a revocation takes effect within it (at once when the web host prunes). 0: check every login.',
+          600,
+          'How long a successful FTP/SFTP login is remembered. The change feed drops it as soon as it goes stale (password, keys, ' +
+            'disabled, entitlements, releases): this time only bounds it while the link to the web host is down. 0: check every login.',
+        ),
+        feedStateDir: pathField(
+          `${DATA_DIR_TOKEN}/feed-state`,
+          'Where the file host keeps its place in the change feed and its ticket cut-offs (<name>.json, mode 0600): a restarted file host resumes there.',
+        ),
+        ticketMaxLifetimeSeconds: intField(
+          10,
+          86_400,
+          86_400,
+          'The longest a download ticket lives (at least services.web.ticketTtlSeconds): ticket cut-offs older than this are forgotten.',
         ),
         openFileCacheMs: intField(
           0,

@@ -1,6 +1,8 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
+import type { EndOptions } from '../common/end-options.js';
+import type { CutoffSnapshot } from '../common/ticket-cutoffs.js';
 import { WorkerLiveSessions, type LiveSession } from '../common/live-sessions.js';
 import { WorkerProcesses } from '../common/worker-processes.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-protocol.js';
@@ -78,9 +80,19 @@ export class DownloadWorkers {
     this.#workers.broadcast({ type: 'invalidate', customer });
   }
 
-  /** Cuts off the customer's downloads in progress, in every worker. */
-  endCustomer(customer: string): void {
-    this.#workers.broadcast({ type: 'end-customer', customer });
+  /** Cuts off the customer's downloads in progress, in every worker (with `paths`: only those of these files). */
+  endCustomer(customer: string, options: EndOptions = {}): void {
+    this.#workers.broadcast({ type: 'end-customer', customer, ...(options.paths ? { paths: [...options.paths] } : {}) });
+  }
+
+  /** The ticket cut-offs changed: every worker gets them. */
+  cutoffs(cutoffs: CutoffSnapshot): void {
+    this.#workers.broadcast({ type: 'cut-offs', cutoffs });
+  }
+
+  /** Every worker drops its open-file cache. */
+  invalidateAll(): void {
+    this.#workers.broadcast({ type: 'invalidate-all' });
   }
 
   close(graceMs = 5000): Promise<void> {

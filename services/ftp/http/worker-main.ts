@@ -7,6 +7,7 @@ import { TicketVerifier } from '../../../lib/tickets/index.js';
 import { Areas } from '../common/areas.js';
 import { answerLive, LiveSessions } from '../common/live-sessions.js';
 import { OpenFileCache } from '../common/open-file-cache.js';
+import { TicketCutoffs } from '../common/ticket-cutoffs.js';
 import { runWorker, sendToParent } from '../common/worker-child.js';
 import { DigestIndex } from '../repository/digest-index.js';
 import { DownloadServer } from './server.js';
@@ -14,6 +15,7 @@ import type { ToWorker, WorkerSettings } from './worker-protocol.js';
 
 let downloads: DownloadServer | undefined;
 let openFiles: OpenFileCache | undefined;
+const cutoffs = new TicketCutoffs();
 const pendingDigests = new Map<number, { resolve: (sha: string) => void; reject: (err: Error) => void }>();
 const digests = new Map<string, string>();
 let nextDigest = 1;
@@ -43,9 +45,11 @@ runWorker<Omit<WorkerSettings, 'workerId'>>({
   outcomeFlushMs: (settings) => settings.outcomeFlushMs,
   start: async (settings, socket, log, outcomes) => {
     openFiles = new OpenFileCache({ ttlMs: settings.openFileCacheMs });
+    cutoffs.replace(settings.cutoffs);
     const server = new DownloadServer({
       areas: new Areas(settings.areasDir),
       verifier: new TicketVerifier(settings.ticketPublicKeyPem, { cacheEntries: settings.ticketCacheEntries }),
+      cutoffs,
       openFiles,
       digestOf,
       outcomes,
@@ -68,8 +72,10 @@ runWorker<Omit<WorkerSettings, 'workerId'>>({
     if (message.type === 'invalidate') openFiles?.invalidate(message.customer);
     else if (message.type === 'end-customer') {
       openFiles?.invalidate(message.customer);
-      downloads?.endCustomer(message.customer);
-    } else if (message.type === 'digest.reply') {
+      downloads?.endCustomer(message.customer, message.paths);
+    } else if (message.type === 'cut-offs') cutoffs.replace(message.cutoffs);
+    else if (message.type === 'invalidate-all') openFiles?.clear();
+    else if (message.type === 'digest.reply') {
       const pending = pendingDigests.get(message.id);
       pendingDigests.delete(message.id);
       if (message.sha256) pending?.resolve(message.sha256);

@@ -9,6 +9,7 @@ import { SCORE } from '../common/defender.js';
 import type { Admission } from '../common/session-limits.js';
 import { runChecksumCommand, type ChecksumSource } from './checksum-command.js';
 import { DISCONNECT_REASON, disconnectionFor, disconnectWith } from './disconnect.js';
+import type { EndOptions } from '../common/end-options.js';
 import type { HandleBudget } from './session-options.js';
 import { SftpSession } from './sftp-session.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
@@ -72,6 +73,8 @@ export class SftpServer {
   readonly #connections = new Set<Connection>();
   /** The customer of each logged-in connection. */
   readonly #customers = new Map<Connection, string>();
+  /** The sftp sessions of each logged-in connection. */
+  readonly #sftpSessions = new Map<Connection, Set<SftpSession>>();
   /** Every TCP connection open now, from accept (admitted or being admitted). */
   readonly #accepted = new Map<Socket, Accepted>();
   #unauthenticated = 0;
@@ -103,12 +106,20 @@ export class SftpServer {
     return this.#address!;
   }
 
-  /** Ends every connection of the customer (its access ended); their transfers are audited as aborted. */
-  endCustomer(customer: string): number {
+  /**
+   * Ends every connection of the customer (its access ended) with an SSH disconnect saying why;
+   * their transfers are audited as aborted. With `paths` (releases the customer lost), only the
+   * open files under them are cut off: their further READs fail with `reason`.
+   */
+  endCustomer(customer: string, options: EndOptions = {}): number {
     let ended = 0;
     for (const [client, holder] of this.#customers) {
       if (holder !== customer) continue;
-      client.end();
+      if (options.paths) {
+        for (const s of this.#sftpSessions.get(client) ?? []) ended += s.withdraw(options.paths, options.reason ?? 'release withdrawn');
+        continue;
+      }
+      disconnectWith(client, DISCONNECT_REASON.byApplication, options.reason ?? 'Your access has ended');
       ended++;
     }
     return ended;
@@ -210,6 +221,7 @@ export class SftpServer {
       else idleTimer = setTimeout(() => client.end(), this.#o.idleTimeoutMs);
     };
     const sftpSessions = new Set<SftpSession>();
+    this.#sftpSessions.set(client, sftpSessions);
     const handles: HandleBudget = { open: 0, max: this.#o.maxHandles };
     let live: LiveSessionHandle | undefined;
 
@@ -326,6 +338,7 @@ export class SftpServer {
       session?.end();
       this.#connections.delete(client);
       this.#customers.delete(client);
+      this.#sftpSessions.delete(client);
     });
   }
 

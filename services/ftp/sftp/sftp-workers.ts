@@ -1,4 +1,5 @@
 import { realpathSync } from 'node:fs';
+import type { EndOptions } from '../common/end-options.js';
 import type { AddressInfo } from 'node:net';
 import { sep } from 'node:path';
 import type { Logger } from '../../../lib/log/logger.js';
@@ -148,9 +149,14 @@ export class SftpWorkers {
     return this.#workers.start();
   }
 
-  /** Ends the customer's connections in every worker. */
-  endCustomer(customer: string): void {
-    this.#workers.broadcast({ type: 'end-customer', customer });
+  /** Ends the customer's connections in every worker (with `paths`: only the transfers of those files). */
+  endCustomer(customer: string, options: EndOptions = {}): void {
+    this.#workers.broadcast({
+      type: 'end-customer',
+      customer,
+      ...(options.paths ? { paths: [...options.paths] } : {}),
+      ...(options.reason ? { reason: options.reason } : {}),
+    });
   }
 
   close(graceMs = 5000): Promise<void> {

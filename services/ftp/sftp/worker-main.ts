@@ -126,7 +126,7 @@ runWorker<SftpWorkerSettings>({
   onMessage: (raw) => {
     const message = raw as unknown as SftpToWorker;
     if (answerLive(message, live, send)) return;
-    if (message.type === 'end-customer') running?.endCustomer(message.customer);
+    if (message.type === 'end-customer') running?.endCustomer(message.customer, { paths: message.paths, reason: message.reason });
     else if (message.type === 'admitted' || message.type === 'logged-in' || message.type === 'key.checked' || message.type === 'checksummed') {
       const waiter = pending.get(message.id);
       pending.delete(message.id);

@@ -39,8 +39,8 @@ export type SftpToWorker =
   | { type: 'key.checked'; id: number; registered?: boolean; error?: Failure }
   | { type: 'logged-in'; id: number; customer?: string; name?: string; error?: Failure }
   | { type: 'checksummed'; id: number; hex?: string; error?: Failure }
-  /** The customer's access ended: end its connections. */
-  | { type: 'end-customer'; customer: string }
+  /** The customer's access ended: end its connections (with `paths`: only the transfers of those files). */
+  | { type: 'end-customer'; customer: string; paths?: string[]; reason?: string }
   | LiveToWorker;
 
 export type SftpFromWorker =
