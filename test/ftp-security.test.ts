@@ -327,11 +327,12 @@ test('connections not yet logged in are capped (from every address together): 42
 });
 
 test('login timeout and idle timeout close the connection with 421', async (t) => {
-  const { chain, ftp } = await setup(t, { ftp: { loginTimeoutMs: 300 } });
+  // Long enough that a loaded machine answers USER before it; the client then stays silent.
+  const { chain, ftp } = await setup(t, { ftp: { loginTimeoutMs: 1500 } });
   const lazy = await Raw.open(t, ftp.address.port);
   t.is((await lazy.reply()).code, 220);
   t.is((await lazy.send('USER globex')).code, 331);
-  const timedOut = await lazy.reply(3000);
+  const timedOut = await lazy.reply(6000);
   t.is(timedOut.code, 421);
   t.regex(timedOut.text, /login timeout/i);
   await lazy.whenClosed();

@@ -71,7 +71,8 @@ function silentConnection(port: number, localAddress: string): Promise<Silent> {
 }
 
 const floodBeforeIdentification = test.macro(async (t, workers: number) => {
-  const { chain, port, content, path } = await setup(t, { sftp: { port: 0, hostKey, workers }, sessions: { loginTimeoutSeconds: 5 } });
+  const { chain, port, content, path } = await setup(t, { sftp: { port: 0, hostKey, workers }, sessions: { loginTimeoutSeconds: 15 } });
+  // The login timeout outlasts opening all 400 on a loaded machine: none of the admitted may time out (and free its place) before the last is opened.
   const perAddress = chain.fileHost.sessions.maxSessionsPerAddress; // 50, the default
   const silent = await Promise.all(Array.from({ length: 400 }, () => silentConnection(port, '127.0.0.5')));
   t.teardown(() => silent.forEach((s) => s.socket.destroy()));
