@@ -1,0 +1,424 @@
+/**
+ * The change feed, measured across processes (issue 16, "What a change does, within 1 s"): one
+ * internal-db, web-1 and web-2 on it, file-1 dialling web-1 and file-2 dialling web-2, each a
+ * process. Changes are made through web-1's API (or the admin CLI, on the database itself); their
+ * effects are observed on web-2 and file-2 with real clients (fetch, basic-ftp, a raw FTP control
+ * connection, ssh2). Every cache lives ten minutes here (FEED_CLUSTER_ENV), so only the feed can
+ * make a change take effect in time. Each effect is measured over ROUNDS rounds, from the change's
+ * reply to the first observation (polled every 10 ms), and its p99 must be ≤ 1000 ms (with fewer
+ * than 100 rounds, p99 is the slowest round). A round whose effect is not seen within 3 s fails
+ * its scenario at once. The table of every effect is logged by the last test.
+ */
+import test, { type ExecutionContext } from 'ava';
+import { Client, FTPError } from 'basic-ftp';
+import { execFile } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { promisify } from 'node:util';
+import { csrfOf, PortalClient } from './helpers/browser.js';
+import { expectStatus, publishRelease, startFeedCluster, type FeedCluster } from './helpers/feed-cluster.js';
+import { Raw } from './helpers/ftp.js';
+import { arrival, formatTable, Latencies, now, observe, timed, type Summary } from './helpers/latency.js';
+import type { TeardownScope } from './helpers/processes.js';
+import { sftpConnect, type SftpConnection } from './helpers/sftp.js';
+
+const run = promisify(execFile);
+
+/** Rounds per effect (FEED_ROUNDS to measure longer). */
+const ROUNDS = Number(process.env.FEED_ROUNDS ?? 20);
+/** The bound of the issue: p99 of every effect, in ms. */
+const P99_BOUND_MS = 1000;
+const PASSWORD = 'correct horse battery';
+/** FTP passive ports: this file's region (30200-30999: below the ephemeral range, used by no other test), 20 for the two file hosts. */
+const PASSIVE_MIN = 30_200 + Math.floor(Math.random() * 39) * 20;
+const ADMIN_CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'admin.js');
+
+/** Teardowns of what the file's tests share (the cluster), run after the last of them. */
+const teardowns: (() => unknown)[] = [];
+const scope: TeardownScope = { teardown: (fn) => void teardowns.push(fn) };
+
+/**
+ * A scenario whose part of issue 16 is not on main yet: expected to fail (FEED_STRICT=1 runs it
+ * as an ordinary test, to see how it fails).
+ */
+const untilLanded = process.env.FEED_STRICT ? test.serial : test.serial.failing;
+
+let cluster: FeedCluster;
+let vendor: string;
+const all = new Latencies();
+
+test.before(async () => {
+  cluster = await startFeedCluster(scope, PASSIVE_MIN);
+  const { api1, admin } = cluster;
+  expectStatus(await api1('POST', '/api/v1/vendors', { token: admin, json: { name: 'Acme Software' } }), 201, 'vendor');
+  vendor = expectStatus(await api1('POST', '/api/v1/tokens', { token: admin, json: { kind: 'vendor', owner: 'Acme Software' } }), 201, 'vendor token').body
+    .token as string;
+  for (const code of ['acme-db', 'yank-db', 'list-db', 'pub-db']) {
+    expectStatus(await api1('POST', '/api/v1/products', { token: vendor, json: { code, name: code } }), 201, `product ${code}`);
+  }
+  await publishRelease(api1, vendor, 'acme-db', '1.0.0', randomBytes(4096));
+  await publishRelease(api1, vendor, 'list-db', '1.0.0', randomBytes(4096));
+});
+
+test.after.always(async () => {
+  for (const fn of teardowns.reverse()) await fn();
+});
+
+// ---------------------------------------------------------------------------------------------
+// Helpers: customers, tokens, logins, the summary
+
+async function createCustomer(login: string): Promise<void> {
+  expectStatus(
+    await cluster.api1('POST', '/api/v1/customers', { token: cluster.admin, json: { login, name: login, password: PASSWORD } }),
+    201,
+    `customer ${login}`,
+  );
+}
+
+async function createToken(login: string): Promise<{ id: number; token: string }> {
+  const made = expectStatus(
+    await cluster.api1('POST', '/api/v1/tokens', { token: cluster.admin, json: { kind: 'customer', owner: login } }),
+    201,
+    `token of ${login}`,
+  );
+  return { id: made.body.id as number, token: made.body.token as string };
+}
+
+async function grant(login: string, product: string): Promise<number> {
+  return expectStatus(
+    await cluster.api1('POST', `/api/v1/customers/${login}/entitlements`, { token: cluster.admin, json: { product } }),
+    201,
+    `grant ${product}`,
+  ).body.id as number;
+}
+
+/** True when an FTP login of `login` on file-2 is refused (530); false when it succeeds (the session is closed again). */
+async function ftpLoginRefused(login: string): Promise<boolean> {
+  const client = new Client(5000);
+  try {
+    await client.access({ host: '127.0.0.1', port: cluster.file2Ports.ftp, user: login, password: PASSWORD, secure: false });
+    return false;
+  } catch (err) {
+    if (err instanceof FTPError && err.code === 530) return true;
+    throw err;
+  } finally {
+    client.close();
+  }
+}
+
+/** True when an SFTP (password) login of `login` on file-2 is refused; false when it succeeds (the connection is closed again). */
+async function sftpLoginRefused(login: string): Promise<boolean> {
+  try {
+    const session = await sftpConnect({ port: cluster.file2Ports.sftp, username: login, password: PASSWORD });
+    session.close();
+    return false;
+  } catch (err) {
+    if ((err as { level?: string }).level === 'client-authentication') return true;
+    throw err;
+  }
+}
+
+/** An FTP control connection to a file host's FTP `port`, logged in as `login`. */
+async function ftpSession(t: ExecutionContext, login: string, port: number): Promise<Raw> {
+  const raw = await Raw.open(t, port);
+  await raw.reply();
+  await raw.send(`USER ${login}`);
+  const pass = await raw.send(`PASS ${PASSWORD}`);
+  if (pass.code !== 230) throw new Error(`FTP login of ${login} on port ${port}: ${pass.text}`);
+  return raw;
+}
+
+async function sftpSession(t: ExecutionContext, login: string): Promise<SftpConnection> {
+  const session = await sftpConnect({ port: cluster.file2Ports.sftp, username: login, password: PASSWORD });
+  t.teardown(session.close);
+  return session;
+}
+
+/** The names in a directory of a live SFTP session ([] when it does not exist). */
+function sftpNames(session: SftpConnection, path: string): Promise<string[]> {
+  return new Promise((resolve, reject) =>
+    session.sftp.readdir(path, (err, list) => {
+      if (!err) return resolve(list.map((e) => e.filename));
+      if ((err as { code?: number }).code === 2) return resolve([]); // no such file
+      reject(err);
+    }),
+  );
+}
+
+/** A portal client of web-2 holding the session `signedIn` (of web-1) holds. */
+function sameSessionOnWeb2(signedIn: PortalClient): PortalClient {
+  const other = new PortalClient(cluster.web2Url);
+  for (const [k, v] of signedIn.jar) other.jar.set(k, v);
+  return other;
+}
+
+/** Asserts every effect of `latencies` is within the bound, and logs their table. */
+function assertBound(t: ExecutionContext, latencies: Latencies): void {
+  const rows = latencies.summaries();
+  t.log(`\n${formatTable(rows)}`);
+  for (const row of rows) t.true(row.p99 <= P99_BOUND_MS, `${row.effect}: p99 ${row.p99.toFixed(0)} ms > ${P99_BOUND_MS} ms`);
+}
+
+/**
+ * Waits for every effect of one change (measured at once, each in its own way) and records those
+ * seen; when any was not, fails naming each effect with its time or its failure.
+ */
+async function settleAll(record: (effect: string, ms: number) => void, effects: Record<string, Promise<number>>): Promise<void> {
+  const names = Object.keys(effects);
+  const settled = await Promise.allSettled(Object.values(effects));
+  const failed = settled.some((s) => s.status === 'rejected');
+  if (!failed) {
+    settled.forEach((s, i) => record(names[i]!, (s as PromiseFulfilledResult<number>).value));
+    return;
+  }
+  const lines = settled.map((s, i) => `${names[i]!}: ${s.status === 'fulfilled' ? `${s.value.toFixed(0)} ms` : (s.reason as Error).message}`);
+  throw new Error(`not every effect was seen:\n  ${lines.join('\n  ')}`);
+}
+
+/** Measures one scenario: `round` runs ROUNDS times, recording into a table of its own (and the file's). */
+async function measure(t: ExecutionContext, round: (n: number, record: (effect: string, ms: number) => void) => Promise<void>): Promise<void> {
+  const mine = new Latencies();
+  const record = (effect: string, ms: number) => {
+    mine.add(effect, ms);
+    all.add(effect, ms);
+  };
+  for (let n = 0; n < ROUNDS; n++) {
+    try {
+      await round(n, record);
+    } catch (err) {
+      throw new Error(`round ${n + 1} of ${ROUNDS}: ${(err as Error).message}\n${cluster.logs()}`, { cause: err });
+    }
+  }
+  assertBound(t, mine);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Web hosts: API tokens, portal sessions
+
+// Fails until part B (web hosts follow the feed) is on main: web-2 remembers the token for ten minutes.
+untilLanded('a token revoked through web-1 is refused on web-2 within 1 s (p99), though web-2 remembered it', async (t) => {
+  await createCustomer('feed-tok');
+  await measure(t, async (_n, record) => {
+    const { id, token } = await createToken('feed-tok');
+    expectStatus(await cluster.api2('GET', '/api/v1/entitlements', { token }), 200, 'the token on web-2 before (now remembered there)');
+    expectStatus(await cluster.api1('DELETE', `/api/v1/tokens/${id}`, { token: cluster.admin }), 200, 'revoke');
+    const since = now();
+    record(
+      'revoked token refused on web-2',
+      await observe('the revoked token refused on web-2', since, async () => (await cluster.api2('GET', '/api/v1/entitlements', { token })).status === 401),
+    );
+  });
+});
+
+test.serial('a portal session signed out on web-1, or ended by a password change there, is refused on web-2 within 1 s (p99)', async (t) => {
+  await createCustomer('feed-portal');
+  let password = PASSWORD;
+  await measure(t, async (n, record) => {
+    const onWeb1 = new PortalClient(cluster.webUrl);
+    const signIn = await onWeb1.signIn('feed-portal', password);
+    if (signIn.status !== 303) throw new Error(`sign-in on web-1: ${signIn.status}`);
+    const onWeb2 = sameSessionOnWeb2(onWeb1);
+    if ((await onWeb2.get('/downloads')).status !== 200) throw new Error('the session on web-2 before');
+    let effect: string;
+    if (n % 2 === 0) {
+      const page = await onWeb1.get('/downloads');
+      if ((await onWeb1.post('/signout', { csrf: csrfOf(page.text) })).status !== 303) throw new Error('sign-out on web-1');
+      effect = 'signed-out portal session refused on web-2';
+    } else {
+      password = `another long password ${n}`;
+      expectStatus(await cluster.api1('PATCH', '/api/v1/customers/feed-portal', { token: cluster.admin, json: { password } }), 200, 'password change');
+      effect = 'portal session ended on web-2 by a password change';
+    }
+    const since = now();
+    record(effect, await observe(effect, since, async () => (await onWeb2.get('/downloads')).status === 303));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// A disabled customer, everywhere
+
+// Fails until parts B and C (web and file hosts follow the feed) are on main: web-2 and file-2 remember, file-2's sessions stay.
+untilLanded(
+  'a customer disabled through web-1: its token, portal session, FTP and SFTP logins and live sessions end on web-2 and file-2 within 1 s (p99)',
+  async (t) => {
+    await measure(t, async (n, record) => {
+      const login = `feed-off-${n}`;
+      await createCustomer(login);
+      const { token } = await createToken(login);
+      // Everything works before, and each cache has it: web-2's token cache, its portal session, file-2's login cache.
+      expectStatus(await cluster.api2('GET', '/api/v1/entitlements', { token }), 200, 'the token on web-2 before');
+      const portal = new PortalClient(cluster.web2Url);
+      if ((await portal.signIn(login, PASSWORD)).status !== 303 || (await portal.get('/downloads')).status !== 200) throw new Error('portal session on web-2');
+      const ftp = await ftpSession(t, login, cluster.file2Ports.ftp);
+      const ftpOnFile1 = await ftpSession(t, login, cluster.file1Ports.ftp);
+      const sftp = await sftpSession(t, login);
+      if (await ftpLoginRefused(login)) throw new Error('FTP login refused before the change');
+      const ftpTold = timed(ftp.reply(30_000));
+      const ftpToldOnFile1 = timed(ftpOnFile1.reply(30_000));
+      const sftpClosed = timed(new Promise<void>((resolve) => sftp.client.once('close', () => resolve())));
+
+      expectStatus(await cluster.api1('PATCH', `/api/v1/customers/${login}`, { token: cluster.admin, json: { disabled: true } }), 200, 'disable');
+      const since = now();
+      const told421 = (what: string) => (arrived: { value: { code: number; text: string }; ms: number }) => {
+        if (arrived.value.code !== 421) throw new Error(`${what} got ${arrived.value.code} (${arrived.value.text}), not 421`);
+        return arrived.ms;
+      };
+      await settleAll(record, {
+        'disabled: token refused on web-2': observe('token', since, async () => (await cluster.api2('GET', '/api/v1/entitlements', { token })).status === 401),
+        'disabled: portal session refused on web-2': observe('portal session', since, async () => (await portal.get('/downloads')).status === 303),
+        'disabled: FTP login refused on file-2': observe('FTP login', since, () => ftpLoginRefused(login)),
+        'disabled: SFTP login refused on file-2': observe('SFTP login', since, () => sftpLoginRefused(login)),
+        'disabled: live FTP session 421 on file-2': arrival('live FTP session', since, ftpTold).then(told421('the live FTP session on file-2')),
+        'disabled: live SFTP session closed on file-2': arrival('live SFTP session', since, sftpClosed).then(({ ms }) => ms),
+        'disabled: live FTP session 421 on file-1': arrival('live FTP session', since, ftpToldOnFile1).then(told421('the live FTP session on file-1')),
+      });
+    });
+  },
+);
+
+// ---------------------------------------------------------------------------------------------
+// Tickets issued by web-2 before a revocation or a yank
+
+/** The download link web-2 gives `token` for the artifact of `product` `version` (polled: a grant or a publish may reach web-2 later). */
+async function linkOnWeb2(token: string, product: string, version: string, since: number): Promise<{ url: string; ms: number }> {
+  let url = '';
+  const ms = await observe(`${product} ${version} downloadable through web-2`, since, async () => {
+    const downloads = await cluster.api2('GET', `/api/v1/downloads?product=${product}`, { token });
+    const artifact = (downloads.body.artifacts as { artifactId: number; version: string }[] | undefined)?.find((a) => a.version === version);
+    if (!artifact) return false;
+    const link = await cluster.api2('GET', `/api/v1/artifacts/${artifact.artifactId}/link`, { token });
+    if (link.status !== 200) return false;
+    url = link.body.url as string;
+    return true;
+  });
+  const before = await fetch(url);
+  await before.arrayBuffer();
+  if (before.status !== 200) throw new Error(`the link on file-2 before the change: ${before.status}`);
+  return { url, ms };
+}
+
+/** True once file-2 refuses the ticket (a 4xx); a 5xx is a failure. */
+async function ticketRefused(url: string): Promise<boolean> {
+  const res = await fetch(url);
+  await res.arrayBuffer();
+  if (res.status >= 500) throw new Error(`file-2 answered ${res.status}`);
+  return res.status >= 400;
+}
+
+// Fails until part C (file hosts follow the feed) is on main: file-2 still serves the old ticket.
+untilLanded('a ticket issued by web-2 before a revocation (API or admin CLI) or a yank made through web-1 is refused by file-2 within 1 s (p99)', async (t) => {
+  await createCustomer('feed-dl');
+  const { token } = await createToken('feed-dl');
+  await grant('feed-dl', 'yank-db');
+  await measure(t, async (n, record) => {
+    const kind = (['revoke', 'yank', 'cli'] as const)[n % 3]!;
+    if (kind === 'yank') {
+      const version = `1.0.${n}`;
+      await publishRelease(cluster.api1, vendor, 'yank-db', version, randomBytes(4096));
+      const { url, ms } = await linkOnWeb2(token, 'yank-db', version, now());
+      record('published release downloadable through web-2', ms);
+      expectStatus(await cluster.api1('POST', `/api/v1/products/yank-db/releases/${version}/yank`, { token: vendor }), 200, 'yank');
+      const since = now();
+      record('ticket refused on file-2 after a yank', await observe('the ticket refused after the yank', since, () => ticketRefused(url)));
+      return;
+    }
+    const id = await grant('feed-dl', 'acme-db');
+    const { url, ms } = await linkOnWeb2(token, 'acme-db', '1.0.0', now());
+    record('granted entitlement downloadable through web-2', ms);
+    if (kind === 'revoke') {
+      expectStatus(await cluster.api1('DELETE', `/api/v1/customers/feed-dl/entitlements/${id}`, { token: cluster.admin }), 200, 'revoke');
+    } else {
+      // The admin CLI writes the database itself, from a process of its own.
+      await run(process.execPath, [ADMIN_CLI, 'entitlement', 'revoke', '--id', String(id), '--json'], {
+        env: { ...process.env, FFS_DATA_DIR: cluster.dataDir },
+      });
+    }
+    const since = now();
+    const effect = kind === 'revoke' ? 'ticket refused on file-2 after a revocation' : 'ticket refused on file-2 after a revocation (admin CLI)';
+    record(effect, await observe(effect, since, () => ticketRefused(url)));
+  });
+});
+
+// ---------------------------------------------------------------------------------------------
+// Areas follow entitlements in a live SFTP session
+
+// Fails until part C (areas follow entitlements) is on main: file-2's areas hold only what was staged.
+untilLanded(
+  "a live SFTP session on file-2 sees a grant's and a publish's releases appear and a revocation's leave within 1 s (p99), nothing staged",
+  async (t) => {
+    await createCustomer('feed-ls');
+    await grant('feed-ls', 'pub-db');
+    const session = await sftpSession(t, 'feed-ls');
+    await measure(t, async (n, record) => {
+      const id = await grant('feed-ls', 'list-db');
+      let since = now();
+      record(
+        'granted release appears in a live SFTP listing on file-2',
+        await observe('list-db 1.0.0 in the listing', since, async () => (await sftpNames(session, '/list-db')).includes('1.0.0')),
+      );
+      expectStatus(await cluster.api1('DELETE', `/api/v1/customers/feed-ls/entitlements/${id}`, { token: cluster.admin }), 200, 'revoke');
+      since = now();
+      record(
+        'revoked release leaves a live SFTP listing on file-2',
+        await observe('list-db 1.0.0 gone from the listing', since, async () => !(await sftpNames(session, '/list-db')).includes('1.0.0')),
+      );
+      const version = `2.0.${n}`;
+      await publishRelease(cluster.api1, vendor, 'pub-db', version, randomBytes(1024));
+      since = now();
+      record(
+        'published release appears in a live SFTP listing on file-2',
+        await observe(`pub-db ${version} in the listing`, since, async () => (await sftpNames(session, '/pub-db')).includes(version)),
+      );
+    });
+  },
+);
+
+// ---------------------------------------------------------------------------------------------
+// web-2 killed while changes are made
+
+// Fails until part C (file hosts follow the feed, resuming by sequence) is on main.
+untilLanded(
+  "web-2 killed (SIGKILL) while changes are made and started again: every change's effects reach file-2 (resumed by sequence, none lost)",
+  async (t) => {
+    // One customer with a ticket from web-2, another with a live SFTP session and a remembered FTP login on file-2.
+    await createCustomer('feed-rs-dl');
+    const { token } = await createToken('feed-rs-dl');
+    const id = await grant('feed-rs-dl', 'acme-db');
+    const { url } = await linkOnWeb2(token, 'acme-db', '1.0.0', now());
+    await createCustomer('feed-rs-off');
+    const sftp = await sftpSession(t, 'feed-rs-off');
+    const sftpClosed = timed(new Promise<void>((resolve) => sftp.client.once('close', () => resolve())));
+    t.false(await ftpLoginRefused('feed-rs-off'), 'the FTP login works before (and file-2 remembers it)');
+
+    // The revocation races the kill; the disable is made while web-2 is down.
+    const revoked = cluster.api1('DELETE', `/api/v1/customers/feed-rs-dl/entitlements/${id}`, { token: cluster.admin });
+    await cluster.killWeb2();
+    expectStatus(await revoked, 200, 'revoke');
+    expectStatus(await cluster.api1('PATCH', '/api/v1/customers/feed-rs-off', { token: cluster.admin, json: { disabled: true } }), 200, 'disable');
+    const down = await fetch(`${cluster.web2Url}/readyz`).catch(() => undefined);
+    t.is(down, undefined, 'web-2 is down');
+
+    await cluster.startWeb2();
+    const since = now();
+    const timeoutMs = 10_000;
+    const restarted = new Latencies();
+    await settleAll((effect, ms) => restarted.add(effect, ms), {
+      'after the restart: ticket refused on file-2 (revoked as web-2 was killed)': observe('ticket', since, () => ticketRefused(url), { timeoutMs }),
+      'after the restart: FTP login refused on file-2 (disabled while web-2 was down)': observe('FTP login', since, () => ftpLoginRefused('feed-rs-off'), {
+        timeoutMs,
+      }),
+      'after the restart: live SFTP session closed on file-2 (0: before)': arrival('live SFTP session', since, sftpClosed, timeoutMs).then(({ ms }) => ms),
+    }).catch((err: Error) => {
+      throw new Error(`${err.message}\n${cluster.logs()}`);
+    });
+    t.log(`\nfrom web-2 ready again (once each)\n${restarted.table()}`);
+    t.pass();
+  },
+);
+
+test.serial('summary', (t) => {
+  const rows: Summary[] = all.summaries();
+  t.log(`\nchange feed across processes, ${ROUNDS} rounds per scenario\n${formatTable(rows)}`);
+  t.pass();
+});
