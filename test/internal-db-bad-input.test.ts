@@ -18,6 +18,7 @@ const TABLES = [
   'eula_acceptances',
   'stagings',
   'download_events',
+  'changes',
 ];
 
 /** Bad bodies per operation, beyond the unknown field every operation is sent. Each must be refused. */
@@ -39,6 +40,10 @@ const BAD: Record<string, Record<string, unknown>[]> = {
     { name: 'Nobody', disabled: true },
     { name: 'Acme Software', disabled: 'yes' },
     { name: 'Acme\u202Eerawtfos', disabled: true },
+    { name: 'Acme Software', disabled: true, by: { kind: 'root' } },
+    { name: 'Acme Software', disabled: true, by: { kind: 'admin', id: '' } },
+    { name: 'Acme Software', disabled: true, by: { kind: 'token', id: '1', address: 'a'.repeat(65) } },
+    { name: 'Acme Software', disabled: true, by: { kind: 'admin', extra: 1 } },
   ],
   'product.create': [
     { vendor: 'Acme Software', code: 'Bad Code', name: 'X' },
@@ -183,6 +188,8 @@ const BAD: Record<string, Record<string, unknown>[]> = {
     },
     { groups: [{ customer: 'nobody', path: '/p', protocol: 'http', clientAddress: 'a', idPrefix: 'prefix-0001', events: '1 10 1 c 1767225600000' }] },
   ],
+  'changes.next': [{ after: -1 }, { after: 0, limit: 0 }, { after: 0, limit: 1001 }, { after: 0, waitMs: 25_001 }, { after: 1.5 }, {}],
+  'changes.list': [{ limit: 0 }, { kind: 'customer.deleted' }, { vendor: 7 }, { customer: '' }, { cursor: 'not a cursor!' }],
   'audit.query': [{ limit: 0 }, { since: 'yesterday' }, { customer: 'nobody' }],
   'admin.backup': [{ name: '../escape.sqlite' }, { name: 'a/b' }],
   'db.info': [],

@@ -85,6 +85,6 @@ export const sessionCheck = defineOp(InternalDb.sessionCheck, (input, { store })
 });
 
 export const sessionEnd = defineOp(InternalDb.sessionEnd, (input, { store }) => {
-  store.sessions.end(store.customers.get(input.login).id, input.sid, Date.parse(input.expiresAt));
+  store.transaction(() => store.sessions.end(store.customers.get(input.login), input.sid, Date.parse(input.expiresAt), input.by));
   return { ended: true as const };
 });

@@ -12,7 +12,7 @@ const epochMs = (time: string | undefined): number | null => (time === undefined
 export const customerOps = [
   defineOp(InternalDb.customerCreate, async (i, { store }) => {
     const hash = i.password === undefined ? null : await hashPassword(i.password, store.scryptLogN);
-    return store.customers.create(i.login, i.name, i.email ?? null, hash);
+    return store.transaction(() => store.customers.create(i.login, i.name, i.email ?? null, hash, i.by));
   }),
   defineOp(InternalDb.customerGet, (i, { store }) => {
     const c = store.customers.get(i.login);
@@ -35,28 +35,33 @@ export const customerOps = [
     const hash = i.password === null ? null : await hashPassword(i.password, store.scryptLogN);
     return store.transaction(() => {
       store.sessions.endAll(customer.id); // a changed password signs every portal session out
-      return store.customers.setPasswordHash(i.login, hash);
+      return store.customers.setPasswordHash(i.login, hash, i.by);
     });
   }),
   defineOp(InternalDb.customerSetDisabled, (i, { store }) =>
     store.transaction(() => {
       if (i.disabled) store.sessions.endAll(store.customers.get(i.login).id);
-      return store.customers.setDisabled(i.login, i.disabled);
+      return store.customers.setDisabled(i.login, i.disabled, i.by);
     }),
   ),
-  defineOp(InternalDb.sshKeyAdd, (i, { store }) => store.customers.addSshKey(i.login, parseSshPublicKey(i.publicKey))),
-  defineOp(InternalDb.sshKeyRemove, (i, { store }) => store.customers.removeSshKey(i.login, i.fingerprint)),
-  defineOp(InternalDb.tokenCreate, (i, { store }) => {
-    let ownerId: number | null = null;
-    if (i.kind === 'admin') {
-      if (i.owner !== undefined) throw InternalDbErrors.INVALID_INPUT('token.create: an admin token has no owner', { field: 'owner' });
-    } else {
-      if (i.owner === undefined) throw InternalDbErrors.INVALID_INPUT(`token.create: a ${i.kind} token needs an owner`, { field: 'owner' });
-      ownerId = i.kind === 'customer' ? store.customers.get(i.owner).id : store.catalogue.vendorId(i.owner);
-    }
-    return store.customers.createToken(i.kind, ownerId, i.label);
+  defineOp(InternalDb.sshKeyAdd, (i, { store }) => {
+    const key = parseSshPublicKey(i.publicKey);
+    return store.transaction(() => store.customers.addSshKey(i.login, key, i.by));
   }),
-  defineOp(InternalDb.tokenRevoke, (i, { store }) => store.customers.revokeToken(i.id)),
+  defineOp(InternalDb.sshKeyRemove, (i, { store }) => store.transaction(() => store.customers.removeSshKey(i.login, i.fingerprint, i.by))),
+  defineOp(InternalDb.tokenCreate, (i, { store }) =>
+    store.transaction(() => {
+      let ownerId: number | null = null;
+      if (i.kind === 'admin') {
+        if (i.owner !== undefined) throw InternalDbErrors.INVALID_INPUT('token.create: an admin token has no owner', { field: 'owner' });
+      } else {
+        if (i.owner === undefined) throw InternalDbErrors.INVALID_INPUT(`token.create: a ${i.kind} token needs an owner`, { field: 'owner' });
+        ownerId = i.kind === 'customer' ? store.customers.get(i.owner).id : store.catalogue.vendorId(i.owner);
+      }
+      return store.customers.createToken(i.kind, ownerId, i.label, i.by);
+    }),
+  ),
+  defineOp(InternalDb.tokenRevoke, (i, { store }) => store.transaction(() => store.customers.revokeToken(i.id, i.by))),
   defineOp(InternalDb.tokenList, (i, { store }) => {
     const { items, next } = store.customers.listTokens(i);
     return { tokens: items, next };
@@ -65,10 +70,12 @@ export const customerOps = [
 
 export const entitlementOps = [
   defineOp(InternalDb.entitlementGrant, (i, { store }) =>
-    store.entitlements.grant(store.customers.get(i.customer).id, i.product, i.range, epochMs(i.startsAt), epochMs(i.expiresAt), i.onExpiry),
+    store.transaction(() =>
+      store.entitlements.grant(store.customers.get(i.customer).id, i.product, i.range, epochMs(i.startsAt), epochMs(i.expiresAt), i.onExpiry, i.by),
+    ),
   ),
   defineOp(InternalDb.entitlementRevoke, (i, { store }) =>
-    store.entitlements.revoke(i.id, i.customer === undefined ? undefined : store.customers.get(i.customer).id),
+    store.transaction(() => store.entitlements.revoke(i.id, i.customer === undefined ? undefined : store.customers.get(i.customer).id, i.by)),
   ),
   defineOp(InternalDb.entitlementsList, (i, { store }) => {
     // A customer has few entitlements: the page is cut from the list in memory, by id.
@@ -86,13 +93,13 @@ export const entitlementOps = [
     const { items, next } = pageOf(all, i.limit, () => [offset + i.limit]);
     return { artifacts: items, next };
   }),
-  defineOp(InternalDb.eulaCreate, (i, { store }) => store.eulas.create(i.title, i.body)),
+  defineOp(InternalDb.eulaCreate, (i, { store }) => store.transaction(() => store.eulas.create(i.title, i.body, i.by))),
   defineOp(InternalDb.eulaGet, (i, { store }) => store.eulas.get(i.id)),
   defineOp(InternalDb.eulaList, (i, { store }) => {
     const { items, next } = store.eulas.list(i);
     return { eulas: items, next };
   }),
-  defineOp(InternalDb.eulaAccept, (i, { store }) => store.eulas.accept(store.customers.get(i.customer).id, i.eula)),
+  defineOp(InternalDb.eulaAccept, (i, { store }) => store.transaction(() => store.eulas.accept(store.customers.get(i.customer), i.eula, i.by))),
   defineOp(InternalDb.stagingRecord, (i, { store }) =>
     store.stagings.record(store.customers.get(i.customer).id, store.catalogue.release(i.product, i.version).id, i.host),
   ),

@@ -1,4 +1,5 @@
 import type { Db } from '../db/open.js';
+import type { ChangeLog, ChangeSubject } from './changes.js';
 import { after, pageOf, type Page, type PageQuery } from './page.js';
 
 /** A recorded event as audit.query answers it (the customer by login). */
@@ -34,14 +35,26 @@ const ARTIFACT_PATH = /^\/([^/]+)\/([^/]+)\/([^/]+)$/;
  * artifact id (FTP and SFTP know only the path; so do events an older file host journaled) gets the
  * id of the artifact its path names, `/<product>/<version>/<filename>`, when there is one: the same
  * id an HTTP download of that file carries from its ticket.
+ *
+ * A new complete transfer of a known artifact is also a change (download.completed, by the
+ * system), recorded in the batch's transaction: a retried batch adds neither event nor change.
  */
 export class Audit {
   readonly #db: Db;
+  readonly #changes: ChangeLog;
   readonly #insert;
   readonly #artifactAt;
+  readonly #artifactSubject;
+  readonly #login;
 
-  constructor(db: Db) {
+  constructor(db: Db, changes: ChangeLog) {
     this.#db = db;
+    this.#changes = changes;
+    this.#artifactSubject = db.prepare<[number], { vendor: string; product: string; version: string; filename: string }>(
+      `SELECT v.name AS vendor, p.code AS product, r.version, a.filename FROM artifacts a JOIN releases r ON r.id = a.release_id
+       JOIN products p ON p.id = r.product_id JOIN vendors v ON v.id = p.vendor_id WHERE a.id = ?`,
+    );
+    this.#login = db.prepare<[number], string>('SELECT login FROM customers WHERE id = ?').pluck();
     // Each of products.code, (releases.product_id, version) and (artifacts.release_id, filename) is unique: one index probe each.
     this.#artifactAt = db
       .prepare<[string, string, string], number>(
@@ -62,6 +75,8 @@ export class Audit {
   record(events: readonly DownloadEvent[]): number {
     return this.#db.transaction((batch: readonly DownloadEvent[]) => {
       const artifacts = new Map<string, number | null>();
+      const subjects = new Map<number, ChangeSubject | null>();
+      const logins = new Map<number, string>();
       let added = 0;
       for (const event of batch) {
         let row = event;
@@ -70,7 +85,15 @@ export class Audit {
           if (artifactId === undefined) artifacts.set(event.path, (artifactId = this.#artifactOf(event.path)));
           if (artifactId !== null) row = { ...event, artifactId };
         }
-        added += this.#insert.run(row).changes;
+        const inserted = this.#insert.run(row).changes;
+        added += inserted;
+        if (inserted === 0 || row.outcome !== 'complete' || row.artifactId === null) continue;
+        let subject = subjects.get(row.artifactId);
+        if (subject === undefined) subjects.set(row.artifactId, (subject = this.#artifactSubject.get(row.artifactId) ?? null));
+        if (subject === null) continue;
+        let customer = logins.get(row.customerId);
+        if (customer === undefined) logins.set(row.customerId, (customer = this.#login.get(row.customerId) as string));
+        this.#changes.record('download.completed', { ...subject, customer, protocol: row.protocol, bytes: row.bytes }, undefined);
       }
       return added;
     })(events);

@@ -1,6 +1,8 @@
 import semver from 'semver';
+import type { ChangeActor } from '../../../lib/contracts/internal-db/changes.js';
 import type { Db } from '../db/open.js';
 import { InternalDbErrors } from '../../../lib/contracts/internal-db/errors.js';
+import type { ChangeLog } from './changes.js';
 import { iso, type Clock } from './clock.js';
 import { after, pageOf, type PageQuery } from './page.js';
 
@@ -23,28 +25,34 @@ interface ReleaseRow {
   yanked_at: string | null;
 }
 
-/** Vendors, products, releases and artifacts: what vendors publish. */
+/**
+ * Vendors, products, releases and artifacts: what vendors publish. Each change is recorded in the
+ * change log (call inside a transaction), naming the product's vendor; a call that changes
+ * nothing (disabling a disabled vendor, setting the EULA a product has) records nothing.
+ */
 export class Catalogue {
   /** Bumped by every change to releases through this object; caches of releases compare it. */
   generation = 0;
   readonly #db: Db;
   readonly #now: Clock;
+  readonly #changes: ChangeLog;
   readonly #q;
 
-  constructor(db: Db, now: Clock) {
+  constructor(db: Db, now: Clock, changes: ChangeLog) {
     this.#db = db;
     this.#now = now;
+    this.#changes = changes;
     this.#q = {
       insertVendor: db.prepare('INSERT INTO vendors (name, created_at) VALUES (?, ?)'),
-      vendorByName: db.prepare<[string], { id: number; name: string }>('SELECT id, name FROM vendors WHERE name = ?'),
+      vendorByName: db.prepare<[string], { id: number; name: string; disabled: 0 | 1 }>('SELECT id, name, disabled FROM vendors WHERE name = ?'),
       vendors: db.prepare<[string | null, string | null, number], { id: number; name: string; disabled: 0 | 1; createdAt: string }>(
         'SELECT id, name, disabled, created_at AS createdAt FROM vendors WHERE (? IS NULL OR name > ?) ORDER BY name LIMIT ?',
       ),
       vendorById: db.prepare<[number], { name: string; disabled: 0 | 1 }>('SELECT name, disabled FROM vendors WHERE id = ?'),
       setVendorDisabled: db.prepare('UPDATE vendors SET disabled = ? WHERE id = ?'),
       insertProduct: db.prepare('INSERT INTO products (vendor_id, code, name, eula_id, created_at) VALUES (?, ?, ?, ?, ?)'),
-      productByCode: db.prepare<[string], { id: number; code: string; name: string; eula_id: number | null; vendor_id: number }>(
-        'SELECT id, code, name, eula_id, vendor_id FROM products WHERE code = ?',
+      productByCode: db.prepare<[string], { id: number; code: string; name: string; eula_id: number | null; vendor_id: number; vendor: string }>(
+        'SELECT p.id, p.code, p.name, p.eula_id, p.vendor_id, v.name AS vendor FROM products p JOIN vendors v ON v.id = p.vendor_id WHERE p.code = ?',
       ),
       products: db.prepare<
         { vendor: string | null; code: string | null; after: string | null; limit: number },
@@ -74,9 +82,10 @@ export class Catalogue {
     };
   }
 
-  createVendor(name: string) {
+  createVendor(name: string, by?: ChangeActor) {
     if (this.#q.vendorByName.get(name)) throw InternalDbErrors.CONFLICT(`vendor "${name}" exists`, { field: 'name' });
     const id = Number(this.#q.insertVendor.run(name, iso(this.#now())).lastInsertRowid);
+    this.#changes.record('vendor.created', { vendor: name }, by);
     return { id, name };
   }
 
@@ -99,29 +108,43 @@ export class Catalogue {
   }
 
   /** Disables or enables a vendor: a disabled vendor's tokens are refused. */
-  setVendorDisabled(name: string, disabled: boolean) {
-    this.#q.setVendorDisabled.run(disabled ? 1 : 0, this.vendorId(name));
+  setVendorDisabled(name: string, disabled: boolean, by?: ChangeActor) {
+    const vendor = this.#vendor(name);
+    if ((vendor.disabled === 1) !== disabled) {
+      this.#q.setVendorDisabled.run(disabled ? 1 : 0, vendor.id);
+      this.#changes.record(disabled ? 'vendor.disabled' : 'vendor.enabled', { vendor: name }, by);
+    }
     return { name, disabled };
   }
 
   vendorId(name: string): number {
-    const vendor = this.#q.vendorByName.get(name);
-    if (!vendor) throw InternalDbErrors.NOT_FOUND(`no vendor "${name}"`, { field: 'vendor' });
-    return vendor.id;
+    return this.#vendor(name).id;
   }
 
-  createProduct(vendor: string, code: string, name: string, eulaId: number | null) {
+  #vendor(name: string) {
+    const vendor = this.#q.vendorByName.get(name);
+    if (!vendor) throw InternalDbErrors.NOT_FOUND(`no vendor "${name}"`, { field: 'vendor' });
+    return vendor;
+  }
+
+  createProduct(vendor: string, code: string, name: string, eulaId: number | null, by?: ChangeActor) {
     const vendorId = this.vendorId(vendor);
     if (this.#q.productByCode.get(code)) throw InternalDbErrors.CONFLICT(`product "${code}" exists`, { field: 'code' });
     if (eulaId !== null) this.#requireEula(eulaId);
     const id = Number(this.#q.insertProduct.run(vendorId, code, name, eulaId, iso(this.#now())).lastInsertRowid);
+    this.#changes.record('product.created', { vendor, product: code }, by);
+    if (eulaId !== null) this.#changes.record('eula.set', { vendor, product: code, eulaId }, by);
     return { id, code, name, vendor, eulaId };
   }
 
-  setProductEula(code: string, eulaId: number | null) {
+  /** Sets (or, with null, removes) the EULA of a product: eula.set, without eulaId when removed. */
+  setProductEula(code: string, eulaId: number | null, by?: ChangeActor) {
     const product = this.product(code);
     if (eulaId !== null) this.#requireEula(eulaId);
-    this.#q.setProductEula.run(eulaId, product.id);
+    if (product.eula_id !== eulaId) {
+      this.#q.setProductEula.run(eulaId, product.id);
+      this.#changes.record('eula.set', { vendor: product.vendor, product: code, eulaId: eulaId ?? undefined }, by);
+    }
     return { code, eulaId };
   }
 
@@ -137,7 +160,7 @@ export class Catalogue {
     return product;
   }
 
-  createRelease(productCode: string, version: string, channel: string) {
+  createRelease(productCode: string, version: string, channel: string, by?: ChangeActor) {
     const product = this.product(productCode);
     const clean = semver.valid(version);
     if (!clean || clean !== version)
@@ -145,21 +168,24 @@ export class Catalogue {
     if (this.#q.release.get(product.id, version)) throw InternalDbErrors.CONFLICT(`${productCode} ${version} exists`, { field: 'version' });
     const id = Number(this.#q.insertRelease.run(product.id, version, channel, iso(this.#now())).lastInsertRowid);
     this.generation++;
+    this.#changes.record('release.created', { vendor: product.vendor, product: productCode, version }, by);
     return { id, product: productCode, version, channel, status: 'draft' as const };
   }
 
-  release(productCode: string, version: string): ReleaseRow {
+  /** A release, with its product's vendor (the subject of its changes). */
+  release(productCode: string, version: string): ReleaseRow & { vendor: string } {
     const product = this.product(productCode);
     const release = this.#q.release.get(product.id, version);
     if (!release) throw InternalDbErrors.NOT_FOUND(`no release ${productCode} ${version}`, { field: 'version' });
-    return release;
+    return { ...release, vendor: product.vendor };
   }
 
-  addArtifact(productCode: string, version: string, a: ArtifactInput) {
+  addArtifact(productCode: string, version: string, a: ArtifactInput, by?: ChangeActor) {
     const release = this.release(productCode, version);
     if (release.status !== 'draft') throw InternalDbErrors.STATE(`${productCode} ${version} is ${release.status}; artifacts are added to drafts only`);
     try {
       const id = Number(this.#q.insertArtifact.run(release.id, a.filename, a.size, a.sha256, a.platform, a.arch, a.objectId, iso(this.#now())).lastInsertRowid);
+      this.#changes.record('artifact.added', { vendor: release.vendor, product: productCode, version, filename: a.filename }, by);
       return { id, product: productCode, version, ...a };
     } catch (err) {
       if ((err as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE')
@@ -168,22 +194,24 @@ export class Catalogue {
     }
   }
 
-  publish(productCode: string, version: string) {
+  publish(productCode: string, version: string, by?: ChangeActor) {
     const release = this.release(productCode, version);
     if (release.status !== 'draft') throw InternalDbErrors.STATE(`${productCode} ${version} is ${release.status}, not a draft`);
     if ((this.#q.artifactCount.get(release.id)?.n ?? 0) === 0) throw InternalDbErrors.STATE(`${productCode} ${version} has no artifacts to publish`);
     const at = iso(this.#now());
     this.#q.publish.run(at, release.id);
     this.generation++;
+    this.#changes.record('release.published', { vendor: release.vendor, product: productCode, version }, by);
     return { product: productCode, version, status: 'published' as const, publishedAt: at };
   }
 
-  yank(productCode: string, version: string) {
+  yank(productCode: string, version: string, by?: ChangeActor) {
     const release = this.release(productCode, version);
     if (release.status !== 'published') throw InternalDbErrors.STATE(`${productCode} ${version} is ${release.status}; only published releases can be yanked`);
     const at = iso(this.#now());
     this.#q.yank.run(at, release.id);
     this.generation++;
+    this.#changes.record('release.yanked', { vendor: release.vendor, product: productCode, version }, by);
     return { product: productCode, version, status: 'yanked' as const, yankedAt: at };
   }
 

@@ -1,7 +1,9 @@
+import type { ChangeActor } from '../../../lib/contracts/internal-db/changes.js';
 import type { Db } from '../db/open.js';
 import { InternalDbErrors } from '../../../lib/contracts/internal-db/errors.js';
 import type { SshPublicKey } from '../ssh-keys.js';
 import { newToken, tokenHash } from '../tokens.js';
+import type { ChangeLog } from './changes.js';
 import { iso, type Clock } from './clock.js';
 import { after, pageOf, type PageQuery } from './page.js';
 
@@ -16,13 +18,19 @@ export interface CustomerRow {
 
 export type TokenOwnerKind = 'customer' | 'vendor' | 'admin';
 
-/** Customers and their credentials: password hash, SSH public keys, API tokens (all hashed or public). */
+/**
+ * Customers and their credentials: password hash, SSH public keys, API tokens (all hashed or
+ * public). Each change is recorded in the change log (call inside a transaction); a call that
+ * changes nothing (disabling a disabled customer) records nothing.
+ */
 export class Customers {
   readonly #now: Clock;
+  readonly #changes: ChangeLog;
   readonly #q;
 
-  constructor(db: Db, now: Clock) {
+  constructor(db: Db, now: Clock, changes: ChangeLog) {
     this.#now = now;
+    this.#changes = changes;
     this.#q = {
       insert: db.prepare('INSERT INTO customers (login, name, email, password_hash, created_at) VALUES (?, ?, ?, ?, ?)'),
       byLogin: db.prepare<[string], CustomerRow>('SELECT id, login, name, email, password_hash, disabled FROM customers WHERE login = ?'),
@@ -47,6 +55,11 @@ export class Customers {
         'SELECT id, owner_kind, owner_id, revoked_at FROM api_tokens WHERE token_hash = ?',
       ),
       revokeToken: db.prepare('UPDATE api_tokens SET revoked_at = ? WHERE id = ? AND revoked_at IS NULL'),
+      tokenSubject: db.prepare<[number], { customer: string | null; vendor: string | null }>(
+        `SELECT c.login AS customer, v.name AS vendor FROM api_tokens t
+         LEFT JOIN customers c ON t.owner_kind = 'customer' AND c.id = t.owner_id LEFT JOIN vendors v ON t.owner_kind = 'vendor' AND v.id = t.owner_id
+         WHERE t.id = ?`,
+      ),
       tokens: db.prepare<
         [number, number],
         { id: number; ownerKind: TokenOwnerKind; ownerId: number | null; label: string; createdAt: string; revokedAt: string | null }
@@ -57,9 +70,10 @@ export class Customers {
     };
   }
 
-  create(login: string, name: string, email: string | null, passwordHash: string | null) {
+  create(login: string, name: string, email: string | null, passwordHash: string | null, by?: ChangeActor) {
     if (this.#q.byLogin.get(login)) throw InternalDbErrors.CONFLICT(`customer "${login}" exists`, { field: 'login' });
     const id = Number(this.#q.insert.run(login, name, email, passwordHash, iso(this.#now())).lastInsertRowid);
+    this.#changes.record('customer.created', { customer: login }, by);
     return { id, login, name, email };
   }
 
@@ -84,17 +98,24 @@ export class Customers {
     return { items: items.map((c) => ({ ...c, disabled: c.disabled === 1, hasPassword: c.hasPassword === 1 })), next };
   }
 
-  setPasswordHash(login: string, hash: string | null) {
-    this.#q.setPassword.run(hash, this.get(login).id);
+  /** Sets (or, with null, removes) the password; a new hash is a change even for the same password (its salt is new). */
+  setPasswordHash(login: string, hash: string | null, by?: ChangeActor) {
+    const customer = this.get(login);
+    this.#q.setPassword.run(hash, customer.id);
+    if (hash !== null || customer.password_hash !== null) this.#changes.record('customer.password_changed', { customer: login }, by);
     return { login, hasPassword: hash !== null };
   }
 
-  setDisabled(login: string, disabled: boolean) {
-    this.#q.setDisabled.run(disabled ? 1 : 0, this.get(login).id);
+  setDisabled(login: string, disabled: boolean, by?: ChangeActor) {
+    const customer = this.get(login);
+    if ((customer.disabled === 1) !== disabled) {
+      this.#q.setDisabled.run(disabled ? 1 : 0, customer.id);
+      this.#changes.record(disabled ? 'customer.disabled' : 'customer.enabled', { customer: login }, by);
+    }
     return { login, disabled };
   }
 
-  addSshKey(login: string, key: SshPublicKey) {
+  addSshKey(login: string, key: SshPublicKey, by?: ChangeActor) {
     const customer = this.get(login);
     try {
       this.#q.insertKey.run(customer.id, key.algorithm, key.keyB64, key.fingerprint, key.comment, iso(this.#now()));
@@ -103,12 +124,14 @@ export class Customers {
         throw InternalDbErrors.CONFLICT(`${login} has key ${key.fingerprint} already`, { field: 'publicKey' });
       throw err;
     }
+    this.#changes.record('sshkey.added', { customer: login, fingerprint: key.fingerprint }, by);
     return { login, fingerprint: key.fingerprint, algorithm: key.algorithm };
   }
 
-  removeSshKey(login: string, fingerprint: string) {
+  removeSshKey(login: string, fingerprint: string, by?: ChangeActor) {
     const removed = this.#q.removeKey.run(this.get(login).id, fingerprint).changes;
     if (removed === 0) throw InternalDbErrors.NOT_FOUND(`${login} has no key ${fingerprint}`, { field: 'fingerprint' });
+    this.#changes.record('sshkey.removed', { customer: login, fingerprint }, by);
     return { login, fingerprint };
   }
 
@@ -121,9 +144,10 @@ export class Customers {
   }
 
   /** Creates a token and returns it: the only time it is ever shown. */
-  createToken(kind: TokenOwnerKind, ownerId: number | null, label: string) {
+  createToken(kind: TokenOwnerKind, ownerId: number | null, label: string, by?: ChangeActor) {
     const token = newToken();
     const id = Number(this.#q.insertToken.run(kind, ownerId, tokenHash(token), label, iso(this.#now())).lastInsertRowid);
+    this.#changes.record('token.created', this.#tokenSubject(id), by);
     return { id, token, ownerKind: kind, label };
   }
 
@@ -134,9 +158,16 @@ export class Customers {
     return { tokenId: row.id, ownerKind: row.owner_kind, ownerId: row.owner_id };
   }
 
-  revokeToken(id: number) {
+  revokeToken(id: number, by?: ChangeActor) {
     if (this.#q.revokeToken.run(iso(this.#now()), id).changes === 0) throw InternalDbErrors.NOT_FOUND(`no live token ${id}`, { field: 'id' });
+    this.#changes.record('token.revoked', this.#tokenSubject(id), by);
     return { id, revoked: true as const };
+  }
+
+  /** A token's change subject: its id and its owner (a customer's login or a vendor's name; none for an admin token). */
+  #tokenSubject(tokenId: number) {
+    const owner = this.#q.tokenSubject.get(tokenId);
+    return { tokenId, customer: owner?.customer ?? undefined, vendor: owner?.vendor ?? undefined };
   }
 
   /** API tokens, oldest first, a page at a time. */

@@ -1,8 +1,10 @@
 import semver from 'semver';
+import type { ChangeActor } from '../../../lib/contracts/internal-db/changes.js';
 import type { ResolvedArtifact } from '../../../lib/contracts/internal-db/shapes.js';
 import type { Db } from '../db/open.js';
 import { InternalDbErrors } from '../../../lib/contracts/internal-db/errors.js';
 import type { Catalogue } from './catalogue.js';
+import type { ChangeLog } from './changes.js';
 import { iso, type Clock } from './clock.js';
 
 export type ExpiryRule = 'keep' | 'revoke';
@@ -56,7 +58,10 @@ export interface ResolveFilter {
 export class Entitlements {
   readonly #now: Clock;
   readonly #catalogue: Catalogue;
+  readonly #changes: ChangeLog;
   readonly #q;
+  /** Called after a grant (the change clock sleeps until the next due time, which a grant may bring closer). */
+  onGrant: (() => void) | undefined;
   /**
    * Published releases by product, newest first, with parsed versions. Entitlements are always
    * read live; this cache holds only the catalogue, and is dropped when it may have changed: a
@@ -68,12 +73,18 @@ export class Entitlements {
   #cachedGeneration = -1;
   #cachedDataVersion = -1;
 
-  constructor(db: Db, now: Clock, catalogue: Catalogue) {
+  constructor(db: Db, now: Clock, catalogue: Catalogue, changes: ChangeLog) {
     this.#now = now;
     this.#catalogue = catalogue;
+    this.#changes = changes;
     this.#q = {
       insert: db.prepare(
-        'INSERT INTO entitlements (customer_id, product_id, version_range, starts_at, expires_at, on_expiry, created_at) VALUES (?, ?, ?, ?, ?, ?, ?)',
+        `INSERT INTO entitlements (customer_id, product_id, version_range, starts_at, expires_at, on_expiry, created_at, start_noted, expiring_noted,
+         expiry_noted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
+      ),
+      subject: db.prepare<[number], { customer: string; vendor: string; product: string }>(
+        `SELECT c.login AS customer, v.name AS vendor, p.code AS product FROM entitlements e JOIN customers c ON c.id = e.customer_id
+         JOIN products p ON p.id = e.product_id JOIN vendors v ON v.id = p.vendor_id WHERE e.id = ?`,
       ),
       byId: db.prepare<[number], { id: number; customer_id: number; revoked_at: string | null }>(
         'SELECT id, customer_id, revoked_at FROM entitlements WHERE id = ?',
@@ -91,25 +102,40 @@ export class Entitlements {
     };
   }
 
-  grant(customerId: number, productCode: string, range: string, startsAt: number | null, expiresAt: number | null, onExpiry: ExpiryRule) {
+  grant(customerId: number, productCode: string, range: string, startsAt: number | null, expiresAt: number | null, onExpiry: ExpiryRule, by?: ChangeActor) {
     const product = this.#catalogue.product(productCode);
     if (semver.validRange(range) === null)
       throw InternalDbErrors.INVALID_INPUT(`range "${range}" is not a semver range (e.g. ^2.0.0, >=1.2 <3, *)`, { field: 'range' });
     const start = startsAt ?? this.#now();
     if (expiresAt !== null && expiresAt <= start) throw InternalDbErrors.INVALID_INPUT('expiresAt must be after startsAt', { field: 'expiresAt' });
+    // A time already reached is not a change to come: the grant says it (entitlement.granted), the change clock will not.
+    const now = this.#now();
+    const started = start <= now ? 1 : 0;
+    const expired = expiresAt !== null && expiresAt <= now ? 1 : 0;
     const id = Number(
-      this.#q.insert.run(customerId, product.id, range, iso(start), expiresAt === null ? null : iso(expiresAt), onExpiry, iso(this.#now())).lastInsertRowid,
+      this.#q.insert.run(customerId, product.id, range, iso(start), expiresAt === null ? null : iso(expiresAt), onExpiry, iso(now), started, expired, expired)
+        .lastInsertRowid,
     );
+    this.#changes.record('entitlement.granted', this.subject(id), by);
+    this.onGrant?.();
     return { id, product: productCode, range, startsAt: iso(start), expiresAt: expiresAt === null ? null : iso(expiresAt), onExpiry };
   }
 
   /** Revokes an entitlement; with `customerId`, only one of that customer's. */
-  revoke(id: number, customerId?: number) {
+  revoke(id: number, customerId?: number, by?: ChangeActor) {
     const row = this.#q.byId.get(id);
     if (!row || (customerId !== undefined && row.customer_id !== customerId)) throw InternalDbErrors.NOT_FOUND(`no entitlement ${id}`, { field: 'id' });
     if (row.revoked_at !== null) throw InternalDbErrors.STATE(`entitlement ${id} is revoked already`);
     this.#q.revoke.run(iso(this.#now()), id);
+    this.#changes.record('entitlement.revoked', this.subject(id), by);
     return { id, revoked: true as const };
+  }
+
+  /** What a change of entitlement `id` names: its customer, its product and the product's vendor (one join). */
+  subject(id: number) {
+    const row = this.#q.subject.get(id);
+    if (!row) throw InternalDbErrors.NOT_FOUND(`no entitlement ${id}`, { field: 'id' });
+    return { ...row, entitlementId: id };
   }
 
   /** Every entitlement of the customer, with its status now. */

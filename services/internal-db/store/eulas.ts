@@ -1,15 +1,19 @@
+import type { ChangeActor } from '../../../lib/contracts/internal-db/changes.js';
 import type { Db } from '../db/open.js';
 import { InternalDbErrors } from '../../../lib/contracts/internal-db/errors.js';
+import type { ChangeLog } from './changes.js';
 import { iso, type Clock } from './clock.js';
 import { after, pageOf, type PageQuery } from './page.js';
 
 /** EULA texts and who accepted which. Acceptance is recorded once; accepting again is a no-op. */
 export class Eulas {
   readonly #now: Clock;
+  readonly #changes: ChangeLog;
   readonly #q;
 
-  constructor(db: Db, now: Clock) {
+  constructor(db: Db, now: Clock, changes: ChangeLog) {
     this.#now = now;
+    this.#changes = changes;
     this.#q = {
       insert: db.prepare('INSERT INTO eulas (title, body, created_at) VALUES (?, ?, ?)'),
       get: db.prepare<[number], { id: number; title: string; body: string; created_at: string }>('SELECT id, title, body, created_at FROM eulas WHERE id = ?'),
@@ -21,8 +25,9 @@ export class Eulas {
     };
   }
 
-  create(title: string, body: string) {
+  create(title: string, body: string, by?: ChangeActor) {
     const id = Number(this.#q.insert.run(title, body, iso(this.#now())).lastInsertRowid);
+    this.#changes.record('eula.created', { eulaId: id }, by);
     return { id, title };
   }
 
@@ -38,10 +43,12 @@ export class Eulas {
     return pageOf(this.#q.list.all(id, page.limit + 1), page.limit, (e) => [e.id]);
   }
 
-  accept(customerId: number, eulaId: number) {
+  /** Records the customer's acceptance; the first one only is a change. */
+  accept(customer: { id: number; login: string }, eulaId: number, by?: ChangeActor) {
     this.get(eulaId);
-    this.#q.accept.run(customerId, eulaId, iso(this.#now()));
-    return { eula: eulaId, acceptedAt: (this.#q.acceptance.get(customerId, eulaId) as { accepted_at: string }).accepted_at };
+    if (this.#q.accept.run(customer.id, eulaId, iso(this.#now())).changes === 1)
+      this.#changes.record('eula.accepted', { customer: customer.login, eulaId }, by);
+    return { eula: eulaId, acceptedAt: (this.#q.acceptance.get(customer.id, eulaId) as { accepted_at: string }).accepted_at };
   }
 
   acceptedAt(customerId: number, eulaId: number): string | null {

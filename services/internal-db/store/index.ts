@@ -37,14 +37,15 @@ export class Store {
     this.db = db;
     this.clock = options.clock ?? systemClock;
     this.scryptLogN = options.scryptLogN ?? 15;
-    this.catalogue = new Catalogue(db, this.clock);
-    this.customers = new Customers(db, this.clock);
-    this.entitlements = new Entitlements(db, this.clock, this.catalogue);
-    this.eulas = new Eulas(db, this.clock);
-    this.stagings = new Stagings(db, this.clock);
-    this.sessions = new Sessions(db, this.clock);
-    this.audit = new Audit(db);
+    // Every class that changes a fact records the change in the log, next to the write.
     this.changes = new ChangeLog(db, this.clock);
+    this.catalogue = new Catalogue(db, this.clock, this.changes);
+    this.customers = new Customers(db, this.clock, this.changes);
+    this.entitlements = new Entitlements(db, this.clock, this.catalogue, this.changes);
+    this.eulas = new Eulas(db, this.clock, this.changes);
+    this.stagings = new Stagings(db, this.clock);
+    this.sessions = new Sessions(db, this.clock, this.changes);
+    this.audit = new Audit(db, this.changes);
     this.passwordCache = new VerifiedPasswordCache(options.authCacheMs ?? 300_000);
   }
 

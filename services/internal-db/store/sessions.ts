@@ -1,4 +1,6 @@
+import type { ChangeActor } from '../../../lib/contracts/internal-db/changes.js';
 import type { Db } from '../db/open.js';
+import type { ChangeLog } from './changes.js';
 import { iso, type Clock } from './clock.js';
 
 /**
@@ -9,10 +11,12 @@ import { iso, type Clock } from './clock.js';
  */
 export class Sessions {
   readonly #now: Clock;
+  readonly #changes: ChangeLog;
   readonly #q;
 
-  constructor(db: Db, now: Clock) {
+  constructor(db: Db, now: Clock, changes: ChangeLog) {
     this.#now = now;
+    this.#changes = changes;
     this.#q = {
       end: db.prepare('INSERT OR IGNORE INTO ended_sessions (sid, customer_id, expires_at) VALUES (?, ?, ?)'),
       ended: db.prepare<[string], { customer_id: number }>('SELECT customer_id FROM ended_sessions WHERE sid = ?'),
@@ -22,11 +26,15 @@ export class Sessions {
     };
   }
 
-  /** Ends one session (until `expiresAt`, when its cookie would stop working anyway); ended ones past their expiry are swept. */
-  end(customerId: number, sid: string, expiresAt: number): void {
+  /**
+   * Ends one session (until `expiresAt`, when its cookie would stop working anyway); ended ones
+   * past their expiry are swept. Records customer.signed_out when the session was live until now.
+   */
+  end(customer: { id: number; login: string }, sid: string, expiresAt: number, by?: ChangeActor): void {
     const now = this.#now();
     this.#q.sweep.run(iso(now));
-    if (expiresAt > now) this.#q.end.run(sid, customerId, iso(expiresAt));
+    if (expiresAt > now && this.#q.end.run(sid, customer.id, iso(expiresAt)).changes === 1)
+      this.#changes.record('customer.signed_out', { customer: customer.login }, by);
   }
 
   /** Voids every session of the customer started before now. */
