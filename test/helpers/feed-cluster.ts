@@ -25,6 +25,10 @@ export interface FeedCluster extends Backbone {
   /** web-2 now (a new process after restartWeb2). */
   readonly web2: ServiceProcess;
   web2Url: string;
+  /** web-2's commlink port (file hosts dial it; it stays the same across a restart). */
+  web2CommlinkPort: number;
+  /** web-1's commlink port. */
+  web1CommlinkPort: number;
   file1: ServiceProcess;
   file2: ServiceProcess;
   file1Ports: FileHostPorts;
@@ -109,6 +113,8 @@ export async function startFeedCluster(scope: TeardownScope, passiveMin: number,
       return web2;
     },
     web2Url,
+    web2CommlinkPort: Number(web2Fixed.FFS_SERVICES__WEB__COMMLINK_PORT),
+    web1CommlinkPort: Number(backbone.env.FFS_SERVICES__WEB__COMMLINK_PORT),
     file1,
     file2,
     file1Ports,
