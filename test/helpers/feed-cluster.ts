@@ -19,10 +19,15 @@ export interface FileHostPorts {
 
 export type ApiAt = (method: string, path: string, options?: ApiCallOptions) => Promise<ApiAnswer>;
 
+/** The processes a test may kill and start again (on the same ports, with the same data). */
+export type Restartable = 'internal-db' | 'web-2' | 'file-2';
+
 export interface FeedCluster extends Backbone {
+  /** The internal-db now (a new process after a restart). */
+  readonly db: ServiceProcess;
   /** web-1 (the backbone's web host): changes are made through it. */
   web1: ServiceProcess;
-  /** web-2 now (a new process after restartWeb2). */
+  /** web-2 now. */
   readonly web2: ServiceProcess;
   web2Url: string;
   /** web-2's commlink port (file hosts dial it; it stays the same across a restart). */
@@ -30,17 +35,22 @@ export interface FeedCluster extends Backbone {
   /** web-1's commlink port. */
   web1CommlinkPort: number;
   file1: ServiceProcess;
-  file2: ServiceProcess;
+  /** file-2 now. */
+  readonly file2: ServiceProcess;
   file1Ports: FileHostPorts;
+  /** file-2's ports (the same across a restart). */
   file2Ports: FileHostPorts;
   /** An admin API token (made through the internal-db). */
   admin: string;
   api1: ApiAt;
   api2: ApiAt;
-  /** Kills web-2 with SIGKILL (the whole process group) and waits until it is gone. */
-  killWeb2(): Promise<void>;
-  /** Starts web-2 again on the same ports; resolves once it is ready (its ready message). */
-  startWeb2(): Promise<void>;
+  /** Kills a process with SIGKILL (its whole process group, workers too) and waits until it is gone. */
+  kill(name: Restartable): Promise<void>;
+  /**
+   * Starts a killed process again on the same ports; resolves once it is ready (its ready
+   * message) and, for file-2, registered with web-2 again.
+   */
+  start(name: Restartable): Promise<void>;
   /** The end of every process's log, for a failure message. */
   logs(): string;
 }
@@ -69,22 +79,38 @@ export async function startFeedCluster(scope: TeardownScope, passiveMin: number,
   const api1: ApiAt = (method, path, options = {}) => apiAt(backbone.webUrl, method, path, { timeoutMs: 30_000, ...options });
 
   const web2Env = { ...backbone.env, FFS_SERVICES__WEB__COMMLINK_PORT: '0', FFS_SERVICES__WEB__PORT: '0', FFS_SERVICES__WEB__OPS_PORT: '0' };
-  let web2 = startService(scope, 'web-2', 'web', web2Env);
-  const web2Ready = await web2.ready();
-  // Started again, it comes back on the ports it got the first time (file-2 dials the same one).
-  const web2Fixed = {
-    ...web2Env,
-    FFS_SERVICES__WEB__COMMLINK_PORT: String(endpointPort(web2Ready, 'commlinkPort')),
-    FFS_SERVICES__WEB__PORT: String(endpointPort(web2Ready, 'port')),
-    FFS_SERVICES__WEB__OPS_PORT: String(endpointPort(web2Ready, 'opsPort')),
-  };
+  const running = new Map<string, ServiceProcess>([
+    ['internal-db', backbone.db],
+    ['web-1', backbone.web],
+  ]);
+  const logs = () => [...running.values()].map((p) => tail(p, 1500)).join('\n');
+  running.set('web-2', startService(scope, 'web-2', 'web', web2Env));
+  const web2Ready = await running.get('web-2')!.ready();
   const web2Url = String(web2Ready.endpoints.url);
   const api2: ApiAt = (method, path, options = {}) => apiAt(web2Url, method, path, { timeoutMs: 30_000, ...options });
+  const registered = (name: string, api: ApiAt) =>
+    waitFor(
+      async () =>
+        (((await api('GET', '/api/v1/file-hosts', { token: admin })).body.fileHosts as { name: string }[] | undefined) ?? []).some((h) => h.name === name),
+      30_000,
+      () => `${name} to register with its web host\n${logs()}`,
+    );
 
-  const hosts: ServiceProcess[] = [];
-  const logs = () => [backbone.db, backbone.web, web2, ...hosts].map((p) => tail(p, 1500)).join('\n');
-  const startFileHost = async (name: string, webCommlinkPort: string, passive: number, api: ApiAt): Promise<[ServiceProcess, FileHostPorts]> => {
-    const host = startService(scope, name, 'file-host', {
+  // Started again, each comes back on the ports it got the first time (and file-2 dials the same web-2).
+  const envOf = new Map<string, Record<string, string>>([
+    ['internal-db', backbone.env],
+    [
+      'web-2',
+      {
+        ...web2Env,
+        FFS_SERVICES__WEB__COMMLINK_PORT: String(endpointPort(web2Ready, 'commlinkPort')),
+        FFS_SERVICES__WEB__PORT: String(endpointPort(web2Ready, 'port')),
+        FFS_SERVICES__WEB__OPS_PORT: String(endpointPort(web2Ready, 'opsPort')),
+      },
+    ],
+  ]);
+  const startFileHost = async (name: string, webCommlinkPort: string, passive: number, api: ApiAt): Promise<FileHostPorts> => {
+    const env = {
       ...fileHostEnv(backbone, passive),
       FFS_SERVICES__WEB__COMMLINK_PORT: webCommlinkPort,
       FFS_SERVICES__FTP__NAME: name,
@@ -92,43 +118,54 @@ export async function startFeedCluster(scope: TeardownScope, passiveMin: number,
       FFS_SERVICES__FTP__AREAS_DIR: join(dataDir, name, 'areas'),
       FFS_SERVICES__FTP__INBOX_DIR: join(dataDir, name, 'inbox'),
       FFS_SERVICES__FTP__AUDIT_JOURNAL_DIR: join(dataDir, name, 'audit-journal'),
+    };
+    running.set(name, startService(scope, name, 'file-host', env));
+    const ready = await running.get(name)!.ready();
+    await registered(name, api);
+    const ports = { http: endpointPort(ready, 'httpPort'), ftp: endpointPort(ready, 'ftpPort'), sftp: endpointPort(ready, 'sftpPort') };
+    envOf.set(name, {
+      ...env,
+      FFS_SERVICES__FTP__HTTP_PORT: String(ports.http),
+      FFS_SERVICES__FTP__FTP_PORT: String(ports.ftp),
+      FFS_SERVICES__FTP__SFTP_PORT: String(ports.sftp),
     });
-    hosts.push(host);
-    const ready = await host.ready();
-    await waitFor(
-      async () =>
-        (((await api('GET', '/api/v1/file-hosts', { token: admin })).body.fileHosts as { name: string }[] | undefined) ?? []).some((h) => h.name === name),
-      30_000,
-      () => `${name} to register with its web host\n${logs()}`,
-    );
-    return [host, { http: endpointPort(ready, 'httpPort'), ftp: endpointPort(ready, 'ftpPort'), sftp: endpointPort(ready, 'sftpPort') }];
+    return ports;
   };
-  const [file1, file1Ports] = await startFileHost('file-1', backbone.env.FFS_SERVICES__WEB__COMMLINK_PORT, passiveMin, api1);
-  const [file2, file2Ports] = await startFileHost('file-2', web2Fixed.FFS_SERVICES__WEB__COMMLINK_PORT, passiveMin + 10, api2);
+  const file1Ports = await startFileHost('file-1', backbone.env.FFS_SERVICES__WEB__COMMLINK_PORT, passiveMin, api1);
+  const file2Ports = await startFileHost('file-2', envOf.get('web-2')!.FFS_SERVICES__WEB__COMMLINK_PORT, passiveMin + 10, api2);
+  const ENTRIES = { 'internal-db': 'internal-db', 'web-2': 'web', 'file-2': 'file-host' } as const;
 
   return {
     ...backbone,
+    get db() {
+      return running.get('internal-db')!;
+    },
     web1: backbone.web,
     get web2() {
-      return web2;
+      return running.get('web-2')!;
     },
     web2Url,
-    web2CommlinkPort: Number(web2Fixed.FFS_SERVICES__WEB__COMMLINK_PORT),
+    web2CommlinkPort: Number(envOf.get('web-2')!.FFS_SERVICES__WEB__COMMLINK_PORT),
     web1CommlinkPort: Number(backbone.env.FFS_SERVICES__WEB__COMMLINK_PORT),
-    file1,
-    file2,
+    file1: running.get('file-1')!,
+    get file2() {
+      return running.get('file-2')!;
+    },
     file1Ports,
     file2Ports,
     admin,
     api1,
     api2,
-    async killWeb2() {
-      web2.signal('SIGKILL');
-      await web2.exited;
+    async kill(name) {
+      const proc = running.get(name)!;
+      proc.signal('SIGKILL');
+      await proc.exited;
     },
-    async startWeb2() {
-      web2 = startService(scope, 'web-2', 'web', web2Fixed);
-      await web2.ready();
+    async start(name) {
+      if (!running.get(name)!.gone) throw new Error(`${name} is running`);
+      running.set(name, startService(scope, name, ENTRIES[name], envOf.get(name)!));
+      await running.get(name)!.ready();
+      if (name === 'file-2') await registered(name, api2);
     },
     logs,
   };
