@@ -598,8 +598,8 @@ test.serial(
 // ---------------------------------------------------------------------------------------------
 // file-2 killed while a change is made
 
-// Fails until part C (file hosts follow the feed; areas follow entitlements at login) is on main.
-untilLanded(
+// A file host started again reconciles with its web host before it serves (what it knew went with its process).
+test.serial(
   'file-2 killed (SIGKILL) while an entitlement is revoked and started again: the ticket issued before is refused, and a login finds the release gone',
   async (t) => {
     await createCustomer('feed-f2');
