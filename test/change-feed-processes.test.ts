@@ -334,14 +334,15 @@ untilLanded(
       expectStatus(await cluster.api2('GET', '/api/v1/entitlements', { token }), 200, 'the token on web-2 before');
       const portal = new PortalClient(cluster.web2Url);
       if ((await portal.signIn(login, PASSWORD)).status !== 303 || (await portal.get('/downloads')).status !== 200) throw new Error('portal session on web-2');
-      const ftp = await ftpSession(t, login, cluster.file2Ports.ftp);
-      const ftpOnFile1 = await ftpSession(t, login, cluster.file1Ports.ftp);
-      const sftp = await sftpSession(t, login);
-      if (await ftpLoginRefused(login)) throw new Error('FTP login refused before the change');
       // A download from each file host, in progress (links from web-2 for file-2, from web-1 for file-1).
       await grant(login, 'big-db');
       const onFile2 = await heldDownload(t, (await linkOn(cluster.api2, token, 'big-db', '1.0.0', now())).url);
       const onFile1 = await heldDownload(t, (await linkOn(cluster.api1, token, 'big-db', '1.0.0', now())).url);
+      // The logins after the staging (a staging drops the customer's remembered logins on that file host).
+      const ftp = await ftpSession(t, login, cluster.file2Ports.ftp);
+      const ftpOnFile1 = await ftpSession(t, login, cluster.file1Ports.ftp);
+      const sftp = await sftpSession(t, login);
+      if ((await ftpLoginRefused(login)) || (await sftpLoginRefused(login))) throw new Error('a login refused before the change');
       const ftpTold = timed(ftp.reply(30_000));
       const ftpToldOnFile1 = timed(ftpOnFile1.reply(30_000));
       const sftpClosed = timed(new Promise<void>((resolve) => sftp.client.once('close', () => resolve())));
