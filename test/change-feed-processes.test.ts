@@ -13,6 +13,7 @@ import test, { type ExecutionContext } from 'ava';
 import { Client, FTPError } from 'basic-ftp';
 import { execFile } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { copyFile, rm } from 'node:fs/promises';
 import { get } from 'node:http';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -638,6 +639,49 @@ test.serial(
     t.pass();
   },
 );
+
+// ---------------------------------------------------------------------------------------------
+// The database restored from an older backup: subscribers are told to start over (reset)
+
+// Fails until parts B and C are on main: a reset must drop every cache of web-2 and file-2. Last: it rewinds the database.
+untilLanded('the internal-db restored from an older backup: web-2 and file-2 drop what they remembered (a token, a login made after the backup)', async (t) => {
+  const env = { ...process.env, FFS_DATA_DIR: cluster.dataDir };
+  const { stdout } = await run(process.execPath, [ADMIN_CLI, 'backup', '--name', 'before-feed-late.sqlite', '--json'], { env });
+  const backup = (JSON.parse(stdout) as { path: string }).path;
+  const subscriber = await FeedSubscriber.start(t, 'through web-2', cluster.dataDir, 'fileHost', cluster.web2CommlinkPort);
+  // A customer, its token and its FTP login, made after the backup and remembered by web-2 and file-2.
+  await createCustomer('feed-late');
+  const { token } = await createToken('feed-late');
+  expectStatus(await cluster.api2('GET', '/api/v1/entitlements', { token }), 200, 'the token on web-2 before');
+  t.false(await ftpLoginRefused('feed-late'), 'the FTP login on file-2 before');
+
+  await cluster.kill('internal-db');
+  const dbPath = join(cluster.dataDir, 'internal-db', 'fulfillment.sqlite');
+  await rm(`${dbPath}-wal`, { force: true });
+  await rm(`${dbPath}-shm`, { force: true });
+  await copyFile(backup, dbPath);
+  await cluster.start('internal-db');
+  const since = now();
+  await webHostsReconnected();
+  const restored = new Latencies();
+  await settleAll((effect, ms) => restored.add(effect, ms), {
+    'restored: a subscriber through web-2 told to start over': subscriber.reset(since, 10_000),
+    'restored: the token made after the backup refused on web-2': observe(
+      'token',
+      since,
+      async () => (await cluster.api2('GET', '/api/v1/entitlements', { token })).status === 401,
+      { timeoutMs: 10_000 },
+    ),
+    'restored: the FTP login made after the backup refused on file-2': observe('FTP login', since, () => ftpLoginRefused('feed-late'), {
+      timeoutMs: 10_000,
+      intervalMs: 20,
+    }),
+  }).catch((err: Error) => {
+    throw new Error(`${err.message}\n${cluster.logs()}`);
+  });
+  t.log(`\nfrom the internal-db started on the backup (once each)\n${restored.table()}`);
+  t.pass();
+});
 
 test.serial('summary', (t) => {
   const rows: Summary[] = all.summaries();

@@ -39,6 +39,8 @@ export class FeedSubscriber {
   /** Requests that failed (the peer gone); each was retried from the last sequence seen. */
   failures = 0;
   #after = 0;
+  /** When the first reset came. */
+  #resetAt: number | undefined;
   #closed = false;
   #wake: (() => void) | undefined;
   #loop: Promise<void> | undefined;
@@ -91,8 +93,8 @@ export class FeedSubscriber {
       const at = now();
       if (batch.reset) {
         this.resets++;
+        this.#resetAt ??= at;
         this.#after = batch.head;
-        continue;
       }
       for (const change of batch.changes) {
         this.arrivals.push({ change, at });
@@ -108,12 +110,21 @@ export class FeedSubscriber {
    * Resolves with the milliseconds from `since` to the arrival of the first change matching
    * `match` (0 when it arrived before `since`); rejects past `timeoutMs` of `since`.
    */
-  async arrival(what: string, since: number, match: (change: FeedChange) => boolean, timeoutMs = 3000): Promise<number> {
+  arrival(what: string, since: number, match: (change: FeedChange) => boolean, timeoutMs = 3000): Promise<number> {
+    return this.#until(what, since, () => this.arrivals.find((a) => match(a.change))?.at, timeoutMs);
+  }
+
+  /** Resolves with the milliseconds from `since` to the first batch that said reset; rejects past `timeoutMs`. */
+  reset(since: number, timeoutMs = 3000): Promise<number> {
+    return this.#until('a reset', since, () => this.#resetAt, timeoutMs);
+  }
+
+  async #until(what: string, since: number, at: () => number | undefined, timeoutMs: number): Promise<number> {
     for (;;) {
-      const found = this.arrivals.find((a) => match(a.change));
-      if (found) return Math.max(0, found.at - since);
+      const found = at();
+      if (found !== undefined) return Math.max(0, found - since);
       const left = since + timeoutMs - now();
-      if (left <= 0) throw new Error(`${this.name}: ${what}: no such change within ${timeoutMs} ms (last seq ${this.#after})`);
+      if (left <= 0) throw new Error(`${this.name}: ${what}: not within ${timeoutMs} ms (last seq ${this.#after})`);
       await new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, left);
         const previous = this.#wake;
