@@ -99,7 +99,11 @@ async function grant(login: string, product: string): Promise<number> {
   ).body.id as number;
 }
 
-/** True when an FTP login of `login` on file-2 is refused (530); false when it succeeds (the session is closed again). */
+/**
+ * True when an FTP login of `login` on file-2 is refused (530); false when it succeeds (the
+ * session is closed again) or when the connection is closed in the middle (421 or a bare close:
+ * the login raced the change, whose effect ended the session just opened).
+ */
 async function ftpLoginRefused(login: string): Promise<boolean> {
   const client = new Client(5000);
   try {
@@ -107,20 +111,26 @@ async function ftpLoginRefused(login: string): Promise<boolean> {
     return false;
   } catch (err) {
     if (err instanceof FTPError && err.code === 530) return true;
+    if ((err instanceof FTPError && err.code === 421) || /FIN packet|closed|ECONNRESET/i.test((err as Error).message)) return false;
     throw err;
   } finally {
     client.close();
   }
 }
 
-/** True when an SFTP (password) login of `login` on file-2 is refused; false when it succeeds (the connection is closed again). */
+/**
+ * True when an SFTP (password) login of `login` on file-2 is refused; false when it succeeds (the
+ * connection is closed again) or the connection closes before the session is up (a race, as for FTP).
+ */
 async function sftpLoginRefused(login: string): Promise<boolean> {
   try {
     const session = await sftpConnect({ port: cluster.file2Ports.sftp, username: login, password: PASSWORD });
     session.close();
     return false;
   } catch (err) {
-    if ((err as { level?: string }).level === 'client-authentication') return true;
+    const level = (err as { level?: string }).level;
+    if (level === 'client-authentication') return true;
+    if (level === 'closed' || /ECONNRESET|closed/i.test((err as Error).message)) return false;
     throw err;
   }
 }
