@@ -8,7 +8,9 @@
  * Exit codes: 0 done; 2 usage error; 3 the operation was refused (its error code is printed);
  * 1 anything else.
  */
+import { userInfo } from 'node:os';
 import { parseArgs } from 'node:util';
+import type { z } from 'zod';
 import type { Body, Value } from '../lib/commlink/index.js';
 import { loadConfig } from '../lib/config/index.js';
 import { silentLogger } from '../lib/log/logger.js';
@@ -17,12 +19,16 @@ import { openDatabase } from '../services/internal-db/db/open.js';
 import { seedDemo } from '../services/internal-db/demo.js';
 import { generatePassword } from '../services/internal-db/passwords.js';
 import * as InternalDb from '../lib/contracts/internal-db/index.js';
+import type { ChangeActor } from '../lib/contracts/internal-db/changes.js';
 import type { Operation } from '../lib/contracts/operation.js';
 import { MAX_PAGE } from '../lib/contracts/page.js';
 import { OPERATIONS } from '../services/internal-db/ops/index.js';
 import { Store } from '../services/internal-db/store/index.js';
 import { errorText, resolveIo, runIfEntryPoint, type ResolvedIo, type ScriptIo } from './cli.js';
 import { CodedError } from '../lib/errors/index.js';
+
+/** How many changes `admin changes` shows unless --limit says. */
+const DEFAULT_CHANGES = 100;
 
 type Flags = Record<string, string | boolean | undefined>;
 
@@ -36,6 +42,8 @@ interface Command {
 }
 
 interface CommandContext {
+  /** Who runs this CLI: recorded with every change it makes. */
+  by: ChangeActor;
   /** Runs an operation of the internal-db in this process, validated as the service validates it. */
   op(operation: Operation, body: Record<string, unknown>): Promise<Body>;
   /** Runs a listing page after page and answers every item under `key` (a CLI prints the whole list). */
@@ -70,6 +78,36 @@ function table(rows: Record<string, unknown>[], columns: string[], io: ResolvedI
         .join('  ')
         .trimEnd(),
     );
+}
+
+/** The admin running the CLI: the OS user (the CLI runs on the internal host), from `cli`. */
+function adminActor(env: NodeJS.ProcessEnv): ChangeActor {
+  let name: string | undefined;
+  try {
+    name = userInfo().username;
+  } catch {
+    name = env.USER ?? env.LOGNAME; // no passwd entry for this uid (some containers)
+  }
+  return { kind: 'admin', id: (name || `uid-${process.getuid?.() ?? 'unknown'}`).slice(0, 128), address: 'cli' };
+}
+
+/** True when the operation changes something: its request takes `by` (lib/contracts/internal-db/changes.ts actorField). */
+function takesActor(operation: Operation): boolean {
+  const shape = (operation.request as z.ZodObject).shape as Record<string, unknown> | undefined;
+  return shape !== undefined && 'by' in shape;
+}
+
+/** A change's subject in one column: the fields present, in a fixed order. */
+function subjectText(change: Record<string, unknown>): string {
+  const fields = ['customer', 'vendor', 'product', 'version', 'filename', 'entitlementId', 'tokenId', 'eulaId', 'fingerprint', 'protocol', 'bytes'];
+  return fields
+    .filter((f) => change[f] !== undefined)
+    .map((f) => `${f}=${String(change[f])}`)
+    .join(' ');
+}
+
+function actorText(actor: ChangeActor): string {
+  return [actor.kind, actor.id, actor.address && `@${actor.address}`].filter(Boolean).join(' ');
 }
 
 const listOf = (key: string, columns: string[]) => (result: Body, io: ResolvedIo) => table(result[key] as Record<string, unknown>[], columns, io);
@@ -191,6 +229,29 @@ const COMMANDS: Record<string, Command> = {
     run: (f, c) => c.op(InternalDb.tokenCreate, { kind: s(f.kind)!, owner: s(f.owner) as string, label: s(f.label) as string }),
     print: (r, io) => io.out(`token ${String(r.id)} (${String(r.ownerKind)}): ${String(r.token)}   (shown once)`),
   },
+  changes: {
+    flags: { customer: { type: 'string' }, vendor: { type: 'string' }, kind: { type: 'string' }, limit: { type: 'string' } },
+    usage: '[--customer LOGIN] [--vendor NAME] [--kind KIND] [--limit N]   (the change log, newest first; default 100; KIND e.g. release.published)',
+    async run(f, c) {
+      const wanted = f.limit === undefined ? DEFAULT_CHANGES : (int(f.limit) as number);
+      if (!Number.isInteger(wanted) || wanted < 1) throw InternalDb.InternalDbErrors.INVALID_INPUT('--limit must be a positive integer', { field: 'limit' });
+      const filter = { customer: s(f.customer), vendor: s(f.vendor), kind: s(f.kind) };
+      const changes: Value[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await c.op(InternalDb.changesList, { ...filter, cursor, limit: Math.min(MAX_PAGE, wanted - changes.length) });
+        changes.push(...(page.changes as Value[]));
+        cursor = typeof page.next === 'string' ? page.next : undefined;
+      } while (cursor !== undefined && changes.length < wanted);
+      return { changes };
+    },
+    print: (r, io) =>
+      table(
+        (r.changes as Record<string, unknown>[]).map((x) => ({ ...x, subject: subjectText(x), by: actorText(x.actor as ChangeActor) })),
+        ['seq', 'at', 'kind', 'subject', 'by'],
+        io,
+      ),
+  },
   backup: {
     flags: { name: { type: 'string' } },
     usage: '[--name FILE]',
@@ -200,7 +261,7 @@ const COMMANDS: Record<string, Command> = {
   'seed-demo': {
     flags: {},
     usage: '',
-    run: async (_f, c) => seedDemo(c.store),
+    run: async (_f, c) => seedDemo(c.store, c.by),
     print(r, io) {
       if (!r.created) {
         io.out('demo data present; nothing changed');
@@ -283,11 +344,14 @@ export async function main(argv: string[], io: ScriptIo = {}, stdinText?: string
     const store = new Store(db, { scryptLogN: c.scryptLogN, authCacheMs: 0 });
     const backups = new Backups(db, c.backupDir, c.backupKeep);
     const ops = new Map<Operation, (typeof OPERATIONS)[number]>(OPERATIONS.map((op) => [op.operation, op]));
+    const by = adminActor(resolved.env);
     const op = async (operation: Operation, body: Record<string, unknown>) => {
-      const clean = Object.fromEntries(Object.entries(body).filter(([, v]) => v !== undefined)) as Body;
+      // Every change this CLI makes records the admin who made it.
+      const clean = Object.fromEntries(Object.entries(takesActor(operation) ? { ...body, by } : body).filter(([, v]) => v !== undefined)) as Body;
       return (ops.get(operation) as (typeof OPERATIONS)[number]).run(clean, { store, log: silentLogger });
     };
     const ctx: CommandContext = {
+      by,
       store,
       backups,
       op,

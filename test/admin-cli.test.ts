@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { mkdtemp, readdir, rm } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { tmpdir, userInfo } from 'node:os';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
@@ -140,4 +140,38 @@ test('the compiled script runs as a command', async (t) => {
   const result = spawnSync(process.execPath, [adminScript, 'vendor', 'list'], { env: { ...process.env, ...env }, cwd: dir, encoding: 'utf8' });
   t.is(result.status, 0, result.stderr);
   t.regex(result.stdout, /\(none\)/);
+});
+
+test('every change the CLI makes records the admin (the OS user, from cli); admin changes lists the log, filtered, newest first', async (t) => {
+  const { run } = await cli(t);
+  t.is((await run(['vendor', 'create', '--name', 'Acme Software'])).code, 0);
+  t.is((await run(['product', 'create', '--vendor', 'Acme Software', '--code', 'acme-db', '--name', 'Acme DB'])).code, 0);
+  t.is((await run(['customer', 'create', '--login', 'globex', '--name', 'Globex', '--no-password'])).code, 0);
+  t.is((await run(['entitlement', 'grant', '--customer', 'globex', '--product', 'acme-db'])).code, 0);
+  t.is((await run(['entitlement', 'revoke', '--id', '1'])).code, 0);
+  const all = JSON.parse((await run(['changes', '--json'])).stdout) as { changes: { seq: number; kind: string; actor: Record<string, string> }[] };
+  t.deepEqual(
+    all.changes.map((c) => c.kind),
+    ['entitlement.revoked', 'entitlement.granted', 'customer.created', 'product.created', 'vendor.created'],
+  );
+  for (const c of all.changes) t.like(c.actor, { kind: 'admin', id: userInfo().username, address: 'cli' });
+  const limited = JSON.parse((await run(['changes', '--json', '--limit', '2'])).stdout) as { changes: { seq: number }[] };
+  t.deepEqual(
+    limited.changes.map((c) => c.seq),
+    [5, 4],
+  );
+  const ofCustomer = JSON.parse((await run(['changes', '--json', '--customer', 'globex', '--kind', 'entitlement.granted'])).stdout) as {
+    changes: { kind: string }[];
+  };
+  t.deepEqual(
+    ofCustomer.changes.map((c) => c.kind),
+    ['entitlement.granted'],
+  );
+  const text = await run(['changes', '--vendor', 'Acme Software']);
+  t.regex(text.stdout, /^seq\s+at\s+kind\s+subject\s+by/m);
+  t.regex(text.stdout, /^1\s+\S+\s+vendor\.created\s+vendor=Acme Software\s+admin \S+ @cli$/m);
+  const refused = await run(['changes', '--kind', 'nope']);
+  t.is(refused.code, 3);
+  t.regex(refused.stderr, /ERR_INVALID_INPUT/);
+  t.is((await run(['changes', '--limit', 'many'])).code, 3);
 });

@@ -112,6 +112,8 @@ test('an empty environment loads the defaults', (t) => {
       backupKeep: 7,
       scryptLogN: 15,
       authCacheSeconds: 300,
+      expiringNoticeHours: 168,
+      changeLogDays: 30,
     },
   });
   t.is(c.log.level, 'info');

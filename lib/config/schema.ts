@@ -331,6 +331,13 @@ const services = z
         backupKeep: intField(1, 1000, 7, 'Scheduled backups kept; older ones are deleted.'),
         scryptLogN: intField(14, 20, 15, 'Password hashing cost: scrypt N = 2^scryptLogN (r=8, p=1) for new hashes.'),
         authCacheSeconds: intField(0, 3600, 300, 'How long a verified password is remembered (entitlements are still read live); 0: never.'),
+        expiringNoticeHours: intField(1, 8760, 168, 'How long before an entitlement expires the change entitlement.expiring is recorded, in hours.'),
+        changeLogDays: intField(
+          1,
+          3650,
+          30,
+          'How long the change log keeps a change, in days (pruned at start and hourly); a subscriber that resumes from a pruned one is told to reset.',
+        ),
       })
       .prefault({}),
   })

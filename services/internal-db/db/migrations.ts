@@ -171,6 +171,9 @@ ALTER TABLE entitlements ADD COLUMN expiring_noted INTEGER NOT NULL DEFAULT 0 CH
 ALTER TABLE entitlements ADD COLUMN expiry_noted INTEGER NOT NULL DEFAULT 0 CHECK (expiry_noted IN (0, 1));
 UPDATE entitlements SET start_noted = 1 WHERE starts_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now');
 UPDATE entitlements SET expiring_noted = 1, expiry_noted = 1 WHERE expires_at IS NOT NULL AND expires_at <= strftime('%Y-%m-%dT%H:%M:%fZ', 'now');
+CREATE INDEX entitlements_start_due ON entitlements (starts_at) WHERE start_noted = 0 AND revoked_at IS NULL;
+CREATE INDEX entitlements_expiring_due ON entitlements (expires_at) WHERE expiring_noted = 0 AND revoked_at IS NULL AND expires_at IS NOT NULL;
+CREATE INDEX entitlements_expiry_due ON entitlements (expires_at) WHERE expiry_noted = 0 AND revoked_at IS NULL AND expires_at IS NOT NULL;
 `,
   },
 ];

@@ -82,6 +82,26 @@ export class Entitlements {
         `INSERT INTO entitlements (customer_id, product_id, version_range, starts_at, expires_at, on_expiry, created_at, start_noted, expiring_noted,
          expiry_noted) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)`,
       ),
+      startDue: db.prepare<[string, number], { id: number }>(
+        'SELECT id FROM entitlements WHERE start_noted = 0 AND revoked_at IS NULL AND starts_at <= ? ORDER BY starts_at LIMIT ?',
+      ),
+      expiringDue: db.prepare<[string, string, number], { id: number }>(
+        `SELECT id FROM entitlements WHERE expiring_noted = 0 AND revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ? AND starts_at <= ?
+         ORDER BY expires_at LIMIT ?`,
+      ),
+      expiryDue: db.prepare<[string, number], { id: number }>(
+        'SELECT id FROM entitlements WHERE expiry_noted = 0 AND revoked_at IS NULL AND expires_at IS NOT NULL AND expires_at <= ? ORDER BY expires_at LIMIT ?',
+      ),
+      noteStart: db.prepare('UPDATE entitlements SET start_noted = 1 WHERE id = ? AND start_noted = 0'),
+      noteExpiring: db.prepare('UPDATE entitlements SET expiring_noted = 1 WHERE id = ? AND expiring_noted = 0'),
+      noteExpiry: db.prepare('UPDATE entitlements SET expiry_noted = 1 WHERE id = ? AND expiry_noted = 0'),
+      nextStart: db.prepare<[], string | null>('SELECT min(starts_at) FROM entitlements WHERE start_noted = 0 AND revoked_at IS NULL').pluck(),
+      nextExpiring: db
+        .prepare<[], string | null>('SELECT min(expires_at) FROM entitlements WHERE expiring_noted = 0 AND revoked_at IS NULL AND expires_at IS NOT NULL')
+        .pluck(),
+      nextExpiry: db
+        .prepare<[], string | null>('SELECT min(expires_at) FROM entitlements WHERE expiry_noted = 0 AND revoked_at IS NULL AND expires_at IS NOT NULL')
+        .pluck(),
       subject: db.prepare<[number], { customer: string; vendor: string; product: string }>(
         `SELECT c.login AS customer, v.name AS vendor, p.code AS product FROM entitlements e JOIN customers c ON c.id = e.customer_id
          JOIN products p ON p.id = e.product_id JOIN vendors v ON v.id = p.vendor_id WHERE e.id = ?`,
@@ -129,6 +149,39 @@ export class Entitlements {
     this.#q.revoke.run(iso(this.#now()), id);
     this.#changes.record('entitlement.revoked', this.subject(id), by);
     return { id, revoked: true as const };
+  }
+
+  /**
+   * Records the time-based changes that are due now (call inside a transaction), oldest due
+   * first, at most `limit` of each kind: entitlement.starting (starts_at reached),
+   * entitlement.expiring (`expiringNoticeMs` before expires_at, once started), entitlement.expired
+   * (expires_at reached); never for a revoked entitlement. Each sets its *_noted flag with its
+   * record, so each is recorded once, however often this runs and across restarts. For one
+   * entitlement they come in that order. Returns how many were recorded.
+   */
+  recordDue(expiringNoticeMs: number, limit: number): number {
+    const now = this.#now();
+    const nowIso = iso(now);
+    let recorded = 0;
+    const note = (rows: { id: number }[], flag: { run(id: number): { changes: number } }, kind: 'starting' | 'expiring' | 'expired') => {
+      for (const { id } of rows) {
+        if (flag.run(id).changes === 0) continue;
+        this.#changes.record(`entitlement.${kind}`, this.subject(id), undefined);
+        recorded++;
+      }
+    };
+    note(this.#q.startDue.all(nowIso, limit), this.#q.noteStart, 'starting');
+    note(this.#q.expiringDue.all(iso(now + expiringNoticeMs), nowIso, limit), this.#q.noteExpiring, 'expiring');
+    note(this.#q.expiryDue.all(nowIso, limit), this.#q.noteExpiry, 'expired');
+    return recorded;
+  }
+
+  /** The earliest time (ms) a time-based change may fall due (null: none pending); never later than the real one. */
+  nextDueAt(expiringNoticeMs: number): number | null {
+    const times = [this.#q.nextStart.get(), this.#q.nextExpiry.get()].map((t) => (t ? Date.parse(t) : Infinity));
+    const expiring = this.#q.nextExpiring.get();
+    const next = Math.min(...times, expiring ? Date.parse(expiring) - expiringNoticeMs : Infinity);
+    return next === Infinity ? null : next;
   }
 
   /** What a change of entitlement `id` names: its customer, its product and the product's vendor (one join). */
