@@ -304,7 +304,10 @@ untilLanded(`a burst of ${BURST} token revocations made at once through web-1: e
   t.is(new Set(seen).size, BURST, 'the subscriber through web-2 had every revocation, once each');
   t.is(seen.length, BURST);
   all.add(`burst of ${BURST} revocations: the last refused on web-2`, ms);
-  t.log(`the last of ${BURST} revoked tokens refused on web-2 ${ms.toFixed(0)} ms after the last reply`);
+  const lastAt = Math.max(...viaWeb2.arrivals.filter((a) => a.change.kind === 'token.revoked' && revoked.has(a.change.tokenId!)).map((a) => a.at));
+  t.log(
+    `the last of ${BURST} revoked tokens refused on web-2 ${ms.toFixed(0)} ms after the last reply; the last revocation at a subscriber through web-2 ${Math.max(0, lastAt - since).toFixed(0)} ms after it`,
+  );
   t.true(ms <= P99_BOUND_MS, `${ms.toFixed(0)} ms`);
 });
 
