@@ -194,7 +194,20 @@ const services = z
         ),
         loginMaxDelayMs: intField(0, 60_000, 3000, 'Longest a portal sign-in for a login with failures past loginFailuresPerLogin is held back, in ms.'),
         loginWindowSeconds: intField(1, 86_400, 900, 'Window of the portal sign-in rate limits, in seconds.'),
-        apiTokenCacheSeconds: intField(0, 3600, 10, 'How long a checked API token is remembered (a revoked token may work this long); 0: check every request.'),
+        apiTokenCacheSeconds: intField(
+          0,
+          3600,
+          300,
+          'How long a checked API token is remembered (the change feed forgets it within a second of its revocation or its owner being disabled); ' +
+            '0: check every request.',
+        ),
+        sessionCheckCacheSeconds: intField(
+          0,
+          3600,
+          300,
+          "How long the internal-db's answer that a portal session is live is remembered (the change feed forgets it within a second of a sign-out, " +
+            'a password change or a disable); 0: check every request.',
+        ),
         maxJsonBytes: intField(1024, 64 * 1024 * 1024, 2 * 1024 * 1024, 'Largest JSON or form request body accepted, in bytes (413 beyond).'),
         maxJsonDepth: intField(1, 1000, 64, 'Deepest nesting of arrays and objects a JSON request body may have (400 beyond, refused before it is parsed).'),
         maxUploadBytes: intField(1, Number.MAX_SAFE_INTEGER, 64 * 1024 * 1024 * 1024, 'Largest artifact upload accepted, in bytes (413 beyond).'),

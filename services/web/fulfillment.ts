@@ -1,6 +1,7 @@
 import type { Readable } from 'node:stream';
 import semver from 'semver';
 import * as FileHost from '../../lib/contracts/file-host/operations.js';
+import type { Change, ChangeKind } from '../../lib/contracts/internal-db/changes.js';
 import * as InternalDb from '../../lib/contracts/internal-db/index.js';
 import type { ReplyOut, RequestIn } from '../../lib/contracts/operation.js';
 import { everyPage, MAX_PAGE } from '../../lib/contracts/page.js';
@@ -17,6 +18,19 @@ import { TicketReuse } from './ticket-reuse.js';
 
 type ResolvedArtifact = InternalDb.ResolvedArtifact;
 
+/** Changes that make one customer's stagings and links stale. */
+const CUSTOMER_CHANGES: ReadonlySet<ChangeKind> = new Set<ChangeKind>([
+  'entitlement.granted',
+  'entitlement.revoked',
+  'entitlement.starting',
+  'entitlement.expiring',
+  'entitlement.expired',
+  'customer.disabled',
+  'eula.accepted',
+]);
+/** Changes that may make anyone's stagings and links stale. */
+const EVERYONE_CHANGES: ReadonlySet<ChangeKind> = new Set<ChangeKind>(['release.yanked', 'eula.set', 'vendor.disabled']);
+
 /** What narrows the artifacts a customer may have (release.resolve's filters). */
 export type ResolveFilter = Omit<RequestIn<typeof InternalDb.releaseResolve>, 'customer' | 'limit' | 'cursor'>;
 
@@ -28,7 +42,7 @@ export interface FulfillmentOptions {
   ticketTtlSeconds: number;
   metrics?: WebMetrics;
   log: Logger;
-  /** How long a staging done here is trusted without asking the file host again, in ms. */
+  /** How long a staging done here is trusted without asking the file host again, in ms (the change feed drops it when it goes stale). */
   stagedCacheMs?: number;
 }
 
@@ -47,6 +61,8 @@ export class Fulfillment {
   readonly #log: Logger;
   readonly #staged: StagedCache<Staging>;
   readonly #tickets: TicketReuse;
+  /** Counts what was dropped: a staging that was in flight meanwhile is not remembered. */
+  #drops = 0;
 
   constructor(options: FulfillmentOptions) {
     this.#db = options.db;
@@ -55,7 +71,7 @@ export class Fulfillment {
     this.#ticketTtlMs = options.ticketTtlSeconds * 1000;
     this.#metrics = options.metrics;
     this.#log = options.log;
-    this.#staged = new StagedCache(options.stagedCacheMs ?? 10_000);
+    this.#staged = new StagedCache(options.stagedCacheMs ?? 300_000);
     this.#tickets = new TicketReuse(Math.min(60_000, this.#ticketTtlMs / 10));
     options.fileHosts.on('left', (entry: FileHostEntry) => {
       this.#staged.dropHost(entry.name);
@@ -94,6 +110,7 @@ export class Fulfillment {
   }
 
   async #stageFrom(all: ResolvedArtifact[], customer: string, product: string, version: string, host: string | undefined): Promise<Staging> {
+    const drops = this.#drops;
     const artifacts = all.filter((a) => a.product === product && a.version === version);
     if (artifacts.length === 0) throw WebErrors.NOT_ENTITLED(`${customer} is not entitled to ${product} ${version}`, { customer, product, version });
     const eula = artifacts.find((a) => !a.eulaAccepted);
@@ -115,7 +132,7 @@ export class Fulfillment {
     const staged: Staging = { host: fileHost.name, product, version, files, pruned: reply.pruned, ms: reply.ms, login: customer };
     if (fileHost.ftpUrl) staged.ftpUrl = `${withLogin(fileHost.ftpUrl, customer)}${where}`;
     if (fileHost.sftpUrl) staged.sftpUrl = `${withLogin(fileHost.sftpUrl, customer)}${where}`;
-    this.#staged.set(customer, `${product}\u0000${version}`, fileHost.name, staged);
+    if (drops === this.#drops) this.#staged.set(customer, `${product}\u0000${version}`, fileHost.name, staged);
     return staged;
   }
 
@@ -219,7 +236,7 @@ export class Fulfillment {
 
   /** Has a file host remove what the customer is no longer entitled to (it asks the internal-db). */
   async prune(customer: string, host?: string): Promise<string[]> {
-    this.#staged.dropCustomer(customer);
+    this.#forgetCustomer(customer);
     this.#tickets.clear();
     const { removed } = await this.#fileHosts.ask(this.#fileHosts.pick(host), FileHost.prune, { customer });
     return removed;
@@ -230,7 +247,7 @@ export class Fulfillment {
    * customer). A file host that cannot be reached now prunes at the customer's next login there.
    */
   async pruneEverywhere(customer: string): Promise<string[]> {
-    this.#staged.dropCustomer(customer);
+    this.#forgetCustomer(customer);
     const removed: string[] = [];
     for (const host of this.#fileHosts.list()) {
       try {
@@ -248,7 +265,7 @@ export class Fulfillment {
    * there (the internal-db grants a disabled customer nothing).
    */
   async customerDisabled(customer: string): Promise<string[]> {
-    this.#tickets.dropCustomer(customer);
+    this.#forgetCustomer(customer);
     // Its open sessions and downloads end first, then its areas are emptied.
     await Promise.all(
       this.#fileHosts.list().map((host) =>
@@ -278,9 +295,32 @@ export class Fulfillment {
 
   /** Forgets every staging remembered here (after a yank, which may touch any customer). */
   forgetStagings(): void {
+    this.#drops++;
     this.#staged.clear();
     this.#tickets.clear();
   }
+
+  /** Forgets the stagings and links of one customer. */
+  #forgetCustomer(customer: string): void {
+    this.#drops++;
+    this.#staged.dropCustomer(customer);
+    this.#tickets.dropCustomer(customer);
+  }
+
+  /**
+   * The change feed's listener: a change to a customer's entitlements, EULA acceptances or state
+   * drops its stagings and links; a yank, a EULA put before a product or a disabled vendor drops
+   * everyone's (they may touch any customer); a reset drops everything.
+   */
+  readonly listener = {
+    change: (change: Change): void => {
+      if (CUSTOMER_CHANGES.has(change.kind)) {
+        if (change.customer !== undefined) this.#forgetCustomer(change.customer);
+        else this.forgetStagings();
+      } else if (EVERYONE_CHANGES.has(change.kind)) this.forgetStagings();
+    },
+    reset: (): void => this.forgetStagings(),
+  };
 
   /** Streams an upload to a file host's repository; resolves with the object id (its SHA-256) and size. */
   async ingest(source: Readable, expect: RequestIn<typeof FileHost.ingest> = {}, host?: string): Promise<ReplyOut<typeof FileHost.ingest>> {

@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import type { AddressInfo } from 'node:net';
 import { CommlinkClient, CommlinkServer, type CommlinkOptions, type KeyBag, type Peer } from '../../lib/commlink/index.js';
 import { ask, requireConnected, type LinkEnd, type ObserveRequest } from '../../lib/contracts/ask.js';
+import { changesNext } from '../../lib/contracts/internal-db/changes.js';
 import type { Operation, ReplyOut, RequestIn } from '../../lib/contracts/operation.js';
 import type { Logger } from '../../lib/log/logger.js';
 
@@ -37,6 +38,9 @@ export class InternalDbLink extends EventEmitter {
   readonly #options: InternalDbLinkOptions;
   #dialledIn: Peer | undefined;
   #address: AddressInfo | undefined;
+  /** Requests in flight that do not wait by design (all but changes.next): what a close waits for. */
+  #working = 0;
+  readonly #idle = new Set<() => void>();
 
   constructor(options: InternalDbLinkOptions) {
     super();
@@ -102,11 +106,33 @@ export class InternalDbLink extends EventEmitter {
   async ask<O extends Operation>(operation: O, body: RequestIn<O>, timeoutMs = 10_000): Promise<ReplyOut<O>> {
     requireConnected(this.connected, INTERNAL_DB, operation, this.#options.observe);
     const end: LinkEnd = this.#client ?? this.#dialledIn!;
-    return ask(end, operation, body, { who: INTERNAL_DB, observe: this.#options.observe, timeoutMs });
+    if (operation.name === changesNext.name) return ask(end, operation, body, { who: INTERNAL_DB, observe: this.#options.observe, timeoutMs });
+    this.#working++;
+    try {
+      return await ask(end, operation, body, { who: INTERNAL_DB, observe: this.#options.observe, timeoutMs });
+    } finally {
+      if (--this.#working === 0) for (const done of [...this.#idle]) done();
+    }
   }
 
+  /**
+   * Gives the requests in flight up to `graceMs` to finish, then closes. A `changes.next` waiting
+   * for a change is not waited for (it waits by design, up to its waitMs: the close would always
+   * take the whole grace); it ends with the link.
+   */
   async close(graceMs = 5000): Promise<void> {
-    await this.#client?.close(graceMs);
-    await this.#server?.close(graceMs);
+    if (this.#working > 0 && graceMs > 0) {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.#idle.delete(done);
+          resolve();
+        };
+        const timer = setTimeout(done, graceMs);
+        this.#idle.add(done);
+      });
+    }
+    await this.#client?.close(0);
+    await this.#server?.close(0);
   }
 }

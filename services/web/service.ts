@@ -2,10 +2,12 @@ import type { AddressInfo } from 'node:net';
 import { CommlinkServer, type CommlinkOptions, type KeyBag } from '../../lib/commlink/index.js';
 import { CONFIG_DEFAULTS, pickFields } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
+import { changesNext } from '../../lib/contracts/internal-db/changes.js';
 import { CryptoPool } from '../../lib/crypto-pool/index.js';
 import { PooledTicketSigner, TicketSigner, type TicketSigning } from '../../lib/tickets/index.js';
 import { apiRouter } from './api/index.js';
 import { ApiTokens } from './auth/api-tokens.js';
+import { ChangeFeed } from './change-feed.js';
 import { FileHostRegistry } from './file-hosts.js';
 import { Fulfillment } from './fulfillment.js';
 import { gatewayHandlers } from './gateway.js';
@@ -15,6 +17,7 @@ import { InternalDbLink, type InternalDbLinkOptions } from './internal-db-link.j
 import { opsRouter } from './ops/health.js';
 import { WebMetrics } from './ops/metrics.js';
 import { createPortal } from './portal/index.js';
+import { SessionChecks } from './portal/session-checks.js';
 
 /** The HTTP front end's settings (the configuration's services.web fields). */
 export interface WebHttpSettings {
@@ -32,6 +35,7 @@ export interface WebHttpSettings {
   loginMaxDelayMs: number;
   loginWindowSeconds: number;
   apiTokenCacheSeconds: number;
+  sessionCheckCacheSeconds: number;
   maxJsonBytes: number;
   maxJsonDepth: number;
   maxUploadBytes: number;
@@ -52,6 +56,7 @@ export const HTTP_SETTING_FIELDS = [
   'loginMaxDelayMs',
   'loginWindowSeconds',
   'apiTokenCacheSeconds',
+  'sessionCheckCacheSeconds',
   'maxJsonBytes',
   'maxJsonDepth',
   'maxUploadBytes',
@@ -96,6 +101,8 @@ export class WebService {
   readonly fileHosts = new FileHostRegistry();
   readonly fulfillment: Fulfillment;
   readonly metrics = new WebMetrics();
+  /** The internal-db's change log, followed: every cache here drops what a change makes stale. */
+  readonly changes: ChangeFeed;
   readonly #commlink: CommlinkServer;
   readonly #pool: CryptoPool | undefined;
   readonly #http: WebHttpServer | undefined;
@@ -117,8 +124,12 @@ export class WebService {
       ...options.internalDb,
       commlink: { ...commlink, bag: options.bags.internalDb },
       log: options.log,
-      observe: (op, seconds, outcome) => this.metrics.commlink('internal-db', op, seconds, outcome),
+      // changes.next waits for a change by design: its wait is no latency.
+      observe: (op, seconds, outcome) => {
+        if (op !== changesNext.name) this.metrics.commlink('internal-db', op, seconds, outcome);
+      },
     });
+    this.changes = new ChangeFeed({ db: this.db, log: options.log, metrics: this.metrics });
     this.fileHosts.observe = (op, seconds, outcome) => this.metrics.commlink('file-host', op, seconds, outcome);
     this.fulfillment = new Fulfillment({
       db: this.db,
@@ -130,6 +141,7 @@ export class WebService {
       metrics: this.metrics,
       log: options.log,
     });
+    this.changes.listen(this.fulfillment.listener);
     this.#commlink = new CommlinkServer({
       ...commlink,
       bag: options.bags.fileHosts,
@@ -143,10 +155,14 @@ export class WebService {
     if (options.http) {
       const s = this.#settings;
       const tokens = new ApiTokens(this.db, this.metrics, s.apiTokenCacheSeconds * 1000);
+      const sessionChecks = new SessionChecks(this.db, s.sessionCheckCacheSeconds * 1000);
+      this.changes.listen(tokens.listener);
+      this.changes.listen(sessionChecks.listener);
       const log = options.log;
       const portal = createPortal({
         db: this.db,
         fulfillment: this.fulfillment,
+        sessionChecks,
         metrics: this.metrics,
         log,
         sessionKeys: options.http.sessionKeys,
@@ -197,6 +213,7 @@ export class WebService {
   static async start(options: WebOptions): Promise<WebService> {
     const service = new WebService(options);
     try {
+      service.changes.start();
       await service.db.start();
       service.#address = await service.#commlink.listen(options.commlinkPort, options.host);
       options.log.info('web host listening for file hosts', { commlink: `${service.#address.address}:${service.#address.port}` });
@@ -255,6 +272,7 @@ export class WebService {
     await this.#http?.close(graceMs);
     await this.#ops?.close(graceMs);
     await this.#commlink.close(graceMs);
+    await this.changes.close();
     await this.db.close(graceMs);
     await this.#pool?.close();
     this.metrics.close();

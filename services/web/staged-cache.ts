@@ -8,7 +8,7 @@ export const MAX_STAGINGS = 10_000;
  * not stage it again: by customer and release, with the file host that holds it, for `ttlMs` (0:
  * nothing is remembered). The entitlement is still checked every time; what is remembered is only
  * that the links exist. An entry is dropped when its file host leaves, when the customer is pruned,
- * and at expiry.
+ * on a change that makes it stale (the change feed, fulfillment.ts), and at expiry.
  */
 export class StagedCache<T> {
   /** By `customer\0release`. */

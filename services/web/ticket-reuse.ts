@@ -9,9 +9,10 @@ export const MAX_LINKS_PER_HOST = 10_000;
  * Download links handed out moments ago, reused for the same customer, file host and file while
  * they are young: a link signed up to `reuseMs` ago still has nearly its whole lifetime, and
  * handing it out again spares an RSA signature (the dearest step of a link) and lets the file
- * host's ticket cache hit. Entitlements are still checked before every reuse; a prune or a yank
- * clears everything; a file host that leaves takes its links with it (its URL may change when it
- * comes back, and a link to a dead host must never be handed out). Concurrent requests for one key
+ * host's ticket cache hit. Entitlements are still checked before every reuse; a prune, a yank or
+ * a change that makes a customer's links stale (the change feed, fulfillment.ts) drops them; a
+ * file host that leaves takes its links with it (its URL may change when it comes back, and a
+ * link to a dead host must never be handed out). Concurrent requests for one key
  * share one signature; a signature that fails is forgotten at once (the next request signs again).
  */
 export class TicketReuse {

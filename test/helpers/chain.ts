@@ -94,6 +94,7 @@ export async function startChain(t: ExecutionContext, options: ChainOptions = {}
             port: 0,
             opsPort: 0,
             apiTokenCacheSeconds: 0,
+            sessionCheckCacheSeconds: 0,
             checkApiResponses: true,
             ...options.webHttp,
             sessionKeys: options.sessionKeys ?? [randomBytes(32).toString('base64')],

@@ -2,6 +2,7 @@ import { z } from 'zod';
 import * as InternalDb from '../../../lib/contracts/internal-db/index.js';
 import { hostName, httpBaseUrl, isoTime, login, newPassword, sshFingerprint } from '../../../lib/contracts/names.js';
 import { decodeCursor, DEFAULT_PAGE, pageOf, pageReply } from '../../../lib/contracts/page.js';
+import { actorOf } from '../auth/actor.js';
 import { created, ok, route, type ApiRoute } from './define.js';
 import type { ApiDeps } from './deps.js';
 import { idParam, pageQuery } from './fields.js';
@@ -40,9 +41,9 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'Creates a vendor (then give it a vendor token).',
       tag: 'admin',
       roles: admin,
-      body: InternalDb.vendorCreate.request,
+      body: InternalDb.vendorCreate.request.omit({ by: true }),
       responses: { 201: { description: 'Created.', body: InternalDb.vendorCreate.reply } },
-      handler: async ({ body }) => created(await db.ask(InternalDb.vendorCreate, body)),
+      handler: async ({ body, principal, ctx }) => created(await db.ask(InternalDb.vendorCreate, { ...body, by: actorOf(principal, ctx) })),
     }),
     route({
       method: 'patch',
@@ -53,8 +54,8 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       params: z.strictObject({ name: InternalDb.vendorSetDisabled.request.shape.name }),
       body: InternalDb.vendorSetDisabled.request.pick({ disabled: true }),
       responses: { 200: { description: 'Changed.', body: InternalDb.vendorSetDisabled.reply } },
-      handler: async ({ params, body }) => {
-        const reply = await db.ask(InternalDb.vendorSetDisabled, { name: params.name, disabled: body.disabled });
+      handler: async ({ params, body, principal, ctx }) => {
+        const reply = await db.ask(InternalDb.vendorSetDisabled, { name: params.name, disabled: body.disabled, by: actorOf(principal, ctx) });
         if (body.disabled) tokens.forgetOwner({ vendor: params.name });
         return ok(reply);
       },
@@ -75,9 +76,9 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'Creates a customer, with a password (hashed on the internal host) or none (key or token logins only).',
       tag: 'admin',
       roles: admin,
-      body: InternalDb.customerCreate.request,
+      body: InternalDb.customerCreate.request.omit({ by: true }),
       responses: { 201: { description: 'Created.', body: InternalDb.customerCreate.reply } },
-      handler: async ({ body }) => created(await db.ask(InternalDb.customerCreate, body)),
+      handler: async ({ body, principal, ctx }) => created(await db.ask(InternalDb.customerCreate, { ...body, by: actorOf(principal, ctx) })),
     }),
     route({
       method: 'get',
@@ -102,9 +103,10 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
         .strictObject({ disabled: z.boolean().optional(), password: newPassword.nullable().optional() })
         .refine((b) => b.disabled !== undefined || b.password !== undefined, { message: 'give disabled or password', path: ['disabled'] }),
       responses: { 200: { description: 'Changed: the customer now.', body: InternalDb.customerGet.reply } },
-      handler: async ({ params, body }) => {
-        if (body.password !== undefined) await db.ask(InternalDb.customerSetPassword, { login: params.login, password: body.password });
-        if (body.disabled !== undefined) await db.ask(InternalDb.customerSetDisabled, { login: params.login, disabled: body.disabled });
+      handler: async ({ params, body, principal, ctx }) => {
+        const by = actorOf(principal, ctx);
+        if (body.password !== undefined) await db.ask(InternalDb.customerSetPassword, { login: params.login, password: body.password, by });
+        if (body.disabled !== undefined) await db.ask(InternalDb.customerSetDisabled, { login: params.login, disabled: body.disabled, by });
         if (body.disabled === true) {
           // Nothing of a disabled customer outlives this answer here: its remembered tokens and
           // links, its stagings, its areas on every file host.
@@ -123,7 +125,8 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       params: customerParams,
       body: InternalDb.sshKeyAdd.request.pick({ publicKey: true }),
       responses: { 201: { description: 'Added: its fingerprint.', body: InternalDb.sshKeyAdd.reply } },
-      handler: async ({ params, body }) => created(await db.ask(InternalDb.sshKeyAdd, { login: params.login, publicKey: body.publicKey })),
+      handler: async ({ params, body, principal, ctx }) =>
+        created(await db.ask(InternalDb.sshKeyAdd, { login: params.login, publicKey: body.publicKey, by: actorOf(principal, ctx) })),
     }),
     route({
       method: 'delete',
@@ -134,7 +137,8 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       params: customerParams,
       query: z.strictObject({ fingerprint: sshFingerprint }),
       responses: { 200: { description: 'Removed.', body: InternalDb.sshKeyRemove.reply } },
-      handler: async ({ params, query }) => ok(await db.ask(InternalDb.sshKeyRemove, { login: params.login, fingerprint: query.fingerprint })),
+      handler: async ({ params, query, principal, ctx }) =>
+        ok(await db.ask(InternalDb.sshKeyRemove, { login: params.login, fingerprint: query.fingerprint, by: actorOf(principal, ctx) })),
     }),
     route({
       method: 'get',
@@ -156,9 +160,10 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       tag: 'admin',
       roles: admin,
       params: customerParams,
-      body: InternalDb.entitlementGrant.request.omit({ customer: true }),
+      body: InternalDb.entitlementGrant.request.omit({ customer: true, by: true }),
       responses: { 201: { description: 'Granted.', body: InternalDb.entitlementGrant.reply } },
-      handler: async ({ params, body }) => created(await db.ask(InternalDb.entitlementGrant, { customer: params.login, ...body })),
+      handler: async ({ params, body, principal, ctx }) =>
+        created(await db.ask(InternalDb.entitlementGrant, { customer: params.login, ...body, by: actorOf(principal, ctx) })),
     }),
     route({
       method: 'delete',
@@ -168,8 +173,8 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       roles: admin,
       params: z.strictObject({ login, id: idParam }),
       responses: { 200: { description: 'Revoked: what left the areas.', body: InternalDb.entitlementRevoke.reply.extend({ removed: z.array(z.string()) }) } },
-      handler: async ({ params }) => {
-        const reply = await db.ask(InternalDb.entitlementRevoke, { id: params.id, customer: params.login });
+      handler: async ({ params, principal, ctx }) => {
+        const reply = await db.ask(InternalDb.entitlementRevoke, { id: params.id, customer: params.login, by: actorOf(principal, ctx) });
         return ok({ ...reply, removed: await fulfillment.pruneEverywhere(params.login) });
       },
     }),
@@ -189,21 +194,21 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'Creates an API token for a customer (owner: login), a vendor (owner: vendor name) or an admin (no owner). The token is in this answer only.',
       tag: 'admin',
       roles: admin,
-      body: InternalDb.tokenCreate.request,
+      body: InternalDb.tokenCreate.request.omit({ by: true }),
       responses: { 201: { description: 'Created: the token, shown this once.', body: InternalDb.tokenCreate.reply } },
-      handler: async ({ body }) => created(await db.ask(InternalDb.tokenCreate, body)),
+      handler: async ({ body, principal, ctx }) => created(await db.ask(InternalDb.tokenCreate, { ...body, by: actorOf(principal, ctx) })),
     }),
     route({
       method: 'delete',
       path: '/tokens/:id',
-      summary: 'Revokes an API token.',
+      summary: 'Revokes an API token: it is refused from this answer on here, and on every other web host within a second (the change feed).',
       tag: 'admin',
       roles: admin,
       params: z.strictObject({ id: idParam }),
       responses: { 200: { description: 'Revoked.', body: InternalDb.tokenRevoke.reply } },
-      handler: async ({ params }) => {
-        const reply = await db.ask(InternalDb.tokenRevoke, { id: params.id });
-        tokens.forget();
+      handler: async ({ params, principal, ctx }) => {
+        const reply = await db.ask(InternalDb.tokenRevoke, { id: params.id, by: actorOf(principal, ctx) });
+        tokens.forgetToken(params.id); // here at once; elsewhere by the change feed
         return ok(reply);
       },
     }),

@@ -3,6 +3,7 @@ import * as InternalDb from '../../../lib/contracts/internal-db/index.js';
 import { channel, label, productCode, semanticVersion, version } from '../../../lib/contracts/names.js';
 import { pageReply } from '../../../lib/contracts/page.js';
 import { WebErrors } from '../errors.js';
+import { actorOf } from '../auth/actor.js';
 import type { Principal } from '../auth/principal.js';
 import { downloadLink, publicArtifact, stagedRelease, type PublicArtifact } from '../shapes.js';
 import { created, ok, route, type ApiRoute } from './define.js';
@@ -141,7 +142,8 @@ export function customerRoutes(deps: ApiDeps): ApiRoute[] {
       roles: ['customer'],
       params: z.strictObject({ id: idParam }),
       responses: { 200: { description: 'Accepted: when.', body: InternalDb.eulaAccept.reply } },
-      handler: async ({ principal, params }) => ok(await db.ask(InternalDb.eulaAccept, { customer: customerOf(principal), eula: params.id })),
+      handler: async ({ principal, params, ctx }) =>
+        ok(await db.ask(InternalDb.eulaAccept, { customer: customerOf(principal), eula: params.id, by: actorOf(principal, ctx) })),
     }),
   ];
 }

@@ -1,6 +1,7 @@
 import Router from 'koa-router';
 import type { WebRouter, WebState } from '../http/context.js';
 import { adminRoutes } from './admin-routes.js';
+import { changeRoutes } from './change-routes.js';
 import { customerRoutes } from './customer-routes.js';
 import type { ApiRoute } from './define.js';
 import type { ApiDeps } from './deps.js';
@@ -12,7 +13,7 @@ export const API_VERSION = '1.0.0';
 
 /** Every REST endpoint, in the order the OpenAPI document lists them. */
 export function apiRoutes(deps: ApiDeps): ApiRoute[] {
-  return [...customerRoutes(deps), ...vendorRoutes(deps), ...adminRoutes(deps)];
+  return [...customerRoutes(deps), ...vendorRoutes(deps), ...adminRoutes(deps), ...changeRoutes(deps)];
 }
 
 /**

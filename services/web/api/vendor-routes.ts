@@ -5,6 +5,7 @@ import type { ReplyOut } from '../../../lib/contracts/operation.js';
 import { Errors as CommlinkErrors } from '../../../lib/commlink/index.js';
 import { isError } from '../../../lib/errors/index.js';
 import { WebErrors } from '../errors.js';
+import { actorOf } from '../auth/actor.js';
 import type { Principal } from '../auth/principal.js';
 import { created, ok, route, type ApiRoute } from './define.js';
 import type { ApiDeps } from './deps.js';
@@ -57,9 +58,9 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'Creates a product (optionally behind a EULA). An admin names the vendor.',
       tag: 'vendor',
       roles: ['vendor', 'admin'],
-      body: InternalDb.productCreate.request.partial({ vendor: true }),
+      body: InternalDb.productCreate.request.omit({ by: true }).partial({ vendor: true }),
       responses: { 201: { description: 'Created.', body: InternalDb.productCreate.reply } },
-      handler: async ({ principal, body }) => {
+      handler: async ({ principal, body, ctx }) => {
         let vendor = body.vendor;
         if (principal.kind === 'vendor') {
           if (vendor !== undefined && vendor !== principal.vendor)
@@ -67,7 +68,7 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
           vendor = principal.vendor;
         } else if (vendor === undefined) throw WebErrors.INVALID_INPUT('body.vendor: an admin names the vendor', { field: 'body.vendor' });
         const { vendor: _v, ...rest } = body;
-        return created(await db.ask(InternalDb.productCreate, { ...rest, vendor }));
+        return created(await db.ask(InternalDb.productCreate, { ...rest, vendor, by: actorOf(principal, ctx) }));
       },
     }),
     route({
@@ -93,9 +94,9 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       params: productParams,
       body: z.strictObject({ version, channel: channel.default('stable') }),
       responses: { 201: { description: 'Created (draft).', body: InternalDb.releaseCreate.reply } },
-      handler: async ({ principal, params, body }) => {
+      handler: async ({ principal, params, body, ctx }) => {
         await ownProduct(principal, params.product);
-        return created(await db.ask(InternalDb.releaseCreate, { product: params.product, ...body }));
+        return created(await db.ask(InternalDb.releaseCreate, { product: params.product, ...body, by: actorOf(principal, ctx) }));
       },
     }),
     route({
@@ -151,6 +152,7 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
           objectId,
           platform: query.platform,
           arch: query.arch,
+          by: actorOf(principal, ctx),
         });
         deps.log.info('artifact uploaded', {
           product: params.product,
@@ -171,9 +173,9 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       roles: ['vendor', 'admin'],
       params: releaseParams,
       responses: { 200: { description: 'Published.', body: InternalDb.releasePublish.reply } },
-      handler: async ({ principal, params }) => {
+      handler: async ({ principal, params, ctx }) => {
         await ownProduct(principal, params.product);
-        return ok(await db.ask(InternalDb.releasePublish, params));
+        return ok(await db.ask(InternalDb.releasePublish, { ...params, by: actorOf(principal, ctx) }));
       },
     }),
     route({
@@ -186,9 +188,9 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       roles: ['vendor', 'admin'],
       params: releaseParams,
       responses: { 200: { description: 'Yanked.', body: InternalDb.releaseYank.reply } },
-      handler: async ({ principal, params }) => {
+      handler: async ({ principal, params, ctx }) => {
         await ownProduct(principal, params.product);
-        const reply = await db.ask(InternalDb.releaseYank, params);
+        const reply = await db.ask(InternalDb.releaseYank, { ...params, by: actorOf(principal, ctx) });
         await fulfillment.withdraw(params.product, params.version);
         return ok(reply);
       },
@@ -204,9 +206,9 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       params: productParams,
       body: InternalDb.productSetEula.request.pick({ eula: true }),
       responses: { 200: { description: 'Set.', body: InternalDb.productSetEula.reply } },
-      handler: async ({ principal, params, body }) => {
+      handler: async ({ principal, params, body, ctx }) => {
         await ownProduct(principal, params.product);
-        const reply = await db.ask(InternalDb.productSetEula, { product: params.product, eula: body.eula });
+        const reply = await db.ask(InternalDb.productSetEula, { product: params.product, eula: body.eula, by: actorOf(principal, ctx) });
         if (body.eula === null) fulfillment.forgetStagings();
         else await fulfillment.withdraw(params.product);
         return ok(reply);
@@ -218,9 +220,9 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       summary: 'Stores a EULA text (then put a product behind it).',
       tag: 'vendor',
       roles: ['vendor', 'admin'],
-      body: InternalDb.eulaCreate.request,
+      body: InternalDb.eulaCreate.request.omit({ by: true }),
       responses: { 201: { description: 'Stored: its id.', body: InternalDb.eulaCreate.reply } },
-      handler: async ({ body }) => created(await db.ask(InternalDb.eulaCreate, body)),
+      handler: async ({ body, principal, ctx }) => created(await db.ask(InternalDb.eulaCreate, { ...body, by: actorOf(principal, ctx) })),
     }),
     route({
       method: 'get',

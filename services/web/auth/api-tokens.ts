@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { LRUCache } from 'lru-cache';
+import type { Change } from '../../../lib/contracts/internal-db/changes.js';
 import { tokenCheck } from '../../../lib/contracts/internal-db/index.js';
 import { isError } from '../../../lib/errors/index.js';
 import { WebErrors } from '../errors.js';
@@ -14,14 +15,20 @@ const MAX_REMEMBERED = 10_000;
 
 /**
  * API tokens: `Authorization: Bearer <token>`, checked with the internal-db (`token.check`). A
- * checked token is remembered for `cacheMs` (keyed by its SHA-256, never the token itself), so a
- * revoked token may work that long; failures are never remembered.
+ * checked token is remembered for `cacheMs` (keyed by its SHA-256, never the token itself, with
+ * the token's id in its principal); the change feed drops it when it is revoked or its owner is
+ * disabled (`change`, `reset`), so it may be remembered for minutes. Failures are never remembered.
  */
 export class ApiTokens {
   readonly #db: InternalDbLink;
   readonly #metrics: WebMetrics;
   /** By the token's SHA-256; none when `cacheMs` is 0 (every request is checked). */
   readonly #cache: LRUCache<string, Principal> | undefined;
+  /**
+   * Counts what the feed dropped: a check that was in flight while something was dropped is not
+   * remembered (its answer may predate the revocation).
+   */
+  #drops = 0;
 
   constructor(db: InternalDbLink, metrics: WebMetrics, cacheMs: number) {
     this.#db = db;
@@ -40,6 +47,7 @@ export class ApiTokens {
     const key = createHash('sha256').update(match[1]!).digest('base64');
     const cached = this.#cache?.get(key);
     if (cached) return cached;
+    const drops = this.#drops;
     let reply;
     try {
       reply = await this.#db.ask(tokenCheck, { token: match[1]! });
@@ -53,33 +61,57 @@ export class ApiTokens {
     }
     const principal = principalOf(reply);
     this.#metrics.auth('token', 'ok');
-    this.#cache?.set(key, principal);
+    if (drops === this.#drops) this.#cache?.set(key, principal);
     return principal;
   }
 
-  /** Forgets every remembered token (after a revocation through this web host). */
+  /** Forgets every remembered token (the change feed was reset). */
   forget(): void {
+    this.#drops++;
     this.#cache?.clear();
   }
 
+  /** Forgets one token (it was revoked). */
+  forgetToken(tokenId: number): void {
+    this.#drops++;
+    if (!this.#cache) return;
+    const doomed: string[] = [];
+    for (const [key, principal] of this.#cache.entries()) if (principal.tokenId === tokenId) doomed.push(key);
+    for (const key of doomed) this.#cache.delete(key);
+  }
+
+  /** The change feed's listener: a revoked token, a disabled customer or vendor is forgotten. */
+  readonly listener = {
+    change: (change: Change): void => {
+      if (change.kind === 'token.revoked' && change.tokenId !== undefined) this.forgetToken(change.tokenId);
+      else if (change.kind === 'customer.disabled' && change.customer !== undefined) this.forgetOwner({ customer: change.customer });
+      else if (change.kind === 'vendor.disabled' && change.vendor !== undefined) this.forgetOwner({ vendor: change.vendor });
+    },
+    reset: (): void => this.forget(),
+  };
+
   /** Forgets the remembered tokens of one customer or vendor (it was disabled). */
   forgetOwner(owner: { customer: string } | { vendor: string }): void {
+    this.#drops++;
     if (!this.#cache) return;
+    const doomed: string[] = [];
     for (const [key, principal] of this.#cache.entries()) {
       const held =
         'customer' in owner
           ? principal.kind === 'customer' && principal.customer === owner.customer
           : principal.kind === 'vendor' && principal.vendor === owner.vendor;
-      if (held) this.#cache.delete(key);
+      if (held) doomed.push(key);
     }
+    for (const key of doomed) this.#cache.delete(key);
   }
 }
 
 function principalOf(reply: { tokenId: number; kind: string; customer: string | null; vendor: string | null }): Principal {
-  const label = `token:${reply.tokenId}`;
+  const { tokenId } = reply;
+  const label = `token:${tokenId}`;
   if (reply.kind === 'customer' && reply.customer)
-    return { kind: 'customer', customer: reply.customer, via: 'token', label: `${label}:customer:${reply.customer}` };
-  if (reply.kind === 'vendor' && reply.vendor) return { kind: 'vendor', vendor: reply.vendor, via: 'token', label: `${label}:vendor` };
-  if (reply.kind === 'admin') return { kind: 'admin', via: 'token', label: `${label}:admin` };
+    return { kind: 'customer', customer: reply.customer, via: 'token', label: `${label}:customer:${reply.customer}`, tokenId };
+  if (reply.kind === 'vendor' && reply.vendor) return { kind: 'vendor', vendor: reply.vendor, via: 'token', label: `${label}:vendor`, tokenId };
+  if (reply.kind === 'admin') return { kind: 'admin', via: 'token', label: `${label}:admin`, tokenId };
   throw WebErrors.UNAUTHENTICATED('the API token has no live owner');
 }

@@ -6,7 +6,7 @@ export type AuthOutcome = 'ok' | 'refused' | 'rate_limited' | 'unavailable';
 /**
  * The web host's metrics, in one registry of its own (several web hosts may live in one process in
  * tests), served at /metrics in Prometheus text format: requests, bytes, staging time, commlink
- * latency, auth outcomes, and the process's own (event-loop delay, memory, CPU).
+ * latency, auth outcomes, the change feed, and the process's own (event-loop delay, memory, CPU).
  */
 export class WebMetrics {
   readonly registry = new Registry();
@@ -17,6 +17,8 @@ export class WebMetrics {
   readonly #staging: Histogram<'outcome'>;
   readonly #commlink: Histogram<'peer' | 'op' | 'outcome'>;
   readonly #auth: Counter<'method' | 'outcome'>;
+  readonly #changeSeq: Gauge;
+  readonly #changeResets: Counter;
   readonly fileHosts: Gauge;
   readonly internalDbUp: Gauge;
 
@@ -58,6 +60,16 @@ export class WebMetrics {
       labelNames: ['method', 'outcome'],
       registers,
     });
+    this.#changeSeq = new Gauge({
+      name: 'ffs_web_change_feed_seq',
+      help: 'The last sequence of the change feed this web host applied to its caches (0: none yet).',
+      registers,
+    });
+    this.#changeResets = new Counter({
+      name: 'ffs_web_change_feed_resets_total',
+      help: 'Times the change feed was reset (changes were no longer kept): every cache was dropped.',
+      registers,
+    });
     this.fileHosts = new Gauge({ name: 'ffs_web_file_hosts', help: 'File hosts connected to this web host.', registers });
     this.internalDbUp = new Gauge({ name: 'ffs_web_internal_db_up', help: '1 when the internal-db link is up.', registers });
   }
@@ -82,6 +94,14 @@ export class WebMetrics {
 
   auth(method: AuthMethod, outcome: AuthOutcome): void {
     this.#auth.inc({ method, outcome });
+  }
+
+  changeSeq(seq: number): void {
+    this.#changeSeq.set(seq);
+  }
+
+  changeReset(): void {
+    this.#changeResets.inc();
   }
 
   text(): Promise<string> {

@@ -3,12 +3,15 @@ import type { Fulfillment } from '../fulfillment.js';
 import type { InternalDbLink } from '../internal-db-link.js';
 import type { WebMetrics } from '../ops/metrics.js';
 import type { LoginLimiter } from './rate-limit.js';
+import type { SessionChecks } from './session-checks.js';
 import type { Sessions } from './session.js';
 
 /** What the portal needs of the web host. */
 export interface PortalDeps {
   db: InternalDbLink;
   fulfillment: Fulfillment;
+  /** The internal-db's answers about portal sessions, remembered until the change feed says otherwise. */
+  sessionChecks: SessionChecks;
   metrics: WebMetrics;
   log: Logger;
   /** Keys that sign session cookies, newest first (koa's app.keys is set from them too). */

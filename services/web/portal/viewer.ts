@@ -1,10 +1,9 @@
-import { sessionCheck } from '../../../lib/contracts/internal-db/index.js';
 import { isError } from '../../../lib/errors/index.js';
 import { WebErrors } from '../errors.js';
 import type { WebContext } from '../http/context.js';
-import type { InternalDbLink } from '../internal-db-link.js';
 import type { WebMetrics } from '../ops/metrics.js';
 import type { Viewer } from './layout.js';
+import type { SessionChecks } from './session-checks.js';
 import type { Session, Sessions } from './session.js';
 
 export interface SignedIn {
@@ -14,11 +13,12 @@ export interface SignedIn {
 
 /**
  * The signed-in customer of this request, or undefined. The session cookie must verify and be
- * unexpired; the internal-db then checks the session each time (session.check), so a session
- * signed out anywhere, a changed password or a disabled or deleted customer signs it out at the
- * next request, on every web host. Sets ctx.state.principal.
+ * unexpired; the internal-db then checks the session (session.check; the answer is remembered
+ * until the change feed says the customer signed out, changed its password or was disabled), so a
+ * session signed out anywhere, a changed password or a disabled or deleted customer signs it out at
+ * the next request, on every web host, within a second. Sets ctx.state.principal.
  */
-export async function signedIn(ctx: WebContext, sessions: Sessions, db: InternalDbLink, metrics: WebMetrics): Promise<SignedIn | undefined> {
+export async function signedIn(ctx: WebContext, sessions: Sessions, checks: SessionChecks, metrics: WebMetrics): Promise<SignedIn | undefined> {
   const session = sessions.read(ctx);
   if (!session) {
     if (sessions.offered(ctx)) metrics.auth('session', 'refused');
@@ -26,7 +26,7 @@ export async function signedIn(ctx: WebContext, sessions: Sessions, db: Internal
   }
   let customer: { login: string; name: string };
   try {
-    customer = await db.ask(sessionCheck, { login: session.login, sid: session.sid, startedAt: new Date(session.startedAt).toISOString() });
+    customer = await checks.check(session);
   } catch (err) {
     if (!isError(err, WebErrors.AUTH_REFUSED) && !isError(err, WebErrors.INVALID_INPUT)) {
       metrics.auth('session', 'unavailable');

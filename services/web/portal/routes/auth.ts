@@ -1,6 +1,7 @@
 import { setTimeout as delay } from 'node:timers/promises';
 import { authCheck, sessionEnd } from '../../../../lib/contracts/internal-db/index.js';
 import { isError } from '../../../../lib/errors/index.js';
+import { customerActor } from '../../auth/actor.js';
 import { WebErrors } from '../../errors.js';
 import { readQuery } from '../../http/body.js';
 import type { WebContext, WebRouter } from '../../http/context.js';
@@ -95,11 +96,17 @@ export function authRoutes(router: WebRouter, kit: PortalKit): void {
         await readPostedForm(ctx, csrfOnlyForm, deps.maxFormBytes, session.csrf, 'sign-out');
         // Ended where every web host looks (a copied cookie stops working everywhere, restarts included).
         await deps.db
-          .ask(sessionEnd, { login: session.login, sid: session.sid, expiresAt: new Date(session.expiresAt).toISOString() })
+          .ask(sessionEnd, {
+            login: session.login,
+            sid: session.sid,
+            expiresAt: new Date(session.expiresAt).toISOString(),
+            by: customerActor(session.login, ctx),
+          })
           .catch((err: unknown) => {
             if (!isError(err, WebErrors.NOT_FOUND)) throw err; // no such customer now: nothing to end
           });
       }
+      if (session) deps.sessionChecks.forgetCustomer(session.login); // here at once; elsewhere by the change feed
       sessions.clear(ctx);
       seeOther(ctx, '/signin?signedOut=1');
     }),

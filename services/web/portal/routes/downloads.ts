@@ -20,7 +20,7 @@ export function eulaDetour(err: unknown, next: string): string | undefined {
 /** GET /downloads, GET /download/:artifactId (303 to the file host), POST /stage. */
 export function downloadRoutes(router: WebRouter, kit: PortalKit): void {
   const { deps, sessions } = kit;
-  const who = (ctx: WebContext) => signedIn(ctx, sessions, deps.db, deps.metrics);
+  const who = (ctx: WebContext) => signedIn(ctx, sessions, deps.sessionChecks, deps.metrics);
 
   router.get(
     '/downloads',

@@ -1,4 +1,5 @@
 import { eulaAccept, eulaGet } from '../../../../lib/contracts/internal-db/index.js';
+import { customerActor } from '../../auth/actor.js';
 import { readQuery, validate } from '../../http/body.js';
 import type { WebRouter } from '../../http/context.js';
 import { eulaAcceptForm, eulaParams, nextQuery, readPostedForm } from '../forms.js';
@@ -14,7 +15,7 @@ export function eulaRoutes(router: WebRouter, kit: PortalKit): void {
   router.get(
     '/eula/:id',
     portalRoute('/eula/:id', async (ctx) => {
-      const me = await signedIn(ctx, sessions, deps.db, deps.metrics);
+      const me = await signedIn(ctx, sessions, deps.sessionChecks, deps.metrics);
       if (!me) return seeOther(ctx, signinUrlFor(ctx));
       const { id } = validate(eulaParams, { ...ctx.params }, 'path');
       const { next } = readQuery(ctx, nextQuery);
@@ -27,11 +28,11 @@ export function eulaRoutes(router: WebRouter, kit: PortalKit): void {
   router.post(
     '/eula/:id/accept',
     portalRoute('/eula/:id/accept', async (ctx) => {
-      const me = await signedIn(ctx, sessions, deps.db, deps.metrics);
+      const me = await signedIn(ctx, sessions, deps.sessionChecks, deps.metrics);
       if (!me) return seeOther(ctx, '/signin?next=%2Fdownloads');
       const { id } = validate(eulaParams, { ...ctx.params }, 'path');
       const form = await readPostedForm(ctx, eulaAcceptForm, deps.maxFormBytes, me.session.csrf, 'license agreement');
-      await deps.db.ask(eulaAccept, { customer: me.viewer.login, eula: id });
+      await deps.db.ask(eulaAccept, { customer: me.viewer.login, eula: id, by: customerActor(me.viewer.login, ctx) });
       ctx.state.log.info('portal EULA accepted', { customer: me.viewer.login, eula: id });
       seeOther(ctx, afterForm(form.next ?? '/downloads'));
     }),
