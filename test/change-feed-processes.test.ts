@@ -261,8 +261,7 @@ test.serial(
 // ---------------------------------------------------------------------------------------------
 // Web hosts: API tokens, portal sessions
 
-// Fails until part B (web hosts follow the feed) is on main: web-2 remembers the token for ten minutes.
-untilLanded('a token revoked through web-1 is refused on web-2 within 1 s (p99), though web-2 remembered it', async (t) => {
+test.serial('a token revoked through web-1 is refused on web-2 within 1 s (p99), though web-2 remembered it', async (t) => {
   await createCustomer('feed-tok');
   await measure(t, async (_n, record) => {
     const { id, token } = await createToken('feed-tok');
@@ -279,8 +278,7 @@ untilLanded('a token revoked through web-1 is refused on web-2 within 1 s (p99),
 /** Tokens revoked at once in the burst test. */
 const BURST = 50;
 
-// Fails until part B (web hosts follow the feed) is on main.
-untilLanded(`a burst of ${BURST} token revocations made at once through web-1: every token is refused on web-2 within 1 s of the last reply`, async (t) => {
+test.serial(`a burst of ${BURST} token revocations made at once through web-1: every token is refused on web-2 within 1 s of the last reply`, async (t) => {
   await createCustomer('feed-burst');
   const viaWeb2 = await FeedSubscriber.start(t, 'through web-2', cluster.dataDir, 'fileHost', cluster.web2CommlinkPort);
   const tokens = await Promise.all(Array.from({ length: BURST }, () => createToken('feed-burst')));
