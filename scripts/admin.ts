@@ -24,7 +24,8 @@ import type { Operation } from '../lib/contracts/operation.js';
 import { MAX_PAGE } from '../lib/contracts/page.js';
 import { OPERATIONS } from '../services/internal-db/ops/index.js';
 import { Store } from '../services/internal-db/store/index.js';
-import { errorText, resolveIo, runIfEntryPoint, type ResolvedIo, type ScriptIo } from './cli.js';
+import { sessionsMain, SESSIONS_USAGE } from './admin-sessions.js';
+import { errorText, resolveIo, runIfEntryPoint, table, type ResolvedIo, type ScriptIo } from './cli.js';
 import { CodedError } from '../lib/errors/index.js';
 
 /** How many changes `admin changes` shows unless --limit says. */
@@ -56,29 +57,6 @@ interface CommandContext {
 const s = (v: string | boolean | undefined): string | undefined => (typeof v === 'string' ? v : undefined);
 const int = (v: string | boolean | undefined): number | undefined =>
   typeof v === 'string' && /^[0-9]+$/.test(v) ? Number(v) : typeof v === 'string' ? NaN : undefined;
-
-/** Prints rows as aligned columns. */
-function table(rows: Record<string, unknown>[], columns: string[], io: ResolvedIo): void {
-  if (rows.length === 0) {
-    io.out('(none)');
-    return;
-  }
-  const cells = rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? '-' : String(r[c]))));
-  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] as string).length)));
-  io.out(
-    columns
-      .map((c, i) => c.padEnd(widths[i] as number))
-      .join('  ')
-      .trimEnd(),
-  );
-  for (const row of cells)
-    io.out(
-      row
-        .map((cell, i) => cell.padEnd(widths[i] as number))
-        .join('  ')
-        .trimEnd(),
-    );
-}
 
 /** The admin running the CLI: the OS user (the CLI runs on the internal host), from `cli`. */
 function adminActor(env: NodeJS.ProcessEnv): ChangeActor {
@@ -278,6 +256,7 @@ function usage(): string {
     'usage: admin <command> [flags] [--json] [--db PATH]',
     '',
     ...Object.entries(COMMANDS).map(([name, c]) => `  admin ${name} ${c.usage}`.trimEnd()),
+    ...SESSIONS_USAGE.map((line) => `  admin ${line}`),
     '  admin help',
   ].join('\n');
 }
@@ -295,6 +274,7 @@ async function readStdin(): Promise<string> {
 
 export async function main(argv: string[], io: ScriptIo = {}, stdinText?: string): Promise<number> {
   const resolved = resolveIo(io);
+  if (argv[0] === 'sessions') return sessionsMain(argv.slice(1), resolved); // through the web host's API, not the database file
   const words: string[] = [];
   while (words.length < 2 && argv[words.length] !== undefined && !(argv[words.length] as string).startsWith('-')) words.push(argv[words.length] as string);
   const name = COMMANDS[words.join(' ')] ? words.join(' ') : COMMANDS[words[0] ?? ''] ? (words[0] as string) : undefined;

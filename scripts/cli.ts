@@ -91,3 +91,26 @@ export async function exists(file: string): Promise<boolean> {
     throw err;
   }
 }
+
+/** Prints rows as aligned columns. */
+export function table(rows: Record<string, unknown>[], columns: string[], io: ResolvedIo): void {
+  if (rows.length === 0) {
+    io.out('(none)');
+    return;
+  }
+  const cells = rows.map((r) => columns.map((c) => (r[c] === null || r[c] === undefined ? '-' : String(r[c]))));
+  const widths = columns.map((c, i) => Math.max(c.length, ...cells.map((row) => (row[i] as string).length)));
+  io.out(
+    columns
+      .map((c, i) => c.padEnd(widths[i] as number))
+      .join('  ')
+      .trimEnd(),
+  );
+  for (const row of cells)
+    io.out(
+      row
+        .map((cell, i) => cell.padEnd(widths[i] as number))
+        .join('  ')
+        .trimEnd(),
+    );
+}

@@ -9,7 +9,7 @@ import { CryptoPool, CryptoPoolErrors, cryptoPoolDefaults, resolveCryptoPoolOpti
 import { PooledTicketSigner, TicketSigner, TicketVerifier, type TicketClaims } from '../lib/tickets/index.js';
 import { ticketKeys } from './helpers/chain.js';
 
-const claims: TicketClaims = { customer: 'acme', path: '/product/1.0.0/setup.exe', expiresAt: Date.now() + 3_600_000, artifactId: 7 };
+const claims: TicketClaims = { customer: 'acme', path: '/product/1.0.0/setup.exe', expiresAt: Date.now() + 3_600_000, artifactId: 7, issuedAt: Date.now() };
 
 function pool(t: { teardown(fn: () => Promise<void>): void }, options: ConstructorParameters<typeof CryptoPool>[0] = {}): CryptoPool {
   const p = new CryptoPool({ maxThreads: 2, minThreads: 0, ...options });

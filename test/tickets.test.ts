@@ -1,6 +1,6 @@
 import { generateKeyPairSync } from 'node:crypto';
 import test, { type ExecutionContext } from 'ava';
-import { TicketSigner, TicketVerifier, type TicketClaims, type TicketVerdict } from '../lib/tickets/index.js';
+import { loadSigningKey, signatureFor, TicketSigner, TicketVerifier, type TicketClaims, type TicketVerdict } from '../lib/tickets/index.js';
 import { ticketKeys } from './helpers/chain.js';
 
 /** A fixed clock: tickets in these tests expire relative to it, never to the wall clock. */
@@ -26,7 +26,7 @@ function verifier(cacheEntries = 100, clock: { now: number } = { now: T0 }): Tic
 }
 
 function claims(overrides: Partial<TicketClaims> = {}): TicketClaims {
-  return { customer: 'acme', path: '/product/1.0.0/setup.exe', expiresAt: T0 + HOUR, ...overrides };
+  return { customer: 'acme', path: '/product/1.0.0/setup.exe', expiresAt: T0 + HOUR, issuedAt: T0 - 1, ...overrides };
 }
 
 function parts(ticket: string): [string, string, string] {
@@ -63,11 +63,11 @@ test('round trip: the claims come back, expiresAt truncated to whole seconds', (
     { input: claims(), expected: claims() },
     {
       input: claims({ expiresAt: T0 + HOUR + 999, artifactId: 42 }),
-      expected: { customer: 'acme', path: '/product/1.0.0/setup.exe', expiresAt: T0 + HOUR, artifactId: 42 },
+      expected: { customer: 'acme', path: '/product/1.0.0/setup.exe', expiresAt: T0 + HOUR, artifactId: 42, issuedAt: T0 - 1 },
     },
     {
-      input: { customer: 'c0.x_y-z', path: '/données/ü.txt', expiresAt: T0 + 1_234 },
-      expected: { customer: 'c0.x_y-z', path: '/données/ü.txt', expiresAt: T0 + 1_000 },
+      input: { customer: 'c0.x_y-z', path: '/données/ü.txt', expiresAt: T0 + 1_234, issuedAt: T0 - 5 },
+      expected: { customer: 'c0.x_y-z', path: '/données/ü.txt', expiresAt: T0 + 1_000, issuedAt: T0 - 5 },
     },
   ];
   for (const { input, expected } of cases) {
@@ -80,6 +80,20 @@ test('round trip: the claims come back, expiresAt truncated to whole seconds', (
       t.is(verdict.claims.expiresAt % 1000, 0);
     }
   }
+});
+
+test('the signer sets the issue time (ms) when the claims do not; a ticket without one reads as issued at 0', (t) => {
+  const before = Date.now();
+  const { issuedAt: _, ...rest } = claims();
+  const verdict = verifier().verify(signer().sign(rest));
+  t.true(verdict.ok);
+  if (verdict.ok) t.true(verdict.claims.issuedAt! >= before && verdict.claims.issuedAt! <= Date.now());
+  // A ticket signed before the claim existed (no `i` in its payload).
+  const signed = `v1.${b64url({ c: 'acme', p: '/product/1.0.0/setup.exe', e: (T0 + HOUR) / 1000 })}`;
+  const old = verifier().verify(`${signed}.${signatureFor(loadSigningKey(ticketKeys().privateKeyPem), signed)}`);
+  t.true(old.ok, 'an old ticket still verifies');
+  if (old.ok) t.is(old.claims.issuedAt, 0);
+  refusedWith(t, verifier().verify(`v1.${b64url({ c: 'acme', p: '/a/b/c', e: 1, i: -1 })}.AAAA`), ['malformed'], 'a negative issue time');
 });
 
 test('no artifactId in, no artifactId out', (t) => {

@@ -224,6 +224,35 @@ const services = z
           .boolean()
           .default(false)
           .describe('Seal and open commlink upload chunks in the crypto pool (measured to lose on 2 cores: off; measure before turning it on).'),
+        webhooks: z
+          .strictObject({
+            deliver: z
+              .boolean()
+              .default(true)
+              .describe('Deliver webhook events from this web host (several may: a lease in the internal-db gives each endpoint one deliverer).'),
+            allowHttp: z.boolean().default(false).describe('Accept http:// webhook endpoints (default: https only).'),
+            allowPrivateTargets: z
+              .boolean()
+              .default(false)
+              .describe('Accept webhook targets in loopback, private, link-local, CGNAT, unspecified or multicast ranges (refused by default: SSRF).'),
+            timeoutMs: intField(1000, 120_000, 10_000, 'How long one webhook delivery attempt may take (connect, send, answer), in ms.'),
+            retryMinMs: intField(10, 3_600_000, 1000, 'The first retry delay of a failed webhook delivery, in ms; it doubles (with jitter) up to retryMaxMs.'),
+            retryMaxMs: intField(10, 86_400_000, 600_000, 'The longest delay between two attempts of a webhook delivery, in ms.'),
+            giveUpSeconds: intField(
+              1,
+              30 * 86_400,
+              86_400,
+              'A webhook endpoint whose deliveries have failed this long (since the first failure) is disabled, with the reason; its owner enables it again.',
+            ),
+            leaseSeconds: intField(
+              2,
+              600,
+              30,
+              'How long a web host holds the right to deliver to an endpoint (renewed every third of it): a dead host is taken over after this.',
+            ),
+            keepDeliveriesDays: intField(1, 3650, 30, 'How long the webhook delivery log (each attempt) is kept, in days.'),
+          })
+          .prefault({}),
       })
       .prefault({}),
     ftp: z
@@ -251,6 +280,8 @@ const services = z
         auditFlushMs: intField(10, 60_000, 1000, 'Longest time a transfer outcome waits before its batch is sent, in ms.'),
         ticketCacheEntries: intField(0, 1_000_000, 10_000, 'Verified download tickets remembered until they expire (0: verify every request).'),
         httpWorkers: intField(0, 64, 0, 'HTTP download worker processes sharing the download port (0: one per CPU core).'),
+        opsHost: hostField("Address of the file host's operations listener (/metrics, /healthz); loopback by default: metrics are not public."),
+        opsPort: intField(-1, 65535, 0, "Port of the file host's operations listener (0: any free port, logged at start; -1: no listener)."),
         ftpPort: intField(0, 65535, 2121, 'FTP control port (0: any free port).'),
         ftpPassivePortMin: intField(
           1024,
@@ -298,8 +329,19 @@ const services = z
         loginCacheSeconds: intField(
           0,
           3600,
-          60,
-          'How long a successful FTP/SFTP login is remembered; a revocation takes effect within it (at once when the web host prunes). 0: check every login.',
+          600,
+          'How long a successful FTP/SFTP login is remembered. The change feed drops it as soon as it goes stale (password, keys, ' +
+            'disabled, entitlements, releases): this time only bounds it while the link to the web host is down. 0: check every login.',
+        ),
+        feedStateDir: pathField(
+          `${DATA_DIR_TOKEN}/feed-state`,
+          'Where the file host keeps its place in the change feed and its ticket cut-offs (<name>.json, mode 0600): a restarted file host resumes there.',
+        ),
+        ticketMaxLifetimeSeconds: intField(
+          10,
+          86_400,
+          86_400,
+          'The longest a download ticket lives (at least services.web.ticketTtlSeconds): ticket cut-offs older than this are forgotten.',
         ),
         openFileCacheMs: intField(
           0,

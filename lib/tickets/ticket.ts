@@ -20,6 +20,13 @@ export interface TicketClaims {
   readonly expiresAt: number;
   /** The artifact the path holds, when the web host knows it (for the audit). */
   readonly artifactId?: number;
+  /**
+   * When the ticket was issued, in milliseconds since the epoch: set by the signer (the time of
+   * signing, unless given). A file host refuses a ticket issued before a change that affects it
+   * (a revocation, a yank, a EULA change). A ticket without it (signed before this claim existed)
+   * reads as issued at 0.
+   */
+  readonly issuedAt?: number;
 }
 
 /** The JSON inside a ticket: short keys, since it travels in every URL. */
@@ -28,11 +35,15 @@ interface Payload {
   p: string;
   e: number;
   a?: number;
+  /** Issued at, in ms (not seconds like `e`: a change and a ticket may fall in the same second). */
+  i?: number;
 }
 
-export function encodePayload(claims: TicketClaims): string {
+/** The signed part of a ticket for `claims`; `issuedAt` is now unless the claims say. */
+export function encodePayload(claims: TicketClaims, now: () => number = Date.now): string {
   const payload: Payload = { c: claims.customer, p: claims.path, e: Math.floor(claims.expiresAt / 1000) };
   if (claims.artifactId !== undefined) payload.a = claims.artifactId;
+  payload.i = claims.issuedAt ?? now();
   return `${TICKET_VERSION}.${Buffer.from(JSON.stringify(payload)).toString('base64url')}`;
 }
 
@@ -47,10 +58,11 @@ export function decodePayload(signed: string): TicketClaims | undefined {
     return undefined;
   }
   if (typeof payload !== 'object' || payload === null) return undefined;
-  const { c, p, e, a } = payload as Record<string, unknown>;
+  const { c, p, e, a, i } = payload as Record<string, unknown>;
   if (typeof c !== 'string' || !LOGIN.test(c)) return undefined;
   if (typeof p !== 'string' || !p.startsWith('/') || p.length > 4096) return undefined;
   if (typeof e !== 'number' || !Number.isSafeInteger(e)) return undefined;
   if (a !== undefined && (typeof a !== 'number' || !Number.isSafeInteger(a) || a < 1)) return undefined;
-  return { customer: c, path: p, expiresAt: e * 1000, ...(a === undefined ? {} : { artifactId: a }) };
+  if (i !== undefined && (typeof i !== 'number' || !Number.isSafeInteger(i) || i < 0)) return undefined;
+  return { customer: c, path: p, expiresAt: e * 1000, ...(a === undefined ? {} : { artifactId: a }), issuedAt: i ?? 0 };
 }

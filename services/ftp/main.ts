@@ -28,6 +28,7 @@ export function main(): Promise<number> {
           requireTls: ftp.ftpRequireTls,
           tls: { cert: await readFile(ftp.ftpTlsCertPath, 'utf8'), key: await readFile(ftp.ftpTlsKeyPath, 'utf8') },
         },
+        ops: ftp.opsPort === -1 ? undefined : { host: ftp.opsHost, port: ftp.opsPort },
         ticketPublicKeyPem: await readFile(config.rsa.publicKeyPath, 'utf8'),
         web: { host: web.host, port: web.commlinkPort },
         // The bag of the web host ↔ file host link only: it opens no other link.
@@ -41,6 +42,7 @@ export function main(): Promise<number> {
       httpPort: host.httpAddress.port,
       ftpPort: host.ftpAddress?.port ?? null,
       sftpPort: host.sftpAddress?.port ?? null,
+      opsPort: host.opsAddress?.port ?? null,
     }),
   );
 }

@@ -18,6 +18,10 @@ export interface FileHostOpsContext {
   info: () => ReplyIn<typeof FileHost.fileHostInfo>;
   /** Ends a customer's sessions and downloads (FileHostService.endCustomer). */
   endCustomer: (customer: string) => void;
+  /** Runs a change of the customer's area apart from the change feed's syncs of it (AreaSync.exclusive). */
+  exclusive: <T>(customer: string, task: () => Promise<T>) => Promise<T>;
+  /** The live sessions and downloads, in this process and its workers (FileHostService). */
+  live: { list(): Promise<FileHost.LiveSession[]>; end(id: string, reason: string): Promise<boolean> };
 }
 
 function op<O extends Operation>(
@@ -52,14 +56,16 @@ export const FILE_HOST_OPS: readonly Implementation<FileHostOpsContext>[] = [
     const stats = await ctx.repo.statObject(i.objectId);
     return { objectId: i.objectId, size: stats.size, links: stats.nlink, copies: (await ctx.repo.copiesOf(i.objectId)).length };
   }),
-  op(FileHost.stage, async (i, ctx) => {
-    const started = performance.now();
-    const files = await ctx.stager.stage(i.customer, i.items);
-    const pruned = i.entitled === undefined ? [] : await ctx.stager.prune(i.customer, [...i.entitled, ...i.items]);
-    return { files: files.map((f) => ({ ...f })), pruned, ms: Math.round((performance.now() - started) * 1000) / 1000 };
-  }),
-  op(FileHost.unstage, async (i, ctx) => ({ removed: await ctx.stager.unstage(i.customer, i.product, i.version) })),
-  op(FileHost.prune, async (i, ctx) => ({ removed: await pruneTo(ctx, i.customer, i.releases) })),
+  op(FileHost.stage, (i, ctx) =>
+    ctx.exclusive(i.customer, async () => {
+      const started = performance.now();
+      const files = await ctx.stager.stage(i.customer, i.items);
+      const pruned = i.entitled === undefined ? [] : await ctx.stager.prune(i.customer, [...i.entitled, ...i.items]);
+      return { files: files.map((f) => ({ ...f })), pruned, ms: Math.round((performance.now() - started) * 1000) / 1000 };
+    }),
+  ),
+  op(FileHost.unstage, (i, ctx) => ctx.exclusive(i.customer, async () => ({ removed: await ctx.stager.unstage(i.customer, i.product, i.version) }))),
+  op(FileHost.prune, (i, ctx) => ctx.exclusive(i.customer, async () => ({ removed: await pruneTo(ctx, i.customer, i.releases) }))),
   op(FileHost.stagedList, async (i, ctx) => {
     const [path] = i.cursor === undefined ? [''] : decodeCursor(i.cursor, ['string']);
     const files = (await ctx.stager.list(i.customer)).filter((f) => f.path > path).sort((a, b) => (a.path < b.path ? -1 : 1));
@@ -68,6 +74,11 @@ export const FILE_HOST_OPS: readonly Implementation<FileHostOpsContext>[] = [
   }),
   op(FileHost.customerEnd, (i, ctx) => {
     ctx.endCustomer(i.customer);
+    return { ended: true as const };
+  }),
+  op(FileHost.sessionsList, async (_i, ctx) => ({ sessions: await ctx.live.list() })),
+  op(FileHost.sessionEnd, async (i, ctx) => {
+    if (!(await ctx.live.end(i.id, i.reason ?? 'Ended by an administrator'))) throw FileHostErrors.NOT_FOUND(`no live session ${i.id} on this file host`);
     return { ended: true as const };
   }),
   op(FileHost.fileHostInfo, (_i, ctx) => ctx.info()),

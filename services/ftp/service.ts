@@ -8,15 +8,18 @@ import { CONFIG_DEFAULTS, pickFields } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { Areas } from './common/areas.js';
 import { AuditJournal, type PendingOutcome } from './common/audit-journal.js';
-import { AuditReporter } from './common/audit-reporter.js';
+import { AuditReporter, type TransferOutcome } from './common/audit-reporter.js';
 import { CustomerLogins } from './common/customer-login.js';
 import { Defender } from './common/defender.js';
+import { LiveSessions, type LiveSession } from './common/live-sessions.js';
 import { LoginCache } from './common/login-cache.js';
 import { SessionLimits } from './common/session-limits.js';
 import { WebLink } from './common/web-link.js';
 import { availableParallelism } from 'node:os';
 import { DownloadWorkers } from './http/download-workers.js';
+import { FileHostMetrics } from './metrics.js';
 import { makeFileHostHandlers } from './ops.js';
+import { OpsListener } from './ops-http.js';
 import { FileChecksums } from './repository/file-checksums.js';
 import { HashPool } from './repository/hash-pool.js';
 import { Repository } from './repository/repository.js';
@@ -25,6 +28,12 @@ import { SftpServer } from './sftp/server.js';
 import { SftpWorkers } from './sftp/sftp-workers.js';
 import { checkLinkable } from './staging/filesystem-check.js';
 import { Stager } from './staging/stager.js';
+import { AreaSync } from './staging/area-sync.js';
+import type { EndOptions } from './common/end-options.js';
+import { TicketCutoffs } from './common/ticket-cutoffs.js';
+import { FeedApplier } from './feed/apply-change.js';
+import { ChangeFeed } from './feed/change-feed.js';
+import { FeedStateFile, type FeedState } from './feed/feed-state.js';
 
 /** Limits, timeouts and defender settings of the FTP and SFTP servers (transferIdleSeconds: HTTP downloads too). */
 export interface SessionSettings {
@@ -42,7 +51,7 @@ export interface SessionSettings {
   defenderObservationSeconds: number;
   defenderBanSeconds: number;
   defenderBanIncrementPercent: number;
-  /** How long a successful login is remembered (a revocation takes effect within it); 0: never. */
+  /** How long a successful login is remembered; the change feed drops it when it goes stale, so this only bounds it while the web link is down. 0: never. */
   loginCacheSeconds: number;
 }
 
@@ -96,6 +105,16 @@ export interface FileHostOptions {
   log: Logger;
   /** How long start() waits for the web host before going on without it (it keeps dialling). */
   webWaitMs?: number;
+  /** Where the change feed's state is kept (`<name>.json`: the last change applied, the ticket cut-offs); absent: in memory only. */
+  feedStateDir?: string;
+  /** The longest a download ticket lives, in seconds: ticket cut-offs older than this are dropped (default 86400). */
+  ticketMaxLifetimeSeconds?: number;
+  /** How long one `changes.next` waits for a change, in ms (default 20000). */
+  feedWaitMs?: number;
+  /** Follow the change feed (default true; false only for tests of what the web host orders alone). */
+  followChanges?: boolean;
+  /** The operations listener (/metrics, /healthz); absent: none. */
+  ops?: { host: string; port: number };
 }
 
 /**
@@ -116,6 +135,16 @@ export class FileHostService {
   readonly sessions: SessionSettings;
   /** Checksums of area files by object (FTP `HASH`, SSH `sha256sum`): SHA-256 from the repository, others read once. */
   readonly checksums: FileChecksums;
+  /** Areas follow entitlements: each customer's area made to hold exactly what it may have now. */
+  readonly areaSync: AreaSync;
+  /** Download tickets issued before a change that affects them are refused. */
+  readonly cutoffs: TicketCutoffs;
+  /** The internal-db's change feed, followed through the web host. */
+  readonly changeFeed: ChangeFeed;
+  /** FTP and SFTP sessions of this process (workers keep their own: liveSessions() asks them). */
+  readonly live = new LiveSessions();
+  readonly metrics: FileHostMetrics;
+  #ops: OpsListener | undefined;
   readonly #hashPool: HashPool;
   readonly #http: DownloadWorkers;
   #sftp: SftpServer | SftpWorkers | undefined;
@@ -128,7 +157,14 @@ export class FileHostService {
 
   private constructor(
     options: FileHostOptions,
-    parts: { hashPool: HashPool; repo: Repository; linkable: boolean; journal?: { journal: AuditJournal; left: PendingOutcome[] } | undefined },
+    parts: {
+      hashPool: HashPool;
+      repo: Repository;
+      linkable: boolean;
+      journal?: { journal: AuditJournal; left: PendingOutcome[] } | undefined;
+      stateFile: FeedStateFile;
+      state: FeedState | undefined;
+    },
   ) {
     this.name = options.name;
     this.#log = options.log;
@@ -140,10 +176,11 @@ export class FileHostService {
       sha256Of: (path, stats) => this.repo.digestOf(path, stats),
       hashFile: (path, algorithm) => parts.hashPool.checksumFile(path, algorithm),
     });
-    this.stager = new Stager(this.repo, this.areas, options.log, (customer) => {
+    this.stager = new Stager(this.repo, this.areas, options.log, (customer, removed) => {
       this.#http.invalidate(customer);
-      this.#loginCache.invalidate(customer);
+      if (removed) this.#loginCache.invalidate(customer); // files added make no remembered login stale
     });
+    this.cutoffs = new TicketCutoffs(parts.state?.cutoffs);
     const handlers = makeFileHostHandlers({
       repo: this.repo,
       stager: this.stager,
@@ -151,7 +188,10 @@ export class FileHostService {
       link: { ask: (operation, body, timeoutMs) => this.link.ask(operation, body, timeoutMs) },
       info: () => ({ name: this.name, httpUrl: this.#httpUrl, objects: this.repo.digests.size, linkable: this.linkable }),
       endCustomer: (customer) => this.endCustomer(customer),
+      exclusive: (customer, task) => this.areaSync.exclusive(customer, task),
+      live: { list: () => this.liveSessions(), end: (id, reason) => this.endSession(id, reason) },
     });
+    this.metrics = new FileHostMetrics(() => this.liveSessions());
     this.link = new WebLink({
       ...options.commlink,
       host: options.web.host,
@@ -162,9 +202,18 @@ export class FileHostService {
     });
     this.sessions = { ...SESSION_DEFAULTS, ...options.sessions };
     this.#loginCache = new LoginCache({ ttlMs: this.sessions.loginCacheSeconds * 1000 });
+    this.areaSync = new AreaSync({
+      link: this.link,
+      stager: this.stager,
+      repo: this.repo,
+      areas: this.areas,
+      log: options.log,
+      onRemoved: (customer, paths) => this.endCustomer(customer, { paths: releasesOf(paths), reason: WITHDRAWN }),
+    });
     this.logins = new CustomerLogins({
       link: this.link,
       stager: this.stager,
+      areaSync: this.areaSync,
       areas: this.areas,
       defender: new Defender({
         threshold: this.sessions.defenderThreshold,
@@ -188,6 +237,7 @@ export class FileHostService {
       left: parts.journal?.left,
       log: options.log,
     });
+    const cutoffs = this.cutoffs;
     this.#http = new DownloadWorkers({
       count: options.httpWorkers === 0 ? availableParallelism() : options.httpWorkers,
       host: options.host,
@@ -199,11 +249,39 @@ export class FileHostService {
         openFileCacheMs: options.openFileCacheMs,
         transferIdleMs: this.sessions.transferIdleSeconds * 1000,
         outcomeFlushMs: Math.min(100, options.auditFlushMs),
+        // Read when a worker starts (a replaced one gets the cut-offs of now); changes are broadcast.
+        get cutoffs() {
+          return cutoffs.snapshot();
+        },
       },
       digestOf: (path, stats) => this.repo.digestOf(path, stats),
-      onOutcome: (outcome) => this.audit.report(outcome),
+      onOutcome: (outcome) => this.#report(outcome),
       log: options.log,
     });
+    this.changeFeed = new ChangeFeed({
+      link: this.link,
+      stateFile: parts.stateFile,
+      startAfter: parts.state?.seq,
+      waitMs: options.feedWaitMs,
+      log: options.log,
+      target: new FeedApplier({
+        logins: this.#loginCache,
+        areas: this.areaSync,
+        cutoffs: this.cutoffs,
+        liveCustomers: () => Object.keys(this.logins.limits.counts().customers),
+        endCustomer: (customer) => this.endCustomer(customer),
+        cutoffsChanged: () => this.#http.cutoffs(this.cutoffs.snapshot()),
+        dropCaches: () => this.#http.invalidateAll(),
+        cutoffKeepMs: (options.ticketMaxLifetimeSeconds ?? 86_400) * 1000,
+        log: options.log,
+      }),
+    });
+  }
+
+  /** A transfer's outcome, in this process or a worker: counted, then audited. */
+  #report(outcome: TransferOutcome): void {
+    this.metrics.transfer(outcome);
+    this.audit.report(outcome);
   }
 
   static async start(options: FileHostOptions): Promise<FileHostService> {
@@ -220,14 +298,16 @@ export class FileHostService {
         });
       const journal =
         options.auditJournalDir === undefined ? undefined : await AuditJournal.open(join(options.auditJournalDir, `${options.name}.jsonl`), options.log);
-      service = new FileHostService(options, { hashPool, repo, linkable, journal });
+      const stateFile = new FeedStateFile(options.feedStateDir === undefined ? undefined : join(options.feedStateDir, `${options.name}.json`), options.log);
+      const state = await stateFile.read();
+      service = new FileHostService(options, { hashPool, repo, linkable, journal, stateFile, state });
       service.#httpAddress = await service.#http.start();
       const { address, port } = service.#httpAddress;
       service.#httpUrl = options.publicHttpUrl || `http://${address.includes(':') ? `[${address}]` : address}:${port}`;
       options.log.info('file host listening', { name: options.name, http: service.#httpUrl, repository: options.repositoryDir, objects: repo.digests.size });
       if (options.sftp) {
         const s = service.sessions;
-        const audit = service.audit;
+        const outcomes = { report: (outcome: TransferOutcome) => service!.#report(outcome) };
         const common = {
           ...service.#timeouts(),
           maxUnauthenticated: s.maxUnauthenticatedConnections,
@@ -247,7 +327,7 @@ export class FileHostService {
               },
               logins: service.logins,
               checksums: service.checksums,
-              onOutcome: (outcome) => audit.report(outcome),
+              onOutcome: outcomes.report,
               log: options.log,
             })
           : new SftpServer({
@@ -257,20 +337,23 @@ export class FileHostService {
               ...common,
               logins: service.logins,
               checksums: service.checksums,
-              outcomes: service.audit,
+              outcomes,
+              live: service.live,
               log: options.log,
             });
         const sftp = await service.#sftp.start();
         options.log.info('sftp listening', { address: `${sftp.address}:${sftp.port}`, workers: options.sftp.workers ?? 0 });
       }
       if (options.ftp) {
+        const outcomes = { report: (outcome: TransferOutcome) => service!.#report(outcome) };
         service.#ftp = new FtpServer({
           host: options.host,
           ...options.ftp,
           ...service.#timeouts(),
           logins: service.logins,
           checksums: service.checksums,
-          outcomes: service.audit,
+          outcomes,
+          live: service.live,
           log: options.log,
         });
         const ftp = await service.#ftp.start();
@@ -280,8 +363,16 @@ export class FileHostService {
           tls: Boolean(options.ftp.tls),
         });
       }
+      if (options.ops) {
+        service.#ops = new OpsListener({ ...options.ops, metrics: service.metrics, webLinked: () => service!.link.connected, log: options.log });
+        const ops = await service.#ops.start();
+        options.log.info('file host operations listening', {
+          url: `http://${ops.address.includes(':') ? `[${ops.address}]` : ops.address}:${ops.port}/metrics`,
+        });
+      }
       const connected = await service.link.start(options.webWaitMs ?? 5000);
       if (!connected) options.log.warn('the web host is not reachable yet; still dialling', { web: `${options.web.host}:${options.web.port}` });
+      if (options.followChanges !== false) service.changeFeed.start();
       return service;
     } catch (err) {
       if (service) await service.close(0);
@@ -298,15 +389,34 @@ export class FileHostService {
   }
 
   /**
-   * A customer's access ended (it was disabled): its FTP and SFTP connections are closed and its
-   * downloads in progress cut off, each audited as aborted; its logins are forgotten.
+   * A customer's access ended (it was disabled): its FTP and SFTP connections are closed (FTP 421,
+   * SSH disconnect with the reason) and its downloads in progress cut off, each audited as aborted;
+   * its logins are forgotten. With `paths` (prefixes: releases the customer has just lost), only
+   * the transfers of those files are cut off (FTP 426, SFTP READs fail, HTTP bodies end); the
+   * sessions stay.
    */
-  endCustomer(customer: string): void {
-    this.#loginCache.invalidate(customer);
-    this.#ftp?.endCustomer(customer);
-    this.#sftp?.endCustomer(customer);
-    this.#http.endCustomer(customer);
-    this.#log.info('customer access ended: sessions and downloads closed', { customer });
+  endCustomer(customer: string, options: EndOptions = {}): void {
+    if (options.paths?.length === 0) return;
+    if (!options.paths) this.#loginCache.invalidate(customer);
+    this.#ftp?.endCustomer(customer, options);
+    this.#sftp?.endCustomer(customer, options);
+    this.#http.endCustomer(customer, options);
+    if (options.paths) this.#log.info('transfers of withdrawn releases cut off', { customer, paths: options.paths });
+    else this.#log.info('customer access ended: sessions and downloads closed', { customer });
+  }
+
+  /** The live FTP and SFTP sessions and HTTP downloads: this process's, and its workers' (a worker that does not answer within a second is left out). */
+  async liveSessions(): Promise<LiveSession[]> {
+    const [sftp, http] = await Promise.all([this.#sftp instanceof SftpWorkers ? this.#sftp.liveSessions() : [], this.#http.liveSessions()]);
+    return [...this.live.list(), ...sftp, ...http];
+  }
+
+  /** Ends one live session (FTP 421, SSH disconnect, HTTP cut); false when there is none of that id. */
+  async endSession(id: string, reason: string): Promise<boolean> {
+    if (this.live.end(id, reason)) return true;
+    if (id.startsWith('sftp-') && this.#sftp instanceof SftpWorkers) return this.#sftp.endSession(id, reason);
+    if (id.startsWith('http-')) return this.#http.endSession(id, reason);
+    return false;
   }
 
   #registration(): RequestIn<typeof fileHostRegister> {
@@ -336,6 +446,11 @@ export class FileHostService {
     return this.#httpAddress!;
   }
 
+  /** The operations listener's address (/metrics, /healthz), when it runs. */
+  get opsAddress(): AddressInfo | undefined {
+    return this.#ops?.address;
+  }
+
   /** The base URL of HTTP downloads (`…/files/<path>?ticket=…`). */
   get httpUrl(): string {
     return this.#httpUrl;
@@ -356,13 +471,25 @@ export class FileHostService {
   }
 
   async #close(graceMs: number): Promise<void> {
+    const feedStopped = this.changeFeed.close(); // its long wait ends when the link closes
     await this.#ftp?.close(graceMs);
     await this.#sftp?.close(graceMs);
     await this.#http.close(graceMs);
     await this.audit.close(graceMs);
     await this.link.close(graceMs);
+    await feedStopped;
     await this.#hashPool.close();
+    await this.#ops?.close();
+    this.metrics.close();
     this.logins.defender.close();
     this.#log.info('file host closed', { name: this.name });
   }
+}
+
+/** What a client is told when a transfer is cut off because the customer lost the release. */
+const WITHDRAWN = 'release withdrawn: you may no longer download it';
+
+/** The release folders (`/product/version/`) of area paths. */
+function releasesOf(paths: readonly string[]): string[] {
+  return [...new Set(paths.map((p) => p.slice(0, p.indexOf('/', p.indexOf('/', 1) + 1) + 1)))];
 }

@@ -32,6 +32,7 @@ export async function webOptionsFromConfig(config: Config, log: Logger): Promise
       ...pickFields(web, HTTP_SETTING_FIELDS),
       sessionKeys: await readSessionKeys(web.sessionKeyPath),
     },
+    webhooks: web.webhooks,
     log,
   };
 }

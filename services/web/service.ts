@@ -17,6 +17,8 @@ import { InternalDbLink, type InternalDbLinkOptions } from './internal-db-link.j
 import { opsRouter } from './ops/health.js';
 import { WebMetrics } from './ops/metrics.js';
 import { createPortal } from './portal/index.js';
+import { WebhookDeliverer } from './webhooks/deliverer.js';
+import { WEBHOOK_DEFAULTS, type WebhookSettings } from './webhooks/settings.js';
 import { SessionChecks } from './portal/session-checks.js';
 
 /** The HTTP front end's settings (the configuration's services.web fields). */
@@ -89,6 +91,8 @@ export interface WebOptions {
   crypto?: { threads: number; ticketSigning: boolean; chunkCrypto: boolean };
   /** The portal and the REST API; absent: the gateway only (no HTTP listener). */
   http?: Partial<WebHttpSettings> & { sessionKeys: readonly string[] };
+  /** Webhook registration rules and delivery (services.web.webhooks); absent: the defaults. */
+  webhooks?: Partial<WebhookSettings>;
   log: Logger;
 }
 
@@ -101,6 +105,8 @@ export class WebService {
   readonly fileHosts = new FileHostRegistry();
   readonly fulfillment: Fulfillment;
   readonly metrics = new WebMetrics();
+  /** Delivers webhook events (absent when services.web.webhooks.deliver is off). */
+  readonly webhooks: WebhookDeliverer | undefined;
   /** The internal-db's change log, followed: every cache here drops what a change makes stale. */
   readonly changes: ChangeFeed;
   readonly #commlink: CommlinkServer;
@@ -117,6 +123,7 @@ export class WebService {
     this.#log = options.log;
     this.#host = options.host;
     this.#settings = { ...HTTP_DEFAULTS, ...options.http };
+    const webhookSettings = { ...WEBHOOK_DEFAULTS, ...options.webhooks };
     const crypto = options.crypto;
     if (crypto && (crypto.ticketSigning || crypto.chunkCrypto)) this.#pool = new CryptoPool(crypto.threads > 0 ? { maxThreads: crypto.threads } : {});
     const commlink = this.#pool && crypto?.chunkCrypto ? { ...options.commlink, chunkCrypto: this.#pool } : options.commlink;
@@ -130,6 +137,12 @@ export class WebService {
       },
     });
     this.changes = new ChangeFeed({ db: this.db, log: options.log, metrics: this.metrics });
+    if (webhookSettings.deliver) {
+      const webhooks = new WebhookDeliverer({ db: this.db, settings: webhookSettings, log: options.log, followChanges: false });
+      this.webhooks = webhooks;
+      // The web host's own subscription wakes the deliverer: no second changes.next loop.
+      this.changes.listen({ change: () => webhooks.notify(), reset: () => webhooks.notify() });
+    }
     this.fileHosts.observe = (op, seconds, outcome) => this.metrics.commlink('file-host', op, seconds, outcome);
     this.fulfillment = new Fulfillment({
       db: this.db,
@@ -186,6 +199,7 @@ export class WebService {
           maxJsonDepth: s.maxJsonDepth,
           maxUploadBytes: s.maxUploadBytes,
           checkResponses: s.checkApiResponses,
+          webhooks: webhookSettings,
         },
         () => this.httpUrl,
       );
@@ -215,6 +229,7 @@ export class WebService {
     try {
       service.changes.start();
       await service.db.start();
+      service.webhooks?.start();
       service.#address = await service.#commlink.listen(options.commlinkPort, options.host);
       options.log.info('web host listening for file hosts', { commlink: `${service.#address.address}:${service.#address.port}` });
       if (service.#http) {
@@ -272,6 +287,7 @@ export class WebService {
     await this.#http?.close(graceMs);
     await this.#ops?.close(graceMs);
     await this.#commlink.close(graceMs);
+    await this.webhooks?.close(graceMs);
     await this.changes.close();
     await this.db.close(graceMs);
     await this.#pool?.close();

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { defineOperation, type Operation } from '../operation.js';
 import { pageReply, pageRequest } from '../page.js';
-import { fileName, hostName, httpBaseUrl, login, productCode, sha256, version } from '../names.js';
+import { fileName, hostName, httpBaseUrl, isoTime, login, productCode, sha256, version } from '../names.js';
 
 /**
  * The operations a file host serves to its web host over the commlink (the web host's orders:
@@ -108,5 +108,62 @@ export const customerEnd = defineOperation({
   reply: z.strictObject({ ended: z.literal(true) }),
 });
 
+export const LIVE_PROTOCOLS = ['ftp', 'sftp', 'http'] as const;
+export type LiveProtocol = (typeof LIVE_PROTOCOLS)[number];
+
+/** A live FTP or SFTP session (login to close) or HTTP download (first byte to the response's end). */
+export const liveSession = z.strictObject({
+  id: z
+    .string()
+    .regex(/^[a-z0-9-]{1,64}$/)
+    .describe("Stable for the session's life, unique on this file host (the web host prefixes `<file host>:`)."),
+  customer: login,
+  protocol: z.enum(LIVE_PROTOCOLS),
+  clientAddress: z.string().max(64),
+  file: areaPath.nullable().describe('The file being sent now (`/product/version/filename`), or null.'),
+  bytes: byteCount.describe('Bytes sent so far in this session.'),
+  rate: byteCount.describe('Bytes per second over the last few seconds.'),
+  startedAt: isoTime,
+  elapsedMs: byteCount,
+});
+export type LiveSession = z.output<typeof liveSession>;
+
+export const sessionsList = defineOperation({
+  name: 'sessions.list',
+  summary: 'The live FTP and SFTP sessions and HTTP downloads of this file host (its worker processes asked too).',
+  request: z.strictObject({}),
+  reply: z.strictObject({ sessions: z.array(liveSession) }),
+});
+
+export const sessionEnd = defineOperation({
+  name: 'session.end',
+  summary:
+    'Ends one live session now: FTP 421 and close, SSH disconnect (by application, with the reason), HTTP response cut; ' +
+    'its transfer is audited as aborted. Unknown id: ERR_NOT_FOUND.',
+  request: z.strictObject({
+    id: liveSession.shape.id,
+    reason: z
+      .string()
+      .min(1)
+      .max(200)
+      .regex(/^[^\p{Cc}]*$/u, 'one line of text, no control characters')
+      .optional()
+      .describe('What the client is told (FTP 421 text, SSH disconnect description); default "Ended by an administrator".'),
+  }),
+  reply: z.strictObject({ ended: z.literal(true) }),
+});
+
 /** Every operation a file host serves, in the order OPERATIONS.md lists them. */
-export const FILE_HOST_OPERATIONS: readonly Operation[] = [ingest, ingestInbox, objectStat, stage, unstage, prune, stagedList, customerEnd, fileHostInfo];
+export const FILE_HOST_OPERATIONS: readonly Operation[] = [
+  ingest,
+  ingestInbox,
+  objectStat,
+  stage,
+  unstage,
+  prune,
+  stagedList,
+  customerEnd,
+  sessionsList,
+  sessionEnd,
+  fileHostInfo,
+];

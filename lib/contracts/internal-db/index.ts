@@ -40,6 +40,19 @@ import {
 } from './entitlements.js';
 import { eulaAccept, eulaCreate, eulaGet, eulaList } from './eulas.js';
 import { sessionCheck, sessionEnd } from './sessions.js';
+import {
+  webhookCreate,
+  webhookDelete,
+  webhookDeliveries,
+  webhookEnable,
+  webhookGet,
+  webhookLease,
+  webhookList,
+  webhookPending,
+  webhookPrune,
+  webhookRelease,
+  webhookReport,
+} from './webhooks.js';
 
 /**
  * The internal-db's operations: the API of the internal host. Every query is one of these, asked by
@@ -57,6 +70,7 @@ export * from './eulas.js';
 export * from './sessions.js';
 export { InternalDbErrors } from './errors.js';
 export * from './shapes.js';
+export * from './webhooks.js';
 
 /** Every operation, in the order OPERATIONS.md lists them. */
 export const INTERNAL_DB_OPERATIONS: readonly Operation[] = [
@@ -103,6 +117,17 @@ export const INTERNAL_DB_OPERATIONS: readonly Operation[] = [
   auditQuery,
   changesNext,
   changesList,
+  webhookCreate,
+  webhookList,
+  webhookGet,
+  webhookDelete,
+  webhookEnable,
+  webhookDeliveries,
+  webhookLease,
+  webhookRelease,
+  webhookPending,
+  webhookReport,
+  webhookPrune,
   adminBackup,
   dbInfo,
 ];

@@ -5,6 +5,7 @@ import { LOGIN } from '../../../lib/contracts/names.js';
 import type { RequestIn } from '../../../lib/contracts/operation.js';
 import { isError } from '../../../lib/errors/index.js';
 import type { Logger } from '../../../lib/log/logger.js';
+import type { AreaSync } from '../staging/area-sync.js';
 import type { Stager } from '../staging/stager.js';
 import type { Areas } from './areas.js';
 import { SCORE, type Attempt, type Defender } from './defender.js';
@@ -64,10 +65,16 @@ export class CustomerLogins implements LoginAuthority {
   readonly #limits: SessionLimits;
   readonly #log: Logger;
   readonly #cache: LoginCache;
+  readonly #areaSync: AreaSync | undefined;
+  readonly #syncWaitMs: number;
 
   constructor(options: {
     link: Pick<WebLink, 'ask'>;
     stager: Stager;
+    /** Areas follow entitlements: a checked login syncs the area (absent: only pruned). */
+    areaSync?: AreaSync;
+    /** How long a login waits for its area's sync before the session starts anyway (ms). */
+    syncWaitMs?: number;
     areas: Areas;
     defender: Defender;
     limits: SessionLimits;
@@ -75,6 +82,8 @@ export class CustomerLogins implements LoginAuthority {
     log: Logger;
   }) {
     this.#cache = options.cache;
+    this.#areaSync = options.areaSync;
+    this.#syncWaitMs = options.syncWaitMs ?? 5000;
     this.#link = options.link;
     this.#stager = options.stager;
     this.#areas = options.areas;
@@ -145,8 +154,12 @@ export class CustomerLogins implements LoginAuthority {
       throw FileHostErrors.BANNED(`${clientAddress} is banned after repeated failed logins`);
     }
     let who;
+    let checked = false;
     try {
-      who = await this.#cache.get(this.#cache.key(login, credential), () => this.#check(request));
+      who = await this.#cache.get(this.#cache.key(login, credential), () => {
+        checked = true;
+        return this.#check(request);
+      });
     } catch (err) {
       if (isError(err, FileHostErrors.AUTH_REFUSED) || isError(err, FileHostErrors.INVALID_INPUT))
         this.#refused(clientAddress, login, protocol, SCORE.wrongPassword, err.code, attempt);
@@ -154,6 +167,7 @@ export class CustomerLogins implements LoginAuthority {
       throw err; // ERR_GATEWAY_UNAVAILABLE and the unexpected: temporary, not the client's fault
     }
     attempt.cancel();
+    await this.#synced(who.customer, checked);
     const end = this.#limits.login(who.customer);
     try {
       return { customer: who.customer, name: who.name, root: this.#areas.rootOf(who.customer), end };
@@ -161,6 +175,25 @@ export class CustomerLogins implements LoginAuthority {
       end();
       throw err;
     }
+  }
+
+  /**
+   * Areas follow entitlements: a login that was checked through the chain (not remembered) makes
+   * the area hold every release the customer may have now; any login waits for a sync of its
+   * customer in progress (up to syncWaitMs: a customer with hundreds of releases gets its session,
+   * and the rest of its area soon after). A failed sync does not fail the login (the area was
+   * pruned by the check already).
+   */
+  async #synced(customer: string, checked: boolean): Promise<void> {
+    const sync = this.#areaSync;
+    if (!sync) return;
+    const done = (checked ? sync.sync(customer) : sync.idle(customer)).then(
+      () => undefined,
+      (err: unknown) => this.#log.warn('area not synced at login', { customer, err }),
+    );
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([done, new Promise<void>((resolve) => (timer = setTimeout(resolve, this.#syncWaitMs)))]);
+    clearTimeout(timer);
   }
 
   /** Through the chain: auth.check, then the area pruned to the customer's current releases. */

@@ -12,9 +12,11 @@ export interface CachedLogin {
 const MAX_LOGINS = 10_000;
 
 /**
- * Successful FTP/SFTP logins, remembered for `ttlMs` (services.ftp.loginCacheSeconds; 0: never): a
- * revocation in the internal-db takes effect within that time, or at once when the web host tells
- * the file host (stage, unstage, prune drop the customer's entries). Credentials are not kept:
+ * Successful FTP/SFTP logins, remembered for `ttlMs` (services.ftp.loginCacheSeconds; 0: never).
+ * The change feed drops them when they go stale (a password changed, a key removed, the customer
+ * disabled, its entitlements or releases changed: services/ftp/feed), and so does any change to the
+ * customer's area (stage, unstage, prune); `ttlMs` is only a bound for while the link to the web
+ * host is down. Credentials are not kept:
  * entries are keyed by an HMAC of login and credential under a key that lives in this process only.
  * Logins that are being checked are shared: many sessions of one customer opening at once make
  * one trip through the chain. Failures are never remembered.
@@ -24,6 +26,8 @@ export class LoginCache {
   readonly #entries: LRUCache<string, CachedLogin> | undefined;
   /** Checks in flight, by key: settled ones are removed (a success is then in #entries). */
   readonly #inFlight = new Map<string, Promise<CachedLogin>>();
+  /** Moves at every invalidate and clear. */
+  #generation = 0;
 
   /** `now`: a clock for tests (ms; see cacheClock). */
   constructor(options: { ttlMs: number; maxEntries?: number; now?: () => number }) {
@@ -43,8 +47,10 @@ export class LoginCache {
     if (hit) return hit;
     let pending = this.#inFlight.get(key);
     if (!pending) {
+      const generation = this.#generation;
       pending = check().then((who) => {
-        this.#entries?.set(key, who);
+        // A check that began before a change dropped logins is not remembered: it may be stale.
+        if (generation === this.#generation) this.#entries?.set(key, who);
         return who;
       });
       this.#inFlight.set(key, pending);
@@ -58,8 +64,15 @@ export class LoginCache {
     return this.#entries?.has(key) ?? false;
   }
 
+  /** Forgets every login (a product-wide change, or a reset of the change feed). */
+  clear(): void {
+    this.#generation++;
+    this.#entries?.clear();
+  }
+
   /** Forgets every login of a customer (its entitlements or area changed). */
   invalidate(customer: string): void {
+    this.#generation++;
     if (!this.#entries) return;
     const doomed: string[] = [];
     for (const [key, who] of this.#entries.entries()) if (who.customer === customer) doomed.push(key);

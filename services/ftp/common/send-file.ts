@@ -38,6 +38,8 @@ export function queuedBytes(socket: Socket): number {
 export interface SendOptions {
   /** No byte taken by the socket for this long (ms) ends the send with a stalled error (0 or absent: never). */
   idleMs?: number;
+  /** Told each time the socket has taken more bytes (live sessions: bytes so far and the rate). */
+  onBytes?: (bytes: number) => void;
 }
 
 /**
@@ -88,6 +90,7 @@ export function sendFileRange(socket: Socket, fd: number, start: number, end: nu
         if (n > 0) {
           position += n;
           watch?.progress();
+          options.onBytes?.(n);
           continue;
         }
         if (n === EAGAIN) return wake();
@@ -105,6 +108,7 @@ export function sendFileRange(socket: Socket, fd: number, start: number, end: nu
           if (writeErr) return fail(writeErr);
           position += size; // counted once the socket has taken it
           watch?.progress();
+          options.onBytes?.(size);
           pump();
         });
       });
@@ -161,6 +165,7 @@ export function streamRange(out: Writable, fd: number, start: number, end: numbe
           if (writeErr) return fail(writeErr);
           taken += size;
           watch?.progress();
+          options.onBytes?.(size);
           if (position > end && writing === 0) next();
         });
         if (more) next();

@@ -45,6 +45,12 @@ export class WebLink {
     }
   }
 
+  /** Resolves once the link is up (at once when it is); rejects after `timeoutMs` or once closed. */
+  async waitConnected(timeoutMs: number): Promise<void> {
+    if (this.#client.connected) return;
+    await this.#client.connect(timeoutMs);
+  }
+
   get connected(): boolean {
     return this.#client.connected;
   }

@@ -3,6 +3,7 @@ import { CONFIG_DEFAULTS } from '../../../lib/config/index.js';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { CustomerLogins } from '../common/customer-login.js';
+import type { LiveSessions } from '../common/live-sessions.js';
 import type { FileChecksums } from '../repository/file-checksums.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
 
@@ -26,6 +27,8 @@ export interface FtpServerOptions {
   /** Checksums of area files by object (the file host's); when given, HASH, XSHA256, XSHA1 and XMD5 are offered. */
   checksums?: Pick<FileChecksums, 'of'>;
   outcomes: { report(outcome: TransferOutcome): void };
+  /** Where logged-in sessions are listed while they last (sessions.list, session.end). */
+  live?: LiveSessions;
   log: Logger;
 }
 

@@ -38,6 +38,9 @@ const REPLIES: Readonly<Record<FileHostErrorCode, (err: Error) => FtpReply>> = {
   [FileHostErrors.GATEWAY_UNAVAILABLE.code]: () => ({ code: 421, message: 'Service not available, try again later', close: true }),
   // Not the client's doing: an upload's bytes, staging, the filesystems, an HTTP ticket.
   [FileHostErrors.TICKET_INVALID.code]: internal,
+  [FileHostErrors.TICKET_SUPERSEDED.code]: internal,
+  // A transfer cut off because the customer lost the release: the data connection's reply.
+  [FileHostErrors.RELEASE_WITHDRAWN.code]: (err) => ({ code: 426, message: `Transfer aborted: ${err.message}` }),
   [FileHostErrors.OBJECT_MISMATCH.code]: internal,
   [FileHostErrors.STAGING_FAILED.code]: internal,
   [FileHostErrors.CROSS_DEVICE.code]: internal,

@@ -10,6 +10,7 @@ import { codeOf } from '../../../lib/errors/index.js';
 import { replyOf } from './replies.js';
 import { FtpSession } from './session.js';
 import type { Admission } from '../common/session-limits.js';
+import type { EndOptions } from '../common/end-options.js';
 import { createSrv, type SrvConnection, type SrvServer } from './srv-adapter.js';
 
 export type { FtpServerOptions } from './options.js';
@@ -73,10 +74,15 @@ export class FtpServer {
     return this.#address;
   }
 
-  /** Ends every session of the customer (its access ended), with 421; transfers in progress are audited as aborted. */
-  endCustomer(customer: string): number {
+  /**
+   * Ends every session of the customer (its access ended), with 421; transfers in progress are
+   * audited as aborted. With `paths` (prefixes of area paths: releases the customer lost), only
+   * transfers of those files are aborted (426 with `reason`); the sessions stay.
+   */
+  endCustomer(customer: string, options: EndOptions = {}): number {
     const ending = [...this.#sessions].filter((s) => s.login?.customer === customer);
-    for (const s of ending) void s.close(421, 'Your access has ended: closing control connection');
+    if (options.paths) return ending.filter((s) => s.withdraw(options.paths!, options.reason ?? 'release withdrawn')).length;
+    for (const s of ending) void s.close(421, options.reason ?? 'Your access has ended: closing control connection');
     return ending.length;
   }
 
@@ -158,9 +164,21 @@ export class FtpServer {
         secureContext: this.#secureContext,
         clientAddress: admitted.clientAddress,
         dispatch,
-        onLoggedIn: () => admitted.admission.authenticated(),
+        onLoggedIn: () => {
+          admitted.admission.authenticated();
+          session.live = this.#o.live?.open({
+            customer: session.login!.customer,
+            protocol: 'ftp',
+            clientAddress: admitted.clientAddress,
+            end: (reason) => {
+              void session.close(421, `${reason}: closing control connection`);
+              session.abortTransfer(); // now, not once the client has hung up
+            },
+          });
+        },
         onClosed: (s) => {
           this.#sessions.delete(s);
+          s.live?.close();
           admitted.admission.release();
         },
       });

@@ -2,6 +2,7 @@ import { isIP, type Socket } from 'node:net';
 import { TLSSocket, type SecureContext } from 'node:tls';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { Session } from '../common/customer-login.js';
+import type { LiveSessionHandle } from '../common/live-sessions.js';
 import { ControlLines } from './control-lines.js';
 import { sameAddress } from '../common/client-address.js';
 import { DataConnection } from './data-connection.js';
@@ -73,6 +74,8 @@ export class FtpSession {
   mlstFacts: Set<MlstFact> = new Set(MLST_FACTS);
   /** HASH's algorithm (OPTS HASH). */
   hash: FtpHash = DEFAULT_HASH;
+  /** This session in the live sessions, once logged in. */
+  live: LiveSessionHandle | undefined;
 
   readonly #setup: SessionSetup;
   #socket: Socket | TLSSocket;
@@ -81,6 +84,9 @@ export class FtpSession {
   #draining = false;
   #data: DataConnection | undefined;
   #transfer: DataConnection | undefined;
+  /** The area path the running transfer sends (RETR), and why it was cut off when it was withdrawn. */
+  #transferPath: string | undefined;
+  #withdrawn: string | undefined;
   #loginTimer: NodeJS.Timeout | undefined;
   #idleTimer: NodeJS.Timeout | undefined;
   #closing: Promise<void> | undefined;
@@ -192,12 +198,14 @@ export class FtpSession {
    * the client never connected, 'aborted' otherwise; the data connection is closed either way
    * (after a complete send, once the client has hung up or a grace period has passed).
    */
-  async transfer(data: DataConnection, send: (socket: Socket | TLSSocket) => Promise<void>): Promise<TransferResult> {
+  async transfer(data: DataConnection, send: (socket: Socket | TLSSocket) => Promise<void>, path?: string): Promise<TransferResult> {
     if (this.closed) {
       data.close(); // the session ended while the command was getting ready
       return 'aborted';
     }
     this.#transfer = data;
+    this.#transferPath = path;
+    this.#withdrawn = undefined;
     try {
       const socket = await data.socket();
       await send(socket);
@@ -210,8 +218,27 @@ export class FtpSession {
       return connected ? 'aborted' : 'no-connection';
     } finally {
       this.#transfer = undefined;
+      this.#transferPath = undefined;
       this.#touch();
     }
+  }
+
+  /**
+   * The customer lost a release: a transfer of a file under one of `paths` (prefixes of area paths)
+   * is aborted, and its 426 says `reason`. Returns whether one was.
+   */
+  withdraw(paths: readonly string[], reason: string): boolean {
+    const path = this.#transferPath;
+    if (path === undefined || !paths.some((p) => path.startsWith(p))) return false;
+    this.#withdrawn = reason;
+    return this.abortTransfer();
+  }
+
+  /** Why the last transfer was withdrawn (once), if it was. */
+  takeWithdrawn(): string | undefined {
+    const reason = this.#withdrawn;
+    this.#withdrawn = undefined;
+    return reason;
   }
 
   /** ABOR, or the session ending: the running transfer's data connection is closed. */

@@ -122,19 +122,27 @@ async function retr(s: FtpSession, arg: string): Promise<void> {
     // Invariant: `bytes` is what the socket has taken; the descriptor is closed when the send ends.
     let result;
     try {
-      result = await s.transfer(data, async (socket) => {
-        try {
-          bytes = await sendFileRange(socket, file.fd, offset, size - 1, { idleMs: s.options.transferIdleMs });
-        } catch (err) {
-          bytes = (err as Partial<SendError>).bytes ?? bytes;
-          if (isStalled(err)) s.log.info('ftp transfer stalled: closed', { path, bytes });
-          throw err;
-        }
-      });
+      result = await s.transfer(
+        data,
+        async (socket) => {
+          try {
+            s.live?.reading(path);
+            bytes = await sendFileRange(socket, file.fd, offset, size - 1, { idleMs: s.options.transferIdleMs, onBytes: s.live?.progress });
+          } catch (err) {
+            bytes = (err as Partial<SendError>).bytes ?? bytes;
+            if (isStalled(err)) s.log.info('ftp transfer stalled: closed', { path, bytes });
+            throw err;
+          }
+        },
+        path,
+      );
     } finally {
       ReadOnlyArea.closeQuietly(file);
+      s.live?.idle(path);
     }
     ok = result === 'complete';
+    const withdrawn = s.takeWithdrawn();
+    if (withdrawn !== undefined && result === 'aborted') return await s.reply(426, `Transfer aborted: ${withdrawn}`);
     return await s.reply(...TRANSFER_REPLIES[result]);
   } finally {
     s.options.outcomes.report({

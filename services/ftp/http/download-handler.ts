@@ -5,9 +5,13 @@ import type { TicketVerifier } from '../../../lib/tickets/index.js';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { Areas } from '../common/areas.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
+import type { LiveSessions } from '../common/live-sessions.js';
 import type { OpenFileCache } from '../common/open-file-cache.js';
 import { normalizeVirtualPath } from '../common/path-resolver.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
+import { codeOf } from '../../../lib/errors/index.js';
+import { underAny } from '../common/end-options.js';
+import type { TicketCutoffs } from '../common/ticket-cutoffs.js';
 import { downloadDisposition } from './download-name.js';
 import { decideRange } from './range.js';
 import { isStalled } from '../common/stall-watch.js';
@@ -17,6 +21,8 @@ import { httpAnswerOf } from './status.js';
 export interface DownloadHandlerOptions {
   areas: Areas;
   verifier: TicketVerifier;
+  /** Tickets issued before a change that affects them are refused (absent: none are). */
+  cutoffs?: TicketCutoffs;
   openFiles: OpenFileCache;
   /** The SHA-256 of an opened file (the repository object it links to). */
   digestOf: (realPath: string, stats: Stats) => string | Promise<string>;
@@ -24,6 +30,8 @@ export interface DownloadHandlerOptions {
   outcomes: { report(outcome: TransferOutcome): void };
   /** A body the client takes no byte of for this long (ms) is cut off and audited as aborted. */
   transferIdleMs: number;
+  /** Where bodies being streamed are listed while they last (sessions.list, session.end); a small body, sent with its headers, is not. */
+  live?: LiveSessions;
   log: Logger;
 }
 
@@ -36,9 +44,10 @@ const SMALL_FILE = 64 * 1024;
 /**
  * GET and HEAD of a staged file, authorised by a signed ticket. Order of checks: the ticket (403),
  * the path (404 if malformed, leaving the area, or not in its one canonical form: no trailing slash,
- * no empty, `.` or `..` segment), the ticket's path against the request's (403),
- * then the file itself, opened through the area's resolver (404). Each completed or aborted body
- * is reported to the audit.
+ * no empty, `.` or `..` segment), the ticket's path against the request's (403), the ticket's
+ * issue time against the cut-offs of the change feed (403 ERR_TICKET_SUPERSEDED: ask for a new
+ * link), then the file itself, opened through the area's resolver (404). Each completed or aborted body
+ * is reported to the audit. An error the client may see carries its code in `x-error-code`.
  *
  * Metadata calls (realpath, open, fstat) are synchronous: on a local filesystem they take
  * microseconds, less than a trip through the thread pool; bodies are read asynchronously.
@@ -47,19 +56,19 @@ export interface DownloadHandler {
   (req: IncomingMessage, res: ServerResponse): void;
   /** Resolves once no transfer is in progress (every outcome has been reported). */
   idle(): Promise<void>;
-  /** Cuts off every download of the customer in progress (its access ended); each is audited as aborted. */
-  endCustomer(customer: string): number;
+  /** Cuts off every download of the customer in progress (its access ended; with `paths`: those of these files); each is audited as aborted. */
+  endCustomer(customer: string, paths?: readonly string[]): number;
 }
 
 export function createDownloadHandler(options: DownloadHandlerOptions): DownloadHandler {
   const { areas, verifier, openFiles, digestOf, log } = options;
   let active = 0;
-  /** The bodies being sent now, by customer (to cut them off when the customer's access ends). */
-  const sending = new Map<string, Set<ServerResponse>>();
-  const track = (customer: string, res: ServerResponse) => {
+  /** The bodies being sent now, by customer, with their paths (to cut them off when the customer's access ends). */
+  const sending = new Map<string, Map<ServerResponse, string>>();
+  const track = (customer: string, res: ServerResponse, path: string) => {
     let open = sending.get(customer);
-    if (!open) sending.set(customer, (open = new Set()));
-    open.add(res);
+    if (!open) sending.set(customer, (open = new Map()));
+    open.set(res, path);
     res.once('close', () => {
       open.delete(res);
       if (open.size === 0 && sending.get(customer) === open) sending.delete(customer);
@@ -85,7 +94,13 @@ export function createDownloadHandler(options: DownloadHandlerOptions): Download
       res.destroy();
       return;
     }
-    res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(body), 'cache-control': 'no-store' });
+    const code = internal ? undefined : codeOf(err);
+    res.writeHead(status, {
+      'content-type': 'text/plain; charset=utf-8',
+      'content-length': Buffer.byteLength(body),
+      'cache-control': 'no-store',
+      ...(code === undefined ? {} : { 'x-error-code': code }),
+    });
     res.end(body);
   };
 
@@ -119,6 +134,7 @@ export function createDownloadHandler(options: DownloadHandlerOptions): Download
     const path = normalizedPaths.get(rawPath) ?? normalizeRequestPath(rawPath);
     const { claims } = verdict;
     if (path !== claims.path) throw FileHostErrors.TICKET_INVALID('the ticket is for another file');
+    options.cutoffs?.check(claims); // remembered tickets too: the verifier's cache knows nothing of changes
     const { file, release } = openFiles.acquire(claims.customer, path, () => areas.rootOf(claims.customer));
     let handedOff = false;
     try {
@@ -177,12 +193,27 @@ export function createDownloadHandler(options: DownloadHandlerOptions): Download
         return;
       }
       handedOff = true;
-      track(claims.customer, res);
-      sendBody(res, { fd: file.fd, start, end }, options.transferIdleMs, (sent, err) => {
-        release();
-        if (isStalled(err)) log.info('download stalled: closed', { customer: claims.customer, path, clientAddress: req.socket.remoteAddress, bytes: sent });
-        report(sent);
+      track(claims.customer, res, path);
+      const live = options.live?.open({
+        customer: claims.customer,
+        protocol: 'http',
+        clientAddress: req.socket.remoteAddress ?? 'unknown',
+        file: path,
+        // A reset, not a close: the client learns at once, not after reading what the socket buffers still hold.
+        end: () => (res.socket ? res.socket.resetAndDestroy() : res.destroy()),
       });
+      sendBody(
+        res,
+        { fd: file.fd, start, end },
+        options.transferIdleMs,
+        (sent, err) => {
+          live?.close();
+          release();
+          if (isStalled(err)) log.info('download stalled: closed', { customer: claims.customer, path, clientAddress: req.socket.remoteAddress, bytes: sent });
+          report(sent);
+        },
+        live?.progress,
+      );
     } finally {
       if (!handedOff) release();
     }
@@ -199,9 +230,9 @@ export function createDownloadHandler(options: DownloadHandlerOptions): Download
   };
   return Object.assign(handler, {
     idle: () => (active === 0 ? Promise.resolve() : new Promise<void>((resolve) => idleWaiters.push(resolve))),
-    endCustomer: (customer: string) => {
-      const open = [...(sending.get(customer) ?? [])];
-      for (const res of open) res.destroy();
+    endCustomer: (customer: string, paths?: readonly string[]) => {
+      const open = [...(sending.get(customer) ?? [])].filter(([, path]) => paths === undefined || underAny(path, paths));
+      for (const [res] of open) res.destroy();
       return open.length;
     },
   });

@@ -1,6 +1,9 @@
 import type { AddressInfo } from 'node:net';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
+import type { EndOptions } from '../common/end-options.js';
+import type { CutoffSnapshot } from '../common/ticket-cutoffs.js';
+import { WorkerLiveSessions, type LiveSession } from '../common/live-sessions.js';
 import { WorkerProcesses } from '../common/worker-processes.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-protocol.js';
 
@@ -22,6 +25,7 @@ export interface DownloadWorkersOptions {
  */
 export class DownloadWorkers {
   readonly #workers: WorkerProcesses<Omit<WorkerSettings, 'workerId'>, ToWorker, FromWorker>;
+  readonly #live: WorkerLiveSessions;
 
   constructor(options: DownloadWorkersOptions) {
     this.#workers = new WorkerProcesses({
@@ -33,6 +37,7 @@ export class DownloadWorkers {
       settings: options.settings,
       log: options.log,
       onMessage: (slot, message) => {
+        if (this.#live.onMessage(message)) return;
         if (message.type === 'outcomes') for (const outcome of message.outcomes) options.onOutcome(outcome);
         else if (message.type === 'digest') {
           options.digestOf(message.realPath, message.stats).then(
@@ -42,6 +47,20 @@ export class DownloadWorkers {
         }
       },
     });
+    this.#live = new WorkerLiveSessions(
+      (message) => this.#workers.broadcast(message),
+      () => this.#workers.pids.length,
+    );
+  }
+
+  /** The downloads being sent now, in every worker. */
+  liveSessions(): Promise<LiveSession[]> {
+    return this.#live.list();
+  }
+
+  /** Cuts off one download (by its live session id); false when no worker has it. */
+  endSession(id: string, reason: string): Promise<boolean> {
+    return this.#live.end(id, reason);
   }
 
   get address(): AddressInfo {
@@ -61,9 +80,19 @@ export class DownloadWorkers {
     this.#workers.broadcast({ type: 'invalidate', customer });
   }
 
-  /** Cuts off the customer's downloads in progress, in every worker. */
-  endCustomer(customer: string): void {
-    this.#workers.broadcast({ type: 'end-customer', customer });
+  /** Cuts off the customer's downloads in progress, in every worker (with `paths`: only those of these files). */
+  endCustomer(customer: string, options: EndOptions = {}): void {
+    this.#workers.broadcast({ type: 'end-customer', customer, ...(options.paths ? { paths: [...options.paths] } : {}) });
+  }
+
+  /** The ticket cut-offs changed: every worker gets them. */
+  cutoffs(cutoffs: CutoffSnapshot): void {
+    this.#workers.broadcast({ type: 'cut-offs', cutoffs });
+  }
+
+  /** Every worker drops its open-file cache. */
+  invalidateAll(): void {
+    this.#workers.broadcast({ type: 'invalidate-all' });
   }
 
   close(graceMs = 5000): Promise<void> {

@@ -18,15 +18,21 @@ export interface BodyRange {
  * the socket by sendFileRange (common/send-file.ts, shared with FTP): page cache to socket in the
  * kernel, in order after whatever Node still had queued. Without the addon the range is streamed
  * through the response with backpressure. Either way a client that takes no byte for `idleMs`
- * (services.ftp.transferIdleSeconds) is cut off.
+ * (services.ftp.transferIdleSeconds) is cut off. `onBytes` is told the bytes as the socket takes them.
  */
-export function sendBody(res: ServerResponse, range: BodyRange, idleMs: number, done: (sent: number, err?: Error) => void): void {
+export function sendBody(
+  res: ServerResponse,
+  range: BodyRange,
+  idleMs: number,
+  done: (sent: number, err?: Error) => void,
+  onBytes?: (bytes: number) => void,
+): void {
   const socket = res.socket;
   let sending: Promise<number>;
   if (sendfile && socket && socketFd(socket) !== undefined) {
     res.flushHeaders();
-    sending = sendFileRange(socket, range.fd, range.start, range.end, { idleMs });
-  } else sending = streamRange(res, range.fd, range.start, range.end, { idleMs });
+    sending = sendFileRange(socket, range.fd, range.start, range.end, { idleMs, onBytes });
+  } else sending = streamRange(res, range.fd, range.start, range.end, { idleMs, onBytes });
   sending.then(
     (sent) => {
       res.end();

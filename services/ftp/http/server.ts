@@ -24,9 +24,9 @@ export class DownloadServer {
     });
   }
 
-  /** Cuts off the customer's downloads in progress; returns how many. */
-  endCustomer(customer: string): number {
-    return this.#handler.endCustomer(customer);
+  /** Cuts off the customer's downloads in progress (with `paths`: only those of these files); returns how many. */
+  endCustomer(customer: string, paths?: readonly string[]): number {
+    return this.#handler.endCustomer(customer, paths);
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {

@@ -19,6 +19,8 @@ export const HTTP_ANSWERS: Readonly<Record<FileHostErrorCode, HttpAnswer>> = Obj
   [FileHostErrors.NOT_FOUND.code]: { status: 404 },
   [FileHostErrors.PATH_REFUSED.code]: { status: 404 },
   [FileHostErrors.TICKET_INVALID.code]: { status: 403 },
+  [FileHostErrors.TICKET_SUPERSEDED.code]: { status: 403 },
+  [FileHostErrors.RELEASE_WITHDRAWN.code]: { status: 410 },
   [FileHostErrors.AUTH_REFUSED.code]: { status: 403 },
   [FileHostErrors.BANNED.code]: { status: 403 },
   [FileHostErrors.READ_ONLY.code]: { status: 405 },

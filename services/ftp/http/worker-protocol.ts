@@ -1,5 +1,7 @@
 import type { LogLevel } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
+import type { CutoffSnapshot } from '../common/ticket-cutoffs.js';
+import type { LiveFromWorker, LiveToWorker } from '../common/live-sessions.js';
 
 /**
  * Messages between the file host and its HTTP download workers (child processes sharing one
@@ -16,6 +18,8 @@ export interface WorkerSettings {
   transferIdleMs: number;
   /** How often the worker sends its transfer outcomes, in ms. */
   outcomeFlushMs: number;
+  /** The ticket cut-offs when the worker starts (a replaced worker gets the current ones). */
+  cutoffs: CutoffSnapshot;
 }
 
 export interface DigestStats {
@@ -28,11 +32,16 @@ export interface DigestStats {
 export type ToWorker =
   | { type: 'init'; settings: WorkerSettings } // sent with the listening socket
   | { type: 'invalidate'; customer: string }
-  /** The customer's access ended: cut off its downloads in progress. */
-  | { type: 'end-customer'; customer: string }
+  /** The customer's access ended: cut off its downloads in progress (with `paths`: only those of these files). */
+  | { type: 'end-customer'; customer: string; paths?: string[] }
+  /** The ticket cut-offs now (sent whenever they change, and at each worker's start in its settings). */
+  | { type: 'cut-offs'; cutoffs: CutoffSnapshot }
+  /** Drop every cached open file (the change feed was reset). */
+  | { type: 'invalidate-all' }
   | { type: 'digest.reply'; id: number; sha256?: string; error?: string }
   | { type: 'handle.request' }
-  | { type: 'close'; graceMs: number };
+  | { type: 'close'; graceMs: number }
+  | LiveToWorker;
 
 export type FromWorker =
   | { type: 'booted' }
@@ -41,4 +50,5 @@ export type FromWorker =
   | { type: 'digest'; id: number; realPath: string; stats: DigestStats }
   | { type: 'log'; level: LogLevel; msg: string; fields?: Record<string, unknown> }
   | { type: 'handle' } // sent with the listening socket
-  | { type: 'closed' };
+  | { type: 'closed' }
+  | LiveFromWorker;

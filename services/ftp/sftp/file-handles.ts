@@ -34,6 +34,8 @@ export interface FileHandle {
   closeReqid?: number;
   /** Closed by the client or the session's end: no new READ is accepted, the fd is closed when nothing is pending. */
   released: boolean;
+  /** The customer lost the release: every further READ fails with this. */
+  withdrawn?: string;
 }
 
 /** An open directory of an SFTP session (listed in one READDIR). */

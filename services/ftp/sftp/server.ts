@@ -4,10 +4,12 @@ import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
 import { sameAddress } from '../common/client-address.js';
 import type { LoginAuthority, Session } from '../common/customer-login.js';
+import type { LiveSessionHandle, LiveSessions } from '../common/live-sessions.js';
 import { SCORE } from '../common/defender.js';
 import type { Admission } from '../common/session-limits.js';
 import { runChecksumCommand, type ChecksumSource } from './checksum-command.js';
-import { disconnectionFor, disconnectWith } from './disconnect.js';
+import { DISCONNECT_REASON, disconnectionFor, disconnectWith } from './disconnect.js';
+import type { EndOptions } from '../common/end-options.js';
 import type { HandleBudget } from './session-options.js';
 import { SftpSession } from './sftp-session.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';
@@ -33,6 +35,8 @@ export interface SftpServerOptions {
   /** Checksums of area files for the SSH `sha256sum`, `sha1sum` and `md5sum` commands (in a worker: asked of the file host). */
   checksums: ChecksumSource;
   outcomes: { report(outcome: TransferOutcome): void };
+  /** Where logged-in connections are listed while they last (sessions.list, session.end). */
+  live?: LiveSessions;
   log: Logger;
 }
 
@@ -69,6 +73,8 @@ export class SftpServer {
   readonly #connections = new Set<Connection>();
   /** The customer of each logged-in connection. */
   readonly #customers = new Map<Connection, string>();
+  /** The sftp sessions of each logged-in connection. */
+  readonly #sftpSessions = new Map<Connection, Set<SftpSession>>();
   /** Every TCP connection open now, from accept (admitted or being admitted). */
   readonly #accepted = new Map<Socket, Accepted>();
   #unauthenticated = 0;
@@ -100,12 +106,20 @@ export class SftpServer {
     return this.#address!;
   }
 
-  /** Ends every connection of the customer (its access ended); their transfers are audited as aborted. */
-  endCustomer(customer: string): number {
+  /**
+   * Ends every connection of the customer (its access ended) with an SSH disconnect saying why;
+   * their transfers are audited as aborted. With `paths` (releases the customer lost), only the
+   * open files under them are cut off: their further READs fail with `reason`.
+   */
+  endCustomer(customer: string, options: EndOptions = {}): number {
     let ended = 0;
     for (const [client, holder] of this.#customers) {
       if (holder !== customer) continue;
-      client.end();
+      if (options.paths) {
+        for (const s of this.#sftpSessions.get(client) ?? []) ended += s.withdraw(options.paths, options.reason ?? 'release withdrawn');
+        continue;
+      }
+      disconnectWith(client, DISCONNECT_REASON.byApplication, options.reason ?? 'Your access has ended');
       ended++;
     }
     return ended;
@@ -207,7 +221,9 @@ export class SftpServer {
       else idleTimer = setTimeout(() => client.end(), this.#o.idleTimeoutMs);
     };
     const sftpSessions = new Set<SftpSession>();
+    this.#sftpSessions.set(client, sftpSessions);
     const handles: HandleBudget = { open: 0, max: this.#o.maxHandles };
+    let live: LiveSessionHandle | undefined;
 
     client.on('authentication', (ctx: AuthContext) => {
       attempts++;
@@ -265,6 +281,12 @@ export class SftpServer {
       this.#loggedIn(accepted);
       touch();
       const customer = session!;
+      live = this.#o.live?.open({
+        customer: customer.customer,
+        protocol: 'sftp',
+        clientAddress: address,
+        end: (reason) => disconnectWith(client, DISCONNECT_REASON.byApplication, reason),
+      });
       client.on('session', (acceptSession) => {
         const channel = acceptSession();
         channel.on('sftp', (acceptSftp, rejectSftp) => {
@@ -281,6 +303,7 @@ export class SftpServer {
             transferIdleMs: this.#o.transferIdleMs,
             onStall: () => socket.destroy(),
             socket,
+            live,
           });
           sftpSessions.add(sftpSession);
           sftp.once('close', () => sftpSessions.delete(sftpSession));
@@ -311,9 +334,11 @@ export class SftpServer {
     client.on('close', () => {
       if (idleTimer) clearTimeout(idleTimer);
       for (const s of sftpSessions) s.end();
+      live?.close();
       session?.end();
       this.#connections.delete(client);
       this.#customers.delete(client);
+      this.#sftpSessions.delete(client);
     });
   }
 

@@ -1,6 +1,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
+import type { LiveSessionHandle } from '../common/live-sessions.js';
 import type { AreaRoot } from '../common/path-resolver.js';
 
 /** Open handles, counted for the whole connection (every sftp session of it): at `max`, OPEN and OPENDIR fail. */
@@ -25,6 +26,8 @@ export interface SftpSessionOptions {
   onStall: () => void;
   /** The connection's TCP socket: replies made in one turn of the event loop go out in one write; its queue is what it has not sent. */
   socket?: Socket;
+  /** The connection in the live sessions: told which file is read and how many bytes go out. */
+  live?: LiveSessionHandle;
 }
 
 /** Status message of an OPEN or OPENDIR past the handle budget. */

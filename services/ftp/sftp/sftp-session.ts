@@ -1,6 +1,7 @@
 import { closeSync, readdir, stat } from 'node:fs';
 import { promisify } from 'node:util';
 import ssh2, { type SFTPWrapper } from 'ssh2';
+import { underAny } from '../common/end-options.js';
 import { normalizeVirtualPath, refuseDirectoryOnly } from '../common/path-resolver.js';
 import { queuedBytes } from '../common/send-file.js';
 import { attrsOf, entryOf } from './attrs.js';
@@ -205,10 +206,27 @@ export class SftpSession {
     return this.#o.handles.open >= this.#o.handles.max;
   }
 
+  /**
+   * The customer lost a release: every open file under `paths` is cut off (its further READs, and
+   * those waiting, fail with `reason`; its outcome is reported aborted when it is closed). Returns
+   * how many files were.
+   */
+  withdraw(paths: readonly string[], reason: string): number {
+    let cut = 0;
+    for (const handle of this.#handles.values()) {
+      if (handle.kind !== 'file' || handle.withdrawn !== undefined || !underAny(handle.path, paths)) continue;
+      handle.withdrawn = reason;
+      cut++;
+    }
+    if (cut > 0) this.#o.log.info('sftp transfer cut off: release withdrawn', { customer: this.#o.customer, files: cut, reason });
+    return cut;
+  }
+
   /** A READ is accepted for an open file (counted pending on it) and runs in its turn; otherwise refused at once. */
   #queueRead(reqid: number, raw: Buffer, offset: number, length: number): void {
     const handle = this.#handle(raw);
     if (handle?.kind !== 'file' || handle.released) return this.#sftp.status(reqid, STATUS_CODE.FAILURE, 'not an open file');
+    if (handle.withdrawn !== undefined) return this.#sftp.status(reqid, STATUS_CODE.FAILURE, handle.withdrawn);
     handle.pending++;
     const id = raw.readUInt32BE(0);
     this.#reads.add(() =>
@@ -232,6 +250,7 @@ export class SftpSession {
 
   async #read(reqid: number, handle: FileHandle, offset: number, length: number): Promise<void> {
     if (this.#ended) return; // nobody to answer
+    if (handle.withdrawn !== undefined) return this.#sftp.status(reqid, STATUS_CODE.FAILURE, handle.withdrawn);
     if (offset >= handle.stats.size) {
       handle.reachedEnd = true;
       return this.#sftp.status(reqid, STATUS_CODE.EOF);
@@ -239,12 +258,15 @@ export class SftpSession {
     const wanted = Math.min(length, MAX_READ, handle.stats.size - offset);
     const data = await readAhead(handle, offset, wanted);
     if (this.#ended) return;
+    if (handle.withdrawn !== undefined) return this.#sftp.status(reqid, STATUS_CODE.FAILURE, handle.withdrawn);
     if (data.length === 0) {
       handle.reachedEnd = true;
       return this.#sftp.status(reqid, STATUS_CODE.EOF);
     }
     handle.bytes += data.length;
     handle.lastSent = performance.now();
+    this.#o.live?.reading(handle.path);
+    this.#o.live?.progress(data.length);
     if (offset + data.length >= handle.stats.size) handle.reachedEnd = true;
     // Held by ssh2 when the client's window is shut: counted out if the transfer ends first.
     this.#backlog.send(reqid, data, handle);
@@ -295,6 +317,7 @@ export class SftpSession {
    */
   #finishFile(handle: FileHandle, queued: number): number {
     handle.released = true;
+    this.#o.live?.idle(handle.path);
     if (handle.pending === 0) closeFd(handle); // else when its last READ is answered (#settled)
     if (handle.bytes === 0 && !handle.reachedEnd) return queued; // opened and never read: not a transfer
     const unsent = this.#backlog.unsentOf(handle);

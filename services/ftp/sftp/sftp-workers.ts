@@ -1,9 +1,11 @@
 import { realpathSync } from 'node:fs';
+import type { EndOptions } from '../common/end-options.js';
 import type { AddressInfo } from 'node:net';
 import { sep } from 'node:path';
 import type { Logger } from '../../../lib/log/logger.js';
 import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { CustomerLogins, Session } from '../common/customer-login.js';
+import { WorkerLiveSessions, type LiveSession } from '../common/live-sessions.js';
 import type { Admission } from '../common/session-limits.js';
 import { WorkerProcesses } from '../common/worker-processes.js';
 import type { ChecksumSource } from './checksum-command.js';
@@ -35,6 +37,7 @@ export class SftpWorkers {
   /** What each worker's connections hold here (admissions, sessions), by `<worker>:<id>`: released when the worker says so or dies. */
   readonly #held = new Map<string, () => void>();
   readonly #admissions = new Map<string, Admission>();
+  readonly #live: WorkerLiveSessions;
 
   constructor(options: SftpWorkersOptions) {
     const errorOf = (err: unknown) => ({ code: codeOf(err) ?? FileHostErrors.INTERNAL.code, message: (err as Error).message });
@@ -50,6 +53,7 @@ export class SftpWorkers {
       settings: options.settings,
       log: options.log,
       onMessage: (slot, message) => {
+        if (this.#live.onMessage(message)) return;
         const key = (id: number) => `${slot.id}:${id}`;
         switch (message.type) {
           case 'admit':
@@ -117,6 +121,20 @@ export class SftpWorkers {
         }
       },
     });
+    this.#live = new WorkerLiveSessions(
+      (message) => this.#workers.broadcast(message),
+      () => this.#workers.pids.length,
+    );
+  }
+
+  /** The connections logged in now, in every worker. */
+  liveSessions(): Promise<LiveSession[]> {
+    return this.#live.list();
+  }
+
+  /** Disconnects one connection (by its live session id); false when no worker has it. */
+  endSession(id: string, reason: string): Promise<boolean> {
+    return this.#live.end(id, reason);
   }
 
   get address(): AddressInfo {
@@ -131,9 +149,14 @@ export class SftpWorkers {
     return this.#workers.start();
   }
 
-  /** Ends the customer's connections in every worker. */
-  endCustomer(customer: string): void {
-    this.#workers.broadcast({ type: 'end-customer', customer });
+  /** Ends the customer's connections in every worker (with `paths`: only the transfers of those files). */
+  endCustomer(customer: string, options: EndOptions = {}): void {
+    this.#workers.broadcast({
+      type: 'end-customer',
+      customer,
+      ...(options.paths ? { paths: [...options.paths] } : {}),
+      ...(options.reason ? { reason: options.reason } : {}),
+    });
   }
 
   close(graceMs = 5000): Promise<void> {

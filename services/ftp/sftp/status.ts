@@ -30,6 +30,8 @@ export const SFTP_STATUSES: Readonly<Record<FileHostErrorCode, SftpStatus>> = Ob
   [FileHostErrors.TOO_MANY_SESSIONS.code]: { status: STATUS_CODE.FAILURE, message: 'too many sessions' },
   [FileHostErrors.GATEWAY_UNAVAILABLE.code]: { status: STATUS_CODE.FAILURE, message: 'service not available, try again later' },
   [FileHostErrors.TICKET_INVALID.code]: INTERNAL,
+  [FileHostErrors.TICKET_SUPERSEDED.code]: INTERNAL,
+  [FileHostErrors.RELEASE_WITHDRAWN.code]: { status: STATUS_CODE.FAILURE, message: 'release withdrawn: you may no longer download it' },
   [FileHostErrors.OBJECT_MISMATCH.code]: INTERNAL,
   [FileHostErrors.STAGING_FAILED.code]: INTERNAL,
   [FileHostErrors.CROSS_DEVICE.code]: INTERNAL,

@@ -6,6 +6,7 @@
 import { join } from 'node:path';
 import type { KeyProbe, LoginAuthority, LoginRequest, Session } from '../common/customer-login.js';
 import type { Admission } from '../common/session-limits.js';
+import { answerLive, LiveSessions } from '../common/live-sessions.js';
 import { AreaRoot } from '../common/path-resolver.js';
 import { runWorker, sendToParent } from '../common/worker-child.js';
 import type { ChecksumSource } from './checksum-command.js';
@@ -95,6 +96,8 @@ const checksums: ChecksumSource = {
 
 /** This worker's server, once it runs (the file host's messages reach it). */
 let running: SftpServer | undefined;
+/** The connections this worker serves now (ids of their own: see LiveSessions). */
+const live = new LiveSessions('w');
 
 runWorker<SftpWorkerSettings>({
   name: 'sftp',
@@ -113,6 +116,7 @@ runWorker<SftpWorkerSettings>({
       logins: authority(settings.areasDir),
       checksums,
       outcomes,
+      live,
       log,
     });
     await server.start(socket);
@@ -121,7 +125,8 @@ runWorker<SftpWorkerSettings>({
   },
   onMessage: (raw) => {
     const message = raw as unknown as SftpToWorker;
-    if (message.type === 'end-customer') running?.endCustomer(message.customer);
+    if (answerLive(message, live, send)) return;
+    if (message.type === 'end-customer') running?.endCustomer(message.customer, { paths: message.paths, reason: message.reason });
     else if (message.type === 'admitted' || message.type === 'logged-in' || message.type === 'key.checked' || message.type === 'checksummed') {
       const waiter = pending.get(message.id);
       pending.delete(message.id);

@@ -1,5 +1,6 @@
 import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { KeyProbe, LoginRequest } from '../common/customer-login.js';
+import type { LiveFromWorker, LiveToWorker } from '../common/live-sessions.js';
 import type { BaseFromWorker, BaseToWorker } from '../common/worker-processes.js';
 import type { ChecksumAlgorithm } from '../repository/checksum-algorithms.js';
 
@@ -38,8 +39,9 @@ export type SftpToWorker =
   | { type: 'key.checked'; id: number; registered?: boolean; error?: Failure }
   | { type: 'logged-in'; id: number; customer?: string; name?: string; error?: Failure }
   | { type: 'checksummed'; id: number; hex?: string; error?: Failure }
-  /** The customer's access ended: end its connections. */
-  | { type: 'end-customer'; customer: string };
+  /** The customer's access ended: end its connections (with `paths`: only the transfers of those files). */
+  | { type: 'end-customer'; customer: string; paths?: string[]; reason?: string }
+  | LiveToWorker;
 
 export type SftpFromWorker =
   | BaseFromWorker
@@ -54,4 +56,5 @@ export type SftpFromWorker =
   | { type: 'checksum'; id: number; request: ChecksumRequest }
   | { type: 'end'; id: number }
   | { type: 'failed'; clientAddress: string; score: number }
-  | { type: 'outcomes'; outcomes: TransferOutcome[] };
+  | { type: 'outcomes'; outcomes: TransferOutcome[] }
+  | LiveFromWorker;

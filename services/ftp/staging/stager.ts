@@ -42,10 +42,13 @@ export class Stager {
   readonly #repo: Repository;
   readonly #areas: Areas;
   readonly #log: Logger;
-  readonly #onChange: (customer: string) => void;
+  readonly #onChange: (customer: string, removed: boolean) => void;
 
-  /** `onChange` is told each time a customer's area changes (the open-file cache drops its entries). */
-  constructor(repo: Repository, areas: Areas, log: Logger, onChange: (customer: string) => void = () => {}) {
+  /**
+   * `onChange` is told each time a customer's area changes (the open-file cache drops its
+   * entries), and whether something was taken out (remembered logins are then dropped too).
+   */
+  constructor(repo: Repository, areas: Areas, log: Logger, onChange: (customer: string, removed: boolean) => void = () => {}) {
     this.#repo = repo;
     this.#areas = areas;
     this.#log = log;
@@ -59,7 +62,7 @@ export class Stager {
     try {
       return await Promise.all(items.map((item, n) => this.#stageOne(area, paths[n]!, item.objectId, objects[n]!)));
     } finally {
-      this.#onChange(customer);
+      this.#onChange(customer, false);
     }
   }
 
@@ -143,7 +146,7 @@ export class Stager {
     const removed = (await this.list(customer)).map((f) => f.path).filter((p) => p.startsWith(`${dir}/`));
     await rm(area + dir, { recursive: true, force: true });
     await rmdir(dirname(area + dir)).catch(() => {}); // the product folder, if now empty
-    this.#onChange(customer);
+    this.#onChange(customer, true);
     return removed;
   }
 
@@ -167,7 +170,7 @@ export class Stager {
       await rmdir(dirname(area + release.slice(0, -1))).catch(() => {});
     }
     if (removed.length > 0) {
-      this.#onChange(customer);
+      this.#onChange(customer, true);
       this.#log.info('area pruned', { customer, removed: removed.length });
     }
     return removed;
@@ -182,7 +185,10 @@ export class Stager {
       for (const entry of entries) {
         const path = `${virtual}/${entry.name}`;
         if (entry.isDirectory() && depth < 2) await walk(path, depth + 1);
-        else if (entry.isFile() && depth === 2 && !entry.name.startsWith('.')) out.push({ path, size: (await stat(area + path)).size });
+        else if (entry.isFile() && depth === 2 && !entry.name.startsWith('.')) {
+          const stats = await stat(area + path).catch(() => undefined); // gone meanwhile (a concurrent prune): not listed
+          if (stats) out.push({ path, size: stats.size });
+        }
       }
     };
     await walk('', 0);

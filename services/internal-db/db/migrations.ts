@@ -176,4 +176,43 @@ CREATE INDEX entitlements_expiring_due ON entitlements (expires_at) WHERE expiri
 CREATE INDEX entitlements_expiry_due ON entitlements (expires_at) WHERE expiry_noted = 0 AND revoked_at IS NULL AND expires_at IS NOT NULL;
 `,
   },
+  {
+    version: 4,
+    description: 'webhook endpoints (owner, URL, event kinds, secret, cursor, lease, why disabled) and their delivery log',
+    sql: `
+CREATE TABLE webhooks (
+  id               INTEGER PRIMARY KEY,
+  owner_kind       TEXT NOT NULL CHECK (owner_kind IN ('admin', 'vendor', 'customer')),
+  owner            TEXT,
+  url              TEXT NOT NULL,
+  events           TEXT NOT NULL,
+  secret           TEXT NOT NULL,
+  enabled          INTEGER NOT NULL DEFAULT 1 CHECK (enabled IN (0, 1)),
+  disabled_reason  TEXT,
+  disabled_at      TEXT,
+  failing_since    TEXT,
+  cursor           INTEGER NOT NULL CHECK (cursor >= 0),
+  lease_holder     TEXT,
+  lease_until      INTEGER,
+  created_at       TEXT NOT NULL,
+  created_by       TEXT,
+  CHECK ((owner_kind = 'admin') = (owner IS NULL))
+);
+CREATE INDEX webhooks_by_owner ON webhooks (owner_kind, owner);
+CREATE TABLE webhook_deliveries (
+  id           INTEGER PRIMARY KEY,
+  webhook_id   INTEGER NOT NULL REFERENCES webhooks(id) ON DELETE CASCADE,
+  seq          INTEGER NOT NULL,
+  event        TEXT NOT NULL,
+  at           TEXT NOT NULL,
+  attempt      INTEGER NOT NULL CHECK (attempt >= 1),
+  outcome      TEXT NOT NULL CHECK (outcome IN ('delivered', 'failed')),
+  status       INTEGER,
+  error        TEXT,
+  duration_ms  INTEGER NOT NULL CHECK (duration_ms >= 0)
+);
+CREATE INDEX webhook_deliveries_by_webhook ON webhook_deliveries (webhook_id, id);
+CREATE INDEX webhook_deliveries_by_time ON webhook_deliveries (at);
+`,
+  },
 ];

@@ -10,6 +10,7 @@ import { catalogueOps } from './catalogue.js';
 import { changeOps } from './changes.js';
 import { customerOps, entitlementOps } from './customers.js';
 import { defineOp, type OpContext, type Operation } from './define.js';
+import { webhookOps } from './webhooks.js';
 
 export interface OperationsOptions {
   store: Store;
@@ -39,6 +40,7 @@ export const OPERATIONS: readonly Operation[] = [
   ...entitlementOps,
   ...auditOps,
   ...changeOps,
+  ...webhookOps,
   ...adminOps,
 ];
 

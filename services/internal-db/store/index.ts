@@ -9,6 +9,7 @@ import { Entitlements } from './entitlements.js';
 import { Eulas } from './eulas.js';
 import { Sessions } from './sessions.js';
 import { Stagings } from './stagings.js';
+import { Webhooks } from './webhooks.js';
 
 export interface StoreOptions {
   clock?: Clock;
@@ -31,6 +32,7 @@ export class Store {
   readonly sessions: Sessions;
   readonly audit: Audit;
   readonly changes: ChangeLog;
+  readonly webhooks: Webhooks;
   readonly passwordCache: VerifiedPasswordCache;
 
   constructor(db: Db, options: StoreOptions = {}) {
@@ -46,6 +48,7 @@ export class Store {
     this.stagings = new Stagings(db, this.clock);
     this.sessions = new Sessions(db, this.clock, this.changes);
     this.audit = new Audit(db, this.changes);
+    this.webhooks = new Webhooks(db, this.clock, this.changes);
     this.passwordCache = new VerifiedPasswordCache(options.authCacheMs ?? 300_000);
   }
 

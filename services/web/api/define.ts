@@ -39,7 +39,7 @@ export interface ApiRoute<
   /** Relative to /api/v1, koa-router style: `/artifacts/:id/download`. */
   readonly path: string;
   readonly summary: string;
-  readonly tag: 'customer' | 'vendor' | 'admin';
+  readonly tag: 'customer' | 'vendor' | 'admin' | 'webhooks';
   /** Who may call it. */
   readonly roles: readonly Role[];
   readonly params?: P;

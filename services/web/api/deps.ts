@@ -4,6 +4,7 @@ import type { Fulfillment } from '../fulfillment.js';
 import type { InternalDbLink } from '../internal-db-link.js';
 import type { ApiTokens } from '../auth/api-tokens.js';
 import type { WebMetrics } from '../ops/metrics.js';
+import type { WebhookSettings } from '../webhooks/settings.js';
 
 /** What the API's handlers work with. */
 export interface ApiDeps {
@@ -18,4 +19,6 @@ export interface ApiDeps {
   maxUploadBytes: number;
   /** Check each JSON answer against the schema its route documents (services.web.checkApiResponses). */
   checkResponses?: boolean;
+  /** Webhook registration rules (allowHttp, allowPrivateTargets). */
+  webhooks: WebhookSettings;
 }

@@ -6,14 +6,16 @@ import { customerRoutes } from './customer-routes.js';
 import type { ApiRoute } from './define.js';
 import type { ApiDeps } from './deps.js';
 import { mountRoutes } from './mount.js';
+import { sessionRoutes } from './session-routes.js';
 import { openApiDocument } from './openapi.js';
 import { vendorRoutes } from './vendor-routes.js';
+import { webhookRoutes } from './webhook-routes.js';
 
 export const API_VERSION = '1.0.0';
 
 /** Every REST endpoint, in the order the OpenAPI document lists them. */
 export function apiRoutes(deps: ApiDeps): ApiRoute[] {
-  return [...customerRoutes(deps), ...vendorRoutes(deps), ...adminRoutes(deps), ...changeRoutes(deps)];
+  return [...customerRoutes(deps), ...vendorRoutes(deps), ...adminRoutes(deps), ...changeRoutes(deps), ...sessionRoutes(deps), ...webhookRoutes(deps)];
 }
 
 /**
