@@ -43,12 +43,6 @@ const ADMIN_CLI = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts',
 const teardowns: (() => unknown)[] = [];
 const scope: TeardownScope = { teardown: (fn) => void teardowns.push(fn) };
 
-/**
- * A scenario whose part of issue 16 is not on main yet: expected to fail (FEED_STRICT=1 runs it
- * as an ordinary test, to see how it fails).
- */
-const untilLanded = process.env.FEED_STRICT ? test.serial : test.serial.failing;
-
 let cluster: FeedCluster;
 let vendor: string;
 const all = new Latencies();
@@ -366,8 +360,7 @@ function heldDownload(t: ExecutionContext, url: string): Promise<{ closedByServe
   });
 }
 
-// Fails until parts B and C (web and file hosts follow the feed) are on main: web-2 and file-2 remember, file-2's sessions stay.
-untilLanded(
+test.serial(
   'a customer disabled through web-1: its token, portal session, FTP and SFTP logins and live sessions end on web-2 and file-2 within 1 s (p99)',
   async (t) => {
     await measure(t, async (n, record) => {
@@ -445,8 +438,7 @@ async function ticketRefused(url: string): Promise<boolean> {
   return res.status >= 400;
 }
 
-// Fails until part C (file hosts follow the feed) is on main: file-2 still serves the old ticket.
-untilLanded('a ticket issued by web-2 before a revocation (API or admin CLI) or a yank made through web-1 is refused by file-2 within 1 s (p99)', async (t) => {
+test.serial('a ticket issued by web-2 before a revocation (API or admin CLI) or a yank made through web-1 is refused by file-2 within 1 s (p99)', async (t) => {
   await createCustomer('feed-dl');
   const { token } = await createToken('feed-dl');
   await grant('feed-dl', 'yank-db');
@@ -482,8 +474,7 @@ untilLanded('a ticket issued by web-2 before a revocation (API or admin CLI) or 
 // ---------------------------------------------------------------------------------------------
 // Areas follow entitlements in a live SFTP session
 
-// Fails until part C (areas follow entitlements) is on main: file-2's areas hold only what was staged.
-untilLanded(
+test.serial(
   "a live SFTP session on file-2 sees a grant's and a publish's releases appear and a revocation's leave within 1 s (p99), nothing staged",
   async (t) => {
     await createCustomer('feed-ls');
@@ -567,8 +558,7 @@ test.serial(
   },
 );
 
-// Fails until part C (file hosts follow the feed, resuming by sequence) is on main.
-untilLanded('web-2 killed and started again: the changes made meanwhile take effect on file-2 (a ticket, a login, a live session)', async (t) => {
+test.serial('web-2 killed and started again: the changes made meanwhile take effect on file-2 (a ticket, a login, a live session)', async (t) => {
   if (!afterRestart) throw new Error('the restart test did not get as far as the restart');
   const { since, url, sftpClosed } = afterRestart;
   const timeoutMs = 10_000;
@@ -686,8 +676,8 @@ test.serial(
 // ---------------------------------------------------------------------------------------------
 // The database restored from an older backup: subscribers are told to start over (reset)
 
-// Fails until parts B and C are on main: a reset must drop every cache of web-2 and file-2. Last: it rewinds the database.
-untilLanded('the internal-db restored from an older backup: web-2 and file-2 drop what they remembered (a token, a login made after the backup)', async (t) => {
+// The last scenario: it rewinds the database.
+test.serial('the internal-db restored from an older backup: web-2 and file-2 drop what they remembered (a token, a login made after the backup)', async (t) => {
   const env = { ...process.env, FFS_DATA_DIR: cluster.dataDir };
   const { stdout } = await run(process.execPath, [ADMIN_CLI, 'backup', '--name', 'before-feed-late.sqlite', '--json'], { env });
   const backup = (JSON.parse(stdout) as { path: string }).path;
