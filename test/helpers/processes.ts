@@ -19,6 +19,9 @@ import { waitFor, within } from './wait.js';
 
 const dist = join(dirname(fileURLToPath(import.meta.url)), '..', '..');
 
+/** What the helpers here need of a test: somewhere to register teardowns (a test, or a scope shared by a file's tests). */
+export type TeardownScope = Pick<ExecutionContext, 'teardown'>;
+
 /** The entry points, by service. */
 export const ENTRY = { 'internal-db': 'services/internal-db/main.js', web: 'services/web/main.js', 'file-host': 'services/ftp/main.js' } as const;
 
@@ -31,7 +34,7 @@ export const FAST_HEARTBEAT = {
 };
 
 /** A fresh data directory with every secret the services read (both key bags, RSA, host keys, session key). */
-export async function makeDataDir(t: ExecutionContext, prefix = 'ffs-proc-'): Promise<string> {
+export async function makeDataDir(t: TeardownScope, prefix = 'ffs-proc-'): Promise<string> {
   const dataDir = await mkdtemp(join(tmpdir(), prefix));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
   const io = { env: { FFS_DATA_DIR: dataDir, FFS_RSA__BITS: '2048' }, stdout: () => {}, stderr: () => {} };
@@ -71,7 +74,7 @@ export interface ServiceProcess {
  * environment and an IPC channel (the test is its supervisor: it receives the ready message, and
  * the service stops when the channel closes). Teardown kills the group (a frozen one too).
  */
-export function startService(t: ExecutionContext, name: string, entry: keyof typeof ENTRY, env: Record<string, string>): ServiceProcess {
+export function startService(t: TeardownScope, name: string, entry: keyof typeof ENTRY, env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, [join(dist, ENTRY[entry])], {
     env: { ...process.env, ...env },
     stdio: ['ignore', 'ignore', 'pipe', 'ipc'],
@@ -137,7 +140,7 @@ export async function linkBag(dataDir: string, link: CommlinkLink): Promise<KeyB
 
 /** A commlink client to the internal-db (as the admin CLI talks to it), with the data dir's bag of that link. */
 export async function internalDbClient(
-  t: ExecutionContext,
+  t: TeardownScope,
   dataDir: string,
   port: number,
 ): Promise<{ call: (op: string, body?: Record<string, unknown>) => Promise<Record<string, unknown>>; client: CommlinkClient }> {
@@ -173,7 +176,7 @@ export interface Backbone {
  * `env` holds the ports they got, so a service started from it (a file host, or the internal-db
  * again) dials them or comes back on them.
  */
-export async function startBackbone(t: ExecutionContext, extraEnv: Record<string, string> = {}): Promise<Backbone> {
+export async function startBackbone(t: TeardownScope, extraEnv: Record<string, string> = {}): Promise<Backbone> {
   const dataDir = await makeDataDir(t);
   const base = {
     FFS_DATA_DIR: dataDir,
