@@ -43,6 +43,22 @@ test('the file host reaches the internal-db only through the web host, and only 
   t.regex(malformed!.message, /unknown field sql/);
 });
 
+test('file hosts follow the change feed through the gateway: what changed, not who changed it from where', async (t) => {
+  const chain = await startChain(t);
+  await seedCatalogue(chain.call);
+  const by = { kind: 'token', id: '7', address: '198.51.100.9' };
+  await chain.call('customer.setDisabled', { login: 'globex', disabled: true, by });
+  const direct = await chain.call('changes.next', { after: 0, limit: 1000 });
+  const disabledDirect = (direct.changes as { kind: string; actor: unknown }[]).find((c) => c.kind === 'customer.disabled');
+  t.deepEqual(disabledDirect?.actor, by, 'the internal-db keeps who and from where');
+  const relayed = await chain.fileHost.link.ask(InternalDb.changesNext, { after: 0, limit: 1000 });
+  t.is(relayed.changes.length, (direct.changes as unknown[]).length, 'every change reaches the file host');
+  const disabled = relayed.changes.find((c) => c.kind === 'customer.disabled');
+  t.is(disabled?.customer, 'globex');
+  t.deepEqual(disabled?.actor, { kind: 'token' }, 'the token id and the client address stay behind the web host');
+  t.true(relayed.changes.every((c) => c.actor.id === undefined && c.actor.address === undefined));
+});
+
 test('with the internal-db down, file host requests fail at once with a temporary error', async (t) => {
   const chain = await startChain(t);
   await chain.service.close(0);

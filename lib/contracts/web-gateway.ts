@@ -19,7 +19,8 @@ export const fileHostRegister = defineOperation({
 /**
  * The internal-db operations a file host may ask for, through its web host. Anything else
  * (creating customers, granting entitlements …) is not forwarded: a compromised file host can check
- * logins, read what a customer may have, report transfers and follow the change feed, no more.
+ * logins, read what a customer may have, report transfers and follow the change feed (what changed, not who changed it: the gateway strips
+ * the actor's id and address), no more.
  */
 export const FORWARDED_OPERATIONS: readonly Operation[] = [
   InternalDb.authCheck,

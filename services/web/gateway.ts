@@ -1,5 +1,6 @@
 import type { Body, Handler } from '../../lib/commlink/index.js';
 import * as InternalDb from '../../lib/contracts/internal-db/index.js';
+import type { RequestIn } from '../../lib/contracts/operation.js';
 import { checkedRequest, parseRequest } from '../../lib/contracts/serve.js';
 import { FORWARDED_OPERATIONS, fileHostRegister } from '../../lib/contracts/web-gateway.js';
 import type { FileHostRegistry } from './file-hosts.js';
@@ -15,11 +16,16 @@ export function gatewayHandlers(db: InternalDbLink, fileHosts: FileHostRegistry)
   const handlers = new Map<string, Handler>();
   for (const operation of FORWARDED_OPERATIONS) {
     // The reply was parsed by its contract: an object of tobj values, passed back as it came.
-    handlers.set(operation.name, (body) => {
+    handlers.set(operation.name, async (body) => {
       const request = checkedRequest(operation, body);
+      if (operation !== InternalDb.changesNext) return (await db.ask(operation, request, 15_000)) as Body;
       // changes.next may wait for a change (waitMs) before the internal-db answers.
-      const waitMs = operation === InternalDb.changesNext ? parseRequest(InternalDb.changesNext, body).waitMs : 0;
-      return db.ask(operation, request, 15_000 + waitMs) as Promise<Body>;
+      const reply = await db.ask(
+        InternalDb.changesNext,
+        request as RequestIn<typeof InternalDb.changesNext>,
+        15_000 + parseRequest(InternalDb.changesNext, body).waitMs,
+      );
+      return { ...reply, changes: reply.changes.map(withoutWho) } as Body;
     });
   }
   handlers.set(fileHostRegister.name, (body, ctx) => {
@@ -28,4 +34,12 @@ export function gatewayHandlers(db: InternalDbLink, fileHosts: FileHostRegistry)
     return { registered: entry.name, at: entry.since.toISOString() };
   });
   return handlers;
+}
+
+/**
+ * A change as a file host gets it: what changed, not who changed it from where (a file host acts on
+ * the subject alone, and the client addresses of people do not belong in the DMZ).
+ */
+function withoutWho(change: InternalDb.Change): InternalDb.Change {
+  return { ...change, actor: { kind: change.actor.kind } };
 }

@@ -8,9 +8,14 @@ import type { FeedState, FeedStateFile } from './feed-state.js';
 export const FEED_WAIT_MS = 20_000;
 /** Changes asked for at once. */
 const BATCH = 500;
-/** After a failed ask (not a dropped link): the pause before the next, doubled up to the maximum. */
+/**
+ * After a failed ask (not a dropped link; typically the web host answering that the internal-db is
+ * out of reach): the pause before the next, doubled up to the maximum. The maximum is short, so the
+ * feed resumes within a second of the internal-db's return; an ask that fails fast costs the web
+ * host nothing (it refuses at once while its own link is down).
+ */
 const RETRY_MIN_MS = 100;
-const RETRY_MAX_MS = 5000;
+const RETRY_MAX_MS = 1000;
 
 /** What the file host does with the feed (FeedApplier in apply-change.ts). */
 export interface ChangeTarget {
