@@ -140,7 +140,11 @@ test('the feed resumes after the internal-db restarts: a token revoked while web
   const back = await restartInternalDb(t, chain, port);
   await waitFor(() => web2.db.connected, 5000, 'web host 2 to reconnect');
   await waitFor(() => (web2.changes.seq ?? 0) >= revokedAt, 5000, 'web host 2 to apply the revocation');
-  t.is(await status(), 401);
+  // The token is refused now (401), never taken (200). On a loaded machine the fresh link may still
+  // answer 503 for a moment (seen once in CI): that is asked again, for at most 5 s.
+  let after = await status();
+  for (const deadline = Date.now() + 5000; after === 503 && Date.now() < deadline; after = await status()) await new Promise((r) => setTimeout(r, 50));
+  t.is(after, 401);
   t.is(back.store.changes.head(), revokedAt);
   t.notRegex(await web2.metrics.text(), /^ffs_web_change_feed_resets_total [1-9]/m, 'resumed by sequence, no reset');
   t.regex(await web2.metrics.text(), new RegExp(`^ffs_web_change_feed_seq ${revokedAt}$`, 'm'));
