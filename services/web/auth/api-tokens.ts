@@ -1,9 +1,9 @@
 import { createHash } from 'node:crypto';
-import { LRUCache } from 'lru-cache';
 import type { Change } from '../../../lib/contracts/internal-db/changes.js';
 import { tokenCheck } from '../../../lib/contracts/internal-db/index.js';
 import { isError } from '../../../lib/errors/index.js';
 import { WebErrors } from '../errors.js';
+import { FeedCache } from '../feed-cache.js';
 import type { InternalDbLink } from '../internal-db-link.js';
 import type { WebMetrics } from '../ops/metrics.js';
 import type { Principal } from './principal.js';
@@ -22,18 +22,13 @@ const MAX_REMEMBERED = 10_000;
 export class ApiTokens {
   readonly #db: InternalDbLink;
   readonly #metrics: WebMetrics;
-  /** By the token's SHA-256; none when `cacheMs` is 0 (every request is checked). */
-  readonly #cache: LRUCache<string, Principal> | undefined;
-  /**
-   * Counts what the feed dropped: a check that was in flight while something was dropped is not
-   * remembered (its answer may predate the revocation).
-   */
-  #drops = 0;
+  /** By the token's SHA-256; nothing when `cacheMs` is 0 (every request is checked). */
+  readonly #cache: FeedCache<Principal>;
 
   constructor(db: InternalDbLink, metrics: WebMetrics, cacheMs: number) {
     this.#db = db;
     this.#metrics = metrics;
-    this.#cache = cacheMs > 0 ? new LRUCache({ max: MAX_REMEMBERED, ttl: cacheMs }) : undefined;
+    this.#cache = new FeedCache({ max: MAX_REMEMBERED, ttlMs: cacheMs });
   }
 
   /** The principal of the request's bearer token; ERR_UNAUTHENTICATED when there is none or it is refused. */
@@ -45,9 +40,9 @@ export class ApiTokens {
       throw WebErrors.UNAUTHENTICATED('the Authorization header is not "Bearer <token>"');
     }
     const key = createHash('sha256').update(match[1]!).digest('base64');
-    const cached = this.#cache?.get(key);
+    const cached = this.#cache.get(key);
     if (cached) return cached;
-    const drops = this.#drops;
+    const mark = this.#cache.mark(); // a check in flight while the feed drops something is not remembered
     let reply;
     try {
       reply = await this.#db.ask(tokenCheck, { token: match[1]! });
@@ -61,23 +56,18 @@ export class ApiTokens {
     }
     const principal = principalOf(reply);
     this.#metrics.auth('token', 'ok');
-    if (drops === this.#drops) this.#cache?.set(key, principal);
+    this.#cache.set(key, principal, mark);
     return principal;
   }
 
   /** Forgets every remembered token (the change feed was reset). */
   forget(): void {
-    this.#drops++;
-    this.#cache?.clear();
+    this.#cache.clear();
   }
 
   /** Forgets one token (it was revoked). */
   forgetToken(tokenId: number): void {
-    this.#drops++;
-    if (!this.#cache) return;
-    const doomed: string[] = [];
-    for (const [key, principal] of this.#cache.entries()) if (principal.tokenId === tokenId) doomed.push(key);
-    for (const key of doomed) this.#cache.delete(key);
+    this.#cache.forgetWhere((principal) => principal.tokenId === tokenId);
   }
 
   /** The change feed's listener: a revoked token, a disabled customer or vendor is forgotten. */
@@ -92,17 +82,11 @@ export class ApiTokens {
 
   /** Forgets the remembered tokens of one customer or vendor (it was disabled). */
   forgetOwner(owner: { customer: string } | { vendor: string }): void {
-    this.#drops++;
-    if (!this.#cache) return;
-    const doomed: string[] = [];
-    for (const [key, principal] of this.#cache.entries()) {
-      const held =
-        'customer' in owner
-          ? principal.kind === 'customer' && principal.customer === owner.customer
-          : principal.kind === 'vendor' && principal.vendor === owner.vendor;
-      if (held) doomed.push(key);
-    }
-    for (const key of doomed) this.#cache.delete(key);
+    this.#cache.forgetWhere((principal) =>
+      'customer' in owner
+        ? principal.kind === 'customer' && principal.customer === owner.customer
+        : principal.kind === 'vendor' && principal.vendor === owner.vendor,
+    );
   }
 }
 

@@ -1,6 +1,6 @@
-import { LRUCache } from 'lru-cache';
 import type { Change, ChangeKind } from '../../../lib/contracts/internal-db/changes.js';
 import { sessionCheck } from '../../../lib/contracts/internal-db/index.js';
+import { FeedCache } from '../feed-cache.js';
 import type { InternalDbLink } from '../internal-db-link.js';
 import type { Session } from './session.js';
 
@@ -20,37 +20,30 @@ const ENDING: ReadonlySet<ChangeKind> = new Set<ChangeKind>(['customer.signed_ou
 export class SessionChecks {
   readonly #db: InternalDbLink;
   /** By session id: the session's login and start (checked again on a hit) and the customer's name. */
-  readonly #cache: LRUCache<string, { login: string; startedAt: number; name: string }> | undefined;
-  /** Counts what was dropped: a check in flight meanwhile is not remembered (its answer may predate the sign-out). */
-  #drops = 0;
+  readonly #cache: FeedCache<{ login: string; startedAt: number; name: string }>;
 
   constructor(db: InternalDbLink, cacheMs: number) {
     this.#db = db;
-    this.#cache = cacheMs > 0 ? new LRUCache({ max: MAX_SESSION_CHECKS, ttl: cacheMs }) : undefined;
+    this.#cache = new FeedCache({ max: MAX_SESSION_CHECKS, ttlMs: cacheMs });
   }
 
   /** The session's customer when the session is live; the internal-db's ERR_AUTH_REFUSED (or another error) when not. */
   async check(session: Session): Promise<{ login: string; name: string }> {
-    const hit = this.#cache?.get(session.sid);
+    const hit = this.#cache.get(session.sid);
     if (hit && hit.login === session.login && hit.startedAt === session.startedAt) return { login: hit.login, name: hit.name };
-    const drops = this.#drops;
+    const mark = this.#cache.mark(); // a check in flight meanwhile is not remembered (its answer may predate the sign-out)
     const customer = await this.#db.ask(sessionCheck, { login: session.login, sid: session.sid, startedAt: new Date(session.startedAt).toISOString() });
-    if (drops === this.#drops) this.#cache?.set(session.sid, { login: session.login, startedAt: session.startedAt, name: customer.name });
+    this.#cache.set(session.sid, { login: session.login, startedAt: session.startedAt, name: customer.name }, mark);
     return customer;
   }
 
   /** Forgets every answer about a customer's sessions. */
   forgetCustomer(login: string): void {
-    this.#drops++;
-    if (!this.#cache) return;
-    const doomed: string[] = [];
-    for (const [sid, entry] of this.#cache.entries()) if (entry.login === login) doomed.push(sid);
-    for (const sid of doomed) this.#cache.delete(sid);
+    this.#cache.forgetWhere((entry) => entry.login === login);
   }
 
   clear(): void {
-    this.#drops++;
-    this.#cache?.clear();
+    this.#cache.clear();
   }
 
   /** The change feed's listener. */
