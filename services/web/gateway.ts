@@ -17,14 +17,10 @@ export function gatewayHandlers(db: InternalDbLink, fileHosts: FileHostRegistry)
   for (const operation of FORWARDED_OPERATIONS) {
     // The reply was parsed by its contract: an object of tobj values, passed back as it came.
     handlers.set(operation.name, async (body) => {
-      const request = checkedRequest(operation, body);
-      if (operation !== InternalDb.changesNext) return (await db.ask(operation, request, 15_000)) as Body;
-      // changes.next may wait for a change (waitMs) before the internal-db answers.
-      const reply = await db.ask(
-        InternalDb.changesNext,
-        request as RequestIn<typeof InternalDb.changesNext>,
-        15_000 + parseRequest(InternalDb.changesNext, body).waitMs,
-      );
+      if (operation !== InternalDb.changesNext) return (await db.ask(operation, checkedRequest(operation, body), 15_000)) as Body;
+      // changes.next may wait for a change (waitMs) before the internal-db answers: checked once, forwarded as it came.
+      const { waitMs } = parseRequest(InternalDb.changesNext, body);
+      const reply = await db.ask(InternalDb.changesNext, body as RequestIn<typeof InternalDb.changesNext>, 15_000 + waitMs);
       return { ...reply, changes: reply.changes.map(withoutWho) } as Body;
     });
   }
