@@ -1,12 +1,12 @@
 import test from 'ava';
 import { Client } from 'basic-ftp';
 import { connect as tcpConnect } from 'node:net';
-import { join } from 'node:path';
 import { silentLogger } from '../lib/log/logger.js';
 import { FtpServer, type FtpServerOptions } from '../services/ftp/ftp/server.js';
 import { InternalDbService } from '../services/internal-db/service.js';
 import { startChain, waitFor, type Chain } from './helpers/chain.js';
 import { PASSWORD, HOST, passiveRange, startFtp, setup, login, download, codeOf, errorOf, curl, Raw, usePortRegion } from './helpers/ftp.js';
+import { internalDbOptions } from './helpers/internal-db.js';
 
 usePortRegion(2);
 
@@ -195,22 +195,7 @@ test('with the gateway down a login gets 421 and the server keeps running; once 
   const raw = await Raw.open(t, ftp.address.port);
   t.is((await raw.reply()).code, 220, 'still greeting');
   // The internal-db comes back on its port, with its database.
-  const back = await InternalDbService.start({
-    dbPath: join(chain.dir, 'db', 'fulfillment.sqlite'),
-    synchronous: 'full',
-    scryptLogN: 14,
-    authCacheSeconds: 300,
-    backupDir: join(chain.dir, 'backups'),
-    backupIntervalMinutes: 0,
-    backupKeep: 3,
-    mode: 'listen',
-    listenHost: HOST,
-    listenPort: port,
-    dialHost: HOST,
-    dialPort: 1,
-    log: silentLogger,
-    commlink: { bag: chain.bag },
-  });
+  const back = await InternalDbService.start({ ...internalDbOptions(chain.dir, chain.bag), listenPort: port });
   t.teardown(() => back.close(0));
   await waitFor(() => chain.web.db.connected, 10_000, 'the web host to reconnect');
   const client = await login(t, ftp);

@@ -6,10 +6,9 @@ import { fileURLToPath } from 'node:url';
 import test, { type ExecutionContext } from 'ava';
 import type { Change } from '../lib/contracts/internal-db/changes.js';
 import type { CommlinkClient, KeyBag } from '../lib/commlink/index.js';
-import { silentLogger } from '../lib/log/logger.js';
 import { InternalDbService } from '../services/internal-db/service.js';
 import { makeBag, makeClient } from './helpers/commlink.js';
-import { seedCatalogue, startInternalDb } from './helpers/internal-db.js';
+import { internalDbOptions, seedCatalogue, startInternalDb } from './helpers/internal-db.js';
 
 const adminScript = join(dirname(fileURLToPath(import.meta.url)), '..', 'scripts', 'admin.js');
 const HOUR = 3_600_000;
@@ -43,24 +42,7 @@ async function restartable(t: ExecutionContext, options: { changeLogDays?: numbe
   };
   const start = async () => {
     await stop();
-    service = await InternalDbService.start({
-      dbPath: join(dir, 'db', 'fulfillment.sqlite'),
-      synchronous: 'full',
-      scryptLogN: 14,
-      authCacheSeconds: 300,
-      backupDir: join(dir, 'backups'),
-      backupIntervalMinutes: 0,
-      backupKeep: 3,
-      mode: 'listen',
-      listenHost: '127.0.0.1',
-      listenPort: 0,
-      dialHost: '127.0.0.1',
-      dialPort: 1,
-      log: silentLogger,
-      commlink: { bag },
-      clock: () => clock.now,
-      ...options,
-    });
+    service = await InternalDbService.start({ ...internalDbOptions(dir, bag), clock: () => clock.now, ...options });
     client = makeClient({ bag, port: service.address!.port, reconnectMinMs: 60_000, reconnectMaxMs: 60_000 });
     return service;
   };

@@ -15,11 +15,12 @@ export interface DbFixture {
   call: (op: string, body?: Record<string, unknown>) => Promise<Record<string, unknown>>;
 }
 
-/** A real internal-db on a fresh database file in a temp dir, and a commlink client to it. */
-export async function startInternalDb(t: ExecutionContext, overrides: Partial<InternalDbOptions> = {}): Promise<DbFixture> {
-  const dir = await mkdtemp(join(tmpdir(), 'ffs-db-'));
-  const bag = overrides.commlink?.bag ?? makeBag();
-  const service = await InternalDbService.start({
+/**
+ * The options of a test's internal-db on the data directory `dir` (its database at db/fulfillment.sqlite):
+ * listening on loopback (any free port), cheap scrypt, no scheduled backups, silent.
+ */
+export function internalDbOptions(dir: string, bag: KeyBag): InternalDbOptions {
+  return {
     dbPath: join(dir, 'db', 'fulfillment.sqlite'),
     synchronous: 'full',
     scryptLogN: 14,
@@ -33,9 +34,15 @@ export async function startInternalDb(t: ExecutionContext, overrides: Partial<In
     dialHost: '127.0.0.1',
     dialPort: 1,
     log: silentLogger,
-    ...overrides,
-    commlink: { bag, ...overrides.commlink },
-  });
+    commlink: { bag },
+  };
+}
+
+/** A real internal-db on a fresh database file in a temp dir, and a commlink client to it. */
+export async function startInternalDb(t: ExecutionContext, overrides: Partial<InternalDbOptions> = {}): Promise<DbFixture> {
+  const dir = await mkdtemp(join(tmpdir(), 'ffs-db-'));
+  const bag = overrides.commlink?.bag ?? makeBag();
+  const service = await InternalDbService.start({ ...internalDbOptions(dir, bag), ...overrides, commlink: { bag, ...overrides.commlink } });
   // In dial mode nothing listens: the test talks through its own web-side server instead.
   const client = makeClient({ bag, port: service.address?.port ?? 1, reconnectMinMs: 60_000, reconnectMaxMs: 60_000 });
   t.teardown(async () => {

@@ -1,10 +1,10 @@
 import { createServer, connect, type AddressInfo, type Server, type Socket } from 'node:net';
-import { join } from 'node:path';
 import type { ExecutionContext } from 'ava';
 import { silentLogger, type Logger } from '../../lib/log/logger.js';
 import { InternalDbService } from '../../services/internal-db/service.js';
 import { WebService, type WebHttpSettings } from '../../services/web/service.js';
 import { ticketKeys, type Chain } from './chain.js';
+import { internalDbOptions } from './internal-db.js';
 
 /**
  * Another web host on the chain's internal-db (a scaled-out web tier): its own portal and API on
@@ -44,22 +44,7 @@ export async function startWebHost(
  * reconnect). Closed at teardown.
  */
 export async function restartInternalDb(t: ExecutionContext, chain: Chain, port: number): Promise<InternalDbService> {
-  const service = await InternalDbService.start({
-    dbPath: join(chain.dir, 'db', 'fulfillment.sqlite'),
-    synchronous: 'full',
-    scryptLogN: 14,
-    authCacheSeconds: 300,
-    backupDir: join(chain.dir, 'backups'),
-    backupIntervalMinutes: 0,
-    backupKeep: 3,
-    mode: 'listen',
-    listenHost: '127.0.0.1',
-    listenPort: port,
-    dialHost: '127.0.0.1',
-    dialPort: 1,
-    log: silentLogger,
-    commlink: { bag: chain.bag },
-  });
+  const service = await InternalDbService.start({ ...internalDbOptions(chain.dir, chain.bag), listenPort: port });
   t.teardown(() => service.close(0));
   return service;
 }
