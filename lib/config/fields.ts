@@ -120,7 +120,7 @@ function walk(schema: AnySchema, segments: string[], out: FieldInfo[]): void {
   const path = segments.join('.');
   const { valueType, expectation: leafExpectation } = leaf(schema, path);
   const isPath = fieldKinds.get(schema)?.kind === 'path';
-  const expectation = isPath ? 'a non-empty path' : leafExpectation;
+  const expectation = isPath ? (z.safeParse(schema as z.ZodType, '').success ? 'a path, or empty' : 'a non-empty path') : leafExpectation;
   const description = z.globalRegistry.get(schema)?.description;
   if (!description) throw new TypeError(`config schema: ${path} has no description`);
   out.push(

@@ -133,6 +133,7 @@ function resolvePaths(config: Record<string, unknown>, fields: readonly FieldInf
   for (const field of fields) {
     if (!field.isPath) continue;
     const value = getIn(config, field.segments) as string;
+    if (value === '') continue; // an optional path left empty: its feature is off
     let resolved: string;
     if (field.path === 'dataDir') resolved = dataDir;
     else if (value === DATA_DIR_TOKEN) resolved = dataDir;

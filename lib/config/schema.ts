@@ -34,6 +34,11 @@ function pathField(defaultValue: string, description: string) {
   return z.string().min(1).default(defaultValue).describe(description).register(fieldKinds, { kind: 'path' });
 }
 
+/** A path that may be left empty (the feature it names is then off); a non-empty one is made absolute like any path. */
+function optionalPathField(description: string) {
+  return z.string().default('').describe(description).register(fieldKinds, { kind: 'path' });
+}
+
 function intField(min: number, max: number, defaultValue: number, description: string) {
   return z.int().min(min).max(max).default(defaultValue).describe(description);
 }
@@ -161,6 +166,23 @@ const services = z
         host: hostField('Address the web service listens on (HTTP and commlink).'),
         port: intField(0, 65535, 8080, 'HTTP port of the web service (0: any free port).'),
         commlinkPort: intField(0, 65535, 7400, 'Commlink port of the web service (file hosts dial it).'),
+        workers: intField(
+          0,
+          64,
+          0,
+          "Processes serving the portal and the API on the HTTP port (0: one per CPU core; 1: the web host's own process serves them, with no worker processes).",
+        ),
+        tlsCertPath: optionalPathField(
+          'Certificate chain (PEM) of the HTTPS listener; with tlsKeyPath, the HTTP port serves HTTPS (HTTP/1.1 and HTTP/2 by ALPN). Empty: plain HTTP.',
+        ),
+        tlsKeyPath: optionalPathField('Private key (PEM, mode 0600) of tlsCertPath.'),
+        hstsSeconds: intField(0, 63_072_000, 31_536_000, 'Strict-Transport-Security max-age sent on HTTPS answers, in seconds (0: no header).'),
+        httpRedirectPort: intField(
+          -1,
+          65535,
+          -1,
+          'With HTTPS: a plain-HTTP listener on this port that only redirects to the HTTPS URL (-1: none; 0: any free port).',
+        ),
         opsHost: hostField('Address of the operations listener (/metrics, /healthz, /readyz); loopback by default: metrics are not public.'),
         opsPort: intField(0, 65535, 8090, 'Port of the operations listener, which alone serves /metrics (0: any free port).'),
         ticketTtlSeconds: intField(10, 86_400, 900, 'Lifetime of a signed download ticket, in seconds.'),
