@@ -15,6 +15,7 @@ import test, { type ExecutionContext } from 'ava';
 import { makeTokens, writeRandomFile } from './helpers/api.js';
 import { csrfOf, PASSWORD, PortalClient } from './helpers/browser.js';
 import { authChecksSent, publish, startChain, waitFor, type Chain } from './helpers/chain.js';
+import { fileHostEnv, startBackbone, startService, tail } from './helpers/processes.js';
 
 interface Answer {
   status: number;
@@ -273,4 +274,59 @@ test('workers = 2: closing: /readyz answers 503 at once while a request in progr
   t.is(answer.status, 201, answer.text);
   await closed;
   t.deepEqual(chain.web.workerPids, [], 'the workers exited');
+});
+
+/** A PUT of `content` that sends its first half at once and the rest after `pauseMs`. */
+function slowPut(url: URL, token: string, content: Buffer, pauseMs: number): Promise<Answer> {
+  const sha256 = createHash('sha256').update(content).digest('hex');
+  return new Promise<Answer>((resolve, reject) => {
+    const req = request(
+      url,
+      { method: 'PUT', agent: false, headers: { authorization: `Bearer ${token}`, 'content-length': String(content.length), 'x-checksum-sha256': sha256 } },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+      },
+    );
+    req.on('error', reject);
+    req.write(content.subarray(0, content.length / 2));
+    setTimeout(() => req.end(content.subarray(content.length / 2)), pauseMs);
+  });
+}
+
+test('node dist/services/web/main.js with workers = 2: SIGTERM: /readyz 503 while the upload in progress finishes, then exit 0', async (t) => {
+  const backbone = await startBackbone(t, { FFS_SERVICES__WEB__WORKERS: '2' });
+  const files = startService(t, 'file-host', 'file-host', fileHostEnv(backbone, 29400 + Math.floor(Math.random() * 25) * 20));
+  await files.ready();
+  await waitFor(
+    async () => (await fresh(backbone.webUrl, 'GET', '/readyz')).status === 200,
+    20_000,
+    () => `the web host to be ready\n${tail(backbone.web)}`,
+  );
+  t.regex(backbone.web.log(), /"workers":2/);
+  await backbone.call('vendor.create', { name: 'Acme Software' });
+  await backbone.call('product.create', { vendor: 'Acme Software', code: 'acme-db', name: 'Acme DB' });
+  await backbone.call('release.create', { product: 'acme-db', version: '1.0.0' });
+  const { token } = (await backbone.call('token.create', { kind: 'vendor', owner: 'Acme Software' })) as { token: string };
+  const upload = slowPut(new URL('/api/v1/products/acme-db/releases/1.0.0/artifacts/slow.bin', backbone.webUrl), token, randomBytes(4 * 1024 * 1024), 2000);
+  await new Promise((r) => setTimeout(r, 700)); // the first half is on its way
+  backbone.web.child.kill('SIGTERM'); // the primary only, as a supervisor does
+  const seen: string[] = [];
+  const started = Date.now();
+  while (Date.now() - started < 1000) {
+    seen.push(
+      await fresh(backbone.webUrl, 'GET', '/readyz').then(
+        (a) => String(a.status),
+        () => 'refused',
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.false(seen.includes('200'), `never ready once terminating: ${seen.join(' ')}`);
+  t.true(seen.includes('503'), `503 while the upload finishes: ${seen.join(' ')}`);
+  const answer = await upload;
+  t.is(answer.status, 201, answer.text);
+  t.is(await backbone.web.exited, 0, tail(backbone.web));
+  t.false(backbone.web.log().includes('"level":"error"'), tail(backbone.web));
 });
