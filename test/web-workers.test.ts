@@ -6,12 +6,18 @@
 import { createHash, randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { createReadStream } from 'node:fs';
-import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { mkdtemp, readdir, rm, stat } from 'node:fs/promises';
 import { request } from 'node:http';
 import { connect } from 'node:net';
 import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import test, { type ExecutionContext } from 'ava';
+import { RemoteError } from '../lib/commlink/index.js';
+import { CodedError, CommonErrors, isError } from '../lib/errors/index.js';
+import { silentLogger } from '../lib/log/logger.js';
+import { WebErrors } from '../services/web/errors.js';
+import { IpcCalls } from '../services/web/workers/ipc-calls.js';
+import { UploadSocket } from '../services/web/workers/upload-socket.js';
 import { makeTokens, writeRandomFile } from './helpers/api.js';
 import { csrfOf, PASSWORD, PortalClient } from './helpers/browser.js';
 import { authChecksSent, publish, startChain, waitFor, type Chain } from './helpers/chain.js';
@@ -329,4 +335,70 @@ test('node dist/services/web/main.js with workers = 2: SIGTERM: /readyz 503 whil
   t.is(answer.status, 201, answer.text);
   t.is(await backbone.web.exited, 0, tail(backbone.web));
   t.false(backbone.web.log().includes('"level":"error"'), tail(backbone.web));
+});
+
+test('IPC calls: errors keep their class, code, message and details across the hop; an unanswered call is ERR_GATEWAY_UNAVAILABLE', async (t) => {
+  let b: IpcCalls | undefined;
+  const a = new IpcCalls(
+    'b',
+    (m) => (setImmediate(() => b!.receive(m)), true),
+    () => Promise.reject(new Error('a serves nothing')),
+  );
+  b = new IpcCalls(
+    'a',
+    (m) => (setImmediate(() => a.receive(m)), true),
+    async (method) => {
+      if (method === 'web') throw WebErrors.NO_FILE_HOST('no file host is connected', { host: null });
+      if (method === 'remote') throw new RemoteError('ERR_NOT_FOUND', 'no customer "x"', { field: 'customer' });
+      if (method === 'plain') throw new TypeError('a bug');
+      if (method === 'never') return new Promise(() => {});
+      return { at: new Date(0), bytes: Buffer.from('ok') };
+    },
+  );
+  const web = await t.throwsAsync(a.call('web', {}, 1000));
+  t.true(isError(web, WebErrors.NO_FILE_HOST));
+  t.deepEqual((web as CodedError).details, { host: null });
+  const remote = await t.throwsAsync(a.call('remote', {}, 1000));
+  t.true(remote instanceof RemoteError);
+  t.is((remote as RemoteError).code, 'ERR_NOT_FOUND');
+  t.is(remote!.message, 'no customer "x"');
+  const plain = await t.throwsAsync(a.call('plain', {}, 1000));
+  t.false(plain instanceof CodedError, 'an uncatalogued error stays uncatalogued (the edge answers 500)');
+  t.true(isError(await t.throwsAsync(a.call('never', {}, 100)), CommonErrors.GATEWAY_UNAVAILABLE));
+  t.deepEqual(await a.call('value', {}, 1000), { at: new Date(0), bytes: Buffer.from('ok') });
+  const pending = a.call('never', {}, 0);
+  a.fail();
+  t.true(isError(await t.throwsAsync(pending), CommonErrors.GATEWAY_UNAVAILABLE), 'the channel closed: pending calls fail');
+});
+
+test('the upload socket: a private directory (0700), a connection without the secret is cut, an upload is whole only when the counts agree', async (t) => {
+  const uploads = await UploadSocket.open(silentLogger);
+  const { path, secret } = uploads.settings;
+  t.is((await stat(dirname(path))).mode & 0o777, 0o700);
+  const intruder = connect(path);
+  intruder.on('error', () => {});
+  intruder.write(`1.1 ${'A'.repeat(secret.length)}\n`);
+  await once(intruder, 'close');
+  t.pass('no secret: cut');
+  // Sent 10 bytes, says 11: aborted.
+  const short = uploads.expect('1.2');
+  const shortDone = new Promise<Error | undefined>((resolve) => {
+    short.on('error', resolve);
+    short.on('end', () => resolve(undefined));
+    short.resume();
+  });
+  const s1 = connect(path);
+  s1.end(`1.2 ${secret}\n0123456789`);
+  uploads.end('1.2', 11);
+  t.regex(String(await shortDone), /ERR_STREAM_ABORTED|sent 11 bytes, 10 arrived/);
+  // Sent 10 bytes, says 10: whole.
+  const whole = uploads.expect('1.3');
+  const s2 = connect(path);
+  s2.end(`1.3 ${secret}\n0123456789`);
+  uploads.end('1.3', 10);
+  const chunks: Buffer[] = [];
+  for await (const chunk of whole) chunks.push(chunk as Buffer);
+  t.is(Buffer.concat(chunks).toString(), '0123456789');
+  await uploads.close();
+  await t.throwsAsync(stat(dirname(path)), undefined, 'the directory is removed at close');
 });

@@ -89,10 +89,15 @@ export async function measureIpcRoundTrip(): Promise<IpcFigures> {
   return { serialMicros: median(serial), pipelinedPerSecond: median(pipelined) };
 }
 
-async function autocannon(url: string, headers: Record<string, string>, args: string[]): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
+async function autocannon(
+  url: string,
+  headers: Record<string, string>,
+  args: string[],
+  seconds: number = PARAMS.seconds,
+): Promise<{ rps: number; p50: number; p99: number; errors: number }> {
   const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
   const headerArgs = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}=${value}`]);
-  const { stdout } = await run(process.execPath, [bin, '--json', '-d', String(PARAMS.seconds), ...args, ...headerArgs, url], { maxBuffer: 64 * 1024 * 1024 });
+  const { stdout } = await run(process.execPath, [bin, '--json', '-d', String(seconds), ...args, ...headerArgs, url], { maxBuffer: 64 * 1024 * 1024 });
   const r = JSON.parse(stdout) as { requests: { average: number }; latency: { p50: number; p99: number }; errors: number; non2xx: number };
   return { rps: r.requests.average, p50: r.latency.p50, p99: r.latency.p99, errors: r.errors + r.non2xx };
 }
@@ -104,7 +109,7 @@ export async function measureEntitlementsRead(workers: number): Promise<HttpFigu
     const { token } = await chain.web.db.ask(InternalDb.tokenCreate, { kind: 'customer', owner: 'bench', label: 'bench' });
     const url = `${chain.web.httpUrl}/api/v1/entitlements`;
     const auth = { authorization: `Bearer ${token}` };
-    await autocannon(url, auth, ['-c', '4', '-d', '1']); // warm-up: every worker has the token cached
+    await autocannon(url, auth, ['-c', '4'], 1); // warm-up: every worker has the token cached
     const max: number[] = [];
     const p50: number[] = [];
     const p99: number[] = [];
