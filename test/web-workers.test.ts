@@ -338,13 +338,13 @@ test('node dist/services/web/main.js with workers = 2: SIGTERM: /readyz 503 whil
 });
 
 test('IPC calls: errors keep their class, code, message and details across the hop; an unanswered call is ERR_GATEWAY_UNAVAILABLE', async (t) => {
-  let b: IpcCalls | undefined;
+  const other: { b?: IpcCalls } = {};
   const a = new IpcCalls(
     'b',
-    (m) => (setImmediate(() => b!.receive(m)), true),
+    (m) => (setImmediate(() => other.b!.receive(m)), true),
     () => Promise.reject(new Error('a serves nothing')),
   );
-  b = new IpcCalls(
+  other.b = new IpcCalls(
     'a',
     (m) => (setImmediate(() => a.receive(m)), true),
     async (method) => {
