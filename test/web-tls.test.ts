@@ -378,3 +378,19 @@ test('the certificate and key files: missing, not PEM, or not a pair fail the st
   await t.throwsAsync(readTlsFiles(one.certPath, one.certPath), { message: /^services\.web\.tlsKeyPath: .* holds no PEM private key/ });
   await t.throwsAsync(readTlsFiles(one.certPath, other.keyPath), { message: /^services\.web\.tlsKeyPath: .* is not the private key of the certificate/ });
 });
+
+test('portal cookies are Secure over HTTPS by HTTP/2 and HTTP/1.1 at a name that is not loopback (koa sees the TLS socket), and not over plain HTTP there', async (t) => {
+  const cert = await makeCertificate(t, ['DNS:portal.example']);
+  const chain = await startChain(t, { webHttp: { tls: { cert: cert.cert, key: cert.key } } });
+  const port = chain.web.httpAddress!.port;
+  for (const flag of ['--http2', '--http1.1']) {
+    const answer = await curl([flag, '--resolve', `portal.example:${port}:127.0.0.1`, '--cacert', cert.certPath, `https://portal.example:${port}/signin`]);
+    t.is(answer.status, 200, flag);
+    t.regex(answer.headers['set-cookie'] ?? '', /; secure; httponly/i, flag);
+  }
+  const plain = await startChain(t, { webHttp: {} });
+  const answer = await curl(['-H', 'Host: portal.example', `${plain.web.httpUrl}/signin`]);
+  t.is(answer.status, 200);
+  t.regex(answer.headers['set-cookie'] ?? '', /httponly/i);
+  t.notRegex(answer.headers['set-cookie'] ?? '', /secure/i);
+});
