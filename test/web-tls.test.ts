@@ -1,7 +1,9 @@
 import { randomBytes } from 'node:crypto';
 import { once } from 'node:events';
 import { rm } from 'node:fs/promises';
-import { connect as http2Connect, type ClientHttp2Session } from 'node:http2';
+import { createReadStream } from 'node:fs';
+import { connect as http2Connect, type ClientHttp2Session, type OutgoingHttpHeaders } from 'node:http2';
+import { Readable } from 'node:stream';
 import { connect as netConnect, type Socket } from 'node:net';
 import { join } from 'node:path';
 import { connect as tlsConnect } from 'node:tls';
@@ -43,6 +45,17 @@ async function h2Session(t: ExecutionContext, base: string, cert: TestCertificat
   t.teardown(() => void session.destroy());
   await once(session, 'connect');
   return session;
+}
+
+/** One request on an HTTP/2 session: `body` streamed (no Content-Length), or none (the stream ends with its headers). */
+async function h2Call(session: ClientHttp2Session, headers: OutgoingHttpHeaders, body?: Readable): Promise<{ status: number; text: string }> {
+  const stream = session.request(headers, { endStream: body === undefined });
+  if (body) body.pipe(stream);
+  const [answer] = (await once(stream, 'response')) as [Record<string, number>];
+  let text = '';
+  stream.setEncoding('utf8');
+  for await (const chunk of stream) text += chunk as string;
+  return { status: answer[':status']!, text };
 }
 
 /** Writes `bytes` on a fresh TCP connection and reads until the server closes it (or `ms` pass); what came back. */
@@ -132,9 +145,49 @@ test('uploads over HTTP/2 and over HTTP/1.1 with Expect: 100-continue keep their
     t.is(upload.headers['strict-transport-security'], `max-age=${HSTS}`);
   }
 
+  // HTTP/2 has no chunking: a body of unknown length (no Content-Length) is a body all the same.
+  const session = await h2Session(t, base, cert);
+  const streamed = await h2Call(
+    session,
+    {
+      ':method': 'PUT',
+      ':path': '/api/v1/products/acme-db/releases/2.0.0/artifacts/streamed.bin',
+      authorization: `Bearer ${tokens.vendor}`,
+      'x-checksum-sha256': file.sha256,
+    },
+    createReadStream(file.path),
+  );
+  t.is(streamed.status, 201, streamed.text);
+  t.like(JSON.parse(streamed.text), { sha256: file.sha256, size: 3 * MiB + 12_345 });
+  const json = await h2Call(
+    session,
+    { ':method': 'POST', ':path': '/api/v1/products', authorization: `Bearer ${tokens.vendor}`, 'content-type': 'application/json' },
+    Readable.from([Buffer.from('{"code":"acme-tools","name":"Acme Tools"}')]),
+  );
+  t.is(json.status, 201, json.text);
+  // An upload cut off by the client (RST_STREAM mid-body) stores nothing; the session and the server go on.
+  const cut = session.request({
+    ':method': 'PUT',
+    ':path': '/api/v1/products/acme-db/releases/2.0.0/artifacts/cut.bin',
+    authorization: `Bearer ${tokens.vendor}`,
+    'content-length': String(3 * MiB),
+  });
+  cut.on('error', () => undefined);
+  cut.write(randomBytes(MiB));
+  await new Promise((resolve) => setTimeout(resolve, 300));
+  cut.close(0x8); // CANCEL
+  await once(cut, 'close');
+  // And a request ended with its headers has none.
+  const none = await h2Call(session, {
+    ':method': 'PUT',
+    ':path': '/api/v1/products/acme-db/releases/2.0.0/artifacts/none.bin',
+    authorization: `Bearer ${tokens.vendor}`,
+  });
+  t.is(none.status, 400, none.text);
+  t.regex(none.text, /an upload needs a body/);
+
   // Declared larger than any endpoint takes, with Expect: 100-continue: 413 before a byte of it is sent.
   const tooLarge = String(MAX_UPLOAD + 1);
-  const session = await h2Session(t, base, cert);
   const stream = session.request({
     ':method': 'PUT',
     ':path': '/api/v1/products/acme-db/releases/2.0.0/artifacts/big.bin',
@@ -185,7 +238,7 @@ test('uploads over HTTP/2 and over HTTP/1.1 with Expect: 100-continue keep their
       .find((r) => r.version === '2.0.0')!
       .artifacts.map((a) => a.filename)
       .sort(),
-    ['over-h1.bin', 'over-h2.bin'],
+    ['over-h1.bin', 'over-h2.bin', 'streamed.bin'],
   );
 });
 

@@ -61,6 +61,8 @@ export class WebHttpServer {
           cert: options.tls.cert,
           key: options.tls.key,
           minVersion: 'TLSv1.2',
+          // A client that starts a handshake and stalls holds its socket this long at most (Node's default: 120 s).
+          handshakeTimeout: 10_000,
           settings: { maxConcurrentStreams: MAX_CONCURRENT_STREAMS },
         },
         handler,
