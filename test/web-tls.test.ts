@@ -29,7 +29,7 @@ interface TlsSetup {
 }
 
 /** The chain serving HTTPS with a fresh certificate; acme-db 1.0.0 published, globex entitled, tokens for all three. */
-async function tlsSetup(t: ExecutionContext, webHttp: { httpRedirectPort?: number; hstsSeconds?: number } = {}): Promise<TlsSetup> {
+async function tlsSetup(t: ExecutionContext, webHttp: { httpRedirectPort?: number; hstsSeconds?: number; workers?: number } = {}): Promise<TlsSetup> {
   const cert = await makeCertificate(t);
   const chain = await startChain(t, { webHttp: { tls: { cert: cert.cert, key: cert.key }, hstsSeconds: HSTS, maxUploadBytes: MAX_UPLOAD, ...webHttp } });
   await publish(chain, '1.0.0', randomBytes(10_000));
@@ -446,4 +446,51 @@ test('portal cookies are Secure over HTTPS by HTTP/2 and HTTP/1.1 at a name that
   t.is(answer.status, 200);
   t.regex(answer.headers['set-cookie'] ?? '', /httponly/i);
   t.notRegex(answer.headers['set-cookie'] ?? '', /secure/i);
+});
+
+test('workers = 2 over HTTPS: both worker processes serve HTTP/2 and HTTP/1.1 with HSTS, an upload through a worker keeps its SHA-256, the primary redirects plain HTTP, and close() ends open HTTP/2 sessions', async (t) => {
+  const { chain, cert, tokens, base } = await tlsSetup(t, { workers: 2, httpRedirectPort: 0 });
+  t.is(chain.web.workerPids.length, 2);
+  t.regex(base, /^https:\/\//);
+  const auth = ['-H', `authorization: Bearer ${tokens.customer}`, '--cacert', cert.certPath];
+  // Fresh connections (one curl each) spread over the two workers.
+  for (let i = 0; i < 12; i++) {
+    const flag = i % 2 === 0 ? '--http2' : '--http1.1';
+    const answer = await curl([flag, ...auth, `${base}/api/v1/downloads`]);
+    t.is(answer.status, 200, flag);
+    t.is(answer.version, flag === '--http2' ? '2' : '1.1');
+    t.is(answer.headers['strict-transport-security'], `max-age=${HSTS}`);
+  }
+  const metrics = await curl([`${chain.web.opsUrl}/metrics`]);
+  const served = [...metrics.body.toString().matchAll(/^ffs_web_worker_http_requests_total\{worker="(\d+)"\} (\d+)$/gm)].filter((m) => Number(m[2]) > 0);
+  t.is(served.length, 2, 'both workers answered');
+  const file = await writeRandomFile(join(chain.fileDir, 'upload.bin'), 2 * MiB);
+  t.teardown(() => rm(file.path, { force: true }));
+  const vendor = ['-H', `authorization: Bearer ${tokens.vendor}`, '--cacert', cert.certPath];
+  t.is(
+    (await curl(['--http2', ...vendor, '-H', 'content-type: application/json', '--data', '{"version":"3.0.0"}', `${base}/api/v1/products/acme-db/releases`]))
+      .status,
+    201,
+  );
+  const upload = await curl([
+    '--http2',
+    ...vendor,
+    '-H',
+    'Expect: 100-continue',
+    '-T',
+    file.path,
+    `${base}/api/v1/products/acme-db/releases/3.0.0/artifacts/w.bin`,
+  ]);
+  t.is(upload.status, 201, upload.body.toString());
+  t.like(JSON.parse(upload.body.toString()), { sha256: file.sha256, size: 2 * MiB });
+  const redirect = await curl([`http://127.0.0.1:${chain.web.redirectAddress!.port}/downloads?x=1`]);
+  t.is(redirect.status, 301);
+  t.is(redirect.headers.location, `${base}/downloads?x=1`);
+  // An HTTP/2 session left open does not hold close() past its grace.
+  const idle = await h2Session(t, base, cert);
+  const goaway = once(idle, 'goaway');
+  const started = Date.now();
+  await chain.web.close(3000);
+  await goaway;
+  t.true(Date.now() - started < 10_000, `closed in ${Date.now() - started} ms`);
 });

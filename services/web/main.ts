@@ -32,6 +32,7 @@ export async function webOptionsFromConfig(config: Config, log: Logger): Promise
     http: {
       ...pickFields(web, HTTP_SETTING_FIELDS),
       sessionKeys: await readSessionKeys(web.sessionKeyPath),
+      workers: web.workers,
       // HTTPS when both are set (the configuration refuses one alone): the PEM text travels in options.http.
       ...(web.tlsCertPath && web.tlsKeyPath ? { tls: await readTlsFiles(web.tlsCertPath, web.tlsKeyPath) } : {}),
     },

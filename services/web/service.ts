@@ -1,14 +1,14 @@
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { CommlinkServer, type CommlinkOptions, type KeyBag } from '../../lib/commlink/index.js';
 import { CONFIG_DEFAULTS, pickFields } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { changesNext } from '../../lib/contracts/internal-db/changes.js';
 import { CryptoPool } from '../../lib/crypto-pool/index.js';
 import { PooledTicketSigner, TicketSigner, type TicketSigning } from '../../lib/tickets/index.js';
-import { apiRouter } from './api/index.js';
-import { ApiTokens } from './auth/api-tokens.js';
 import { ChangeFeed } from './change-feed.js';
 import { FileHostRegistry } from './file-hosts.js';
+import { createFrontEnd } from './front-end.js';
 import { Fulfillment } from './fulfillment.js';
 import { gatewayHandlers } from './gateway.js';
 import { createWebApp } from './http/app.js';
@@ -17,10 +17,10 @@ import { WebHttpServer, type WebTlsFiles } from './http/server.js';
 import { InternalDbLink, type InternalDbLinkOptions } from './internal-db-link.js';
 import { opsRouter } from './ops/health.js';
 import { WebMetrics } from './ops/metrics.js';
-import { createPortal } from './portal/index.js';
+import { LoginLimiter } from './portal/rate-limit.js';
 import { WebhookDeliverer } from './webhooks/deliverer.js';
 import { WEBHOOK_DEFAULTS, type WebhookSettings } from './webhooks/settings.js';
-import { SessionChecks } from './portal/session-checks.js';
+import { WebWorkers } from './workers/primary.js';
 
 /** The HTTP front end's settings (the configuration's services.web fields). */
 export interface WebHttpSettings {
@@ -99,6 +99,11 @@ export interface WebOptions {
   /** The portal and the REST API; absent: the gateway only (no HTTP listener). */
   http?: Partial<WebHttpSettings> & {
     sessionKeys: readonly string[];
+    /**
+     * Processes serving the HTTP port (services.web.workers): 1 or absent: this one; 0: one per
+     * core; N ≥ 2: N worker processes, given this object as it is (every field, known or not).
+     */
+    workers?: number;
     /** HTTPS on the HTTP port (HTTP/2 and HTTP/1.1 by ALPN): the certificate chain and key, PEM; absent: plain HTTP. */
     tls?: WebTlsFiles;
   };
@@ -123,8 +128,13 @@ export class WebService {
   readonly #commlink: CommlinkServer;
   readonly #pool: CryptoPool | undefined;
   readonly #http: WebHttpServer | undefined;
+  /** The worker processes serving the HTTP port (services.web.workers ≥ 2). */
+  #workers: WebWorkers | undefined;
+  #workerCount = 1;
   readonly #ops: WebHttpServer | undefined;
   readonly #redirect: HttpsRedirectServer | undefined;
+  /** The HTTP port serves HTTPS (options.http.tls). */
+  readonly #secure: boolean;
   readonly #settings: WebHttpSettings;
   readonly #host: string;
   readonly #log: Logger;
@@ -135,6 +145,7 @@ export class WebService {
     this.#log = options.log;
     this.#host = options.host;
     this.#settings = { ...HTTP_DEFAULTS, ...options.http };
+    this.#secure = options.http?.tls !== undefined;
     const webhookSettings = { ...WEBHOOK_DEFAULTS, ...options.webhooks };
     const crypto = options.crypto;
     if (crypto && (crypto.ticketSigning || crypto.chunkCrypto)) this.#pool = new CryptoPool(crypto.threads > 0 ? { maxThreads: crypto.threads } : {});
@@ -179,63 +190,44 @@ export class WebService {
     this.db.on('down', () => options.log.warn('internal-db disconnected', { mode: options.internalDb.mode }));
     if (options.http) {
       const s = this.#settings;
-      const tokens = new ApiTokens(this.db, this.metrics, s.apiTokenCacheSeconds * 1000);
-      const sessionChecks = new SessionChecks(this.db, s.sessionCheckCacheSeconds * 1000);
-      this.changes.listen(tokens.listener);
-      this.changes.listen(sessionChecks.listener);
       const log = options.log;
-      const portal = createPortal({
-        db: this.db,
-        fulfillment: this.fulfillment,
-        sessionChecks,
-        metrics: this.metrics,
-        log,
-        sessionKeys: options.http.sessionKeys,
-        sessionMinutes: s.sessionMinutes,
-        secureCookies: s.secureCookies,
-        loginFailuresPerAddress: s.loginFailuresPerAddress,
-        loginFailuresPerLogin: s.loginFailuresPerLogin,
-        loginMaxDelayMs: s.loginMaxDelayMs,
-        loginWindowSeconds: s.loginWindowSeconds,
-        maxFormBytes: s.maxJsonBytes,
-      });
-      const api = apiRouter(
-        {
+      const workers = options.http.workers ?? 1;
+      this.#workerCount = workers === 0 ? availableParallelism() : workers;
+      if (this.#workerCount < 2) {
+        const app = createFrontEnd({
           db: this.db,
-          fulfillment: this.fulfillment,
           fileHosts: this.fileHosts,
-          tokens,
+          fulfillment: this.fulfillment,
+          changes: this.changes,
           metrics: this.metrics,
           log,
-          maxJsonBytes: s.maxJsonBytes,
-          maxJsonDepth: s.maxJsonDepth,
-          maxUploadBytes: s.maxUploadBytes,
-          checkResponses: s.checkApiResponses,
+          settings: s,
+          sessionKeys: options.http.sessionKeys,
           webhooks: webhookSettings,
-        },
-        () => this.httpUrl,
-      );
-      const app = createWebApp({
-        log,
-        metrics: this.metrics,
-        keys: options.http.sessionKeys,
-        trustProxy: s.trustProxy,
-        routers: [opsRouter(this.db, this.fileHosts, this.metrics, { metrics: false }), api, portal.router],
-        errorPage: portal.errorPage,
-      });
-      const tls = options.http.tls;
-      this.#http = new WebHttpServer(app, { maxBodyBytes: Math.max(s.maxUploadBytes, s.maxJsonBytes), tls, hstsSeconds: s.hstsSeconds });
+          httpUrl: () => this.httpUrl,
+        });
+        // Worker processes build theirs the same way from options.http (workers/worker-main.ts).
+        this.#http = new WebHttpServer(app, { maxBodyBytes: Math.max(s.maxUploadBytes, s.maxJsonBytes), tls: options.http.tls, hstsSeconds: s.hstsSeconds });
+      }
+      // The redirect listener is the primary's own, whoever serves the HTTPS port.
       if (s.httpRedirectPort >= 0) {
-        if (!tls) throw new TypeError('options.http.httpRedirectPort needs options.http.tls (it redirects plain HTTP to HTTPS); -1: no redirect listener');
+        if (!this.#secure)
+          throw new TypeError('options.http.httpRedirectPort needs options.http.tls (it redirects plain HTTP to HTTPS); -1: no redirect listener');
         this.#redirect = new HttpsRedirectServer(() => this.#httpsBase());
       }
       // /metrics only here: on its own listener, loopback by default (it is not for the public).
+      // With workers, it sums theirs and the primary's.
       const opsApp = createWebApp({
         log,
         metrics: this.metrics,
         keys: options.http.sessionKeys,
         trustProxy: false,
-        routers: [opsRouter(this.db, this.fileHosts, this.metrics, { metrics: true })],
+        routers: [
+          opsRouter(this.db, this.fileHosts, this.metrics, {
+            metrics: true,
+            ...(this.#workerCount >= 2 ? { text: () => this.#workers?.metricsText() ?? this.metrics.text() } : {}),
+          }),
+        ],
       });
       this.#ops = new WebHttpServer(opsApp, { maxBodyBytes: 0 });
     }
@@ -251,7 +243,34 @@ export class WebService {
       options.log.info('web host listening for file hosts', { commlink: `${service.#address.address}:${service.#address.port}` });
       if (service.#http) {
         await service.#http.listen(service.#settings.port, options.host);
-        options.log.info('web host serving the portal and the API', { url: service.httpUrl });
+      } else if (options.http && service.#workerCount >= 2) {
+        service.#workers = await WebWorkers.start({
+          count: service.#workerCount,
+          host: options.host,
+          port: service.#settings.port,
+          settings: {
+            host: options.host,
+            http: options.http,
+            ticketPrivateKeyPem: options.ticketPrivateKeyPem,
+            ticketTtlSeconds: options.ticketTtlSeconds,
+            crypto: options.crypto,
+            webhooks: { ...WEBHOOK_DEFAULTS, ...options.webhooks },
+          },
+          httpUrl: (address) => service.#urlOf(address),
+          db: service.db,
+          fileHosts: service.fileHosts,
+          limiter: new LoginLimiter({
+            failuresPerAddress: service.#settings.loginFailuresPerAddress,
+            failuresPerLogin: service.#settings.loginFailuresPerLogin,
+            maxDelayMs: service.#settings.loginMaxDelayMs,
+            windowSeconds: service.#settings.loginWindowSeconds,
+          }),
+          metrics: service.metrics,
+          log: options.log,
+        });
+      }
+      if (options.http) {
+        options.log.info('web host serving the portal and the API', { url: service.httpUrl, workers: service.workerPids.length || 1 });
         await service.#ops!.listen(service.#settings.opsPort, service.#settings.opsHost);
         options.log.info('web host serving its metrics', { url: `${service.opsUrl}/metrics` });
         if (service.#redirect) {
@@ -273,7 +292,12 @@ export class WebService {
 
   /** Where the portal and the API listen (when they run). */
   get httpAddress(): AddressInfo | undefined {
-    return this.#http?.address;
+    return this.#http?.address ?? this.#workers?.address;
+  }
+
+  /** Process ids of the worker processes serving the HTTP port now (empty: this process serves it, services.web.workers = 1). */
+  get workerPids(): number[] {
+    return this.#workers?.pids ?? [];
   }
 
   /** Where the operations listener (/metrics, /healthz, /readyz) listens (when the HTTP front end runs). */
@@ -296,11 +320,15 @@ export class WebService {
 
   /** The base URL of the portal and the API: the configured public URL, or http(s)://host:port (https when it serves TLS). */
   get httpUrl(): string {
+    const address = this.httpAddress;
+    if (!address) return this.#settings.publicUrl;
+    return this.#urlOf(address);
+  }
+
+  #urlOf(address: AddressInfo): string {
     if (this.#settings.publicUrl) return this.#settings.publicUrl;
-    const address = this.#http?.address;
-    if (!address) return '';
     const host = address.address.includes(':') ? `[${address.address}]` : address.address;
-    return `${this.#http!.secure ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? this.#host : host}:${address.port}`;
+    return `${this.#secure ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? this.#host : host}:${address.port}`;
   }
 
   /**
@@ -310,7 +338,7 @@ export class WebService {
   #httpsBase(): string {
     const publicUrl = this.#settings.publicUrl;
     if (publicUrl.startsWith('https://')) return publicUrl;
-    const port = this.#http?.address?.port;
+    const port = this.httpAddress?.port;
     if (!publicUrl) return this.httpUrl;
     return `https://${new URL(publicUrl).hostname}:${String(port)}`;
   }
@@ -324,6 +352,7 @@ export class WebService {
   async #close(graceMs: number): Promise<void> {
     await this.#redirect?.close(graceMs);
     await this.#http?.close(graceMs);
+    await this.#workers?.close(graceMs);
     await this.#ops?.close(graceMs);
     await this.#commlink.close(graceMs);
     await this.webhooks?.close(graceMs);

@@ -42,7 +42,7 @@ export interface Chain extends DbFixture {
 export interface ChainOptions {
   fileHost?: Partial<FileHostOptions>;
   /** Runs the web host's portal and REST API (on port 0) with these settings (and HTTPS with `tls`). */
-  webHttp?: Partial<WebHttpSettings> & { tls?: WebTlsFiles };
+  webHttp?: Partial<WebHttpSettings> & { workers?: number; tls?: WebTlsFiles };
   /** The portal's session keys (default: random ones of this web host's own). */
   sessionKeys?: string[];
   log?: Logger;
