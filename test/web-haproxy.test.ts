@@ -514,6 +514,38 @@ serial(
   },
 );
 
+serial('a request sent to a web host that then dies: a GET is repeated on the other, a POST is not (502: it may have been carried out)', async (t) => {
+  const oldWeb2 = cluster.web2;
+  // Frozen, web-2 still accepts connections (the kernel completes them) and takes requests, but
+  // answers none: each request sent to it is in flight there until it is killed.
+  oldWeb2.signal('SIGSTOP');
+  const gets = Array.from({ length: 6 }, () => call('GET', '/api/v1/downloads', { token: customerToken, timeoutMs: 20_000 }));
+  const posts = Array.from({ length: 6 }, () =>
+    call('POST', '/api/v1/stagings', { token: customerToken, json: { product: 'acme-db', version: '1.0.0' }, timeoutMs: 20_000 }),
+  );
+  await sleep(300);
+  oldWeb2.signal('SIGKILL');
+  await oldWeb2.exited;
+  const [got, posted] = [await Promise.all(gets), await Promise.all(posts)];
+  t.deepEqual(
+    got.map((a) => a.status),
+    got.map(() => 200),
+    'every GET is answered (those web-2 held, by web-1 after it died)',
+  );
+  const lost = posted.filter((a) => a.status === 502);
+  t.true(lost.length > 0, `a POST web-2 held gets 502: ${posted.map((a) => a.status).join(' ')}`);
+  t.true(
+    posted.every((a) => a.status === 201 || a.status === 502),
+    posted.map((a) => `${a.status} ${a.text.slice(0, 100)}`).join('; '),
+  );
+  // web-1 served the GETs web-2 held, and none of the POSTs it held: a POST is sent once.
+  const web1Ids = new Set([...accessLog()].filter(([, s]) => s.host === 'web-1').map(([id]) => id));
+  t.is(got.filter((a) => web1Ids.has(a.requestId)).length, got.length, 'web-1 answered every GET');
+  t.is(lost.filter((a) => web1Ids.has(a.requestId)).length, 0, 'no POST that web-2 held was sent again');
+  await cluster.start('web-2');
+  await haproxy.waitFor('web-2', 'UP', 10_000);
+});
+
 serial('web-2 stopped (SIGTERM) mid-run: no request fails; it drains, HAProxy takes it out, and back in once restarted', async (t) => {
   const load = traffic();
   await sleep(1000);
