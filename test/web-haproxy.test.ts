@@ -142,12 +142,13 @@ interface Served {
   status: number;
 }
 
-/** Every request line of both web hosts' logs, by request id. */
-function accessLog(): Map<string, Served> {
+/** Every request line of both web hosts' logs (and of `formerWeb2`, a web-2 process since replaced), by request id. */
+function accessLog(formerWeb2?: ServiceProcess): Map<string, Served> {
   const served = new Map<string, Served>();
   const processes: [Served['host'], ServiceProcess][] = [
     ['web-1', cluster.web1],
     ['web-2', cluster.web2],
+    ...(formerWeb2 ? [['web-2', formerWeb2] as [Served['host'], ServiceProcess]] : []),
   ];
   for (const [host, proc] of processes) {
     for (const line of proc.log().split('\n')) {
@@ -546,25 +547,74 @@ serial('a request sent to a web host that then dies: a GET is repeated on the ot
   await haproxy.waitFor('web-2', 'UP', 10_000);
 });
 
-serial('web-2 stopped (SIGTERM) mid-run: no request fails; it drains, HAProxy takes it out, and back in once restarted', async (t) => {
-  const load = traffic();
-  await sleep(1000);
-  const oldWeb2 = cluster.web2;
-  const stopAt = now();
-  oldWeb2.child.kill('SIGTERM'); // the web host's own process, as a supervisor stops it
-  await haproxy.waitFor('web-2', 'DOWN', 10_000);
-  const downMs = now() - stopAt;
-  t.is(await oldWeb2.exited, 0, 'it stopped cleanly');
-  await sleep(500);
-  await cluster.start('web-2');
-  await haproxy.waitFor('web-2', 'UP', 10_000);
-  await sleep(500);
-  await load.stop();
-  const failed = load.sent.filter((s) => !s.ok);
-  t.log(`${load.sent.length} requests, ${failed.length} failed; marked down ${Math.round(downMs)} ms after SIGTERM`);
-  t.deepEqual(
-    failed.map((f) => f.what),
-    [],
-    'no request fails',
-  );
-});
+/**
+ * An artifact upload (PUT, as a vendor) from CLIENT through HAProxy, sent slowly: `chunks` blocks of
+ * 64 KiB, one every `everyMs` ms, so that it is in progress for a while.
+ */
+function slowUpload(path: string, chunks: number, everyMs: number): Promise<Answer> {
+  const requestId = `hx-${randomUUID()}`;
+  const headers = {
+    'x-request-id': requestId,
+    authorization: `Bearer ${vendor}`,
+    'content-type': 'application/octet-stream',
+    'content-length': String(chunks * 64 * 1024),
+  };
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, haproxy.url), { method: 'PUT', headers, localAddress: CLIENT, agent: false }, (res) => {
+      let text = '';
+      res.setEncoding('utf8');
+      res.on('data', (chunk: string) => (text += chunk));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text, json: {}, requestId }));
+    });
+    req.on('error', reject);
+    let sent = 0;
+    const next = () => {
+      if (sent === chunks) return void req.end();
+      sent++;
+      req.write(randomBytes(64 * 1024));
+      setTimeout(next, everyMs);
+    };
+    next();
+  });
+}
+
+serial(
+  'web-2 stopped (SIGTERM) mid-run: no request fails, uploads in progress finish; it drains, HAProxy takes it out, and back in once restarted',
+  async (t) => {
+    expectStatus(await cluster.api1('POST', '/api/v1/products/acme-db/releases', { token: vendor, json: { version: '2.0.0' } }), 201, 'draft');
+    // Two uploads sent one after the other: round robin gives each web host one.
+    const uploads = [slowUpload('/api/v1/products/acme-db/releases/2.0.0/artifacts/a.bin', 20, 100)];
+    await sleep(50);
+    uploads.push(slowUpload('/api/v1/products/acme-db/releases/2.0.0/artifacts/b.bin', 20, 100));
+    const load = traffic();
+    await sleep(500);
+    const oldWeb2 = cluster.web2;
+    const stopAt = now();
+    oldWeb2.child.kill('SIGTERM'); // the web host's own process, as a supervisor stops it
+    let exitMs = Number.NaN;
+    void oldWeb2.exited.then(() => (exitMs = now() - stopAt));
+    await haproxy.waitFor('web-2', 'DOWN', 10_000);
+    const downMs = now() - stopAt;
+    t.is(await oldWeb2.exited, 0, 'it stopped cleanly');
+    const uploaded = await Promise.all(uploads);
+    await sleep(500);
+    await cluster.start('web-2');
+    await haproxy.waitFor('web-2', 'UP', 10_000);
+    await sleep(500);
+    await load.stop();
+    const failed = load.sent.filter((s) => !s.ok);
+    t.log(`${load.sent.length} requests, ${failed.length} failed; marked down ${Math.round(downMs)} ms after SIGTERM, exited after ${Math.round(exitMs)} ms`);
+    t.deepEqual(
+      failed.map((f) => f.what),
+      [],
+      'no request fails',
+    );
+    t.deepEqual(
+      uploaded.map((u) => `${u.status} ${u.status === 201 ? '' : u.text.slice(0, 200)}`.trim()),
+      ['201', '201'],
+      'both uploads finish',
+    );
+    const log = accessLog(oldWeb2);
+    t.deepEqual(uploaded.map((u) => log.get(u.requestId)?.host).sort(), ['web-1', 'web-2'], 'one upload was on web-2 while it stopped');
+  },
+);
