@@ -524,7 +524,10 @@ serial('a request sent to a web host that then dies: a GET is repeated on the ot
   const posts = Array.from({ length: 6 }, () =>
     call('POST', '/api/v1/stagings', { token: customerToken, json: { product: 'acme-db', version: '1.0.0' }, timeoutMs: 20_000 }),
   );
-  await sleep(300);
+  // Its health checks time out: HAProxy takes it out, but what it holds stays held (no shutdown-sessions).
+  const frozenAt = now();
+  await haproxy.waitFor('web-2', 'DOWN', 10_000);
+  t.log(`frozen web-2 marked down after ${Math.round(now() - frozenAt)} ms`);
   oldWeb2.signal('SIGKILL');
   await oldWeb2.exited;
   const [got, posted] = [await Promise.all(gets), await Promise.all(posts)];
