@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type Koa from 'koa';
 import { WebErrors } from '../errors.js';
 import type { WebState } from './context.js';
@@ -47,6 +47,19 @@ export class WebHttpServer {
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#address = this.#server.address() as AddressInfo;
+    return this.#address;
+  }
+
+  /** Listens on a socket another process bound and handed over (a worker process's share of the port). */
+  async listenOn(handle: NetServer): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(handle, () => {
         this.#server.off('error', reject);
         resolve();
       });
