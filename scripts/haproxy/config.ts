@@ -23,12 +23,8 @@ const port = (what: string) => z.number().int().min(1, `${what} must be 1-65535`
 const webHost = z.strictObject({
   name: z.string().regex(NAME, 'name: letters, digits, _ . - (at most 63)'),
   host: z.string().regex(HOST, 'host: a host name or an address'),
-  /** Its HTTP port (services.web.port). */
+  /** Its HTTP port (services.web.port), where HAProxy also asks /readyz. */
   port: port('port'),
-  /** Its operations port (services.web.opsPort), where HAProxy asks /readyz. */
-  opsPort: port('opsPort'),
-  /** Its operations address when not `host` (services.web.opsHost). */
-  opsHost: z.string().regex(HOST, 'opsHost: a host name or an address').optional(),
 });
 
 export const haproxyOptionsSchema = z
@@ -64,9 +60,7 @@ export function haproxyConfig(options: HaproxyOptions): string {
   const o = parsed.data;
   template ??= readFileSync(TEMPLATE_PATH, 'utf8');
   const bind = `${o.bind.host}:${o.bind.port}${o.tlsPemPath === undefined ? '' : ` ssl crt ${o.tlsPemPath} alpn h2,http/1.1`}`;
-  const servers = o.webHosts
-    .map((h) => `    server ${h.name} ${h.host}:${h.port} port ${h.opsPort}${h.opsHost === undefined ? '' : ` addr ${h.opsHost}`}`)
-    .join('\n');
+  const servers = o.webHosts.map((h) => `    server ${h.name} ${h.host}:${h.port}`).join('\n');
   const values: Record<string, string> = { bind, servers, log: o.log, statsSocket: o.statsSocket };
   return template.replace(/\{\{(\w+)\}\}/g, (whole, name: string) => {
     const value = values[name];
@@ -75,25 +69,16 @@ export function haproxyConfig(options: HaproxyOptions): string {
   });
 }
 
-/** `name=host:port,ops=opsPort[,opsHost=host]` (the --web-host flag) as a web host. */
+/** `name=host:port` (the --web-host flag) as a web host. */
 export function parseWebHost(text: string): z.input<typeof webHost> {
-  const match = /^([^=,]+)=(\[[^\]]+\]|[^:,]+):(\d+)((?:,[a-zA-Z]+=[^,]+)*)$/.exec(text);
-  if (!match) throw new Error(`--web-host ${text}: expected name=host:port,ops=opsPort[,opsHost=host]`);
-  const extra = new Map(
-    match[4]!
-      .split(',')
-      .filter((s) => s !== '')
-      .map((kv) => kv.split('=') as [string, string]),
-  );
-  for (const key of extra.keys()) if (key !== 'ops' && key !== 'opsHost') throw new Error(`--web-host ${text}: unknown ${key} (ops, opsHost)`);
-  if (!extra.has('ops')) throw new Error(`--web-host ${text}: ops=<operations port> is missing (HAProxy asks /readyz there)`);
-  const opsHost = extra.get('opsHost');
-  return { name: match[1]!, host: match[2]!, port: Number(match[3]), opsPort: Number(extra.get('ops')), ...(opsHost === undefined ? {} : { opsHost }) };
+  const match = /^([^=]+)=(\[[^\]]+\]|[^:]+):(\d+)$/.exec(text);
+  if (!match) throw new Error(`--web-host ${text}: expected name=host:port`);
+  return { name: match[1]!, host: match[2]!, port: Number(match[3]) };
 }
 
-export const USAGE = `usage: haproxy-config --bind host:port --web-host name=host:port,ops=opsPort[,opsHost=host] … [options]
+export const USAGE = `usage: haproxy-config --bind host:port --web-host name=host:port … [options]
   --bind host:port       where HAProxy listens for customers
-  --web-host …           a web host: its HTTP address and its operations port (/readyz); once per host
+  --web-host name=host:port  a web host's HTTP address (HAProxy asks /readyz there too); once per host
   --tls-pem path         HAProxy terminates TLS with this PEM (certificate chain, then key)
   --stats-socket path    HAProxy's stats socket (default /run/haproxy/admin.sock)
   --log target           stderr, a syslog socket or address (default /dev/log)

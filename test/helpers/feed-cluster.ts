@@ -34,9 +34,6 @@ export interface FeedCluster extends Backbone {
   web2CommlinkPort: number;
   /** web-1's commlink port. */
   web1CommlinkPort: number;
-  /** web-1's and web-2's operations ports (/readyz, /metrics; the same across a restart). */
-  web1OpsPort: number;
-  web2OpsPort: number;
   file1: ServiceProcess;
   /** file-2 now. */
   readonly file2: ServiceProcess;
@@ -150,8 +147,6 @@ export async function startFeedCluster(scope: TeardownScope, passiveMin: number,
     web2Url,
     web2CommlinkPort: Number(envOf.get('web-2')!.FFS_SERVICES__WEB__COMMLINK_PORT),
     web1CommlinkPort: Number(backbone.env.FFS_SERVICES__WEB__COMMLINK_PORT),
-    web1OpsPort: Number(backbone.env.FFS_SERVICES__WEB__OPS_PORT),
-    web2OpsPort: Number(envOf.get('web-2')!.FFS_SERVICES__WEB__OPS_PORT),
     file1: running.get('file-1')!,
     get file2() {
       return running.get('file-2')!;
