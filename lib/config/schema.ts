@@ -233,7 +233,13 @@ const services = z
           .enum(['auto', 'always', 'never'])
           .default('auto')
           .describe('Secure flag on cookies: auto sets it over HTTPS and on loopback addresses (browsers accept it there); always; never.'),
-        trustProxy: z.boolean().default(false).describe('Trust X-Forwarded-For and X-Forwarded-Proto from a reverse proxy in front of the web host.'),
+        trustProxy: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Trust X-Forwarded-For and X-Forwarded-Proto from the one reverse proxy in front of the web host (HAProxy: scripts/haproxy/); ' +
+              'the client is the last address of X-Forwarded-For, the one that proxy appended.',
+          ),
         loginFailuresPerAddress: intField(
           1,
           10_000,
