@@ -203,7 +203,7 @@ const services = z
           0,
           64,
           0,
-          "Processes serving the portal and the API on the HTTP port (0: one per CPU core; 1: the web host's own process serves them, with no worker processes).",
+          "Processes serving the portal and the API on the HTTP port (0: one per CPU core; 1: the web host's own process, no worker processes).",
         ),
         tlsCertPath: optionalPathField(
           'Certificate chain (PEM) of the HTTPS listener; with tlsKeyPath, the HTTP port serves HTTPS (HTTP/1.1 and HTTP/2 by ALPN). Empty: plain HTTP.',
