@@ -203,7 +203,7 @@ const services = z
           0,
           64,
           0,
-          "Processes serving the portal and the API on the HTTP port (0: one per CPU core; 1: the web host's own process serves them, with no worker processes).",
+          "Processes serving the portal and the API on the HTTP port (0: one per CPU core; 1: the web host's own process, no worker processes).",
         ),
         tlsCertPath: optionalPathField(
           'Certificate chain (PEM) of the HTTPS listener; with tlsKeyPath, the HTTP port serves HTTPS (HTTP/1.1 and HTTP/2 by ALPN). Empty: plain HTTP.',
@@ -233,7 +233,13 @@ const services = z
           .enum(['auto', 'always', 'never'])
           .default('auto')
           .describe('Secure flag on cookies: auto sets it over HTTPS and on loopback addresses (browsers accept it there); always; never.'),
-        trustProxy: z.boolean().default(false).describe('Trust X-Forwarded-For and X-Forwarded-Proto from a reverse proxy in front of the web host.'),
+        trustProxy: z
+          .boolean()
+          .default(false)
+          .describe(
+            'Trust X-Forwarded-For and X-Forwarded-Proto from the one reverse proxy in front of the web host (HAProxy: scripts/haproxy/); ' +
+              'the client is the last address of X-Forwarded-For, the one that proxy appended.',
+          ),
         loginFailuresPerAddress: intField(
           1,
           10_000,
