@@ -220,6 +220,9 @@ test('npm start refuses a bad setting naming it (exit 2), and a port in use stop
   const bad = await run({ FFS_SERVICES__WEB__PORT: 'eighty' });
   t.is(bad.code, 2);
   t.regex(bad.stderr, /services\.web\.port/);
+  const certOnly = await run({ FFS_SERVICES__WEB__TLS_CERT_PATH: '/etc/ffs/web.crt' });
+  t.is(certOnly.code, 2);
+  t.regex(certOnly.stderr, /services\.web\.tlsKeyPath must be set when services\.web\.tlsCertPath is/);
 
   const dataDir = await mkdtemp(join(tmpdir(), 'ffs-start-busy-'));
   t.teardown(() => rm(dataDir, { recursive: true, force: true }));
@@ -235,6 +238,14 @@ test('npm start refuses a bad setting naming it (exit 2), and a port in use stop
   });
   t.is(inUse.code, 1);
   t.regex(inUse.stderr, /web exited before it was ready/);
+  // A configured certificate that is not there: refused before any service starts, naming the field.
+  const missing = await run({
+    FFS_DATA_DIR: dataDir,
+    FFS_SERVICES__WEB__TLS_CERT_PATH: join(dataDir, 'no-such.crt'),
+    FFS_SERVICES__WEB__TLS_KEY_PATH: join(dataDir, 'no-such.key'),
+  });
+  t.is(missing.code, 1);
+  t.regex(missing.stderr, /start: the web host's HTTPS certificate: services\.web\.tlsCertPath: cannot read .*no-such\.crt \(ENOENT\)/);
   t.notRegex(inUse.stderr, /restarting/, 'a first start that fails is not retried');
   // The internal-db it had started is gone: its port is free.
   const dbPort = readyPort(inUse.stderr, 'internal-db', 'commlinkPort');

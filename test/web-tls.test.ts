@@ -1,6 +1,7 @@
-import { randomBytes } from 'node:crypto';
+import { randomBytes, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
-import { rm } from 'node:fs/promises';
+import { mkdtemp, rm, stat, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { createReadStream } from 'node:fs';
 import { connect as http2Connect, type ClientHttp2Session, type OutgoingHttpHeaders } from 'node:http2';
 import { Readable } from 'node:stream';
@@ -12,6 +13,8 @@ import Koa from 'koa';
 import { WebHttpServer } from '../services/web/http/server.js';
 import type { WebState } from '../services/web/http/context.js';
 import { readTlsFiles } from '../services/web/http/tls-files.js';
+import { loadConfig } from '../lib/config/index.js';
+import { ensureWebCertificate } from '../scripts/start/web-tls.js';
 import { makeTokens, writeRandomFile } from './helpers/api.js';
 import { publish, startChain, waitFor, type Chain } from './helpers/chain.js';
 import { curl, makeCertificate, type TestCertificate } from './helpers/tls.js';
@@ -493,4 +496,30 @@ test('workers = 2 over HTTPS: both worker processes serve HTTP/2 and HTTP/1.1 wi
   await chain.web.close(3000);
   await goaway;
   t.true(Date.now() - started < 10_000, `closed in ${Date.now() - started} ms`);
+});
+
+test("npm start's certificate: made once for loopback (key 0600) and kept; made again for another host; a configured one is used as given", async (t) => {
+  const dataDir = await mkdtemp(join(tmpdir(), 'ffs-start-cert-'));
+  t.teardown(() => rm(dataDir, { recursive: true, force: true }));
+  const config = loadConfig({ env: { FFS_DATA_DIR: dataDir } });
+  const first = await ensureWebCertificate(config);
+  t.like(first, { certPath: join(dataDir, 'secrets', 'web-tls.crt'), keyPath: join(dataDir, 'secrets', 'web-tls.key'), selfSigned: true, created: true });
+  t.is((await stat(first.keyPath)).mode & 0o777, 0o600);
+  const x509 = new X509Certificate(first.pem);
+  t.is(first.fingerprint256, x509.fingerprint256);
+  t.truthy(x509.checkHost('localhost') && x509.checkIP('127.0.0.1') && x509.checkIP('::1'));
+  const again = await ensureWebCertificate(config);
+  t.like(again, { fingerprint256: first.fingerprint256, created: false });
+  const otherHost = await ensureWebCertificate(loadConfig({ env: { FFS_DATA_DIR: dataDir, FFS_SERVICES__WEB__HOST: '10.1.2.3' } }));
+  t.true(otherHost.created, 'the kept one does not cover 10.1.2.3');
+  t.truthy(new X509Certificate(otherHost.pem).checkIP('10.1.2.3'));
+  // A corrupt kept key: made again rather than failing the start.
+  await writeFile(first.keyPath, 'not a key', { mode: 0o600 });
+  t.true((await ensureWebCertificate(config)).created);
+  // Configured: as given, nothing written.
+  const own = await makeCertificate(t);
+  const given = await ensureWebCertificate(
+    loadConfig({ env: { FFS_DATA_DIR: dataDir, FFS_SERVICES__WEB__TLS_CERT_PATH: own.certPath, FFS_SERVICES__WEB__TLS_KEY_PATH: own.keyPath } }),
+  );
+  t.like(given, { certPath: own.certPath, keyPath: own.keyPath, pem: own.cert, fingerprint256: own.fingerprint256, selfSigned: false, created: false });
 });
