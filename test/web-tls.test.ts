@@ -523,3 +523,26 @@ test("npm start's certificate: made once for loopback (key 0600) and kept; made 
   );
   t.like(given, { certPath: own.certPath, keyPath: own.keyPath, pem: own.cert, fingerprint256: own.fingerprint256, selfSigned: false, created: false });
 });
+
+test('a rapid-reset HTTP/2 client (streams opened and cancelled at once, by the thousand) does not keep others from being served', async (t) => {
+  const cert = await makeCertificate(t);
+  const chain = await startChain(t, { webHttp: { tls: { cert: cert.cert, key: cert.key } } });
+  const base = chain.web.httpUrl;
+  const hostile = await h2Session(t, base, cert);
+  let opened = 0;
+  for (let i = 0; i < 5000 && !hostile.destroyed && !hostile.closed; i++) {
+    try {
+      const stream = hostile.request({ ':path': '/healthz' });
+      stream.on('error', () => undefined);
+      stream.close(0x8); // CANCEL, at once
+      opened++;
+    } catch {
+      break; // the session is going away
+    }
+    if (i % 100 === 0) await new Promise((resolve) => setImmediate(resolve));
+  }
+  t.log(`streams opened and cancelled: ${opened}; hostile session ${hostile.destroyed || hostile.closed ? 'closed by the server' : 'still open'}`);
+  const answer = await curl(['--http2', '--cacert', cert.certPath, `${base}/healthz`]);
+  t.is(answer.status, 200);
+  t.is(answer.version, '2');
+});
