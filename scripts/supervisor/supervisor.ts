@@ -95,6 +95,7 @@ export class Supervisor {
     } else if (name === 'web') {
       pairs.push(['FFS_SERVICES__WEB__PORT', port('web', 'port')], ['FFS_SERVICES__WEB__COMMLINK_PORT', port('web', 'commlinkPort')]);
       pairs.push(['FFS_SERVICES__WEB__OPS_PORT', port('web', 'opsPort')]);
+      pairs.push(['FFS_SERVICES__WEB__HTTP_REDIRECT_PORT', port('web', 'redirectPort')]); // only when it runs one
       pairs.push(
         dialMode
           ? ['FFS_SERVICES__INTERNAL_DB__DIAL_PORT', port('web', 'dialPort')]

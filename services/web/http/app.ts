@@ -11,7 +11,11 @@ export interface WebAppOptions {
   metrics: WebMetrics;
   /** Keys for koa's signed cookies (the portal's session), newest first. */
   keys: readonly string[];
-  /** Trust X-Forwarded-For / X-Forwarded-Proto. */
+  /**
+   * Trust X-Forwarded-For / X-Forwarded-Proto from the one proxy in front: the client's address is
+   * the last of X-Forwarded-For, the one that proxy appended (what a client sent ahead of it is
+   * its own claim, never believed).
+   */
   trustProxy: boolean;
   /** In order: ops, API, portal. */
   routers: readonly WebRouter[];
@@ -43,7 +47,7 @@ const methodCheck: WebMiddleware = async (ctx, next) => {
  * edge (the one place errors become HTTP answers), then the routers.
  */
 export function createWebApp(options: WebAppOptions): Koa<WebState> {
-  const app = new Koa<WebState>({ proxy: options.trustProxy, keys: [...options.keys] });
+  const app = new Koa<WebState>({ proxy: options.trustProxy, maxIpsCount: 1, keys: [...options.keys] });
   app.silent = true; // errors are logged by the error edge, with the request id
   app.use(requestLog(options.log, options.metrics));
   app.use(securityHeaders);
