@@ -259,7 +259,10 @@ serial(
     /** A portal request, remembered with its id for the access log. */
     const portal = async (method: 'GET' | 'POST', path: string, form?: Record<string, string>) => {
       const requestId = id();
-      const page = method === 'GET' ? await client.get(path, { 'x-request-id': requestId }) : await client.post(path, form!, { 'x-request-id': requestId });
+      const page =
+        method === 'GET'
+          ? await client.get(path, { 'x-request-id': requestId })
+          : await client.post(path, form!, { 'x-request-id': requestId, origin: haproxy.url, 'sec-fetch-site': 'same-origin' }); // as a browser posts
       answers.push({ status: page.status, headers: {}, text: page.text, json: {}, requestId });
       return page;
     };
