@@ -1,12 +1,14 @@
 /**
  * `npm start`: sets up what is missing (the two commlink key bags, one per link; the ticket RSA key
- * pair, FTPS certificate, SSH host key, session keys, the database with demo data, the demo
+ * pair, FTPS certificate, SSH host key, session keys, the web host's HTTPS certificate — self-signed
+ * for loopback unless services.web.tlsCertPath gives one —, the database with demo data, the demo
  * artifacts in the repository), then runs the
  * internal-db, the web host and the file host on loopback, each in its own process under a
  * supervisor (scripts/supervisor), waits until each is ready, stages the demo release, prints where
  * everything is with the demo logins and writes the same to `<dataDir>/endpoints.json`. A service
  * that dies is restarted while the others keep serving. Ctrl-C or SIGTERM stops all three cleanly.
  */
+import { rootCertificates } from 'node:tls';
 import { loadConfig, type Config } from '../lib/config/index.js';
 import { createLogger } from '../lib/log/logger.js';
 import { DEMO } from '../services/internal-db/demo.js';
@@ -17,6 +19,7 @@ import { main as genRsa } from './gen-rsa.js';
 import { main as genSessionKey } from './gen-session-key.js';
 import { setUpDemo, type DemoSetup } from './start/demo-setup.js';
 import { describeEndpoints, stageDemo, waitWebReady, writeEndpoints, type Endpoints } from './start/endpoints.js';
+import { certificateEnv, ensureWebCertificate, type WebCertificate } from './start/web-tls.js';
 import { Supervisor } from './supervisor/supervisor.js';
 
 export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
@@ -54,6 +57,20 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
       return code;
     }
   }
+  let certificate: WebCertificate;
+  try {
+    certificate = await ensureWebCertificate(config);
+  } catch (e) {
+    err(`start: the web host's HTTPS certificate: ${errorText(e)}`);
+    return 1;
+  }
+  out(
+    certificate.created
+      ? `web HTTPS certificate written: ${certificate.certPath} (self-signed for localhost, 127.0.0.1, ::1; key ${certificate.keyPath})`
+      : `web HTTPS certificate ${certificate.selfSigned ? 'exists' : 'configured'}: ${certificate.certPath}; kept`,
+  );
+  // The clients here trust the web host's certificate and nothing else (a configured one may chain to a public root).
+  const trust = certificate.selfSigned ? certificate.pem : [...rootCertificates, certificate.pem].join('\n');
   const log = createLogger({ level: config.log.level, fields: { service: 'supervisor' } });
   let demo: DemoSetup;
   try {
@@ -64,7 +81,7 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
   }
   let supervisor: Supervisor;
   try {
-    supervisor = await Supervisor.start({ config, env: { ...process.env, ...env }, log });
+    supervisor = await Supervisor.start({ config, env: { ...process.env, ...env, ...(certificate.selfSigned ? certificateEnv(certificate) : {}) }, log });
   } catch (e) {
     err(`start: ${errorText(e)} (the service's log above says why; ports are set with FFS_SERVICES__* variables, see lib/config/CONFIG.md)`);
     return 1;
@@ -73,9 +90,9 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
   let path: string;
   try {
     const web = String(supervisor.endpoints('web').url);
-    await waitWebReady(web, 30_000);
-    const staged = demo.secrets ? await stageDemo(web, demo.secrets.customerToken) : undefined;
-    endpoints = describeEndpoints(config, supervisor, demo.secrets, staged?.url ?? null);
+    await waitWebReady(web, trust, 30_000);
+    const staged = demo.secrets ? await stageDemo(web, trust, demo.secrets.customerToken) : undefined;
+    endpoints = describeEndpoints(config, supervisor, certificate, demo.secrets, staged?.url ?? null);
     path = await writeEndpoints(config, endpoints);
   } catch (e) {
     err(`start: ${errorText(e)}`);
@@ -90,7 +107,7 @@ export async function main(argv: string[], io: ScriptIo = {}): Promise<number> {
     service.on('ready', () => {
       if (stopSignal) return;
       out(`${service.name} restarted (pid ${String(service.pid)}, restart ${service.restarts})`);
-      endpoints = describeEndpoints(config, supervisor, demo.secrets, endpoints.download);
+      endpoints = describeEndpoints(config, supervisor, certificate, demo.secrets, endpoints.download);
       writeEndpoints(config, endpoints).catch((e: unknown) => err(`start: cannot update ${path}: ${errorText(e)}`));
     });
   }
@@ -122,6 +139,11 @@ function printEndpoints(
   );
   out(`web host (pid ${pid('web')}): commlink for file hosts on ${w.host}:${String(web.commlinkPort)}, metrics at ${endpoints.metrics}`);
   out(`portal: ${endpoints.web}/   (sign in as ${endpoints.demo.customer.login}; REST API ${endpoints.api}/, OpenAPI ${endpoints.api}/openapi.json)`);
+  const cert = endpoints.webCertificate;
+  out(
+    `HTTPS certificate: ${cert.path}, SHA-256 fingerprint ${cert.sha256Fingerprint}` +
+      (cert.selfSigned ? `   (self-signed: curl --cacert ${cert.path} ${endpoints.api}/…; services/web/README.md says how to trust it in a browser)` : ''),
+  );
   out(`file host ${endpoints.fileHost.name} (pid ${pid('file-host')}): HTTP downloads at ${endpoints.fileHost.http}/files/…, repository ${f.repositoryDir}`);
   out(`SFTP: sftp -P ${String(file.sftpPort)} ${endpoints.demo.customer.login}@${f.host}   (${endpoints.sftp})`);
   out(`FTP:  ${endpoints.ftp}   (explicit FTPS offered: curl --ssl-reqd -k)`);

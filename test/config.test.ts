@@ -240,6 +240,21 @@ test('reconnectMaxMs must be >= reconnectMinMs', (t) => {
   t.is(viaDefault.message, 'config: commlink.reconnectMaxMs must be >= commlink.reconnectMinMs, which is 20000 (got 10000 from defaults)');
 });
 
+test('services.web HTTPS: a certificate without its key (or a key without its certificate) is refused naming the missing field; a redirect port needs HTTPS', (t) => {
+  const noKey = configError(t, () => load({ FFS_SERVICES__WEB__TLS_CERT_PATH: 'web.crt' }));
+  t.is(noKey.field, 'services.web.tlsKeyPath');
+  t.regex(noKey.message, /^config: services\.web\.tlsKeyPath must be set when services\.web\.tlsCertPath is/);
+  const noCert = configError(t, () => load({}, { services: { web: { tlsKeyPath: 'web.key' } } }));
+  t.is(noCert.field, 'services.web.tlsCertPath');
+  t.regex(noCert.message, /must be set when services\.web\.tlsKeyPath is/);
+  const redirect = configError(t, () => load({ FFS_SERVICES__WEB__HTTP_REDIRECT_PORT: '8000' }));
+  t.is(redirect.field, 'services.web.httpRedirectPort');
+  t.regex(redirect.message, /must be -1 without HTTPS .*\(got "8000" from FFS_SERVICES__WEB__HTTP_REDIRECT_PORT\)$/);
+  const both = load({ FFS_SERVICES__WEB__TLS_CERT_PATH: 'web.crt', FFS_SERVICES__WEB__TLS_KEY_PATH: 'web.key', FFS_SERVICES__WEB__HTTP_REDIRECT_PORT: '0' });
+  t.is(both.services.web.tlsCertPath, path.join(cwd, 'web.crt'));
+  t.is(both.services.web.httpRedirectPort, 0);
+});
+
 test('heartbeatTimeoutMs must exceed heartbeatIntervalMs', (t) => {
   const err = configError(t, () => load({}, { commlink: { heartbeatIntervalMs: 20000 } }));
   t.is(err.field, 'commlink.heartbeatTimeoutMs');

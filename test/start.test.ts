@@ -1,7 +1,7 @@
 import { execFile } from 'node:child_process';
-import { createHash } from 'node:crypto';
+import { createHash, X509Certificate } from 'node:crypto';
 import { once } from 'node:events';
-import { mkdtemp, rm, stat } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
 import { connect, createServer, type AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -15,13 +15,26 @@ import { waitFor } from './helpers/chain.js';
 import { readRemote, sftpConnect } from './helpers/sftp.js';
 import { alive, startSystem } from './helpers/start-process.js';
 import { MIGRATIONS } from '../services/internal-db/db/migrations.js';
+import type { Endpoints } from '../scripts/start/endpoints.js';
+import { pinnedFetch } from '../scripts/start/pinned-fetch.js';
+import { curl } from './helpers/tls.js';
 
 const DEMO_PATH = '/acme-db/2.0.0/acme-db-2.0.0-linux-x64.tar.gz';
 const passiveBase = 29000 + Math.floor(Math.random() * 4) * 200;
 
-async function json<T>(url: string, token: string): Promise<{ status: number; body: T }> {
-  const res = await fetch(url, { headers: { authorization: `Bearer ${token}` } });
-  return { status: res.status, body: (await res.json()) as T };
+/** A client of npm start's web host: it trusts the web host's own certificate (from endpoints.json), and nothing else. */
+async function webClient(endpoints: Endpoints) {
+  const ca = await readFile(endpoints.webCertificate.path, 'utf8');
+  return {
+    ca,
+    get: (url: string) => pinnedFetch(url, ca),
+    /** GET /readyz's status; 0 while nothing answers. */
+    ready: async () => (await pinnedFetch(`${endpoints.web}/readyz`, ca).catch(() => ({ status: 0 }))).status,
+    json: async <T>(url: string, token: string): Promise<{ status: number; body: T }> => {
+      const res = await pinnedFetch(url, ca, { headers: { authorization: `Bearer ${token}` } });
+      return { status: res.status, body: (await res.json()) as T };
+    },
+  };
 }
 
 test('npm start sets up everything, runs the three services in their own processes, writes endpoints.json, serves the demo over HTTP, FTP and SFTP, stops them all on SIGTERM, and started again keeps its secrets and demo logins', async (t) => {
@@ -29,7 +42,21 @@ test('npm start sets up everything, runs the three services in their own process
   const stdout = system.stdout();
   const endpoints = await system.endpoints();
   t.is((await stat(join(system.dataDir, 'endpoints.json'))).mode & 0o777, 0o600, 'endpoints.json holds secrets: mode 0600');
-  t.regex(endpoints.web, /^http:\/\/127\.0\.0\.1:\d+$/);
+  t.regex(endpoints.web, /^https:\/\/127\.0\.0\.1:\d+$/);
+  // Its own HTTPS certificate, self-signed for loopback: the fingerprint printed and written is the file's.
+  const certificate = new X509Certificate(await readFile(endpoints.webCertificate.path));
+  t.is(endpoints.webCertificate.path, join(system.dataDir, 'secrets', 'web-tls.crt'));
+  t.is(endpoints.webCertificate.sha256Fingerprint, certificate.fingerprint256);
+  t.true(endpoints.webCertificate.selfSigned);
+  t.true(stdout.includes(`SHA-256 fingerprint ${certificate.fingerprint256}`), 'the fingerprint is printed');
+  t.true(certificate.checkHost('localhost') !== undefined && certificate.checkIP('127.0.0.1') !== undefined && certificate.checkIP('::1') !== undefined);
+  t.is((await stat(join(system.dataDir, 'secrets', 'web-tls.key'))).mode & 0o777, 0o600, 'the key is private');
+  const web = await webClient(endpoints);
+  // curl trusting that file speaks HTTP/2 to it, and gets HSTS.
+  const h2 = await curl(['--http2', '--cacert', endpoints.webCertificate.path, `${endpoints.web}/readyz`]);
+  t.is(h2.status, 200);
+  t.is(h2.version, '2');
+  t.regex(h2.headers['strict-transport-security'] ?? '', /^max-age=\d+$/);
   t.regex(endpoints.ftp, /^ftp:\/\/demo@127\.0\.0\.1:\d+\/$/);
   t.regex(endpoints.sftp, /^sftp:\/\/demo@127\.0\.0\.1:\d+\/$/);
   t.regex(endpoints.download ?? '', /^http:\/\/127\.0\.0\.1:\d+\/files\/\S+$/);
@@ -53,7 +80,7 @@ test('npm start sets up everything, runs the three services in their own process
   // Metrics on the web host's operations listener (loopback), not on its public port.
   t.regex(endpoints.metrics, /^http:\/\/127\.0\.0\.1:\d+\/metrics$/);
   t.regex(await (await fetch(endpoints.metrics)).text(), /ffs_web_http_requests_total/);
-  t.is((await fetch(`${endpoints.web}/metrics`)).status, 404);
+  t.is((await web.get(`${endpoints.web}/metrics`)).status, 404);
   // Three processes, none of them the supervisor.
   const pids = Object.values(endpoints.services).map((s) => s.pid as number);
   t.is(new Set(pids).size, 3);
@@ -89,15 +116,17 @@ test('npm start sets up everything, runs the three services in their own process
   });
   t.true(viaFtp.stdout.equals(demoArtifactContent('2.0.0')));
   // The portal and the API, with the demo tokens.
-  t.is((await fetch(`${endpoints.web}/readyz`)).status, 200);
-  t.is((await fetch(`${endpoints.web}/`)).status, 200);
-  const downloads = await json<{ artifacts: { version: string }[] }>(`${endpoints.api}/downloads`, customerToken);
+  t.is(await web.ready(), 200);
+  const home = await web.get(`${endpoints.web}/`);
+  t.is(home.status, 303);
+  t.is((await web.get(new URL(home.headers.get('location')!, endpoints.web).href)).status, 200);
+  const downloads = await web.json<{ artifacts: { version: string }[] }>(`${endpoints.api}/downloads`, customerToken);
   t.deepEqual(
     downloads.body.artifacts.map((a) => a.version),
     ['2.0.0', '1.0.0'],
   );
-  t.is((await json(`${endpoints.api}/products`, endpoints.demo.vendor.apiToken!)).status, 200);
-  t.is((await json(`${endpoints.api}/file-hosts`, endpoints.demo.adminToken!)).status, 200);
+  t.is((await web.json(`${endpoints.api}/products`, endpoints.demo.vendor.apiToken!)).status, 200);
+  t.is((await web.json(`${endpoints.api}/file-hosts`, endpoints.demo.adminToken!)).status, 200);
 
   system.child.kill('SIGTERM');
   t.is(await system.exited, 0);
@@ -107,8 +136,11 @@ test('npm start sets up everything, runs the three services in their own process
   // Started again on the same data: nothing is regenerated, and the same demo logins still work.
   const again = await startSystem(t, passiveBase, {}, system.dataDir);
   t.regex(again.stdout(), /key bag exists/);
+  t.regex(again.stdout(), /web HTTPS certificate exists/);
   const second = await again.endpoints();
   t.deepEqual(second.demo, endpoints.demo);
+  t.deepEqual(second.webCertificate, endpoints.webCertificate, 'the same certificate: clients that trust it keep working');
+  t.is((await (await webClient(second)).json(`${second.api}/downloads`, customerToken)).status, 200);
   t.true(Buffer.from(await (await fetch(second.download!)).arrayBuffer()).equals(demoArtifactContent('2.0.0')));
   again.child.kill('SIGTERM');
   t.is(await again.exited, 0);
@@ -117,6 +149,8 @@ test('npm start sets up everything, runs the three services in their own process
 test('a crashed service is restarted on the same ports while the others keep serving; a killed supervisor takes its services with it', async (t) => {
   const system = await startSystem(t, passiveBase + 100);
   const first = await system.endpoints();
+  const web = await webClient(first);
+  const { json } = web;
   const token = first.demo.customer.apiToken!;
   const password = first.demo.customer.password!;
   const downloads = await json<{ artifacts: { artifactId: number; version: string }[] }>(`${first.api}/downloads`, token);
@@ -124,10 +158,10 @@ test('a crashed service is restarted on the same ports while the others keep ser
 
   // The file host dies: the web host keeps answering (and says it is not ready), then the file host is back.
   process.kill(first.services['file-host'].pid!, 'SIGKILL');
-  await waitFor(async () => (await fetch(`${first.web}/readyz`)).status === 503, 20_000, 'the web host to notice');
+  await waitFor(async () => (await web.ready()) === 503, 20_000, 'the web host to notice');
   t.is((await json(`${first.api}/downloads`, token)).status, 200, 'the API keeps serving without a file host');
   await waitFor(async () => (await system.endpoints()).services['file-host'].restarts === 1, 30_000, 'the file host to be restarted');
-  await waitFor(async () => (await fetch(`${first.web}/readyz`)).status === 200, 30_000, 'the file host to register again');
+  await waitFor(async () => (await web.ready()) === 200, 30_000, 'the file host to register again');
   const second = await system.endpoints();
   t.not(second.services['file-host'].pid, first.services['file-host'].pid);
   t.is(second.services.web.pid, first.services.web.pid, 'the web host was not restarted');
@@ -143,7 +177,7 @@ test('a crashed service is restarted on the same ports while the others keep ser
   // The internal-db dies: it comes back on its port with its data, and the web host reconnects.
   process.kill(first.services['internal-db'].pid!, 'SIGKILL');
   await waitFor(async () => (await system.endpoints()).services['internal-db'].restarts === 1, 30_000, 'the internal-db to be restarted');
-  await waitFor(async () => (await fetch(`${first.web}/readyz`)).status === 200, 30_000, 'the web host to reconnect');
+  await waitFor(async () => (await web.ready()) === 200, 30_000, 'the web host to reconnect');
   t.is((await json(`${first.api}/downloads`, token)).status, 200);
 
   // The supervisor is killed outright: each service sees its IPC channel close and stops.
@@ -158,15 +192,12 @@ test('in reverse-dial mode the internal-db dials the web host; when the web host
   const system = await startSystem(t, passiveBase + 200, { FFS_SERVICES__INTERNAL_DB__MODE: 'dial', FFS_SERVICES__INTERNAL_DB__DIAL_PORT: '0' });
   t.regex(system.stdout(), /internal-db \(pid \d+\) dialling the web host at 127\.0\.0\.1:\d+/);
   const first = await system.endpoints();
+  const { json, ready } = await webClient(first);
   const token = first.demo.customer.apiToken!;
   t.is((await fetch(first.download!)).status, 200);
   process.kill(first.services.web.pid!, 'SIGKILL');
   await waitFor(async () => (await system.endpoints()).services.web.restarts === 1, 30_000, 'the web host to be restarted');
-  await waitFor(
-    async () => (await fetch(`${first.web}/readyz`).catch(() => ({ status: 0 }))).status === 200,
-    30_000,
-    'the internal-db and the file host to reconnect',
-  );
+  await waitFor(async () => (await ready()) === 200, 30_000, 'the internal-db and the file host to reconnect');
   const second = await system.endpoints();
   t.not(second.services.web.pid, first.services.web.pid);
   t.is(second.services['internal-db'].pid, first.services['internal-db'].pid, 'the internal-db kept running');

@@ -48,6 +48,8 @@ export interface BenchChainOptions {
   fileHostChunkCryptoThreads?: number;
   /** Runs the web host's portal and REST API on a free port (bench/web/entitled-downloads.ts, uploads.ts). */
   webHttp?: boolean;
+  /** With webHttp: services.web.workers (bench/web/workers-ipc.ts); default 1 (the web host's own process serves HTTP). */
+  webWorkers?: number;
 }
 
 export async function startBenchChain(options: BenchChainOptions = {}): Promise<BenchChain> {
@@ -77,7 +79,7 @@ export async function startBenchChain(options: BenchChainOptions = {}): Promise<
     bags: { fileHosts: bag, internalDb: bag }, // one bag for both links: a benchmark, not a deployment
     ticketPrivateKeyPem: pair.privateKey,
     ticketTtlSeconds: 3600,
-    ...(options.webHttp ? { http: { port: 0, opsPort: 0, sessionKeys: [randomBytes(32).toString('base64')], maxUploadBytes: 64 * 1024 ** 3 } } : {}),
+    ...(options.webHttp ? { http: { port: 0, opsPort: 0, sessionKeys: [randomBytes(32).toString('base64')], maxUploadBytes: 64 * 1024 ** 3, workers: options.webWorkers ?? 1 } } : {}),
     ...(options.webSigner ? { signer: options.webSigner(pair.privateKey) } : {}),
     log,
   });

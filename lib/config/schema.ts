@@ -141,6 +141,39 @@ export function commlinkRuleBreaks(c: CommlinkRuleFields, prefix: string): Comml
   return breaks;
 }
 
+/** The services.web fields that the TLS rules read. */
+export interface WebTlsRuleFields {
+  readonly tlsCertPath: string;
+  readonly tlsKeyPath: string;
+  readonly httpRedirectPort: number;
+}
+
+/** A rule between the web host's TLS fields that a value breaks: the field to blame and why. */
+export interface WebTlsRuleBreak {
+  readonly field: 'tlsCertPath' | 'tlsKeyPath' | 'httpRedirectPort';
+  readonly input: string | number;
+  readonly message: string;
+}
+
+/** The TLS rules of services.web that `w` breaks: a certificate and its key come together; a redirect listener needs HTTPS to send to. */
+export function webTlsRuleBreaks(w: WebTlsRuleFields): WebTlsRuleBreak[] {
+  const breaks: WebTlsRuleBreak[] = [];
+  if (w.tlsCertPath !== '' && w.tlsKeyPath === '') {
+    breaks.push({ field: 'tlsKeyPath', input: w.tlsKeyPath, message: 'must be set when services.web.tlsCertPath is (HTTPS needs both)' });
+  }
+  if (w.tlsKeyPath !== '' && w.tlsCertPath === '') {
+    breaks.push({ field: 'tlsCertPath', input: w.tlsCertPath, message: 'must be set when services.web.tlsKeyPath is (HTTPS needs both)' });
+  }
+  if (w.httpRedirectPort >= 0 && (w.tlsCertPath === '' || w.tlsKeyPath === '')) {
+    breaks.push({
+      field: 'httpRedirectPort',
+      input: w.httpRedirectPort,
+      message: 'must be -1 without HTTPS (the redirect listener sends plain HTTP to HTTPS; set services.web.tlsCertPath and tlsKeyPath)',
+    });
+  }
+  return breaks;
+}
+
 const commlink = commlinkFields
   .superRefine((c, ctx) => {
     for (const { field, input, message } of commlinkRuleBreaks(c, 'commlink.')) ctx.addIssue({ code: 'custom', path: [field], input, message });
@@ -170,7 +203,7 @@ const services = z
           0,
           64,
           0,
-          "Processes serving the portal and the API on the HTTP port (0: one per CPU core; 1: the web host's own process serves them, with no worker processes).",
+          "Processes serving the portal and the API on the HTTP port (0: one per CPU core; 1: the web host's own process, no worker processes).",
         ),
         tlsCertPath: optionalPathField(
           'Certificate chain (PEM) of the HTTPS listener; with tlsKeyPath, the HTTP port serves HTTPS (HTTP/1.1 and HTTP/2 by ALPN). Empty: plain HTTP.',
@@ -281,6 +314,9 @@ const services = z
             keepDeliveriesDays: intField(1, 3650, 30, 'How long the webhook delivery log (each attempt) is kept, in days.'),
           })
           .prefault({}),
+      })
+      .superRefine((w, ctx) => {
+        for (const { field, input, message } of webTlsRuleBreaks(w)) ctx.addIssue({ code: 'custom', path: [field], input, message });
       })
       .prefault({}),
     ftp: z

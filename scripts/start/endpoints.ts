@@ -4,11 +4,15 @@ import type { Config } from '../../lib/config/index.js';
 import { DEMO } from '../../services/internal-db/demo.js';
 import type { ServiceName, Supervisor } from '../supervisor/supervisor.js';
 import type { DemoSecrets } from './demo-setup.js';
+import { pinnedFetch } from './pinned-fetch.js';
+import type { WebCertificate } from './web-tls.js';
 
 /** What `npm start` writes to `<dataDir>/endpoints.json` (mode 0600: it holds the demo secrets). */
 export interface Endpoints {
   readonly web: string;
   readonly api: string;
+  /** The web host's HTTPS certificate: trust this file (curl --cacert) or pin its SHA-256 fingerprint. */
+  readonly webCertificate: { readonly path: string; readonly sha256Fingerprint: string; readonly selfSigned: boolean };
   /** The web host's Prometheus metrics, on its operations listener (loopback by default; not on the public port). */
   readonly metrics: string;
   readonly ftp: string;
@@ -30,7 +34,13 @@ export function endpointsPath(config: Config): string {
 }
 
 /** Where everything is, from the services' own ready messages; the URLs use the configured host names. */
-export function describeEndpoints(config: Config, supervisor: Supervisor, secrets: DemoSecrets | undefined, download: string | null): Endpoints {
+export function describeEndpoints(
+  config: Config,
+  supervisor: Supervisor,
+  certificate: WebCertificate,
+  secrets: DemoSecrets | undefined,
+  download: string | null,
+): Endpoints {
   const web = String(supervisor.endpoints('web').url);
   const file = supervisor.endpoints('file-host');
   const host = config.services.ftp.host.includes(':') ? `[${config.services.ftp.host}]` : config.services.ftp.host;
@@ -41,6 +51,7 @@ export function describeEndpoints(config: Config, supervisor: Supervisor, secret
   return {
     web,
     api: `${web}/api/v1`,
+    webCertificate: { path: certificate.certPath, sha256Fingerprint: certificate.fingerprint256, selfSigned: certificate.selfSigned },
     metrics: `${String(supervisor.endpoints('web').opsUrl)}/metrics`,
     ftp: `ftp://${login}@${host}:${String(file.ftpPort)}/`,
     sftp: `sftp://${login}@${host}:${String(file.sftpPort)}/`,
@@ -62,13 +73,16 @@ export async function writeEndpoints(config: Config, endpoints: Endpoints): Prom
   return path;
 }
 
-/** Waits until the web host's /readyz answers 200 (the internal-db link is up and a file host is connected). */
-export async function waitWebReady(web: string, timeoutMs: number): Promise<void> {
+/**
+ * Waits until the web host's /readyz answers 200 (the internal-db link is up and a file host is
+ * connected), trusting the web host's certificate `ca` (PEM) and nothing else.
+ */
+export async function waitWebReady(web: string, ca: string, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   let last = 'no answer';
   while (Date.now() < deadline) {
     try {
-      const res = await fetch(`${web}/readyz`, { signal: AbortSignal.timeout(2000) });
+      const res = await pinnedFetch(`${web}/readyz`, ca, { signal: AbortSignal.timeout(2000) });
       const text = await res.text();
       if (res.status === 200) return;
       last = `${res.status} ${text.slice(0, 200)}`;
@@ -84,10 +98,10 @@ export async function waitWebReady(web: string, timeoutMs: number): Promise<void
  * Stages the newest demo release for the demo customer through the REST API (as a customer would)
  * and returns the signed HTTP link of its artifact.
  */
-export async function stageDemo(web: string, customerToken: string): Promise<{ url: string; version: string }> {
+export async function stageDemo(web: string, ca: string, customerToken: string): Promise<{ url: string; version: string }> {
   const headers = { authorization: `Bearer ${customerToken}`, 'content-type': 'application/json' };
   const version = DEMO.versions.at(-1)!;
-  const staged = await fetch(`${web}/api/v1/stagings`, { method: 'POST', headers, body: JSON.stringify({ product: DEMO.product, version }) });
+  const staged = await pinnedFetch(`${web}/api/v1/stagings`, ca, { method: 'POST', headers, body: JSON.stringify({ product: DEMO.product, version }) });
   if (staged.status !== 201) throw new Error(`staging the demo release failed: ${staged.status} ${await staged.text()}`);
   const { files } = (await staged.json()) as { files: { url: string }[] };
   if (!files[0]) throw new Error('staging the demo release gave no file');

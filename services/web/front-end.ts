@@ -13,8 +13,24 @@ import type { WebMetrics } from './ops/metrics.js';
 import { createPortal } from './portal/index.js';
 import type { SigninLimiter } from './portal/rate-limit.js';
 import { SessionChecks } from './portal/session-checks.js';
-import type { WebHttpSettings } from './service.js';
 import type { WebhookSettings } from './webhooks/settings.js';
+
+/** The HTTP settings the app is built with (the fields of WebHttpSettings it reads). */
+export interface FrontEndSettings {
+  sessionMinutes: number;
+  secureCookies: 'auto' | 'always' | 'never';
+  trustProxy: boolean;
+  loginFailuresPerAddress: number;
+  loginFailuresPerLogin: number;
+  loginMaxDelayMs: number;
+  loginWindowSeconds: number;
+  apiTokenCacheSeconds: number;
+  sessionCheckCacheSeconds: number;
+  maxJsonBytes: number;
+  maxJsonDepth: number;
+  maxUploadBytes: number;
+  checkApiResponses: boolean;
+}
 
 export interface FrontEndOptions {
   db: InternalDbAsk;
@@ -24,7 +40,7 @@ export interface FrontEndOptions {
   changes: ChangeFeed;
   metrics: WebMetrics;
   log: Logger;
-  settings: WebHttpSettings;
+  settings: FrontEndSettings;
   sessionKeys: readonly string[];
   webhooks: WebhookSettings;
   /** The base URL of the portal and the API. */

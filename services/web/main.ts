@@ -10,6 +10,7 @@ import type { Logger } from '../../lib/log/logger.js';
 import { isEntryPoint } from '../../lib/service/entry-point.js';
 import { runService } from '../../lib/service/run-service.js';
 import { HTTP_SETTING_FIELDS, WebService, type WebOptions } from './service.js';
+import { readTlsFiles } from './http/tls-files.js';
 import { readSessionKeys } from './session-keys.js';
 
 /** The web host's options from the configuration: the one mapping, used by main and by npm start. */
@@ -32,6 +33,8 @@ export async function webOptionsFromConfig(config: Config, log: Logger): Promise
       ...pickFields(web, HTTP_SETTING_FIELDS),
       sessionKeys: await readSessionKeys(web.sessionKeyPath),
       workers: web.workers,
+      // HTTPS when both are set (the configuration refuses one alone): the PEM text travels in options.http.
+      ...(web.tlsCertPath && web.tlsKeyPath ? { tls: await readTlsFiles(web.tlsCertPath, web.tlsKeyPath) } : {}),
     },
     webhooks: web.webhooks,
     log,
@@ -49,6 +52,7 @@ export function main(): Promise<number> {
       opsPort: web.opsAddress?.port ?? null,
       commlinkPort: web.commlinkAddress.port,
       dialPort: web.db.dialAddress?.port ?? null,
+      redirectPort: web.redirectAddress?.port ?? null,
     }),
   );
 }

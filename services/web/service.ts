@@ -12,7 +12,8 @@ import { createFrontEnd } from './front-end.js';
 import { Fulfillment } from './fulfillment.js';
 import { gatewayHandlers } from './gateway.js';
 import { createWebApp } from './http/app.js';
-import { WebHttpServer } from './http/server.js';
+import { HttpsRedirectServer } from './http/redirect.js';
+import { WebHttpServer, type WebTlsFiles } from './http/server.js';
 import { InternalDbLink, type InternalDbLinkOptions } from './internal-db-link.js';
 import { opsRouter } from './ops/health.js';
 import { WebMetrics } from './ops/metrics.js';
@@ -42,6 +43,10 @@ export interface WebHttpSettings {
   maxJsonDepth: number;
   maxUploadBytes: number;
   checkApiResponses: boolean;
+  /** Strict-Transport-Security max-age on HTTPS answers, in seconds (0: none). */
+  hstsSeconds: number;
+  /** With HTTPS: a plain-HTTP listener on this port that only redirects to it (-1: none; 0: any free port). */
+  httpRedirectPort: number;
 }
 
 /** The services.web fields that are the HTTP front end's settings. */
@@ -63,6 +68,8 @@ export const HTTP_SETTING_FIELDS = [
   'maxJsonDepth',
   'maxUploadBytes',
   'checkApiResponses',
+  'hstsSeconds',
+  'httpRedirectPort',
 ] as const satisfies readonly (keyof WebHttpSettings)[];
 
 /** The configuration's defaults (lib/config/schema.ts is the one place they are set). */
@@ -97,6 +104,8 @@ export interface WebOptions {
      * core; N ≥ 2: N worker processes, given this object as it is (every field, known or not).
      */
     workers?: number;
+    /** HTTPS on the HTTP port (HTTP/2 and HTTP/1.1 by ALPN): the certificate chain and key, PEM; absent: plain HTTP. */
+    tls?: WebTlsFiles;
   };
   /** Webhook registration rules and delivery (services.web.webhooks); absent: the defaults. */
   webhooks?: Partial<WebhookSettings>;
@@ -123,6 +132,9 @@ export class WebService {
   #workers: WebWorkers | undefined;
   #workerCount = 1;
   readonly #ops: WebHttpServer | undefined;
+  readonly #redirect: HttpsRedirectServer | undefined;
+  /** The HTTP port serves HTTPS (options.http.tls). */
+  readonly #secure: boolean;
   readonly #settings: WebHttpSettings;
   readonly #host: string;
   readonly #log: Logger;
@@ -133,6 +145,7 @@ export class WebService {
     this.#log = options.log;
     this.#host = options.host;
     this.#settings = { ...HTTP_DEFAULTS, ...options.http };
+    this.#secure = options.http?.tls !== undefined;
     const webhookSettings = { ...WEBHOOK_DEFAULTS, ...options.webhooks };
     const crypto = options.crypto;
     if (crypto && (crypto.ticketSigning || crypto.chunkCrypto)) this.#pool = new CryptoPool(crypto.threads > 0 ? { maxThreads: crypto.threads } : {});
@@ -193,7 +206,14 @@ export class WebService {
           webhooks: webhookSettings,
           httpUrl: () => this.httpUrl,
         });
-        this.#http = new WebHttpServer(app, { maxBodyBytes: Math.max(s.maxUploadBytes, s.maxJsonBytes) });
+        // Worker processes build theirs the same way from options.http (workers/worker-main.ts).
+        this.#http = new WebHttpServer(app, { maxBodyBytes: Math.max(s.maxUploadBytes, s.maxJsonBytes), tls: options.http.tls, hstsSeconds: s.hstsSeconds });
+      }
+      // The redirect listener is the primary's own, whoever serves the HTTPS port.
+      if (s.httpRedirectPort >= 0) {
+        if (!this.#secure)
+          throw new TypeError('options.http.httpRedirectPort needs options.http.tls (it redirects plain HTTP to HTTPS); -1: no redirect listener');
+        this.#redirect = new HttpsRedirectServer(() => this.#httpsBase());
       }
       // /metrics only here: on its own listener, loopback by default (it is not for the public).
       // With workers, it sums theirs and the primary's.
@@ -253,6 +273,10 @@ export class WebService {
         options.log.info('web host serving the portal and the API', { url: service.httpUrl, workers: service.workerPids.length || 1 });
         await service.#ops!.listen(service.#settings.opsPort, service.#settings.opsHost);
         options.log.info('web host serving its metrics', { url: `${service.opsUrl}/metrics` });
+        if (service.#redirect) {
+          const at = await service.#redirect.listen(service.#settings.httpRedirectPort, options.host);
+          options.log.info('web host redirecting plain HTTP to HTTPS', { port: at.port, to: service.#httpsBase() });
+        }
       }
     } catch (err) {
       await service.close(0);
@@ -289,7 +313,12 @@ export class WebService {
     return `http://${host.includes(':') ? `[${host}]` : host}:${address.port}`;
   }
 
-  /** The base URL of the portal and the API: the configured public URL, or http://host:port. */
+  /** Where the plain-HTTP redirect listener listens (services.web.httpRedirectPort; undefined when none runs). */
+  get redirectAddress(): AddressInfo | undefined {
+    return this.#redirect?.address;
+  }
+
+  /** The base URL of the portal and the API: the configured public URL, or http(s)://host:port (https when it serves TLS). */
   get httpUrl(): string {
     const address = this.httpAddress;
     if (!address) return this.#settings.publicUrl;
@@ -299,7 +328,19 @@ export class WebService {
   #urlOf(address: AddressInfo): string {
     if (this.#settings.publicUrl) return this.#settings.publicUrl;
     const host = address.address.includes(':') ? `[${address.address}]` : address.address;
-    return `http://${host === '0.0.0.0' || host === '[::]' ? this.#host : host}:${address.port}`;
+    return `${this.#secure ? 'https' : 'http'}://${host === '0.0.0.0' || host === '[::]' ? this.#host : host}:${address.port}`;
+  }
+
+  /**
+   * Where the redirect listener sends clients: an https:// public URL as it is; else https:// on the
+   * public URL's host (or the configured host) and the HTTPS port. Never the request's Host header.
+   */
+  #httpsBase(): string {
+    const publicUrl = this.#settings.publicUrl;
+    if (publicUrl.startsWith('https://')) return publicUrl;
+    const port = this.httpAddress?.port;
+    if (!publicUrl) return this.httpUrl;
+    return `https://${new URL(publicUrl).hostname}:${String(port)}`;
   }
 
   /** Stops the HTTP front end (requests in progress get graceMs), then the commlinks. Safe to call twice. */
@@ -309,6 +350,7 @@ export class WebService {
   }
 
   async #close(graceMs: number): Promise<void> {
+    await this.#redirect?.close(graceMs);
     await this.#http?.close(graceMs);
     await this.#workers?.close(graceMs);
     await this.#ops?.close(graceMs);

@@ -110,8 +110,8 @@ export function csrfOf(page: string): string {
   return match[1]!;
 }
 
-/** Headless Chromium (the Debian package). Missing Chromium fails the test: CI installs it. */
-export async function launchChromium(t: ExecutionContext): Promise<Browser> {
+/** Headless Chromium (the Debian package), with `extraArgs` (a certificate pin, host mappings). Missing Chromium fails the test: CI installs it. */
+export async function launchChromium(t: ExecutionContext, extraArgs: readonly string[] = []): Promise<Browser> {
   try {
     await access(CHROMIUM);
   } catch {
@@ -128,6 +128,7 @@ export async function launchChromium(t: ExecutionContext): Promise<Browser> {
       '--disable-background-networking',
       '--disable-component-update',
       '--disable-sync',
+      ...extraArgs,
     ],
   });
   t.teardown(() => browser.close());

@@ -7,6 +7,7 @@ import type { ExecutionContext } from 'ava';
 import type { KeyBag } from '../../lib/commlink/index.js';
 import { silentLogger, type Logger } from '../../lib/log/logger.js';
 import { FileHostService, type FileHostOptions } from '../../services/ftp/service.js';
+import type { WebTlsFiles } from '../../services/web/http/server.js';
 import { WebService, type WebHttpSettings } from '../../services/web/service.js';
 import { makeBag } from './commlink.js';
 import { startInternalDb, type DbFixture } from './internal-db.js';
@@ -40,8 +41,8 @@ export interface Chain extends DbFixture {
 
 export interface ChainOptions {
   fileHost?: Partial<FileHostOptions>;
-  /** Runs the web host's portal and REST API (on port 0) with these settings. */
-  webHttp?: Partial<WebHttpSettings> & { workers?: number };
+  /** Runs the web host's portal and REST API (on port 0) with these settings (and HTTPS with `tls`). */
+  webHttp?: Partial<WebHttpSettings> & { workers?: number; tls?: WebTlsFiles };
   /** The portal's session keys (default: random ones of this web host's own). */
   sessionKeys?: string[];
   log?: Logger;

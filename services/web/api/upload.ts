@@ -1,5 +1,6 @@
 import { pipeline, Transform, type TransformCallback } from 'node:stream';
 import { WebErrors } from '../errors.js';
+import { hasBody } from '../http/body.js';
 import type { WebContext } from '../http/context.js';
 
 /**
@@ -68,7 +69,7 @@ export function uploadStream(ctx: WebContext, limit: number): UploadStream {
     throw WebErrors.INVALID_INPUT('Content-Length is not a byte count', { field: 'content-length' });
   if (declared !== undefined && declared > limit) throw WebErrors.BODY_TOO_LARGE(`the upload is ${declared} bytes; at most ${limit} are accepted`, { limit });
   if (declared === 0) throw WebErrors.INVALID_INPUT('the upload is empty (Content-Length: 0): an artifact has at least one byte', { field: 'content-length' });
-  if (declared === undefined && ctx.get('transfer-encoding') === '')
+  if (declared === undefined && !hasBody(ctx))
     throw WebErrors.INVALID_INPUT('an upload needs a body: give Content-Length (or send it chunked)', { field: 'content-length' });
   const limiter = new UploadRelay(limit);
   let failure: Error | undefined;

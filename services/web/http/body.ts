@@ -1,8 +1,30 @@
+import type { Http2ServerRequest } from 'node:http2';
 import getRawBody from 'raw-body';
 import type { z } from 'zod';
 import { firstProblem, shownName } from '../../../lib/validation/input.js';
 import { WebErrors } from '../errors.js';
 import type { WebContext } from './context.js';
+
+/**
+ * Whether the request comes with a body: a Content-Length above 0; else, over HTTP/1.1, a
+ * Transfer-Encoding; over HTTP/2 (which has neither chunking nor a Transfer-Encoding header), a
+ * request stream not ended with its headers — a body of unknown length is the normal case there.
+ */
+export function hasBody(ctx: WebContext): boolean {
+  const length = ctx.get('content-length');
+  if (length !== '') return length !== '0';
+  if (ctx.req.httpVersionMajor >= 2) return !(ctx.req as unknown as Http2ServerRequest).stream.endAfterHeaders;
+  return ctx.get('transfer-encoding') !== '';
+}
+
+/**
+ * Whether the Content-Type's media type (parameters aside, any case) is `type`. Not koa's ctx.is:
+ * that answers null for a request without Content-Length or Transfer-Encoding, which over HTTP/2
+ * is any body of unknown length.
+ */
+function mediaTypeIs(ctx: WebContext, type: string): boolean {
+  return ctx.request.type.trim().toLowerCase() === type;
+}
 
 /** Reads the whole request body (up to `limit` bytes; 413 beyond, before more is read). */
 async function readBytes(ctx: WebContext, limit: number): Promise<Buffer> {
@@ -68,9 +90,8 @@ export function nestsDeeperThan(bytes: Uint8Array, maxDepth: number): boolean {
  * need no body.
  */
 export async function readJson<S extends z.ZodType>(ctx: WebContext, schema: S, limits: JsonLimits): Promise<z.output<S>> {
-  const empty = ctx.get('content-length') === '0' || (ctx.get('content-length') === '' && ctx.get('transfer-encoding') === '');
-  if (empty) return validate(schema, {}, 'body');
-  if (!ctx.is('application/json'))
+  if (!hasBody(ctx)) return validate(schema, {}, 'body');
+  if (!mediaTypeIs(ctx, 'application/json'))
     throw WebErrors.UNSUPPORTED_MEDIA_TYPE(`the body must be application/json (got ${ctx.get('content-type') || 'no Content-Type'})`);
   const bytes = await readBytes(ctx, limits.maxBytes);
   if (nestsDeeperThan(bytes, limits.maxDepth)) throw WebErrors.MALFORMED_BODY(`the body nests arrays and objects deeper than ${limits.maxDepth} levels`);
@@ -89,7 +110,7 @@ export async function readJson<S extends z.ZodType>(ctx: WebContext, schema: S, 
  * refused), values as strings.
  */
 export async function readForm<S extends z.ZodType>(ctx: WebContext, schema: S, limit: number): Promise<z.output<S>> {
-  if (!ctx.is('application/x-www-form-urlencoded'))
+  if (!mediaTypeIs(ctx, 'application/x-www-form-urlencoded'))
     throw WebErrors.UNSUPPORTED_MEDIA_TYPE(`a form must be application/x-www-form-urlencoded (got ${ctx.get('content-type') || 'no Content-Type'})`);
   const bytes = await readBytes(ctx, limit);
   let text: string;

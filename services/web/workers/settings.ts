@@ -1,4 +1,4 @@
-import type { WebHttpSettings } from '../service.js';
+import type { WebTlsFiles } from '../http/server.js';
 import type { WebhookSettings } from '../webhooks/settings.js';
 import type { UploadSocketSettings } from './wire.js';
 
@@ -8,7 +8,8 @@ import type { UploadSocketSettings } from './wire.js';
  */
 export interface WebWorkerSettings {
   host: string;
-  http: Partial<WebHttpSettings> & { sessionKeys: readonly string[] } & Record<string, unknown>;
+  /** WebOptions.http (Partial<WebHttpSettings> and more, TLS files included): the worker applies HTTP_DEFAULTS under it. */
+  http: { sessionKeys: readonly string[]; tls?: WebTlsFiles } & Record<string, unknown>;
   /** The base URL of the portal and the API, as the primary computed it. */
   httpUrl: string;
   ticketPrivateKeyPem: string;

@@ -108,7 +108,7 @@ async function start(settings: WebWorkerSettings & { workerId: number }, socket:
     closing: () => closing,
   });
   const requests = countRequests(app);
-  const http = new WebHttpServer(app, { maxBodyBytes: Math.max(s.maxUploadBytes, s.maxJsonBytes) });
+  const http = new WebHttpServer(app, { maxBodyBytes: Math.max(s.maxUploadBytes, s.maxJsonBytes), tls: settings.http.tls, hstsSeconds: s.hstsSeconds });
   applyLinks(await calls.call<LinkState>('links', {}, 10_000));
   changes.start();
   await http.listenOn(socket);
