@@ -79,7 +79,9 @@ export async function startBenchChain(options: BenchChainOptions = {}): Promise<
     bags: { fileHosts: bag, internalDb: bag }, // one bag for both links: a benchmark, not a deployment
     ticketPrivateKeyPem: pair.privateKey,
     ticketTtlSeconds: 3600,
-    ...(options.webHttp ? { http: { port: 0, opsPort: 0, sessionKeys: [randomBytes(32).toString('base64')], maxUploadBytes: 64 * 1024 ** 3, workers: options.webWorkers ?? 1 } } : {}),
+    ...(options.webHttp
+      ? { http: { port: 0, opsPort: 0, sessionKeys: [randomBytes(32).toString('base64')], maxUploadBytes: 64 * 1024 ** 3, workers: options.webWorkers ?? 1 } }
+      : {}),
     ...(options.webSigner ? { signer: options.webSigner(pair.privateKey) } : {}),
     log,
   });

@@ -135,7 +135,9 @@ if (process.argv.includes('--echo')) {
   process.send!({ ready: true });
 } else if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const { ipc, http } = await measureIpcHop();
-  console.log(`IPC round trip (advanced serialization): ${ipc.serialMicros.toFixed(1)} µs serial; ${Math.round(ipc.pipelinedPerSecond)}/s with ${PARAMS.ipcPipelined} in flight`);
+  console.log(
+    `IPC round trip (advanced serialization): ${ipc.serialMicros.toFixed(1)} µs serial; ${Math.round(ipc.pipelinedPerSecond)}/s with ${PARAMS.ipcPipelined} in flight`,
+  );
   console.log('| workers | max req/s | p50 ms @ %d/s | p99 ms @ %d/s | errors |', PARAMS.rate, PARAMS.rate);
   console.log('|---|---|---|---|---|');
   for (const h of http) console.log(`| ${h.workers} | ${Math.round(h.maxRequestsPerSecond)} | ${h.p50} | ${h.p99} | ${h.errors} |`);
