@@ -187,6 +187,32 @@ async function download(url: string): Promise<string> {
   return createHash('sha256').update(bytes).digest('hex');
 }
 
+/** A directory (removed in teardown) holding web.pem: a self-signed certificate for localhost, then its key, as HAProxy takes them. */
+async function selfSignedPem(t: ExecutionContext): Promise<string> {
+  const dir = await mkdtemp(join(tmpdir(), 'ffs-haproxy-tls-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const [key, cert] = [join(dir, 'key.pem'), join(dir, 'cert.pem')];
+  const subject = ['-subj', '/CN=localhost', '-addext', 'subjectAltName=DNS:localhost,IP:127.0.0.1'];
+  await run('openssl', [
+    'req',
+    '-x509',
+    '-newkey',
+    'ec',
+    '-pkeyopt',
+    'ec_paramgen_curve:P-256',
+    '-nodes',
+    '-days',
+    '1',
+    ...subject,
+    '-keyout',
+    key,
+    '-out',
+    cert,
+  ]);
+  await writeFile(join(dir, 'web.pem'), (await readFile(cert, 'utf8')) + (await readFile(key, 'utf8')));
+  return dir;
+}
+
 // ---------------------------------------------------------------------------------------------
 // The configuration the project ships
 
@@ -213,18 +239,7 @@ serial('the shipped configuration: the generator fills the template, haproxy acc
   );
   t.is(printed, plain.trimEnd() + '\n');
 
-  const dir = await mkdtemp(join(tmpdir(), 'ffs-haproxy-check-'));
-  t.teardown(() => rm(dir, { recursive: true, force: true }));
-  await run(
-    'openssl',
-    ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:P-256', '-nodes', '-days', '1', '-subj', '/CN=localhost'].concat([
-      '-keyout',
-      join(dir, 'key.pem'),
-      '-out',
-      join(dir, 'cert.pem'),
-    ]),
-  );
-  await writeFile(join(dir, 'web.pem'), (await readFile(join(dir, 'cert.pem'), 'utf8')) + (await readFile(join(dir, 'key.pem'), 'utf8')));
+  const dir = await selfSignedPem(t);
   const tls = haproxyConfig({ bind: { host: '0.0.0.0', port: 443 }, webHosts, tlsPemPath: join(dir, 'web.pem'), statsSocket: join(dir, 's.sock') });
   t.regex(tls, /bind 0\.0\.0\.0:443 ssl crt \S+web\.pem alpn h2,http\/1\.1/);
   for (const [name, text] of [
@@ -259,7 +274,10 @@ serial(
     /** A portal request, remembered with its id for the access log. */
     const portal = async (method: 'GET' | 'POST', path: string, form?: Record<string, string>) => {
       const requestId = id();
-      const page = method === 'GET' ? await client.get(path, { 'x-request-id': requestId }) : await client.post(path, form!, { 'x-request-id': requestId });
+      const page =
+        method === 'GET'
+          ? await client.get(path, { 'x-request-id': requestId })
+          : await client.post(path, form!, { 'x-request-id': requestId, origin: haproxy.url, 'sec-fetch-site': 'same-origin' }); // as a browser posts
       answers.push({ status: page.status, headers: {}, text: page.text, json: {}, requestId });
       return page;
     };
@@ -346,6 +364,43 @@ serial(
     });
     t.is(direct.status, 200);
     t.is((await servedBy([direct]))[0]!.ip, '127.0.0.3', 'the address the proxy appended, not the one the client claimed');
+  },
+);
+
+serial(
+  'HAProxy ending TLS: HTTP/2 by ALPN to customers, X-Forwarded-Proto https to the web hosts (Secure cookies); over plain HTTP a client claiming https is not believed',
+  async (t) => {
+    const dir = await selfSignedPem(t);
+    const tls = await startHaproxy(
+      scope,
+      HAPROXY!,
+      [
+        { name: 'web-1', host: '127.0.0.1', port: portOf(cluster.webUrl) },
+        { name: 'web-2', host: '127.0.0.1', port: portOf(cluster.web2Url) },
+      ],
+      { tlsPemPath: join(dir, 'web.pem') },
+    );
+    await tls.waitFor('web-1', 'UP');
+    await tls.waitFor('web-2', 'UP');
+    // A host name that is not loopback: the portal marks its cookies Secure only over HTTPS then.
+    const { stdout } = await run('curl', ['-sk', '--http2', '-D', '-', '-o', '/dev/null', '-H', 'Host: portal.example', `${tls.url}/signin`]);
+    t.regex(stdout, /^HTTP\/2 200/, 'HTTP/2 over TLS to HAProxy');
+    t.regex(stdout, /^set-cookie: [^\r\n]*; secure/im, 'the web host knew the customer came over HTTPS');
+    const plain = await call('GET', '/signin', { headers: { host: 'portal.example', 'x-forwarded-proto': 'https' } });
+    t.is(plain.status, 200);
+    const cookies = ([] as string[]).concat(plain.headers['set-cookie'] ?? []);
+    t.true(cookies.length > 0, 'the sign-in page sets its cookie');
+    t.false(
+      cookies.some((c) => /;\s*secure/i.test(c)),
+      `over plain HTTP the claimed X-Forwarded-Proto is replaced by HAProxy's own: ${cookies.join(' | ')}`,
+    );
+    // The control: straight to web-1 (which trusts its proxy), the same claim makes the cookie Secure.
+    const direct = await call('GET', '/signin', { base: cluster.webUrl, headers: { host: 'portal.example', 'x-forwarded-proto': 'https' } });
+    t.true(
+      ([] as string[]).concat(direct.headers['set-cookie'] ?? []).some((c) => /;\s*secure/i.test(c)),
+      'a web host believes its proxy',
+    );
+    await tls.close();
   },
 );
 

@@ -265,7 +265,13 @@ test('workers = 2: closing: /readyz answers 503 at once while a request in progr
   // Health checks on fresh connections while the upload finishes: 503 (or refused once a worker has closed).
   const seen: string[] = [];
   const started = Date.now();
-  while (Date.now() - started < 1000) {
+  let settled = false;
+  void upload.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  // Until the upload in progress is answered (at least 1 s, at most 10 s on a loaded machine).
+  while (Date.now() - started < 10_000 && !(settled && Date.now() - started > 1000)) {
     seen.push(
       await fresh(chain.web.httpUrl, 'GET', '/readyz').then(
         (a) => String(a.status),
@@ -320,7 +326,13 @@ test('node dist/services/web/main.js with workers = 2: SIGTERM: /readyz 503 whil
   backbone.web.child.kill('SIGTERM'); // the primary only, as a supervisor does
   const seen: string[] = [];
   const started = Date.now();
-  while (Date.now() - started < 1000) {
+  let settled = false;
+  void upload.then(
+    () => (settled = true),
+    () => (settled = true),
+  );
+  // Until the upload in progress is answered (at least 1 s, at most 10 s on a loaded machine).
+  while (Date.now() - started < 10_000 && !(settled && Date.now() - started > 1000)) {
     seen.push(
       await fresh(backbone.webUrl, 'GET', '/readyz').then(
         (a) => String(a.status),
@@ -355,17 +367,17 @@ test('IPC calls: errors keep their class, code, message and details across the h
       return { at: new Date(0), bytes: Buffer.from('ok') };
     },
   );
-  const web = await t.throwsAsync(a.call('web', {}, 1000));
+  const web = await t.throwsAsync(a.call('web', {}, 10_000));
   t.true(isError(web, WebErrors.NO_FILE_HOST));
   t.deepEqual((web as CodedError).details, { host: null });
-  const remote = await t.throwsAsync(a.call('remote', {}, 1000));
+  const remote = await t.throwsAsync(a.call('remote', {}, 10_000));
   t.true(remote instanceof RemoteError);
   t.is((remote as RemoteError).code, 'ERR_NOT_FOUND');
   t.is(remote!.message, 'no customer "x"');
-  const plain = await t.throwsAsync(a.call('plain', {}, 1000));
+  const plain = await t.throwsAsync(a.call('plain', {}, 10_000));
   t.false(plain instanceof CodedError, 'an uncatalogued error stays uncatalogued (the edge answers 500)');
   t.true(isError(await t.throwsAsync(a.call('never', {}, 100)), CommonErrors.GATEWAY_UNAVAILABLE));
-  t.deepEqual(await a.call('value', {}, 1000), { at: new Date(0), bytes: Buffer.from('ok') });
+  t.deepEqual(await a.call('value', {}, 10_000), { at: new Date(0), bytes: Buffer.from('ok') });
   const pending = a.call('never', {}, 0);
   a.fail();
   t.true(isError(await t.throwsAsync(pending), CommonErrors.GATEWAY_UNAVAILABLE), 'the channel closed: pending calls fail');

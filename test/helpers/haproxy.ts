@@ -44,7 +44,7 @@ export async function freePort(): Promise<number> {
 export type StatRow = Record<string, string>;
 
 export interface Haproxy {
-  /** http://127.0.0.1:<port>: where customers reach the web hosts. */
+  /** http(s)://127.0.0.1:<port>: where customers reach the web hosts. */
   url: string;
   port: number;
   /** The configuration it runs. */
@@ -62,13 +62,18 @@ export interface Haproxy {
   close(): Promise<void>;
 }
 
-/** Starts haproxy in front of `webHosts`; stopped in teardown. */
-export async function startHaproxy(scope: TeardownScope, binary: string, webHosts: HaproxyOptions['webHosts']): Promise<Haproxy> {
+/** Starts haproxy in front of `webHosts` (ending TLS with `tlsPemPath` when given); stopped in teardown. */
+export async function startHaproxy(
+  scope: TeardownScope,
+  binary: string,
+  webHosts: HaproxyOptions['webHosts'],
+  options: { tlsPemPath?: string } = {},
+): Promise<Haproxy> {
   const dir = await mkdtemp(join(tmpdir(), 'ffs-haproxy-'));
   scope.teardown(() => rm(dir, { recursive: true, force: true }));
   const socket = join(dir, 'admin.sock');
   const port = await freePort();
-  const config = haproxyConfig({ bind: { host: '127.0.0.1', port }, webHosts, statsSocket: socket, log: 'stderr' });
+  const config = haproxyConfig({ bind: { host: '127.0.0.1', port }, webHosts, statsSocket: socket, log: 'stderr', ...options });
   const file = join(dir, 'haproxy.cfg');
   await writeFile(file, config);
   await run(binary, ['-c', '-q', '-f', file]).catch((err: Error & { stderr?: string }) => {
@@ -108,7 +113,7 @@ export async function startHaproxy(scope: TeardownScope, binary: string, webHost
     if (!row) throw new Error(`haproxy has no server ${name}`);
     return row;
   };
-  const url = `http://127.0.0.1:${port}`;
+  const url = `${options.tlsPemPath === undefined ? 'http' : 'https'}://127.0.0.1:${port}`;
   await waitFor(
     async () => {
       if (child.exitCode !== null) throw new Error(`haproxy exited (${child.exitCode}):\n${log}`);
