@@ -153,6 +153,7 @@ export class WebService {
       ticketTtlSeconds: options.ticketTtlSeconds,
       metrics: this.metrics,
       log: options.log,
+      feedLive: () => this.changes.live,
     });
     this.changes.listen(this.fulfillment.listener);
     this.#commlink = new CommlinkServer({
