@@ -58,7 +58,10 @@ export class ChangeFeed {
   /** Requests failed in a row (the pause before the next one grows with them). */
   #failures = 0;
   #running: Promise<void> | undefined;
-  /** When the last `changes.next` answered with everything up to the head (performance.now()): the next answers within waitMs of it. Undefined after a failure or a link drop. */
+  /**
+   * When the last `changes.next` answered with everything up to the head (performance.now()): the
+   * next answers within waitMs of it. Undefined after a failure or a link drop.
+   */
   #caughtUpAt: number | undefined;
   /** Wakes the loop from a pause (close, link up). */
   #wake: (() => void) | undefined;
@@ -98,12 +101,7 @@ export class ChangeFeed {
    * it is true again.
    */
   get live(): boolean {
-    return (
-      !this.#closed &&
-      this.#caughtUpAt !== undefined &&
-      this.#db.connected &&
-      performance.now() - this.#caughtUpAt <= this.#waitMs + LIVE_MARGIN_MS
-    );
+    return !this.#closed && this.#caughtUpAt !== undefined && this.#db.connected && performance.now() - this.#caughtUpAt <= this.#waitMs + LIVE_MARGIN_MS;
   }
 
   /** Starts following (does not wait for the link). */
@@ -159,7 +157,9 @@ export class ChangeFeed {
     this.#waiting = true;
     let reply;
     try {
-      reply = await this.#db.ask(changesNext, { after, limit: this.#limit, waitMs: this.#waitMs }, this.#waitMs + 10_000);
+      // Not live (just reconnected, after a failure, behind by more than a batch): catch up without waiting, so that it is live again at once.
+      const waitMs = this.#caughtUpAt === undefined ? 0 : this.#waitMs;
+      reply = await this.#db.ask(changesNext, { after, limit: this.#limit, waitMs }, waitMs + 10_000);
     } finally {
       this.#waiting = false;
     }

@@ -20,13 +20,7 @@ export const MAX_CUSTOMERS = 100_000;
 export const MAX_AGE_MS = 60_000;
 
 /** Changes that make nothing stale here: they change no grant, release, EULA or customer state. */
-const HARMLESS: ReadonlySet<ChangeKind> = new Set<ChangeKind>([
-  'token.created',
-  'token.revoked',
-  'sshkey.added',
-  'sshkey.removed',
-  'download.completed',
-]);
+const HARMLESS: ReadonlySet<ChangeKind> = new Set<ChangeKind>(['token.created', 'token.revoked', 'sshkey.added', 'sshkey.removed', 'download.completed']);
 
 /** Changes that make one customer's artifacts stale (every customer's when the change names none). */
 function customerScoped(kind: ChangeKind): boolean {
@@ -63,6 +57,7 @@ export class EntitlementCache {
   readonly #cache: LRUCache<string, readonly ResolvedArtifact[]>;
   /** Counts the drops: an answer asked for before a drop is not remembered. */
   #drops = 0;
+  #asked = 0;
 
   constructor(options: EntitlementCacheOptions) {
     this.#resolve = options.resolve;
@@ -83,9 +78,15 @@ export class EntitlementCache {
   async fresh(customer: string): Promise<readonly ResolvedArtifact[]> {
     const mark = this.#drops;
     const live = this.#live();
+    this.#asked++;
     const artifacts = Object.freeze(await this.#resolve(customer));
     if (live && mark === this.#drops && this.#live()) this.#cache.set(customer, artifacts);
     return artifacts;
+  }
+
+  /** How many times the internal-db was asked (a customer not remembered, the feed not live, a refusal asked again). */
+  get asked(): number {
+    return this.#asked;
   }
 
   /** How many customers are remembered (tests, metrics). */

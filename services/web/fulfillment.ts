@@ -65,7 +65,8 @@ export class Fulfillment {
   readonly #log: Logger;
   readonly #staged: StagedCache<Staging>;
   readonly #tickets: TicketReuse;
-  readonly #entitlements: EntitlementCache;
+  /** Each customer's artifacts, remembered while the change feed is live. */
+  readonly entitlements: EntitlementCache;
   /** Counts what was dropped: a staging that was in flight meanwhile is not remembered. */
   #drops = 0;
 
@@ -79,7 +80,7 @@ export class Fulfillment {
     this.#staged = new StagedCache(options.stagedCacheMs ?? 300_000);
     this.#tickets = new TicketReuse(Math.min(60_000, this.#ticketTtlMs / 10));
     const feedLive = options.feedLive ?? (() => false);
-    this.#entitlements = new EntitlementCache({ resolve: (customer) => this.#resolve(customer), live: feedLive });
+    this.entitlements = new EntitlementCache({ resolve: (customer) => this.#resolve(customer), live: feedLive });
     options.fileHosts.on('left', (entry: FileHostEntry) => {
       this.#staged.dropHost(entry.name);
       this.#tickets.dropHost(entry.name);
@@ -91,7 +92,7 @@ export class Fulfillment {
    * while the change feed is live, else asked; a filter narrows the list as release.resolve would.
    */
   async entitledArtifacts(customer: string, filter: ResolveFilter = {}): Promise<readonly ResolvedArtifact[]> {
-    const all = await this.#entitlements.artifacts(customer);
+    const all = await this.entitlements.artifacts(customer);
     return filter.product === undefined &&
       filter.version === undefined &&
       filter.channel === undefined &&
@@ -107,8 +108,8 @@ export class Fulfillment {
    * moment ago may not have come through the feed yet).
    */
   async #entitledFor(customer: string, grants: (all: readonly ResolvedArtifact[]) => boolean): Promise<readonly ResolvedArtifact[]> {
-    const remembered = await this.#entitlements.artifacts(customer);
-    return grants(remembered) ? remembered : this.#entitlements.fresh(customer);
+    const remembered = await this.entitlements.artifacts(customer);
+    return grants(remembered) ? remembered : this.entitlements.fresh(customer);
   }
 
   /** The customer's artifacts asked of the internal-db now (every page). */
@@ -332,7 +333,7 @@ export class Fulfillment {
   /** Forgets every staging and every customer's artifacts remembered here (after a yank, which may touch any customer). */
   forgetStagings(): void {
     this.#drops++;
-    this.#entitlements.clear();
+    this.entitlements.clear();
     this.#staged.clear();
     this.#tickets.clear();
   }
@@ -340,7 +341,7 @@ export class Fulfillment {
   /** Forgets the stagings, links and artifacts of one customer. */
   #forgetCustomer(customer: string): void {
     this.#drops++;
-    this.#entitlements.forgetCustomer(customer);
+    this.entitlements.forgetCustomer(customer);
     this.#staged.dropCustomer(customer);
     this.#tickets.dropCustomer(customer);
   }
@@ -352,7 +353,7 @@ export class Fulfillment {
    */
   readonly listener = {
     change: (change: Change): void => {
-      this.#entitlements.listener.change(change); // its own, wider rules (entitlement-cache.ts)
+      this.entitlements.listener.change(change); // its own, wider rules (entitlement-cache.ts)
       if (CUSTOMER_CHANGES.has(change.kind)) {
         if (change.customer !== undefined) this.#forgetCustomer(change.customer);
         else this.forgetStagings();

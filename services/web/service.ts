@@ -5,6 +5,7 @@ import type { Logger } from '../../lib/log/logger.js';
 import { changesNext } from '../../lib/contracts/internal-db/changes.js';
 import { CryptoPool } from '../../lib/crypto-pool/index.js';
 import { PooledTicketSigner, TicketSigner, type TicketSigning } from '../../lib/tickets/index.js';
+import { fastDownload } from './api/fast-download.js';
 import { apiRouter } from './api/index.js';
 import { ApiTokens } from './auth/api-tokens.js';
 import { ChangeFeed } from './change-feed.js';
@@ -188,22 +189,20 @@ export class WebService {
         loginWindowSeconds: s.loginWindowSeconds,
         maxFormBytes: s.maxJsonBytes,
       });
-      const api = apiRouter(
-        {
-          db: this.db,
-          fulfillment: this.fulfillment,
-          fileHosts: this.fileHosts,
-          tokens,
-          metrics: this.metrics,
-          log,
-          maxJsonBytes: s.maxJsonBytes,
-          maxJsonDepth: s.maxJsonDepth,
-          maxUploadBytes: s.maxUploadBytes,
-          checkResponses: s.checkApiResponses,
-          webhooks: webhookSettings,
-        },
-        () => this.httpUrl,
-      );
+      const apiDeps = {
+        db: this.db,
+        fulfillment: this.fulfillment,
+        fileHosts: this.fileHosts,
+        tokens,
+        metrics: this.metrics,
+        log,
+        maxJsonBytes: s.maxJsonBytes,
+        maxJsonDepth: s.maxJsonDepth,
+        maxUploadBytes: s.maxUploadBytes,
+        checkResponses: s.checkApiResponses,
+        webhooks: webhookSettings,
+      };
+      const api = apiRouter(apiDeps, () => this.httpUrl);
       const app = createWebApp({
         log,
         metrics: this.metrics,
@@ -212,7 +211,10 @@ export class WebService {
         routers: [opsRouter(this.db, this.fileHosts, this.metrics, { metrics: false }), api, portal.router],
         errorPage: portal.errorPage,
       });
-      this.#http = new WebHttpServer(app, { maxBodyBytes: Math.max(s.maxUploadBytes, s.maxJsonBytes) });
+      this.#http = new WebHttpServer(app, {
+        maxBodyBytes: Math.max(s.maxUploadBytes, s.maxJsonBytes),
+        front: fastDownload(apiDeps, { log, metrics: this.metrics, trustProxy: s.trustProxy }),
+      });
       // /metrics only here: on its own listener, loopback by default (it is not for the public).
       const opsApp = createWebApp({
         log,

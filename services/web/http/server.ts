@@ -14,8 +14,14 @@ export class WebHttpServer {
   readonly #sockets = new Set<Socket>();
   #address: AddressInfo | undefined;
 
-  constructor(app: Koa<WebState>, options: { idleTimeoutMs?: number; maxBodyBytes?: number } = {}) {
-    const handler = app.callback();
+  /** `front` may take a request before the koa application (true: it answered it; api/fast-download.ts). */
+  constructor(
+    app: Koa<WebState>,
+    options: { idleTimeoutMs?: number; maxBodyBytes?: number; front?: (req: IncomingMessage, res: ServerResponse) => boolean } = {},
+  ) {
+    const koa = app.callback();
+    const front = options.front;
+    const handler = front ? (req: IncomingMessage, res: ServerResponse) => void (front(req, res) || koa(req, res)) : koa;
     this.#server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, handler);
     // Expect: 100-continue: a body declared larger than any endpoint takes is refused before the
     // client sends it; otherwise the client is told to go on and the request takes its course.
