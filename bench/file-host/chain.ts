@@ -48,6 +48,8 @@ export interface BenchChainOptions {
   fileHostChunkCryptoThreads?: number;
   /** Runs the web host's portal and REST API on a free port (bench/web/entitled-downloads.ts, uploads.ts). */
   webHttp?: boolean;
+  /** The web host's HTTP worker processes (services.web.workers; 1: its own process serves HTTP); default as configured. */
+  webWorkers?: number;
 }
 
 export async function startBenchChain(options: BenchChainOptions = {}): Promise<BenchChain> {
@@ -77,7 +79,17 @@ export async function startBenchChain(options: BenchChainOptions = {}): Promise<
     bags: { fileHosts: bag, internalDb: bag }, // one bag for both links: a benchmark, not a deployment
     ticketPrivateKeyPem: pair.privateKey,
     ticketTtlSeconds: 3600,
-    ...(options.webHttp ? { http: { port: 0, opsPort: 0, sessionKeys: [randomBytes(32).toString('base64')], maxUploadBytes: 64 * 1024 ** 3 } } : {}),
+    ...(options.webHttp
+      ? {
+          http: {
+            port: 0,
+            opsPort: 0,
+            sessionKeys: [randomBytes(32).toString('base64')],
+            maxUploadBytes: 64 * 1024 ** 3,
+            ...(options.webWorkers === undefined ? {} : { workers: options.webWorkers }),
+          },
+        }
+      : {}),
     ...(options.webSigner ? { signer: options.webSigner(pair.privateKey) } : {}),
     log,
   });
