@@ -1,6 +1,6 @@
 import { changesNext, type Change } from '../../lib/contracts/internal-db/changes.js';
 import type { Logger } from '../../lib/log/logger.js';
-import type { InternalDbLink } from './internal-db-link.js';
+import type { InternalDbAsk } from './internal-db-ask.js';
 import type { WebMetrics } from './ops/metrics.js';
 
 /** The longest pause between failed requests. */
@@ -17,7 +17,7 @@ export interface ChangeListener {
 }
 
 export interface ChangeFeedOptions {
-  db: InternalDbLink;
+  db: InternalDbAsk;
   log: Logger;
   metrics?: WebMetrics;
   /** How long one `changes.next` waits at the internal-db for a change (ms). */
@@ -43,7 +43,7 @@ export interface ChangeFeedOptions {
  * keep what they have. A listener that throws is logged and does not stop the feed.
  */
 export class ChangeFeed {
-  readonly #db: InternalDbLink;
+  readonly #db: InternalDbAsk;
   readonly #log: Logger;
   readonly #metrics: WebMetrics | undefined;
   readonly #waitMs: number;

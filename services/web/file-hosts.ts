@@ -4,6 +4,7 @@ import { ask, type ObserveRequest } from '../../lib/contracts/ask.js';
 import type { Operation, ReplyOut, RequestIn } from '../../lib/contracts/operation.js';
 import type { fileHostRegister } from '../../lib/contracts/web-gateway.js';
 import { WebErrors } from './errors.js';
+import type { FileHostsView } from './file-hosts-view.js';
 
 export interface FileHostEntry {
   readonly name: string;
@@ -30,7 +31,7 @@ export interface FileHostEntry {
  *
  * Events: 'registered' (entry), 'left' (entry).
  */
-export class FileHostRegistry extends EventEmitter {
+export class FileHostRegistry extends EventEmitter implements FileHostsView {
   readonly #hosts = new Map<string, FileHostEntry>();
   /** Told each request's round trip (metrics). */
   observe: ObserveRequest | undefined;

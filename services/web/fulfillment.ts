@@ -9,9 +9,9 @@ import { isError } from '../../lib/errors/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { TicketSigning } from '../../lib/tickets/index.js';
 import { WebErrors } from './errors.js';
-import type { FileHostEntry, FileHostRegistry } from './file-hosts.js';
 import { EntitlementCache, matchesFilter, type ResolveFilter } from './entitlement-cache.js';
-import type { InternalDbLink } from './internal-db-link.js';
+import type { FileHostInfo as FileHostEntry, FileHostsView } from './file-hosts-view.js';
+import type { InternalDbAsk } from './internal-db-ask.js';
 import type { WebMetrics } from './ops/metrics.js';
 import type { DownloadLink, Staging } from './shapes.js';
 import { StagedCache } from './staged-cache.js';
@@ -35,8 +35,8 @@ const EVERYONE_CHANGES: ReadonlySet<ChangeKind> = new Set<ChangeKind>(['release.
 export type { ResolveFilter };
 
 export interface FulfillmentOptions {
-  db: InternalDbLink;
-  fileHosts: FileHostRegistry;
+  db: InternalDbAsk;
+  fileHosts: FileHostsView;
   /** Signs tickets: in this thread (TicketSigner) or in the crypto pool (PooledTicketSigner). */
   signer: TicketSigning;
   ticketTtlSeconds: number;
@@ -57,8 +57,8 @@ export interface FulfillmentOptions {
  * is seen at once.
  */
 export class Fulfillment {
-  readonly #db: InternalDbLink;
-  readonly #fileHosts: FileHostRegistry;
+  readonly #db: InternalDbAsk;
+  readonly #fileHosts: FileHostsView;
   readonly #signer: TicketSigning;
   readonly #ticketTtlMs: number;
   readonly #metrics: WebMetrics | undefined;

@@ -4,6 +4,7 @@ import { CommlinkClient, CommlinkServer, type CommlinkOptions, type KeyBag, type
 import { ask, requireConnected, type LinkEnd, type ObserveRequest } from '../../lib/contracts/ask.js';
 import { changesNext } from '../../lib/contracts/internal-db/changes.js';
 import type { Operation, ReplyOut, RequestIn } from '../../lib/contracts/operation.js';
+import type { InternalDbAsk } from './internal-db-ask.js';
 import type { Logger } from '../../lib/log/logger.js';
 
 const INTERNAL_DB = 'the internal-db';
@@ -32,7 +33,7 @@ export interface InternalDbLinkOptions {
  *
  * Events: 'up', 'down'.
  */
-export class InternalDbLink extends EventEmitter {
+export class InternalDbLink extends EventEmitter implements InternalDbAsk {
   readonly #client: CommlinkClient | undefined;
   readonly #server: CommlinkServer | undefined;
   readonly #options: InternalDbLinkOptions;

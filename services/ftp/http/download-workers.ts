@@ -4,7 +4,7 @@ import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { EndOptions } from '../common/end-options.js';
 import type { CutoffSnapshot } from '../common/ticket-cutoffs.js';
 import { WorkerLiveSessions, type LiveSession } from '../common/live-sessions.js';
-import { WorkerProcesses } from '../common/worker-processes.js';
+import { WorkerProcesses } from '../../../lib/workers/worker-processes.js';
 import type { FromWorker, ToWorker, WorkerSettings } from './worker-protocol.js';
 
 export interface DownloadWorkersOptions {

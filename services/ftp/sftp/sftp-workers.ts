@@ -7,7 +7,7 @@ import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { CustomerLogins, Session } from '../common/customer-login.js';
 import { WorkerLiveSessions, type LiveSession } from '../common/live-sessions.js';
 import type { Admission } from '../common/session-limits.js';
-import { WorkerProcesses } from '../common/worker-processes.js';
+import { WorkerProcesses } from '../../../lib/workers/worker-processes.js';
 import type { ChecksumSource } from './checksum-command.js';
 import type { SftpFromWorker, SftpToWorker, SftpWorkerSettings } from './worker-protocol.js';
 import { FileHostErrors } from '../../../lib/contracts/file-host/errors.js';

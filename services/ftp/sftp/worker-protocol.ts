@@ -1,7 +1,7 @@
 import type { TransferOutcome } from '../common/audit-reporter.js';
 import type { KeyProbe, LoginRequest } from '../common/customer-login.js';
 import type { LiveFromWorker, LiveToWorker } from '../common/live-sessions.js';
-import type { BaseFromWorker, BaseToWorker } from '../common/worker-processes.js';
+import type { BaseFromWorker, BaseToWorker } from '../../../lib/workers/worker-processes.js';
 import type { ChecksumAlgorithm } from '../repository/checksum-algorithms.js';
 
 /**

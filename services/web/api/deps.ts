@@ -1,16 +1,16 @@
 import type { Logger } from '../../../lib/log/logger.js';
-import type { FileHostRegistry } from '../file-hosts.js';
+import type { FileHostsView } from '../file-hosts-view.js';
 import type { Fulfillment } from '../fulfillment.js';
-import type { InternalDbLink } from '../internal-db-link.js';
+import type { InternalDbAsk } from '../internal-db-ask.js';
 import type { ApiTokens } from '../auth/api-tokens.js';
 import type { WebMetrics } from '../ops/metrics.js';
 import type { WebhookSettings } from '../webhooks/settings.js';
 
 /** What the API's handlers work with. */
 export interface ApiDeps {
-  db: InternalDbLink;
+  db: InternalDbAsk;
   fulfillment: Fulfillment;
-  fileHosts: FileHostRegistry;
+  fileHosts: FileHostsView;
   tokens: ApiTokens;
   metrics: WebMetrics;
   log: Logger;

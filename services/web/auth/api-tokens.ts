@@ -4,7 +4,7 @@ import { tokenCheck } from '../../../lib/contracts/internal-db/index.js';
 import { isError } from '../../../lib/errors/index.js';
 import { WebErrors } from '../errors.js';
 import { FeedCache } from '../feed-cache.js';
-import type { InternalDbLink } from '../internal-db-link.js';
+import type { InternalDbAsk } from '../internal-db-ask.js';
 import type { WebMetrics } from '../ops/metrics.js';
 import type { Principal } from './principal.js';
 
@@ -20,12 +20,12 @@ const MAX_REMEMBERED = 10_000;
  * disabled (`change`, `reset`), so it may be remembered for minutes. Failures are never remembered.
  */
 export class ApiTokens {
-  readonly #db: InternalDbLink;
+  readonly #db: InternalDbAsk;
   readonly #metrics: WebMetrics;
   /** By the token's SHA-256; nothing when `cacheMs` is 0 (every request is checked). */
   readonly #cache: FeedCache<Principal>;
 
-  constructor(db: InternalDbLink, metrics: WebMetrics, cacheMs: number) {
+  constructor(db: InternalDbAsk, metrics: WebMetrics, cacheMs: number) {
     this.#db = db;
     this.#metrics = metrics;
     this.#cache = new FeedCache({ max: MAX_REMEMBERED, ttlMs: cacheMs });

@@ -1,7 +1,7 @@
 import Router from 'koa-router';
-import type { FileHostRegistry } from '../file-hosts.js';
+import type { FileHostsView } from '../file-hosts-view.js';
 import type { WebRouter, WebState } from '../http/context.js';
-import type { InternalDbLink } from '../internal-db-link.js';
+import type { InternalDbAsk } from '../internal-db-ask.js';
 import type { WebMetrics } from './metrics.js';
 
 /**
@@ -10,7 +10,7 @@ import type { WebMetrics } from './metrics.js';
  * `metrics` /metrics (Prometheus text format): served on the operations listener only, never on
  * the public port.
  */
-export function opsRouter(db: InternalDbLink, fileHosts: FileHostRegistry, metrics: WebMetrics, serve: { metrics: boolean }): WebRouter {
+export function opsRouter(db: InternalDbAsk, fileHosts: FileHostsView, metrics: WebMetrics, serve: { metrics: boolean }): WebRouter {
   const router = new Router<WebState>();
   router.get('/healthz', (ctx) => {
     ctx.state.route = '/healthz';

@@ -1,6 +1,6 @@
 import type { Logger } from '../../../lib/log/logger.js';
 import type { Fulfillment } from '../fulfillment.js';
-import type { InternalDbLink } from '../internal-db-link.js';
+import type { InternalDbAsk } from '../internal-db-ask.js';
 import type { WebMetrics } from '../ops/metrics.js';
 import type { LoginLimiter } from './rate-limit.js';
 import type { SessionChecks } from './session-checks.js';
@@ -8,7 +8,7 @@ import type { Sessions } from './session.js';
 
 /** What the portal needs of the web host. */
 export interface PortalDeps {
-  db: InternalDbLink;
+  db: InternalDbAsk;
   fulfillment: Fulfillment;
   /** The internal-db's answers about portal sessions, remembered until the change feed says otherwise. */
   sessionChecks: SessionChecks;

@@ -1,7 +1,7 @@
 import type { Change, ChangeKind } from '../../../lib/contracts/internal-db/changes.js';
 import { sessionCheck } from '../../../lib/contracts/internal-db/index.js';
 import { FeedCache } from '../feed-cache.js';
-import type { InternalDbLink } from '../internal-db-link.js';
+import type { InternalDbAsk } from '../internal-db-ask.js';
 import type { Session } from './session.js';
 
 /** Session checks remembered at most (beyond, the least recently used is asked again). */
@@ -18,11 +18,11 @@ const ENDING: ReadonlySet<ChangeKind> = new Set<ChangeKind>(['customer.signed_ou
  * Refusals are never remembered (the cookie is cleared at once anyway).
  */
 export class SessionChecks {
-  readonly #db: InternalDbLink;
+  readonly #db: InternalDbAsk;
   /** By session id: the session's login and start (checked again on a hit) and the customer's name. */
   readonly #cache: FeedCache<{ login: string; startedAt: number; name: string }>;
 
-  constructor(db: InternalDbLink, cacheMs: number) {
+  constructor(db: InternalDbAsk, cacheMs: number) {
     this.#db = db;
     this.#cache = new FeedCache({ max: MAX_SESSION_CHECKS, ttlMs: cacheMs });
   }

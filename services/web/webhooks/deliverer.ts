@@ -4,7 +4,7 @@ import * as InternalDb from '../../../lib/contracts/internal-db/index.js';
 import type { Change } from '../../../lib/contracts/internal-db/changes.js';
 import { isError } from '../../../lib/errors/index.js';
 import type { Logger } from '../../../lib/log/logger.js';
-import type { InternalDbLink } from '../internal-db-link.js';
+import type { InternalDbAsk } from '../internal-db-ask.js';
 import { retryDelayMs } from './backoff.js';
 import { payloadOf } from './event.js';
 import type { WebhookSettings } from './settings.js';
@@ -22,7 +22,7 @@ const PENDING_BATCH = 100;
 const PRUNE_EVERY_MS = 3_600_000;
 
 export interface DelivererOptions {
-  db: InternalDbLink;
+  db: InternalDbAsk;
   settings: WebhookSettings;
   log: Logger;
   /** This web host's lease name (default: host name, pid and a random tag). */
@@ -247,7 +247,7 @@ class EndpointWorker {
  * change is recorded.
  */
 export class WebhookDeliverer {
-  readonly db: InternalDbLink;
+  readonly db: InternalDbAsk;
   readonly settings: WebhookSettings;
   readonly log: Logger;
   readonly holder: string;

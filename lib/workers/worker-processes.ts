@@ -1,7 +1,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { createServer, type AddressInfo, type Server as NetServer } from 'node:net';
-import { backoffDelay } from '../../../lib/backoff.js';
-import type { Logger, LogLevel } from '../../../lib/log/logger.js';
+import { backoffDelay } from '../backoff.js';
+import type { Logger, LogLevel } from '../log/logger.js';
 
 /** Messages every worker kind shares; each kind adds its own. */
 export type BaseToWorker<Settings> =
