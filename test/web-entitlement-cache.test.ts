@@ -278,6 +278,28 @@ test('entitledArtifacts with a filter equals release.resolve with that filter (p
     const asked = (await chain.call('release.resolve', { customer: 'globex', limit: 500, ...filter })).artifacts;
     t.deepEqual([...(await chain.web.fulfillment.entitledArtifacts('globex', filter))], asked as ResolvedArtifact[], JSON.stringify(filter));
   }
+  // GET /api/v1/downloads pages the remembered list as release.resolve pages: the same items and cursors.
+  const token = await customerToken(chain, 'globex');
+  for (const filter of [{}, { platform: 'linux' }] as Record<string, string>[]) {
+    let cursor: string | undefined;
+    let pages = 0;
+    do {
+      const query = new URLSearchParams({ limit: '1', ...filter, ...(cursor ? { cursor } : {}) });
+      const listed = JSON.parse((await get(chain.web.httpUrl, `/api/v1/downloads?${query}`, { authorization: `Bearer ${token}` })).body) as {
+        artifacts: Record<string, unknown>[];
+        next: string | null;
+      };
+      const asked = await chain.call('release.resolve', { customer: 'globex', limit: 1, ...filter, ...(cursor ? { cursor } : {}) });
+      t.deepEqual(
+        listed.artifacts,
+        (asked.artifacts as ResolvedArtifact[]).map(({ objectId: _objectId, ...visible }) => visible),
+      );
+      t.is(listed.next, asked.next as string | null);
+      cursor = listed.next ?? undefined;
+      pages++;
+    } while (cursor !== undefined && pages < 10);
+    t.true(pages > 1, 'several pages');
+  }
 });
 
 function artifact(product: string): ResolvedArtifact {

@@ -43,7 +43,7 @@ export function reapedChildrenSeconds(): number {
 /** The live children of a process. */
 export function childrenOf(pid: number): number[] {
   const out: number[] = [];
-  let entries: string[] = [];
+  let entries: string[];
   try {
     entries = readdirSync('/proc').filter((e) => /^\d+$/.test(e));
   } catch {
