@@ -28,6 +28,8 @@ export interface WorkerProcessesOptions<Settings, ToWorker, FromWorker> {
   host: string;
   port: number;
   settings: Settings;
+  /** Settings that depend on the listening address (a URL with the port bound), merged into `settings` at each init. */
+  addressSettings?: (address: AddressInfo) => Partial<Settings>;
   /** The messages of this worker kind (the shared ones are handled here). */
   onMessage: (slot: WorkerSlot<ToWorker>, message: FromWorker) => void;
   /** A worker exited (crashed or closed): what it held in the parent is to be let go. */
@@ -42,6 +44,8 @@ interface Slot {
   id: number;
   child: ChildProcess | undefined;
   restarts: number;
+  /** True from its 'ready' (it serves) until it exits. */
+  serving: boolean;
 }
 
 /**
@@ -68,14 +72,14 @@ export class WorkerProcesses<Settings, ToWorker extends { type: string }, FromWo
     return this.#address!;
   }
 
-  /** Process ids of the workers now running. */
+  /** Process ids of the workers now serving (a replacement counts once it is ready). */
   get pids(): number[] {
-    return this.#slots.flatMap((s) => (s.child?.connected && s.child.pid !== undefined ? [s.child.pid] : []));
+    return this.#slots.flatMap((s) => (s.serving && s.child?.connected && s.child.pid !== undefined ? [s.child.pid] : []));
   }
 
   /** Forks every worker, binds the socket, hands it over, and resolves when all serve. */
   async start(): Promise<AddressInfo> {
-    for (let i = 0; i < this.#options.count; i++) this.#slots.push({ id: i + 1, child: undefined, restarts: 0 });
+    for (let i = 0; i < this.#options.count; i++) this.#slots.push({ id: i + 1, child: undefined, restarts: 0, serving: false });
     await Promise.all(this.#slots.map((slot) => this.#fork(slot)));
     const server = await this.#bind(this.#options.port);
     this.#address = server.address() as AddressInfo;
@@ -135,10 +139,12 @@ export class WorkerProcesses<Settings, ToWorker extends { type: string }, FromWo
     const { log, name } = this.#options;
     const child = fork(this.#options.script, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
     slot.child = child;
+    slot.serving = false;
     const workerLog = log.child({ worker: `${name}-${slot.id}`, pid: child.pid });
     // A message to a worker that is going away fails with EPIPE: that is its exit's business.
     child.on('error', (err: Error) => workerLog.debug(`${name} worker channel error`, { err }));
     child.on('message', (message: BaseFromWorker | FromWorker) => {
+      if (message.type === 'ready' && slot.child === child) slot.serving = true;
       if (message.type === 'log') {
         const m = message as Extract<BaseFromWorker, { type: 'log' }>;
         workerLog[m.level](m.msg, m.fields);
@@ -147,7 +153,10 @@ export class WorkerProcesses<Settings, ToWorker extends { type: string }, FromWo
       }
     });
     child.once('exit', (code, signal) => {
-      if (slot.child === child) slot.child = undefined;
+      if (slot.child === child) {
+        slot.child = undefined;
+        slot.serving = false;
+      }
       this.#options.onExit?.(this.#view(slot));
       if (this.#closing) return;
       workerLog.error(`${name} worker exited; replacing it`, { code, signal });
@@ -161,7 +170,8 @@ export class WorkerProcesses<Settings, ToWorker extends { type: string }, FromWo
     const child = slot.child;
     if (!child) return Promise.reject(new Error(`${this.#options.name} worker ${slot.id} is gone`));
     const ready = this.#until(child, 'ready');
-    this.#send(slot, { type: 'init', settings: { ...this.#options.settings, workerId: slot.id } }, server);
+    const settings = { ...this.#options.settings, ...this.#options.addressSettings?.(this.#address!), workerId: slot.id };
+    this.#send(slot, { type: 'init', settings }, server);
     return ready;
   }
 
@@ -191,7 +201,7 @@ export class WorkerProcesses<Settings, ToWorker extends { type: string }, FromWo
         slot.child?.kill();
         return;
       }
-      const server = await this.#borrowSocket();
+      const server = await this.#borrowSocket(slot);
       const ready = this.#init(slot, server);
       server.close(); // same turn as the socket arrived: the parent never accepts on it
       await ready;
@@ -202,9 +212,10 @@ export class WorkerProcesses<Settings, ToWorker extends { type: string }, FromWo
     }
   }
 
-  /** The listening socket, from a live worker, or bound afresh when no worker holds it. */
-  async #borrowSocket(): Promise<NetServer> {
-    const donor = this.#slots.find((s) => s.child?.connected && s.child.exitCode === null);
+  /** The listening socket, from another worker that serves, or bound afresh when none does. */
+  async #borrowSocket(replacing: Slot): Promise<NetServer> {
+    // Not the replacement itself: it is forked but holds no socket yet.
+    const donor = this.#slots.find((s) => s !== replacing && s.serving && s.child?.connected && s.child.exitCode === null);
     if (!donor) return this.#bind(this.#address!.port);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => reject(new Error('no socket from a live worker')), 5000);

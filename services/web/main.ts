@@ -31,6 +31,7 @@ export async function webOptionsFromConfig(config: Config, log: Logger): Promise
     http: {
       ...pickFields(web, HTTP_SETTING_FIELDS),
       sessionKeys: await readSessionKeys(web.sessionKeyPath),
+      workers: web.workers,
     },
     webhooks: web.webhooks,
     log,

@@ -1,15 +1,14 @@
 import type { AddressInfo } from 'node:net';
+import { availableParallelism } from 'node:os';
 import { CommlinkServer, type CommlinkOptions, type KeyBag } from '../../lib/commlink/index.js';
 import { CONFIG_DEFAULTS, pickFields } from '../../lib/config/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import { changesNext } from '../../lib/contracts/internal-db/changes.js';
 import { CryptoPool } from '../../lib/crypto-pool/index.js';
 import { PooledTicketSigner, TicketSigner, type TicketSigning } from '../../lib/tickets/index.js';
-import { fastDownload } from './api/fast-download.js';
-import { apiRouter } from './api/index.js';
-import { ApiTokens } from './auth/api-tokens.js';
 import { ChangeFeed } from './change-feed.js';
 import { FileHostRegistry } from './file-hosts.js';
+import { createFrontEnd } from './front-end.js';
 import { Fulfillment } from './fulfillment.js';
 import { gatewayHandlers } from './gateway.js';
 import { createWebApp } from './http/app.js';
@@ -17,10 +16,10 @@ import { WebHttpServer } from './http/server.js';
 import { InternalDbLink, type InternalDbLinkOptions } from './internal-db-link.js';
 import { opsRouter } from './ops/health.js';
 import { WebMetrics } from './ops/metrics.js';
-import { createPortal } from './portal/index.js';
+import { LoginLimiter } from './portal/rate-limit.js';
 import { WebhookDeliverer } from './webhooks/deliverer.js';
 import { WEBHOOK_DEFAULTS, type WebhookSettings } from './webhooks/settings.js';
-import { SessionChecks } from './portal/session-checks.js';
+import { WebWorkers } from './workers/primary.js';
 
 /** The HTTP front end's settings (the configuration's services.web fields). */
 export interface WebHttpSettings {
@@ -91,7 +90,14 @@ export interface WebOptions {
    */
   crypto?: { threads: number; ticketSigning: boolean; chunkCrypto: boolean };
   /** The portal and the REST API; absent: the gateway only (no HTTP listener). */
-  http?: Partial<WebHttpSettings> & { sessionKeys: readonly string[] };
+  http?: Partial<WebHttpSettings> & {
+    sessionKeys: readonly string[];
+    /**
+     * Processes serving the HTTP port (services.web.workers): 1 or absent: this one; 0: one per
+     * core; N ≥ 2: N worker processes, given this object as it is (every field, known or not).
+     */
+    workers?: number;
+  };
   /** Webhook registration rules and delivery (services.web.webhooks); absent: the defaults. */
   webhooks?: Partial<WebhookSettings>;
   log: Logger;
@@ -113,6 +119,9 @@ export class WebService {
   readonly #commlink: CommlinkServer;
   readonly #pool: CryptoPool | undefined;
   readonly #http: WebHttpServer | undefined;
+  /** The worker processes serving the HTTP port (services.web.workers ≥ 2). */
+  #workers: WebWorkers | undefined;
+  #workerCount = 1;
   readonly #ops: WebHttpServer | undefined;
   readonly #settings: WebHttpSettings;
   readonly #host: string;
@@ -169,59 +178,37 @@ export class WebService {
     this.db.on('down', () => options.log.warn('internal-db disconnected', { mode: options.internalDb.mode }));
     if (options.http) {
       const s = this.#settings;
-      const tokens = new ApiTokens(this.db, this.metrics, s.apiTokenCacheSeconds * 1000);
-      const sessionChecks = new SessionChecks(this.db, s.sessionCheckCacheSeconds * 1000);
-      this.changes.listen(tokens.listener);
-      this.changes.listen(sessionChecks.listener);
       const log = options.log;
-      const portal = createPortal({
-        db: this.db,
-        fulfillment: this.fulfillment,
-        sessionChecks,
-        metrics: this.metrics,
-        log,
-        sessionKeys: options.http.sessionKeys,
-        sessionMinutes: s.sessionMinutes,
-        secureCookies: s.secureCookies,
-        loginFailuresPerAddress: s.loginFailuresPerAddress,
-        loginFailuresPerLogin: s.loginFailuresPerLogin,
-        loginMaxDelayMs: s.loginMaxDelayMs,
-        loginWindowSeconds: s.loginWindowSeconds,
-        maxFormBytes: s.maxJsonBytes,
-      });
-      const apiDeps = {
-        db: this.db,
-        fulfillment: this.fulfillment,
-        fileHosts: this.fileHosts,
-        tokens,
-        metrics: this.metrics,
-        log,
-        maxJsonBytes: s.maxJsonBytes,
-        maxJsonDepth: s.maxJsonDepth,
-        maxUploadBytes: s.maxUploadBytes,
-        checkResponses: s.checkApiResponses,
-        webhooks: webhookSettings,
-      };
-      const api = apiRouter(apiDeps, () => this.httpUrl);
-      const app = createWebApp({
-        log,
-        metrics: this.metrics,
-        keys: options.http.sessionKeys,
-        trustProxy: s.trustProxy,
-        routers: [opsRouter(this.db, this.fileHosts, this.metrics, { metrics: false }), api, portal.router],
-        errorPage: portal.errorPage,
-      });
-      this.#http = new WebHttpServer(app, {
-        maxBodyBytes: Math.max(s.maxUploadBytes, s.maxJsonBytes),
-        front: fastDownload(apiDeps, { log, metrics: this.metrics, trustProxy: s.trustProxy }),
-      });
+      const workers = options.http.workers ?? 1;
+      this.#workerCount = workers === 0 ? availableParallelism() : workers;
+      if (this.#workerCount < 2) {
+        const { app, front } = createFrontEnd({
+          db: this.db,
+          fileHosts: this.fileHosts,
+          fulfillment: this.fulfillment,
+          changes: this.changes,
+          metrics: this.metrics,
+          log,
+          settings: s,
+          sessionKeys: options.http.sessionKeys,
+          webhooks: webhookSettings,
+          httpUrl: () => this.httpUrl,
+        });
+        this.#http = new WebHttpServer(app, { maxBodyBytes: Math.max(s.maxUploadBytes, s.maxJsonBytes), front });
+      }
       // /metrics only here: on its own listener, loopback by default (it is not for the public).
+      // With workers, it sums theirs and the primary's.
       const opsApp = createWebApp({
         log,
         metrics: this.metrics,
         keys: options.http.sessionKeys,
         trustProxy: false,
-        routers: [opsRouter(this.db, this.fileHosts, this.metrics, { metrics: true })],
+        routers: [
+          opsRouter(this.db, this.fileHosts, this.metrics, {
+            metrics: true,
+            ...(this.#workerCount >= 2 ? { text: () => this.#workers?.metricsText() ?? this.metrics.text() } : {}),
+          }),
+        ],
       });
       this.#ops = new WebHttpServer(opsApp, { maxBodyBytes: 0 });
     }
@@ -237,7 +224,34 @@ export class WebService {
       options.log.info('web host listening for file hosts', { commlink: `${service.#address.address}:${service.#address.port}` });
       if (service.#http) {
         await service.#http.listen(service.#settings.port, options.host);
-        options.log.info('web host serving the portal and the API', { url: service.httpUrl });
+      } else if (options.http && service.#workerCount >= 2) {
+        service.#workers = await WebWorkers.start({
+          count: service.#workerCount,
+          host: options.host,
+          port: service.#settings.port,
+          settings: {
+            host: options.host,
+            http: options.http,
+            ticketPrivateKeyPem: options.ticketPrivateKeyPem,
+            ticketTtlSeconds: options.ticketTtlSeconds,
+            crypto: options.crypto,
+            webhooks: { ...WEBHOOK_DEFAULTS, ...options.webhooks },
+          },
+          httpUrl: (address) => service.#urlOf(address),
+          db: service.db,
+          fileHosts: service.fileHosts,
+          limiter: new LoginLimiter({
+            failuresPerAddress: service.#settings.loginFailuresPerAddress,
+            failuresPerLogin: service.#settings.loginFailuresPerLogin,
+            maxDelayMs: service.#settings.loginMaxDelayMs,
+            windowSeconds: service.#settings.loginWindowSeconds,
+          }),
+          metrics: service.metrics,
+          log: options.log,
+        });
+      }
+      if (options.http) {
+        options.log.info('web host serving the portal and the API', { url: service.httpUrl, workers: service.workerPids.length || 1 });
         await service.#ops!.listen(service.#settings.opsPort, service.#settings.opsHost);
         options.log.info('web host serving its metrics', { url: `${service.opsUrl}/metrics` });
       }
@@ -255,7 +269,12 @@ export class WebService {
 
   /** Where the portal and the API listen (when they run). */
   get httpAddress(): AddressInfo | undefined {
-    return this.#http?.address;
+    return this.#http?.address ?? this.#workers?.address;
+  }
+
+  /** Process ids of the worker processes serving the HTTP port now (empty: this process serves it, services.web.workers = 1). */
+  get workerPids(): number[] {
+    return this.#workers?.pids ?? [];
   }
 
   /** Where the operations listener (/metrics, /healthz, /readyz) listens (when the HTTP front end runs). */
@@ -273,9 +292,13 @@ export class WebService {
 
   /** The base URL of the portal and the API: the configured public URL, or http://host:port. */
   get httpUrl(): string {
+    const address = this.httpAddress;
+    if (!address) return this.#settings.publicUrl;
+    return this.#urlOf(address);
+  }
+
+  #urlOf(address: AddressInfo): string {
     if (this.#settings.publicUrl) return this.#settings.publicUrl;
-    const address = this.#http?.address;
-    if (!address) return '';
     const host = address.address.includes(':') ? `[${address.address}]` : address.address;
     return `http://${host === '0.0.0.0' || host === '[::]' ? this.#host : host}:${address.port}`;
   }
@@ -288,6 +311,7 @@ export class WebService {
 
   async #close(graceMs: number): Promise<void> {
     await this.#http?.close(graceMs);
+    await this.#workers?.close(graceMs);
     await this.#ops?.close(graceMs);
     await this.#commlink.close(graceMs);
     await this.webhooks?.close(graceMs);

@@ -41,7 +41,7 @@ export interface Chain extends DbFixture {
 export interface ChainOptions {
   fileHost?: Partial<FileHostOptions>;
   /** Runs the web host's portal and REST API (on port 0) with these settings. */
-  webHttp?: Partial<WebHttpSettings>;
+  webHttp?: Partial<WebHttpSettings> & { workers?: number };
   /** The portal's session keys (default: random ones of this web host's own). */
   sessionKeys?: string[];
   log?: Logger;

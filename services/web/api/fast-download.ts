@@ -17,8 +17,8 @@ const DOWNLOAD = /^\/api\/v1\/artifacts\/([0-9]{1,20})\/download$/;
 const EMPTY = z.strictObject({});
 const JSON_TYPE = 'application/json; charset=utf-8';
 
-/** Takes a request (true: it is answered here) or leaves it to the koa application (false). */
-export type FrontHandler = (req: IncomingMessage, res: ServerResponse) => boolean;
+/** Takes a request (the promise of its answer, which never rejects) or leaves it to the koa application (undefined). */
+export type FrontHandler = (req: IncomingMessage, res: ServerResponse) => Promise<void> | undefined;
 
 export interface FastDownloadOptions {
   log: Logger;
@@ -45,11 +45,14 @@ export function fastDownload(deps: ApiDeps, options: FastDownloadOptions): Front
   if (!route) throw new Error('the download route is not defined');
   const template = `/api/v1${route.path}`;
   return (req, res) => {
-    if (req.method !== 'GET' || req.url === undefined) return false;
+    if (req.method !== 'GET' || req.url === undefined) return undefined;
     const match = DOWNLOAD.exec(req.url);
-    if (!match) return false;
-    void answer(req, res, route, match[1]!);
-    return true;
+    if (!match) return undefined;
+    return answer(req, res, route, match[1]!).catch((err: unknown) => {
+      // Nothing in `answer` is meant to throw (errors become answers); should it, the socket goes.
+      options.log.error('the fast download path failed', { err });
+      res.destroy();
+    });
   };
 
   async function answer(req: IncomingMessage, res: ServerResponse, r: ApiRoute, id: string): Promise<void> {

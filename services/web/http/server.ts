@@ -1,5 +1,5 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo, Socket } from 'node:net';
+import type { AddressInfo, Server as NetServer, Socket } from 'node:net';
 import type Koa from 'koa';
 import { WebErrors } from '../errors.js';
 import type { WebState } from './context.js';
@@ -14,14 +14,14 @@ export class WebHttpServer {
   readonly #sockets = new Set<Socket>();
   #address: AddressInfo | undefined;
 
-  /** `front` may take a request before the koa application (true: it answered it; api/fast-download.ts). */
+  /** `front` may take a request before the koa application (a promise: it answers it; api/fast-download.ts). */
   constructor(
     app: Koa<WebState>,
-    options: { idleTimeoutMs?: number; maxBodyBytes?: number; front?: (req: IncomingMessage, res: ServerResponse) => boolean } = {},
+    options: { idleTimeoutMs?: number; maxBodyBytes?: number; front?: (req: IncomingMessage, res: ServerResponse) => Promise<void> | undefined } = {},
   ) {
     const koa = app.callback();
     const front = options.front;
-    const handler = front ? (req: IncomingMessage, res: ServerResponse) => void (front(req, res) || koa(req, res)) : koa;
+    const handler = front ? (req: IncomingMessage, res: ServerResponse) => void (front(req, res) ?? koa(req, res)) : koa;
     this.#server = createServer({ requestTimeout: 0, headersTimeout: 30_000, keepAliveTimeout: 5_000 }, handler);
     // Expect: 100-continue: a body declared larger than any endpoint takes is refused before the
     // client sends it; otherwise the client is told to go on and the request takes its course.
@@ -53,6 +53,19 @@ export class WebHttpServer {
     await new Promise<void>((resolve, reject) => {
       this.#server.once('error', reject);
       this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve();
+      });
+    });
+    this.#address = this.#server.address() as AddressInfo;
+    return this.#address;
+  }
+
+  /** Listens on a socket another process bound and handed over (a worker process's share of the port). */
+  async listenOn(handle: NetServer): Promise<AddressInfo> {
+    await new Promise<void>((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(handle, () => {
         this.#server.off('error', reject);
         resolve();
       });

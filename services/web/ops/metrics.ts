@@ -22,7 +22,12 @@ export class WebMetrics {
   readonly fileHosts: Gauge;
   readonly internalDbUp: Gauge;
 
-  constructor() {
+  /** Requests answered by this worker process (only in a web worker: services.web.workers ≥ 2). */
+  readonly #workerRequests: Counter<'worker'> | undefined;
+  readonly #worker: string | undefined;
+
+  /** `worker`: the id of the web worker process these are the metrics of (absent: the web host's own process). */
+  constructor(options: { worker?: number } = {}) {
     const registers = [this.registry];
     collectDefaultMetrics({ register: this.registry, eventLoopMonitoringPrecision: 10 });
     this.#requests = new Counter({
@@ -64,20 +69,31 @@ export class WebMetrics {
       name: 'ffs_web_change_feed_seq',
       help: 'The last sequence of the change feed this web host applied to its caches (0: none yet).',
       registers,
+      aggregator: 'max',
     });
     this.#changeResets = new Counter({
       name: 'ffs_web_change_feed_resets_total',
       help: 'Times the change feed was reset (changes were no longer kept): every cache was dropped.',
       registers,
     });
-    this.fileHosts = new Gauge({ name: 'ffs_web_file_hosts', help: 'File hosts connected to this web host.', registers });
-    this.internalDbUp = new Gauge({ name: 'ffs_web_internal_db_up', help: '1 when the internal-db link is up.', registers });
+    this.fileHosts = new Gauge({ name: 'ffs_web_file_hosts', help: 'File hosts connected to this web host.', registers, aggregator: 'max' });
+    this.internalDbUp = new Gauge({ name: 'ffs_web_internal_db_up', help: '1 when the internal-db link is up.', registers, aggregator: 'max' });
+    this.#worker = options.worker === undefined ? undefined : String(options.worker);
+    if (this.#worker !== undefined) {
+      this.#workerRequests = new Counter({
+        name: 'ffs_web_worker_http_requests_total',
+        help: 'HTTP requests answered, by web worker process (services.web.workers ≥ 2).',
+        labelNames: ['worker'],
+        registers,
+      });
+    }
   }
 
   observeRequest(method: string, route: string, status: number, seconds: number, bytesOut: number): void {
     this.#requests.inc({ method, route, status: String(status) });
     this.#duration.observe({ method, route }, seconds);
     if (bytesOut > 0) this.#bytesOut.inc({ route }, bytesOut);
+    if (this.#worker !== undefined) this.#workerRequests?.inc({ worker: this.#worker });
   }
 
   upload(bytes: number): void {

@@ -27,12 +27,14 @@ export function createPortal(deps: PortalDeps): Portal {
   const kit: PortalKit = {
     deps,
     sessions: new Sessions({ minutes: deps.sessionMinutes, secureCookies: deps.secureCookies }),
-    limiter: new LoginLimiter({
-      failuresPerAddress: deps.loginFailuresPerAddress,
-      failuresPerLogin: deps.loginFailuresPerLogin,
-      maxDelayMs: deps.loginMaxDelayMs,
-      windowSeconds: deps.loginWindowSeconds,
-    }),
+    limiter:
+      deps.limiter ??
+      new LoginLimiter({
+        failuresPerAddress: deps.loginFailuresPerAddress,
+        failuresPerLogin: deps.loginFailuresPerLogin,
+        maxDelayMs: deps.loginMaxDelayMs,
+        windowSeconds: deps.loginWindowSeconds,
+      }),
   };
   const router = new Router<WebState>();
   authRoutes(router, kit);

@@ -2,7 +2,7 @@ import type { Logger } from '../../../lib/log/logger.js';
 import type { Fulfillment } from '../fulfillment.js';
 import type { InternalDbAsk } from '../internal-db-ask.js';
 import type { WebMetrics } from '../ops/metrics.js';
-import type { LoginLimiter } from './rate-limit.js';
+import type { SigninLimiter } from './rate-limit.js';
 import type { SessionChecks } from './session-checks.js';
 import type { Sessions } from './session.js';
 
@@ -23,11 +23,13 @@ export interface PortalDeps {
   loginMaxDelayMs: number;
   loginWindowSeconds: number;
   maxFormBytes: number;
+  /** The sign-in limits to use; absent: a LoginLimiter of this process (from the login* fields). */
+  limiter?: SigninLimiter;
 }
 
 /** What the portal's routes share: the deps, the sessions, the sign-in limiter. */
 export interface PortalKit {
   deps: PortalDeps;
   sessions: Sessions;
-  limiter: LoginLimiter;
+  limiter: SigninLimiter;
 }

@@ -32,6 +32,11 @@ export interface SigninAttempt {
   cancel(): void;
 }
 
+/** What the portal asks of the sign-in limits (a LoginLimiter here, or the primary's through a worker's RemoteLoginLimiter). */
+export interface SigninLimiter {
+  reserve(address: string, login: string): Promise<SigninAttempt>;
+}
+
 /** Sign-ins of one address group whose password is being checked, and those waiting for one of them. */
 interface InFlight {
   count: number;
@@ -55,7 +60,7 @@ interface InFlight {
  * of them reach the password check), and right ones sent at once from one address (an office
  * behind one NAT) all get in. The delays grow with each sign-in in flight too.
  */
-export class LoginLimiter {
+export class LoginLimiter implements SigninLimiter {
   /** Failures in the current window, by address group and by login; an entry lives one window from its first failure. */
   readonly #byAddress: LRUCache<string, number>;
   readonly #byLogin: LRUCache<string, number>;

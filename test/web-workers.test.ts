@@ -1,0 +1,276 @@
+/**
+ * The web host on several processes (services.web.workers = 2): the primary keeps the commlinks,
+ * two worker processes share the HTTP port. Real processes, real clients, fresh connections (so
+ * the kernel spreads them over both workers).
+ */
+import { createHash, randomBytes } from 'node:crypto';
+import { once } from 'node:events';
+import { createReadStream } from 'node:fs';
+import { mkdtemp, readdir, rm } from 'node:fs/promises';
+import { request } from 'node:http';
+import { connect } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import test, { type ExecutionContext } from 'ava';
+import { makeTokens, writeRandomFile } from './helpers/api.js';
+import { csrfOf, PASSWORD, PortalClient } from './helpers/browser.js';
+import { authChecksSent, publish, startChain, waitFor, type Chain } from './helpers/chain.js';
+
+interface Answer {
+  status: number;
+  headers: Record<string, string | string[] | undefined>;
+  text: string;
+}
+
+/** One request on a connection of its own (agent: false), so that requests spread over the workers. */
+function fresh(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: Buffer | string): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = request(new URL(path, base), { method, headers, agent: false }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text: Buffer.concat(chunks).toString() }));
+      res.on('error', reject);
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+/** The per-worker request counts in the primary's aggregated /metrics. */
+async function perWorker(chain: Chain): Promise<Map<string, number>> {
+  const text = (await fresh(chain.web.opsUrl, 'GET', '/metrics')).text;
+  const counts = new Map<string, number>();
+  for (const m of text.matchAll(/^ffs_web_worker_http_requests_total\{worker="(\d+)"\} (\d+)$/gm)) counts.set(m[1]!, Number(m[2]));
+  return counts;
+}
+
+/** The requests answered on one route (summed over the workers), from the primary's /metrics. */
+async function routeCount(chain: Chain, route: string, status: number): Promise<number> {
+  const text = (await fresh(chain.web.opsUrl, 'GET', '/metrics')).text;
+  let sum = 0;
+  for (const m of text.matchAll(/^ffs_web_http_requests_total\{([^}]*)\} (\d+)$/gm)) {
+    if (m[1]!.includes(`route="${route}"`) && m[1]!.includes(`status="${status}"`)) sum += Number(m[2]);
+  }
+  return sum;
+}
+
+async function setup(t: ExecutionContext, webHttp: Record<string, unknown> = {}) {
+  const chain = await startChain(t, { webHttp: { workers: 2, maxUploadBytes: 256 * 1024 * 1024, ...webHttp } });
+  t.is(chain.web.workerPids.length, 2, 'two worker processes');
+  await waitFor(async () => (await fresh(chain.web.httpUrl, 'GET', '/readyz')).status === 200, 5000, 'the workers to be ready');
+  return chain;
+}
+
+test('workers = 2: the API and the portal work on fresh connections, both workers serve, /metrics sums them', async (t) => {
+  const chain = await setup(t);
+  await publish(chain, '1.0.0', randomBytes(10_000));
+  await chain.call('customer.create', { login: 'globex', name: 'Globex Corp', password: PASSWORD });
+  await chain.call('entitlement.grant', { customer: 'globex', product: 'acme-db' });
+  const tokens = await makeTokens(chain);
+  const auth = { authorization: `Bearer ${tokens.customer}` };
+  const statuses: number[] = [];
+  for (let i = 0; i < 60; i++) statuses.push((await fresh(chain.web.httpUrl, 'GET', '/api/v1/entitlements', auth)).status);
+  t.deepEqual(new Set(statuses), new Set([200]));
+  const counts = await perWorker(chain);
+  t.is(counts.size, 2, `both workers answered: ${JSON.stringify([...counts])}`);
+  for (const [worker, n] of counts) t.true(n > 0, `worker ${worker} answered ${n}`);
+  t.true((await routeCount(chain, '/api/v1/entitlements', 200)) >= 60, 'request counts summed over the workers');
+  // The portal: sign in on one connection, every later page on fresh ones (whichever worker).
+  const client = new PortalClient(chain.web.httpUrl);
+  const signedIn = await client.signIn('globex', PASSWORD);
+  t.is(signedIn.status, 303, signedIn.text.slice(0, 300));
+  for (let i = 0; i < 10; i++) t.is((await client.get('/downloads')).status, 200);
+  const download = await client.get('/download/1');
+  t.is(download.status, 303);
+  t.regex(download.location ?? '', /^http:\/\/127\.0\.0\.1:\d+\//, 'a signed link to the file host');
+});
+
+test('workers = 2: a token revoked through one request is refused on every later request within 1 s, whichever worker answers', async (t) => {
+  const chain = await setup(t, { apiTokenCacheSeconds: 300 });
+  await chain.call('vendor.create', { name: 'Acme Software' });
+  await chain.call('customer.create', { login: 'globex', name: 'Globex', password: PASSWORD });
+  const tokens = await makeTokens(chain);
+  const auth = { authorization: `Bearer ${tokens.customer}` };
+  // Warm both workers' token caches.
+  for (let i = 0; i < 20; i++) t.is((await fresh(chain.web.httpUrl, 'GET', '/api/v1/entitlements', auth)).status, 200);
+  const listed = JSON.parse((await fresh(chain.web.httpUrl, 'GET', '/api/v1/tokens', { authorization: `Bearer ${tokens.admin}` })).text) as {
+    tokens: { id: number; ownerKind: string }[];
+  };
+  const id = listed.tokens.find((x) => x.ownerKind === 'customer')!.id;
+  t.is((await fresh(chain.web.httpUrl, 'DELETE', `/api/v1/tokens/${id}`, { authorization: `Bearer ${tokens.admin}` })).status, 200);
+  const revokedAt = Date.now();
+  await new Promise((r) => setTimeout(r, 1000));
+  const after: number[] = [];
+  for (let i = 0; i < 30; i++) after.push((await fresh(chain.web.httpUrl, 'GET', '/api/v1/entitlements', auth)).status);
+  t.deepEqual(new Set(after), new Set([401]), `refused everywhere ${Date.now() - revokedAt} ms after the revocation`);
+});
+
+/** Objects in the file host's repository (files under it, whatever the layout). */
+async function objects(chain: Chain): Promise<number> {
+  const entries = await readdir(chain.fileHost.repo.objectsDir, { recursive: true, withFileTypes: true });
+  return entries.filter((e) => e.isFile()).length;
+}
+
+test('workers = 2: a 64 MiB vendor upload through a worker arrives whole (SHA-256 on the file host); an upload cut mid-way leaves no object', async (t) => {
+  const chain = await setup(t);
+  await chain.call('vendor.create', { name: 'Acme Software' });
+  await chain.call('product.create', { vendor: 'Acme Software', code: 'acme-db', name: 'Acme DB' });
+  await chain.call('release.create', { product: 'acme-db', version: '1.0.0' });
+  await chain.call('customer.create', { login: 'globex', name: 'Globex', password: PASSWORD });
+  const tokens = await makeTokens(chain);
+  const dir = await mkdtemp(join(tmpdir(), 'ffs-upload-'));
+  t.teardown(() => rm(dir, { recursive: true, force: true }));
+  const size = 64 * 1024 * 1024 + 4321;
+  const file = await writeRandomFile(join(dir, 'big.bin'), size);
+  const url = new URL('/api/v1/products/acme-db/releases/1.0.0/artifacts/big.bin', chain.web.httpUrl);
+  const before = await objects(chain);
+  const stored = await new Promise<Answer>((resolve, reject) => {
+    const req = request(
+      url,
+      {
+        method: 'PUT',
+        agent: false,
+        headers: { authorization: `Bearer ${tokens.vendor}`, 'content-length': String(size), 'x-checksum-sha256': file.sha256 },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+      },
+    );
+    req.on('error', reject);
+    createReadStream(file.path, { highWaterMark: 1024 * 1024 }).pipe(req);
+  });
+  t.is(stored.status, 201, stored.text);
+  t.is((JSON.parse(stored.text) as { sha256: string }).sha256, file.sha256, 'the file host computed the same SHA-256');
+  t.is(await objects(chain), before + 1);
+  // Cut mid-way: the client goes away after 8 MiB of a declared 64 MiB.
+  const socket = connect(chain.web.httpAddress!.port, '127.0.0.1');
+  socket.on('error', () => {});
+  await once(socket, 'connect');
+  socket.write(
+    `PUT /api/v1/products/acme-db/releases/1.0.0/artifacts/cut.bin HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${tokens.vendor}\r\nContent-Length: ${size}\r\n\r\n`,
+  );
+  for (let i = 0; i < 8; i++) await new Promise((r) => socket.write(randomBytes(1024 * 1024), r));
+  const tmpDir = chain.fileHost.repo.tmpDir;
+  await waitFor(async () => (await readdir(tmpDir)).length > 0, 10_000, 'the cut upload to reach the file host');
+  socket.destroy();
+  await waitFor(async () => (await readdir(tmpDir)).length === 0, 10_000, 'the file host to drop the partial upload');
+  t.is(await objects(chain), before + 1, 'no object of the cut upload');
+  const listed = JSON.parse(
+    (await fresh(chain.web.httpUrl, 'GET', '/api/v1/products/acme-db/releases/1.0.0', { authorization: `Bearer ${tokens.vendor}` })).text,
+  ) as Record<string, unknown>;
+  t.false(JSON.stringify(listed).includes('cut.bin'), 'no artifact recorded');
+});
+
+test('workers = 2: a worker SIGKILLed mid-run: requests on other connections keep succeeding, a replacement comes up and both serve again', async (t) => {
+  const chain = await setup(t);
+  await chain.call('vendor.create', { name: 'Acme Software' });
+  await chain.call('customer.create', { login: 'globex', name: 'Globex', password: PASSWORD });
+  const tokens = await makeTokens(chain);
+  const auth = { authorization: `Bearer ${tokens.customer}` };
+  const [victim, survivor] = chain.web.workerPids as [number, number];
+  let stop = false;
+  const failures: string[] = [];
+  let served = 0;
+  const load = (async () => {
+    while (!stop) {
+      try {
+        const answer = await fresh(chain.web.httpUrl, 'GET', '/api/v1/entitlements', auth);
+        if (answer.status === 200) served++;
+        else failures.push(`status ${answer.status}`);
+      } catch (err) {
+        // A request accepted by the victim's socket as it died is the one kind that may be lost.
+        failures.push(String(err));
+      }
+    }
+  })();
+  await waitFor(() => served > 20, 10_000, 'requests to flow');
+  process.kill(victim, 'SIGKILL');
+  const killedAt = served;
+  await waitFor(() => chain.web.workerPids.length === 2 && !chain.web.workerPids.includes(victim), 15_000, 'a replacement worker');
+  t.true(chain.web.workerPids.includes(survivor), 'the other worker kept running');
+  await waitFor(() => served > killedAt + 50, 15_000, 'requests to go on');
+  stop = true;
+  await load;
+  t.true(failures.length <= 2, `at most the requests in flight on the killed worker failed: ${failures.join('; ')}`);
+  // Both serve again: fresh connections reach both pids (per-worker counts both grow).
+  const before = await perWorker(chain);
+  for (let i = 0; i < 60; i++) t.is((await fresh(chain.web.httpUrl, 'GET', '/api/v1/entitlements', auth)).status, 200);
+  const after = await perWorker(chain);
+  const grew = [...after].filter(([w, n]) => n > (before.get(w) ?? 0)).map(([w]) => w);
+  t.is(grew.length, 2, `both workers answered after the replacement: ${JSON.stringify([...before])} → ${JSON.stringify([...after])}`);
+});
+
+test('workers = 2: sign-in limits are per web host, not per worker (N× the attempts are still refused past the per-address limit)', async (t) => {
+  const limits = { loginFailuresPerAddress: 4, loginFailuresPerLogin: 100, loginMaxDelayMs: 10, loginWindowSeconds: 600 };
+  const chain = await setup(t, limits);
+  await chain.call('customer.create', { login: 'globex', name: 'Globex', password: PASSWORD });
+  const attacker = new PortalClient(chain.web.httpUrl, '127.0.0.2');
+  const csrf = csrfOf((await attacker.get('/signin')).text);
+  const before = await authChecksSent(chain);
+  const statuses: number[] = [];
+  for (let i = 0; i < 2 * limits.loginFailuresPerAddress + 4; i++)
+    statuses.push((await attacker.post('/signin', { csrf, login: 'globex', password: `guess ${i}` })).status);
+  t.deepEqual(statuses, [...Array<number>(4).fill(422), ...Array<number>(8).fill(429)], 'limited after 4 failures, whichever worker answered');
+  t.is((await authChecksSent(chain)) - before, limits.loginFailuresPerAddress, 'only 4 passwords were checked');
+  // At once, from another address: still only the limit reaches the password check.
+  const burst = new PortalClient(chain.web.httpUrl, '127.0.0.3');
+  const csrf2 = csrfOf((await burst.get('/signin')).text);
+  const answers = await Promise.all(Array.from({ length: 20 }, (_, i) => burst.post('/signin', { csrf: csrf2, login: 'globex', password: `x ${i}` })));
+  t.is(answers.filter((a) => a.status === 422).length, limits.loginFailuresPerAddress);
+  t.is(answers.filter((a) => a.status === 429).length, 20 - limits.loginFailuresPerAddress);
+  // The customer still gets in from its own address.
+  const customer = new PortalClient(chain.web.httpUrl, '127.0.0.4');
+  t.is((await customer.signIn('globex', PASSWORD)).status, 303);
+});
+
+test('workers = 2: closing: /readyz answers 503 at once while a request in progress finishes', async (t) => {
+  const chain = await setup(t);
+  await chain.call('vendor.create', { name: 'Acme Software' });
+  await chain.call('product.create', { vendor: 'Acme Software', code: 'acme-db', name: 'Acme DB' });
+  await chain.call('release.create', { product: 'acme-db', version: '1.0.0' });
+  await chain.call('customer.create', { login: 'globex', name: 'Globex', password: PASSWORD });
+  const tokens = await makeTokens(chain);
+  // A slow upload in progress (2 MiB now, the rest after the close began).
+  const content = randomBytes(4 * 1024 * 1024);
+  const sha256 = createHash('sha256').update(content).digest('hex');
+  const upload = new Promise<Answer>((resolve, reject) => {
+    const req = request(
+      new URL('/api/v1/products/acme-db/releases/1.0.0/artifacts/slow.bin', chain.web.httpUrl),
+      {
+        method: 'PUT',
+        agent: false,
+        headers: { authorization: `Bearer ${tokens.vendor}`, 'content-length': String(content.length), 'x-checksum-sha256': sha256 },
+      },
+      (res) => {
+        let text = '';
+        res.on('data', (c: Buffer) => (text += c.toString()));
+        res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+      },
+    );
+    req.on('error', reject);
+    req.write(content.subarray(0, 2 * 1024 * 1024));
+    setTimeout(() => req.end(content.subarray(2 * 1024 * 1024)), 1500);
+  });
+  await waitFor(async () => (await readdir(chain.fileHost.repo.tmpDir)).length > 0, 10_000, 'the upload to reach the file host');
+  const closed = chain.web.close(10_000);
+  // Health checks on fresh connections while the upload finishes: 503 (or refused once a worker has closed).
+  const seen: string[] = [];
+  const started = Date.now();
+  while (Date.now() - started < 1000) {
+    seen.push(
+      await fresh(chain.web.httpUrl, 'GET', '/readyz').then(
+        (a) => String(a.status),
+        () => 'refused',
+      ),
+    );
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  t.false(seen.includes('200'), `never ready once closing: ${seen.join(' ')}`);
+  t.true(seen.includes('503'), `503 while the request in progress finishes: ${seen.join(' ')}`);
+  const answer = await upload;
+  t.is(answer.status, 201, answer.text);
+  await closed;
+  t.deepEqual(chain.web.workerPids, [], 'the workers exited');
+});
