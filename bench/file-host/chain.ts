@@ -48,7 +48,7 @@ export interface BenchChainOptions {
   fileHostChunkCryptoThreads?: number;
   /** Runs the web host's portal and REST API on a free port (bench/web/entitled-downloads.ts, uploads.ts). */
   webHttp?: boolean;
-  /** With webHttp: services.web.workers (bench/web/workers-ipc.ts); default 1 (the web host's own process serves HTTP). */
+  /** The web host's HTTP worker processes (services.web.workers; 1: its own process serves HTTP); default as configured. */
   webWorkers?: number;
 }
 
@@ -80,7 +80,15 @@ export async function startBenchChain(options: BenchChainOptions = {}): Promise<
     ticketPrivateKeyPem: pair.privateKey,
     ticketTtlSeconds: 3600,
     ...(options.webHttp
-      ? { http: { port: 0, opsPort: 0, sessionKeys: [randomBytes(32).toString('base64')], maxUploadBytes: 64 * 1024 ** 3, workers: options.webWorkers ?? 1 } }
+      ? {
+          http: {
+            port: 0,
+            opsPort: 0,
+            sessionKeys: [randomBytes(32).toString('base64')],
+            maxUploadBytes: 64 * 1024 ** 3,
+            ...(options.webWorkers === undefined ? {} : { workers: options.webWorkers }),
+          },
+        }
       : {}),
     ...(options.webSigner ? { signer: options.webSigner(pair.privateKey) } : {}),
     log,

@@ -16,10 +16,18 @@ export interface Load {
 }
 
 /** autocannon in a process of its own (so it never shares the benchmark's event loop), keep-alive. */
-export async function autocannon(url: string, seconds: number, connections: number, headers: Record<string, string> = {}): Promise<Load> {
+export async function autocannon(
+  url: string,
+  seconds: number,
+  connections: number,
+  headers: Record<string, string> = {},
+  /** overallRate: requests per second in all, at a fixed pace (latency then counts from when each was due). */
+  options: { overallRate?: number } = {},
+): Promise<Load> {
   const bin = createRequire(import.meta.url).resolve('autocannon/autocannon.js');
   const headerArgs = Object.entries(headers).flatMap(([name, value]) => ['-H', `${name}=${value}`]);
-  const { stdout } = await run(process.execPath, [bin, '--json', '-c', String(connections), '-d', String(seconds), ...headerArgs, url], {
+  const rate = options.overallRate === undefined ? [] : ['--overallRate', String(options.overallRate)];
+  const { stdout } = await run(process.execPath, [bin, '--json', '-c', String(connections), '-d', String(seconds), ...rate, ...headerArgs, url], {
     maxBuffer: 64 * 1024 * 1024,
   });
   const r = JSON.parse(stdout) as {

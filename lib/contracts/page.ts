@@ -61,6 +61,16 @@ export function pageOf<T>(rows: readonly T[], limit: number, keyOf: (row: T) => 
   return { items, next: encodeCursor(keyOf(items[items.length - 1] as T)) };
 }
 
+/**
+ * A page of a list computed whole (ordered by what no column holds, such as semver): the cursor is
+ * the offset the page starts at. One rule for the lister (the internal-db's release.resolve) and for
+ * a copy of the whole list kept elsewhere (the web host's entitlement cache).
+ */
+export function offsetPage<T>(all: readonly T[], page: { limit: number; cursor?: string | undefined }): { items: T[]; next: string | null } {
+  const [offset] = page.cursor === undefined ? [0] : decodeCursor(page.cursor, ['number']);
+  return pageOf(all.slice(offset), page.limit, () => [offset + page.limit]);
+}
+
 /** Every item of a listing, page after page (for callers that need the whole list, such as a staging). */
 export async function everyPage<T>(fetchPage: (cursor: string | undefined) => Promise<{ items: readonly T[]; next: string | null }>): Promise<T[]> {
   const all: T[] = [];

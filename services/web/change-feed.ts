@@ -5,6 +5,8 @@ import type { WebMetrics } from './ops/metrics.js';
 
 /** The longest pause between failed requests. */
 const MAX_RETRY_MS = 30_000;
+/** How late past its waitMs a long wait may answer and the feed still count as live (a loaded machine, the link's round trip). */
+const LIVE_MARGIN_MS = 5_000;
 
 /** What follows the feed: told each change once, in sequence order, and told to drop everything on a reset. */
 export interface ChangeListener {
@@ -56,9 +58,15 @@ export class ChangeFeed {
   /** Requests failed in a row (the pause before the next one grows with them). */
   #failures = 0;
   #running: Promise<void> | undefined;
+  /**
+   * When the last `changes.next` answered with everything up to the head (performance.now()): the
+   * next answers within waitMs of it. Undefined after a failure or a link drop.
+   */
+  #caughtUpAt: number | undefined;
   /** Wakes the loop from a pause (close, link up). */
   #wake: (() => void) | undefined;
   readonly #onUp = () => this.#wake?.();
+  readonly #onDown = () => (this.#caughtUpAt = undefined);
 
   constructor(options: ChangeFeedOptions) {
     this.#db = options.db;
@@ -84,10 +92,23 @@ export class ChangeFeed {
     return this.#waiting;
   }
 
+  /**
+   * True while what the feed has applied is the internal-db's present, to within the feed's second:
+   * the link is up, the feed has learnt the head, and its last `changes.next` answered (with
+   * everything up to the head) no longer than waitMs + a margin ago, with no failure or link drop
+   * since. A cache that trusts the feed to drop its entries (entitlement-cache.ts) uses them only
+   * while this is true: a change made while the feed was down is applied (or the feed reset) before
+   * it is true again.
+   */
+  get live(): boolean {
+    return !this.#closed && this.#caughtUpAt !== undefined && this.#db.connected && performance.now() - this.#caughtUpAt <= this.#waitMs + LIVE_MARGIN_MS;
+  }
+
   /** Starts following (does not wait for the link). */
   start(): void {
     if (this.#running || this.#closed) return;
     this.#db.on('up', this.#onUp);
+    this.#db.on('down', this.#onDown);
     this.#running = this.#run().catch((err: unknown) => this.#log.error('the change feed stopped', { err }));
   }
 
@@ -95,6 +116,8 @@ export class ChangeFeed {
   async close(): Promise<void> {
     this.#closed = true;
     this.#db.off('up', this.#onUp);
+    this.#db.off('down', this.#onDown);
+    this.#caughtUpAt = undefined;
     this.#wake?.();
     // The loop may be inside a long wait; it ends when the link closes. Not awaited here.
   }
@@ -110,6 +133,7 @@ export class ChangeFeed {
         else await this.#follow(this.#seq);
         this.#failures = 0;
       } catch (err) {
+        this.#caughtUpAt = undefined;
         if (this.#closed) return;
         this.#failures++;
         const pauseMs = Math.min(this.#retryMs * 2 ** Math.min(this.#failures - 1, 16), MAX_RETRY_MS);
@@ -126,13 +150,16 @@ export class ChangeFeed {
     this.#metrics?.changeSeq(head);
     this.#log.info('following the change feed', { from: head });
     this.#reset();
+    this.#caughtUpAt = performance.now();
   }
 
   async #follow(after: number): Promise<void> {
     this.#waiting = true;
     let reply;
     try {
-      reply = await this.#db.ask(changesNext, { after, limit: this.#limit, waitMs: this.#waitMs }, this.#waitMs + 10_000);
+      // Not live (just reconnected, after a failure, behind by more than a batch): catch up without waiting, so that it is live again at once.
+      const waitMs = this.#caughtUpAt === undefined ? 0 : this.#waitMs;
+      reply = await this.#db.ask(changesNext, { after, limit: this.#limit, waitMs }, waitMs + 10_000);
     } finally {
       this.#waiting = false;
     }
@@ -144,6 +171,7 @@ export class ChangeFeed {
       this.#seq = reply.head;
       this.#metrics?.changeSeq(reply.head);
       this.#reset();
+      this.#caughtUpAt = performance.now();
       return;
     }
     for (const change of reply.changes) {
@@ -158,6 +186,8 @@ export class ChangeFeed {
       this.#seq = change.seq;
     }
     this.#metrics?.changeSeq(this.#seq);
+    // Live only when this answer reached the head (a backlog longer than `limit` is not the present).
+    this.#caughtUpAt = this.#seq >= reply.head && this.#db.connected ? performance.now() : undefined;
   }
 
   #reset(): void {

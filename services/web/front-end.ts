@@ -1,5 +1,6 @@
 import type Koa from 'koa';
 import type { Logger } from '../../lib/log/logger.js';
+import { fastDownload, type FrontHandler } from './api/fast-download.js';
 import { apiRouter } from './api/index.js';
 import { ApiTokens } from './auth/api-tokens.js';
 import type { ChangeFeed } from './change-feed.js';
@@ -53,10 +54,11 @@ export interface FrontEndOptions {
 
 /**
  * The koa application of the HTTP port: the /healthz and /readyz routes, the REST API and the
- * portal, with this process's caches (API tokens, portal session checks) dropped by `changes`.
- * Built the same way by the one process (workers = 1) and by each worker process.
+ * portal, with this process's caches (API tokens, portal session checks) dropped by `changes`;
+ * and `front`, the customer's download 303 answered in front of it (api/fast-download.ts). Built
+ * the same way by the one process (workers = 1) and by each worker process.
  */
-export function createFrontEnd(o: FrontEndOptions): Koa<WebState> {
+export function createFrontEnd(o: FrontEndOptions): { app: Koa<WebState>; front: FrontHandler } {
   const s = o.settings;
   const tokens = new ApiTokens(o.db, o.metrics, s.apiTokenCacheSeconds * 1000);
   const sessionChecks = new SessionChecks(o.db, s.sessionCheckCacheSeconds * 1000);
@@ -79,23 +81,21 @@ export function createFrontEnd(o: FrontEndOptions): Koa<WebState> {
     maxFormBytes: s.maxJsonBytes,
     ...(o.limiter ? { limiter: o.limiter } : {}),
   });
-  const api = apiRouter(
-    {
-      db: o.db,
-      fulfillment: o.fulfillment,
-      fileHosts: o.fileHosts,
-      tokens,
-      metrics: o.metrics,
-      log,
-      maxJsonBytes: s.maxJsonBytes,
-      maxJsonDepth: s.maxJsonDepth,
-      maxUploadBytes: s.maxUploadBytes,
-      checkResponses: s.checkApiResponses,
-      webhooks: o.webhooks,
-    },
-    o.httpUrl,
-  );
-  return createWebApp({
+  const apiDeps = {
+    db: o.db,
+    fulfillment: o.fulfillment,
+    fileHosts: o.fileHosts,
+    tokens,
+    metrics: o.metrics,
+    log,
+    maxJsonBytes: s.maxJsonBytes,
+    maxJsonDepth: s.maxJsonDepth,
+    maxUploadBytes: s.maxUploadBytes,
+    checkResponses: s.checkApiResponses,
+    webhooks: o.webhooks,
+  };
+  const api = apiRouter(apiDeps, o.httpUrl);
+  const app = createWebApp({
     log,
     metrics: o.metrics,
     keys: o.sessionKeys,
@@ -103,4 +103,5 @@ export function createFrontEnd(o: FrontEndOptions): Koa<WebState> {
     routers: [opsRouter(o.db, o.fileHosts, o.metrics, { metrics: false, ...(o.closing ? { closing: o.closing } : {}) }), api, portal.router],
     errorPage: portal.errorPage,
   });
+  return { app, front: fastDownload(apiDeps, { log, metrics: o.metrics, trustProxy: s.trustProxy }) };
 }

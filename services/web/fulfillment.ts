@@ -9,6 +9,7 @@ import { isError } from '../../lib/errors/index.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { TicketSigning } from '../../lib/tickets/index.js';
 import { WebErrors } from './errors.js';
+import { EntitlementCache, matchesFilter, type ResolveFilter } from './entitlement-cache.js';
 import type { FileHostInfo as FileHostEntry, FileHostsView } from './file-hosts-view.js';
 import type { InternalDbAsk } from './internal-db-ask.js';
 import type { WebMetrics } from './ops/metrics.js';
@@ -31,8 +32,7 @@ const CUSTOMER_CHANGES: ReadonlySet<ChangeKind> = new Set<ChangeKind>([
 /** Changes that may make anyone's stagings and links stale. */
 const EVERYONE_CHANGES: ReadonlySet<ChangeKind> = new Set<ChangeKind>(['release.yanked', 'eula.set', 'vendor.disabled']);
 
-/** What narrows the artifacts a customer may have (release.resolve's filters). */
-export type ResolveFilter = Omit<RequestIn<typeof InternalDb.releaseResolve>, 'customer' | 'limit' | 'cursor'>;
+export type { ResolveFilter };
 
 export interface FulfillmentOptions {
   db: InternalDbAsk;
@@ -44,13 +44,17 @@ export interface FulfillmentOptions {
   log: Logger;
   /** How long a staging done here is trusted without asking the file host again, in ms (the change feed drops it when it goes stale). */
   stagedCacheMs?: number;
+  /** Whether the change feed is live (ChangeFeed.live): customers' artifacts are remembered only then; absent: never (every check asks). */
+  feedLive?: () => boolean;
 }
 
 /**
  * The web host's orchestration of fulfilment: entitlement checks with the internal-db, staging
  * on a file host, signed download URLs, uploads relayed to a file host. The portal and the REST API
- * call these; every entitlement question goes to the internal-db each time (nothing is decided on
- * stale grants).
+ * call these. A customer's artifacts are remembered while the change feed is live
+ * (entitlement-cache.ts) and dropped by it; a refusal (not entitled, EULA not accepted) is never
+ * decided on what is remembered: it is asked again, so a grant or an acceptance made a moment ago
+ * is seen at once.
  */
 export class Fulfillment {
   readonly #db: InternalDbAsk;
@@ -61,6 +65,8 @@ export class Fulfillment {
   readonly #log: Logger;
   readonly #staged: StagedCache<Staging>;
   readonly #tickets: TicketReuse;
+  /** Each customer's artifacts, remembered while the change feed is live. */
+  readonly entitlements: EntitlementCache;
   /** Counts what was dropped: a staging that was in flight meanwhile is not remembered. */
   #drops = 0;
 
@@ -73,16 +79,43 @@ export class Fulfillment {
     this.#log = options.log;
     this.#staged = new StagedCache(options.stagedCacheMs ?? 300_000);
     this.#tickets = new TicketReuse(Math.min(60_000, this.#ticketTtlMs / 10));
+    const feedLive = options.feedLive ?? (() => false);
+    this.entitlements = new EntitlementCache({ resolve: (customer) => this.#resolve(customer), live: feedLive });
     options.fileHosts.on('left', (entry: FileHostEntry) => {
       this.#staged.dropHost(entry.name);
       this.#tickets.dropHost(entry.name);
     });
   }
 
-  /** The artifacts the customer may download now (newest release first within a product). */
-  async entitledArtifacts(customer: string, filter: ResolveFilter = {}): Promise<ResolvedArtifact[]> {
+  /**
+   * The artifacts the customer may download now (newest release first within a product): remembered
+   * while the change feed is live, else asked; a filter narrows the list as release.resolve would.
+   */
+  async entitledArtifacts(customer: string, filter: ResolveFilter = {}): Promise<readonly ResolvedArtifact[]> {
+    const all = await this.entitlements.artifacts(customer);
+    return filter.product === undefined &&
+      filter.version === undefined &&
+      filter.channel === undefined &&
+      filter.platform === undefined &&
+      filter.arch === undefined
+      ? all
+      : all.filter((a) => matchesFilter(a, filter));
+  }
+
+  /**
+   * The customer's artifacts for a decision: a remembered list is used only when it grants what is
+   * asked (`grants`); a refusal is asked of the internal-db again (a grant or an acceptance made a
+   * moment ago may not have come through the feed yet).
+   */
+  async #entitledFor(customer: string, grants: (all: readonly ResolvedArtifact[]) => boolean): Promise<readonly ResolvedArtifact[]> {
+    const remembered = await this.entitlements.artifacts(customer);
+    return grants(remembered) ? remembered : this.entitlements.fresh(customer);
+  }
+
+  /** The customer's artifacts asked of the internal-db now (every page). */
+  #resolve(customer: string): Promise<ResolvedArtifact[]> {
     return everyPage(async (cursor) => {
-      const { artifacts, next } = await this.#db.ask(InternalDb.releaseResolve, { ...filter, customer, cursor, limit: MAX_PAGE });
+      const { artifacts, next } = await this.#db.ask(InternalDb.releaseResolve, { customer, cursor, limit: MAX_PAGE });
       return { items: artifacts, next };
     });
   }
@@ -94,7 +127,11 @@ export class Fulfillment {
    */
   async stage(customer: string, product: string, version: string, host?: string): Promise<Staging> {
     const started = performance.now();
-    return this.#measured(started, (async () => this.#stageFrom(await this.entitledArtifacts(customer), customer, product, version, host))());
+    const grants = (all: readonly ResolvedArtifact[]) => {
+      const artifacts = all.filter((a) => a.product === product && a.version === version);
+      return artifacts.length > 0 && artifacts.every((a) => a.eulaAccepted);
+    };
+    return this.#measured(started, (async () => this.#stageFrom(await this.#entitledFor(customer, grants), customer, product, version, host))());
   }
 
   /** Staging work, timed from `started` into the staging metric (ok or failed). */
@@ -109,7 +146,7 @@ export class Fulfillment {
     }
   }
 
-  async #stageFrom(all: ResolvedArtifact[], customer: string, product: string, version: string, host: string | undefined): Promise<Staging> {
+  async #stageFrom(all: readonly ResolvedArtifact[], customer: string, product: string, version: string, host: string | undefined): Promise<Staging> {
     const drops = this.#drops;
     const artifacts = all.filter((a) => a.product === product && a.version === version);
     if (artifacts.length === 0) throw WebErrors.NOT_ENTITLED(`${customer} is not entitled to ${product} ${version}`, { customer, product, version });
@@ -172,7 +209,7 @@ export class Fulfillment {
    * was, moments ago, on a file host still connected) and the link points at that file host.
    */
   async link(customer: string, artifactId: number): Promise<DownloadLink> {
-    const all = await this.entitledArtifacts(customer);
+    const all = await this.#entitledFor(customer, (list) => list.some((a) => a.artifactId === artifactId && a.eulaAccepted));
     const artifact = all.find((a) => a.artifactId === artifactId);
     if (!artifact) throw WebErrors.NOT_ENTITLED(`${customer} is not entitled to artifact ${artifactId} (or it does not exist)`, { artifactId });
     if (!artifact.eulaAccepted)
@@ -217,7 +254,7 @@ export class Fulfillment {
    * The newest release the customer may have of a product, for a platform and channel, newer than
    * `current`: its artifacts (or none: up to date).
    */
-  async upgrade(customer: string, filter: Required<Pick<ResolveFilter, 'product'>> & ResolveFilter, current: string): Promise<ResolvedArtifact[]> {
+  async upgrade(customer: string, filter: Required<Pick<ResolveFilter, 'product'>> & ResolveFilter, current: string): Promise<readonly ResolvedArtifact[]> {
     const artifacts = await this.entitledArtifacts(customer, filter);
     const newer = artifacts.filter((a) => semver.gt(a.version, current));
     if (newer.length === 0) return [];
@@ -293,16 +330,18 @@ export class Fulfillment {
     return removed;
   }
 
-  /** Forgets every staging remembered here (after a yank, which may touch any customer). */
+  /** Forgets every staging and every customer's artifacts remembered here (after a yank, which may touch any customer). */
   forgetStagings(): void {
     this.#drops++;
+    this.entitlements.clear();
     this.#staged.clear();
     this.#tickets.clear();
   }
 
-  /** Forgets the stagings and links of one customer. */
+  /** Forgets the stagings, links and artifacts of one customer. */
   #forgetCustomer(customer: string): void {
     this.#drops++;
+    this.entitlements.forgetCustomer(customer);
     this.#staged.dropCustomer(customer);
     this.#tickets.dropCustomer(customer);
   }
@@ -314,6 +353,7 @@ export class Fulfillment {
    */
   readonly listener = {
     change: (change: Change): void => {
+      this.entitlements.listener.change(change); // its own, wider rules (entitlement-cache.ts)
       if (CUSTOMER_CHANGES.has(change.kind)) {
         if (change.customer !== undefined) this.#forgetCustomer(change.customer);
         else this.forgetStagings();

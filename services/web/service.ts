@@ -176,6 +176,7 @@ export class WebService {
       ticketTtlSeconds: options.ticketTtlSeconds,
       metrics: this.metrics,
       log: options.log,
+      feedLive: () => this.changes.live,
     });
     this.changes.listen(this.fulfillment.listener);
     this.#commlink = new CommlinkServer({
@@ -194,7 +195,7 @@ export class WebService {
       const workers = options.http.workers ?? 1;
       this.#workerCount = workers === 0 ? availableParallelism() : workers;
       if (this.#workerCount < 2) {
-        const app = createFrontEnd({
+        const { app, front } = createFrontEnd({
           db: this.db,
           fileHosts: this.fileHosts,
           fulfillment: this.fulfillment,
@@ -207,7 +208,12 @@ export class WebService {
           httpUrl: () => this.httpUrl,
         });
         // Worker processes build theirs the same way from options.http (workers/worker-main.ts).
-        this.#http = new WebHttpServer(app, { maxBodyBytes: Math.max(s.maxUploadBytes, s.maxJsonBytes), tls: options.http.tls, hstsSeconds: s.hstsSeconds });
+        this.#http = new WebHttpServer(app, {
+          maxBodyBytes: Math.max(s.maxUploadBytes, s.maxJsonBytes),
+          tls: options.http.tls,
+          hstsSeconds: s.hstsSeconds,
+          front,
+        });
       }
       // The redirect listener is the primary's own, whoever serves the HTTPS port.
       if (s.httpRedirectPort >= 0) {

@@ -1,4 +1,5 @@
 import * as InternalDb from '../../../lib/contracts/internal-db/index.js';
+import { offsetPage } from '../../../lib/contracts/page.js';
 import { hashPassword } from '../passwords.js';
 import { parseSshPublicKey } from '../ssh-keys.js';
 import { after, pageOf } from '../store/page.js';
@@ -86,11 +87,9 @@ export const entitlementOps = [
   }),
   defineOp(InternalDb.releaseResolve, (i, { store }) => {
     // The list is computed whole (it is ordered by semver, not by a column): a page is an offset in it.
-    const [offset] = after(i, ['number']) ?? [0];
     const customer = store.customers.get(i.customer);
     // A disabled customer may have nothing now (what its areas hold is pruned to this).
-    const all = customer.disabled ? [] : store.entitlements.resolve(customer.id, i).slice(offset);
-    const { items, next } = pageOf(all, i.limit, () => [offset + i.limit]);
+    const { items, next } = offsetPage(customer.disabled ? [] : store.entitlements.resolve(customer.id, i), i);
     return { artifacts: items, next };
   }),
   defineOp(InternalDb.eulaCreate, (i, { store }) => store.transaction(() => store.eulas.create(i.title, i.body, i.by))),

@@ -162,8 +162,11 @@ export function adminRoutes(deps: ApiDeps): ApiRoute[] {
       params: customerParams,
       body: InternalDb.entitlementGrant.request.omit({ customer: true, by: true }),
       responses: { 201: { description: 'Granted.', body: InternalDb.entitlementGrant.reply } },
-      handler: async ({ params, body, principal, ctx }) =>
-        created(await db.ask(InternalDb.entitlementGrant, { customer: params.login, ...body, by: actorOf(principal, ctx) })),
+      handler: async ({ params, body, principal, ctx }) => {
+        const granted = await db.ask(InternalDb.entitlementGrant, { customer: params.login, ...body, by: actorOf(principal, ctx) });
+        fulfillment.entitlements.forgetCustomer(params.login); // seen at once through this web host (elsewhere: the feed)
+        return created(granted);
+      },
     }),
     route({
       method: 'delete',

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import * as InternalDb from '../../../lib/contracts/internal-db/index.js';
 import { channel, label, productCode, semanticVersion, version } from '../../../lib/contracts/names.js';
-import { pageReply } from '../../../lib/contracts/page.js';
+import { DEFAULT_PAGE, offsetPage, pageReply } from '../../../lib/contracts/page.js';
 import { WebErrors } from '../errors.js';
 import { actorOf } from '../auth/actor.js';
 import type { Principal } from '../auth/principal.js';
@@ -54,8 +54,10 @@ export function customerRoutes(deps: ApiDeps): ApiRoute[] {
       query: filter,
       responses: { 200: { description: 'The artifacts, with size and SHA-256.', body: artifacts } },
       handler: async ({ principal, query }) => {
-        const page = await db.ask(InternalDb.releaseResolve, { customer: customerOf(principal), ...query });
-        return ok({ artifacts: page.artifacts.map(toPublic), next: page.next });
+        // The customer's artifacts as remembered while the change feed is live (else asked), narrowed and paged as release.resolve does.
+        const { limit, cursor, ...narrowed } = query;
+        const page = offsetPage(await fulfillment.entitledArtifacts(customerOf(principal), narrowed), { limit: limit ?? DEFAULT_PAGE, cursor });
+        return ok({ artifacts: page.items.map(toPublic), next: page.next });
       },
     }),
     route({
@@ -142,8 +144,11 @@ export function customerRoutes(deps: ApiDeps): ApiRoute[] {
       roles: ['customer'],
       params: z.strictObject({ id: idParam }),
       responses: { 200: { description: 'Accepted: when.', body: InternalDb.eulaAccept.reply } },
-      handler: async ({ principal, params, ctx }) =>
-        ok(await db.ask(InternalDb.eulaAccept, { customer: customerOf(principal), eula: params.id, by: actorOf(principal, ctx) })),
+      handler: async ({ principal, params, ctx }) => {
+        const accepted = await db.ask(InternalDb.eulaAccept, { customer: customerOf(principal), eula: params.id, by: actorOf(principal, ctx) });
+        fulfillment.entitlements.forgetCustomer(customerOf(principal)); // seen at once through this web host (elsewhere: the feed)
+        return ok(accepted);
+      },
     }),
   ];
 }

@@ -175,7 +175,9 @@ export function vendorRoutes(deps: ApiDeps): ApiRoute[] {
       responses: { 200: { description: 'Published.', body: InternalDb.releasePublish.reply } },
       handler: async ({ principal, params, ctx }) => {
         await ownProduct(principal, params.product);
-        return ok(await db.ask(InternalDb.releasePublish, { ...params, by: actorOf(principal, ctx) }));
+        const published = await db.ask(InternalDb.releasePublish, { ...params, by: actorOf(principal, ctx) });
+        fulfillment.entitlements.clear(); // seen at once through this web host (elsewhere: the feed)
+        return ok(published);
       },
     }),
     route({

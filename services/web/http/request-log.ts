@@ -22,8 +22,7 @@ const METHODS = new Set(['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIO
 export function requestLog(log: Logger, metrics: WebMetrics): WebMiddleware {
   return async (ctx, next) => {
     const started = process.hrtime.bigint();
-    const offered = ctx.get('x-request-id');
-    const requestId = SANE_ID.test(offered) ? offered : randomUUID();
+    const requestId = requestIdOf(ctx.get('x-request-id'));
     const ip = ctx.ip; // read now: once the socket is gone koa's ctx.ip throws
     ctx.state.requestId = requestId;
     ctx.state.log = log.child({ requestId });
@@ -33,19 +32,14 @@ export function requestLog(log: Logger, metrics: WebMetrics): WebMiddleware {
       // A response callback, run once (finished, or closed first): nothing in it may throw.
       if (logged) return;
       logged = true;
-      const seconds = Number(process.hrtime.bigint() - started) / 1e9;
-      // Labels from a fixed set only: a path or a method the client chose would make a series each.
-      const route = ctx.state.route ?? UNMATCHED;
-      const bytesOut = Number(ctx.response.get('content-length')) || 0;
-      metrics.observeRequest(METHODS.has(ctx.method) ? ctx.method : 'other', route, ctx.status, seconds, bytesOut);
-      ctx.state.log[ctx.status >= 500 ? 'warn' : 'info']('request', {
+      recordRequest(ctx.state.log, metrics, {
+        started,
         method: ctx.method,
         path: ctx.path,
-        route,
+        route: ctx.state.route,
         status: ctx.status,
-        ms: Math.round(seconds * 1e6) / 1e3,
         bytesIn: Number(ctx.get('content-length')) || 0,
-        bytesOut,
+        bytesOut: Number(ctx.response.get('content-length')) || 0,
         ip,
         principal: ctx.state.principal?.label,
       });
@@ -54,4 +48,47 @@ export function requestLog(log: Logger, metrics: WebMetrics): WebMiddleware {
     ctx.res.once('close', done);
     await next();
   };
+}
+
+/** The request's id: the client's X-Request-Id when it is sane (a proxy's id follows the request), otherwise a new one. */
+export function requestIdOf(offered: string | undefined): string {
+  return offered !== undefined && SANE_ID.test(offered) ? offered : randomUUID();
+}
+
+/** What the access log and the request metrics are told of one answered request. */
+export interface RequestRecord {
+  /** process.hrtime.bigint() when it came in. */
+  started: bigint;
+  method: string;
+  path: string;
+  /** The route's template; undefined when no route took it. */
+  route: string | undefined;
+  status: number;
+  bytesIn: number;
+  bytesOut: number;
+  ip: string;
+  principal: string | undefined;
+}
+
+/**
+ * One access-log line (method, route, status, bytes, ms; never the query, which may carry secrets)
+ * and the request metrics, for a request done (the koa middleware above, and the API's fast path).
+ * Nothing in it throws.
+ */
+export function recordRequest(log: Logger, metrics: WebMetrics, r: RequestRecord): void {
+  const seconds = Number(process.hrtime.bigint() - r.started) / 1e9;
+  // Labels from a fixed set only: a path or a method the client chose would make a series each.
+  const route = r.route ?? UNMATCHED;
+  metrics.observeRequest(METHODS.has(r.method) ? r.method : 'other', route, r.status, seconds, r.bytesOut);
+  log[r.status >= 500 ? 'warn' : 'info']('request', {
+    method: r.method,
+    path: r.path,
+    route,
+    status: r.status,
+    ms: Math.round(seconds * 1e6) / 1e3,
+    bytesIn: r.bytesIn,
+    bytesOut: r.bytesOut,
+    ip: r.ip,
+    principal: r.principal,
+  });
 }

@@ -20,6 +20,11 @@ export interface WebHttpServerOptions {
   tls?: WebTlsFiles;
   /** Strict-Transport-Security max-age on every HTTPS answer, in seconds (0 or absent: no header; never over plain HTTP). */
   hstsSeconds?: number;
+  /**
+   * Takes a request before the koa application: a promise when it answers it (api/fast-download.ts,
+   * over HTTP/1.1 and, through node:http2's compatibility API, HTTP/2), undefined to leave it to koa.
+   */
+  front?: (req: IncomingMessage, res: ServerResponse) => Promise<void> | undefined;
 }
 
 type AnyRequest = IncomingMessage | Http2ServerRequest;
@@ -43,7 +48,10 @@ export class WebHttpServer {
   #address: AddressInfo | undefined;
 
   constructor(app: Koa<WebState>, options: WebHttpServerOptions = {}) {
-    const callback = app.callback() as (req: AnyRequest, res: AnyResponse) => Promise<void>;
+    const koa = app.callback() as (req: AnyRequest, res: AnyResponse) => Promise<void>;
+    const front = options.front;
+    // The fast path (api/fast-download.ts) answers its one route itself (a promise) or leaves the request to koa (undefined).
+    const callback = front ? (req: AnyRequest, res: AnyResponse): Promise<void> => front(req as IncomingMessage, res as ServerResponse) ?? koa(req, res) : koa;
     const hsts = options.tls && options.hstsSeconds ? `max-age=${options.hstsSeconds}` : undefined;
     this.#secure = options.tls !== undefined;
     // HSTS is set before the app runs, so every HTTPS answer carries it: koa's, the error edge's, the 413 below.

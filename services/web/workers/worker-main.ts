@@ -11,6 +11,7 @@ import type { Logger } from '../../../lib/log/logger.js';
 import { PooledTicketSigner, TicketSigner } from '../../../lib/tickets/index.js';
 import { runWorker, sendToParent, type WorkerServer } from '../../../lib/workers/worker-child.js';
 import { ChangeFeed } from '../change-feed.js';
+import type { FrontHandler } from '../api/fast-download.js';
 import { createFrontEnd } from '../front-end.js';
 import { Fulfillment } from '../fulfillment.js';
 import type { WebState } from '../http/context.js';
@@ -34,19 +35,35 @@ function send(message: CallMessage | ReplyMessage | WorkerNotice): boolean {
 }
 
 /** Counts the requests in progress (outermost middleware), so a close can wait for them. */
-function countRequests(app: Koa<WebState>): { readonly inFlight: () => number; readonly idle: () => Promise<void> } {
+function countRequests(app: Koa<WebState>): {
+  readonly inFlight: () => number;
+  readonly idle: () => Promise<void>;
+  readonly counted: (front: FrontHandler) => FrontHandler;
+} {
   let inFlight = 0;
   const waiters = new Set<() => void>();
+  const ended = () => {
+    if (--inFlight === 0) for (const done of [...waiters]) done();
+  };
   app.middleware.unshift(async (_ctx, next) => {
     inFlight++;
     try {
       await next();
     } finally {
-      if (--inFlight === 0) for (const done of [...waiters]) done();
+      ended();
     }
   });
   return {
     inFlight: () => inFlight,
+    // The fast path's requests count too, from taken to answered.
+    counted: (front) => (req, res) => {
+      const answering = front(req, res);
+      if (answering) {
+        inFlight++;
+        void answering.finally(ended);
+      }
+      return answering;
+    },
     idle: () =>
       inFlight === 0
         ? Promise.resolve()
@@ -90,10 +107,11 @@ async function start(settings: WebWorkerSettings & { workerId: number }, socket:
     ticketTtlSeconds: settings.ticketTtlSeconds,
     metrics,
     log,
+    feedLive: () => changes.live,
   });
   changes.listen(fulfillment.listener);
   let closing = false;
-  const app = createFrontEnd({
+  const { app, front } = createFrontEnd({
     db,
     fileHosts,
     fulfillment,
@@ -108,7 +126,12 @@ async function start(settings: WebWorkerSettings & { workerId: number }, socket:
     closing: () => closing,
   });
   const requests = countRequests(app);
-  const http = new WebHttpServer(app, { maxBodyBytes: Math.max(s.maxUploadBytes, s.maxJsonBytes), tls: settings.http.tls, hstsSeconds: s.hstsSeconds });
+  const http = new WebHttpServer(app, {
+    maxBodyBytes: Math.max(s.maxUploadBytes, s.maxJsonBytes),
+    tls: settings.http.tls,
+    hstsSeconds: s.hstsSeconds,
+    front: requests.counted(front),
+  });
   applyLinks(await calls.call<LinkState>('links', {}, 10_000));
   changes.start();
   await http.listenOn(socket);

@@ -33,6 +33,7 @@ export function eulaRoutes(router: WebRouter, kit: PortalKit): void {
       const { id } = validate(eulaParams, { ...ctx.params }, 'path');
       const form = await readPostedForm(ctx, eulaAcceptForm, deps.maxFormBytes, me.session.csrf, 'license agreement');
       await deps.db.ask(eulaAccept, { customer: me.viewer.login, eula: id, by: customerActor(me.viewer.login, ctx) });
+      deps.fulfillment.entitlements.forgetCustomer(me.viewer.login); // seen at once here (elsewhere: the feed)
       ctx.state.log.info('portal EULA accepted', { customer: me.viewer.login, eula: id });
       seeOther(ctx, afterForm(form.next ?? '/downloads'));
     }),
