@@ -56,9 +56,14 @@ test.before(async () => {
   for (const code of ['acme-db', 'yank-db', 'list-db', 'pub-db', 'big-db']) {
     expectStatus(await api1('POST', '/api/v1/products', { token: vendor, json: { code, name: code } }), 201, `product ${code}`);
   }
-  await publishRelease(api1, vendor, 'acme-db', '1.0.0', randomBytes(4096));
-  await publishRelease(api1, vendor, 'list-db', '1.0.0', randomBytes(4096));
-  await publishRelease(api1, vendor, 'big-db', '1.0.0', randomBytes(BIG_SIZE));
+  try {
+    await publishRelease(api1, vendor, 'acme-db', '1.0.0', randomBytes(4096));
+    await publishRelease(api1, vendor, 'list-db', '1.0.0', randomBytes(4096));
+    await publishRelease(api1, vendor, 'big-db', '1.0.0', randomBytes(BIG_SIZE));
+  } catch (err) {
+    // What each process logged says why (a publish that failed without an answer was seen in CI once).
+    throw new Error(`publishing through web-1 failed: ${String(err)} (${String((err as { cause?: unknown }).cause)})\n${cluster.logs()}`);
+  }
 });
 
 test.after.always(async () => {
