@@ -62,7 +62,7 @@ test.before(async () => {
     await publishRelease(api1, vendor, 'big-db', '1.0.0', randomBytes(BIG_SIZE));
   } catch (err) {
     // What each process logged says why (a publish that failed without an answer was seen in CI once).
-    throw new Error(`publishing through web-1 failed: ${String(err)} (${String((err as { cause?: unknown }).cause)})\n${cluster.logs()}`);
+    throw new Error(`publishing through web-1 failed: ${String(err)} (${String((err as { cause?: unknown }).cause)})\n${cluster.logs()}`, { cause: err });
   }
 });
 
