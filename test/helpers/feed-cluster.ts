@@ -185,15 +185,20 @@ export function expectStatus(answer: ApiAnswer, status: number, what: string): A
 export async function publishRelease(api: ApiAt, token: string, product: string, version: string, content: Buffer): Promise<string> {
   const filename = `${product}-${version}.bin`;
   expectStatus(await api('POST', `/api/v1/products/${product}/releases`, { token, json: { version } }), 201, `draft ${product} ${version}`);
-  expectStatus(
-    await api('PUT', `/api/v1/products/${product}/releases/${version}/artifacts/${filename}`, {
+  const upload = () =>
+    api('PUT', `/api/v1/products/${product}/releases/${version}/artifacts/${filename}`, {
       token,
       body: content,
       headers: { 'content-type': 'application/octet-stream' },
-    }),
-    201,
-    `upload ${filename}`,
-  );
+    });
+  // fetch reuses the draft's keep-alive connection; on a starved machine this process can wake after
+  // the web host closed it as idle (5 s), and the write fails (EPIPE) before anything was received.
+  // Nothing was stored then, so the upload is sent once more on a fresh connection.
+  const answer = await upload().catch((err: unknown) => {
+    if (!(err instanceof TypeError)) throw err;
+    return upload();
+  });
+  expectStatus(answer, 201, `upload ${filename}`);
   expectStatus(await api('POST', `/api/v1/products/${product}/releases/${version}/publish`, { token }), 200, `publish ${product} ${version}`);
   return filename;
 }
