@@ -17,3 +17,19 @@ export interface InternalDbAsk {
   once(event: 'up' | 'down', listener: () => void): this;
   off(event: 'up' | 'down', listener: () => void): this;
 }
+
+/** Resolves true once `link` is connected (at once if it is), false after `timeoutMs`: the one waitConnected. */
+export function untilConnected(link: InternalDbAsk, timeoutMs: number): Promise<boolean> {
+  if (link.connected) return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => {
+      link.off('up', onUp);
+      resolve(false);
+    }, timeoutMs);
+    const onUp = () => {
+      clearTimeout(timer);
+      resolve(true);
+    };
+    link.once('up', onUp);
+  });
+}

@@ -4,7 +4,7 @@ import { CommlinkClient, CommlinkServer, type CommlinkOptions, type KeyBag, type
 import { ask, requireConnected, type LinkEnd, type ObserveRequest } from '../../lib/contracts/ask.js';
 import { changesNext } from '../../lib/contracts/internal-db/changes.js';
 import type { Operation, ReplyOut, RequestIn } from '../../lib/contracts/operation.js';
-import type { InternalDbAsk } from './internal-db-ask.js';
+import { untilConnected, type InternalDbAsk } from './internal-db-ask.js';
 import type { Logger } from '../../lib/log/logger.js';
 
 const INTERNAL_DB = 'the internal-db';
@@ -85,19 +85,8 @@ export class InternalDbLink extends EventEmitter implements InternalDbAsk {
   }
 
   /** Resolves true once connected, false after `timeoutMs`. */
-  async waitConnected(timeoutMs: number): Promise<boolean> {
-    if (this.connected) return true;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.off('up', onUp);
-        resolve(false);
-      }, timeoutMs);
-      const onUp = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.once('up', onUp);
-    });
+  waitConnected(timeoutMs: number): Promise<boolean> {
+    return untilConnected(this, timeoutMs);
   }
 
   /**

@@ -8,7 +8,7 @@ import { CryptoPool } from '../../lib/crypto-pool/index.js';
 import { PooledTicketSigner, TicketSigner, type TicketSigning } from '../../lib/tickets/index.js';
 import { ChangeFeed } from './change-feed.js';
 import { FileHostRegistry } from './file-hosts.js';
-import { createFrontEnd } from './front-end.js';
+import { createFrontEnd, type FrontEndSettings } from './front-end.js';
 import { Fulfillment } from './fulfillment.js';
 import { gatewayHandlers } from './gateway.js';
 import { createWebApp } from './http/app.js';
@@ -22,27 +22,14 @@ import { WebhookDeliverer } from './webhooks/deliverer.js';
 import { WEBHOOK_DEFAULTS, type WebhookSettings } from './webhooks/settings.js';
 import { WebWorkers } from './workers/primary.js';
 
-/** The HTTP front end's settings (the configuration's services.web fields). */
-export interface WebHttpSettings {
+/** The HTTP front end's settings (the configuration's services.web fields): what the app reads, and the listeners'. */
+export interface WebHttpSettings extends FrontEndSettings {
   port: number;
   /** The operations listener (/metrics, /healthz, /readyz): loopback by default; 0: any free port. */
   opsHost: string;
   opsPort: number;
   /** Base URL people use (empty: http://host:port). */
   publicUrl: string;
-  sessionMinutes: number;
-  secureCookies: 'auto' | 'always' | 'never';
-  trustProxy: boolean;
-  loginFailuresPerAddress: number;
-  loginFailuresPerLogin: number;
-  loginMaxDelayMs: number;
-  loginWindowSeconds: number;
-  apiTokenCacheSeconds: number;
-  sessionCheckCacheSeconds: number;
-  maxJsonBytes: number;
-  maxJsonDepth: number;
-  maxUploadBytes: number;
-  checkApiResponses: boolean;
   /** Strict-Transport-Security max-age on HTTPS answers, in seconds (0: none). */
   hstsSeconds: number;
   /** With HTTPS: a plain-HTTP listener on this port that only redirects to it (-1: none; 0: any free port). */

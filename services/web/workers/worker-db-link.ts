@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { requireConnected } from '../../../lib/contracts/ask.js';
 import type { Operation, ReplyOut, RequestIn } from '../../../lib/contracts/operation.js';
-import type { InternalDbAsk } from '../internal-db-ask.js';
+import { untilConnected, type InternalDbAsk } from '../internal-db-ask.js';
 import type { IpcCalls } from './ipc-calls.js';
 
 /** How much longer than the internal-db's own timeout a worker waits for the primary's answer. */
@@ -35,19 +35,8 @@ export class WorkerDbLink extends EventEmitter implements InternalDbAsk {
     this.emit(up ? 'up' : 'down');
   }
 
-  async waitConnected(timeoutMs: number): Promise<boolean> {
-    if (this.connected) return true;
-    return new Promise((resolve) => {
-      const timer = setTimeout(() => {
-        this.off('up', onUp);
-        resolve(false);
-      }, timeoutMs);
-      const onUp = () => {
-        clearTimeout(timer);
-        resolve(true);
-      };
-      this.once('up', onUp);
-    });
+  waitConnected(timeoutMs: number): Promise<boolean> {
+    return untilConnected(this, timeoutMs);
   }
 
   ask<O extends Operation>(operation: O, body: RequestIn<O>, timeoutMs = 10_000): Promise<ReplyOut<O>> {
