@@ -22,6 +22,7 @@ import { DEFAULT_PORTS, type InternalMode } from '../scripts/topology/plan.js';
 import { START_ORDER } from '../scripts/topology/services.js';
 import { apiAt, sha256Of, uploadFile, writeRandomFile } from './helpers/api.js';
 import { waitFor } from './helpers/chain.js';
+import { within } from './helpers/wait.js';
 import { prepareHostDirs, seedAdminToken } from './helpers/host-dirs.js';
 import { probeTcp, startHostService, type HostProcess } from './helpers/netns.js';
 import { linkBag } from './helpers/processes.js';
@@ -31,6 +32,8 @@ const dist = join(dirname(fileURLToPath(import.meta.url)), '..');
 const MiB = 1024 * 1024;
 const SIZE = 8 * MiB;
 const PASSWORD = 'correct horse battery';
+/** The longest one step of the flow may take (a request, an 8 MiB transfer) before the test fails naming it. */
+const STEP_MS = 20_000;
 /** Settings that keep three services light on a small CI machine; nothing about addresses. */
 const LIGHT = {
   FFS_SERVICES__FTP__HTTP_WORKERS: '1',
@@ -78,7 +81,7 @@ async function startThreeHosts(
   for (const deadline = Date.now() + 30_000; ; await sleep(200)) {
     if (processes.some((p) => p.child.exitCode !== null)) throw new Error(`a service exited before the web host was ready:\n${describe()}`);
     if (
-      (await fetch(`${webUrl}/readyz`)
+      (await fetch(`${webUrl}/readyz`, { signal: AbortSignal.timeout(2000) })
         .then((r) => r.status)
         .catch(() => 0)) === 200
     )
@@ -91,17 +94,19 @@ async function startThreeHosts(
 /** Publish, entitle, stage, and download over HTTP, FTP and SFTP from the customer side; the audit comes back through the web host. */
 async function runTheFlow(t: ExecutionContext, topology: Topology, adminToken: string, work: string, webUrl: string): Promise<void> {
   const artifact = await writeRandomFile(join(work, 'artifact.bin'), SIZE);
-  const call = (method: string, path: string, token: string, json?: unknown) => apiAt(webUrl, method, path, { token, json });
+  // Every step is bounded and named, so a step that hangs fails the test saying which one.
+  const call = (method: string, path: string, token: string, json?: unknown) =>
+    within(apiAt(webUrl, method, path, { token, json }), STEP_MS, `${method} ${path}`);
   t.is((await call('POST', '/api/v1/vendors', adminToken, { name: 'Acme Software' })).status, 201);
   const vendor = (await call('POST', '/api/v1/tokens', adminToken, { kind: 'vendor', owner: 'Acme Software' })).body.token as string;
   t.is((await call('POST', '/api/v1/products', vendor, { code: 'acme-db', name: 'Acme DB' })).status, 201);
   t.is((await call('POST', '/api/v1/products/acme-db/releases', vendor, { version: '1.0.0' })).status, 201);
-  const upload = await uploadFile(
-    `${webUrl}/api/v1/products/acme-db/releases/1.0.0/artifacts/acme-db-1.0.0.tar.gz?platform=linux&arch=x64`,
-    vendor,
-    artifact.path,
-    SIZE,
-    { 'x-checksum-sha256': artifact.sha256 },
+  const upload = await within(
+    uploadFile(`${webUrl}/api/v1/products/acme-db/releases/1.0.0/artifacts/acme-db-1.0.0.tar.gz?platform=linux&arch=x64`, vendor, artifact.path, SIZE, {
+      'x-checksum-sha256': artifact.sha256,
+    }),
+    STEP_MS,
+    'the vendor upload through the web host',
   );
   t.is(upload.status, 201, JSON.stringify(upload.body));
   t.is((await call('POST', '/api/v1/products/acme-db/releases/1.0.0/publish', vendor)).status, 200);
@@ -117,9 +122,13 @@ async function runTheFlow(t: ExecutionContext, topology: Topology, adminToken: s
   t.is(redirect.status, 303, redirect.text);
   const location = new URL(redirect.headers.get('location')!);
   t.is(location.host, `${topology.addresses.file}:${topology.ports.fileHttp}`);
-  const res = await fetch(location);
-  t.is(res.status, 200);
-  t.deepEqual(await sha256Of(Readable.fromWeb(res.body! as never)), { sha256: artifact.sha256, size: SIZE });
+  const viaHttp = await within(
+    fetch(location).then(async (res) => ({ status: res.status, digest: await sha256Of(Readable.fromWeb(res.body! as never)) })),
+    STEP_MS,
+    'the HTTP download from the file host',
+  );
+  t.is(viaHttp.status, 200);
+  t.deepEqual(viaHttp.digest, { sha256: artifact.sha256, size: SIZE });
 
   // FTP (passive data connections to the file host's address) and SFTP, at the staged locations.
   const staged = await call('POST', '/api/v1/stagings', customer, { product: 'acme-db', version: '1.0.0' });
@@ -134,9 +143,19 @@ async function runTheFlow(t: ExecutionContext, topology: Topology, adminToken: s
     { encoding: 'buffer', maxBuffer: SIZE + MiB },
   );
   t.deepEqual(await sha256Of(Readable.from([viaFtp.stdout])), { sha256: artifact.sha256, size: SIZE });
-  const { sftp, close } = await sftpConnect({ host: sftpUrl.hostname, port: Number(sftpUrl.port), username: 'globex', password: PASSWORD });
-  t.deepEqual(await sha256Of(sftp.createReadStream(`${sftpUrl.pathname}acme-db-1.0.0.tar.gz`)), { sha256: artifact.sha256, size: SIZE });
-  close();
+  const { sftp, close } = await within(
+    sftpConnect({ host: sftpUrl.hostname, port: Number(sftpUrl.port), username: 'globex', password: PASSWORD }),
+    STEP_MS,
+    'the SFTP login',
+  );
+  try {
+    t.deepEqual(await within(sha256Of(sftp.createReadStream(`${sftpUrl.pathname}acme-db-1.0.0.tar.gz`)), STEP_MS, 'the SFTP download'), {
+      sha256: artifact.sha256,
+      size: SIZE,
+    });
+  } finally {
+    close();
+  }
 
   // The file host's audit reaches the internal host only through the web host.
   let events: { protocol: string; bytes: number }[] = [];
@@ -242,7 +261,7 @@ for (const mode of ['listen', 'dial'] as const) {
       await runTheFlow(t, topology, adminToken, work, webUrl);
       await checkProbes(t, firewallProbes(topology));
       // The system still works after the probes.
-      t.is((await fetch(`${webUrl}/readyz`)).status, 200);
+      t.is((await fetch(`${webUrl}/readyz`, { signal: AbortSignal.timeout(STEP_MS) })).status, 200);
       // The control: without its rules the internal host answers at once (a refusal), so what dropped
       // the probes above was the firewall, not a missing route.
       await nftIn(topology.namespaces.internal, ['flush', 'ruleset']);

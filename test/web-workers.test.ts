@@ -112,6 +112,38 @@ test('workers = 2: a token revoked through one request is refused on every later
   t.deepEqual(new Set(after), new Set([401]), `refused everywhere ${Date.now() - revokedAt} ms after the revocation`);
 });
 
+test('workers = 2: read your writes: a grant, its revocation and a token revoked are seen by the very next request, whichever worker answers', async (t) => {
+  const chain = await setup(t, { apiTokenCacheSeconds: 300 });
+  await publish(chain, '1.0.0', randomBytes(10_000));
+  await chain.call('customer.create', { login: 'globex', name: 'Globex', password: PASSWORD });
+  const tokens = await makeTokens(chain);
+  const admin = { authorization: `Bearer ${tokens.admin}`, 'content-type': 'application/json' };
+  const customer = { authorization: `Bearer ${tokens.customer}` };
+  const downloads = async () =>
+    (JSON.parse((await fresh(chain.web.httpUrl, 'GET', '/api/v1/downloads', customer)).text) as { artifacts: unknown[] }).artifacts.length;
+  const before = await perWorker(chain);
+  for (let round = 0; round < 10; round++) {
+    // Both workers remember the customer's artifacts (none, then one) before each write.
+    for (let i = 0; i < 6; i++) t.is(await downloads(), 0, `round ${round}: nothing before the grant`);
+    const granted = await fresh(chain.web.httpUrl, 'POST', '/api/v1/customers/globex/entitlements', admin, JSON.stringify({ product: 'acme-db' }));
+    t.is(granted.status, 201, granted.text);
+    for (let i = 0; i < 6; i++) t.is(await downloads(), 1, `round ${round}: the grant is seen at once by request ${i}`);
+    const id = (JSON.parse(granted.text) as { id: number }).id;
+    t.is((await fresh(chain.web.httpUrl, 'DELETE', `/api/v1/customers/globex/entitlements/${id}`, admin)).status, 200);
+  }
+  const after = await perWorker(chain);
+  t.true(
+    [...after.keys()].every((w) => after.get(w)! > (before.get(w) ?? 0) + 10),
+    `both workers answered: ${JSON.stringify([...after])}`,
+  );
+  // A token: remembered by both workers, revoked through one, refused by the next request on any.
+  const listed = JSON.parse((await fresh(chain.web.httpUrl, 'GET', '/api/v1/tokens', admin)).text) as { tokens: { id: number; ownerKind: string }[] };
+  t.is((await fresh(chain.web.httpUrl, 'DELETE', `/api/v1/tokens/${listed.tokens.find((x) => x.ownerKind === 'customer')!.id}`, admin)).status, 200);
+  const statuses: number[] = [];
+  for (let i = 0; i < 10; i++) statuses.push((await fresh(chain.web.httpUrl, 'GET', '/api/v1/downloads', customer)).status);
+  t.deepEqual(new Set(statuses), new Set([401]));
+});
+
 /** Objects in the file host's repository (files under it, whatever the layout). */
 async function objects(chain: Chain): Promise<number> {
   const entries = await readdir(chain.fileHost.repo.objectsDir, { recursive: true, withFileTypes: true });

@@ -1,4 +1,5 @@
 import { changesNext, type Change } from '../../lib/contracts/internal-db/changes.js';
+import type { ReplyOut } from '../../lib/contracts/operation.js';
 import type { Logger } from '../../lib/log/logger.js';
 import type { InternalDbAsk } from './internal-db-ask.js';
 import type { WebMetrics } from './ops/metrics.js';
@@ -163,8 +164,34 @@ export class ChangeFeed {
     } finally {
       this.#waiting = false;
     }
-    // Applied only if nothing else moved the feed meanwhile (one request in flight at a time: nothing does).
+    // Applied only if nothing else moved the feed meanwhile (a catch-up may have: then the loop asks again from there).
     if (this.#closed || this.#seq !== after) return;
+    this.#apply(after, reply);
+  }
+
+  /**
+   * Applies every change up to the internal-db's head now, without waiting (one request, or a few
+   * when more than a batch is behind), beside the long wait in flight: a web host calls it in every
+   * worker before it answers a write, so that the write is seen by whichever worker answers next.
+   * Never applies a change twice (the long wait's answer, older, is then dropped and asked again).
+   */
+  async catchUp(): Promise<void> {
+    for (let round = 0; round < 4; round++) {
+      const after = this.#seq;
+      if (after === undefined || this.#closed || !this.#db.connected) return;
+      const reply = await this.#db.ask(changesNext, { after, limit: this.#limit, waitMs: 0 });
+      if (this.#closed || this.#seq === undefined) return;
+      if (this.#seq !== after) {
+        if (this.#seq >= reply.head) return; // the long wait applied as much meanwhile
+        continue;
+      }
+      this.#apply(after, reply);
+      if (this.#seq >= reply.head) return;
+    }
+  }
+
+  /** Applies one `changes.next` answer asked after `after`, which is still the last sequence applied. */
+  #apply(after: number, reply: ReplyOut<typeof changesNext>): void {
     if (reply.reset) {
       this.#log.warn('the change feed was reset: changes after our sequence are no longer kept; every cache is dropped', { after, head: reply.head });
       this.#metrics?.changeReset();
@@ -174,8 +201,9 @@ export class ChangeFeed {
       this.#caughtUpAt = performance.now();
       return;
     }
+    let seq = after;
     for (const change of reply.changes) {
-      if (change.seq <= this.#seq) continue; // never twice
+      if (change.seq <= seq) continue; // never twice
       for (const listener of this.#listeners) {
         try {
           listener.change(change);
@@ -183,11 +211,11 @@ export class ChangeFeed {
           this.#log.error('a change listener failed; the feed goes on', { seq: change.seq, kind: change.kind, err });
         }
       }
-      this.#seq = change.seq;
+      this.#seq = seq = change.seq;
     }
-    this.#metrics?.changeSeq(this.#seq);
+    this.#metrics?.changeSeq(seq);
     // Live only when this answer reached the head (a backlog longer than `limit` is not the present).
-    this.#caughtUpAt = this.#seq >= reply.head && this.#db.connected ? performance.now() : undefined;
+    this.#caughtUpAt = seq >= reply.head && this.#db.connected ? performance.now() : undefined;
   }
 
   #reset(): void {

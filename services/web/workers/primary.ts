@@ -13,7 +13,7 @@ import type { SigninAttempt, SigninLimiter } from '../portal/rate-limit.js';
 import { IpcCalls } from './ipc-calls.js';
 import type { WebWorkerSettings } from './settings.js';
 import { UploadSocket } from './upload-socket.js';
-import type { CallMessage, LinkState, PushMessage, ReplyMessage, WorkerNotice } from './wire.js';
+import { CATCH_UP, CATCH_UP_MS, type CallMessage, type LinkState, type PushMessage, type ReplyMessage, type WorkerNotice } from './wire.js';
 
 type ToWorker = BaseToWorker<WebWorkerSettings> | PushMessage | CallMessage | ReplyMessage;
 type FromWorker = BaseFromWorker | WorkerNotice | CallMessage | ReplyMessage;
@@ -210,6 +210,10 @@ export class WebWorkers {
           this.#slots.get(worker)?.send({ type: 'upload.stop', upload });
         }
       }
+      case CATCH_UP:
+        // Every worker's feed, the asker's included; one that does not answer in time is left to its feed's second.
+        await Promise.allSettled([...this.#served.values()].map((served) => served.calls.call(CATCH_UP, {}, CATCH_UP_MS)));
+        return undefined;
       case 'signin.reserve': {
         const { address, login } = args as { address: string; login: string };
         const attempt = await this.#options.limiter.reserve(address, login);

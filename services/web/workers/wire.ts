@@ -41,6 +41,14 @@ export function errorFromWire(wire: WireError): Error {
   return wire.remote ? new RemoteError(wire.code, wire.message, wire.details) : new CodedError(wire.code, wire.message, wire.details);
 }
 
+/**
+ * The call that makes change feeds catch up with the internal-db's head: a worker asks the primary
+ * after a write, and the primary asks every worker (worker-main.ts `seenByEveryWorker`).
+ */
+export const CATCH_UP = 'changes.catchUp';
+/** How long the primary waits for each worker's catch-up (past it, that worker is left to its feed's second). */
+export const CATCH_UP_MS = 1500;
+
 /** A request one side asks the other, answered by a reply with the same id. */
 export interface CallMessage {
   type: 'call';

@@ -21,7 +21,7 @@ import { HTTP_DEFAULTS } from '../service.js';
 import { IpcCalls } from './ipc-calls.js';
 import { RemoteLoginLimiter } from './remote-limiter.js';
 import type { WebWorkerSettings } from './settings.js';
-import type { CallMessage, LinkState, PushMessage, ReplyMessage, WorkerNotice } from './wire.js';
+import { CATCH_UP, CATCH_UP_MS, type CallMessage, type LinkState, type PushMessage, type ReplyMessage, type WorkerNotice } from './wire.js';
 import { WorkerDbLink } from './worker-db-link.js';
 import { WorkerFileHosts } from './worker-file-hosts.js';
 
@@ -77,11 +77,29 @@ function countRequests(app: Koa<WebState>): {
   };
 }
 
+/** Methods that change nothing: a request with another is a write. */
+const READS = new Set(['GET', 'HEAD', 'OPTIONS']);
+
+/**
+ * Read your writes through one web host: a write that succeeded is answered only after every worker
+ * of this host has applied the changes up to the internal-db's head (the primary asks each one's
+ * change feed to catch up), so the next request sees it whichever worker takes it, as in one
+ * process. Other web hosts see it within their feed's second.
+ */
+function seenByEveryWorker(app: Koa<WebState>, calls: IpcCalls): void {
+  app.middleware.unshift(async (ctx, next) => {
+    await next();
+    if (READS.has(ctx.method) || ctx.status >= 400) return;
+    await calls.call(CATCH_UP, {}, CATCH_UP_MS + 500).catch(() => undefined); // the primary gone: the feed's second, as for other hosts
+  });
+}
+
 async function start(settings: WebWorkerSettings & { workerId: number }, socket: NetServer, log: Logger): Promise<WorkerServer> {
   const s = { ...HTTP_DEFAULTS, ...settings.http };
   const metrics = new WebMetrics({ worker: settings.workerId });
-  const calls = new IpcCalls('the primary', send, async (method) => {
+  const calls: IpcCalls = new IpcCalls('the primary', send, async (method): Promise<unknown> => {
     if (method === 'metrics') return metrics.registry.getMetricsAsJSON();
+    if (method === CATCH_UP) return changes.catchUp();
     throw new Error(`the worker serves no ${method}`);
   });
   const db = new WorkerDbLink(calls);
@@ -126,6 +144,7 @@ async function start(settings: WebWorkerSettings & { workerId: number }, socket:
     closing: () => closing,
   });
   const requests = countRequests(app);
+  seenByEveryWorker(app, calls);
   const http = new WebHttpServer(app, {
     maxBodyBytes: Math.max(s.maxUploadBytes, s.maxJsonBytes),
     tls: settings.http.tls,
