@@ -69,6 +69,7 @@ export const FEED_CLUSTER_ENV = {
   FFS_SERVICES__FTP__MAX_UNAUTHENTICATED_CONNECTIONS: '10000',
   FFS_SERVICES__WEB__LOGIN_FAILURES_PER_ADDRESS: '10000',
   FFS_SERVICES__WEB__LOGIN_FAILURES_PER_LOGIN: '10000',
+  FFS_SERVICES__WEB__WORKERS: '2', // not one per core: the same processes on any machine
 };
 
 /** Starts the cluster; `passiveMin`: the first of 20 FTP passive ports (10 per file host). */

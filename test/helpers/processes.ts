@@ -183,6 +183,7 @@ export async function startBackbone(t: TeardownScope, extraEnv: Record<string, s
     FFS_LOG__LEVEL: 'info',
     FFS_SERVICES__INTERNAL_DB__SCRYPT_LOG_N: '14',
     FFS_SERVICES__WEB__API_TOKEN_CACHE_SECONDS: '0',
+    FFS_SERVICES__WEB__WORKERS: '2', // not one per core: the same processes on any machine
     FFS_SERVICES__WEB__CHECK_API_RESPONSES: 'true',
     ...FAST_HEARTBEAT,
     ...extraEnv,

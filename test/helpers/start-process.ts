@@ -37,6 +37,7 @@ export async function startSystem(
       FFS_SERVICES__WEB__PORT: '0',
       FFS_SERVICES__WEB__OPS_PORT: '0',
       FFS_SERVICES__WEB__CHECK_API_RESPONSES: 'true',
+      FFS_SERVICES__WEB__WORKERS: '2', // not one per core: the same processes on any machine
       FFS_SERVICES__FTP__HTTP_PORT: '0',
       FFS_SERVICES__FTP__HTTP_WORKERS: '1',
       FFS_SERVICES__FTP__SFTP_PORT: '0',
