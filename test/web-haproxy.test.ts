@@ -153,7 +153,14 @@ function accessLog(formerWeb2?: ServiceProcess): Map<string, Served> {
   for (const [host, proc] of processes) {
     for (const line of proc.log().split('\n')) {
       if (!line.includes('"msg":"request"') || !line.includes('"requestId":"hx-')) continue;
-      const record = JSON.parse(line) as { requestId: string; ip: string; status: number };
+      // A worker's line may land inside a long line another process of the host was writing to the
+      // same pipe (non-blocking writes past PIPE_BUF are split): read from the last record's start.
+      let record: { requestId: string; ip: string; status: number };
+      try {
+        record = JSON.parse(line.slice(line.lastIndexOf('{"level"'))) as typeof record;
+      } catch {
+        continue;
+      }
       served.set(record.requestId, { host, ip: record.ip, status: record.status });
     }
   }
