@@ -230,6 +230,29 @@ test('each change is applied once, in order, to every listener; a listener that 
   t.notRegex(metrics, /op="changes\.next"/, 'the long wait is not counted as commlink latency');
 });
 
+test('catchUp applies every change up to the head before it resolves, beside the long wait in flight, and never one twice', async (t) => {
+  const chain = await startChain(t, { webHttp: LONG_CACHES });
+  await caughtUp(chain, chain.web);
+  const seen: number[] = [];
+  chain.web.changes.listen({ change: (c) => seen.push(c.seq), reset: () => t.fail('no reset') });
+  const store = chain.service.store.changes;
+  for (let round = 0; round < 20; round++) {
+    const first = store.record('customer.created', { customer: `a${round}` }, undefined);
+    const last = store.record('customer.disabled', { customer: `a${round}` }, undefined);
+    await chain.web.changes.catchUp();
+    t.true(seen.includes(first) && seen.includes(last), `round ${round}: applied when catchUp resolves`);
+    t.is(chain.web.changes.seq, last);
+  }
+  await new Promise((r) => setTimeout(r, 200)); // the long waits' answers arrive too
+  t.is(new Set(seen).size, seen.length, 'none twice');
+  t.deepEqual(
+    seen,
+    [...seen].sort((a, b) => a - b),
+    'in order',
+  );
+  t.is(seen.length, 40);
+});
+
 /** stage requests this web host has sent its file hosts so far (from its metrics). */
 async function stagingsSent(web: WebService): Promise<number> {
   const text = await web.metrics.text();
